@@ -1,0 +1,29 @@
+/* Logging in the PostgreSQL client style: "prog: error: message" on
+ * stderr, optionally followed by "prog: detail: ..." and "prog: hint: ..."
+ * lines.  Normal output of a program goes to stdout, never through here. */
+#ifndef LOGTHRA_LOG_H
+#define LOGTHRA_LOG_H
+
+#include <stdarg.h>
+
+#define LT_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/* Sets the program name printed in front of every message. */
+void lt_log_init(const char *progname);
+const char *lt_progname(void);
+
+/* 0 = errors and warnings only, 1 = also lt_info(), 2 = also lt_debug(). */
+void lt_log_set_verbosity(int level);
+int lt_log_verbosity(void);
+
+void lt_error(const char *fmt, ...) LT_PRINTF(1, 2);
+void lt_warning(const char *fmt, ...) LT_PRINTF(1, 2);
+void lt_detail(const char *fmt, ...) LT_PRINTF(1, 2);
+void lt_hint(const char *fmt, ...) LT_PRINTF(1, 2);
+void lt_info(const char *fmt, ...) LT_PRINTF(1, 2);
+void lt_debug(const char *fmt, ...) LT_PRINTF(1, 2);
+
+/* Prints 'Try "prog --help" for more information.' */
+void lt_try_help(void);
+
+#endif
