@@ -1,0 +1,524 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "options.h"
+
+#define NS_PER_S INT64_C(1000000000)
+
+enum setting_type {
+	T_STRING,      /* char * */
+	T_SIZE,        /* size_t, with k/M/G suffixes */
+	T_COUNT,       /* size_t, plain number */
+	T_DURATION_NS, /* int64_t nanoseconds */
+	T_DURATION_S,  /* int64_t seconds */
+	T_TIMEOUT_MS,  /* int milliseconds */
+	T_LONG_S,      /* long seconds */
+};
+
+struct setting {
+	const char *name;
+	enum setting_type type;
+	size_t offset;
+};
+
+#define S(name, type, field) {name, type, offsetof(struct lt_options, field)}
+
+/* Every setting the three programs know: one table, so the config file,
+ * the environment and lt_options_print() can never disagree. */
+static const struct setting settings[] = {
+	S("spool", T_STRING, spool),
+	S("default_tenant", T_STRING, default_tenant),
+	S("max_body_size", T_SIZE, http.max_body_size),
+	S("max_header_size", T_SIZE, http.max_header_size),
+	S("read_timeout", T_TIMEOUT_MS, http.read_timeout_ms),
+	S("idle_timeout", T_TIMEOUT_MS, http.idle_timeout_ms),
+	S("max_line_size", T_SIZE, limits.max_line_size),
+	S("max_label_names", T_COUNT, limits.max_label_names),
+	S("max_label_name_length", T_COUNT, limits.max_label_name_length),
+	S("max_label_value_length", T_COUNT, limits.max_label_value_length),
+	S("max_metadata_size", T_SIZE, limits.max_metadata_size),
+	S("max_metadata_entries", T_COUNT, limits.max_metadata_entries),
+	S("creation_grace_period", T_DURATION_NS, limits.creation_grace_ns),
+	S("max_age", T_DURATION_NS, limits.max_age_ns),
+	S("tmp_max_age", T_DURATION_S, tmp_max_age_s),
+	S("clickhouse_url", T_STRING, clickhouse_url),
+	S("clickhouse_user", T_STRING, clickhouse_user),
+	S("clickhouse_password", T_STRING, clickhouse_password),
+	S("clickhouse_timeout", T_LONG_S, clickhouse_timeout_s),
+	S("database", T_STRING, database),
+	S("table", T_STRING, table),
+	S("batch_max_bytes", T_SIZE, batch_max_bytes),
+	S("batch_max_rows", T_COUNT, batch_max_rows),
+};
+
+#define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL) {
+		lt_error("out of memory");
+		exit(1);
+	}
+	return p;
+}
+
+void
+lt_options_defaults(struct lt_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->spool = xstrdup(LT_DEFAULT_SPOOL);
+	lt_limits_defaults(&o->limits);
+	o->http.max_body_size = 16u << 20;
+	o->http.max_header_size = 16u << 10;
+	o->http.read_timeout_ms = 30 * 1000;
+	o->http.idle_timeout_ms = 15 * 1000;
+	o->tmp_max_age_s = 3600;
+	o->clickhouse_url = xstrdup("http://127.0.0.1:8123/");
+	o->database = xstrdup("logs");
+	o->table = xstrdup("log");
+	o->clickhouse_timeout_s = 300;
+	o->batch_max_bytes = 64u << 20;
+	o->batch_max_rows = 1000000;
+}
+
+void
+lt_options_free(struct lt_options *o)
+{
+	size_t i;
+
+	for (i = 0; i < N_SETTINGS; i++) {
+		if (settings[i].type == T_STRING) {
+			char **p = (char **)((char *)o + settings[i].offset);
+			free(*p);
+			*p = NULL;
+		}
+	}
+	free(o->config_file);
+	o->config_file = NULL;
+}
+
+static int
+parse_u64(const char *s, const char **end, uint64_t *out)
+{
+	char *e;
+	unsigned long long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &e, 10);
+	if (errno == ERANGE)
+		return -1;
+	*out = v;
+	*end = e;
+	return 0;
+}
+
+static int
+suffix_is(const char *s, const char *const *names)
+{
+	for (; *names; names++)
+		if (strcasecmp(s, *names) == 0)
+			return 1;
+	return 0;
+}
+
+int
+lt_parse_size(const char *s, size_t *out)
+{
+	static const char *const kilo[] = {"k", "kb", "kib", NULL};
+	static const char *const mega[] = {"m", "mb", "mib", NULL};
+	static const char *const giga[] = {"g", "gb", "gib", NULL};
+	static const char *const none[] = {"", "b", NULL};
+	const char *rest;
+	uint64_t v, mult;
+
+	if (parse_u64(s, &rest, &v) < 0)
+		return -1;
+	while (*rest == ' ')
+		rest++;
+	if (suffix_is(rest, none))
+		mult = 1;
+	else if (suffix_is(rest, kilo))
+		mult = UINT64_C(1) << 10;
+	else if (suffix_is(rest, mega))
+		mult = UINT64_C(1) << 20;
+	else if (suffix_is(rest, giga))
+		mult = UINT64_C(1) << 30;
+	else
+		return -1;
+	if (v > SIZE_MAX / mult)
+		return -1;
+	*out = (size_t)(v * mult);
+	return 0;
+}
+
+int
+lt_parse_duration(const char *s, int64_t *out_ns)
+{
+	static const struct {
+		const char *suffix;
+		int64_t ns;
+	} units[] = {
+		{"", NS_PER_S},	{"ms", NS_PER_S / 1000}, {"s", NS_PER_S},
+		{"m", 60 * NS_PER_S}, {"h", 3600 * NS_PER_S},
+		{"d", 86400 * NS_PER_S},
+	};
+	const char *rest;
+	uint64_t v;
+	size_t i;
+
+	if (parse_u64(s, &rest, &v) < 0)
+		return -1;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(rest, units[i].suffix) != 0)
+			continue;
+		if (v > (uint64_t)(INT64_MAX / units[i].ns))
+			return -1;
+		*out_ns = (int64_t)v * units[i].ns;
+		return 0;
+	}
+	return -1;
+}
+
+static const struct setting *
+find_setting(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_SETTINGS; i++)
+		if (strcmp(settings[i].name, name) == 0)
+			return &settings[i];
+	return NULL;
+}
+
+static int
+set_number(const struct setting *st, void *field, const char *value)
+{
+	int64_t ns;
+	size_t n;
+	const char *rest;
+	uint64_t v;
+
+	switch (st->type) {
+	case T_SIZE:
+		if (lt_parse_size(value, &n) < 0)
+			return -1;
+		*(size_t *)field = n;
+		return 0;
+	case T_COUNT:
+		if (parse_u64(value, &rest, &v) < 0 || *rest || v > SIZE_MAX)
+			return -1;
+		*(size_t *)field = (size_t)v;
+		return 0;
+	case T_DURATION_NS:
+		if (lt_parse_duration(value, &ns) < 0)
+			return -1;
+		*(int64_t *)field = ns;
+		return 0;
+	case T_DURATION_S:
+		if (lt_parse_duration(value, &ns) < 0)
+			return -1;
+		*(int64_t *)field = ns / NS_PER_S;
+		return 0;
+	case T_TIMEOUT_MS:
+		if (lt_parse_duration(value, &ns) < 0 ||
+		    ns / 1000000 > INT_MAX)
+			return -1;
+		*(int *)field = (int)(ns / 1000000);
+		return 0;
+	case T_LONG_S:
+		if (lt_parse_duration(value, &ns) < 0 ||
+		    ns / NS_PER_S > LONG_MAX)
+			return -1;
+		*(long *)field = (long)(ns / NS_PER_S);
+		return 0;
+	case T_STRING:
+		break;
+	}
+	return -1;
+}
+
+static const char *
+type_hint(enum setting_type t)
+{
+	switch (t) {
+	case T_SIZE:
+		return "a size such as 65536, 64KiB or 16MiB";
+	case T_COUNT:
+		return "a whole number";
+	case T_DURATION_NS:
+	case T_DURATION_S:
+	case T_TIMEOUT_MS:
+	case T_LONG_S:
+		return "a duration such as 30s, 10m, 7d or 500ms";
+	case T_STRING:
+		break;
+	}
+	return "a string";
+}
+
+int
+lt_options_set(struct lt_options *o, const char *name, const char *value,
+	       char *err, size_t errlen)
+{
+	const struct setting *st = find_setting(name);
+	void *field;
+
+	if (st == NULL) {
+		(void)snprintf(err, errlen, "unrecognized setting \"%s\"", name);
+		return -1;
+	}
+	field = (char *)o + st->offset;
+	if (st->type == T_STRING) {
+		char **p = field;
+		free(*p);
+		/* An empty value unsets optional strings (default_tenant,
+		 * credentials) instead of making them "". */
+		*p = *value ? xstrdup(value) : NULL;
+		return 0;
+	}
+	if (set_number(st, field, value) < 0) {
+		(void)snprintf(err, errlen,
+			       "invalid value \"%s\" for setting \"%s\": expected %s",
+			       value, name, type_hint(st->type));
+		return -1;
+	}
+	if (o->http.max_header_size > sizeof(((struct lt_conn *)0)->buf))
+		o->http.max_header_size = sizeof(((struct lt_conn *)0)->buf);
+	return 0;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Strips one pair of matching quotes so that values with leading or
+ * trailing blanks can be written. */
+static char *
+unquote(char *v)
+{
+	size_t n = strlen(v);
+
+	if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+		v[n - 1] = '\0';
+		return v + 1;
+	}
+	return v;
+}
+
+static int
+load_line(struct lt_options *o, const char *path, unsigned lineno, char *line)
+{
+	char err[512];
+	char *eq, *name, *value;
+
+	name = trim(line);
+	if (*name == '\0' || *name == '#')
+		return 0;
+	eq = strchr(name, '=');
+	if (eq == NULL) {
+		lt_error("%s:%u: syntax error: expected name = value", path, lineno);
+		return -1;
+	}
+	*eq = '\0';
+	name = trim(name);
+	value = unquote(trim(eq + 1));
+	if (lt_options_set(o, name, value, err, sizeof(err)) < 0) {
+		lt_error("%s:%u: %s", path, lineno, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+load_file(struct lt_options *o, const char *path, int must_exist)
+{
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	int rc = -1;
+
+	f = fopen(path, "re");
+	if (f == NULL) {
+		if (!must_exist && errno == ENOENT)
+			return 0;
+		lt_error("could not open configuration file \"%s\": %m", path);
+		return -1;
+	}
+	while (getline(&line, &cap, f) >= 0) {
+		if (load_line(o, path, ++lineno, line) < 0)
+			goto out;
+	}
+	if (ferror(f)) {
+		lt_error("could not read configuration file \"%s\": %m", path);
+		goto out;
+	}
+	free(o->config_file);
+	o->config_file = xstrdup(path);
+	rc = 0;
+out:
+	free(line);
+	(void)fclose(f);
+	return rc;
+}
+
+static int
+load_env(struct lt_options *o)
+{
+	char var[64], err[512];
+	const char *value;
+	size_t i, j;
+
+	for (i = 0; i < N_SETTINGS; i++) {
+		const char *name = settings[i].name;
+
+		(void)snprintf(var, sizeof(var), "LOGTHRA_%s", name);
+		for (j = 8; var[j]; j++)
+			var[j] = (char)toupper((unsigned char)var[j]);
+		value = getenv(var);
+		if (value == NULL)
+			continue;
+		if (lt_options_set(o, name, value, err, sizeof(err)) < 0) {
+			lt_error("%s: %s", var, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+lt_options_load(struct lt_options *o, const char *path)
+{
+	const char *env = getenv("LOGTHRA_CONFIG");
+
+	if (path != NULL) {
+		if (load_file(o, path, 1) < 0)
+			return -1;
+	} else if (env != NULL && *env) {
+		if (load_file(o, env, 1) < 0)
+			return -1;
+	} else if (load_file(o, LT_DEFAULT_CONFIG, 0) < 0) {
+		return -1;
+	}
+	return load_env(o);
+}
+
+static void
+print_setting(const struct lt_options *o, const struct setting *st)
+{
+	const void *f = (const char *)o + st->offset;
+
+	switch (st->type) {
+	case T_STRING: {
+		const char *s = *(char *const *)f;
+		if (strcmp(st->name, "clickhouse_password") == 0 && s)
+			s = "********";
+		(void)printf("%s = %s\n", st->name, s ? s : "");
+		break;
+	}
+	case T_SIZE:
+	case T_COUNT:
+		(void)printf("%s = %zu\n", st->name, *(const size_t *)f);
+		break;
+	case T_DURATION_NS:
+		(void)printf("%s = %" PRId64 "ms\n", st->name,
+			     *(const int64_t *)f / 1000000);
+		break;
+	case T_DURATION_S:
+		(void)printf("%s = %" PRId64 "s\n", st->name, *(const int64_t *)f);
+		break;
+	case T_TIMEOUT_MS:
+		(void)printf("%s = %dms\n", st->name, *(const int *)f);
+		break;
+	case T_LONG_S:
+		(void)printf("%s = %lds\n", st->name, *(const long *)f);
+		break;
+	}
+}
+
+void
+lt_options_print(const struct lt_options *o)
+{
+	size_t i;
+
+	for (i = 0; i < N_SETTINGS; i++)
+		print_setting(o, &settings[i]);
+}
+
+void
+lt_cli_set(struct lt_cli *cli, const char *option, const char *name,
+	   const char *value)
+{
+	int i;
+
+	for (i = 0; i < cli->n; i++) /* the last one given wins */
+		if (strcmp(cli->name[i], name) == 0)
+			break;
+	if (i == LT_CLI_MAX)
+		return; /* cannot happen: fewer options than slots */
+	cli->option[i] = option;
+	cli->name[i] = name;
+	cli->value[i] = value;
+	if (i == cli->n)
+		cli->n++;
+}
+
+int
+lt_cli_apply(struct lt_cli *cli, struct lt_options *o)
+{
+	char err[512];
+	int i;
+
+	lt_options_defaults(o);
+	if (lt_options_load(o, cli->config) < 0)
+		return -1;
+	for (i = 0; i < cli->n; i++) {
+		if (lt_options_set(o, cli->name[i], cli->value[i], err,
+				   sizeof(err)) < 0) {
+			lt_error("invalid value \"%s\" for option %s",
+				 cli->value[i], cli->option[i]);
+			lt_try_help();
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+lt_cli_early(int argc, char **argv, void (*usage)(void))
+{
+	if (argc < 2)
+		return;
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-?") == 0) {
+		usage();
+		exit(0);
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		(void)printf("%s (Logthra) %s\n", lt_progname(), PACKAGE_VERSION);
+		exit(0);
+	}
+}

@@ -1,0 +1,76 @@
+/* Settings shared by the three programs.  Each setting has a name used in
+ * the config file ("spool = /var/spool/logthra") and an environment
+ * variable made from it (LOGTHRA_SPOOL).  Precedence, lowest first:
+ * built-in defaults, the config file, the environment, command-line
+ * options.  Under CGI only the first three apply. */
+#ifndef LOGTHRA_OPTIONS_H
+#define LOGTHRA_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http.h"
+#include "push.h"
+
+#define LT_DEFAULT_CONFIG SYSCONFDIR "/logthra/logthra.conf"
+#define LT_DEFAULT_SPOOL LOCALSTATEDIR "/spool/logthra"
+
+struct lt_options {
+	char *config_file;       /* the file that was read, or NULL */
+	char *spool;
+	char *default_tenant;    /* NULL: a push must name its tenant */
+	struct lt_limits limits;
+	struct lt_http_limits http;
+	int64_t tmp_max_age_s;   /* receiver temp files older than this are garbage */
+	char *clickhouse_url;
+	char *clickhouse_user;
+	char *clickhouse_password;
+	char *database;
+	char *table;
+	long clickhouse_timeout_s;
+	size_t batch_max_bytes;  /* spool bytes per INSERT */
+	size_t batch_max_rows;
+};
+
+/* Fills in the built-in defaults. */
+void lt_options_defaults(struct lt_options *o);
+void lt_options_free(struct lt_options *o);
+
+/* Sets one named setting from text.  Returns 0, or -1 with a message
+ * naming the problem in err. */
+int lt_options_set(struct lt_options *o, const char *name, const char *value,
+		   char *err, size_t errlen);
+
+/* Reads the config file: path given (-c/--config), else LOGTHRA_CONFIG,
+ * else LT_DEFAULT_CONFIG when it exists.  Then applies the environment.
+ * Logs and returns -1 on any error. */
+int lt_options_load(struct lt_options *o, const char *path);
+
+/* Parsers for option values; return 0 or -1. */
+int lt_parse_size(const char *s, size_t *out);        /* 512, 64k, 16MiB, 1G */
+int lt_parse_duration(const char *s, int64_t *out_ns); /* 30s, 10m, 7d, 500ms, 0 */
+
+/* Command-line settings, collected while parsing options and applied
+ * after the config file and the environment, so that they win. */
+#define LT_CLI_MAX 32
+struct lt_cli {
+	const char *config;               /* -c/--config */
+	int n;
+	const char *option[LT_CLI_MAX];   /* "-D/--spool", for messages */
+	const char *name[LT_CLI_MAX];     /* setting name */
+	const char *value[LT_CLI_MAX];
+};
+
+void lt_cli_set(struct lt_cli *cli, const char *option, const char *name,
+		const char *value);
+/* Defaults, config file, environment, then the options.  Logs and returns
+ * -1 on any error. */
+int lt_cli_apply(struct lt_cli *cli, struct lt_options *o);
+/* Answers --help and --version when they are the first argument, as
+ * PostgreSQL's programs do; exits when it did. */
+void lt_cli_early(int argc, char **argv, void (*usage)(void));
+
+/* Prints every setting as "name = value", the effective configuration. */
+void lt_options_print(const struct lt_options *o);
+
+#endif

@@ -1,0 +1,178 @@
+/* Unit tests: settings, their parsers and their precedence. */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "options.h"
+
+static char *
+write_config(const char *text)
+{
+	static char path[] = "/tmp/logthra-test-options-XXXXXX";
+	int fd;
+
+	memcpy(path + sizeof(path) - 7, "XXXXXX", 6);
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	ck_assert_int_eq(close(fd), 0);
+	return path;
+}
+
+START_TEST(test_sizes)
+{
+	size_t n;
+
+	ck_assert_int_eq(lt_parse_size("512", &n), 0);
+	ck_assert_uint_eq(n, 512);
+	ck_assert_int_eq(lt_parse_size("64k", &n), 0);
+	ck_assert_uint_eq(n, 65536);
+	ck_assert_int_eq(lt_parse_size("16MiB", &n), 0);
+	ck_assert_uint_eq(n, 16u << 20);
+	ck_assert_int_eq(lt_parse_size("1 GB", &n), 0);
+	ck_assert_uint_eq(n, 1u << 30);
+	ck_assert_int_eq(lt_parse_size("", &n), -1);
+	ck_assert_int_eq(lt_parse_size("-1", &n), -1);
+	ck_assert_int_eq(lt_parse_size("12q", &n), -1);
+	ck_assert_int_eq(lt_parse_size("99999999999999999999", &n), -1);
+	ck_assert_int_eq(lt_parse_size("17179869184G", &n), -1);
+}
+END_TEST
+
+START_TEST(test_durations)
+{
+	int64_t ns;
+
+	ck_assert_int_eq(lt_parse_duration("30", &ns), 0);
+	ck_assert(ns == INT64_C(30000000000));
+	ck_assert_int_eq(lt_parse_duration("10m", &ns), 0);
+	ck_assert(ns == INT64_C(600000000000));
+	ck_assert_int_eq(lt_parse_duration("7d", &ns), 0);
+	ck_assert(ns == INT64_C(604800000000000));
+	ck_assert_int_eq(lt_parse_duration("500ms", &ns), 0);
+	ck_assert(ns == INT64_C(500000000));
+	ck_assert_int_eq(lt_parse_duration("0", &ns), 0);
+	ck_assert(ns == 0);
+	ck_assert_int_eq(lt_parse_duration("5w", &ns), -1);
+	ck_assert_int_eq(lt_parse_duration("m", &ns), -1);
+	ck_assert_int_eq(lt_parse_duration("999999999999d", &ns), -1);
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+	struct lt_options o;
+
+	lt_options_defaults(&o);
+	ck_assert_str_eq(o.database, "logs");
+	ck_assert_str_eq(o.table, "log");
+	ck_assert_str_eq(o.clickhouse_url, "http://127.0.0.1:8123/");
+	ck_assert_ptr_null(o.default_tenant);
+	ck_assert_uint_eq(o.limits.max_line_size, 256 * 1024);
+	ck_assert_uint_eq(o.limits.max_label_names, 15);
+	ck_assert(o.limits.creation_grace_ns == INT64_C(600000000000));
+	ck_assert(o.limits.max_age_ns == 0);
+	lt_options_free(&o);
+}
+END_TEST
+
+START_TEST(test_set_errors)
+{
+	struct lt_options o;
+	char err[256];
+
+	lt_options_defaults(&o);
+	ck_assert_int_eq(lt_options_set(&o, "nosuch", "1", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "unrecognized setting \"nosuch\"");
+	ck_assert_int_eq(lt_options_set(&o, "max_line_size", "big", err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "invalid value \"big\" for setting \"max_line_size\""));
+	ck_assert_int_eq(lt_options_set(&o, "default_tenant", "acme", err, sizeof(err)), 0);
+	ck_assert_str_eq(o.default_tenant, "acme");
+	ck_assert_int_eq(lt_options_set(&o, "default_tenant", "", err, sizeof(err)), 0);
+	ck_assert_ptr_null(o.default_tenant);
+	ck_assert_int_eq(lt_options_set(&o, "max_header_size", "1MiB", err, sizeof(err)), 0);
+	ck_assert_uint_eq(o.http.max_header_size, 65536); /* clamped to the buffer */
+	lt_options_free(&o);
+}
+END_TEST
+
+/* defaults < config file < environment < command line */
+START_TEST(test_precedence)
+{
+	struct lt_cli cli = {0};
+	struct lt_options o;
+	char *path;
+
+	path = write_config("# comment\n\n spool = /from/file \n"
+			    "database = filedb\ntable = 'filetable'\n"
+			    "max_age = 7d\n");
+	cli.config = path;
+	ck_assert_int_eq(setenv("LOGTHRA_DATABASE", "envdb", 1), 0);
+	ck_assert_int_eq(setenv("LOGTHRA_TABLE", "envtable", 1), 0);
+	lt_cli_set(&cli, "-t/--table", "table", "clitable");
+	ck_assert_int_eq(lt_cli_apply(&cli, &o), 0);
+	ck_assert_str_eq(o.spool, "/from/file");
+	ck_assert_str_eq(o.database, "envdb");
+	ck_assert_str_eq(o.table, "clitable");
+	ck_assert(o.limits.max_age_ns == INT64_C(604800000000000));
+	ck_assert_str_eq(o.config_file, path);
+	lt_options_free(&o);
+	ck_assert_int_eq(unsetenv("LOGTHRA_DATABASE"), 0);
+	ck_assert_int_eq(unsetenv("LOGTHRA_TABLE"), 0);
+	ck_assert_int_eq(unlink(path), 0);
+}
+END_TEST
+
+START_TEST(test_bad_config)
+{
+	struct lt_options o;
+	char *path;
+
+	lt_options_defaults(&o);
+	path = write_config("spool /x\n");
+	ck_assert_int_eq(lt_options_load(&o, path), -1);
+	ck_assert_int_eq(unlink(path), 0);
+	path = write_config("max_body_size = lots\n");
+	ck_assert_int_eq(lt_options_load(&o, path), -1);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(lt_options_load(&o, "/nonexistent/logthra.conf"), -1);
+	ck_assert_int_eq(setenv("LOGTHRA_BATCH_MAX_ROWS", "x", 1), 0);
+	ck_assert_int_eq(lt_options_load(&o, NULL), -1);
+	ck_assert_int_eq(unsetenv("LOGTHRA_BATCH_MAX_ROWS"), 0);
+	lt_options_free(&o);
+}
+END_TEST
+
+static Suite *
+options_suite(void)
+{
+	Suite *s = suite_create("options");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_sizes);
+	tcase_add_test(tc, test_durations);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_set_errors);
+	tcase_add_test(tc, test_precedence);
+	tcase_add_test(tc, test_bad_config);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(options_suite());
+	int failed;
+
+	/* The default config file must not leak into the tests. */
+	(void)unsetenv("LOGTHRA_CONFIG");
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
