@@ -1,0 +1,85 @@
+/* Push payloads: parsing and validation.
+ *
+ * A parser checks a request body against the limits and hands each stream
+ * and entry to a sink as it goes; the receiver's sink encodes them straight
+ * into a spool file, so no intermediate copy of the push is built.  A
+ * push is all-or-nothing: the first invalid entry fails the parse and the
+ * caller discards whatever the sink received. */
+#ifndef LOGTHRA_PUSH_H
+#define LOGTHRA_PUSH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Validation limits.  Defaults are Loki's (pkg/validation/limits.go). */
+struct lt_limits {
+	size_t max_line_size;          /* bytes per log line, 256 KiB */
+	size_t max_label_names;        /* labels per stream, 15 */
+	size_t max_label_name_length;  /* 1024 */
+	size_t max_label_value_length; /* 2048 */
+	size_t max_metadata_size;      /* structured metadata bytes per entry, 64 KiB */
+	size_t max_metadata_entries;   /* structured metadata pairs per entry, 128 */
+	int64_t creation_grace_ns;     /* how far in the future, 10 minutes */
+	int64_t max_age_ns;            /* how far in the past; 0 = no limit */
+};
+
+void lt_limits_defaults(struct lt_limits *l);
+
+/* A name/value pair: a stream label or an item of structured metadata.
+ * The strings are not NUL-terminated. */
+struct lt_label {
+	const char *name;
+	size_t name_len;
+	const char *value;
+	size_t value_len;
+};
+
+struct lt_entry {
+	int64_t ts_ns; /* unix nanoseconds, UTC */
+	const char *line;
+	size_t line_len;
+	const struct lt_label *metadata; /* sorted by name, no duplicates */
+	size_t n_metadata;
+};
+
+/* Where a parser sends what it validated.  stream() is called once per
+ * stream with its labels sorted by name, then entry() for each of its
+ * entries.  A callback returns 0, or -1 to abort (out of memory). */
+struct lt_sink {
+	int (*stream)(void *ctx, const struct lt_label *labels, size_t n);
+	int (*entry)(void *ctx, const struct lt_entry *e);
+	void *ctx;
+};
+
+/* Why a push was refused: an HTTP status (400, or 500 when the sink
+ * failed) and a one-line message naming the stream and entry, such as
+ * 'stream 2 {app="api"}: entry 5: line too long (300000 bytes, limit 262144)'. */
+struct lt_push_error {
+	int status;
+	char message[512];
+};
+
+/* Parses a JSON push ({"streams":[{"stream":{...},"values":[[ts,line
+ * (, {metadata})], ...]}]}) with jansson.  now_ns is the receive time used
+ * for the grace period and maximum age.  Returns 0 on success and -1 with
+ * *err filled in otherwise.  *n_entries counts the entries accepted. */
+int lt_push_parse_json(const char *body, size_t len,
+		       const struct lt_limits *limits, int64_t now_ns,
+		       const struct lt_sink *sink, size_t *n_entries,
+		       struct lt_push_error *err);
+
+/* Parses a timestamp: a string of decimal unix nanoseconds ("1704067200000000000"),
+ * a date ("2024-01-01", midnight UTC) or RFC 3339 with optional fraction of
+ * up to 9 digits and a Z or +hh:mm offset ("2024-01-01T12:00:00.5+02:00").
+ * Returns 0, or -1 with *why set to a static description. */
+int lt_parse_timestamp(const char *s, size_t len, int64_t *ns, const char **why);
+
+/* Checks a tenant id by Loki's rules: 1 to 150 bytes of [A-Za-z0-9] and
+ * !-_.*'(), never "." or "..".  Such a name can never leave the tenant's
+ * spool directory.  Returns 0, or -1 with *why set. */
+int lt_tenant_valid(const char *tenant, const char **why);
+
+/* Checks a label or metadata name: [a-zA-Z_][a-zA-Z0-9_]*.  */
+int lt_label_name_valid(const char *name, size_t len);
+
+#endif

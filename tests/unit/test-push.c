@@ -1,0 +1,701 @@
+#include "config.h"
+
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "push.h"
+
+/* 2024-06-01T00:00:00Z: the receiver's clock in these tests. */
+#define NOW_NS 1717200000000000000LL
+#define JAN1_NS 1704067200000000000LL
+
+/* A sink that writes what it receives into a text log:
+ * "S name=value,name=value\n" for a stream and
+ * "E ts line [name=value,...]\n" for an entry, and can be told to fail on
+ * its nth call. */
+struct rec {
+	struct lt_buf log;
+	int calls;
+	int fail_at; /* 0 = never */
+};
+
+static int
+rec_labels(struct lt_buf *b, const struct lt_label *l, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((i > 0 && lt_buf_append_byte(b, ',') < 0) ||
+		    lt_buf_append(b, l[i].name, l[i].name_len) < 0 ||
+		    lt_buf_append_byte(b, '=') < 0 ||
+		    lt_buf_append(b, l[i].value, l[i].value_len) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+rec_stream(void *ctx, const struct lt_label *labels, size_t n)
+{
+	struct rec *r = ctx;
+
+	if (++r->calls == r->fail_at)
+		return -1;
+	if (lt_buf_append(&r->log, "S ", 2) < 0 ||
+	    rec_labels(&r->log, labels, n) < 0 ||
+	    lt_buf_append_byte(&r->log, '\n') < 0)
+		return -1;
+	return 0;
+}
+
+static int
+rec_entry(void *ctx, const struct lt_entry *e)
+{
+	struct rec *r = ctx;
+
+	if (++r->calls == r->fail_at)
+		return -1;
+	if (lt_buf_printf(&r->log, "E %lld ", (long long)e->ts_ns) < 0 ||
+	    lt_buf_append(&r->log, e->line, e->line_len) < 0)
+		return -1;
+	if (e->n_metadata > 0 &&
+	    (lt_buf_append(&r->log, " [", 2) < 0 ||
+	     rec_labels(&r->log, e->metadata, e->n_metadata) < 0 ||
+	     lt_buf_append_byte(&r->log, ']') < 0))
+		return -1;
+	return lt_buf_append_byte(&r->log, '\n');
+}
+
+static struct rec rec;
+static struct lt_sink sink = {rec_stream, rec_entry, &rec};
+static struct lt_limits lim;
+static struct lt_push_error err;
+static size_t n_entries;
+
+static void
+setup(void)
+{
+	memset(&rec, 0, sizeof(rec));
+	memset(&err, 0, sizeof(err));
+	lt_limits_defaults(&lim);
+	n_entries = 12345;
+}
+
+static void
+teardown(void)
+{
+	lt_buf_free(&rec.log);
+}
+
+static int
+push_n(const char *body, size_t len)
+{
+	return lt_push_parse_json(body, len, &lim, NOW_NS, &sink, &n_entries,
+				  &err);
+}
+
+static int
+push(const char *body)
+{
+	return push_n(body, strlen(body));
+}
+
+/* The recorded log as a C string. */
+static const char *
+logtext(void)
+{
+	ck_assert_int_eq(lt_buf_terminate(&rec.log), 0);
+	return (const char *)rec.log.data;
+}
+
+#define ck_assert_rejected(body, ...)                                      \
+	do {                                                               \
+		const char *subs_[] = {__VA_ARGS__};                       \
+		size_t i_;                                                 \
+		ck_assert_int_eq(push(body), -1);                          \
+		ck_assert_int_eq(err.status, 400);                         \
+		for (i_ = 0; i_ < sizeof(subs_) / sizeof(subs_[0]); i_++)  \
+			ck_assert_msg(strstr(err.message, subs_[i_]) != NULL,  \
+				      "message '%s' lacks '%s'",           \
+				      err.message, subs_[i_]);             \
+	} while (0)
+
+/* One stream {app="x"} holding the given entries. */
+#define ONE(values) "{\"streams\":[{\"stream\":{\"app\":\"x\"},\"values\":[" \
+	values "]}]}"
+
+START_TEST(test_defaults)
+{
+	ck_assert_uint_eq(lim.max_line_size, 262144);
+	ck_assert_uint_eq(lim.max_label_names, 15);
+	ck_assert_uint_eq(lim.max_label_name_length, 1024);
+	ck_assert_uint_eq(lim.max_label_value_length, 2048);
+	ck_assert_uint_eq(lim.max_metadata_size, 65536);
+	ck_assert_uint_eq(lim.max_metadata_entries, 128);
+	ck_assert(lim.creation_grace_ns == 600LL * 1000000000);
+	ck_assert(lim.max_age_ns == 0);
+}
+END_TEST
+
+START_TEST(test_seed)
+{
+	ck_assert_int_eq(push("{\"streams\":[{\"stream\":{\"level\":\"info\","
+			      "\"app\":\"test-app\"},\"values\":[[\"2024-01-01\","
+			      "\"starting up\"],[\"2024-01-01\",\"ready\"]]}]}"),
+			 0);
+	ck_assert_uint_eq(n_entries, 2);
+	ck_assert_str_eq(logtext(), "S app=test-app,level=info\n"
+				    "E 1704067200000000000 starting up\n"
+				    "E 1704067200000000000 ready\n");
+}
+END_TEST
+
+START_TEST(test_several_streams)
+{
+	ck_assert_int_eq(
+	    push("{\"streams\":[{\"stream\":{\"b\":\"2\",\"a\":\"1\",\"c\":\"3\"},"
+		 "\"values\":[[\"1704067200000000001\",\"one\"]]},"
+		 "{\"stream\":{\"app\":\"empty\"},\"values\":[]},"
+		 "{\"stream\":{\"zz\":\"z\",\"_a\":\"u\",\"Z\":\"Z\"},"
+		 "\"values\":[[\"1704067200000000002\",\"two\"],"
+		 "[\"1704067200000000003\",\"three\"]]}]}"),
+	    0);
+	ck_assert_uint_eq(n_entries, 3);
+	/* Bytewise order: uppercase before underscore before lowercase;
+	 * the stream without entries reaches no sink. */
+	ck_assert_str_eq(logtext(), "S a=1,b=2,c=3\n"
+				    "E 1704067200000000001 one\n"
+				    "S Z=Z,_a=u,zz=z\n"
+				    "E 1704067200000000002 two\n"
+				    "E 1704067200000000003 three\n");
+}
+END_TEST
+
+START_TEST(test_empty_push)
+{
+	ck_assert_int_eq(push("{\"streams\":[]}"), 0);
+	ck_assert_uint_eq(n_entries, 0);
+	ck_assert_uint_eq(rec.log.len, 0);
+	ck_assert_int_eq(push(" {\"streams\" : [ ] , \"other\": 1}\n"), 0);
+	ck_assert_uint_eq(n_entries, 0);
+}
+END_TEST
+
+START_TEST(test_metadata)
+{
+	ck_assert_int_eq(
+	    push(ONE("[\"1704067200000000000\",\"hi\",{\"trace_id\":\"abc\","
+		     "\"a\":\"\",\"Span\":\"s1\"}],"
+		     "[\"1704067200000000000\",\"bye\",{}]")),
+	    0);
+	ck_assert_uint_eq(n_entries, 2);
+	ck_assert_str_eq(logtext(), "S app=x\n"
+				    "E 1704067200000000000 hi [Span=s1,a=,trace_id=abc]\n"
+				    "E 1704067200000000000 bye\n");
+}
+END_TEST
+
+START_TEST(test_metadata_many_sorted)
+{
+	struct lt_buf b = LT_BUF_INIT, want = LT_BUF_INIT;
+	int i;
+
+	/* More items than insertion sort handles: written in reverse. */
+	ck_assert_int_eq(lt_buf_printf(&b, "{\"streams\":[{\"stream\":{\"a\":"
+					   "\"b\"},\"values\":[[\"1\",\"l\",{"), 0);
+	for (i = 99; i >= 0; i--)
+		ck_assert_int_eq(lt_buf_printf(&b, "%s\"k%02d\":\"%d\"",
+					       i == 99 ? "" : ",", i, i), 0);
+	ck_assert_int_eq(lt_buf_printf(&b, "}]]}]}"), 0);
+	ck_assert_int_eq(lt_buf_printf(&want, "S a=b\nE 1 l ["), 0);
+	for (i = 0; i < 100; i++)
+		ck_assert_int_eq(lt_buf_printf(&want, "%sk%02d=%d",
+					       i ? "," : "", i, i), 0);
+	ck_assert_int_eq(lt_buf_printf(&want, "]\n"), 0);
+	lim.creation_grace_ns = INT64_MAX;
+	ck_assert_int_eq(push_n((const char *)b.data, b.len), 0);
+	ck_assert_str_eq(logtext(), (const char *)want.data);
+	lt_buf_free(&b);
+	lt_buf_free(&want);
+}
+END_TEST
+
+START_TEST(test_timestamps_in_push)
+{
+	ck_assert_int_eq(
+	    push(ONE("[\"1704067200000000000\",\"a\"],"
+		     "[\"2024-01-01T01:00:00.123456789+01:00\",\"b\"],"
+		     "[\"2024-01-01T00:00:00Z\",\"c\"],"
+		     "[\"2024-01-01 00:00:00.5z\",\"d\"]")),
+	    0);
+	ck_assert_str_eq(logtext(), "S app=x\n"
+				    "E 1704067200000000000 a\n"
+				    "E 1704067200123456789 b\n"
+				    "E 1704067200000000000 c\n"
+				    "E 1704067200500000000 d\n");
+}
+END_TEST
+
+START_TEST(test_nul)
+{
+	static const char body[] =
+	    "{\"streams\":[{\"stream\":{\"app\":\"x\"},\"values\":"
+	    "[[\"1\",\"a\\u0000b\"]]}]}";
+	const char *l;
+
+	ck_assert_int_eq(push(body), 0);
+	ck_assert_uint_eq(rec.log.len, strlen("S app=x\nE 1 a") + 3);
+	l = (const char *)rec.log.data;
+	ck_assert(memcmp(l, "S app=x\nE 1 a\0b\n", rec.log.len) == 0);
+
+	lt_buf_reset(&rec.log);
+	ck_assert_rejected("{\"streams\":[{\"stream\":{\"app\":\"x\\u0000y\"},"
+			   "\"values\":[]}]}",
+			   "stream 1: ", "label \"app\"", "NUL");
+	ck_assert_rejected(ONE("[\"1\",\"l\",{\"k\":\"a\\u0000\"}]"),
+			   "stream 1 {app=\"x\"}: entry 1: ",
+			   "structured metadata \"k\"", "NUL");
+	/* jansson itself refuses NUL in object keys. */
+	ck_assert_rejected("{\"streams\":[{\"stream\":{\"a\\u0000b\":\"x\"},"
+			   "\"values\":[]}]}",
+			   "malformed JSON");
+}
+END_TEST
+
+START_TEST(test_malformed)
+{
+	ck_assert_rejected("{\"streams\":[}", "malformed JSON at line 1, column ",
+			   "(byte ");
+	ck_assert_rejected("", "malformed JSON");
+	ck_assert_rejected("{\"streams\":[]} x", "malformed JSON");
+	ck_assert_rejected("{\"streams\":[],\"streams\":[]}", "malformed JSON",
+			   "duplicate");
+	ck_assert_rejected("{\"streams\":[{\"stream\":{\"a\":\"1\",\"a\":\"2\"},"
+			   "\"values\":[]}]}",
+			   "duplicate");
+	ck_assert_rejected(ONE("[\"1\",\"l\",{\"k\":\"1\",\"k\":\"2\"}]"),
+			   "duplicate");
+}
+END_TEST
+
+START_TEST(test_structure)
+{
+	ck_assert_rejected("[]", "not a JSON object");
+	ck_assert_rejected("{}", "no \"streams\" array");
+	ck_assert_rejected("{\"streams\":{}}", "\"streams\" is not an array");
+	ck_assert_rejected("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[]},"
+			   "3]}",
+			   "stream 2: not an object");
+	ck_assert_rejected("{\"streams\":[{\"values\":[]}]}",
+			   "stream 1: no \"stream\" object");
+	ck_assert_rejected("{\"streams\":[{\"stream\":[],\"values\":[]}]}",
+			   "stream 1: \"stream\" is not an object");
+	ck_assert_rejected("{\"streams\":[{\"stream\":{\"a\":\"b\"}}]}",
+			   "stream 1: no \"values\" array");
+	ck_assert_rejected("{\"streams\":[{\"stream\":{\"a\":\"b\"},"
+			   "\"values\":{}}]}",
+			   "stream 1: \"values\" is not an array");
+	ck_assert_rejected("{\"streams\":[{\"stream\":{\"a\":1},\"values\":[]}]}",
+			   "stream 1: label \"a\" is not a string");
+	ck_assert_rejected("{\"streams\":[{\"stream\":{},\"values\":[]}]}",
+			   "stream 1: no labels");
+	ck_assert_rejected(ONE("[\"1\",\"a\"],\"x\""),
+			   "stream 1 {app=\"x\"}: entry 2: not an array");
+	ck_assert_rejected(ONE("[\"1\"]"), "entry 1: not an array");
+	ck_assert_rejected(ONE("[\"1\",\"a\",{},4]"), "entry 1: not an array");
+	ck_assert_rejected(ONE("[1,\"a\"]"),
+			   "entry 1: timestamp is not a string");
+	ck_assert_rejected(ONE("[\"1\",2]"), "entry 1: line is not a string");
+	ck_assert_rejected(ONE("[\"1\",null]"), "entry 1: line is not a string");
+	ck_assert_rejected(ONE("[\"1\",\"a\",[]]"),
+			   "entry 1: structured metadata is not an object");
+	ck_assert_rejected(ONE("[\"1\",\"a\",{\"k\":{\"n\":\"v\"}}]"),
+			   "entry 1: structured metadata \"k\" is not a string");
+	ck_assert_rejected(ONE("[\"1\",\"a\",{\"1k\":\"v\"}]"),
+			   "entry 1: invalid structured metadata name \"1k\"");
+}
+END_TEST
+
+START_TEST(test_position_and_label_text)
+{
+	ck_assert_rejected(
+	    "{\"streams\":[{\"stream\":{\"app\":\"a\"},\"values\":[[\"1\",\"x\"]]},"
+	    "{\"stream\":{\"level\":\"info\",\"app\":\"q\\\"\\\\\\n\"},"
+	    "\"values\":[[\"1\",\"x\"],[\"2\",\"y\"],[\"x\",\"z\"]]}]}",
+	    "stream 2 {app=\"q\\\"\\\\\\n\",level=\"info\"}: entry 3: "
+	    "invalid timestamp \"x\": not a number of unix nanoseconds");
+	/* Everything before the error went to the sink: the caller drops it. */
+	ck_assert_uint_eq(n_entries, 3);
+}
+END_TEST
+
+START_TEST(test_label_text_truncated)
+{
+	struct lt_buf b = LT_BUF_INIT;
+	const char *dots;
+	int i;
+
+	ck_assert_int_eq(lt_buf_printf(&b, "{\"streams\":[{\"stream\":{\"app\":\""),
+			 0);
+	for (i = 0; i < 300; i++)
+		ck_assert_int_eq(lt_buf_append_byte(&b, 'v'), 0);
+	ck_assert_int_eq(lt_buf_printf(&b, "\"},\"values\":[[\"z\",\"l\"]]}]}"),
+			 0);
+	ck_assert_int_eq(lt_buf_terminate(&b), 0);
+	ck_assert_rejected((const char *)b.data, "stream 1 {app=\"vvvv",
+			   "...: entry 1: invalid timestamp");
+	dots = strstr(err.message, "...");
+	ck_assert_ptr_nonnull(dots);
+	ck_assert_int_le(dots - err.message, 120);
+	lt_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_labels)
+{
+	struct lt_buf b = LT_BUF_INIT;
+	int i;
+
+	ck_assert_rejected("{\"streams\":[{\"stream\":{\"1a\":\"x\"},\"values\":[]}]}",
+			   "stream 1: invalid label name \"1a\"",
+			   "[a-zA-Z_][a-zA-Z0-9_]*");
+	ck_assert_rejected("{\"streams\":[{\"stream\":{\"a-b\":\"x\"},\"values\":[]}]}",
+			   "invalid label name \"a-b\"");
+	ck_assert_rejected("{\"streams\":[{\"stream\":{\"\":\"x\"},\"values\":[]}]}",
+			   "invalid label name \"\"");
+	ck_assert_rejected("{\"streams\":[{\"stream\":{\"app\":\"\"},\"values\":[]}]}",
+			   "stream 1: label \"app\" has an empty value");
+
+	/* 15 labels pass, 16 do not. */
+	ck_assert_int_eq(lt_buf_printf(&b, "{\"streams\":[{\"stream\":{"), 0);
+	for (i = 0; i < 15; i++)
+		ck_assert_int_eq(lt_buf_printf(&b, "%s\"l%d\":\"v\"",
+					       i ? "," : "", i), 0);
+	ck_assert_int_eq(lt_buf_printf(&b, "},\"values\":[[\"1\",\"x\"]]}]}"), 0);
+	ck_assert_int_eq(push_n((const char *)b.data, b.len), 0);
+	lt_buf_reset(&b);
+	ck_assert_int_eq(lt_buf_printf(&b, "{\"streams\":[{\"stream\":{"), 0);
+	for (i = 0; i < 16; i++)
+		ck_assert_int_eq(lt_buf_printf(&b, "%s\"l%d\":\"v\"",
+					       i ? "," : "", i), 0);
+	ck_assert_int_eq(lt_buf_printf(&b, "},\"values\":[]}]}"), 0);
+	ck_assert_int_eq(lt_buf_terminate(&b), 0);
+	ck_assert_rejected((const char *)b.data,
+			   "stream 1: too many labels (16, limit 15)");
+
+	/* Lengths, against a small limit. */
+	lim.max_label_name_length = 4;
+	lim.max_label_value_length = 3;
+	ck_assert_int_eq(push("{\"streams\":[{\"stream\":{\"abcd\":\"xyz\"},"
+			      "\"values\":[]}]}"),
+			 0);
+	ck_assert_rejected("{\"streams\":[{\"stream\":{\"abcde\":\"x\"},"
+			   "\"values\":[]}]}",
+			   "label name \"abcde\" is too long (5 bytes, limit 4)");
+	ck_assert_rejected("{\"streams\":[{\"stream\":{\"a\":\"wxyz\"},"
+			   "\"values\":[]}]}",
+			   "label \"a\" value is too long (4 bytes, limit 3)");
+	lt_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_label_name_valid)
+{
+	ck_assert_int_eq(lt_label_name_valid("a", 1), 0);
+	ck_assert_int_eq(lt_label_name_valid("_", 1), 0);
+	ck_assert_int_eq(lt_label_name_valid("__name__", 8), 0);
+	ck_assert_int_eq(lt_label_name_valid("Az_09", 5), 0);
+	ck_assert_int_eq(lt_label_name_valid("", 0), -1);
+	ck_assert_int_eq(lt_label_name_valid("0a", 2), -1);
+	ck_assert_int_eq(lt_label_name_valid("a.b", 3), -1);
+	ck_assert_int_eq(lt_label_name_valid("a b", 3), -1);
+	ck_assert_int_eq(lt_label_name_valid("\xc3\xa9", 2), -1);
+	ck_assert_int_eq(lt_label_name_valid("a\0b", 3), -1);
+	/* The length counts, not a NUL. */
+	ck_assert_int_eq(lt_label_name_valid("ab!", 2), 0);
+}
+END_TEST
+
+START_TEST(test_line_size)
+{
+	lim.max_line_size = 5;
+	ck_assert_int_eq(push(ONE("[\"1\",\"12345\"]")), 0);
+	ck_assert_rejected(ONE("[\"1\",\"12345\"],[\"1\",\"123456\"]"),
+			   "stream 1 {app=\"x\"}: entry 2: line too long "
+			   "(6 bytes, limit 5)");
+	/* Bytes after unescaping, not JSON text. */
+	ck_assert_int_eq(push(ONE("[\"1\",\"\\u00e9\\u00e9\"]")), 0);
+	ck_assert_rejected(ONE("[\"1\",\"\\u00e9\\u00e9\\u00e9\"]"),
+			   "line too long (6 bytes, limit 5)");
+}
+END_TEST
+
+START_TEST(test_metadata_limits)
+{
+	lim.max_metadata_entries = 2;
+	lim.max_metadata_size = 6;
+	ck_assert_int_eq(push(ONE("[\"1\",\"l\",{\"a\":\"bc\",\"d\":\"ef\"}]")),
+			 0);
+	ck_assert_rejected(ONE("[\"1\",\"l\",{\"a\":\"b\",\"c\":\"d\",\"e\":\"f\"}]"),
+			   "entry 1: too many structured metadata items (3, "
+			   "limit 2)");
+	ck_assert_rejected(ONE("[\"1\",\"l\",{\"a\":\"bc\",\"d\":\"efg\"}]"),
+			   "entry 1: structured metadata is too large (7 bytes, "
+			   "limit 6)");
+}
+END_TEST
+
+START_TEST(test_time_limits)
+{
+	/* NOW is 2024-06-01T00:00:00Z; the grace is 10 minutes. */
+	ck_assert_int_eq(push(ONE("[\"2024-06-01T00:10:00Z\",\"ok\"]")), 0);
+	ck_assert_rejected(ONE("[\"2024-06-01T00:10:00.000000001Z\",\"no\"]"),
+			   "stream 1 {app=\"x\"}: entry 1: timestamp "
+			   "2024-06-01T00:10:00.000000001Z is too far in the "
+			   "future (more than 10m0s ahead of the receiver's "
+			   "clock)");
+	ck_assert_rejected(ONE("[\"2030-01-01\",\"no\"]"),
+			   "timestamp 2030-01-01T00:00:00Z is too far in the future");
+	/* No maximum age by default. */
+	ck_assert_int_eq(push(ONE("[\"1970-01-01\",\"old\"]")), 0);
+	lim.max_age_ns = 7 * 24 * 3600 * 1000000000LL;
+	ck_assert_int_eq(push(ONE("[\"2024-05-25T00:00:00Z\",\"week\"]")), 0);
+	ck_assert_rejected(ONE("[\"1\",\"a\"],[\"2024-05-24T23:59:59Z\",\"old\"]"),
+			   "entry 1: timestamp 1970-01-01T00:00:00.000000001Z "
+			   "is too old (more than 168h0m0s before the "
+			   "receiver's clock)");
+	ck_assert_rejected(ONE("[\"2024-05-25\",\"a\"],[\"2024-05-24T23:59:59Z\","
+			       "\"old\"]"),
+			   "entry 2: timestamp 2024-05-24T23:59:59Z is too old");
+	lim.max_age_ns = 0;
+	lim.creation_grace_ns = INT64_MAX;
+	ck_assert_rejected(ONE("[\"1969-12-31T23:59:59Z\",\"a\"]"),
+			   "timestamp 1969-12-31T23:59:59Z is before 1970-01-01");
+	ck_assert_int_eq(push(ONE("[\"2106-02-07T06:28:15.999999999Z\",\"a\"]")),
+			 0);
+	ck_assert_rejected(ONE("[\"2106-02-07T06:28:16Z\",\"a\"]"),
+			   "timestamp 2106-02-07T06:28:16Z is after "
+			   "2106-02-07T06:28:15Z");
+	ck_assert_rejected(ONE("[\"9223372036854775807\",\"a\"]"),
+			   "is after 2106-02-07T06:28:15Z");
+	ck_assert_rejected(ONE("[\"9999-01-01\",\"a\"]"), "invalid timestamp",
+			   "out of the range");
+}
+END_TEST
+
+START_TEST(test_sink_failure)
+{
+	static const char body[] =
+	    "{\"streams\":[{\"stream\":{\"app\":\"x\"},"
+	    "\"values\":[[\"1\",\"a\"],[\"2\",\"b\"]]}]}";
+
+	rec.fail_at = 1;
+	ck_assert_int_eq(push(body), -1);
+	ck_assert_int_eq(err.status, 500);
+	ck_assert_str_eq(err.message, "out of memory");
+	rec.calls = 0;
+	rec.fail_at = 3;
+	ck_assert_int_eq(push(body), -1);
+	ck_assert_int_eq(err.status, 500);
+	ck_assert_str_eq(err.message, "out of memory");
+	/* A NULL sink only validates. */
+	ck_assert_int_eq(lt_push_parse_json(body, strlen(body), &lim, NOW_NS,
+					    NULL, &n_entries, &err),
+			 0);
+	ck_assert_uint_eq(n_entries, 2);
+}
+END_TEST
+
+static int64_t
+ts(const char *s)
+{
+	const char *why = NULL;
+	int64_t ns = -42;
+
+	ck_assert_msg(lt_parse_timestamp(s, strlen(s), &ns, &why) == 0,
+		      "'%s' refused: %s", s, why);
+	return ns;
+}
+
+static const char *
+ts_why(const char *s)
+{
+	const char *why = NULL;
+	int64_t ns = -42;
+
+	ck_assert_msg(lt_parse_timestamp(s, strlen(s), &ns, &why) == -1,
+		      "'%s' accepted as %lld", s, (long long)ns);
+	ck_assert_ptr_nonnull(why);
+	ck_assert(ns == -42);
+	return why;
+}
+
+START_TEST(test_parse_timestamp)
+{
+	const char *why;
+	int64_t ns;
+
+	ck_assert(ts("0") == 0);
+	ck_assert(ts("1") == 1);
+	ck_assert(ts("1704067200000000000") == JAN1_NS);
+	ck_assert(ts("9223372036854775807") == INT64_MAX);
+	ck_assert(ts("0000000000000000001") == 1);
+	ck_assert(ts("2024-01-01") == JAN1_NS);
+	ck_assert(ts("1970-01-01") == 0);
+	ck_assert(ts("2024-02-29") == JAN1_NS + 59LL * 86400 * 1000000000);
+	ck_assert(ts("2000-02-29") == 951782400LL * 1000000000);
+	ck_assert(ts("2024-01-01T01:00:00.123456789+01:00") ==
+		  JAN1_NS + 123456789);
+	ck_assert(ts("2024-01-01T00:00:00Z") == JAN1_NS);
+	ck_assert(ts("2024-01-01t00:00:00z") == JAN1_NS);
+	ck_assert(ts("2024-01-01 00:00:00Z") == JAN1_NS);
+	ck_assert(ts("2024-01-01T12:00:00.5+02:00") ==
+		  JAN1_NS + 10LL * 3600 * 1000000000 + 500000000);
+	ck_assert(ts("2023-12-31T19:30:00-04:30") == JAN1_NS);
+	ck_assert(ts("2024-01-01T00:00:00.1Z") == JAN1_NS + 100000000);
+	ck_assert(ts("2024-01-01T00:00:00.000000001Z") == JAN1_NS + 1);
+	ck_assert(ts("2024-12-31T23:59:59Z") == 1735689599LL * 1000000000);
+	ck_assert(ts("1969-12-31T23:59:59.5Z") == -500000000);
+	ck_assert(ts("1900-01-01") == -2208988800LL * 1000000000);
+
+	/* The length given counts, not a NUL: "2024-01-01" inside more. */
+	ck_assert_int_eq(lt_parse_timestamp("2024-01-01xyz", 10, &ns, &why), 0);
+	ck_assert(ns == JAN1_NS);
+	ck_assert_int_eq(lt_parse_timestamp("12345", 2, &ns, &why), 0);
+	ck_assert(ns == 12);
+
+	why = ts_why("");
+	ck_assert_str_eq(why, "not a number of unix nanoseconds, a date "
+			      "(2024-01-01) or an RFC 3339 time");
+	ts_why("-1");
+	ts_why("+1");
+	ts_why(" 1");
+	ts_why("1 ");
+	ts_why("1.5");
+	ts_why("1e9");
+	ts_why("0x10");
+	ts_why("9223372036854775808");
+	ts_why("18446744073709551616");
+	ts_why("99999999999999999999");
+	ts_why("00000000000000000001");
+	ts_why("2024-1-01");
+	ts_why("2024-01-1");
+	ts_why("2024/01/01");
+	ts_why("24-01-01");
+	ts_why("2024-01-01T");
+	ts_why("2024-01-01T00:00:00");
+	ts_why("2024-01-01T00:00Z");
+	ts_why("2024-01-01X00:00:00Z");
+	ts_why("2024-01-01T00:00:00.Z");
+	ts_why("2024-01-01T00:00:00.1234567890Z");
+	ts_why("2024-01-01T00:00:00+0100");
+	ts_why("2024-01-01T00:00:00+01");
+	ts_why("2024-01-01T00:00:00+01:00x");
+	ts_why("2024-01-01T00:00:00ZZ");
+	ts_why("2024-01-01T00:00:00 Z");
+	ts_why("2024-01-01T0a:00:00Z");
+	ts_why("2024-13-01");
+	ts_why("2024-00-01");
+	ts_why("2024-01-00");
+	ts_why("2024-01-32");
+	ts_why("2023-02-29");
+	ts_why("1900-02-29");
+	ts_why("2024-04-31");
+	ts_why("2024-01-01T24:00:00Z");
+	ts_why("2024-01-01T23:60:00Z");
+	ts_why("2024-01-01T23:59:60Z");
+	ts_why("2024-01-01T00:00:00+24:00");
+	ts_why("2024-01-01T00:00:00+01:60");
+	ts_why("2262-04-12");
+	ts_why("1677-01-01");
+	ts_why("9999-12-31T23:59:59Z");
+	ck_assert_int_eq(lt_parse_timestamp("2024-01-01\0002", 12, &ns, &why),
+			 -1);
+	ck_assert_int_eq(lt_parse_timestamp("1\0002", 3, &ns, &why), -1);
+}
+END_TEST
+
+START_TEST(test_tenant)
+{
+	char name[152];
+	const char *why = NULL;
+
+	ck_assert_int_eq(lt_tenant_valid("fake", &why), 0);
+	ck_assert_int_eq(lt_tenant_valid("a!-_.*'()Z9", &why), 0);
+	ck_assert_int_eq(lt_tenant_valid("...", &why), 0);
+	ck_assert_int_eq(lt_tenant_valid(".a", &why), 0);
+
+	ck_assert_int_eq(lt_tenant_valid("", &why), -1);
+	ck_assert_str_eq(why, "is empty");
+	ck_assert_int_eq(lt_tenant_valid(".", &why), -1);
+	ck_assert_str_eq(why, "must not be \".\" or \"..\"");
+	ck_assert_int_eq(lt_tenant_valid("..", &why), -1);
+	ck_assert_str_eq(why, "must not be \".\" or \"..\"");
+	ck_assert_int_eq(lt_tenant_valid("../x", &why), -1);
+	ck_assert_str_eq(why, "contains a character other than letters, "
+			      "digits and !-_.*'()");
+	ck_assert_int_eq(lt_tenant_valid("a/b", &why), -1);
+	ck_assert_int_eq(lt_tenant_valid("a b", &why), -1);
+	ck_assert_int_eq(lt_tenant_valid("a\\b", &why), -1);
+	ck_assert_int_eq(lt_tenant_valid("a|b", &why), -1);
+	ck_assert_int_eq(lt_tenant_valid("\xc3\xa9", &why), -1);
+
+	memset(name, 'a', sizeof(name));
+	name[150] = '\0';
+	ck_assert_int_eq(lt_tenant_valid(name, &why), 0);
+	name[150] = 'a';
+	name[151] = '\0';
+	ck_assert_int_eq(lt_tenant_valid(name, &why), -1);
+	ck_assert_str_eq(why, "is longer than 150 bytes");
+}
+END_TEST
+
+static Suite *
+push_suite(void)
+{
+	Suite *s = suite_create("push");
+	TCase *tc = tcase_create("json");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_seed);
+	tcase_add_test(tc, test_several_streams);
+	tcase_add_test(tc, test_empty_push);
+	tcase_add_test(tc, test_metadata);
+	tcase_add_test(tc, test_metadata_many_sorted);
+	tcase_add_test(tc, test_timestamps_in_push);
+	tcase_add_test(tc, test_nul);
+	tcase_add_test(tc, test_malformed);
+	tcase_add_test(tc, test_structure);
+	tcase_add_test(tc, test_position_and_label_text);
+	tcase_add_test(tc, test_label_text_truncated);
+	tcase_add_test(tc, test_labels);
+	tcase_add_test(tc, test_label_name_valid);
+	tcase_add_test(tc, test_line_size);
+	tcase_add_test(tc, test_metadata_limits);
+	tcase_add_test(tc, test_time_limits);
+	tcase_add_test(tc, test_sink_failure);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("names");
+	tcase_add_test(tc, test_parse_timestamp);
+	tcase_add_test(tc, test_tenant);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(push_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
