@@ -1,0 +1,922 @@
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+
+/* How long a response write may wait for a peer that does not read.  The
+ * sockets inetd hands over are blocking, so this only matters when
+ * someone passes a non-blocking one. */
+#define WRITE_TIMEOUT_MS 30000
+
+/* Results of conn_fill(). */
+#define FILL_EOF 0
+#define FILL_ERROR -1
+#define FILL_TIMEOUT -2
+
+void
+lt_request_init(struct lt_request *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->content_length = -1;
+	r->body = (struct lt_buf)LT_BUF_INIT;
+}
+
+/* Frees the strings but keeps the body's memory for the next request on
+ * the same connection. */
+static void
+request_clear(struct lt_request *r)
+{
+	struct lt_buf body = r->body;
+
+	free(r->method);
+	free(r->path);
+	free(r->tenant_id);
+	free(r->scope_orgid);
+	free(r->content_type);
+	free(r->content_encoding);
+	lt_request_init(r);
+	r->body = body;
+	lt_buf_reset(&r->body);
+}
+
+void
+lt_request_free(struct lt_request *r)
+{
+	lt_buf_free(&r->body);
+	request_clear(r);
+}
+
+const char *
+lt_http_reason(int status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 417: return "Expectation Failed";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Unknown";
+	}
+}
+
+static void
+set_error(struct lt_response *resp, int status, const char *fmt, ...)
+	LT_PRINTF(3, 4);
+
+static void
+set_error(struct lt_response *resp, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	resp->status = status;
+	resp->retry_after = 0;
+	resp->allow = NULL;
+	va_start(ap, fmt);
+	(void)vsnprintf(resp->message, sizeof(resp->message), fmt, ap);
+	va_end(ap);
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return 0;
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until fd is ready for events.  timeout_ms <= 0 waits forever.
+ * Returns 1 when ready, 0 on timeout, -1 on error.  A signal does not
+ * extend the wait: the remaining time is recomputed. */
+static int
+wait_fd(int fd, short events, int timeout_ms)
+{
+	struct pollfd pfd;
+	long long deadline = 0, left;
+	int n, t = -1;
+
+	if (timeout_ms > 0)
+		deadline = now_ms() + timeout_ms;
+	for (;;) {
+		if (timeout_ms > 0) {
+			left = deadline - now_ms();
+			if (left <= 0)
+				return 0;
+			t = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		pfd.fd = fd;
+		pfd.events = events;
+		pfd.revents = 0;
+		n = poll(&pfd, 1, t);
+		if (n > 0)
+			return 1; /* POLLHUP/POLLERR: read() or write() tells */
+		if (n == 0)
+			return 0;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+static int
+write_all(int fd, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
+			    wait_fd(fd, POLLOUT, WRITE_TIMEOUT_MS) == 1)
+				continue;
+			return -1; /* EPIPE included: the peer is gone */
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+void
+lt_conn_init(struct lt_conn *c, int in_fd, int out_fd)
+{
+	c->in_fd = in_fd;
+	c->out_fd = out_fd;
+	c->start = c->end = 0;
+}
+
+/* Reads more input into c->buf after what is there.  Returns the number
+ * of bytes read (> 0), FILL_EOF, FILL_ERROR or FILL_TIMEOUT.  The caller
+ * makes sure the buffer is not full of unconsumed input. */
+static int
+conn_fill(struct lt_conn *c, int timeout_ms)
+{
+	ssize_t n;
+	int w;
+
+	/* Moving the unconsumed bytes to the front keeps room for a whole
+	 * header section behind c->start. */
+	if (c->start == c->end) {
+		c->start = c->end = 0;
+	} else if (c->start > 0) {
+		memmove(c->buf, c->buf + c->start, c->end - c->start);
+		c->end -= c->start;
+		c->start = 0;
+	}
+	if (c->end == sizeof(c->buf))
+		return FILL_ERROR;
+	for (;;) {
+		w = wait_fd(c->in_fd, POLLIN, timeout_ms);
+		if (w == 0)
+			return FILL_TIMEOUT;
+		if (w < 0)
+			return FILL_ERROR;
+		n = read(c->in_fd, c->buf + c->end, sizeof(c->buf) - c->end);
+		if (n > 0) {
+			c->end += (size_t)n;
+			return n > INT_MAX ? INT_MAX : (int)n;
+		}
+		if (n == 0)
+			return FILL_EOF;
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+			return FILL_ERROR;
+	}
+}
+
+static size_t
+header_cap(const struct lt_conn *c, const struct lt_http_limits *lim)
+{
+	return lim->max_header_size < sizeof(c->buf) ? lim->max_header_size
+						      : sizeof(c->buf);
+}
+
+/* RFC 9110 5.6.2 tchar. */
+static int
+is_tchar(unsigned char ch)
+{
+	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9'))
+		return 1;
+	return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
+static int
+is_token(const unsigned char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!is_tchar(s[i]))
+			return 0;
+	return 1;
+}
+
+/* Field values: visible characters, SP, HTAB and obs-text. */
+static int
+is_field_text(const unsigned char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] != '\t' && (s[i] < 0x20 || s[i] == 0x7f))
+			return 0;
+	return 1;
+}
+
+static int
+name_is(const unsigned char *name, size_t len, const char *want)
+{
+	return strlen(want) == len &&
+	       strncasecmp((const char *)name, want, len) == 0;
+}
+
+static int
+value_is(const unsigned char *v, size_t len, const char *want)
+{
+	return name_is(v, len, want);
+}
+
+static int
+is_ows(unsigned char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+/* Takes the next line of [*p, end); the caller made sure a '\n' is there.
+ * A bare CR inside a line is malformed (RFC 9112 2.2). */
+static int
+next_line(const unsigned char **p, const unsigned char *end,
+	  const unsigned char **ls, size_t *len)
+{
+	const unsigned char *nl = memchr(*p, '\n', (size_t)(end - *p));
+	size_t n;
+
+	*ls = *p;
+	n = (size_t)(nl - *p);
+	*p = nl + 1;
+	if (n > 0 && (*ls)[n - 1] == '\r')
+		n--;
+	if (memchr(*ls, '\r', n) != NULL)
+		return -1;
+	*len = n;
+	return 0;
+}
+
+static char *
+dup_bytes(const unsigned char *s, size_t len)
+{
+	char *d = malloc(len + 1);
+
+	if (d != NULL) {
+		memcpy(d, s, len);
+		d[len] = '\0';
+	}
+	return d;
+}
+
+struct head_state {
+	int version;            /* 10 or 11 */
+	int have_cl;
+	long long cl;
+	int have_te;
+	int te_chunked;
+	int hosts;
+	int conn_close;
+	int conn_keep_alive;
+};
+
+static int
+parse_request_line(const unsigned char *s, size_t len, struct lt_request *r,
+		   struct head_state *h, struct lt_response *resp)
+{
+	const unsigned char *end = s + len, *sp1, *sp2, *t, *v, *q;
+	size_t tlen, vlen;
+
+	sp1 = memchr(s, ' ', len);
+	if (sp1 == NULL || !is_token(s, (size_t)(sp1 - s)))
+		goto bad;
+	t = sp1 + 1;
+	sp2 = memchr(t, ' ', (size_t)(end - t));
+	if (sp2 == NULL || sp2 == t)
+		goto bad;
+	tlen = (size_t)(sp2 - t);
+	v = sp2 + 1;
+	vlen = (size_t)(end - v);
+	if (vlen == 8 && memcmp(v, "HTTP/1.1", 8) == 0) {
+		h->version = 11;
+	} else if (vlen == 8 && memcmp(v, "HTTP/1.0", 8) == 0) {
+		h->version = 10;
+	} else if (vlen == 8 && memcmp(v, "HTTP/", 5) == 0 &&
+		   v[5] >= '0' && v[5] <= '9' && v[6] == '.' &&
+		   v[7] >= '0' && v[7] <= '9') {
+		set_error(resp, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
+		return -1;
+	} else {
+		goto bad;
+	}
+	for (q = t; q < sp2; q++)
+		if (*q <= 0x20 || *q >= 0x7f || *q == '#')
+			goto bad;
+	if (t[0] != '/') {
+		set_error(resp, 400, "the request target must be a path "
+				     "starting with \"/\"");
+		return -1;
+	}
+	q = memchr(t, '?', tlen);
+	if (q != NULL)
+		tlen = (size_t)(q - t);
+	r->method = dup_bytes(s, (size_t)(sp1 - s));
+	r->path = dup_bytes(t, tlen);
+	if (r->method == NULL || r->path == NULL) {
+		set_error(resp, 500, "out of memory");
+		return -1;
+	}
+	return 0;
+bad:
+	set_error(resp, 400, "malformed request line");
+	return -1;
+}
+
+static int
+store_once(char **dst, const unsigned char *v, size_t len, const char *name,
+	   struct lt_response *resp)
+{
+	if (*dst != NULL) {
+		set_error(resp, 400, "duplicate %s header", name);
+		return -1;
+	}
+	*dst = dup_bytes(v, len);
+	if (*dst == NULL) {
+		set_error(resp, 500, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_content_length(const unsigned char *v, size_t len, struct head_state *h,
+		     struct lt_response *resp)
+{
+	long long n = 0;
+	size_t i;
+
+	if (len == 0)
+		goto bad;
+	for (i = 0; i < len; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			goto bad;
+		if (n > (LLONG_MAX - (v[i] - '0')) / 10) {
+			set_error(resp, 413, "Content-Length is too large");
+			return -1;
+		}
+		n = n * 10 + (v[i] - '0');
+	}
+	if (h->have_cl && h->cl != n) {
+		set_error(resp, 400, "conflicting Content-Length headers");
+		return -1;
+	}
+	h->have_cl = 1;
+	h->cl = n;
+	return 0;
+bad:
+	set_error(resp, 400, "invalid Content-Length");
+	return -1;
+}
+
+/* Connection is a comma-separated list of tokens; only two matter here. */
+static void
+parse_connection(const unsigned char *v, size_t len, struct head_state *h)
+{
+	const unsigned char *end = v + len, *tok, *comma;
+	size_t n;
+
+	while (v < end) {
+		comma = memchr(v, ',', (size_t)(end - v));
+		if (comma == NULL)
+			comma = end;
+		tok = v;
+		while (tok < comma && is_ows(*tok))
+			tok++;
+		n = (size_t)(comma - tok);
+		while (n > 0 && is_ows(tok[n - 1]))
+			n--;
+		if (value_is(tok, n, "close"))
+			h->conn_close = 1;
+		else if (value_is(tok, n, "keep-alive"))
+			h->conn_keep_alive = 1;
+		v = comma < end ? comma + 1 : end;
+	}
+}
+
+static int
+parse_field(const unsigned char *s, size_t len, struct lt_request *r,
+	    struct head_state *h, struct lt_response *resp)
+{
+	const unsigned char *colon, *v;
+	size_t nlen, vlen;
+
+	if (is_ows(s[0])) {
+		set_error(resp, 400, "obsolete header line folding");
+		return -1;
+	}
+	colon = memchr(s, ':', len);
+	if (colon == NULL) {
+		set_error(resp, 400, "malformed header line");
+		return -1;
+	}
+	nlen = (size_t)(colon - s);
+	if (nlen > 0 && is_ows(s[nlen - 1])) {
+		set_error(resp, 400, "whitespace before the colon of a header");
+		return -1;
+	}
+	if (!is_token(s, nlen)) {
+		set_error(resp, 400, "malformed header name");
+		return -1;
+	}
+	v = colon + 1;
+	vlen = len - nlen - 1;
+	while (vlen > 0 && is_ows(*v)) {
+		v++;
+		vlen--;
+	}
+	while (vlen > 0 && is_ows(v[vlen - 1]))
+		vlen--;
+	if (!is_field_text(v, vlen)) {
+		set_error(resp, 400, "invalid character in header value");
+		return -1;
+	}
+
+	if (name_is(s, nlen, "tenant-id"))
+		return store_once(&r->tenant_id, v, vlen, "tenant-id", resp);
+	if (name_is(s, nlen, "X-Scope-OrgID"))
+		return store_once(&r->scope_orgid, v, vlen, "X-Scope-OrgID",
+				  resp);
+	if (name_is(s, nlen, "Content-Type"))
+		return store_once(&r->content_type, v, vlen, "Content-Type",
+				  resp);
+	if (name_is(s, nlen, "Content-Encoding"))
+		return store_once(&r->content_encoding, v, vlen,
+				  "Content-Encoding", resp);
+	if (name_is(s, nlen, "Content-Length"))
+		return parse_content_length(v, vlen, h, resp);
+	if (name_is(s, nlen, "Transfer-Encoding")) {
+		/* A second one would apply another coding on top. */
+		h->te_chunked = !h->have_te && value_is(v, vlen, "chunked");
+		h->have_te = 1;
+		return 0;
+	}
+	if (name_is(s, nlen, "Connection")) {
+		parse_connection(v, vlen, h);
+		return 0;
+	}
+	if (name_is(s, nlen, "Host")) {
+		h->hosts++;
+		return 0;
+	}
+	if (name_is(s, nlen, "Expect")) {
+		if (!value_is(v, vlen, "100-continue")) {
+			set_error(resp, 417, "only \"Expect: 100-continue\" "
+					     "is supported");
+			return -1;
+		}
+		/* RFC 9110 10.1.1: ignored in an HTTP/1.0 request. */
+		r->expect_continue = h->version == 11;
+		return 0;
+	}
+	return 0;
+}
+
+/* Checks what only the whole header section tells. */
+static int
+finish_head(struct lt_request *r, const struct head_state *h,
+	    struct lt_response *resp)
+{
+	if (h->have_cl && h->have_te) {
+		set_error(resp, 400, "both Content-Length and "
+				     "Transfer-Encoding given");
+		return -1;
+	}
+	if (h->have_te && h->version == 10) {
+		/* RFC 9112 6.1: faulty framing. */
+		set_error(resp, 400, "Transfer-Encoding in an HTTP/1.0 request");
+		return -1;
+	}
+	if (h->have_te && !h->te_chunked) {
+		set_error(resp, 501, "only the chunked transfer coding is "
+				     "supported");
+		return -1;
+	}
+	if (h->hosts > 1 || (h->version == 11 && h->hosts == 0)) {
+		/* RFC 9112 3.2: a MUST. */
+		set_error(resp, 400, "an HTTP/1.1 request needs exactly one "
+				     "Host header");
+		return -1;
+	}
+	if (h->have_cl)
+		r->content_length = h->cl;
+	else if (h->have_te)
+		r->content_length = -1; /* chunked */
+	else if (strcmp(r->method, "POST") == 0) {
+		set_error(resp, 411, "a POST needs Content-Length or chunked "
+				     "Transfer-Encoding");
+		return -1;
+	} else
+		r->content_length = 0;
+	if (h->version == 11)
+		r->keep_alive = !h->conn_close;
+	else
+		r->keep_alive = h->conn_keep_alive && !h->conn_close;
+	return 0;
+}
+
+static int
+parse_head(const unsigned char *p, size_t len, struct lt_request *r,
+	   struct lt_response *resp)
+{
+	const unsigned char *end = p + len, *ls;
+	struct head_state h;
+	size_t n;
+
+	memset(&h, 0, sizeof(h));
+	if (next_line(&p, end, &ls, &n) < 0 ||
+	    parse_request_line(ls, n, r, &h, resp) < 0)
+		goto bad_line;
+	for (;;) {
+		if (next_line(&p, end, &ls, &n) < 0) {
+			set_error(resp, 400, "bare CR in a header line");
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if (parse_field(ls, n, r, &h, resp) < 0)
+			return -1;
+	}
+	return finish_head(r, &h, resp);
+bad_line:
+	if (resp->status == 0)
+		set_error(resp, 400, "malformed request line");
+	return -1;
+}
+
+enum lt_read_result
+lt_http_read_head(struct lt_conn *c, struct lt_request *r,
+		  const struct lt_http_limits *lim, struct lt_response *resp)
+{
+	size_t max = header_cap(c, lim), off = 0, scan = 0, skipped = 0;
+	size_t avail, n;
+	const unsigned char *p, *nl;
+	int in_progress, got;
+
+	request_clear(r);
+	memset(resp, 0, sizeof(*resp));
+	for (;;) {
+		p = c->buf + c->start;
+		avail = c->end - c->start;
+		/* [off, scan) holds no LF: a slow client sending a long
+		 * line byte by byte must not make this quadratic. */
+		if (scan < off)
+			scan = off;
+		nl = memchr(p + scan, '\n', avail - scan);
+		if (nl != NULL) {
+			n = (size_t)(nl - (p + off)); /* without the LF */
+			if (n == 0 || (n == 1 && p[off] == '\r')) {
+				if (off > 0) {
+					off += n + 1;
+					break;
+				}
+				/* RFC 9112 2.2: empty lines before a request
+				 * line are ignored (some clients send CRLF
+				 * after a POST body). */
+				c->start += n + 1;
+				scan = 0;
+				skipped += n + 1;
+				if (skipped > max)
+					goto too_large;
+				continue;
+			}
+			off += n + 1;
+			if (off > max)
+				goto too_large;
+			continue;
+		}
+		scan = avail;
+		if (avail >= max)
+			goto too_large;
+		in_progress = avail > 0;
+		got = conn_fill(c, in_progress ? lim->read_timeout_ms
+					       : lim->idle_timeout_ms);
+		if (got > 0)
+			continue;
+		if (!in_progress)
+			return LT_READ_CLOSED;
+		if (got == FILL_TIMEOUT)
+			set_error(resp, 408, "timed out reading the request "
+					     "header");
+		else
+			set_error(resp, 400, "incomplete request header");
+		return LT_READ_ERROR;
+	}
+	if (off > max)
+		goto too_large;
+	p = c->buf + c->start;
+	c->start += off;
+	if (parse_head(p, off, r, resp) < 0) {
+		r->keep_alive = 0;
+		return LT_READ_ERROR;
+	}
+	return LT_READ_OK;
+too_large:
+	set_error(resp, 431, "request header section exceeds %zu bytes", max);
+	return LT_READ_ERROR;
+}
+
+static int
+fill_or_fail(struct lt_conn *c, const struct lt_http_limits *lim,
+	     struct lt_response *resp)
+{
+	int got = conn_fill(c, lim->read_timeout_ms);
+
+	if (got > 0)
+		return 0;
+	if (got == FILL_TIMEOUT)
+		set_error(resp, 408, "timed out reading the request body");
+	else
+		set_error(resp, 400, "request body is truncated");
+	return -1;
+}
+
+/* Moves want bytes of input into the body. */
+static int
+read_exact(struct lt_conn *c, struct lt_request *r, size_t want,
+	   const struct lt_http_limits *lim, struct lt_response *resp)
+{
+	size_t take;
+
+	if (lt_buf_reserve(&r->body, want) < 0) {
+		set_error(resp, 500, "out of memory");
+		return -1;
+	}
+	while (want > 0) {
+		if (c->start == c->end && fill_or_fail(c, lim, resp) < 0)
+			return -1;
+		take = c->end - c->start;
+		if (take > want)
+			take = want;
+		(void)lt_buf_append(&r->body, c->buf + c->start, take);
+		c->start += take;
+		want -= take;
+	}
+	return 0;
+}
+
+/* Takes one line of body framing (chunk size, chunk end, trailer) out of
+ * the buffer.  *line stays valid until the next read.  Lines longer than
+ * max are refused with too_long_status. */
+static int
+body_line(struct lt_conn *c, const struct lt_http_limits *lim, size_t max,
+	  int too_long_status, const unsigned char **line, size_t *len,
+	  size_t *consumed, struct lt_response *resp)
+{
+	const unsigned char *p, *nl;
+	size_t n, scanned = 0;
+
+	for (;;) {
+		p = c->buf + c->start;
+		nl = memchr(p + scanned, '\n', c->end - c->start - scanned);
+		if (nl != NULL)
+			break;
+		scanned = c->end - c->start;
+		if (scanned >= max) {
+			set_error(resp, too_long_status,
+				  too_long_status == 431
+					  ? "request trailer section too large"
+					  : "chunk size line too long");
+			return -1;
+		}
+		if (fill_or_fail(c, lim, resp) < 0)
+			return -1;
+	}
+	n = (size_t)(nl - p);
+	*consumed = n + 1;
+	c->start += n + 1;
+	if (n > 0 && p[n - 1] == '\r')
+		n--;
+	if (memchr(p, '\r', n) != NULL) {
+		set_error(resp, 400, "malformed chunked encoding");
+		return -1;
+	}
+	*line = p;
+	*len = n;
+	return 0;
+}
+
+static int
+hex_value(unsigned char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* chunk-size [ chunk-ext ]; the extensions carry nothing we use. */
+static int
+parse_chunk_size(const unsigned char *s, size_t len, size_t room,
+		 size_t *size, struct lt_response *resp)
+{
+	unsigned long long v = 0;
+	size_t i;
+	int d, over = 0;
+
+	/* Past room the value no longer matters, only that it is too
+	 * large; the rest of the line is still checked, as malformed is
+	 * 400 whatever the size. */
+	for (i = 0; i < len && (d = hex_value(s[i])) >= 0; i++) {
+		if (!over && (v > (ULLONG_MAX - (unsigned)d) / 16 ||
+			      v * 16 + (unsigned)d > room))
+			over = 1;
+		else if (!over)
+			v = v * 16 + (unsigned)d;
+	}
+	if (i == 0)
+		goto bad;
+	while (i < len && is_ows(s[i]))
+		i++;
+	if (i < len && (s[i] != ';' || !is_field_text(s + i, len - i)))
+		goto bad;
+	if (over) {
+		set_error(resp, 413, "request body too large");
+		return -1;
+	}
+	*size = (size_t)v;
+	return 0;
+bad:
+	set_error(resp, 400, "malformed chunk size line");
+	return -1;
+}
+
+static int
+read_chunked(struct lt_conn *c, struct lt_request *r,
+	     const struct lt_http_limits *lim, struct lt_response *resp)
+{
+	size_t max_line = header_cap(c, lim), len, used, size, trailers = 0;
+	const unsigned char *line;
+
+	for (;;) {
+		if (body_line(c, lim, max_line, 400, &line, &len, &used,
+			      resp) < 0)
+			return -1;
+		if (parse_chunk_size(line, len,
+				     lim->max_body_size - r->body.len, &size,
+				     resp) < 0)
+			return -1;
+		if (size == 0)
+			break;
+		if (read_exact(c, r, size, lim, resp) < 0)
+			return -1;
+		if (body_line(c, lim, max_line, 400, &line, &len, &used,
+			      resp) < 0)
+			return -1;
+		if (len != 0) {
+			set_error(resp, 400, "chunk data not followed by CRLF");
+			return -1;
+		}
+	}
+	/* The trailer section: counted like a header section, then
+	 * dropped; nothing we need may come in a trailer. */
+	for (;;) {
+		if (body_line(c, lim, max_line, 431, &line, &len, &used,
+			      resp) < 0)
+			return -1;
+		trailers += used;
+		if (trailers > max_line) {
+			set_error(resp, 431, "request trailer section too "
+					     "large");
+			return -1;
+		}
+		if (len == 0)
+			return 0;
+		if (is_ows(line[0]) || memchr(line, ':', len) == NULL) {
+			set_error(resp, 400, "malformed trailer line");
+			return -1;
+		}
+	}
+}
+
+int
+lt_http_read_body(struct lt_conn *c, struct lt_request *r,
+		  const struct lt_http_limits *lim, struct lt_response *resp)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+	lt_buf_reset(&r->body);
+	if (r->content_length >= 0 &&
+	    (unsigned long long)r->content_length > lim->max_body_size) {
+		/* Not read: the caller closes the connection after the
+		 * answer, and a client waiting for 100 never sends it. */
+		set_error(resp, 413, "request body exceeds %zu bytes",
+			  lim->max_body_size);
+		return -1;
+	}
+	if (r->content_length == 0)
+		return 0;
+	if (r->expect_continue) {
+		r->expect_continue = 0;
+		if (write_all(c->out_fd, cont, sizeof(cont) - 1) < 0) {
+			set_error(resp, 400, "cannot send 100 Continue");
+			return -1;
+		}
+	}
+	if (r->content_length > 0)
+		return read_exact(c, r, (size_t)r->content_length, lim, resp);
+	return read_chunked(c, r, lim, resp);
+}
+
+/* Allow is set by the caller from constants; still, a CR or LF in it
+ * would split the response. */
+static int
+safe_header_value(const char *s)
+{
+	return strpbrk(s, "\r\n") == NULL;
+}
+
+int
+lt_http_write_response(struct lt_conn *c, const struct lt_response *resp,
+		       int keep_alive)
+{
+	struct lt_buf b = LT_BUF_INIT;
+	size_t mlen = strnlen(resp->message, sizeof(resp->message));
+	int rc = -1, body = mlen > 0 && resp->status != 204 &&
+				resp->status >= 200 && resp->status != 304;
+
+	if (lt_buf_printf(&b, "HTTP/1.1 %d %s\r\n", resp->status,
+			  lt_http_reason(resp->status)) < 0)
+		goto out;
+	if (body) {
+		if (lt_buf_printf(&b, "Content-Type: text/plain; "
+				      "charset=utf-8\r\nContent-Length: %zu\r\n",
+				  mlen + 1) < 0)
+			goto out;
+	} else if (resp->status != 204 && resp->status >= 200 &&
+		   resp->status != 304) {
+		if (lt_buf_printf(&b, "Content-Length: 0\r\n") < 0)
+			goto out;
+	}
+	if (resp->retry_after > 0 &&
+	    lt_buf_printf(&b, "Retry-After: %d\r\n", resp->retry_after) < 0)
+		goto out;
+	if (resp->allow != NULL && safe_header_value(resp->allow) &&
+	    lt_buf_printf(&b, "Allow: %s\r\n", resp->allow) < 0)
+		goto out;
+	if (!keep_alive && lt_buf_printf(&b, "Connection: close\r\n") < 0)
+		goto out;
+	if (lt_buf_append(&b, "\r\n", 2) < 0)
+		goto out;
+	if (body && (lt_buf_append(&b, resp->message, mlen) < 0 ||
+		     lt_buf_append_byte(&b, '\n') < 0))
+		goto out;
+	rc = write_all(c->out_fd, b.data, b.len);
+out:
+	lt_buf_free(&b);
+	return rc;
+}

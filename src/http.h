@@ -1,0 +1,97 @@
+/* HTTP framing: the request a receiver handles, read from a CGI
+ * environment (RFC 3875) or from a connected socket (a small, strict
+ * HTTP/1.1 server for inetd and systemd socket activation), and the
+ * response written back in the matching form. */
+#ifndef LOGTHRA_HTTP_H
+#define LOGTHRA_HTTP_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+/* One request, whatever way it came.  Strings are NUL-terminated and
+ * owned by the request; a header that was not sent is NULL. */
+struct lt_request {
+	char *method;
+	char *path;             /* without the query string */
+	char *tenant_id;        /* "tenant-id" header (the seed's) */
+	char *scope_orgid;      /* "X-Scope-OrgID" (Loki's) */
+	char *content_type;
+	char *content_encoding;
+	long long content_length; /* -1 when not given */
+	int keep_alive;         /* the client may send another request */
+	int expect_continue;    /* "Expect: 100-continue" */
+	struct lt_buf body;
+};
+
+void lt_request_init(struct lt_request *r);
+void lt_request_free(struct lt_request *r);
+
+struct lt_response {
+	int status;
+	int retry_after;        /* seconds; 0 = no Retry-After header */
+	const char *allow;      /* Allow header for 405, or NULL */
+	char message[1024];     /* text/plain body; empty for 204 */
+};
+
+const char *lt_http_reason(int status);
+
+/* Limits of the framing layer. */
+struct lt_http_limits {
+	size_t max_header_size; /* request line and headers together */
+	size_t max_body_size;   /* decoded body; more is 413 */
+	int read_timeout_ms;    /* per read while a request is in progress */
+	int idle_timeout_ms;    /* waiting for the next request on keep-alive */
+};
+
+/* --- CGI (RFC 3875) --- */
+
+/* Builds a request from the environment (REQUEST_METHOD, REQUEST_URI or
+ * SCRIPT_NAME + PATH_INFO, CONTENT_LENGTH, CONTENT_TYPE, HTTP_TENANT_ID,
+ * HTTP_X_SCOPE_ORGID, HTTP_CONTENT_ENCODING), without reading the body.
+ * Returns 0; or -1 with resp filled in (500 without REQUEST_METHOD or out
+ * of memory, 400 on a malformed CONTENT_LENGTH, 413 when it overflows). */
+int lt_cgi_read_head(struct lt_request *r, struct lt_response *resp);
+/* Reads the body from fd: CONTENT_LENGTH bytes, or up to EOF when none was
+ * given (Apache may pass none).  Returns 0; or -1 with resp filled in (413
+ * over the limit, 400 on a short body, 408 on timeout). */
+int lt_cgi_read_body(struct lt_request *r, int fd,
+		     const struct lt_http_limits *lim, struct lt_response *resp);
+/* Writes "Status: 204 No Content" and friends to fd.  Returns 0 or -1. */
+int lt_cgi_write_response(int fd, const struct lt_response *resp);
+
+/* --- HTTP/1.1 over a connected socket (inetd mode) --- */
+
+struct lt_conn {
+	int in_fd;
+	int out_fd;
+	unsigned char buf[65536]; /* unconsumed input; caps max_header_size */
+	size_t start, end;
+};
+
+void lt_conn_init(struct lt_conn *c, int in_fd, int out_fd);
+
+enum lt_read_result {
+	LT_READ_OK = 0,      /* a request head was read */
+	LT_READ_CLOSED = 1,  /* the peer closed, or idle timeout, between requests */
+	LT_READ_ERROR = -1,  /* bad request: resp is filled in; answer and close */
+};
+
+/* Reads the request line and headers.  Rejects what a strict server must:
+ * malformed lines, headers over the size cap, both Content-Length and
+ * Transfer-Encoding (request smuggling), a transfer coding other than
+ * chunked, HTTP versions other than 1.0 and 1.1. */
+enum lt_read_result lt_http_read_head(struct lt_conn *c, struct lt_request *r,
+				      const struct lt_http_limits *lim,
+				      struct lt_response *resp);
+/* Reads the body (Content-Length or chunked) into r->body, first sending
+ * "100 Continue" when the client asked for it.  Returns 0, or -1 with
+ * resp filled in (413, 400, 408); the connection must then be closed. */
+int lt_http_read_body(struct lt_conn *c, struct lt_request *r,
+		      const struct lt_http_limits *lim, struct lt_response *resp);
+/* Writes a full HTTP/1.1 response; keep_alive = 0 adds "Connection: close".
+ * Returns 0 or -1. */
+int lt_http_write_response(struct lt_conn *c, const struct lt_response *resp,
+			   int keep_alive);
+
+#endif
