@@ -1,0 +1,435 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "spool.h"
+
+/* Record framing: type u8, length u32, payload, CRC-32C u32. */
+#define REC_OVERHEAD 9
+
+/* --- writing --- */
+
+/* Appends a record whose payload is already at the end of e->out, from
+ * offset start (where 5 bytes were reserved for type and length). */
+static int
+close_record(struct lt_buf *out, size_t start, enum lt_record_type type)
+{
+	size_t len = out->len - start - 5;
+	unsigned char *p = out->data + start;
+
+	if (len > UINT32_MAX)
+		return -1;
+	p[0] = (unsigned char)type;
+	p[1] = (unsigned char)len;
+	p[2] = (unsigned char)(len >> 8);
+	p[3] = (unsigned char)(len >> 16);
+	p[4] = (unsigned char)(len >> 24);
+	return lt_buf_append_u32le(out, lt_crc32c(0, p, len + 5));
+}
+
+static int
+open_record(struct lt_buf *out, size_t *start)
+{
+	static const unsigned char placeholder[5];
+
+	*start = out->len;
+	return lt_buf_append(out, placeholder, sizeof(placeholder));
+}
+
+static int
+append_pairs(struct lt_buf *out, const struct lt_label *l, size_t n)
+{
+	size_t i;
+
+	if (lt_buf_append_varint(out, n) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (lt_buf_append_varint(out, l[i].name_len + 1 + l[i].value_len) < 0 ||
+		    lt_buf_append(out, l[i].name, l[i].name_len) < 0 ||
+		    lt_buf_append_byte(out, '=') < 0 ||
+		    lt_buf_append(out, l[i].value, l[i].value_len) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+uint64_t
+lt_stream_id(const struct lt_label *labels, size_t n)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+	size_t i, j;
+
+#define FNV(c) (h = (h ^ (unsigned char)(c)) * UINT64_C(1099511628211))
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < labels[i].name_len; j++)
+			FNV(labels[i].name[j]);
+		FNV('=');
+		for (j = 0; j < labels[i].value_len; j++)
+			FNV(labels[i].value[j]);
+		FNV('\0');
+	}
+#undef FNV
+	return h;
+}
+
+static int
+encode_stream(void *ctx, const struct lt_label *labels, size_t n)
+{
+	struct lt_spool_encoder *e = ctx;
+	size_t start;
+
+	if (open_record(&e->out, &start) < 0 ||
+	    lt_buf_append_u64le(&e->out, lt_stream_id(labels, n)) < 0 ||
+	    append_pairs(&e->out, labels, n) < 0 ||
+	    close_record(&e->out, start, LT_REC_STREAM) < 0) {
+		e->failed = 1;
+		return -1;
+	}
+	e->n_streams++;
+	return 0;
+}
+
+static int
+encode_entry(void *ctx, const struct lt_entry *en)
+{
+	struct lt_spool_encoder *e = ctx;
+	size_t start;
+
+	if (open_record(&e->out, &start) < 0 ||
+	    lt_buf_append_u64le(&e->out, (uint64_t)en->ts_ns) < 0 ||
+	    lt_buf_append_string(&e->out, en->line, en->line_len) < 0 ||
+	    append_pairs(&e->out, en->metadata, en->n_metadata) < 0 ||
+	    close_record(&e->out, start, LT_REC_ENTRY) < 0) {
+		e->failed = 1;
+		return -1;
+	}
+	e->n_entries++;
+	return 0;
+}
+
+int
+lt_spool_encoder_init(struct lt_spool_encoder *e, const char *tenant,
+		      int64_t received_ns)
+{
+	size_t start;
+
+	memset(e, 0, sizeof(*e));
+	if (lt_buf_append(&e->out, LT_SPOOL_MAGIC, LT_SPOOL_MAGIC_LEN) < 0 ||
+	    lt_buf_append_u32le(&e->out, LT_SPOOL_VERSION) < 0 ||
+	    open_record(&e->out, &start) < 0 ||
+	    lt_buf_append_string(&e->out, tenant, strlen(tenant)) < 0 ||
+	    lt_buf_append_u64le(&e->out, (uint64_t)received_ns) < 0 ||
+	    close_record(&e->out, start, LT_REC_HEADER) < 0) {
+		lt_buf_free(&e->out);
+		return -1;
+	}
+	return 0;
+}
+
+void
+lt_spool_encoder_sink(struct lt_spool_encoder *e, struct lt_sink *sink)
+{
+	sink->stream = encode_stream;
+	sink->entry = encode_entry;
+	sink->ctx = e;
+}
+
+int
+lt_spool_encoder_finish(struct lt_spool_encoder *e)
+{
+	size_t start;
+
+	if (e->failed || open_record(&e->out, &start) < 0 ||
+	    lt_buf_append_u64le(&e->out, e->n_streams) < 0 ||
+	    lt_buf_append_u64le(&e->out, e->n_entries) < 0 ||
+	    close_record(&e->out, start, LT_REC_END) < 0)
+		return -1;
+	return 0;
+}
+
+void
+lt_spool_encoder_free(struct lt_spool_encoder *e)
+{
+	lt_buf_free(&e->out);
+}
+
+/* --- reading --- */
+
+struct record {
+	unsigned char type;
+	const unsigned char *payload;
+	size_t len;
+};
+
+/* Reads the record at *off; advances *off past it. */
+static int
+next_record(const unsigned char *data, size_t size, size_t *off,
+	    struct record *r, char *err, size_t errlen)
+{
+	size_t at = *off, len;
+
+	if (size - at < REC_OVERHEAD) {
+		(void)snprintf(err, errlen, "truncated record at byte %zu", at);
+		return -1;
+	}
+	len = lt_load_u32le(data + at + 1);
+	if (len > size - at - REC_OVERHEAD) {
+		(void)snprintf(err, errlen,
+			       "record at byte %zu runs past the end of the file",
+			       at);
+		return -1;
+	}
+	if (lt_crc32c(0, data + at, len + 5) != lt_load_u32le(data + at + 5 + len)) {
+		(void)snprintf(err, errlen, "bad CRC in record at byte %zu", at);
+		return -1;
+	}
+	r->type = data[at];
+	r->payload = data + at + 5;
+	r->len = len;
+	*off = at + len + REC_OVERHEAD;
+	return 0;
+}
+
+/* Steps *p over a varint-counted list of strings, none running past end. */
+static int
+check_strings(const unsigned char **p, const unsigned char *end)
+{
+	uint64_t n, len;
+
+	if (lt_varint_decode(p, end, &n) < 0)
+		return -1;
+	while (n--) {
+		if (lt_varint_decode(p, end, &len) < 0 ||
+		    len > (uint64_t)(end - *p))
+			return -1;
+		*p += len;
+	}
+	return 0;
+}
+
+static int
+check_stream(const struct record *r)
+{
+	const unsigned char *p = r->payload + 8, *end = r->payload + r->len;
+
+	return r->len >= 8 && check_strings(&p, end) == 0 && p == end ? 0 : -1;
+}
+
+static int
+check_entry(const struct record *r)
+{
+	const unsigned char *p = r->payload + 8, *end = r->payload + r->len;
+	uint64_t len;
+
+	if (r->len < 8 || lt_varint_decode(&p, end, &len) < 0 ||
+	    len > (uint64_t)(end - p))
+		return -1;
+	p += len;
+	return check_strings(&p, end) == 0 && p == end ? 0 : -1;
+}
+
+static int
+check_header(const struct record *r, struct lt_spool_info *info)
+{
+	const unsigned char *p = r->payload, *end = r->payload + r->len;
+	uint64_t len;
+
+	if (lt_varint_decode(&p, end, &len) < 0 || len == 0 ||
+	    len >= sizeof(info->tenant) || (uint64_t)(end - p) != len + 8)
+		return -1;
+	memcpy(info->tenant, p, len);
+	info->tenant[len] = '\0';
+	info->received_ns = (int64_t)lt_load_u64le(p + len);
+	return memchr(info->tenant, '\0', len) ? -1 : 0;
+}
+
+static int
+check_end(const struct record *r, const struct lt_spool_info *info)
+{
+	return r->len == 16 && lt_load_u64le(r->payload) == info->n_streams &&
+			       lt_load_u64le(r->payload + 8) == info->n_entries
+		       ? 0
+		       : -1;
+}
+
+static int
+check_body(const unsigned char *data, size_t len, struct lt_spool_info *info,
+	   char *err, size_t errlen)
+{
+	size_t off = LT_SPOOL_MAGIC_LEN + 4, at;
+	struct record r;
+
+	for (;;) {
+		at = off;
+		if (off == len) {
+			(void)snprintf(err, errlen,
+				       "no END trailer (the file was not completely written)");
+			return -1;
+		}
+		if (next_record(data, len, &off, &r, err, errlen) < 0)
+			return -1;
+		if ((at == LT_SPOOL_MAGIC_LEN + 4) != (r.type == LT_REC_HEADER))
+			goto bad;
+		switch (r.type) {
+		case LT_REC_HEADER:
+			if (check_header(&r, info) < 0)
+				goto bad;
+			break;
+		case LT_REC_STREAM:
+			if (check_stream(&r) < 0)
+				goto bad;
+			info->n_streams++;
+			break;
+		case LT_REC_ENTRY:
+			if (info->n_streams == 0 || check_entry(&r) < 0)
+				goto bad;
+			info->n_entries++;
+			break;
+		case LT_REC_END:
+			if (check_end(&r, info) < 0)
+				goto bad;
+			if (off != len) {
+				(void)snprintf(err, errlen,
+					       "%zu bytes after the END trailer",
+					       len - off);
+				return -1;
+			}
+			return 0;
+		default:
+			goto bad;
+		}
+	}
+bad:
+	(void)snprintf(err, errlen, "invalid record of type 0x%02x at byte %zu",
+		       r.type, at);
+	return -1;
+}
+
+int
+lt_spool_check(const unsigned char *data, size_t len,
+	       struct lt_spool_info *info, char *err, size_t errlen)
+{
+	uint32_t version;
+
+	memset(info, 0, sizeof(*info));
+	if (len < LT_SPOOL_MAGIC_LEN + 4 ||
+	    memcmp(data, LT_SPOOL_MAGIC, LT_SPOOL_MAGIC_LEN) != 0) {
+		(void)snprintf(err, errlen, "not a Logthra spool file (bad magic)");
+		return -1;
+	}
+	version = lt_load_u32le(data + LT_SPOOL_MAGIC_LEN);
+	if (version != LT_SPOOL_VERSION) {
+		(void)snprintf(err, errlen,
+			       "unsupported spool format version %u (this is version %d)",
+			       version, LT_SPOOL_VERSION);
+		return -1;
+	}
+	return check_body(data, len, info, err, errlen);
+}
+
+static int
+read_all(int fd, struct lt_buf *data, size_t size)
+{
+	ssize_t n;
+
+	if (lt_buf_reserve(data, size) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	while (size > 0) {
+		n = read(fd, data->data + data->len, size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) /* shrank under us: the check will say it */
+			break;
+		data->len += (size_t)n;
+		size -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+lt_spool_load(const char *path, struct lt_buf *data,
+	      struct lt_spool_info *info, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, rc;
+
+	lt_buf_reset(data);
+	/* O_NOFOLLOW and the checks below: never read through a symlink
+	 * or a hard link planted in a spool directory (Postfix's safe_open). */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		rc = errno;
+		(void)snprintf(err, errlen, "could not open \"%s\": %s", path,
+			       strerror(rc));
+		return rc;
+	}
+	if (fstat(fd, &st) < 0 || read_all(fd, data, (size_t)st.st_size) < 0) {
+		rc = errno;
+		(void)snprintf(err, errlen, "could not read \"%s\": %s", path,
+			       strerror(rc));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		(void)snprintf(err, errlen, "not a regular file with one link");
+		rc = -1;
+		goto out;
+	}
+	rc = lt_spool_check(data->data, data->len, info, err, errlen);
+out:
+	(void)close(fd);
+	return rc;
+}
+
+/* --- RowBinary --- */
+
+static uint32_t
+seconds_of(int64_t ns)
+{
+	return (uint32_t)(ns / 1000000000);
+}
+
+int
+lt_spool_rowbinary(const unsigned char *data, size_t len, struct lt_buf *out)
+{
+	size_t off = LT_SPOOL_MAGIC_LEN + 4;
+	const unsigned char *tenant = NULL, *stream = NULL;
+	size_t tenant_len = 0, stream_len = 0;
+	char err[128];
+	struct record r;
+
+	/* The file was checked; every record is well-formed. */
+	while (off < len && next_record(data, len, &off, &r, err, sizeof(err)) == 0) {
+		switch (r.type) {
+		case LT_REC_HEADER:
+			tenant = r.payload;
+			tenant_len = r.len - 8; /* the string, without received_ns */
+			break;
+		case LT_REC_STREAM:
+			stream = r.payload;
+			stream_len = r.len;
+			break;
+		case LT_REC_ENTRY:
+			if (lt_buf_reserve(out, tenant_len + stream_len + 4 + r.len) < 0)
+				return -1;
+			(void)lt_buf_append(out, tenant, tenant_len);
+			(void)lt_buf_append(out, stream, stream_len);
+			(void)lt_buf_append_u32le(
+				out, seconds_of((int64_t)lt_load_u64le(r.payload)));
+			(void)lt_buf_append(out, r.payload, r.len);
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}

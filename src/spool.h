@@ -1,0 +1,130 @@
+/* The spool: Logthra's write-ahead log.  Layout and format are specified
+ * in logthra-spool(5); this is the code that writes, checks and reads it.
+ *
+ *   SPOOL/flush.lock               held by logthra-flush and logthra-replay
+ *   SPOOL/tenants/TENANT/tmp/      files being written by logthra-recv
+ *   SPOOL/tenants/TENANT/ready/    complete, durable, waiting for a flush
+ *   SPOOL/tenants/TENANT/active/   claimed by a running logthra-flush
+ */
+#ifndef LOGTHRA_SPOOL_H
+#define LOGTHRA_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "push.h"
+
+#define LT_SPOOL_MAGIC "\x89LTSP\r\n\x1a"
+#define LT_SPOOL_MAGIC_LEN 8
+#define LT_SPOOL_VERSION 1
+#define LT_SPOOL_SUFFIX ".spool"
+
+enum lt_record_type {
+	LT_REC_HEADER = 'H',
+	LT_REC_STREAM = 'S',
+	LT_REC_ENTRY = 'E',
+	LT_REC_END = 'Z',
+};
+
+/* --- writing --- */
+
+/* Encodes one push into spool format in memory.  Its sink receives what
+ * a push parser validated; lt_spool_encoder_finish() adds the END
+ * trailer. */
+struct lt_spool_encoder {
+	struct lt_buf out;
+	uint64_t n_streams;
+	uint64_t n_entries;
+	int failed;
+};
+
+int lt_spool_encoder_init(struct lt_spool_encoder *e, const char *tenant,
+			  int64_t received_ns);
+void lt_spool_encoder_sink(struct lt_spool_encoder *e, struct lt_sink *sink);
+int lt_spool_encoder_finish(struct lt_spool_encoder *e);
+void lt_spool_encoder_free(struct lt_spool_encoder *e);
+
+/* Writes data as a new file in the tenant's ready directory, durably:
+ * create in tmp/ with O_EXCL, write all, fsync, close, rename into ready/,
+ * fsync ready/.  Creates the tenant's directories when missing.  On any
+ * failure nothing is left behind and a failed fsync is never retried.
+ * Returns 0, or an errno value with err describing the step that failed.
+ * path_out (may be NULL) receives the final path. */
+int lt_spool_write(const char *root, const char *tenant, const void *data,
+		   size_t len, struct lt_buf *path_out, char *err, size_t errlen);
+
+/* --- reading --- */
+
+struct lt_spool_info {
+	char tenant[151];
+	int64_t received_ns;
+	uint64_t n_streams;
+	uint64_t n_entries;
+};
+
+/* Checks a whole spool file held in memory: magic, version, every
+ * record's length and CRC-32C, the order of records, the fields inside
+ * each record and the END trailer's counts.  Returns 0, or -1 with a
+ * reason (naming the byte offset) in err. */
+int lt_spool_check(const unsigned char *data, size_t len,
+		   struct lt_spool_info *info, char *err, size_t errlen);
+
+/* Reads a spool file (a regular file, not a symlink) into data and checks
+ * it with lt_spool_check().  Returns 0, -1 when it is corrupt (err says
+ * why), or an errno value when it cannot be read. */
+int lt_spool_load(const char *path, struct lt_buf *data,
+		  struct lt_spool_info *info, char *err, size_t errlen);
+
+/* Appends the rows of a checked spool file to out in ClickHouse RowBinary,
+ * columns (tenant_id, stream_id, label, timestamp, timestamp_ns, msg,
+ * metadata).  Returns 0 or -1 (out of memory). */
+int lt_spool_rowbinary(const unsigned char *data, size_t len,
+		       struct lt_buf *out);
+
+/* The 64-bit stream id of a label set: FNV-1a over the sorted
+ * "name=value" strings, each followed by a NUL byte. */
+uint64_t lt_stream_id(const struct lt_label *labels, size_t n);
+
+/* --- the directory --- */
+
+/* Appends "root/tenants/tenant/sub" to out (replacing its content). */
+int lt_spool_dir(struct lt_buf *out, const char *root, const char *tenant,
+		 const char *sub);
+
+/* fsyncs a directory so that a rename or unlink in it is durable. */
+int lt_fsync_dir(const char *path);
+
+/* A sorted list of file names. */
+struct lt_names {
+	char **v;
+	size_t n;
+	size_t cap;
+};
+
+/* Lists the entries of dir (without . and ..), sorted bytewise; with
+ * suffix, only names ending in it.  Returns 0 or an errno value. */
+int lt_names_list(const char *dir, const char *suffix, struct lt_names *out);
+int lt_names_list_add(struct lt_names *names, const char *name);
+void lt_names_free(struct lt_names *names);
+
+/* Lists the tenants that have a directory in the spool (names that are
+ * not valid tenant ids are skipped with a warning). */
+int lt_spool_tenants(const char *root, struct lt_names *out);
+
+/* Takes SPOOL/flush.lock (flock, never waiting).  Returns 0 with *fd
+ * holding the lock, 1 when another process holds it, or -1 (errno). */
+int lt_spool_lock(const char *root, int *fd);
+
+/* Moves every file of the tenant's active/ back to ready/: the claims of
+ * a run that died.  Only call with the lock held.  Returns 0 or an errno
+ * value, with *moved counting the files. */
+int lt_spool_unclaim(const char *root, const char *tenant, size_t *moved,
+		     char *err, size_t errlen);
+
+/* Removes files in the tenant's tmp/ last modified more than max_age_s
+ * ago: what a receiver killed mid-write left behind. */
+int lt_spool_sweep_tmp(const char *root, const char *tenant, int64_t max_age_s,
+		       size_t *removed, char *err, size_t errlen);
+
+#endif

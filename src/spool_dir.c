@@ -1,0 +1,508 @@
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "spool.h"
+
+int
+lt_spool_dir(struct lt_buf *out, const char *root, const char *tenant,
+	     const char *sub)
+{
+	lt_buf_reset(out);
+	if (lt_buf_printf(out, "%s/tenants", root) < 0)
+		return -1;
+	if (tenant && lt_buf_printf(out, "/%s", tenant) < 0)
+		return -1;
+	if (sub && lt_buf_printf(out, "/%s", sub) < 0)
+		return -1;
+	return 0;
+}
+
+int
+lt_fsync_dir(const char *path)
+{
+	int fd, rc = 0;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fsync(fd) < 0)
+		rc = -1;
+	if (close(fd) < 0)
+		rc = -1;
+	return rc;
+}
+
+/* Creates dir when missing and makes its entry in parent durable, so a
+ * file renamed into it later cannot vanish with the directory in a crash. */
+static int
+ensure_dir(const char *dir, const char *parent)
+{
+	if (mkdir(dir, 0770) == 0)
+		return lt_fsync_dir(parent);
+	return errno == EEXIST ? 0 : -1;
+}
+
+/* Creates the spool root itself when missing (a fresh installation or a
+ * test); its parent is not ours, but the new entry is made durable. */
+static int
+ensure_root(const char *root)
+{
+	char *copy;
+	int rc;
+
+	if (mkdir(root, 0770) < 0)
+		return errno == EEXIST ? 0 : -1;
+	copy = strdup(root);
+	if (copy == NULL)
+		return -1;
+	rc = lt_fsync_dir(dirname(copy));
+	free(copy);
+	return rc;
+}
+
+/* Makes root/tenants/TENANT/{tmp,ready,active}.  The common case, where
+ * they all exist, costs one stat. */
+static int
+ensure_tenant_dirs(const char *root, const char *tenant, struct lt_buf *path,
+		   char *err, size_t errlen)
+{
+	static const char *const subs[] = {"tmp", "ready", "active"};
+	struct lt_buf parent = LT_BUF_INIT;
+	struct stat st;
+	size_t i;
+	int rc = ENOMEM;
+
+	if (lt_spool_dir(path, root, tenant, "active") < 0)
+		goto out;
+	if (stat((char *)path->data, &st) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (ensure_root(root) < 0) {
+		rc = errno;
+		(void)snprintf(err, errlen, "could not create spool directory \"%s\": %s",
+			       root, strerror(rc));
+		goto out;
+	}
+	if (lt_spool_dir(path, root, NULL, NULL) < 0)
+		goto out;
+	if (ensure_dir((char *)path->data, root) < 0)
+		goto fail;
+	if (lt_buf_printf(&parent, "%s", (char *)path->data) < 0 ||
+	    lt_spool_dir(path, root, tenant, NULL) < 0)
+		goto out;
+	if (ensure_dir((char *)path->data, (char *)parent.data) < 0)
+		goto fail;
+	lt_buf_reset(&parent);
+	if (lt_buf_printf(&parent, "%s", (char *)path->data) < 0)
+		goto out;
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (lt_spool_dir(path, root, tenant, subs[i]) < 0)
+			goto out;
+		if (ensure_dir((char *)path->data, (char *)parent.data) < 0)
+			goto fail;
+	}
+	rc = 0;
+	goto out;
+fail:
+	rc = errno;
+	(void)snprintf(err, errlen, "could not create directory \"%s\": %s",
+		       (char *)path->data, strerror(rc));
+out:
+	lt_buf_free(&parent);
+	return rc;
+}
+
+/* <received ns>-<pid>-<random>.spool: unique without coordination (pid
+ * and random bits), and sorting by name sorts by arrival. */
+static int
+file_name(struct lt_buf *out)
+{
+	struct timespec ts;
+	uint32_t rnd;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+		return -1;
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+		rnd = (uint32_t)ts.tv_nsec ^ (uint32_t)getpid() << 16;
+	return lt_buf_printf(out, "%019" PRId64 "-%ld-%08" PRIx32 "%s",
+			     (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
+			     (long)getpid(), rnd, LT_SPOOL_SUFFIX);
+}
+
+static int
+write_all(int fd, const unsigned char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* tmp/NAME: created with O_EXCL, written, fsynced and closed.  On failure
+ * the file is unlinked: after a failed fsync the page cache may claim data
+ * that never reached the disk, so the file is never trusted or retried. */
+static int
+write_tmp(const char *tmp, const void *data, size_t len, char *err,
+	  size_t errlen)
+{
+	const char *step = "create";
+	int fd, rc;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0660);
+	if (fd < 0)
+		goto fail;
+	step = "write";
+	if (write_all(fd, data, len) < 0)
+		goto fail_close;
+	step = "fsync";
+	if (fsync(fd) < 0)
+		goto fail_close;
+	step = "close";
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail_unlink;
+	}
+	return 0;
+fail_close:
+	rc = errno;
+	(void)close(fd);
+	errno = rc;
+fail_unlink:
+	rc = errno;
+	(void)unlink(tmp);
+	errno = rc;
+fail:
+	rc = errno;
+	(void)snprintf(err, errlen, "could not %s spool file \"%s\": %s", step,
+		       tmp, strerror(rc));
+	return rc;
+}
+
+int
+lt_spool_write(const char *root, const char *tenant, const void *data,
+	       size_t len, struct lt_buf *path_out, char *err, size_t errlen)
+{
+	struct lt_buf name = LT_BUF_INIT, tmp = LT_BUF_INIT;
+	struct lt_buf dir = LT_BUF_INIT, path = LT_BUF_INIT;
+	int rc;
+
+	rc = ensure_tenant_dirs(root, tenant, &dir, err, errlen);
+	if (rc != 0)
+		goto out;
+	if (file_name(&name) < 0 || lt_spool_dir(&tmp, root, tenant, "tmp") < 0 ||
+	    lt_buf_printf(&tmp, "/%s", (char *)name.data) < 0 ||
+	    lt_spool_dir(&dir, root, tenant, "ready") < 0 ||
+	    lt_buf_printf(&path, "%s/%s", (char *)dir.data, (char *)name.data) < 0) {
+		rc = ENOMEM;
+		(void)snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	rc = write_tmp((char *)tmp.data, data, len, err, errlen);
+	if (rc != 0)
+		goto out;
+	if (rename((char *)tmp.data, (char *)path.data) < 0) {
+		rc = errno;
+		(void)unlink((char *)tmp.data);
+		(void)snprintf(err, errlen, "could not rename \"%s\" to \"%s\": %s",
+			       (char *)tmp.data, (char *)path.data, strerror(rc));
+		goto out;
+	}
+	/* Durable only once the directory entry is: fsync ready/.  If that
+	 * fails the rename may or may not survive a crash, so the push is
+	 * refused and the file removed; the client sends it again. */
+	if (lt_fsync_dir((char *)dir.data) < 0) {
+		rc = errno;
+		(void)unlink((char *)path.data);
+		(void)snprintf(err, errlen, "could not fsync directory \"%s\": %s",
+			       (char *)dir.data, strerror(rc));
+		goto out;
+	}
+	if (path_out) {
+		lt_buf_reset(path_out);
+		(void)lt_buf_append(path_out, path.data, path.len);
+		(void)lt_buf_terminate(path_out);
+	}
+out:
+	lt_buf_free(&name);
+	lt_buf_free(&tmp);
+	lt_buf_free(&dir);
+	lt_buf_free(&path);
+	return rc;
+}
+
+/* --- listing, locking, recovery --- */
+
+int
+lt_names_list_add(struct lt_names *names, const char *name)
+{
+	char **v;
+
+	if (names->n == names->cap) {
+		size_t cap = names->cap ? names->cap * 2 : 64;
+		v = realloc(names->v, cap * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		names->v = v;
+		names->cap = cap;
+	}
+	names->v[names->n] = strdup(name);
+	if (names->v[names->n] == NULL)
+		return -1;
+	names->n++;
+	return 0;
+}
+
+static int
+compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+has_suffix(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), s = strlen(suffix);
+
+	return n > s && memcmp(name + n - s, suffix, s) == 0;
+}
+
+int
+lt_names_list(const char *dir, const char *suffix, struct lt_names *out)
+{
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	d = opendir(dir);
+	if (d == NULL)
+		return errno;
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL) {
+			rc = errno;
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (suffix && !has_suffix(de->d_name, suffix))
+			continue;
+		if (lt_names_list_add(out, de->d_name) < 0) {
+			rc = ENOMEM;
+			break;
+		}
+	}
+	(void)closedir(d);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), compare_names);
+	return rc;
+}
+
+void
+lt_names_free(struct lt_names *names)
+{
+	size_t i;
+
+	for (i = 0; i < names->n; i++)
+		free(names->v[i]);
+	free(names->v);
+	memset(names, 0, sizeof(*names));
+}
+
+int
+lt_spool_tenants(const char *root, struct lt_names *out)
+{
+	struct lt_buf dir = LT_BUF_INIT;
+	const char *why;
+	size_t i, kept = 0;
+	int rc;
+
+	if (lt_spool_dir(&dir, root, NULL, NULL) < 0)
+		return ENOMEM;
+	rc = lt_names_list((char *)dir.data, NULL, out);
+	if (rc == ENOENT) /* no push has arrived yet */
+		rc = 0;
+	for (i = 0; i < out->n; i++) {
+		if (lt_tenant_valid(out->v[i], &why) < 0) {
+			lt_warning("ignoring \"%s/%s\": not a tenant directory (%s)",
+				   (char *)dir.data, out->v[i], why);
+			free(out->v[i]);
+			continue;
+		}
+		out->v[kept++] = out->v[i];
+	}
+	out->n = kept;
+	lt_buf_free(&dir);
+	return rc;
+}
+
+int
+lt_spool_lock(const char *root, int *fd)
+{
+	struct lt_buf path = LT_BUF_INIT;
+	int rc = -1, saved;
+
+	if (lt_buf_printf(&path, "%s/flush.lock", root) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	*fd = open((char *)path.data, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		   0660);
+	if (*fd < 0)
+		goto out;
+	if (flock(*fd, LOCK_EX | LOCK_NB) == 0) {
+		rc = 0;
+		goto out;
+	}
+	saved = errno;
+	(void)close(*fd);
+	*fd = -1;
+	errno = saved;
+	if (saved == EWOULDBLOCK)
+		rc = 1;
+out:
+	saved = errno;
+	lt_buf_free(&path);
+	errno = saved;
+	return rc;
+}
+
+/* Runs fn on every file name in the tenant's sub directory. */
+static int
+each_file(const char *root, const char *tenant, const char *sub,
+	  int (*fn)(const char *dir, const char *name, void *arg), void *arg,
+	  char *err, size_t errlen)
+{
+	struct lt_buf dir = LT_BUF_INIT;
+	struct lt_names names = {0};
+	size_t i;
+	int rc;
+
+	if (lt_spool_dir(&dir, root, tenant, sub) < 0) {
+		rc = ENOMEM;
+		goto fail;
+	}
+	rc = lt_names_list((char *)dir.data, NULL, &names);
+	if (rc == ENOENT)
+		rc = 0;
+	for (i = 0; rc == 0 && i < names.n; i++)
+		rc = fn((char *)dir.data, names.v[i], arg);
+	if (rc == 0)
+		goto out;
+fail:
+	(void)snprintf(err, errlen, "could not process \"%s\": %s",
+		       dir.data ? (char *)dir.data : root, strerror(rc));
+out:
+	lt_names_free(&names);
+	lt_buf_free(&dir);
+	return rc;
+}
+
+struct unclaim {
+	size_t moved;
+};
+
+static int
+unclaim_one(const char *dir, const char *name, void *arg)
+{
+	struct unclaim *u = arg;
+	struct lt_buf from = LT_BUF_INIT, to = LT_BUF_INIT;
+	int rc = 0;
+
+	/* dir is .../active; its sibling is .../ready. */
+	if (lt_buf_printf(&from, "%s/%s", dir, name) < 0 ||
+	    lt_buf_printf(&to, "%.*s/ready/%s", (int)(strlen(dir) - 7), dir,
+			  name) < 0)
+		rc = ENOMEM;
+	else if (rename((char *)from.data, (char *)to.data) < 0)
+		rc = errno;
+	else
+		u->moved++;
+	lt_buf_free(&from);
+	lt_buf_free(&to);
+	return rc;
+}
+
+int
+lt_spool_unclaim(const char *root, const char *tenant, size_t *moved,
+		 char *err, size_t errlen)
+{
+	struct lt_buf ready = LT_BUF_INIT;
+	struct unclaim u = {0};
+	int rc;
+
+	rc = each_file(root, tenant, "active", unclaim_one, &u, err, errlen);
+	*moved = u.moved;
+	if (u.moved == 0)
+		return rc;
+	if (lt_spool_dir(&ready, root, tenant, "ready") == 0 &&
+	    lt_fsync_dir((char *)ready.data) < 0 && rc == 0) {
+		rc = errno;
+		(void)snprintf(err, errlen, "could not fsync directory \"%s\": %s",
+			       (char *)ready.data, strerror(rc));
+	}
+	lt_buf_free(&ready);
+	return rc;
+}
+
+struct sweep {
+	time_t before;
+	size_t removed;
+};
+
+static int
+sweep_one(const char *dir, const char *name, void *arg)
+{
+	struct sweep *s = arg;
+	struct lt_buf path = LT_BUF_INIT;
+	struct stat st;
+	int rc = 0;
+
+	if (lt_buf_printf(&path, "%s/%s", dir, name) < 0)
+		rc = ENOMEM;
+	else if (lstat((char *)path.data, &st) < 0)
+		rc = errno == ENOENT ? 0 : errno; /* finished meanwhile */
+	else if (st.st_mtime < s->before) {
+		if (unlink((char *)path.data) == 0)
+			s->removed++;
+		else if (errno != ENOENT)
+			rc = errno;
+	}
+	lt_buf_free(&path);
+	return rc;
+}
+
+int
+lt_spool_sweep_tmp(const char *root, const char *tenant, int64_t max_age_s,
+		   size_t *removed, char *err, size_t errlen)
+{
+	struct sweep s = {time(NULL) - (time_t)max_age_s, 0};
+	int rc;
+
+	rc = each_file(root, tenant, "tmp", sweep_one, &s, err, errlen);
+	*removed = s.removed;
+	return rc;
+}

@@ -1,0 +1,380 @@
+/* Unit tests: the spool file format and the spool directory. */
+#include "config.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+static const struct lt_label labels[] = {
+	{"app", 3, "test-app", 8},
+	{"level", 5, "info", 4},
+};
+static const struct lt_label meta[] = {{"trace_id", 8, "abc", 3}};
+
+/* A push of one stream with two entries, the second with metadata. */
+static void
+encode_sample(struct lt_spool_encoder *e)
+{
+	struct lt_sink sink;
+	struct lt_entry en = {INT64_C(1704067200000000000), "starting up", 11, NULL, 0};
+
+	ck_assert_int_eq(lt_spool_encoder_init(e, "acme", 42), 0);
+	lt_spool_encoder_sink(e, &sink);
+	ck_assert_int_eq(sink.stream(sink.ctx, labels, 2), 0);
+	ck_assert_int_eq(sink.entry(sink.ctx, &en), 0);
+	en.ts_ns = INT64_C(1704067201123456789);
+	en.line = "ready";
+	en.line_len = 5;
+	en.metadata = meta;
+	en.n_metadata = 1;
+	ck_assert_int_eq(sink.entry(sink.ctx, &en), 0);
+	ck_assert_int_eq(lt_spool_encoder_finish(e), 0);
+}
+
+START_TEST(test_roundtrip)
+{
+	struct lt_spool_encoder e;
+	struct lt_spool_info info;
+	char err[256];
+
+	encode_sample(&e);
+	ck_assert_mem_eq(e.out.data, LT_SPOOL_MAGIC, LT_SPOOL_MAGIC_LEN);
+	ck_assert_int_eq(lt_spool_check(e.out.data, e.out.len, &info, err, sizeof(err)), 0);
+	ck_assert_str_eq(info.tenant, "acme");
+	ck_assert(info.received_ns == 42);
+	ck_assert(info.n_streams == 1);
+	ck_assert(info.n_entries == 2);
+	lt_spool_encoder_free(&e);
+}
+END_TEST
+
+/* Every single-bit flip anywhere in the file is caught. */
+START_TEST(test_every_flip_detected)
+{
+	struct lt_spool_encoder e;
+	struct lt_spool_info info;
+	char err[256];
+	size_t i;
+	int bit;
+
+	encode_sample(&e);
+	for (i = 0; i < e.out.len; i++) {
+		for (bit = 0; bit < 8; bit++) {
+			e.out.data[i] ^= (unsigned char)(1u << bit);
+			ck_assert_msg(lt_spool_check(e.out.data, e.out.len, &info,
+						     err, sizeof(err)) == -1,
+				      "flip at byte %zu bit %d not detected", i, bit);
+			e.out.data[i] ^= (unsigned char)(1u << bit);
+		}
+	}
+	lt_spool_encoder_free(&e);
+}
+END_TEST
+
+/* A file cut anywhere (a writer killed mid-way) is never loaded. */
+START_TEST(test_every_truncation_detected)
+{
+	struct lt_spool_encoder e;
+	struct lt_spool_info info;
+	char err[256];
+	size_t n;
+
+	encode_sample(&e);
+	for (n = 0; n < e.out.len; n++)
+		ck_assert_msg(lt_spool_check(e.out.data, n, &info, err, sizeof(err)) == -1,
+			      "truncation to %zu bytes not detected", n);
+	lt_spool_encoder_free(&e);
+}
+END_TEST
+
+START_TEST(test_messages)
+{
+	struct lt_spool_encoder e;
+	struct lt_spool_info info;
+	char err[256];
+
+	encode_sample(&e);
+	ck_assert_int_eq(lt_spool_check(e.out.data, e.out.len - 13, &info, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "record at byte 143 runs past the end of the file");
+	ck_assert_int_eq(lt_buf_append(&e.out, "x", 1), 0);
+	ck_assert_int_eq(lt_spool_check(e.out.data, e.out.len, &info, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "1 bytes after the END trailer");
+	e.out.len--;
+	e.out.data[8] = 2;
+	ck_assert_int_eq(lt_spool_check(e.out.data, e.out.len, &info, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "unsupported spool format version 2 (this is version 1)");
+	e.out.data[8] = 1;
+	e.out.data[0] = 'X';
+	ck_assert_int_eq(lt_spool_check(e.out.data, e.out.len, &info, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "not a Logthra spool file (bad magic)");
+	lt_spool_encoder_free(&e);
+}
+END_TEST
+
+START_TEST(test_missing_end)
+{
+	struct lt_spool_encoder e;
+	struct lt_spool_info info;
+	struct lt_sink sink;
+	char err[256];
+
+	ck_assert_int_eq(lt_spool_encoder_init(&e, "acme", 1), 0);
+	lt_spool_encoder_sink(&e, &sink);
+	ck_assert_int_eq(sink.stream(sink.ctx, labels, 2), 0);
+	ck_assert_int_eq(lt_spool_check(e.out.data, e.out.len, &info, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "no END trailer (the file was not completely written)");
+	lt_spool_encoder_free(&e);
+}
+END_TEST
+
+/* The RowBinary rows, byte for byte, in the INSERT's column order. */
+START_TEST(test_rowbinary)
+{
+	struct lt_spool_encoder e;
+	struct lt_buf rb = LT_BUF_INIT, want = LT_BUF_INIT;
+	uint64_t sid = lt_stream_id(labels, 2);
+
+	encode_sample(&e);
+	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len, &rb), 0);
+	/* row 1 */
+	lt_buf_append_string(&want, "acme", 4);
+	lt_buf_append_u64le(&want, sid);
+	lt_buf_append_varint(&want, 2);
+	lt_buf_append_string(&want, "app=test-app", 12);
+	lt_buf_append_string(&want, "level=info", 10);
+	lt_buf_append_u32le(&want, 1704067200);
+	lt_buf_append_u64le(&want, UINT64_C(1704067200000000000));
+	lt_buf_append_string(&want, "starting up", 11);
+	lt_buf_append_varint(&want, 0);
+	/* row 2 */
+	lt_buf_append_string(&want, "acme", 4);
+	lt_buf_append_u64le(&want, sid);
+	lt_buf_append_varint(&want, 2);
+	lt_buf_append_string(&want, "app=test-app", 12);
+	lt_buf_append_string(&want, "level=info", 10);
+	lt_buf_append_u32le(&want, 1704067201);
+	lt_buf_append_u64le(&want, UINT64_C(1704067201123456789));
+	lt_buf_append_string(&want, "ready", 5);
+	lt_buf_append_varint(&want, 1);
+	lt_buf_append_string(&want, "trace_id=abc", 12);
+	ck_assert_uint_eq(rb.len, want.len);
+	ck_assert_mem_eq(rb.data, want.data, want.len);
+	lt_buf_free(&rb);
+	lt_buf_free(&want);
+	lt_spool_encoder_free(&e);
+}
+END_TEST
+
+START_TEST(test_stream_id)
+{
+	/* FNV-1a 64 of "a=b\0" */
+	static const struct lt_label ab = {"a", 1, "b", 1};
+	uint64_t h = UINT64_C(14695981039346656037);
+	const char *s = "a=b";
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
+	ck_assert(lt_stream_id(&ab, 1) == h);
+	ck_assert(lt_stream_id(labels, 2) != lt_stream_id(labels, 1));
+}
+END_TEST
+
+static char *
+temp_spool(void)
+{
+	static char dir[64];
+
+	(void)snprintf(dir, sizeof(dir), "/tmp/logthra-test-spool-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	return dir;
+}
+
+static size_t
+count_files(const char *root, const char *tenant, const char *sub)
+{
+	struct lt_buf dir = LT_BUF_INIT;
+	struct lt_names names = {0};
+	size_t n;
+
+	ck_assert_int_eq(lt_spool_dir(&dir, root, tenant, sub), 0);
+	(void)lt_names_list((char *)dir.data, NULL, &names);
+	n = names.n;
+	lt_names_free(&names);
+	lt_buf_free(&dir);
+	return n;
+}
+
+static void
+remove_tree(const char *root)
+{
+	char cmd[256];
+
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(test_write_and_load)
+{
+	struct lt_spool_encoder e;
+	struct lt_spool_info info;
+	struct lt_buf path = LT_BUF_INIT, data = LT_BUF_INIT;
+	char err[256], *root = temp_spool();
+
+	encode_sample(&e);
+	ck_assert_int_eq(lt_spool_write(root, "acme", e.out.data, e.out.len, &path,
+					err, sizeof(err)), 0);
+	ck_assert_uint_eq(count_files(root, "acme", "ready"), 1);
+	ck_assert_uint_eq(count_files(root, "acme", "tmp"), 0);
+	ck_assert_uint_eq(count_files(root, "acme", "active"), 0);
+	ck_assert_ptr_nonnull(strstr((char *)path.data, "/tenants/acme/ready/"));
+	ck_assert_int_eq(lt_spool_load((char *)path.data, &data, &info, err, sizeof(err)), 0);
+	ck_assert_uint_eq(data.len, e.out.len);
+	ck_assert(info.n_entries == 2);
+	/* A second write gets its own name. */
+	ck_assert_int_eq(lt_spool_write(root, "acme", e.out.data, e.out.len, NULL,
+					err, sizeof(err)), 0);
+	ck_assert_uint_eq(count_files(root, "acme", "ready"), 2);
+	lt_buf_free(&path);
+	lt_buf_free(&data);
+	lt_spool_encoder_free(&e);
+	remove_tree(root);
+}
+END_TEST
+
+START_TEST(test_write_failure_leaves_nothing)
+{
+	char err[256];
+	int rc;
+
+	/* A spool under a regular file cannot be created (even for root). */
+	rc = lt_spool_write("/dev/null/spool", "acme", "x", 1, NULL, err, sizeof(err));
+	ck_assert_int_ne(rc, 0);
+	ck_assert_ptr_nonnull(strstr(err, "/dev/null/spool"));
+}
+END_TEST
+
+START_TEST(test_load_refuses_links)
+{
+	struct lt_spool_encoder e;
+	struct lt_spool_info info;
+	struct lt_buf path = LT_BUF_INIT, data = LT_BUF_INIT, alias = LT_BUF_INIT;
+	char err[256], *root = temp_spool();
+
+	encode_sample(&e);
+	ck_assert_int_eq(lt_spool_write(root, "acme", e.out.data, e.out.len, &path,
+					err, sizeof(err)), 0);
+	lt_buf_printf(&alias, "%s/symlink.spool", root);
+	ck_assert_int_eq(symlink((char *)path.data, (char *)alias.data), 0);
+	ck_assert_int_gt(lt_spool_load((char *)alias.data, &data, &info, err, sizeof(err)), 0);
+	lt_buf_reset(&alias);
+	lt_buf_printf(&alias, "%s/hardlink.spool", root);
+	ck_assert_int_eq(link((char *)path.data, (char *)alias.data), 0);
+	ck_assert_int_eq(lt_spool_load((char *)alias.data, &data, &info, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "not a regular file with one link");
+	lt_buf_free(&path);
+	lt_buf_free(&data);
+	lt_buf_free(&alias);
+	lt_spool_encoder_free(&e);
+	remove_tree(root);
+}
+END_TEST
+
+START_TEST(test_unclaim_and_sweep)
+{
+	struct lt_buf from = LT_BUF_INIT, to = LT_BUF_INIT;
+	struct lt_names tenants = {0};
+	struct timespec old[2] = {{time(NULL) - 7200, 0}, {time(NULL) - 7200, 0}};
+	char err[256], *root = temp_spool();
+	size_t n;
+	int fd;
+
+	ck_assert_int_eq(lt_spool_write(root, "acme", "x", 1, &from, err, sizeof(err)), 0);
+	lt_buf_printf(&to, "%s/tenants/acme/active/claimed.spool", root);
+	ck_assert_int_eq(rename((char *)from.data, (char *)to.data), 0);
+	lt_buf_reset(&from);
+	lt_buf_printf(&from, "%s/tenants/acme/tmp/old", root);
+	fd = open((char *)from.data, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(futimens(fd, old), 0);
+	ck_assert_int_eq(close(fd), 0);
+	lt_buf_reset(&from);
+	lt_buf_printf(&from, "%s/tenants/acme/tmp/fresh", root);
+	fd = open((char *)from.data, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(close(fd), 0);
+
+	ck_assert_int_eq(lt_spool_tenants(root, &tenants), 0);
+	ck_assert_uint_eq(tenants.n, 1);
+	ck_assert_str_eq(tenants.v[0], "acme");
+	ck_assert_int_eq(lt_spool_unclaim(root, "acme", &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(count_files(root, "acme", "active"), 0);
+	ck_assert_uint_eq(count_files(root, "acme", "ready"), 1);
+	ck_assert_int_eq(lt_spool_sweep_tmp(root, "acme", 3600, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(count_files(root, "acme", "tmp"), 1);
+	lt_names_free(&tenants);
+	lt_buf_free(&from);
+	lt_buf_free(&to);
+	remove_tree(root);
+}
+END_TEST
+
+START_TEST(test_lock_excludes)
+{
+	char *root = temp_spool();
+	int fd1, fd2;
+
+	ck_assert_int_eq(lt_spool_lock(root, &fd1), 0);
+	ck_assert_int_eq(lt_spool_lock(root, &fd2), 1); /* a second open file description */
+	ck_assert_int_eq(close(fd1), 0);
+	ck_assert_int_eq(lt_spool_lock(root, &fd2), 0);
+	ck_assert_int_eq(close(fd2), 0);
+	ck_assert_int_eq(lt_spool_lock("/nonexistent/spool", &fd1), -1);
+	remove_tree(root);
+}
+END_TEST
+
+static Suite *
+spool_suite(void)
+{
+	Suite *s = suite_create("spool");
+	TCase *format = tcase_create("format");
+	TCase *dir = tcase_create("directory");
+
+	tcase_add_test(format, test_roundtrip);
+	tcase_add_test(format, test_every_flip_detected);
+	tcase_add_test(format, test_every_truncation_detected);
+	tcase_add_test(format, test_messages);
+	tcase_add_test(format, test_missing_end);
+	tcase_add_test(format, test_rowbinary);
+	tcase_add_test(format, test_stream_id);
+	tcase_add_test(dir, test_write_and_load);
+	tcase_add_test(dir, test_write_failure_leaves_nothing);
+	tcase_add_test(dir, test_load_refuses_links);
+	tcase_add_test(dir, test_unclaim_and_sweep);
+	tcase_add_test(dir, test_lock_excludes);
+	suite_add_tcase(s, format);
+	suite_add_tcase(s, dir);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(spool_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
