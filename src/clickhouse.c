@@ -1,0 +1,536 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "clickhouse.h"
+
+#define CONNECT_TIMEOUT_S 10
+#define TIMEOUT_S 300
+/* Without a caller's buffer the answer only serves as an error message,
+ * and only its first 2 KiB end up there. */
+#define SCRATCH_LIMIT 65536
+#define CODE_HEADER "X-ClickHouse-Exception-Code:"
+
+#ifdef PACKAGE_VERSION
+#define USER_AGENT "logthra/" PACKAGE_VERSION
+#else
+#define USER_AGENT "logthra"
+#endif
+
+struct lt_ch {
+	CURL *curl;
+	CURLU *base;             /* NULL when the URL does not parse */
+	CURLUcode base_rc;
+	char *shown_url;         /* the URL without its password */
+	char *secret;            /* the password, kept out of messages */
+	struct curl_slist *query_headers;
+	struct curl_slist *insert_headers;
+	struct lt_buf scratch;   /* the answer when the caller wants none */
+	/* The running request. */
+	struct lt_buf *sink;
+	size_t sink_start;
+	size_t sink_limit;
+	int out_of_memory;
+	char code[32];           /* X-ClickHouse-Exception-Code, or "" */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* curl_global_init() is not reentrant and must run once before any
+ * handle; a count lets the last lt_ch_close() undo it, which keeps
+ * valgrind quiet in tests. */
+static unsigned curl_users;
+
+static char *
+xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = malloc(n);
+
+	if (p != NULL)
+		memcpy(p, s, n);
+	return p;
+}
+
+/* The URL for messages: "scheme://user:password@host/..." loses
+ * ":password".  Done by hand so it works on URLs libcurl rejects too. */
+static char *
+url_without_password(const char *url)
+{
+	const char *auth, *at, *colon, *p;
+	size_t authlen, head;
+	char *s;
+
+	p = strstr(url, "://");
+	auth = p != NULL ? p + 3 : url;
+	authlen = strcspn(auth, "/?#");
+	at = NULL;
+	for (p = auth; p < auth + authlen; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL)
+		return xstrdup(url);
+	colon = memchr(auth, ':', (size_t)(at - auth));
+	if (colon == NULL)
+		return xstrdup(url);
+	head = (size_t)(colon - url);
+	s = malloc(head + strlen(at) + 1);
+	if (s == NULL)
+		return NULL;
+	memcpy(s, url, head);
+	memcpy(s + head, at, strlen(at) + 1);
+	return s;
+}
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct lt_ch *ch = arg;
+	size_t n = size * nmemb, have, keep;
+
+	have = ch->sink->len - ch->sink_start;
+	keep = have >= ch->sink_limit ? 0 : ch->sink_limit - have;
+	if (keep > n)
+		keep = n;
+	if (lt_buf_append(ch->sink, data, keep) < 0) {
+		ch->out_of_memory = 1;
+		return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
+	}
+	return n;
+}
+
+static size_t
+on_header(char *line, size_t size, size_t nmemb, void *arg)
+{
+	struct lt_ch *ch = arg;
+	size_t n = size * nmemb, hl = sizeof(CODE_HEADER) - 1;
+	const char *v, *end;
+
+	/* A new status line starts a new response (1xx, authentication):
+	 * only the last one's code counts. */
+	if (n >= 5 && memcmp(line, "HTTP/", 5) == 0)
+		ch->code[0] = '\0';
+	else if (n > hl && strncasecmp(line, CODE_HEADER, hl) == 0) {
+		v = line + hl;
+		end = line + n;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		while (end > v && isspace((unsigned char)end[-1]))
+			end--;
+		if ((size_t)(end - v) < sizeof(ch->code)) {
+			memcpy(ch->code, v, (size_t)(end - v));
+			ch->code[end - v] = '\0';
+		}
+	}
+	return n;
+}
+
+/* Options that stay for every request on the handle. */
+static int
+setup_handle(struct lt_ch *ch, const struct lt_ch_options *opt)
+{
+	CURL *c = ch->curl;
+	long connect_s, total_s;
+	const char *user = opt->user;
+	char *url_user = NULL;
+	int rc = -1;
+
+	connect_s = opt->connect_timeout_s > 0 ? opt->connect_timeout_s :
+						 CONNECT_TIMEOUT_S;
+	total_s = opt->timeout_s > 0 ? opt->timeout_s : TIMEOUT_S;
+	if (curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ch->errbuf) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect_s) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_TIMEOUT, total_s) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") !=
+		CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_WRITEDATA, ch) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) !=
+		CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_HEADERDATA, ch) != CURLE_OK)
+		goto done;
+
+	/* A password alone means ClickHouse's "default" user, or the URL's;
+	 * libcurl would otherwise send an empty user name. */
+	if (user == NULL && opt->password != NULL) {
+		if (ch->base != NULL &&
+		    curl_url_get(ch->base, CURLUPART_USER, &url_user,
+				 CURLU_URLDECODE) == CURLUE_OK)
+			user = url_user;
+		else
+			user = "default";
+	}
+	if (user != NULL &&
+	    (curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) !=
+		 CURLE_OK ||
+	     curl_easy_setopt(c, CURLOPT_USERNAME, user) != CURLE_OK ||
+	     curl_easy_setopt(c, CURLOPT_PASSWORD,
+			      opt->password ? opt->password : "") != CURLE_OK))
+		goto done;
+
+	/* Expect: 100-continue costs a round trip (or a 1 s wait) before
+	 * every large body; ClickHouse does not need the warning. */
+	ch->query_headers = curl_slist_append(NULL, "Expect:");
+	if (ch->query_headers == NULL)
+		goto done;
+	ch->insert_headers = curl_slist_append(NULL, "Expect:");
+	if (ch->insert_headers == NULL)
+		goto done;
+	if (curl_slist_append(ch->query_headers,
+			      "Content-Type: text/plain; charset=UTF-8") ==
+		NULL ||
+	    curl_slist_append(ch->insert_headers,
+			      "Content-Type: application/octet-stream") == NULL)
+		goto done;
+	rc = 0;
+done:
+	curl_free(url_user);
+	return rc;
+}
+
+/* The password to keep out of messages: the option's, else the URL's. */
+static int
+remember_secret(struct lt_ch *ch, const struct lt_ch_options *opt)
+{
+	char *p = NULL;
+	int rc = 0;
+
+	if (opt->password != NULL && opt->password[0] != '\0') {
+		ch->secret = xstrdup(opt->password);
+		return ch->secret == NULL ? -1 : 0;
+	}
+	if (ch->base == NULL ||
+	    curl_url_get(ch->base, CURLUPART_PASSWORD, &p, CURLU_URLDECODE) !=
+		CURLUE_OK)
+		return 0;
+	if (p[0] != '\0' && (ch->secret = xstrdup(p)) == NULL)
+		rc = -1;
+	curl_free(p);
+	return rc;
+}
+
+struct lt_ch *
+lt_ch_open(const struct lt_ch_options *opt)
+{
+	struct lt_ch *ch;
+
+	if (curl_users == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		return NULL;
+	curl_users++;
+	ch = calloc(1, sizeof(*ch));
+	if (ch == NULL)
+		goto fail;
+	ch->curl = curl_easy_init();
+	ch->shown_url = url_without_password(opt->url);
+	ch->base = curl_url();
+	if (ch->curl == NULL || ch->shown_url == NULL || ch->base == NULL)
+		goto fail;
+	/* A bad URL is reported by the first request, where the caller
+	 * expects errors and prints them. */
+	ch->base_rc = curl_url_set(ch->base, CURLUPART_URL, opt->url,
+				   CURLU_GUESS_SCHEME);
+	if (ch->base_rc == CURLUE_OUT_OF_MEMORY)
+		goto fail;
+	if (ch->base_rc != CURLUE_OK) {
+		curl_url_cleanup(ch->base);
+		ch->base = NULL;
+	}
+	if (remember_secret(ch, opt) < 0 || setup_handle(ch, opt) < 0)
+		goto fail;
+	return ch;
+fail:
+	lt_ch_close(ch);
+	if (ch == NULL && --curl_users == 0)
+		curl_global_cleanup();
+	return NULL;
+}
+
+void
+lt_ch_close(struct lt_ch *ch)
+{
+	if (ch == NULL)
+		return;
+	curl_easy_cleanup(ch->curl);
+	curl_url_cleanup(ch->base);
+	curl_slist_free_all(ch->query_headers);
+	curl_slist_free_all(ch->insert_headers);
+	lt_buf_free(&ch->scratch);
+	free(ch->shown_url);
+	free(ch->secret);
+	free(ch);
+	if (--curl_users == 0)
+		curl_global_cleanup();
+}
+
+static void
+trim_copy(char *dst, size_t dstsize, const char *src, size_t len)
+{
+	const char *nul = memchr(src, '\0', len);
+
+	if (nul != NULL)
+		len = (size_t)(nul - src);
+	while (len > 0 && isspace((unsigned char)*src)) {
+		src++;
+		len--;
+	}
+	if (len >= dstsize) {
+		len = dstsize - 1;
+		/* Do not cut a UTF-8 sequence in half. */
+		while (len > 0 && ((unsigned char)src[len] & 0xc0) == 0x80)
+			len--;
+	}
+	while (len > 0 && isspace((unsigned char)src[len - 1]))
+		len--;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* A non-negative decimal int filling all of s; -1 otherwise. */
+static int
+parse_code(const char *s, const char **endp)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || v > INT_MAX)
+		return -1;
+	if (endp != NULL)
+		*endp = end;
+	else if (*end != '\0')
+		return -1;
+	return (int)v;
+}
+
+void
+lt_ch_error_from_body(struct lt_ch_error *err, long status, const char *body,
+		      size_t len, const char *code_header)
+{
+	const char *end;
+	int code = -1;
+
+	err->http_status = status;
+	trim_copy(err->message, sizeof(err->message), body ? body : "",
+		  body ? len : 0);
+	if (code_header != NULL)
+		code = parse_code(code_header, NULL);
+	/* 18.16: "Code: 47, e.displayText() = DB::Exception: ...";
+	 * newer servers: "Code: 47. DB::Exception: ..." */
+	if (code < 0 && strncmp(err->message, "Code: ", 6) == 0) {
+		code = parse_code(err->message + 6, &end);
+		if (code >= 0 && *end != ',' && *end != '.')
+			code = -1;
+	}
+	err->exception_code = code < 0 ? 0 : code;
+	if (err->message[0] == '\0')
+		(void)snprintf(err->message, sizeof(err->message),
+			       "HTTP status %ld with an empty answer", status);
+}
+
+/* Errors before a request could be sent: the server was not reached. */
+static int
+before_sending(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void
+transport_error(struct lt_ch *ch, CURLcode rc, struct lt_ch_error *err)
+{
+	const char *why = ch->errbuf[0] ? ch->errbuf : curl_easy_strerror(rc);
+	curl_off_t pretransfer = 0;
+
+	/* libcurl's texts name hosts and ports, not credentials, but the
+	 * password must never reach a log, so make sure. */
+	if (ch->secret != NULL && strstr(why, ch->secret) != NULL)
+		why = curl_easy_strerror(rc);
+	if (rc == CURLE_OPERATION_TIMEDOUT &&
+	    curl_easy_getinfo(ch->curl, CURLINFO_PRETRANSFER_TIME_T,
+			      &pretransfer) != CURLE_OK)
+		pretransfer = 1;
+	err->http_status = 0;
+	err->exception_code = 0;
+	if (ch->out_of_memory)
+		(void)snprintf(err->message, sizeof(err->message),
+			       "out of memory for the answer of ClickHouse "
+			       "at %s", ch->shown_url);
+	else if (before_sending(rc) ||
+		 (rc == CURLE_OPERATION_TIMEDOUT && pretransfer == 0))
+		(void)snprintf(err->message, sizeof(err->message),
+			       "could not reach ClickHouse at %s: %s",
+			       ch->shown_url, why);
+	else
+		(void)snprintf(err->message, sizeof(err->message),
+			       "request to ClickHouse at %s failed: %s",
+			       ch->shown_url, why);
+}
+
+static void
+url_error(struct lt_ch *ch, CURLUcode rc, struct lt_ch_error *err)
+{
+	err->http_status = 0;
+	err->exception_code = 0;
+	(void)snprintf(err->message, sizeof(err->message),
+		       "could not reach ClickHouse at %s: %s%s", ch->shown_url,
+		       rc == CURLUE_OUT_OF_MEMORY ? "" : "invalid URL: ",
+		       curl_url_strerror(rc));
+}
+
+static int
+perform(struct lt_ch *ch, const char *url, struct curl_slist *headers,
+	const void *body, size_t len, struct lt_buf *out,
+	struct lt_ch_error *err)
+{
+	CURLcode rc;
+	long status = 0;
+
+	if (out != NULL) {
+		ch->sink = out;
+		ch->sink_limit = SIZE_MAX;
+	} else {
+		lt_buf_reset(&ch->scratch);
+		ch->sink = &ch->scratch;
+		ch->sink_limit = SCRATCH_LIMIT;
+	}
+	ch->sink_start = ch->sink->len;
+	ch->out_of_memory = 0;
+	ch->code[0] = '\0';
+	ch->errbuf[0] = '\0';
+	/* POSTFIELDS with no copy: body must outlive the transfer, which it
+	 * does as perform returns only when the transfer is over. */
+	rc = curl_easy_setopt(ch->curl, CURLOPT_URL, url);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(ch->curl, CURLOPT_HTTPHEADER, headers);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(ch->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+				      (curl_off_t)len);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(ch->curl, CURLOPT_POSTFIELDS,
+				      len > 0 ? body : "");
+	if (rc == CURLE_OK)
+		rc = curl_easy_perform(ch->curl);
+	if (rc == CURLE_OK)
+		rc = curl_easy_getinfo(ch->curl, CURLINFO_RESPONSE_CODE,
+				       &status);
+	if (rc != CURLE_OK) {
+		transport_error(ch, rc, err);
+		goto fail;
+	}
+	if (status != 200) {
+		lt_ch_error_from_body(err, status,
+				      (const char *)ch->sink->data +
+					  ch->sink_start,
+				      ch->sink->len - ch->sink_start,
+				      ch->code[0] ? ch->code : NULL);
+		goto fail;
+	}
+	if (out != NULL && lt_buf_terminate(out) < 0) {
+		ch->out_of_memory = 1;
+		transport_error(ch, CURLE_OUT_OF_MEMORY, err);
+		goto fail;
+	}
+	ch->sink = NULL;
+	return 0;
+fail:
+	ch->sink->len = ch->sink_start;
+	ch->sink = NULL;
+	return -1;
+}
+
+int
+lt_ch_query(struct lt_ch *ch, const char *sql, struct lt_buf *out,
+	    struct lt_ch_error *err)
+{
+	struct lt_ch_error dummy;
+	CURLUcode urc;
+	char *url = NULL;
+	int rc;
+
+	if (err == NULL)
+		err = &dummy;
+	if (ch->base == NULL) {
+		url_error(ch, ch->base_rc, err);
+		return -1;
+	}
+	urc = curl_url_get(ch->base, CURLUPART_URL, &url, 0);
+	if (urc != CURLUE_OK) {
+		url_error(ch, urc, err);
+		return -1;
+	}
+	rc = perform(ch, url, ch->query_headers, sql, strlen(sql), out, err);
+	curl_free(url);
+	return rc;
+}
+
+int
+lt_ch_insert(struct lt_ch *ch, const char *insert_sql, const void *data,
+	     size_t len, struct lt_ch_error *err)
+{
+	struct lt_ch_error dummy;
+	struct lt_buf param = LT_BUF_INIT;
+	CURLU *u = NULL;
+	CURLUcode urc;
+	char *url = NULL;
+	int rc = -1;
+
+	if (err == NULL)
+		err = &dummy;
+	if (ch->base == NULL) {
+		url_error(ch, ch->base_rc, err);
+		return -1;
+	}
+	if (lt_buf_printf(&param, "query=%s", insert_sql) < 0) {
+		urc = CURLUE_OUT_OF_MEMORY;
+		goto url_fail;
+	}
+	u = curl_url_dup(ch->base);
+	if (u == NULL) {
+		urc = CURLUE_OUT_OF_MEMORY;
+		goto url_fail;
+	}
+	/* APPENDQUERY adds '&' after a query string the URL already has
+	 * (a user's settings such as ?max_insert_block_size=...); URLENCODE
+	 * encodes the value but not the first '='. */
+	urc = curl_url_set(u, CURLUPART_QUERY, (const char *)param.data,
+			   CURLU_APPENDQUERY | CURLU_URLENCODE);
+	if (urc == CURLUE_OK)
+		urc = curl_url_get(u, CURLUPART_URL, &url, 0);
+	if (urc != CURLUE_OK)
+		goto url_fail;
+	rc = perform(ch, url, ch->insert_headers, data, len, NULL, err);
+	goto done;
+url_fail:
+	url_error(ch, urc, err);
+done:
+	curl_free(url);
+	curl_url_cleanup(u);
+	lt_buf_free(&param);
+	return rc;
+}

@@ -1,0 +1,68 @@
+/* A ClickHouse client over its HTTP interface (libcurl), and the SQL
+ * Logthra runs: the database and table DDL and the INSERT statement. */
+#ifndef LOGTHRA_CLICKHOUSE_H
+#define LOGTHRA_CLICKHOUSE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+struct lt_ch;  /* one connection (a libcurl easy handle, reused) */
+
+struct lt_ch_options {
+	const char *url;        /* http://host:port/; may carry user:password@ */
+	const char *user;       /* NULL: from the URL, or ClickHouse's default */
+	const char *password;
+	long connect_timeout_s;
+	long timeout_s;         /* whole request */
+};
+
+/* What went wrong, for the operator: ClickHouse's own exception text when
+ * the server answered, or libcurl's message when it could not be reached. */
+struct lt_ch_error {
+	long http_status;       /* 0 when no answer came */
+	int exception_code;     /* X-ClickHouse-Exception-Code or "Code: N"; 0 if none */
+	char message[2048];
+};
+
+/* Returns NULL when libcurl cannot be initialised. */
+struct lt_ch *lt_ch_open(const struct lt_ch_options *opt);
+void lt_ch_close(struct lt_ch *ch);
+
+/* Runs one statement sent as the POST body; the answer is appended to out
+ * (may be NULL).  Returns 0, or -1 with *err filled in. */
+int lt_ch_query(struct lt_ch *ch, const char *sql, struct lt_buf *out,
+		struct lt_ch_error *err);
+
+/* Runs "INSERT ... FORMAT X" given in the URL's query parameter with data
+ * as the POST body.  Returns 0, or -1 with *err filled in. */
+int lt_ch_insert(struct lt_ch *ch, const char *insert_sql, const void *data,
+		 size_t len, struct lt_ch_error *err);
+
+/* Fills *err from a non-200 answer: code_header is the value of
+ * X-ClickHouse-Exception-Code (NULL when absent), else "Code: N" at the
+ * start of the body is used; the message is the trimmed body. */
+void lt_ch_error_from_body(struct lt_ch_error *err, long status,
+			   const char *body, size_t len,
+			   const char *code_header);
+
+/* --- SQL --- */
+
+/* Checks a database or table name: [A-Za-z_][A-Za-z0-9_]*, at most 64
+ * bytes, so it can be written into SQL without quoting. */
+int lt_ch_identifier_valid(const char *name);
+
+/* Appends the statements that create the database and the table, each
+ * ending in ";\n", in the order they must run.  These and the next two
+ * return -1 for an invalid name or when memory is exhausted. */
+int lt_ch_ddl(struct lt_buf *out, const char *database, const char *table);
+/* Same, one statement at a time (for sending): index 0, 1, ...; returns
+ * 0 with the statement in out (replacing its content), 1 past the last. */
+int lt_ch_ddl_statement(struct lt_buf *out, const char *database,
+			const char *table, int index);
+
+/* Appends the INSERT whose RowBinary body logthra-flush sends; the column
+ * order is the one lt_spool_rowbinary() writes. */
+int lt_ch_insert_sql(struct lt_buf *out, const char *database, const char *table);
+
+#endif
