@@ -1,0 +1,302 @@
+/* logthra-recv: receives log pushes and writes them to the spool, as a
+ * CGI program, an inetd service or a command.  See logthra-recv(1). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "flush.h"
+#include "http.h"
+#include "log.h"
+#include "options.h"
+#include "recv.h"
+
+enum mode { MODE_AUTO, MODE_CGI, MODE_INETD, MODE_FILE };
+
+static void
+usage(void)
+{
+	(void)printf(
+		"%s receives log pushes and writes each to the spool.\n\n"
+		"Usage:\n"
+		"  %s [OPTION]...             as CGI or inetd service\n"
+		"  %s -T TENANT [FILE]        push one payload from FILE or stdin\n\n"
+		"Options:\n"
+		"  -c, --config=FILE          read settings from FILE\n"
+		"  -D, --spool=DIR            spool directory (default %s)\n"
+		"  -m, --mode=MODE            cgi, inetd or file (default: chosen from\n"
+		"                             GATEWAY_INTERFACE and standard input)\n"
+		"  -T, --tenant=TENANT        tenant of the payload (file mode)\n"
+		"      --default-tenant=TENANT  tenant of requests that name none\n"
+		"      --print-config         print the effective settings and exit\n"
+		"  -v, --verbose              say more (twice for debug messages)\n"
+		"  -V, --version              output version information, then exit\n"
+		"  -?, --help                 show this help, then exit\n\n"
+		"Endpoints: POST /api/push, POST /loki/api/v1/push; tenant from the\n"
+		"tenant-id or X-Scope-OrgID header.\n",
+		lt_progname(), lt_progname(), lt_progname(), LT_DEFAULT_SPOOL);
+}
+
+enum { OPT_DEFAULT_TENANT = 256, OPT_PRINT_CONFIG };
+
+static const struct option long_options[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"spool", required_argument, NULL, 'D'},
+	{"mode", required_argument, NULL, 'm'},
+	{"tenant", required_argument, NULL, 'T'},
+	{"default-tenant", required_argument, NULL, OPT_DEFAULT_TENANT},
+	{"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
+	{"verbose", no_argument, NULL, 'v'},
+	{"version", no_argument, NULL, 'V'},
+	{"help", no_argument, NULL, '?'},
+	{NULL, 0, NULL, 0},
+};
+
+static enum mode
+auto_mode(void)
+{
+	struct stat st;
+
+	if (getenv("GATEWAY_INTERFACE") != NULL)
+		return MODE_CGI;
+	if (fstat(STDIN_FILENO, &st) == 0 && S_ISSOCK(st.st_mode))
+		return MODE_INETD;
+	return MODE_FILE;
+}
+
+static void
+log_refusal(const struct lt_response *resp)
+{
+	/* 4xx are the client's business; the operator sees them with -v. */
+	if (resp->status >= 500)
+		lt_error("answered %d: %s", resp->status, resp->message);
+	else if (resp->status >= 400)
+		lt_info("answered %d: %s", resp->status, resp->message);
+}
+
+static int
+run_cgi(const struct lt_options *o)
+{
+	struct lt_request req;
+	struct lt_response resp = {0};
+	const char *tenant;
+
+	lt_request_init(&req);
+	if (lt_cgi_read_head(&req, &resp) == 0 &&
+	    lt_recv_check_head(o, &req, &tenant, &resp) == 0 &&
+	    lt_cgi_read_body(&req, STDIN_FILENO, &o->http, &resp) == 0)
+		lt_recv_store(o, tenant, (char *)req.body.data, req.body.len,
+			      lt_now_ns(), &resp);
+	log_refusal(&resp);
+	if (lt_cgi_write_response(STDOUT_FILENO, &resp) < 0)
+		lt_error("could not write the CGI response: %m");
+	lt_request_free(&req);
+	return 0;
+}
+
+/* One request on the connection.  Returns 1 to go on with the next. */
+static int
+serve_one(const struct lt_options *o, struct lt_conn *c)
+{
+	struct lt_request req;
+	struct lt_response resp = {0};
+	const char *tenant;
+	enum lt_read_result rr;
+	int keep = 0;
+
+	lt_request_init(&req);
+	rr = lt_http_read_head(c, &req, &o->http, &resp);
+	if (rr == LT_READ_CLOSED)
+		goto out;
+	if (rr == LT_READ_OK && lt_recv_check_head(o, &req, &tenant, &resp) == 0 &&
+	    lt_http_read_body(c, &req, &o->http, &resp) == 0) {
+		lt_recv_store(o, tenant, (char *)req.body.data, req.body.len,
+			      lt_now_ns(), &resp);
+		/* Only a fully read request leaves the connection usable. */
+		keep = req.keep_alive;
+	}
+	log_refusal(&resp);
+	if (lt_http_write_response(c, &resp, keep) < 0)
+		keep = 0;
+out:
+	lt_request_free(&req);
+	return keep;
+}
+
+static int
+run_inetd(const struct lt_options *o)
+{
+	struct lt_conn *c;
+
+	/* A client that goes away must not kill us in the middle of a
+	 * write; write() then fails with EPIPE and the loop ends. */
+	(void)signal(SIGPIPE, SIG_IGN);
+	c = malloc(sizeof(*c));
+	if (c == NULL) {
+		lt_error("out of memory");
+		return 1;
+	}
+	lt_conn_init(c, STDIN_FILENO, STDOUT_FILENO);
+	while (serve_one(o, c))
+		;
+	free(c);
+	return 0;
+}
+
+static int
+read_file(const char *path, size_t max, struct lt_buf *out)
+{
+	unsigned char chunk[65536];
+	ssize_t n;
+	int fd = STDIN_FILENO, rc = -1;
+
+	if (strcmp(path, "-") != 0) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			lt_error("could not open file \"%s\": %m", path);
+			return -1;
+		}
+	}
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			lt_error("could not read file \"%s\": %m", path);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (out->len + (size_t)n > max) {
+			lt_error("file \"%s\" is larger than max_body_size (%zu bytes)",
+				 path, max);
+			goto out;
+		}
+		if (lt_buf_append(out, chunk, (size_t)n) < 0) {
+			lt_error("out of memory");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (fd != STDIN_FILENO)
+		(void)close(fd);
+	return rc;
+}
+
+static int
+run_file(const struct lt_options *o, const char *tenant, const char *path)
+{
+	struct lt_buf body = LT_BUF_INIT;
+	struct lt_response resp = {0};
+	const char *why;
+	int status = LT_EX_DATAERR;
+
+	if (tenant == NULL)
+		tenant = o->default_tenant;
+	if (tenant == NULL) {
+		lt_error("no tenant given");
+		lt_hint("Name the tenant with -T/--tenant.");
+		return 1;
+	}
+	if (lt_tenant_valid(tenant, &why) < 0) {
+		lt_error("invalid tenant id \"%s\": %s", tenant, why);
+		return 1;
+	}
+	if (read_file(path, o->http.max_body_size, &body) < 0)
+		goto out;
+	lt_recv_store(o, tenant, (char *)body.data, body.len, lt_now_ns(), &resp);
+	if (resp.status == 204) {
+		status = LT_EX_OK;
+		lt_info("stored the push of \"%s\" for tenant \"%s\"", path, tenant);
+	} else if (resp.status >= 500) {
+		status = LT_EX_TEMPFAIL; /* lt_recv_store logged the cause */
+	} else {
+		lt_error("invalid push in \"%s\": %s", path, resp.message);
+	}
+out:
+	lt_buf_free(&body);
+	return status;
+}
+
+static int
+parse_mode(const char *s, enum mode *m)
+{
+	if (strcmp(s, "cgi") == 0)
+		*m = MODE_CGI;
+	else if (strcmp(s, "inetd") == 0)
+		*m = MODE_INETD;
+	else if (strcmp(s, "file") == 0)
+		*m = MODE_FILE;
+	else
+		return -1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct lt_cli cli = {0};
+	struct lt_options o;
+	enum mode mode = MODE_AUTO;
+	const char *tenant = NULL;
+	int c, verbose = 0, show = 0, status;
+
+	lt_log_init(argv[0]);
+	lt_cli_early(argc, argv, usage);
+	while ((c = getopt_long(argc, argv, "c:D:m:T:vV?", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'c': cli.config = optarg; break;
+		case 'D': lt_cli_set(&cli, "-D/--spool", "spool", optarg); break;
+		case 'm':
+			if (parse_mode(optarg, &mode) < 0) {
+				lt_error("invalid mode \"%s\" for option -m/--mode: use cgi, inetd or file", optarg);
+				lt_try_help();
+				return 1;
+			}
+			break;
+		case 'T': tenant = optarg; break;
+		case OPT_DEFAULT_TENANT: lt_cli_set(&cli, "--default-tenant", "default_tenant", optarg); break;
+		case OPT_PRINT_CONFIG: show = 1; break;
+		case 'v': verbose++; break;
+		case 'V': (void)printf("%s (Logthra) %s\n", lt_progname(), PACKAGE_VERSION); return 0;
+		default:
+			if (optopt == 0 && strcmp(argv[optind - 1], "-?") == 0) {
+				usage();
+				return 0;
+			}
+			lt_try_help();
+			return 1;
+		}
+	}
+	if (mode == MODE_AUTO)
+		mode = tenant ? MODE_FILE : auto_mode();
+	if (argc - optind > (mode == MODE_FILE ? 1 : 0)) {
+		lt_error("too many command-line arguments (first is \"%s\")",
+			 argv[optind + (mode == MODE_FILE)]);
+		lt_try_help();
+		return 1;
+	}
+	lt_log_set_verbosity(verbose);
+	if (lt_cli_apply(&cli, &o) < 0)
+		return 1;
+	if (show) {
+		lt_options_print(&o);
+		status = 0;
+	} else if (mode == MODE_CGI) {
+		status = run_cgi(&o);
+	} else if (mode == MODE_INETD) {
+		status = run_inetd(&o);
+	} else {
+		status = run_file(&o, tenant, optind < argc ? argv[optind] : "-");
+	}
+	lt_options_free(&o);
+	return status;
+}
