@@ -12,90 +12,7 @@
 
 #include "http.h"
 
-/* The web server reads our answer; it does not stall for long, but a
- * non-blocking stdout must not make us spin. */
-#define WRITE_TIMEOUT_MS 30000
 #define READ_CHUNK 65536
-
-static void
-set_error(struct lt_response *resp, int status, const char *fmt, ...)
-	LT_PRINTF(3, 4);
-
-static void
-set_error(struct lt_response *resp, int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	resp->status = status;
-	resp->retry_after = 0;
-	resp->allow = NULL;
-	va_start(ap, fmt);
-	(void)vsnprintf(resp->message, sizeof(resp->message), fmt, ap);
-	va_end(ap);
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		return 0;
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Returns 1 when fd is ready, 0 on timeout (timeout_ms <= 0: none), -1
- * on error. */
-static int
-wait_fd(int fd, short events, int timeout_ms)
-{
-	struct pollfd pfd;
-	long long deadline = 0, left;
-	int n, t = -1;
-
-	if (timeout_ms > 0)
-		deadline = now_ms() + timeout_ms;
-	for (;;) {
-		if (timeout_ms > 0) {
-			left = deadline - now_ms();
-			if (left <= 0)
-				return 0;
-			t = left > INT_MAX ? INT_MAX : (int)left;
-		}
-		pfd.fd = fd;
-		pfd.events = events;
-		pfd.revents = 0;
-		n = poll(&pfd, 1, t);
-		if (n > 0)
-			return 1;
-		if (n == 0)
-			return 0;
-		if (errno != EINTR)
-			return -1;
-	}
-}
-
-static int
-write_all(int fd, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
-			    wait_fd(fd, POLLOUT, WRITE_TIMEOUT_MS) == 1)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* An unset variable and an empty one are the same for the few variables
  * a web server always passes (nginx's fastcgi_params sets CONTENT_TYPE and
@@ -115,7 +32,7 @@ dup_env(char **dst, const char *value, struct lt_response *resp)
 		return 0;
 	*dst = strdup(value);
 	if (*dst == NULL) {
-		set_error(resp, 500, "out of memory");
+		lt_response_set(resp, 500, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -157,11 +74,11 @@ parse_length(const char *s, long long *out, struct lt_response *resp)
 
 	for (q = s; *q != '\0'; q++) {
 		if (*q < '0' || *q > '9') {
-			set_error(resp, 400, "invalid Content-Length");
+			lt_response_set(resp, 400, "invalid Content-Length");
 			return -1;
 		}
 		if (n > (LLONG_MAX - (*q - '0')) / 10) {
-			set_error(resp, 413, "Content-Length is too large");
+			lt_response_set(resp, 413, "Content-Length is too large");
 			return -1;
 		}
 		n = n * 10 + (*q - '0');
@@ -177,7 +94,7 @@ lt_cgi_read_head(struct lt_request *r, struct lt_response *resp)
 	const char *length = env_nonempty("CONTENT_LENGTH");
 
 	if (method == NULL) {
-		set_error(resp, 500, "REQUEST_METHOD is not set: not run as "
+		lt_response_set(resp, 500, "REQUEST_METHOD is not set: not run as "
 				     "a CGI program");
 		return -1;
 	}
@@ -189,7 +106,7 @@ lt_cgi_read_head(struct lt_request *r, struct lt_response *resp)
 	r->method = strdup(method);
 	r->path = build_path();
 	if (r->method == NULL || r->path == NULL) {
-		set_error(resp, 500, "out of memory");
+		lt_response_set(resp, 500, "out of memory");
 		return -1;
 	}
 	if (dup_env(&r->content_type, env_nonempty("CONTENT_TYPE"), resp) < 0 ||
@@ -214,13 +131,13 @@ read_some(struct lt_request *r, int fd, size_t want,
 	int w;
 
 	if (lt_buf_reserve(&r->body, want) < 0) {
-		set_error(resp, 500, "out of memory");
+		lt_response_set(resp, 500, "out of memory");
 		return -1;
 	}
 	for (;;) {
-		w = wait_fd(fd, POLLIN, lim->read_timeout_ms);
+		w = lt_fd_wait(fd, POLLIN, lim->read_timeout_ms);
 		if (w == 0) {
-			set_error(resp, 408, "timed out reading the request "
+			lt_response_set(resp, 408, "timed out reading the request "
 					     "body");
 			return -1;
 		}
@@ -234,7 +151,7 @@ read_some(struct lt_request *r, int fd, size_t want,
 		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
 			break;
 	}
-	set_error(resp, 400, "cannot read the request body: %s",
+	lt_response_set(resp, 400, "cannot read the request body: %s",
 		  strerror(errno));
 	return -1;
 }
@@ -253,7 +170,7 @@ lt_cgi_read_body(struct lt_request *r, int fd,
 			goto too_large;
 		left = (size_t)r->content_length;
 		if (left > 0 && lt_buf_reserve(&r->body, left) < 0) {
-			set_error(resp, 500, "out of memory");
+			lt_response_set(resp, 500, "out of memory");
 			return -1;
 		}
 		/* Exactly CONTENT_LENGTH bytes (RFC 3875 4.2): the server
@@ -263,7 +180,7 @@ lt_cgi_read_body(struct lt_request *r, int fd,
 			if (n < 0)
 				return -1;
 			if (n == 0) {
-				set_error(resp, 400, "request body is "
+				lt_response_set(resp, 400, "request body is "
 						     "truncated");
 				return -1;
 			}
@@ -285,7 +202,7 @@ lt_cgi_read_body(struct lt_request *r, int fd,
 			goto too_large;
 	}
 too_large:
-	set_error(resp, 413, "request body exceeds %zu bytes",
+	lt_response_set(resp, 413, "request body exceeds %zu bytes",
 		  lim->max_body_size);
 	return -1;
 }
@@ -294,35 +211,10 @@ int
 lt_cgi_write_response(int fd, const struct lt_response *resp)
 {
 	struct lt_buf b = LT_BUF_INIT;
-	size_t mlen = strnlen(resp->message, sizeof(resp->message));
-	int rc = -1, body = mlen > 0 && resp->status != 204 &&
-				resp->status != 304;
+	int rc = -1;
 
-	if (lt_buf_printf(&b, "Status: %d %s\r\n", resp->status,
-			  lt_http_reason(resp->status)) < 0)
-		goto out;
-	if (body) {
-		if (lt_buf_printf(&b, "Content-Type: text/plain; "
-				      "charset=utf-8\r\nContent-Length: %zu\r\n",
-				  mlen + 1) < 0)
-			goto out;
-	} else if (resp->status != 204 && resp->status != 304) {
-		if (lt_buf_printf(&b, "Content-Length: 0\r\n") < 0)
-			goto out;
-	}
-	if (resp->retry_after > 0 &&
-	    lt_buf_printf(&b, "Retry-After: %d\r\n", resp->retry_after) < 0)
-		goto out;
-	if (resp->allow != NULL && strpbrk(resp->allow, "\r\n") == NULL &&
-	    lt_buf_printf(&b, "Allow: %s\r\n", resp->allow) < 0)
-		goto out;
-	if (lt_buf_append(&b, "\r\n", 2) < 0)
-		goto out;
-	if (body && (lt_buf_append(&b, resp->message, mlen) < 0 ||
-		     lt_buf_append_byte(&b, '\n') < 0))
-		goto out;
-	rc = write_all(fd, b.data, b.len);
-out:
+	if (lt_response_format(&b, resp, 1, 0) == 0)
+		rc = lt_fd_write_all(fd, b.data, b.len);
 	lt_buf_free(&b);
 	return rc;
 }

@@ -91,12 +91,8 @@ lt_http_reason(int status)
 	}
 }
 
-static void
-set_error(struct lt_response *resp, int status, const char *fmt, ...)
-	LT_PRINTF(3, 4);
-
-static void
-set_error(struct lt_response *resp, int status, const char *fmt, ...)
+int
+lt_response_set(struct lt_response *resp, int status, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -106,6 +102,7 @@ set_error(struct lt_response *resp, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(resp->message, sizeof(resp->message), fmt, ap);
 	va_end(ap);
+	return -1;
 }
 
 static long long
@@ -118,11 +115,9 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits until fd is ready for events.  timeout_ms <= 0 waits forever.
- * Returns 1 when ready, 0 on timeout, -1 on error.  A signal does not
- * extend the wait: the remaining time is recomputed. */
-static int
-wait_fd(int fd, short events, int timeout_ms)
+/* A signal does not extend the wait: the remaining time is recomputed. */
+int
+lt_fd_wait(int fd, short events, int timeout_ms)
 {
 	struct pollfd pfd;
 	long long deadline = 0, left;
@@ -150,8 +145,8 @@ wait_fd(int fd, short events, int timeout_ms)
 	}
 }
 
-static int
-write_all(int fd, const void *data, size_t len)
+int
+lt_fd_write_all(int fd, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 	ssize_t n;
@@ -162,7 +157,7 @@ write_all(int fd, const void *data, size_t len)
 			if (errno == EINTR)
 				continue;
 			if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
-			    wait_fd(fd, POLLOUT, WRITE_TIMEOUT_MS) == 1)
+			    lt_fd_wait(fd, POLLOUT, WRITE_TIMEOUT_MS) == 1)
 				continue;
 			return -1; /* EPIPE included: the peer is gone */
 		}
@@ -201,7 +196,7 @@ conn_fill(struct lt_conn *c, int timeout_ms)
 	if (c->end == sizeof(c->buf))
 		return FILL_ERROR;
 	for (;;) {
-		w = wait_fd(c->in_fd, POLLIN, timeout_ms);
+		w = lt_fd_wait(c->in_fd, POLLIN, timeout_ms);
 		if (w == 0)
 			return FILL_TIMEOUT;
 		if (w < 0)
@@ -346,7 +341,7 @@ parse_request_line(const unsigned char *s, size_t len, struct lt_request *r,
 	} else if (vlen == 8 && memcmp(v, "HTTP/", 5) == 0 &&
 		   v[5] >= '0' && v[5] <= '9' && v[6] == '.' &&
 		   v[7] >= '0' && v[7] <= '9') {
-		set_error(resp, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
+		lt_response_set(resp, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
 		return -1;
 	} else {
 		goto bad;
@@ -355,7 +350,7 @@ parse_request_line(const unsigned char *s, size_t len, struct lt_request *r,
 		if (*q <= 0x20 || *q >= 0x7f || *q == '#')
 			goto bad;
 	if (t[0] != '/') {
-		set_error(resp, 400, "the request target must be a path "
+		lt_response_set(resp, 400, "the request target must be a path "
 				     "starting with \"/\"");
 		return -1;
 	}
@@ -365,12 +360,12 @@ parse_request_line(const unsigned char *s, size_t len, struct lt_request *r,
 	r->method = dup_bytes(s, (size_t)(sp1 - s));
 	r->path = dup_bytes(t, tlen);
 	if (r->method == NULL || r->path == NULL) {
-		set_error(resp, 500, "out of memory");
+		lt_response_set(resp, 500, "out of memory");
 		return -1;
 	}
 	return 0;
 bad:
-	set_error(resp, 400, "malformed request line");
+	lt_response_set(resp, 400, "malformed request line");
 	return -1;
 }
 
@@ -379,12 +374,12 @@ store_once(char **dst, const unsigned char *v, size_t len, const char *name,
 	   struct lt_response *resp)
 {
 	if (*dst != NULL) {
-		set_error(resp, 400, "duplicate %s header", name);
+		lt_response_set(resp, 400, "duplicate %s header", name);
 		return -1;
 	}
 	*dst = dup_bytes(v, len);
 	if (*dst == NULL) {
-		set_error(resp, 500, "out of memory");
+		lt_response_set(resp, 500, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -403,20 +398,20 @@ parse_content_length(const unsigned char *v, size_t len, struct head_state *h,
 		if (v[i] < '0' || v[i] > '9')
 			goto bad;
 		if (n > (LLONG_MAX - (v[i] - '0')) / 10) {
-			set_error(resp, 413, "Content-Length is too large");
+			lt_response_set(resp, 413, "Content-Length is too large");
 			return -1;
 		}
 		n = n * 10 + (v[i] - '0');
 	}
 	if (h->have_cl && h->cl != n) {
-		set_error(resp, 400, "conflicting Content-Length headers");
+		lt_response_set(resp, 400, "conflicting Content-Length headers");
 		return -1;
 	}
 	h->have_cl = 1;
 	h->cl = n;
 	return 0;
 bad:
-	set_error(resp, 400, "invalid Content-Length");
+	lt_response_set(resp, 400, "invalid Content-Length");
 	return -1;
 }
 
@@ -453,21 +448,21 @@ parse_field(const unsigned char *s, size_t len, struct lt_request *r,
 	size_t nlen, vlen;
 
 	if (is_ows(s[0])) {
-		set_error(resp, 400, "obsolete header line folding");
+		lt_response_set(resp, 400, "obsolete header line folding");
 		return -1;
 	}
 	colon = memchr(s, ':', len);
 	if (colon == NULL) {
-		set_error(resp, 400, "malformed header line");
+		lt_response_set(resp, 400, "malformed header line");
 		return -1;
 	}
 	nlen = (size_t)(colon - s);
 	if (nlen > 0 && is_ows(s[nlen - 1])) {
-		set_error(resp, 400, "whitespace before the colon of a header");
+		lt_response_set(resp, 400, "whitespace before the colon of a header");
 		return -1;
 	}
 	if (!is_token(s, nlen)) {
-		set_error(resp, 400, "malformed header name");
+		lt_response_set(resp, 400, "malformed header name");
 		return -1;
 	}
 	v = colon + 1;
@@ -479,7 +474,7 @@ parse_field(const unsigned char *s, size_t len, struct lt_request *r,
 	while (vlen > 0 && is_ows(v[vlen - 1]))
 		vlen--;
 	if (!is_field_text(v, vlen)) {
-		set_error(resp, 400, "invalid character in header value");
+		lt_response_set(resp, 400, "invalid character in header value");
 		return -1;
 	}
 
@@ -512,7 +507,7 @@ parse_field(const unsigned char *s, size_t len, struct lt_request *r,
 	}
 	if (name_is(s, nlen, "Expect")) {
 		if (!value_is(v, vlen, "100-continue")) {
-			set_error(resp, 417, "only \"Expect: 100-continue\" "
+			lt_response_set(resp, 417, "only \"Expect: 100-continue\" "
 					     "is supported");
 			return -1;
 		}
@@ -529,23 +524,23 @@ finish_head(struct lt_request *r, const struct head_state *h,
 	    struct lt_response *resp)
 {
 	if (h->have_cl && h->have_te) {
-		set_error(resp, 400, "both Content-Length and "
+		lt_response_set(resp, 400, "both Content-Length and "
 				     "Transfer-Encoding given");
 		return -1;
 	}
 	if (h->have_te && h->version == 10) {
 		/* RFC 9112 6.1: faulty framing. */
-		set_error(resp, 400, "Transfer-Encoding in an HTTP/1.0 request");
+		lt_response_set(resp, 400, "Transfer-Encoding in an HTTP/1.0 request");
 		return -1;
 	}
 	if (h->have_te && !h->te_chunked) {
-		set_error(resp, 501, "only the chunked transfer coding is "
+		lt_response_set(resp, 501, "only the chunked transfer coding is "
 				     "supported");
 		return -1;
 	}
 	if (h->hosts > 1 || (h->version == 11 && h->hosts == 0)) {
 		/* RFC 9112 3.2: a MUST. */
-		set_error(resp, 400, "an HTTP/1.1 request needs exactly one "
+		lt_response_set(resp, 400, "an HTTP/1.1 request needs exactly one "
 				     "Host header");
 		return -1;
 	}
@@ -554,7 +549,7 @@ finish_head(struct lt_request *r, const struct head_state *h,
 	else if (h->have_te)
 		r->content_length = -1; /* chunked */
 	else if (strcmp(r->method, "POST") == 0) {
-		set_error(resp, 411, "a POST needs Content-Length or chunked "
+		lt_response_set(resp, 411, "a POST needs Content-Length or chunked "
 				     "Transfer-Encoding");
 		return -1;
 	} else
@@ -580,7 +575,7 @@ parse_head(const unsigned char *p, size_t len, struct lt_request *r,
 		goto bad_line;
 	for (;;) {
 		if (next_line(&p, end, &ls, &n) < 0) {
-			set_error(resp, 400, "bare CR in a header line");
+			lt_response_set(resp, 400, "bare CR in a header line");
 			return -1;
 		}
 		if (n == 0)
@@ -591,7 +586,7 @@ parse_head(const unsigned char *p, size_t len, struct lt_request *r,
 	return finish_head(r, &h, resp);
 bad_line:
 	if (resp->status == 0)
-		set_error(resp, 400, "malformed request line");
+		lt_response_set(resp, 400, "malformed request line");
 	return -1;
 }
 
@@ -647,10 +642,10 @@ lt_http_read_head(struct lt_conn *c, struct lt_request *r,
 		if (!in_progress)
 			return LT_READ_CLOSED;
 		if (got == FILL_TIMEOUT)
-			set_error(resp, 408, "timed out reading the request "
+			lt_response_set(resp, 408, "timed out reading the request "
 					     "header");
 		else
-			set_error(resp, 400, "incomplete request header");
+			lt_response_set(resp, 400, "incomplete request header");
 		return LT_READ_ERROR;
 	}
 	if (off > max)
@@ -663,7 +658,7 @@ lt_http_read_head(struct lt_conn *c, struct lt_request *r,
 	}
 	return LT_READ_OK;
 too_large:
-	set_error(resp, 431, "request header section exceeds %zu bytes", max);
+	lt_response_set(resp, 431, "request header section exceeds %zu bytes", max);
 	return LT_READ_ERROR;
 }
 
@@ -676,9 +671,9 @@ fill_or_fail(struct lt_conn *c, const struct lt_http_limits *lim,
 	if (got > 0)
 		return 0;
 	if (got == FILL_TIMEOUT)
-		set_error(resp, 408, "timed out reading the request body");
+		lt_response_set(resp, 408, "timed out reading the request body");
 	else
-		set_error(resp, 400, "request body is truncated");
+		lt_response_set(resp, 400, "request body is truncated");
 	return -1;
 }
 
@@ -690,7 +685,7 @@ read_exact(struct lt_conn *c, struct lt_request *r, size_t want,
 	size_t take;
 
 	if (lt_buf_reserve(&r->body, want) < 0) {
-		set_error(resp, 500, "out of memory");
+		lt_response_set(resp, 500, "out of memory");
 		return -1;
 	}
 	while (want > 0) {
@@ -724,7 +719,7 @@ body_line(struct lt_conn *c, const struct lt_http_limits *lim, size_t max,
 			break;
 		scanned = c->end - c->start;
 		if (scanned >= max) {
-			set_error(resp, too_long_status,
+			lt_response_set(resp, too_long_status,
 				  too_long_status == 431
 					  ? "request trailer section too large"
 					  : "chunk size line too long");
@@ -739,7 +734,7 @@ body_line(struct lt_conn *c, const struct lt_http_limits *lim, size_t max,
 	if (n > 0 && p[n - 1] == '\r')
 		n--;
 	if (memchr(p, '\r', n) != NULL) {
-		set_error(resp, 400, "malformed chunked encoding");
+		lt_response_set(resp, 400, "malformed chunked encoding");
 		return -1;
 	}
 	*line = p;
@@ -785,13 +780,13 @@ parse_chunk_size(const unsigned char *s, size_t len, size_t room,
 	if (i < len && (s[i] != ';' || !is_field_text(s + i, len - i)))
 		goto bad;
 	if (over) {
-		set_error(resp, 413, "request body too large");
+		lt_response_set(resp, 413, "request body too large");
 		return -1;
 	}
 	*size = (size_t)v;
 	return 0;
 bad:
-	set_error(resp, 400, "malformed chunk size line");
+	lt_response_set(resp, 400, "malformed chunk size line");
 	return -1;
 }
 
@@ -818,7 +813,7 @@ read_chunked(struct lt_conn *c, struct lt_request *r,
 			      resp) < 0)
 			return -1;
 		if (len != 0) {
-			set_error(resp, 400, "chunk data not followed by CRLF");
+			lt_response_set(resp, 400, "chunk data not followed by CRLF");
 			return -1;
 		}
 	}
@@ -830,14 +825,14 @@ read_chunked(struct lt_conn *c, struct lt_request *r,
 			return -1;
 		trailers += used;
 		if (trailers > max_line) {
-			set_error(resp, 431, "request trailer section too "
+			lt_response_set(resp, 431, "request trailer section too "
 					     "large");
 			return -1;
 		}
 		if (len == 0)
 			return 0;
 		if (is_ows(line[0]) || memchr(line, ':', len) == NULL) {
-			set_error(resp, 400, "malformed trailer line");
+			lt_response_set(resp, 400, "malformed trailer line");
 			return -1;
 		}
 	}
@@ -854,7 +849,7 @@ lt_http_read_body(struct lt_conn *c, struct lt_request *r,
 	    (unsigned long long)r->content_length > lim->max_body_size) {
 		/* Not read: the caller closes the connection after the
 		 * answer, and a client waiting for 100 never sends it. */
-		set_error(resp, 413, "request body exceeds %zu bytes",
+		lt_response_set(resp, 413, "request body exceeds %zu bytes",
 			  lim->max_body_size);
 		return -1;
 	}
@@ -862,8 +857,8 @@ lt_http_read_body(struct lt_conn *c, struct lt_request *r,
 		return 0;
 	if (r->expect_continue) {
 		r->expect_continue = 0;
-		if (write_all(c->out_fd, cont, sizeof(cont) - 1) < 0) {
-			set_error(resp, 400, "cannot send 100 Continue");
+		if (lt_fd_write_all(c->out_fd, cont, sizeof(cont) - 1) < 0) {
+			lt_response_set(resp, 400, "cannot send 100 Continue");
 			return -1;
 		}
 	}
@@ -881,42 +876,51 @@ safe_header_value(const char *s)
 }
 
 int
+lt_response_format(struct lt_buf *b, const struct lt_response *resp, int cgi,
+		   int keep_alive)
+{
+	size_t mlen = strnlen(resp->message, sizeof(resp->message));
+	int no_body = resp->status == 204 || resp->status == 304 ||
+		      resp->status < 200;
+	int body = mlen > 0 && !no_body;
+
+	if (lt_buf_printf(b, "%s %d %s\r\n", cgi ? "Status:" : "HTTP/1.1",
+			  resp->status, lt_http_reason(resp->status)) < 0)
+		return -1;
+	if (body) {
+		if (lt_buf_printf(b, "Content-Type: text/plain; "
+				     "charset=utf-8\r\nContent-Length: %zu\r\n",
+				  mlen + 1) < 0)
+			return -1;
+	} else if (!no_body) {
+		if (lt_buf_printf(b, "Content-Length: 0\r\n") < 0)
+			return -1;
+	}
+	if (resp->retry_after > 0 &&
+	    lt_buf_printf(b, "Retry-After: %d\r\n", resp->retry_after) < 0)
+		return -1;
+	if (resp->allow != NULL && safe_header_value(resp->allow) &&
+	    lt_buf_printf(b, "Allow: %s\r\n", resp->allow) < 0)
+		return -1;
+	if (!cgi && !keep_alive && lt_buf_printf(b, "Connection: close\r\n") < 0)
+		return -1;
+	if (lt_buf_append(b, "\r\n", 2) < 0)
+		return -1;
+	if (body && (lt_buf_append(b, resp->message, mlen) < 0 ||
+		     lt_buf_append_byte(b, '\n') < 0))
+		return -1;
+	return 0;
+}
+
+int
 lt_http_write_response(struct lt_conn *c, const struct lt_response *resp,
 		       int keep_alive)
 {
 	struct lt_buf b = LT_BUF_INIT;
-	size_t mlen = strnlen(resp->message, sizeof(resp->message));
-	int rc = -1, body = mlen > 0 && resp->status != 204 &&
-				resp->status >= 200 && resp->status != 304;
+	int rc = -1;
 
-	if (lt_buf_printf(&b, "HTTP/1.1 %d %s\r\n", resp->status,
-			  lt_http_reason(resp->status)) < 0)
-		goto out;
-	if (body) {
-		if (lt_buf_printf(&b, "Content-Type: text/plain; "
-				      "charset=utf-8\r\nContent-Length: %zu\r\n",
-				  mlen + 1) < 0)
-			goto out;
-	} else if (resp->status != 204 && resp->status >= 200 &&
-		   resp->status != 304) {
-		if (lt_buf_printf(&b, "Content-Length: 0\r\n") < 0)
-			goto out;
-	}
-	if (resp->retry_after > 0 &&
-	    lt_buf_printf(&b, "Retry-After: %d\r\n", resp->retry_after) < 0)
-		goto out;
-	if (resp->allow != NULL && safe_header_value(resp->allow) &&
-	    lt_buf_printf(&b, "Allow: %s\r\n", resp->allow) < 0)
-		goto out;
-	if (!keep_alive && lt_buf_printf(&b, "Connection: close\r\n") < 0)
-		goto out;
-	if (lt_buf_append(&b, "\r\n", 2) < 0)
-		goto out;
-	if (body && (lt_buf_append(&b, resp->message, mlen) < 0 ||
-		     lt_buf_append_byte(&b, '\n') < 0))
-		goto out;
-	rc = write_all(c->out_fd, b.data, b.len);
-out:
+	if (lt_response_format(&b, resp, 0, keep_alive) == 0)
+		rc = lt_fd_write_all(c->out_fd, b.data, b.len);
 	lt_buf_free(&b);
 	return rc;
 }

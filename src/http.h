@@ -36,6 +36,25 @@ struct lt_response {
 
 const char *lt_http_reason(int status);
 
+/* Sets status and message and clears Retry-After and Allow.  Returns -1,
+ * so that a refusal can be one statement: return lt_response_set(...). */
+int lt_response_set(struct lt_response *resp, int status, const char *fmt, ...)
+	LT_PRINTF(3, 4);
+
+/* Appends a whole response to b: the status line ("HTTP/1.1 204 No
+ * Content", or "Status: 204 No Content" for CGI), the headers, the blank
+ * line and the text/plain body.  Returns 0 or -1. */
+int lt_response_format(struct lt_buf *b, const struct lt_response *resp,
+		       int cgi, int keep_alive);
+
+/* Waits until fd is ready for events (POLLIN, POLLOUT); timeout_ms <= 0
+ * waits forever.  Returns 1 when ready, 0 on timeout, -1 on error. */
+int lt_fd_wait(int fd, short events, int timeout_ms);
+
+/* Writes all of data, waiting (30 s at most) when fd is non-blocking.
+ * Returns 0, or -1 (EPIPE included: the peer is gone). */
+int lt_fd_write_all(int fd, const void *data, size_t len);
+
 /* Limits of the framing layer. */
 struct lt_http_limits {
 	size_t max_header_size; /* request line and headers together */

@@ -23,22 +23,6 @@ lt_now_ns(void)
 }
 
 static int
-refuse(struct lt_response *resp, int status, const char *fmt, ...)
-	LT_PRINTF(3, 4);
-
-static int
-refuse(struct lt_response *resp, int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	resp->status = status;
-	va_start(ap, fmt);
-	(void)vsnprintf(resp->message, sizeof(resp->message), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static int
 known_path(const char *path)
 {
 	return strcmp(path, "/api/push") == 0 ||
@@ -67,16 +51,16 @@ check_content(const struct lt_request *r, struct lt_response *resp)
 	const char *ce = r->content_encoding;
 
 	if (ce && *ce && strcasecmp(ce, "identity") != 0)
-		return refuse(resp, 415,
+		return lt_response_set(resp, 415,
 			      "unsupported Content-Encoding \"%s\": send the body uncompressed",
 			      ce);
 	if (ct == NULL || *ct == '\0' || media_type_is(ct, "application/json"))
 		return 0;
 	if (media_type_is(ct, "application/x-protobuf"))
-		return refuse(resp, 415,
+		return lt_response_set(resp, 415,
 			      "unsupported Content-Type \"%s\": this version accepts JSON pushes only (application/json)",
 			      ct);
-	return refuse(resp, 415,
+	return lt_response_set(resp, 415,
 		      "unsupported Content-Type \"%s\": send application/json", ct);
 }
 
@@ -87,7 +71,7 @@ pick_tenant(const struct lt_options *o, const struct lt_request *r,
 	const char *t = r->tenant_id, *why;
 
 	if (t && r->scope_orgid && strcmp(t, r->scope_orgid) != 0)
-		return refuse(resp, 400,
+		return lt_response_set(resp, 400,
 			      "tenant-id \"%.160s\" and X-Scope-OrgID \"%.160s\" name different tenants",
 			      t, r->scope_orgid);
 	if (t == NULL)
@@ -95,10 +79,10 @@ pick_tenant(const struct lt_options *o, const struct lt_request *r,
 	if (t == NULL)
 		t = o->default_tenant;
 	if (t == NULL)
-		return refuse(resp, 400,
+		return lt_response_set(resp, 400,
 			      "missing tenant: send a tenant-id or X-Scope-OrgID header");
 	if (lt_tenant_valid(t, &why) < 0)
-		return refuse(resp, 400, "invalid tenant id \"%.160s\": %s", t, why);
+		return lt_response_set(resp, 400, "invalid tenant id \"%.160s\": %s", t, why);
 	*tenant = t;
 	return 0;
 }
@@ -107,22 +91,21 @@ int
 lt_recv_check_head(const struct lt_options *o, const struct lt_request *r,
 		   const char **tenant, struct lt_response *resp)
 {
-	resp->allow = NULL;
-	resp->retry_after = 0;
 	if (!known_path(r->path))
-		return refuse(resp, 404,
+		return lt_response_set(resp, 404,
 			      "no such endpoint \"%.200s\": push to /api/push or /loki/api/v1/push",
 			      r->path);
 	if (strcmp(r->method, "POST") != 0) {
+		(void)lt_response_set(resp, 405, "method %.20s not allowed: use POST",
+				      r->method);
 		resp->allow = "POST";
-		return refuse(resp, 405, "method %.20s not allowed: use POST",
-			      r->method);
+		return -1;
 	}
 	if (pick_tenant(o, r, tenant, resp) < 0 || check_content(r, resp) < 0)
 		return -1;
 	if (r->content_length >= 0 &&
 	    (unsigned long long)r->content_length > o->http.max_body_size)
-		return refuse(resp, 413,
+		return lt_response_set(resp, 413,
 			      "request body of %lld bytes is over the limit of %zu bytes",
 			      r->content_length, o->http.max_body_size);
 	return 0;
@@ -141,19 +124,19 @@ lt_recv_store(const struct lt_options *o, const char *tenant, const char *body,
 
 	resp->message[0] = '\0';
 	if (lt_spool_encoder_init(&enc, tenant, now_ns) < 0) {
-		(void)refuse(resp, 500, "out of memory");
+		(void)lt_response_set(resp, 500, "out of memory");
 		return;
 	}
 	lt_spool_encoder_sink(&enc, &sink);
 	if (lt_push_parse_json(body, len, &o->limits, now_ns, &sink, &n, &perr) < 0) {
-		(void)refuse(resp, perr.status, "%s", perr.message);
+		(void)lt_response_set(resp, perr.status, "%s", perr.message);
 		goto out;
 	}
-	resp->status = 204;
+	(void)lt_response_set(resp, 204, "%s", "");
 	if (n == 0) /* nothing to keep: no file */
 		goto out;
 	if (lt_spool_encoder_finish(&enc) < 0) {
-		(void)refuse(resp, 500, "out of memory");
+		(void)lt_response_set(resp, 500, "out of memory");
 		goto out;
 	}
 	rc = lt_spool_write(o->spool, tenant, enc.out.data, enc.out.len, NULL,
@@ -162,9 +145,9 @@ lt_recv_store(const struct lt_options *o, const char *tenant, const char *body,
 		/* Logged for the operator in full; the client learns only
 		 * that it should try again. */
 		lt_error("%s", err);
+		(void)lt_response_set(resp, 503, "the spool could not store the push (%s); try again later",
+				      strerror(rc));
 		resp->retry_after = RETRY_AFTER_S;
-		(void)refuse(resp, 503, "the spool could not store the push (%s); try again later",
-			     strerror(rc));
 	}
 out:
 	lt_spool_encoder_free(&enc);
@@ -179,7 +162,7 @@ lt_recv_handle(const struct lt_options *o, const struct lt_request *r,
 	if (lt_recv_check_head(o, r, &tenant, resp) < 0)
 		return;
 	if (r->body.len > o->http.max_body_size) {
-		(void)refuse(resp, 413,
+		(void)lt_response_set(resp, 413,
 			     "request body of %zu bytes is over the limit of %zu bytes",
 			     r->body.len, o->http.max_body_size);
 		return;
