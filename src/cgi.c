@@ -207,6 +207,23 @@ too_large:
 	return -1;
 }
 
+void
+lt_cgi_drain(int fd, const struct lt_http_limits *lim)
+{
+	unsigned char sink[READ_CHUNK];
+	ssize_t n;
+
+	for (;;) {
+		if (lt_fd_wait(fd, POLLIN, lim->read_timeout_ms) != 1)
+			return;
+		n = read(fd, sink, sizeof(sink));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+	}
+}
+
 int
 lt_cgi_write_response(int fd, const struct lt_response *resp)
 {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -923,4 +924,23 @@ lt_http_write_response(struct lt_conn *c, const struct lt_response *resp,
 		rc = lt_fd_write_all(c->out_fd, b.data, b.len);
 	lt_buf_free(&b);
 	return rc;
+}
+
+void
+lt_conn_linger(struct lt_conn *c, int timeout_ms)
+{
+	unsigned char sink[4096];
+	ssize_t n;
+
+	if (shutdown(c->out_fd, SHUT_WR) < 0)
+		return; /* not a socket (a test's pipe): nothing to linger on */
+	for (;;) {
+		if (lt_fd_wait(c->in_fd, POLLIN, timeout_ms) != 1)
+			return;
+		n = read(c->in_fd, sink, sizeof(sink));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+	}
 }

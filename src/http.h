@@ -76,6 +76,11 @@ int lt_cgi_read_head(struct lt_request *r, struct lt_response *resp);
  * over the limit, 400 on a short body, 408 on timeout). */
 int lt_cgi_read_body(struct lt_request *r, int fd,
 		     const struct lt_http_limits *lim, struct lt_response *resp);
+/* Reads and discards what is left of the request body on fd, within the
+ * read timeout.  A web server such as fcgiwrap writes the whole body
+ * before it reads the answer; a refused request whose body is left unread
+ * would make it fail with its own 502 instead of passing our status on. */
+void lt_cgi_drain(int fd, const struct lt_http_limits *lim);
 /* Writes "Status: 204 No Content" and friends to fd.  Returns 0 or -1. */
 int lt_cgi_write_response(int fd, const struct lt_response *resp);
 
@@ -112,5 +117,12 @@ int lt_http_read_body(struct lt_conn *c, struct lt_request *r,
  * Returns 0 or -1. */
 int lt_http_write_response(struct lt_conn *c, const struct lt_response *resp,
 			   int keep_alive);
+
+/* Closes the connection gracefully after a response that left request
+ * bytes unread: shuts down our side for writing, then reads and discards
+ * until the client closes or timeout_ms passes.  Closing at once would
+ * make the kernel answer the unread bytes with a reset, and the client
+ * could lose our response (RFC 9112, section 9.6). */
+void lt_conn_linger(struct lt_conn *c, int timeout_ms);
 
 #endif

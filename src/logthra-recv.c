@@ -18,6 +18,9 @@
 #include "options.h"
 #include "recv.h"
 
+/* How long a closing connection waits for the client to stop sending. */
+#define LINGER_MS 2000
+
 enum mode { MODE_AUTO, MODE_CGI, MODE_INETD, MODE_FILE };
 
 static void
@@ -87,16 +90,21 @@ run_cgi(const struct lt_options *o)
 	struct lt_request req;
 	struct lt_response resp = {0};
 	const char *tenant;
+	int body_read = 0;
 
 	lt_request_init(&req);
 	if (lt_cgi_read_head(&req, &resp) == 0 &&
 	    lt_recv_check_head(o, &req, &tenant, &resp) == 0 &&
-	    lt_cgi_read_body(&req, STDIN_FILENO, &o->http, &resp) == 0)
+	    lt_cgi_read_body(&req, STDIN_FILENO, &o->http, &resp) == 0) {
+		body_read = 1;
 		lt_recv_store(o, tenant, (char *)req.body.data, req.body.len,
 			      lt_now_ns(), &resp);
+	}
 	log_refusal(&resp);
 	if (lt_cgi_write_response(STDOUT_FILENO, &resp) < 0)
 		lt_error("could not write the CGI response: %m");
+	else if (!body_read)
+		lt_cgi_drain(STDIN_FILENO, &o->http);
 	lt_request_free(&req);
 	return 0;
 }
@@ -125,6 +133,8 @@ serve_one(const struct lt_options *o, struct lt_conn *c)
 	log_refusal(&resp);
 	if (lt_http_write_response(c, &resp, keep) < 0)
 		keep = 0;
+	else if (!keep)
+		lt_conn_linger(c, LINGER_MS);
 out:
 	lt_request_free(&req);
 	return keep;
