@@ -1,0 +1,110 @@
+#!/bin/bash
+# logthra-flush when things go wrong: ClickHouse down, ClickHouse
+# refusing the insert, a corrupt spool file, another flush holding the
+# lock.  Nothing may be lost and nothing may arrive twice.
+. "$(dirname "$0")/lib.sh"
+
+need_clickhouse
+need_built
+
+rows() { ch_query "$1 FORMAT TSV"; }
+
+# spool_with NAME TENANT...: a fresh spool holding the seed push once per
+# tenant given.
+spool_with() {
+	local dir=$T/$1 t
+	shift
+	mkdir -p "$dir"
+	for t in "$@"; do
+		"$RECV" -T "$t" -D "$dir" "$SEED" || die "logthra-recv -T $t failed"
+	done
+}
+
+note "ClickHouse is not running"
+spool_with down acme
+SPOOL=$T/down
+port=$(free_port)
+run "$FLUSH" -D "$SPOOL" -U "http://127.0.0.1:$port/"
+check_rc 75 "logthra-flush with nothing listening"
+check_contains "127.0.0.1:$port" "$RUN_ERR" "the error names the URL"
+check_eq 1 "$(count_files "$SPOOL/tenants/acme/ready")" "the file is back in ready/"
+check_eq 0 "$(count_files "$SPOOL/tenants/acme/active")" "nothing left in active/"
+
+start_clickhouse
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL"
+check_rc 0 "logthra-flush once ClickHouse runs"
+check_match '^flushed 1 files, 2 rows, ' "$RUN_OUT" "the kept file is flushed"
+check_eq 2 "$(rows "SELECT count() FROM logs.log WHERE tenant_id = 'acme'")" \
+    "the rows arrived exactly once"
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL"
+check_match '^flushed 0 files, 0 rows, ' "$RUN_OUT" "a second flush finds nothing"
+check_eq 2 "$(rows "SELECT count() FROM logs.log WHERE tenant_id = 'acme'")" \
+    "still exactly 2 rows"
+
+note "ClickHouse refuses the insert (incompatible table)"
+ch_query "CREATE DATABASE IF NOT EXISTS wrong" >/dev/null
+ch_query "CREATE TABLE wrong.log (x UInt8) ENGINE = Memory" >/dev/null
+spool_with refused acme
+SPOOL=$T/refused
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL" -d wrong
+check_rc 75 "logthra-flush into an incompatible table"
+check_contains "DB::Exception" "$RUN_ERR" "ClickHouse's exception is printed"
+check_eq 1 "$(count_files "$SPOOL/tenants/acme/ready")" "the file is back in ready/"
+check_eq 0 "$(count_files "$SPOOL/tenants/acme/active")" "nothing left in active/"
+check_eq 0 "$(rows "SELECT count() FROM wrong.log")" "nothing was inserted"
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL"
+check_rc 0 "the same files flush into the right table"
+check_eq 4 "$(rows "SELECT count() FROM logs.log WHERE tenant_id = 'acme'")" \
+    "and arrive once"
+
+note "a corrupt spool file"
+spool_with corrupt acme acme beta
+SPOOL=$T/corrupt
+bad=$(find "$SPOOL/tenants/acme/ready" -type f | sort | head -n 1)
+badname=$(basename "$bad")
+size=$(stat -c %s "$bad")
+off=$((size / 2))
+byte=$(od -An -tu1 -j "$off" -N1 "$bad" | tr -d ' ')
+printf "\\$(printf '%03o' $((byte ^ 0xff)))" |
+    dd of="$bad" bs=1 seek="$off" count=1 conv=notrunc status=none
+check_eq "$size" "$(stat -c %s "$bad")" "flipped one byte of $badname"
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL" -d corrupt
+check_rc 65 "logthra-flush with a corrupt file"
+check_contains "$badname" "$RUN_ERR" "the corrupt file is named"
+check_match '^flushed 2 files, 4 rows, ' "$RUN_OUT" "the other two files are flushed"
+check_eq "acme	2
+beta	2" "$(rows "SELECT tenant_id, count() FROM corrupt.log GROUP BY tenant_id ORDER BY tenant_id")" \
+    "their rows arrived"
+left=$(find "$SPOOL/tenants" -type f -name '*.spool' -printf '%P\n')
+check_eq "acme/ready/$badname" "$left" "only the corrupt file is left, back in ready/"
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL" -d corrupt
+check_rc 65 "the next flush reports it again"
+check_eq 4 "$(rows "SELECT count() FROM corrupt.log")" "and inserts nothing twice"
+
+note "another flush holds the lock"
+spool_with locked acme
+SPOOL=$T/locked
+# The subshell execs sleep, which then holds the lock on its own.
+(
+	exec 9>>"$SPOOL/flush.lock"
+	flock 9
+	exec sleep 60
+) &
+holder=$!
+LT_PIDS+=("$holder")
+for ((i = 0; i < 100; i++)); do
+	flock -n "$SPOOL/flush.lock" true || break
+	sleep 0.1
+done
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL" -d locked
+check_rc 75 "logthra-flush while flush.lock is held"
+check_contains "lock" "$RUN_ERR" "it says another run holds the lock"
+check_eq 1 "$(count_files "$SPOOL/tenants/acme/ready")" "the file stays in ready/"
+run "$REPLAY" -D "$SPOOL" --recover
+check_rc 75 "logthra-replay --recover while flush.lock is held"
+lt_stop_server "$holder"
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL" -d locked
+check_rc 0 "logthra-flush after the lock is released"
+check_eq 2 "$(rows "SELECT count() FROM locked.log")" "the rows arrived"
+
+finish

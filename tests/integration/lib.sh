@@ -1,0 +1,702 @@
+# Shared machinery for Logthra's integration tests.  Sourced by each
+# tests/integration/*.sh (and by scripts/demo); it starts real servers:
+# ClickHouse, nginx + fcgiwrap, and logthra-recv under
+# systemd-socket-activate, each on a free loopback port, all inside one
+# temporary directory that is removed afterwards.
+#
+# Environment:
+#   abs_top_builddir, abs_top_srcdir  set by automake; default: this repo
+#   LOGTHRA_TEST_KEEP=1    keep the temporary directory (its path is printed)
+#   LOGTHRA_ALLOW_SKIP=1   a missing program skips the test (exit 77)
+#                          instead of failing it
+#   TMPDIR                 where the temporary directory goes (default /tmp)
+#
+# A test calls check functions (ok, fail, check_eq, ...) and ends with
+# `finish`, which prints "PASS: name (N checks)" or a failure summary and
+# sets the exit status.  An unexpected command failure aborts the test
+# (set -e) and is reported with its line.
+
+set -eEuo pipefail
+
+# Servers live in /usr/sbin on Debian; an unprivileged PATH may lack it.
+PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
+export PATH
+# Messages and number formats must not depend on the user's locale.
+export LC_ALL=C
+
+LT_NAME=${LT_NAME:-$(basename "$0" .sh)}
+LT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${abs_top_srcdir:=$(cd "$LT_LIB_DIR/../.." && pwd)}"
+: "${abs_top_builddir:=$abs_top_srcdir}"
+export abs_top_srcdir abs_top_builddir
+
+RECV=$abs_top_builddir/src/logthra-recv
+FLUSH=$abs_top_builddir/src/logthra-flush
+REPLAY=$abs_top_builddir/src/logthra-replay
+SEED=$abs_top_srcdir/tests/data/seed-push.json
+
+LT_CHECKS=0
+LT_FAILS=0
+LT_FINISHED=0
+LT_PIDS=()      # servers started, in start order
+LT_PID_NAMES=() # their names, for messages
+LT_LOGS=()      # "label=path" of server logs, shown on failure
+LT_UID=$(id -u)
+
+# The unprivileged users servers run as when the tests run as root.
+LT_CH_USER=clickhouse
+id "$LT_CH_USER" >/dev/null 2>&1 || LT_CH_USER=nobody
+LT_CGI_USER=nobody
+LT_CGI_GROUP=$(id -gn nobody 2>/dev/null || echo nogroup)
+
+# --- output -------------------------------------------------------------
+
+note() { printf '# %s\n' "$*"; }
+
+ok() {
+	LT_CHECKS=$((LT_CHECKS + 1))
+	printf 'ok %d - %s\n' "$LT_CHECKS" "$*"
+}
+
+fail() {
+	LT_CHECKS=$((LT_CHECKS + 1))
+	LT_FAILS=$((LT_FAILS + 1))
+	printf 'not ok %d - %s\n' "$LT_CHECKS" "$*"
+}
+
+# Prints text indented, for details under a failed check.
+lt_detail() {
+	local label=$1 text=$2
+	printf '#   %s:\n' "$label"
+	printf '%s\n' "$text" | head -n 40 | sed 's/^/#     /'
+}
+
+# check_eq EXPECTED ACTUAL WHAT
+check_eq() {
+	if [[ "$1" == "$2" ]]; then
+		ok "$3"
+	else
+		fail "$3"
+		lt_detail expected "$1"
+		lt_detail actual "$2"
+	fi
+}
+
+# check_match REGEX ACTUAL WHAT (extended regular expression, bash's =~)
+check_match() {
+	if [[ "$2" =~ $1 ]]; then
+		ok "$3"
+	else
+		fail "$3"
+		lt_detail "expected to match" "$1"
+		lt_detail actual "$2"
+	fi
+}
+
+# check_contains NEEDLE HAYSTACK WHAT (fixed string)
+check_contains() {
+	if [[ "$2" == *"$1"* ]]; then
+		ok "$3"
+	else
+		fail "$3"
+		lt_detail "expected to contain" "$1"
+		lt_detail actual "$2"
+	fi
+}
+
+# check_not_contains NEEDLE HAYSTACK WHAT
+check_not_contains() {
+	if [[ "$2" != *"$1"* ]]; then
+		ok "$3"
+	else
+		fail "$3"
+		lt_detail "expected not to contain" "$1"
+		lt_detail actual "$2"
+	fi
+}
+
+# Shows the last lines of every server log (after a failure).
+lt_dump_logs() {
+	local entry label path
+	for entry in ${LT_LOGS[@]+"${LT_LOGS[@]}"}; do
+		label=${entry%%=*}
+		path=${entry#*=}
+		[[ -s "$path" ]] || continue
+		printf '# ---- %s (%s), last lines ----\n' "$label" "$path"
+		tail -n 30 "$path" | sed 's/^/#   /'
+	done
+}
+
+# Ends a test: summary line and exit status.
+finish() {
+	LT_FINISHED=1
+	if ((LT_FAILS > 0)); then
+		lt_dump_logs
+		printf 'FAIL: %s (%d of %d checks failed)\n' "$LT_NAME" \
+		    "$LT_FAILS" "$LT_CHECKS"
+		exit 1
+	fi
+	if ((LT_CHECKS == 0)); then
+		printf 'FAIL: %s (no checks ran)\n' "$LT_NAME"
+		exit 1
+	fi
+	printf 'PASS: %s (%d checks)\n' "$LT_NAME" "$LT_CHECKS"
+	exit 0
+}
+
+# A setup step failed: the test cannot go on.
+die() {
+	printf 'not ok - %s\n' "$*"
+	LT_FAILS=$((LT_FAILS + 1))
+	LT_FINISHED=1
+	lt_dump_logs
+	printf 'FAIL: %s (%s)\n' "$LT_NAME" "$*"
+	exit 1
+}
+
+# A required program is missing: fail, or skip when allowed.
+lt_missing() {
+	local what=$1 package=$2
+	LT_FINISHED=1
+	if [[ "${LOGTHRA_ALLOW_SKIP:-0}" == 1 ]]; then
+		printf 'SKIP: %s (%s not found; install the Debian package %s)\n' \
+		    "$LT_NAME" "$what" "$package"
+		exit 77
+	fi
+	printf 'FAIL: %s (%s not found; install the Debian package %s, run scripts/deps, or set LOGTHRA_ALLOW_SKIP=1 to skip)\n' \
+	    "$LT_NAME" "$what" "$package"
+	exit 1
+}
+
+# need PROGRAM PACKAGE...: each program must be on PATH.
+need() {
+	while (($# >= 2)); do
+		command -v "$1" >/dev/null 2>&1 || lt_missing "$1" "$2"
+		shift 2
+	done
+}
+
+# Each test names what it uses up front, so that a missing program is
+# reported before anything starts.
+need_clickhouse() { need clickhouse-server clickhouse-server curl curl; }
+need_nginx() { need nginx nginx-light fcgiwrap fcgiwrap curl curl; }
+need_inetd() { need systemd-socket-activate systemd curl curl; }
+
+# The programs under test must have been built.
+need_built() {
+	local p
+	for p in "$RECV" "$FLUSH" "$REPLAY"; do
+		[[ -x "$p" ]] || die "$p is missing: build first (scripts/build or make)"
+	done
+	[[ -r "$SEED" ]] || die "$SEED is missing"
+}
+
+# --- temporary directory and cleanup --------------------------------------
+
+# Runs a command as the given unprivileged user when we are root.
+as_user() {
+	local user=$1
+	shift
+	if ((LT_UID == 0)); then
+		setpriv --reuid="$user" --regid="$(id -g "$user")" \
+		    --init-groups -- "$@"
+	else
+		"$@"
+	fi
+}
+
+lt_make_tmpdir() {
+	T=$(mktemp -d "${TMPDIR:-/tmp}/logthra-$LT_NAME.XXXXXX")
+	# Servers run as other users when we are root; they must reach it.
+	chmod 755 "$T"
+	if ((LT_UID == 0)) && ! as_user "$LT_CGI_USER" test -x "$T/."; then
+		rmdir "$T"
+		T=$(mktemp -d "/tmp/logthra-$LT_NAME.XXXXXX")
+		chmod 755 "$T"
+	fi
+}
+
+lt_stop_pid() {
+	local pid=$1 i
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+	# Each server runs in its own process group (setsid); end the group.
+	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+# Stops one server started by lt_spawn, by its pid.
+lt_stop_server() {
+	local pid=$1 i
+	lt_stop_pid "$pid"
+	for i in "${!LT_PIDS[@]}"; do
+		[[ "${LT_PIDS[$i]}" == "$pid" ]] && LT_PIDS[$i]=0
+	done
+	return 0
+}
+
+lt_stop_all() {
+	local i
+	for ((i = ${#LT_PIDS[@]} - 1; i >= 0; i--)); do
+		[[ "${LT_PIDS[$i]}" != 0 ]] || continue
+		lt_stop_pid "${LT_PIDS[$i]}"
+		LT_PIDS[$i]=0
+	done
+}
+
+lt_on_error() {
+	local rc=$1 line=$2 cmd=$3
+	# Only the main shell reports; subshells just pass the status on.
+	[[ "$BASHPID" == "$$" ]] || return 0
+	printf '# command failed with status %d at %s line %s: %s\n' \
+	    "$rc" "$0" "$line" "$cmd"
+}
+
+lt_cleanup() {
+	local rc=$?
+	set +eE
+	trap - ERR
+	if ((LT_FINISHED == 0)) && ((rc != 0)); then
+		lt_dump_logs
+		printf 'FAIL: %s (aborted with status %d after %d checks)\n' \
+		    "$LT_NAME" "$rc" "$LT_CHECKS"
+		((rc == 77)) && rc=1
+	fi
+	lt_stop_all
+	if [[ -n "${T:-}" && -d "$T" ]]; then
+		if [[ "${LOGTHRA_TEST_KEEP:-0}" == 1 ]]; then
+			printf '# kept %s\n' "$T"
+		else
+			rm -rf "$T"
+		fi
+	fi
+	exit "$rc"
+}
+
+trap 'lt_on_error $? $LINENO "$BASH_COMMAND"' ERR
+trap lt_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+lt_make_tmpdir
+
+# No system configuration: every test states its settings.
+: >"$T/empty.conf"
+chmod 644 "$T/empty.conf"
+export LOGTHRA_CONFIG=$T/empty.conf
+for lt_var in $(compgen -e); do
+	case $lt_var in
+	LOGTHRA_CONFIG | LOGTHRA_TEST_KEEP | LOGTHRA_ALLOW_SKIP) ;;
+	LOGTHRA_*) unset "$lt_var" ;;
+	esac
+done
+unset lt_var
+
+# --- processes --------------------------------------------------------------
+
+# lt_spawn NAME LOGFILE COMMAND...: starts a server in the background in
+# its own session (so nothing it does to its process group reaches the
+# test), records it for cleanup, and sets LT_LAST_PID.
+lt_spawn() {
+	local name=$1 log=$2
+	shift 2
+	setsid "$@" </dev/null >"$log" 2>&1 &
+	LT_LAST_PID=$!
+	LT_PIDS+=("$LT_LAST_PID")
+	LT_PID_NAMES+=("$name")
+	LT_LOGS+=("$name=$log")
+}
+
+# run COMMAND...: runs a program under test with a time limit; sets
+# RUN_RC, RUN_OUT (stdout) and RUN_ERR (stderr).  Never fails itself.
+run() {
+	RUN_RC=0
+	timeout -k 5 "${LT_RUN_TIMEOUT:-120}" "$@" >"$T/run.out" 2>"$T/run.err" ||
+	    RUN_RC=$?
+	RUN_OUT=$(cat "$T/run.out")
+	RUN_ERR=$(cat "$T/run.err")
+	if ((RUN_RC == 124)); then
+		note "timed out: $*"
+	fi
+	return 0
+}
+
+# check_rc EXPECTED WHAT: the last run's exit status.
+check_rc() {
+	if [[ "$RUN_RC" == "$1" ]]; then
+		ok "$2 (exit $1)"
+	else
+		fail "$2 (exit $1)"
+		lt_detail "actual exit status" "$RUN_RC"
+		[[ -z "$RUN_OUT" ]] || lt_detail stdout "$RUN_OUT"
+		[[ -z "$RUN_ERR" ]] || lt_detail stderr "$RUN_ERR"
+	fi
+}
+
+# --- ports ------------------------------------------------------------------
+
+# Something listens (or is bound) on the loopback port.
+lt_port_busy() {
+	local p=$1
+	if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+		return 0
+	fi
+	if command -v ss >/dev/null 2>&1 &&
+	    [[ -n "$(ss -Htanu "( sport = :$p )" 2>/dev/null)" ]]; then
+		return 0
+	fi
+	return 1
+}
+
+# Prints a free loopback TCP port.  Ports come from below the kernel's
+# ephemeral range so that outgoing connections do not take them; ports
+# handed out before in this test are not reused.
+free_port() {
+	local p i
+	for ((i = 0; i < 200; i++)); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+		if grep -qx "$p" "$T/ports.used" 2>/dev/null; then
+			continue
+		fi
+		lt_port_busy "$p" && continue
+		printf '%s\n' "$p" >>"$T/ports.used"
+		printf '%s\n' "$p"
+		return 0
+	done
+	echo "free_port: no free port found" >&2
+	return 1
+}
+
+# wait_port PORT PID WHAT [READY-FILE [READY-TEXT]]: waits (bounded)
+# until the server is ready and the port accepts connections; fails when
+# the process died.  READY-FILE (a pid file, or a log containing
+# READY-TEXT) shows that it is our process that bound the port, not
+# one that took it meanwhile.
+wait_port() {
+	local port=$1 pid=$2 what=$3 file=${4:-} text=${5:-} i
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 1
+		if [[ -z "$file" ]] || { [[ -s "$file" ]] &&
+		    { [[ -z "$text" ]] || grep -qF "$text" "$file"; }; }; then
+			if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+				return 0
+			fi
+		fi
+		sleep 0.1
+	done
+	note "$what did not open port $port within 30 s"
+	return 1
+}
+
+# --- ClickHouse -----------------------------------------------------------
+
+# Starts Debian's clickhouse-server with its data in the temporary
+# directory, on free loopback ports.  Exports CH_URL.
+start_clickhouse() {
+	need_clickhouse
+	local dir=$T/clickhouse attempt i
+	for attempt in 1 2 3; do
+		rm -rf "$dir"
+		mkdir -p "$dir/tmp" "$dir/uf" "$dir/fs"
+		if ((LT_UID == 0)); then
+			chown -R "$LT_CH_USER:" "$dir"
+		fi
+		CH_HTTP_PORT=$(free_port)
+		CH_TCP_PORT=$(free_port)
+		CH_INTERSERVER_PORT=$(free_port)
+		note "starting clickhouse-server on 127.0.0.1:$CH_HTTP_PORT (data in $dir)"
+		lt_user_prefix "$LT_CH_USER"
+		lt_spawn clickhouse-stdout "$T/clickhouse.stdout" \
+		    ${LT_PRE[@]+"${LT_PRE[@]}"} clickhouse-server \
+		    --config-file=/etc/clickhouse-server/config.xml -- \
+		    --path="$dir/" --tmp_path="$dir/tmp/" \
+		    --user_files_path="$dir/uf/" --format_schema_path="$dir/fs/" \
+		    --http_port="$CH_HTTP_PORT" --tcp_port="$CH_TCP_PORT" \
+		    --interserver_http_port="$CH_INTERSERVER_PORT" \
+		    --listen_host=127.0.0.1 \
+		    --logger.log="$dir/log.txt" --logger.errorlog="$dir/err.txt"
+		CH_PID=$LT_LAST_PID
+		LT_LOGS+=("clickhouse-errors=$dir/err.txt")
+		CH_URL=http://127.0.0.1:$CH_HTTP_PORT/
+		export CH_URL
+		for ((i = 0; i < 300; i++)); do
+			if [[ "$(curl -s --max-time 2 "${CH_URL}?query=SELECT%201" 2>/dev/null)" == 1 ]]; then
+				note "clickhouse-server is up after $((i / 10)).$((i % 10)) s"
+				return 0
+			fi
+			kill -0 "$CH_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$CH_PID" 2>/dev/null; then
+			die "clickhouse-server did not answer on $CH_URL within 30 s"
+		fi
+		lt_stop_server "$CH_PID"
+		if grep -qs 'Address already in use' "$dir/err.txt" "$T/clickhouse.stdout"; then
+			note "a port was taken meanwhile; trying other ports"
+			continue
+		fi
+		die "clickhouse-server exited during startup"
+	done
+	die "clickhouse-server could not get free ports"
+}
+
+# lt_user_prefix USER: sets LT_PRE to the words that run a command as
+# USER when we are root (empty otherwise).  A prefix, not a function,
+# because lt_spawn runs the command through setsid.
+lt_user_prefix() {
+	LT_PRE=()
+	if ((LT_UID == 0)); then
+		LT_PRE=(setpriv --reuid="$1" --regid="$(id -g "$1")" --init-groups --)
+	fi
+}
+
+stop_clickhouse() {
+	[[ -n "${CH_PID:-}" ]] || return 0
+	note "stopping clickhouse-server"
+	lt_stop_server "$CH_PID"
+	CH_PID=
+}
+
+# ch_query SQL: runs one statement over HTTP and prints the result.  On
+# an error prints ClickHouse's message on stderr and returns 1.
+ch_query() {
+	local code
+	code=$(curl -sS --max-time 60 -o "$T/ch.out" -w '%{http_code}' \
+	    --data-binary "$1" "$CH_URL") || code=000
+	if [[ "$code" != 200 ]]; then
+		printf 'ch_query: HTTP %s for: %s\n' "$code" "$1" >&2
+		cat "$T/ch.out" >&2 2>/dev/null || true
+		return 1
+	fi
+	cat "$T/ch.out"
+}
+
+# --- logthra-recv under systemd-socket-activate ------------------------------
+
+# start_inetd SPOOLDIR [RECV-ARGS...]: runs logthra-recv per connection,
+# inetd style, on a free port.  Exports INETD_URL and INETD_PORT.
+start_inetd() {
+	need_inetd
+	local spool=$1 attempt
+	shift
+	for attempt in 1 2 3; do
+		INETD_PORT=$(free_port)
+		note "starting systemd-socket-activate on 127.0.0.1:$INETD_PORT for logthra-recv -D $spool $*"
+		# systemd-socket-activate passes only -E variables to the child.
+		lt_spawn "socket-activate:$INETD_PORT" "$T/inetd-$INETD_PORT.log" \
+		    systemd-socket-activate --accept --inetd \
+		    -l "127.0.0.1:$INETD_PORT" \
+		    -E LOGTHRA_CONFIG="$LOGTHRA_CONFIG" \
+		    "$RECV" -D "$spool" "$@"
+		INETD_PID=$LT_LAST_PID
+		if wait_port "$INETD_PORT" "$INETD_PID" systemd-socket-activate \
+		    "$T/inetd-$INETD_PORT.log" "Listening on"; then
+			INETD_URL=http://127.0.0.1:$INETD_PORT
+			export INETD_URL INETD_PORT
+			return 0
+		fi
+		lt_stop_server "$INETD_PID"
+		if grep -qs 'in use' "$T/inetd-$INETD_PORT.log"; then
+			continue
+		fi
+		die "systemd-socket-activate did not start"
+	done
+	die "systemd-socket-activate could not get a free port"
+}
+
+# --- nginx + fcgiwrap -------------------------------------------------------
+
+# start_nginx_fcgiwrap SPOOLDIR [NAME VALUE]...: nginx passes the push
+# endpoints (and everything else, so that logthra-recv answers 404 and
+# 405 itself) to fcgiwrap, which runs logthra-recv as a CGI program.
+# Extra NAME VALUE pairs become fastcgi_param lines (settings such as
+# LOGTHRA_MAX_BODY_SIZE).  Exports NGINX_URL and NGINX_PORT.
+start_nginx_fcgiwrap() {
+	need_nginx
+	local spool=$1 dir=$T/nginx recv=$RECV attempt i params=
+	shift
+	mkdir -p "$dir"
+	chmod 755 "$dir"
+	while (($# >= 2)); do
+		params+="	fastcgi_param $1 $2;"$'\n'
+		shift 2
+	done
+	if ((LT_UID == 0)); then
+		# fcgiwrap and logthra-recv run as nobody: the spool is theirs.
+		mkdir -p "$spool"
+		chown -R "$LT_CGI_USER:$LT_CGI_GROUP" "$spool"
+		if ! as_user "$LT_CGI_USER" test -x "$recv"; then
+			# The build tree is out of nobody's reach (e.g. under /root).
+			mkdir -p "$T/bin"
+			cp "$RECV" "$T/bin/logthra-recv"
+			chmod 755 "$T/bin" "$T/bin/logthra-recv"
+			recv=$T/bin/logthra-recv
+		fi
+	fi
+	# fcgiwrap creates its socket as the CGI user; nginx's workers run
+	# as the same user, so they may connect.
+	mkdir -p "$dir/run"
+	((LT_UID == 0)) && chown "$LT_CGI_USER:$LT_CGI_GROUP" "$dir/run"
+	local sock=$dir/run/fcgiwrap.sock
+	rm -f "$sock"
+	note "starting fcgiwrap on unix:$sock"
+	lt_user_prefix "$LT_CGI_USER"
+	lt_spawn fcgiwrap "$T/fcgiwrap.log" \
+	    ${LT_PRE[@]+"${LT_PRE[@]}"} fcgiwrap -c 2 -s "unix:$sock"
+	FCGIWRAP_PID=$LT_LAST_PID
+	for ((i = 0; i < 100; i++)); do
+		[[ -S "$sock" ]] && break
+		kill -0 "$FCGIWRAP_PID" 2>/dev/null || die "fcgiwrap exited during startup"
+		sleep 0.1
+	done
+	[[ -S "$sock" ]] || die "fcgiwrap did not create $sock"
+
+	cat >"$dir/logthra-fastcgi.conf" <<EOF
+	include /etc/nginx/fastcgi_params;
+	fastcgi_param SCRIPT_FILENAME $recv;
+	fastcgi_param LOGTHRA_SPOOL $spool;
+	fastcgi_param LOGTHRA_CONFIG $LOGTHRA_CONFIG;
+$params	fastcgi_pass unix:$sock;
+EOF
+	for attempt in 1 2 3; do
+		NGINX_PORT=$(free_port)
+		local user_line=
+		((LT_UID == 0)) && user_line="user $LT_CGI_USER $LT_CGI_GROUP;"
+		cat >"$dir/nginx.conf" <<EOF
+# Generated by tests/integration/lib.sh
+$user_line
+daemon off;
+master_process on;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log info;
+events { worker_connections 64; }
+http {
+	access_log $dir/access.log;
+	client_body_temp_path $dir/client_body;
+	fastcgi_temp_path $dir/fastcgi;
+	proxy_temp_path $dir/proxy;
+	uwsgi_temp_path $dir/uwsgi;
+	scgi_temp_path $dir/scgi;
+	# Large enough that logthra-recv's own limit (413) is what is tested.
+	client_max_body_size 64m;
+	server {
+		listen 127.0.0.1:$NGINX_PORT;
+		server_name localhost;
+		location ~ ^/(api/push|loki/api/v1/push)\$ {
+			include $dir/logthra-fastcgi.conf;
+		}
+		location / {
+			include $dir/logthra-fastcgi.conf;
+		}
+	}
+}
+EOF
+		rm -f "$dir/nginx.pid"
+		note "starting nginx on 127.0.0.1:$NGINX_PORT"
+		lt_spawn "nginx:$NGINX_PORT" "$dir/stderr.log" \
+		    nginx -p "$dir/" -e "$dir/error.log" -c "$dir/nginx.conf"
+		NGINX_PID=$LT_LAST_PID
+		LT_LOGS+=("nginx-error=$dir/error.log")
+		if wait_port "$NGINX_PORT" "$NGINX_PID" nginx "$dir/nginx.pid"; then
+			NGINX_URL=http://127.0.0.1:$NGINX_PORT
+			export NGINX_URL NGINX_PORT
+			return 0
+		fi
+		lt_stop_server "$NGINX_PID"
+		if grep -qs 'in use' "$dir/error.log" "$dir/stderr.log"; then
+			continue
+		fi
+		die "nginx did not start"
+	done
+	die "nginx could not get a free port"
+}
+
+# --- HTTP -------------------------------------------------------------------
+
+# http_req [CURL-ARGS...] URL: one request; sets HTTP_STATUS (the status
+# curl received, 000 when none), HTTP_BODY, HTTP_HEADERS (the response
+# headers) and HTTP_CURL_RC (curl's exit status; a send failure after the
+# answer arrived still counts the answer).
+http_req() {
+	HTTP_CURL_RC=0
+	HTTP_STATUS=$(curl -sS --max-time 60 -o "$T/http.body" \
+	    -D "$T/http.headers" -w '%{http_code}' "$@" 2>"$T/http.err") ||
+	    HTTP_CURL_RC=$?
+	[[ -n "$HTTP_STATUS" ]] || HTTP_STATUS=000
+	HTTP_BODY=$(cat "$T/http.body" 2>/dev/null || true)
+	HTTP_HEADERS=$(tr -d '\r' <"$T/http.headers" 2>/dev/null || true)
+	if ((HTTP_CURL_RC != 0)); then
+		note "curl exited with $HTTP_CURL_RC: $(grep -v '^[*<>{}]' "$T/http.err" | tail -n 3)"
+	fi
+	return 0
+}
+
+# push URL FILE [CURL-ARGS...]: POSTs a JSON file.
+push() {
+	local url=$1 file=$2
+	shift 2
+	http_req -H 'Content-Type: application/json' --data-binary "@$file" \
+	    "$@" "$url"
+}
+
+# check_status EXPECTED WHAT
+check_status() {
+	if [[ "$HTTP_STATUS" == "$1" ]]; then
+		ok "$2 -> $1"
+	else
+		fail "$2 -> $1"
+		lt_detail "actual status" "$HTTP_STATUS"
+		[[ -z "$HTTP_BODY" ]] || lt_detail body "$HTTP_BODY"
+	fi
+}
+
+# raw_http PORT REQUEST-FILE: sends bytes over a fresh connection and
+# prints the status code of the answer (bash's /dev/tcp, no other tools).
+raw_http() {
+	local port=$1 file=$2 line
+	exec 3<>"/dev/tcp/127.0.0.1/$port"
+	cat "$file" >&3
+	line=
+	IFS= read -r -t 30 line <&3 || true
+	exec 3<&-
+	line=${line%$'\r'}
+	set -- $line
+	printf '%s\n' "${2:-none}"
+}
+
+# --- spool ------------------------------------------------------------------
+
+# count_files DIR: regular files directly in DIR (0 when it is missing).
+count_files() {
+	[[ -d "$1" ]] || { echo 0; return 0; }
+	find "$1" -mindepth 1 -maxdepth 1 -type f | wc -l | tr -d ' '
+}
+
+# spool_files SPOOL: every file under SPOOL/tenants, in any state.
+spool_files() {
+	[[ -d "$1/tenants" ]] || { echo 0; return 0; }
+	find "$1/tenants" -type f | wc -l | tr -d ' '
+}
+
+# fnv1a64 STRING...: the stream_id of a stream whose sorted labels are the
+# arguments ("name=value"): FNV-1a 64 over each followed by a NUL byte.
+fnv1a64() {
+	local h=$((0xcbf29ce484222325)) s c i
+	for s in "$@"; do
+		for ((i = 0; i < ${#s}; i++)); do
+			printf -v c '%d' "'${s:i:1}"
+			c=$((c & 255))
+			h=$(((h ^ c) * 0x100000001b3))
+		done
+		h=$(((h ^ 0) * 0x100000001b3))
+	done
+	printf '%u\n' "$h"
+}

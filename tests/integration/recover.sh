@@ -1,0 +1,70 @@
+#!/bin/bash
+# logthra-replay --recover after a crash: claimed files go back to
+# ready/, stale temporary files go, fresh ones stay; a flush afterwards
+# delivers every row exactly once.
+. "$(dirname "$0")/lib.sh"
+
+need_clickhouse
+need_built
+
+SPOOL=$T/spool
+mkdir -p "$SPOOL"
+TD=$SPOOL/tenants/acme
+
+for i in 1 2 3; do
+	"$RECV" -T acme -D "$SPOOL" "$SEED" || die "logthra-recv -T acme failed"
+done
+check_eq 3 "$(count_files "$TD/ready")" "three files in tenants/acme/ready/"
+
+note "a flush that was killed: one file claimed, temporary files left over"
+claimed=$(find "$TD/ready" -type f -printf '%f\n' | sort | head -n 1)
+mkdir -p "$TD/active" "$TD/tmp"
+mv "$TD/ready/$claimed" "$TD/active/$claimed"
+touch -d '2 hours ago' "$TD/tmp/old.spool"
+touch -d '45 minutes ago' "$TD/tmp/middle.spool"
+touch "$TD/tmp/fresh.spool"
+
+run "$REPLAY" -D "$SPOOL" --recover
+check_rc 0 "logthra-replay --recover"
+check_contains "recovered 1 claimed files, removed 1 stale temporary files" \
+    "$RUN_OUT" "summary line"
+check_eq 3 "$(count_files "$TD/ready")" "the claimed file is back in ready/"
+check_eq 1 "$([[ -f "$TD/ready/$claimed" ]] && echo 1 || echo 0)" \
+    "under its own name"
+check_eq 0 "$(count_files "$TD/active")" "active/ is empty"
+check_eq "fresh.spool
+middle.spool" "$(find "$TD/tmp" -type f -printf '%f\n' | sort)" \
+    "the 2 h old temporary file is gone, younger ones are kept"
+
+run "$REPLAY" -D "$SPOOL" --recover --tmp-max-age=30m
+check_rc 0 "logthra-replay --recover --tmp-max-age=30m"
+check_contains "recovered 0 claimed files, removed 1 stale temporary files" \
+    "$RUN_OUT" "summary line"
+check_eq "fresh.spool" "$(find "$TD/tmp" -type f -printf '%f\n')" \
+    "the 45 min old file is gone too"
+
+run "$REPLAY" -D "$SPOOL" --recover
+check_contains "recovered 0 claimed files, removed 0 stale temporary files" \
+    "$RUN_OUT" "nothing to do the second time"
+
+note "flush: every row once"
+start_clickhouse
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL"
+check_rc 0 "logthra-flush"
+check_match '^flushed 3 files, 6 rows, ' "$RUN_OUT" "3 files, 6 rows flushed"
+check_eq 6 "$(ch_query "SELECT count() FROM logs.log WHERE tenant_id = 'acme'")" \
+    "6 rows in ClickHouse"
+check_eq 00 "$(count_files "$TD/ready")$(count_files "$TD/active")" \
+    "ready/ and active/ are empty"
+
+note "a stale claim is also taken back by logthra-flush itself"
+"$RECV" -T acme -D "$SPOOL" "$SEED" || die "logthra-recv -T acme failed"
+name=$(find "$TD/ready" -type f -printf '%f\n')
+mv "$TD/ready/$name" "$TD/active/$name"
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL"
+check_rc 0 "logthra-flush with a stale claim"
+check_match '^flushed 1 files, 2 rows, ' "$RUN_OUT" "the stale claim is flushed"
+check_eq 8 "$(ch_query "SELECT count() FROM logs.log WHERE tenant_id = 'acme'")" \
+    "8 rows in ClickHouse"
+
+finish
