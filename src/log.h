@@ -12,6 +12,10 @@
 void lt_log_init(const char *progname);
 const char *lt_progname(void);
 
+/* Sends every later message to syslog (facility daemon) instead of
+ * stderr: for when stderr is the client's connection (classic inetd). */
+void lt_log_to_syslog(void);
+
 /* 0 = errors and warnings only, 1 = also lt_info(), 2 = also lt_debug(). */
 void lt_log_set_verbosity(int level);
 int lt_log_verbosity(void);

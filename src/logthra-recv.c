@@ -140,11 +140,33 @@ out:
 	return keep;
 }
 
+/* Classic inetd hands the connection to stderr too: a message written
+ * there would land in the middle of the HTTP stream.  Then log to syslog
+ * and point stderr at /dev/null. */
+static void
+keep_stderr_off_the_wire(void)
+{
+	struct stat in, err;
+	int fd;
+
+	if (fstat(STDIN_FILENO, &in) < 0 || fstat(STDERR_FILENO, &err) < 0 ||
+	    !S_ISSOCK(err.st_mode) || in.st_ino != err.st_ino ||
+	    in.st_dev != err.st_dev)
+		return;
+	lt_log_to_syslog();
+	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+		lt_warning("could not redirect standard error: %m");
+	if (fd > STDERR_FILENO)
+		(void)close(fd);
+}
+
 static int
 run_inetd(const struct lt_options *o)
 {
 	struct lt_conn *c;
 
+	keep_stderr_off_the_wire();
 	/* A client that goes away must not kill us in the middle of a
 	 * write; write() then fails with EPIPE and the loop ends. */
 	(void)signal(SIGPIPE, SIG_IGN);
