@@ -105,14 +105,12 @@ main(int argc, char **argv)
 	struct lt_options o;
 	struct lt_flush_stats st;
 	struct timespec t0;
-	int c, verbose = 0, ddl = 0, show = 0, status;
+	int c, ddl = 0, show = 0, status;
 
 	lt_log_init(argv[0]);
 	lt_cli_early(argc, argv, usage);
 	while ((c = getopt_long(argc, argv, "c:D:U:d:t:vV?", long_options, NULL)) != -1) {
 		switch (c) {
-		case 'c': cli.config = optarg; break;
-		case 'D': lt_cli_set(&cli, "-D/--spool", "spool", optarg); break;
 		case 'U': lt_cli_set(&cli, "-U/--clickhouse-url", "clickhouse_url", optarg); break;
 		case 'd': lt_cli_set(&cli, "-d/--database", "database", optarg); break;
 		case 't': lt_cli_set(&cli, "-t/--table", "table", optarg); break;
@@ -120,23 +118,12 @@ main(int argc, char **argv)
 		case OPT_BATCH_ROWS: lt_cli_set(&cli, "--batch-rows", "batch_max_rows", optarg); break;
 		case OPT_PRINT_DDL: ddl = 1; break;
 		case OPT_PRINT_CONFIG: show = 1; break;
-		case 'v': verbose++; break;
-		case 'V': (void)printf("%s (Logthra) %s\n", lt_progname(), PACKAGE_VERSION); return 0;
 		default:
-			if (optopt == 0 && strcmp(argv[optind - 1], "-?") == 0) {
-				usage();
-				return 0;
-			}
-			lt_try_help();
-			return 1;
+			lt_cli_common(&cli, c, argv, usage);
 		}
 	}
-	if (optind < argc) {
-		lt_error("too many command-line arguments (first is \"%s\")", argv[optind]);
-		lt_try_help();
-		return 1;
-	}
-	lt_log_set_verbosity(verbose);
+	lt_cli_operands(argc, argv, 0);
+	lt_log_set_verbosity(cli.verbose);
 	if (lt_cli_apply(&cli, &o) < 0)
 		return 1;
 	if (check_names(&o) < 0) {

@@ -279,14 +279,12 @@ main(int argc, char **argv)
 	struct lt_options o;
 	enum mode mode = MODE_AUTO;
 	const char *tenant = NULL;
-	int c, verbose = 0, show = 0, status;
+	int c, show = 0, status;
 
 	lt_log_init(argv[0]);
 	lt_cli_early(argc, argv, usage);
 	while ((c = getopt_long(argc, argv, "c:D:m:T:vV?", long_options, NULL)) != -1) {
 		switch (c) {
-		case 'c': cli.config = optarg; break;
-		case 'D': lt_cli_set(&cli, "-D/--spool", "spool", optarg); break;
 		case 'm':
 			if (parse_mode(optarg, &mode) < 0) {
 				lt_error("invalid mode \"%s\" for option -m/--mode: use cgi, inetd or file", optarg);
@@ -297,26 +295,14 @@ main(int argc, char **argv)
 		case 'T': tenant = optarg; break;
 		case OPT_DEFAULT_TENANT: lt_cli_set(&cli, "--default-tenant", "default_tenant", optarg); break;
 		case OPT_PRINT_CONFIG: show = 1; break;
-		case 'v': verbose++; break;
-		case 'V': (void)printf("%s (Logthra) %s\n", lt_progname(), PACKAGE_VERSION); return 0;
 		default:
-			if (optopt == 0 && strcmp(argv[optind - 1], "-?") == 0) {
-				usage();
-				return 0;
-			}
-			lt_try_help();
-			return 1;
+			lt_cli_common(&cli, c, argv, usage);
 		}
 	}
 	if (mode == MODE_AUTO)
 		mode = tenant ? MODE_FILE : auto_mode();
-	if (argc - optind > (mode == MODE_FILE ? 1 : 0)) {
-		lt_error("too many command-line arguments (first is \"%s\")",
-			 argv[optind + (mode == MODE_FILE)]);
-		lt_try_help();
-		return 1;
-	}
-	lt_log_set_verbosity(verbose);
+	lt_cli_operands(argc, argv, mode == MODE_FILE ? 1 : 0);
+	lt_log_set_verbosity(cli.verbose);
 	if (lt_cli_apply(&cli, &o) < 0)
 		return 1;
 	if (show) {

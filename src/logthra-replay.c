@@ -50,39 +50,26 @@ main(int argc, char **argv)
 	struct lt_cli cli = {0};
 	struct lt_options o;
 	struct lt_recover_stats st;
-	int c, recover = 0, verbose = 0, status;
+	int c, recover = 0, status;
 
 	lt_log_init(argv[0]);
 	lt_cli_early(argc, argv, usage);
 	while ((c = getopt_long(argc, argv, "c:D:vV?", long_options, NULL)) != -1) {
 		switch (c) {
 		case OPT_RECOVER: recover = 1; break;
-		case 'c': cli.config = optarg; break;
-		case 'D': lt_cli_set(&cli, "-D/--spool", "spool", optarg); break;
 		case OPT_TMP_MAX_AGE: lt_cli_set(&cli, "--tmp-max-age", "tmp_max_age", optarg); break;
-		case 'v': verbose++; break;
-		case 'V': (void)printf("%s (Logthra) %s\n", lt_progname(), PACKAGE_VERSION); return 0;
 		default:
-			if (optopt == 0 && strcmp(argv[optind - 1], "-?") == 0) {
-				usage();
-				return 0;
-			}
-			lt_try_help();
-			return 1;
+			lt_cli_common(&cli, c, argv, usage);
 		}
 	}
-	if (optind < argc) {
-		lt_error("too many command-line arguments (first is \"%s\")", argv[optind]);
-		lt_try_help();
-		return 1;
-	}
+	lt_cli_operands(argc, argv, 0);
 	if (!recover) {
 		lt_error("no action given");
 		lt_hint("Use --recover; re-importing archives comes in a later version.");
 		lt_try_help();
 		return 1;
 	}
-	lt_log_set_verbosity(verbose);
+	lt_log_set_verbosity(cli.verbose);
 	if (lt_cli_apply(&cli, &o) < 0)
 		return 1;
 	status = lt_recover(&o, &st);

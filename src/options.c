@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <getopt.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -508,6 +509,13 @@ lt_cli_apply(struct lt_cli *cli, struct lt_options *o)
 	return 0;
 }
 
+static void
+print_version(void)
+{
+	(void)printf("%s (Logthra) %s\n", lt_progname(), PACKAGE_VERSION);
+	exit(0);
+}
+
 void
 lt_cli_early(int argc, char **argv, void (*usage)(void))
 {
@@ -517,8 +525,48 @@ lt_cli_early(int argc, char **argv, void (*usage)(void))
 		usage();
 		exit(0);
 	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		(void)printf("%s (Logthra) %s\n", lt_progname(), PACKAGE_VERSION);
-		exit(0);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
+		print_version();
+}
+
+void
+lt_cli_common(struct lt_cli *cli, int c, char **argv, void (*usage)(void))
+{
+	switch (c) {
+	case 'c':
+		cli->config = optarg;
+		return;
+	case 'D':
+		lt_cli_set(cli, "-D/--spool", "spool", optarg);
+		return;
+	case 'v':
+		cli->verbose++;
+		return;
+	case 'V':
+		print_version();
+		return;
+	default:
+		/* getopt_long answers '?' both for -?/--help and for an
+		 * unknown option; only the latter sets optopt or has a
+		 * different text. */
+		if (c == '?' && optopt == 0 &&
+		    (strcmp(argv[optind - 1], "-?") == 0 ||
+		     strcmp(argv[optind - 1], "--help") == 0)) {
+			usage();
+			exit(0);
+		}
+		lt_try_help();
+		exit(1);
 	}
+}
+
+void
+lt_cli_operands(int argc, char **argv, int max)
+{
+	if (argc - optind <= max)
+		return;
+	lt_error("too many command-line arguments (first is \"%s\")",
+		 argv[optind + max]);
+	lt_try_help();
+	exit(1);
 }

@@ -55,6 +55,7 @@ int lt_parse_duration(const char *s, int64_t *out_ns); /* 30s, 10m, 7d, 500ms, 0
 #define LT_CLI_MAX 32
 struct lt_cli {
 	const char *config;               /* -c/--config */
+	int verbose;                      /* -v, counted */
 	int n;
 	const char *option[LT_CLI_MAX];   /* "-D/--spool", for messages */
 	const char *name[LT_CLI_MAX];     /* setting name */
@@ -69,6 +70,12 @@ int lt_cli_apply(struct lt_cli *cli, struct lt_options *o);
 /* Answers --help and --version when they are the first argument, as
  * PostgreSQL's programs do; exits when it did. */
 void lt_cli_early(int argc, char **argv, void (*usage)(void));
+/* Handles a getopt_long result every program shares: -c, -D, -v, -V, -?
+ * and unknown options (which exit with 'Try "prog --help"').  Programs
+ * pass here whatever their own switch does not know. */
+void lt_cli_common(struct lt_cli *cli, int c, char **argv, void (*usage)(void));
+/* Exits with an error when more than max operands are left. */
+void lt_cli_operands(int argc, char **argv, int max);
 
 /* Prints every setting as "name = value", the effective configuration. */
 void lt_options_print(const struct lt_options *o);
