@@ -490,8 +490,27 @@ lt_ch_query(struct lt_ch *ch, const char *sql, struct lt_buf *out,
 }
 
 int
+lt_ch_error_is_data(const struct lt_ch_error *err)
+{
+	/* ErrorCodes.cpp: CANNOT_PARSE_TEXT 6, CANNOT_PARSE_QUOTED_STRING 26,
+	 * CANNOT_PARSE_INPUT_ASSERTION_FAILED 27, CANNOT_READ_ALL_DATA 33,
+	 * CANNOT_PARSE_DATE 38, CANNOT_PARSE_DATETIME 41, TYPE_MISMATCH 53,
+	 * ARGUMENT_OUT_OF_BOUND 69, CANNOT_CONVERT_TYPE 70,
+	 * CANNOT_PARSE_NUMBER 72, INCORRECT_DATA 117, TOO_LARGE_STRING_SIZE 131,
+	 * TOO_LARGE_ARRAY_SIZE 128, CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN 349. */
+	static const int codes[] = {6,  26, 27, 33,  38,  41,  53,
+				    69, 70, 72, 117, 128, 131, 349};
+	size_t i;
+
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (err->exception_code == codes[i])
+			return 1;
+	return 0;
+}
+
+int
 lt_ch_insert(struct lt_ch *ch, const char *insert_sql, const void *data,
-	     size_t len, struct lt_ch_error *err)
+	     size_t len, size_t block_rows, struct lt_ch_error *err)
 {
 	struct lt_ch_error dummy;
 	struct lt_buf param = LT_BUF_INIT;
@@ -506,12 +525,23 @@ lt_ch_insert(struct lt_ch *ch, const char *insert_sql, const void *data,
 		url_error(ch, ch->base_rc, err);
 		return -1;
 	}
-	if (lt_buf_printf(&param, "query=%s", insert_sql) < 0) {
+	u = curl_url_dup(ch->base);
+	if (u == NULL) {
 		urc = CURLUE_OUT_OF_MEMORY;
 		goto url_fail;
 	}
-	u = curl_url_dup(ch->base);
-	if (u == NULL) {
+	if (block_rows > 0) {
+		if (lt_buf_printf(&param, "max_insert_block_size=%zu", block_rows) < 0) {
+			urc = CURLUE_OUT_OF_MEMORY;
+			goto url_fail;
+		}
+		urc = curl_url_set(u, CURLUPART_QUERY, (const char *)param.data,
+				   CURLU_APPENDQUERY);
+		if (urc != CURLUE_OK)
+			goto url_fail;
+		lt_buf_reset(&param);
+	}
+	if (lt_buf_printf(&param, "query=%s", insert_sql) < 0) {
 		urc = CURLUE_OUT_OF_MEMORY;
 		goto url_fail;
 	}

@@ -35,9 +35,16 @@ int lt_ch_query(struct lt_ch *ch, const char *sql, struct lt_buf *out,
 		struct lt_ch_error *err);
 
 /* Runs "INSERT ... FORMAT X" given in the URL's query parameter with data
- * as the POST body.  Returns 0, or -1 with *err filled in. */
+ * as the POST body.  block_rows > 0 sends max_insert_block_size=block_rows,
+ * so that an INSERT of fewer rows is parsed as one block: one part, all
+ * or nothing.  Returns 0, or -1 with *err filled in. */
 int lt_ch_insert(struct lt_ch *ch, const char *insert_sql, const void *data,
-		 size_t len, struct lt_ch_error *err);
+		 size_t len, size_t block_rows, struct lt_ch_error *err);
+
+/* Whether an error code says ClickHouse could not take the data itself
+ * (a parse error, a type mismatch), as opposed to a server or table
+ * problem that another try may not have. */
+int lt_ch_error_is_data(const struct lt_ch_error *err);
 
 /* Fills *err from a non-200 answer: code_header is the value of
  * X-ClickHouse-Exception-Code (NULL when absent), else "Code: N" at the

@@ -9,9 +9,11 @@
 #define LT_CH_IDENT_MAX 64
 
 /* The table as ClickHouse 18.16 can hold it: no DateTime64, so the
- * nanoseconds ride along in timestamp_ns; partitions by day so old data
- * goes with ALTER TABLE ... DROP PARTITION; the sort key puts one tenant's
- * hour together, which is what a query for recent logs reads. */
+ * nanoseconds ride along in timestamp_ns; partitions by UTC day, so old
+ * data goes with ALTER TABLE ... DROP PARTITION and an INSERT of one
+ * day's rows is one part, written atomically (logthra-spool(5) says why
+ * that and push_id make delivery exactly-once); the sort key puts one
+ * tenant's hour together, which is what a query for recent logs reads. */
 static const char table_columns[] =
     "(\n"
     "    tenant_id String,\n"
@@ -20,10 +22,11 @@ static const char table_columns[] =
     "    timestamp DateTime,\n"
     "    timestamp_ns Int64,\n"
     "    msg String,\n"
-    "    metadata Array(String)\n"
+    "    metadata Array(String),\n"
+    "    push_id UInt64\n"
     ")\n"
     "ENGINE = MergeTree()\n"
-    "PARTITION BY toDate(timestamp)\n"
+    "PARTITION BY toDate(timestamp, 'UTC')\n"
     "ORDER BY (tenant_id, toStartOfHour(timestamp), stream_id, timestamp)";
 
 int
@@ -122,7 +125,7 @@ lt_ch_insert_sql(struct lt_buf *out, const char *database, const char *table)
 		return -1;
 	if (lt_buf_printf(out,
 			  "INSERT INTO %s.%s (tenant_id, stream_id, label, "
-			  "timestamp, timestamp_ns, msg, metadata) "
+			  "timestamp, timestamp_ns, msg, metadata, push_id) "
 			  "FORMAT RowBinary",
 			  database, table) < 0 ||
 	    lt_buf_terminate(out) < 0) {

@@ -1,18 +1,36 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "archives.h"
 #include "clickhouse.h"
 #include "flush.h"
 #include "log.h"
 #include "spool.h"
 
+/* One claimed spool file, held in memory until its batch is done. */
+struct item {
+	char *name;
+	struct lt_buf data;
+	struct lt_spool_info info;
+	int suspect;      /* may be in ClickHouse already: ask before sending */
+	int32_t *skip;    /* days of this push that ClickHouse already holds */
+	size_t n_skip;
+	int inserted;     /* all its rows are in ClickHouse */
+};
+
 struct batch {
-	struct lt_buf body;      /* RowBinary rows */
-	struct lt_names files;   /* their spool files, in active/ */
+	struct item *v;
+	size_t n;
+	size_t cap;
+	size_t bytes;
 	size_t rows;
 };
 
@@ -21,12 +39,15 @@ struct run {
 	struct lt_flush_stats *st;
 	struct lt_ch *ch;
 	struct lt_buf insert_sql;
-	struct lt_buf data;      /* the spool file being read */
-	struct lt_buf path;      /* scratch paths */
-	struct lt_buf path2;
+	struct lt_rows_by_day days;
 	struct batch batch;
+	const char *tenant;
+	int64_t now_s;
+	int flags;
 	int status;
 };
+
+enum send_result { SENT, DEFERRED, DATA_ERROR };
 
 static void
 report_ch_error(const char *what, const struct lt_options *o,
@@ -35,10 +56,10 @@ report_ch_error(const char *what, const struct lt_options *o,
 	lt_error("%s", what);
 	lt_detail("%s", err->message);
 	if (err->http_status == 0)
-		lt_hint("Check that ClickHouse is running and that -U/--clickhouse-url (now \"%s\") points at its HTTP port.  The spool files are kept; the next run retries.",
+		lt_hint("Check that ClickHouse is running and that -U/--clickhouse-url (now \"%s\") points at its HTTP port.  The spool files are kept; a later run retries.",
 			o->clickhouse_url);
 	else
-		lt_hint("The spool files are kept; the next run retries.");
+		lt_hint("The spool files are kept; a later run retries.");
 }
 
 static int
@@ -46,12 +67,10 @@ create_table(struct run *r)
 {
 	struct lt_buf sql = LT_BUF_INIT;
 	struct lt_ch_error err;
-	int i, rc = 0, more;
+	int i, rc = 0;
 
-	for (i = 0; rc == 0; i++) {
-		more = lt_ch_ddl_statement(&sql, r->o->database, r->o->table, i);
-		if (more != 0)
-			break;
+	for (i = 0; rc == 0 && lt_ch_ddl_statement(&sql, r->o->database,
+						     r->o->table, i) == 0; i++) {
 		if (lt_ch_query(r->ch, (char *)sql.data, NULL, &err) < 0) {
 			report_ch_error("could not create the database and table in ClickHouse",
 					r->o, &err);
@@ -62,151 +81,483 @@ create_table(struct run *r)
 	return rc;
 }
 
-/* path = root/tenants/TENANT/SUB/NAME */
-static int
-file_path(struct lt_buf *path, const struct run *r, const char *tenant,
-	  const char *sub, const char *name)
+/* --- the batch --- */
+
+static void
+item_free(struct item *it)
 {
-	return lt_spool_dir(path, r->o->spool, tenant, sub) == 0 &&
-			       lt_buf_printf(path, "/%s", name) == 0
-		       ? 0
-		       : -1;
+	free(it->name);
+	lt_buf_free(&it->data);
+	free(it->skip);
 }
 
 static void
 batch_clear(struct batch *b)
 {
-	lt_buf_reset(&b->body);
-	lt_names_free(&b->files);
-	b->rows = 0;
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		item_free(&b->v[i]);
+	b->n = b->bytes = b->rows = 0;
 }
 
-/* After ClickHouse said 200: the rows are stored, the files can go. */
+static struct item *
+batch_add(struct batch *b, const char *name)
+{
+	struct item *it;
+
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		it = realloc(b->v, cap * sizeof(*it));
+		if (it == NULL)
+			return NULL;
+		b->v = it;
+		b->cap = cap;
+	}
+	it = &b->v[b->n];
+	memset(it, 0, sizeof(*it));
+	it->name = strdup(name);
+	if (it->name == NULL)
+		return NULL;
+	b->n++;
+	return it;
+}
+
+/* --- asking ClickHouse what it already holds --- */
+
+/* Appends 'text' as a quoted SQL string.  Tenant ids may hold a quote;
+ * they never hold a backslash. */
 static int
-retire_batch(struct run *r, const char *tenant)
+append_quoted(struct lt_buf *sql, const char *text)
+{
+	if (lt_buf_append_byte(sql, '\'') < 0)
+		return -1;
+	for (; *text; text++)
+		if ((*text == '\'' && lt_buf_append_byte(sql, '\\') < 0) ||
+		    lt_buf_append_byte(sql, (unsigned char)*text) < 0)
+			return -1;
+	return lt_buf_append_byte(sql, '\'');
+}
+
+static int
+presence_sql(struct run *r, struct lt_buf *sql)
+{
+	int64_t lo = INT64_MAX, hi = 0;
+	const char *sep = "";
+	size_t i;
+
+	if (lt_buf_printf(sql, "SELECT DISTINCT push_id, intDiv(timestamp_ns, 86400000000000) FROM %s.%s WHERE tenant_id = ",
+			  r->o->database, r->o->table) < 0 ||
+	    append_quoted(sql, r->tenant) < 0 ||
+	    lt_buf_printf(sql, " AND push_id IN (") < 0)
+		return -1;
+	for (i = 0; i < r->batch.n; i++) {
+		const struct item *it = &r->batch.v[i];
+
+		if (!it->suspect || it->info.n_entries == 0)
+			continue;
+		if (lt_buf_printf(sql, "%s%" PRIu64, sep, it->info.push_id) < 0)
+			return -1;
+		sep = ", ";
+		lo = it->info.min_ts_ns < lo ? it->info.min_ts_ns : lo;
+		hi = it->info.max_ts_ns > hi ? it->info.max_ts_ns : hi;
+	}
+	/* The time range lets ClickHouse read only the partitions concerned. */
+	return lt_buf_printf(sql, ") AND timestamp >= %" PRId64 " AND timestamp <= %" PRId64 " FORMAT TSV",
+			     lo / 1000000000, hi / 1000000000);
+}
+
+static int
+add_skip(struct run *r, uint64_t push_id, int32_t day)
 {
 	size_t i;
-	int rc = 0;
+	int32_t *v;
 
-	for (i = 0; i < r->batch.files.n; i++) {
-		if (file_path(&r->path, r, tenant, "active", r->batch.files.v[i]) < 0)
+	for (i = 0; i < r->batch.n; i++) {
+		struct item *it = &r->batch.v[i];
+
+		if (!it->suspect || it->info.push_id != push_id)
+			continue;
+		v = realloc(it->skip, (it->n_skip + 1) * sizeof(*v));
+		if (v == NULL)
 			return -1;
-		if (unlink((char *)r->path.data) < 0) {
-			lt_error("could not remove \"%s\" after flushing it: %m",
-				 (char *)r->path.data);
-			rc = -1;
-		}
+		it->skip = v;
+		it->skip[it->n_skip++] = day;
 	}
-	if (lt_spool_dir(&r->path, r->o->spool, tenant, "active") == 0 &&
-	    lt_fsync_dir((char *)r->path.data) < 0) {
-		lt_error("could not fsync directory \"%s\": %m",
-			 (char *)r->path.data);
-		rc = -1;
-	}
-	return rc;
+	return 0;
 }
 
 static int
-send_batch(struct run *r, const char *tenant)
+parse_presence(struct run *r, const struct lt_buf *answer)
+{
+	const char *p = (const char *)answer->data, *end = p + answer->len;
+	unsigned long long id;
+	long day;
+	char *e;
+
+	while (p < end) {
+		errno = 0;
+		id = strtoull(p, &e, 10);
+		if (errno || *e != '\t')
+			return -1;
+		day = strtol(e + 1, &e, 10);
+		if (errno || *e != '\n')
+			return -1;
+		if (add_skip(r, id, (int32_t)day) < 0)
+			return -1;
+		p = e + 1;
+	}
+	return 0;
+}
+
+/* For suspect files: which (push, day) pairs are in ClickHouse already.
+ * A push's rows of one day always travel in one INSERT, which commits
+ * whole or not at all, so one row present means all of them are. */
+static enum send_result
+check_presence(struct run *r)
+{
+	struct lt_buf sql = LT_BUF_INIT, answer = LT_BUF_INIT;
+	struct lt_ch_error err;
+	enum send_result res = SENT;
+	size_t i, n = 0;
+
+	for (i = 0; i < r->batch.n; i++) {
+		free(r->batch.v[i].skip);
+		r->batch.v[i].skip = NULL;
+		r->batch.v[i].n_skip = 0;
+		n += r->batch.v[i].suspect && r->batch.v[i].info.n_entries > 0;
+	}
+	if (n == 0)
+		return SENT;
+	if (presence_sql(r, &sql) < 0 || lt_buf_terminate(&sql) < 0) {
+		lt_error("out of memory");
+		res = DEFERRED;
+	} else if (lt_ch_query(r->ch, (char *)sql.data, &answer, &err) < 0) {
+		report_ch_error("could not ask ClickHouse which rows it already holds",
+				r->o, &err);
+		res = DEFERRED;
+	} else if (parse_presence(r, &answer) < 0) {
+		lt_error("could not understand ClickHouse's answer to \"%s\"",
+			 (char *)sql.data);
+		res = DEFERRED;
+	}
+	lt_buf_free(&sql);
+	lt_buf_free(&answer);
+	return res;
+}
+
+/* --- sending --- */
+
+static enum send_result
+send_day(struct run *r, const struct lt_day_rows *d, int quiet)
 {
 	struct lt_ch_error err;
 	char what[256];
 
-	if (r->batch.files.n == 0)
+	/* One day is one partition, and block_rows above the row count
+	 * keeps the INSERT to one block: one part, all or nothing. */
+	if (lt_ch_insert(r->ch, (char *)r->insert_sql.data, d->rows.data,
+			 d->rows.len, d->n_rows + 1, &err) == 0) {
+		r->st->rows += d->n_rows;
+		r->st->bytes += d->rows.len;
+		r->st->batches++;
+		return SENT;
+	}
+	if (err.http_status != 0 && lt_ch_error_is_data(&err) && quiet)
+		return DATA_ERROR;
+	(void)snprintf(what, sizeof(what),
+		       "could not insert %zu rows of tenant \"%s\" into ClickHouse",
+		       d->n_rows, r->tenant);
+	report_ch_error(what, r->o, &err);
+	return err.http_status != 0 && lt_ch_error_is_data(&err) ? DATA_ERROR
+								: DEFERRED;
+}
+
+/* Sends the rows of items [from, to) of the batch, one INSERT per day. */
+static enum send_result
+send_items(struct run *r, size_t from, size_t to, int quiet)
+{
+	enum send_result res = SENT;
+	size_t i;
+
+	res = check_presence(r);
+	if (res != SENT)
+		return res;
+	lt_rows_by_day_reset(&r->days);
+	for (i = from; i < to; i++) {
+		const struct item *it = &r->batch.v[i];
+
+		if (lt_spool_rowbinary(it->data.data, it->data.len, it->skip,
+				       it->n_skip, &r->days) < 0) {
+			lt_error("out of memory");
+			return DEFERRED;
+		}
+	}
+	for (i = 0; i < r->days.n && res == SENT; i++)
+		res = send_day(r, &r->days.v[i], quiet);
+	for (i = from; i < to && res == SENT; i++)
+		r->batch.v[i].inserted = 1;
+	return res;
+}
+
+/* --- what happens to the files --- */
+
+static int64_t
+retry_time(const struct run *r, const struct item *it)
+{
+	int64_t age = r->now_s - it->info.received_ns / 1000000000;
+
+	if (age < r->o->retry_min_delay_s)
+		age = r->o->retry_min_delay_s;
+	if (age > r->o->retry_max_delay_s)
+		age = r->o->retry_max_delay_s;
+	return r->now_s + age;
+}
+
+static void
+defer(struct run *r, const struct item *it)
+{
+	int rc = lt_spool_move(r->o->spool, r->tenant, "active", "deferred",
+			       it->name, retry_time(r, it));
+
+	if (rc != 0)
+		lt_error("could not defer \"%s\" of tenant \"%s\": %s", it->name,
+			 r->tenant, strerror(rc));
+	r->st->deferred++;
+}
+
+static void
+quarantine(struct run *r, const char *name, const char *why)
+{
+	char err[512];
+
+	lt_error("spool file \"%s\" of tenant \"%s\" is quarantined: %s", name,
+		 r->tenant, why);
+	lt_hint("It is in %s/quarantine/%s/ with a note of the reason; nothing there is deleted automatically.",
+		r->o->spool, r->tenant);
+	if (lt_spool_quarantine(r->o->spool, r->tenant, "active", name, why, err,
+				sizeof(err)) != 0)
+		lt_error("%s", err);
+	r->st->quarantined++;
+}
+
+static int
+retire(struct run *r, const struct item *it)
+{
+	struct lt_buf path = LT_BUF_INIT;
+	char err[512];
+	int rc = 0;
+
+	if (lt_spool_dir(&path, r->o->spool, r->tenant, "active") < 0 ||
+	    lt_buf_printf(&path, "/%s", it->name) < 0) {
+		rc = -1;
+	} else if (r->o->after_flush_archive) {
+		if (lt_archive_stage(r->o, r->tenant, (char *)path.data, it->name,
+				     it->info.received_ns, err, sizeof(err)) != 0) {
+			lt_error("%s", err);
+			rc = -1;
+		}
+	} else if (unlink((char *)path.data) < 0) {
+		lt_error("could not remove \"%s\" after flushing it: %m",
+			 (char *)path.data);
+		rc = -1;
+	}
+	lt_buf_free(&path);
+	return rc;
+}
+
+static void
+finish_batch(struct run *r)
+{
+	struct lt_buf dir = LT_BUF_INIT;
+	size_t i, retired = 0;
+
+	for (i = 0; i < r->batch.n; i++) {
+		const struct item *it = &r->batch.v[i];
+
+		if (!it->inserted) {
+			defer(r, it);
+			continue;
+		}
+		r->st->files++;
+		if (retire(r, it) < 0)
+			r->status = LT_EX_ERROR;
+		retired++;
+	}
+	if (retired > 0 && lt_spool_dir(&dir, r->o->spool, r->tenant, "active") == 0 &&
+	    lt_fsync_dir((char *)dir.data) < 0) {
+		lt_error("could not fsync directory \"%s\": %m", (char *)dir.data);
+		r->status = LT_EX_ERROR;
+	}
+	lt_buf_free(&dir);
+	batch_clear(&r->batch);
+}
+
+/* ClickHouse refused the batch's data: find the file it refuses by
+ * sending each alone.  A file refused while others were taken is
+ * quarantined, so it cannot hold the tenant's data back; when every file
+ * is refused the fault is not in the files (a changed table), and all
+ * of them wait. */
+static enum send_result
+bisect(struct run *r)
+{
+	size_t i, refused = 0, taken = 0;
+	enum send_result res;
+
+	for (i = 0; i < r->batch.n; i++)
+		r->batch.v[i].suspect = 1; /* some days may have gone in */
+	for (i = 0; i < r->batch.n; i++) {
+		if (r->batch.v[i].inserted)
+			continue;
+		res = send_items(r, i, i + 1, 1);
+		if (res == DEFERRED)
+			return DEFERRED;
+		if (res == DATA_ERROR)
+			refused++;
+		else
+			taken++;
+	}
+	if (refused == 0 || taken == 0)
+		return refused ? DATA_ERROR : SENT;
+	for (i = 0; i < r->batch.n; i++) {
+		struct item *it = &r->batch.v[i];
+
+		if (it->inserted)
+			continue;
+		quarantine(r, it->name,
+			   "ClickHouse refused its rows while taking the rest of its batch");
+		/* Now in quarantine: not deferred, not retired. */
+		item_free(it);
+		memmove(it, it + 1, (r->batch.n - i - 1) * sizeof(*it));
+		r->batch.n--;
+		i--;
+	}
+	return SENT;
+}
+
+/* Returns -1 when ClickHouse is not taking data: the run should stop. */
+static int
+send_batch(struct run *r)
+{
+	enum send_result res;
+
+	if (r->batch.n == 0)
 		return 0;
-	if (lt_ch_insert(r->ch, (char *)r->insert_sql.data, r->batch.body.data,
-			 r->batch.body.len, &err) < 0) {
-		(void)snprintf(what, sizeof(what),
-			       "could not insert %zu rows of tenant \"%s\" into ClickHouse",
-			       r->batch.rows, tenant);
-		report_ch_error(what, r->o, &err);
+	res = send_items(r, 0, r->batch.n, r->batch.n > 1);
+	if (res == DATA_ERROR && r->batch.n > 1)
+		res = bisect(r);
+	finish_batch(r);
+	if (res != SENT) {
+		if (r->status == LT_EX_OK)
+			r->status = LT_EX_TEMPFAIL;
 		return -1;
 	}
-	r->st->files += r->batch.files.n;
-	r->st->rows += r->batch.rows;
-	r->st->bytes += r->batch.body.len;
-	r->st->batches++;
-	lt_debug("inserted %zu rows (%zu bytes) of tenant \"%s\"", r->batch.rows,
-		 r->batch.body.len, tenant);
-	if (retire_batch(r, tenant) < 0)
-		r->status = LT_EX_ERROR;
-	batch_clear(&r->batch);
 	return 0;
 }
 
-/* A corrupt file goes back to ready/ untouched, for the operator. */
-static void
-give_back(struct run *r, const char *tenant, const char *name, const char *why)
-{
-	lt_error("spool file \"%s\" is corrupt: %s", (char *)r->path.data, why);
-	lt_hint("The file is left in ready/ and skipped; inspect it, then remove it.");
-	r->st->corrupt++;
-	if (r->status == LT_EX_OK)
-		r->status = LT_EX_DATAERR;
-	if (file_path(&r->path2, r, tenant, "ready", name) == 0 &&
-	    rename((char *)r->path.data, (char *)r->path2.data) < 0)
-		lt_error("could not move \"%s\" back to ready/: %m",
-			 (char *)r->path.data);
-}
+/* --- claiming --- */
 
-/* Claims one ready file and adds its rows to the batch, sending the
+/* Claims one file into active/ and adds it to the batch, sending the
  * batch first when the file would take it over a cap. */
 static int
-add_file(struct run *r, const char *tenant, const char *name)
+add_file(struct run *r, const char *state, const char *name)
 {
-	struct lt_spool_info info;
+	struct lt_buf path = LT_BUF_INIT;
+	struct item *it;
 	char err[512];
 	int rc;
 
-	if (file_path(&r->path2, r, tenant, "ready", name) < 0 ||
-	    file_path(&r->path, r, tenant, "active", name) < 0)
-		return -1;
-	if (rename((char *)r->path2.data, (char *)r->path.data) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		lt_error("could not claim \"%s\": %m", (char *)r->path2.data);
+	rc = lt_spool_move(r->o->spool, r->tenant, state, "active", name, -1);
+	if (rc == ENOENT)
+		return 0;
+	if (rc != 0) {
+		lt_error("could not claim \"%s\" of tenant \"%s\": %s", name,
+			 r->tenant, strerror(rc));
+		return 0;
+	}
+	it = batch_add(&r->batch, name);
+	if (it == NULL || lt_spool_dir(&path, r->o->spool, r->tenant, "active") < 0 ||
+	    lt_buf_printf(&path, "/%s", name) < 0) {
+		lt_error("out of memory");
+		lt_buf_free(&path);
 		return -1;
 	}
-	rc = lt_spool_load((char *)r->path.data, &r->data, &info, err, sizeof(err));
-	if (rc == 0 && strcmp(info.tenant, tenant) != 0) {
-		(void)snprintf(err, sizeof(err),
-			       "it belongs to tenant \"%s\", not \"%s\"",
-			       info.tenant, tenant);
+	it->suspect = strcmp(state, "ready") != 0;
+	rc = lt_spool_load((char *)path.data, &it->data, &it->info, err, sizeof(err));
+	lt_buf_free(&path);
+	if (rc == 0 && strcmp(it->info.tenant, r->tenant) != 0) {
+		(void)snprintf(err, sizeof(err), "it belongs to tenant \"%s\"",
+			       it->info.tenant);
 		rc = -1;
 	}
 	if (rc != 0) {
-		give_back(r, tenant, name, err);
+		quarantine(r, name, err);
+		item_free(it);
+		r->batch.n--;
 		return 0;
 	}
-	if (r->batch.files.n > 0 &&
-	    (r->batch.body.len + r->data.len > r->o->batch_max_bytes ||
-	     r->batch.rows + info.n_entries > r->o->batch_max_rows) &&
-	    send_batch(r, tenant) < 0)
-		goto unclaim;
-	if (lt_spool_rowbinary(r->data.data, r->data.len, &r->batch.body) < 0 ||
-	    lt_names_list_add(&r->batch.files, name) < 0) {
-		lt_error("out of memory");
-		goto unclaim;
-	}
-	r->batch.rows += info.n_entries;
+	r->batch.bytes += it->data.len;
+	r->batch.rows += it->info.n_entries;
+	if (r->batch.bytes >= r->o->batch_max_bytes ||
+	    r->batch.rows >= r->o->batch_max_rows)
+		return send_batch(r);
 	return 0;
-unclaim:
-	/* This file is not in the batch yet; put it back with the others. */
-	if (file_path(&r->path2, r, tenant, "ready", name) == 0)
-		(void)rename((char *)r->path.data, (char *)r->path2.data);
-	return -1;
+}
+
+static int
+due(const char *dir, const char *name, int64_t now_s)
+{
+	struct lt_buf path = LT_BUF_INIT;
+	struct stat st;
+	int rc = 0;
+
+	if (lt_buf_printf(&path, "%s/%s", dir, name) == 0 &&
+	    lstat((char *)path.data, &st) == 0)
+		rc = st.st_mtime <= now_s;
+	lt_buf_free(&path);
+	return rc;
+}
+
+/* Claims the files of one state directory: deferred/ files that are due,
+ * then every ready/ file. */
+static int
+claim_state(struct run *r, const char *state)
+{
+	struct lt_buf dir = LT_BUF_INIT;
+	struct lt_names names = {0};
+	size_t i;
+	int rc;
+
+	if (lt_spool_dir(&dir, r->o->spool, r->tenant, state) < 0)
+		return -1;
+	rc = lt_names_list((char *)dir.data, LT_SPOOL_SUFFIX, &names);
+	if (rc != 0 && rc != ENOENT)
+		lt_error("could not list \"%s\": %s", (char *)dir.data, strerror(rc));
+	rc = 0;
+	for (i = 0; rc == 0 && i < names.n; i++) {
+		if (strcmp(state, "deferred") == 0 &&
+		    !(r->flags & LT_FLUSH_RETRY_NOW) &&
+		    !due((char *)dir.data, names.v[i], r->now_s)) {
+			r->st->waiting++;
+			continue;
+		}
+		rc = add_file(r, state, names.v[i]);
+	}
+	lt_names_free(&names);
+	lt_buf_free(&dir);
+	return rc;
 }
 
 static int
 flush_tenant(struct run *r, const char *tenant)
 {
-	struct lt_names ready = {0};
 	char err[512];
-	size_t i, moved;
-	int rc;
+	size_t moved;
 
+	r->tenant = tenant;
 	/* We hold the lock, so anything in active/ was claimed by a run that
-	 * died: its files go round again. */
+	 * died, perhaps after ClickHouse took its rows: it becomes a
+	 * suspect, due at once. */
 	if (lt_spool_unclaim(r->o->spool, tenant, &moved, err, sizeof(err)) != 0) {
 		lt_error("%s", err);
 		return -1;
@@ -214,27 +565,9 @@ flush_tenant(struct run *r, const char *tenant)
 	if (moved > 0)
 		lt_warning("took back %zu files of tenant \"%s\" claimed by an interrupted run",
 			   moved, tenant);
-	if (lt_spool_dir(&r->path, r->o->spool, tenant, "ready") < 0)
+	if (claim_state(r, "deferred") < 0 || claim_state(r, "ready") < 0)
 		return -1;
-	rc = lt_names_list((char *)r->path.data, LT_SPOOL_SUFFIX, &ready);
-	if (rc != 0 && rc != ENOENT) {
-		lt_error("could not list \"%s\": %s", (char *)r->path.data,
-			 strerror(rc));
-		goto out;
-	}
-	rc = 0;
-	for (i = 0; rc == 0 && i < ready.n; i++)
-		rc = add_file(r, tenant, ready.v[i]);
-	if (rc == 0)
-		rc = send_batch(r, tenant);
-	if (rc != 0 && r->batch.files.n > 0) {
-		/* ClickHouse refused: the batch goes back to ready/. */
-		(void)lt_spool_unclaim(r->o->spool, tenant, &moved, err, sizeof(err));
-		batch_clear(&r->batch);
-	}
-out:
-	lt_names_free(&ready);
-	return rc;
+	return send_batch(r);
 }
 
 static int
@@ -253,15 +586,31 @@ open_clickhouse(struct run *r)
 		lt_error("could not initialize libcurl");
 		return -1;
 	}
-	if (lt_ch_insert_sql(&r->insert_sql, r->o->database, r->o->table) < 0 ||
-	    lt_buf_terminate(&r->insert_sql) < 0) {
+	if (lt_ch_insert_sql(&r->insert_sql, r->o->database, r->o->table) < 0) {
 		lt_error("out of memory");
 		return -1;
 	}
 	return 0;
 }
 
-static int
+static void
+pack_archives(struct run *r)
+{
+	char err[512];
+	size_t made = 0;
+
+	if (!r->o->after_flush_archive)
+		return;
+	if (lt_archive_pack(r->o, (int64_t)r->now_s * 1000000000, &made, err,
+			    sizeof(err)) != 0) {
+		lt_error("%s", err);
+		r->status = LT_EX_ERROR;
+	}
+	if (made > 0)
+		lt_info("wrote %zu archives", made);
+}
+
+static void
 flush_all(struct run *r)
 {
 	struct lt_names tenants = {0};
@@ -273,28 +622,23 @@ flush_all(struct run *r)
 		lt_error("could not list the tenants in spool directory \"%s\": %s",
 			 r->o->spool, strerror(rc));
 		r->status = LT_EX_ERROR;
-		goto out;
 	}
-	for (i = 0; i < tenants.n; i++) {
-		if (flush_tenant(r, tenants.v[i]) < 0) {
-			/* ClickHouse is down or refusing: no point going on
-			 * with the other tenants now. */
-			r->status = LT_EX_TEMPFAIL;
-			break;
-		}
-	}
-out:
+	/* ClickHouse down or refusing: no point going on with the other
+	 * tenants now; their files wait where they are. */
+	for (i = 0; i < tenants.n && flush_tenant(r, tenants.v[i]) == 0; i++)
+		;
 	lt_names_free(&tenants);
-	return r->status;
+	pack_archives(r);
 }
 
 int
-lt_flush_run(const struct lt_options *o, struct lt_flush_stats *st)
+lt_flush_run(const struct lt_options *o, int flags, struct lt_flush_stats *st)
 {
-	struct run r = {.o = o, .st = st, .status = LT_EX_OK};
+	struct run r = {.o = o, .st = st, .flags = flags, .status = LT_EX_OK};
 	int lock_fd = -1, rc;
 
 	memset(st, 0, sizeof(*st));
+	r.now_s = time(NULL);
 	rc = lt_spool_lock(o->spool, &lock_fd);
 	if (rc != 0) {
 		if (rc == 1) {
@@ -312,14 +656,14 @@ lt_flush_run(const struct lt_options *o, struct lt_flush_stats *st)
 	else if (create_table(&r) < 0)
 		r.status = LT_EX_TEMPFAIL;
 	else
-		(void)flush_all(&r);
+		flush_all(&r);
+	if (st->quarantined > 0 && r.status != LT_EX_ERROR)
+		r.status = LT_EX_DATAERR;
 	lt_ch_close(r.ch);
 	lt_buf_free(&r.insert_sql);
-	lt_buf_free(&r.data);
-	lt_buf_free(&r.path);
-	lt_buf_free(&r.path2);
-	lt_buf_free(&r.batch.body);
-	lt_names_free(&r.batch.files);
+	lt_rows_by_day_free(&r.days);
+	batch_clear(&r.batch);
+	free(r.batch.v);
 	(void)close(lock_fd);
 	return r.status;
 }

@@ -14,17 +14,22 @@
 #define LT_EX_TEMPFAIL 75
 
 struct lt_flush_stats {
-	size_t files;   /* spool files inserted and removed */
-	size_t rows;
-	size_t bytes;   /* RowBinary bytes sent */
-	size_t corrupt; /* files that failed their check, left in ready/ */
-	size_t batches;
+	size_t files;       /* spool files whose rows are all in ClickHouse */
+	size_t rows;        /* rows inserted (rows ClickHouse held already not counted) */
+	size_t bytes;       /* RowBinary bytes sent */
+	size_t batches;     /* INSERTs */
+	size_t quarantined; /* files moved to quarantine */
+	size_t deferred;    /* files that failed now and wait for a retry */
+	size_t waiting;     /* deferred files whose retry time has not come */
 };
 
-/* Runs one flush.  Returns an exit status: LT_EX_OK, LT_EX_DATAERR when a
- * file was corrupt (the rest were flushed), LT_EX_TEMPFAIL when
- * ClickHouse failed or another run holds the lock, LT_EX_ERROR on local
- * errors.  Errors are logged. */
-int lt_flush_run(const struct lt_options *o, struct lt_flush_stats *st);
+/* Runs one flush.  Returns an exit status: LT_EX_OK; LT_EX_DATAERR when a
+ * file was quarantined (the rest were flushed); LT_EX_TEMPFAIL when
+ * ClickHouse failed (files deferred) or another run holds the lock;
+ * LT_EX_ERROR on local errors.  Errors are logged. */
+#define LT_FLUSH_RETRY_NOW 1 /* deferred files are due, whatever their mtime */
+
+int lt_flush_run(const struct lt_options *o, int flags,
+		 struct lt_flush_stats *st);
 
 #endif

@@ -27,6 +27,7 @@ usage(void)
 		"  -t, --table=NAME           table (default log)\n"
 		"      --batch-bytes=SIZE     largest INSERT body (default 64MiB)\n"
 		"      --batch-rows=N         most rows per INSERT (default 1000000)\n"
+		"      --retry-now            retry deferred files now, not at their retry time\n"
 		"      --print-ddl            print the CREATE statements and exit\n"
 		"      --print-config         print the effective settings and exit\n"
 		"  -v, --verbose              say more (twice for debug messages)\n"
@@ -34,11 +35,12 @@ usage(void)
 		"  -?, --help                 show this help, then exit\n\n"
 		"Environment: LOGTHRA_CONFIG, LOGTHRA_SPOOL, LOGTHRA_CLICKHOUSE_URL,\n"
 		"LOGTHRA_CLICKHOUSE_USER, LOGTHRA_CLICKHOUSE_PASSWORD and LOGTHRA_<SETTING>.\n"
-		"Exit status: 0 done, 65 a spool file was corrupt, 75 try again later.\n",
+		"Exit status: 0 done, 65 a file was quarantined, 75 try again later.\n",
 		lt_progname(), lt_progname(), LT_DEFAULT_SPOOL);
 }
 
-enum { OPT_BATCH_BYTES = 256, OPT_BATCH_ROWS, OPT_PRINT_DDL, OPT_PRINT_CONFIG };
+enum { OPT_BATCH_BYTES = 256, OPT_BATCH_ROWS, OPT_PRINT_DDL, OPT_PRINT_CONFIG,
+       OPT_RETRY_NOW };
 
 static const struct option long_options[] = {
 	{"config", required_argument, NULL, 'c'},
@@ -49,6 +51,7 @@ static const struct option long_options[] = {
 	{"batch-bytes", required_argument, NULL, OPT_BATCH_BYTES},
 	{"batch-rows", required_argument, NULL, OPT_BATCH_ROWS},
 	{"print-ddl", no_argument, NULL, OPT_PRINT_DDL},
+	{"retry-now", no_argument, NULL, OPT_RETRY_NOW},
 	{"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, 'V'},
@@ -105,7 +108,7 @@ main(int argc, char **argv)
 	struct lt_options o;
 	struct lt_flush_stats st;
 	struct timespec t0;
-	int c, ddl = 0, show = 0, status;
+	int c, ddl = 0, show = 0, flags = 0, status;
 
 	lt_log_init(argv[0]);
 	lt_cli_early(argc, argv, usage);
@@ -117,6 +120,7 @@ main(int argc, char **argv)
 		case OPT_BATCH_BYTES: lt_cli_set(&cli, "--batch-bytes", "batch_max_bytes", optarg); break;
 		case OPT_BATCH_ROWS: lt_cli_set(&cli, "--batch-rows", "batch_max_rows", optarg); break;
 		case OPT_PRINT_DDL: ddl = 1; break;
+		case OPT_RETRY_NOW: flags |= LT_FLUSH_RETRY_NOW; break;
 		case OPT_PRINT_CONFIG: show = 1; break;
 		default:
 			lt_cli_common(&cli, c, argv, usage);
@@ -135,11 +139,14 @@ main(int argc, char **argv)
 		status = 0;
 	} else {
 		(void)clock_gettime(CLOCK_MONOTONIC, &t0);
-		status = lt_flush_run(&o, &st);
-		(void)printf("flushed %zu files, %zu rows, %zu bytes in %.3f s\n",
+		status = lt_flush_run(&o, flags, &st);
+		(void)printf("flushed %zu files, %zu rows, %zu bytes in %.3f s",
 			     st.files, st.rows, st.bytes, seconds_since(&t0));
-		if (st.corrupt > 0)
-			lt_warning("%zu corrupt spool files were skipped", st.corrupt);
+		if (st.deferred + st.waiting > 0)
+			(void)printf("; %zu files wait for a retry", st.deferred + st.waiting);
+		if (st.quarantined > 0)
+			(void)printf("; %zu files quarantined", st.quarantined);
+		(void)printf("\n");
 	}
 	lt_options_free(&o);
 	return status;

@@ -24,15 +24,20 @@ enum setting_type {
 	T_DURATION_S,  /* int64_t seconds */
 	T_TIMEOUT_MS,  /* int milliseconds */
 	T_LONG_S,      /* long seconds */
+	T_CHOICE,      /* char *, one of the words in choices */
+	T_SWITCH,      /* int: 0 for the first word in choices, 1 for the second */
 };
 
 struct setting {
 	const char *name;
 	enum setting_type type;
 	size_t offset;
+	const char *choices; /* "a|b" for T_CHOICE and T_SWITCH */
 };
 
-#define S(name, type, field) {name, type, offsetof(struct lt_options, field)}
+#define S(name, type, field) {name, type, offsetof(struct lt_options, field), NULL}
+#define C(name, type, field, choices) \
+	{name, type, offsetof(struct lt_options, field), choices}
 
 /* Every setting the three programs know: one table, so the config file,
  * the environment and lt_options_print() can never disagree. */
@@ -60,6 +65,15 @@ static const struct setting settings[] = {
 	S("table", T_STRING, table),
 	S("batch_max_bytes", T_SIZE, batch_max_bytes),
 	S("batch_max_rows", T_COUNT, batch_max_rows),
+	S("retry_min_delay", T_DURATION_S, retry_min_delay_s),
+	S("retry_max_delay", T_DURATION_S, retry_max_delay_s),
+	S("min_free_space", T_SIZE, min_free_space),
+	S("min_free_inodes", T_COUNT, min_free_inodes),
+	C("after_flush", T_SWITCH, after_flush_archive, "remove|archive"),
+	S("archive_dir", T_STRING, archive_dir),
+	C("archive_format", T_CHOICE, archive_format, "zstd|gzip"),
+	C("archive_period", T_CHOICE, archive_period, "day|hour"),
+	S("archive_retention", T_DURATION_S, archive_retention_s),
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -93,6 +107,12 @@ lt_options_defaults(struct lt_options *o)
 	o->clickhouse_timeout_s = 300;
 	o->batch_max_bytes = 64u << 20;
 	o->batch_max_rows = 1000000;
+	o->retry_min_delay_s = 30;
+	o->retry_max_delay_s = 600;
+	o->min_free_space = 64u << 20;
+	o->min_free_inodes = 1000;
+	o->archive_format = xstrdup("zstd");
+	o->archive_period = xstrdup("day");
 }
 
 void
@@ -101,7 +121,7 @@ lt_options_free(struct lt_options *o)
 	size_t i;
 
 	for (i = 0; i < N_SETTINGS; i++) {
-		if (settings[i].type == T_STRING) {
+		if (settings[i].type == T_STRING || settings[i].type == T_CHOICE) {
 			char **p = (char **)((char *)o + settings[i].offset);
 			free(*p);
 			*p = NULL;
@@ -195,6 +215,26 @@ lt_parse_duration(const char *s, int64_t *out_ns)
 	return -1;
 }
 
+/* The position of word in "a|b|c", or -1. */
+static int
+choice_index(const char *choices, const char *word)
+{
+	size_t n = strlen(word);
+	int i = 0;
+
+	for (;;) {
+		const char *bar = strchr(choices, '|');
+		size_t len = bar ? (size_t)(bar - choices) : strlen(choices);
+
+		if (len == n && strncmp(choices, word, n) == 0)
+			return i;
+		if (bar == NULL)
+			return -1;
+		choices = bar + 1;
+		i++;
+	}
+}
+
 static const struct setting *
 find_setting(const char *name)
 {
@@ -247,6 +287,17 @@ set_number(const struct setting *st, void *field, const char *value)
 			return -1;
 		*(long *)field = (long)(ns / NS_PER_S);
 		return 0;
+	case T_SWITCH:
+		if (choice_index(st->choices, value) < 0)
+			return -1;
+		*(int *)field = choice_index(st->choices, value);
+		return 0;
+	case T_CHOICE:
+		if (choice_index(st->choices, value) < 0)
+			return -1;
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 0;
 	case T_STRING:
 		break;
 	}
@@ -266,6 +317,9 @@ type_hint(enum setting_type t)
 	case T_TIMEOUT_MS:
 	case T_LONG_S:
 		return "a duration such as 30s, 10m, 7d or 500ms";
+	case T_CHOICE:
+	case T_SWITCH:
+		return "one of";
 	case T_STRING:
 		break;
 	}
@@ -294,8 +348,9 @@ lt_options_set(struct lt_options *o, const char *name, const char *value,
 	}
 	if (set_number(st, field, value) < 0) {
 		(void)snprintf(err, errlen,
-			       "invalid value \"%s\" for setting \"%s\": expected %s",
-			       value, name, type_hint(st->type));
+			       "invalid value \"%s\" for setting \"%s\": expected %s%s%s",
+			       value, name, type_hint(st->type),
+			       st->choices ? " " : "", st->choices ? st->choices : "");
 		return -1;
 	}
 	if (o->http.max_header_size > sizeof(((struct lt_conn *)0)->buf))
@@ -457,6 +512,17 @@ print_setting(const struct lt_options *o, const struct setting *st)
 		break;
 	case T_LONG_S:
 		(void)printf("%s = %lds\n", st->name, *(const long *)f);
+		break;
+	case T_CHOICE:
+		(void)printf("%s = %s\n", st->name, *(char *const *)f);
+		break;
+	case T_SWITCH:
+		if (*(const int *)f)
+			(void)printf("%s = %s\n", st->name, strchr(st->choices, '|') + 1);
+		else
+			(void)printf("%s = %.*s\n", st->name,
+				     (int)(strchr(st->choices, '|') - st->choices),
+				     st->choices);
 		break;
 	}
 }

@@ -30,6 +30,15 @@ struct lt_options {
 	long clickhouse_timeout_s;
 	size_t batch_max_bytes;  /* spool bytes per INSERT */
 	size_t batch_max_rows;
+	int64_t retry_min_delay_s; /* a deferred file waits its age, within these */
+	int64_t retry_max_delay_s;
+	size_t min_free_space;   /* logthra-recv refuses pushes below these */
+	size_t min_free_inodes;
+	int after_flush_archive; /* after_flush = archive (1) or remove (0) */
+	char *archive_dir;       /* NULL: SPOOL/archive */
+	char *archive_format;    /* zstd or gzip */
+	char *archive_period;    /* day or hour */
+	int64_t archive_retention_s; /* 0: keep archives forever */
 };
 
 /* Fills in the built-in defaults. */

@@ -123,7 +123,7 @@ lt_recv_store(const struct lt_options *o, const char *tenant, const char *body,
 	int rc;
 
 	resp->message[0] = '\0';
-	if (lt_spool_encoder_init(&enc, tenant, now_ns) < 0) {
+	if (lt_spool_encoder_init(&enc, tenant, now_ns, lt_push_id_new()) < 0) {
 		(void)lt_response_set(resp, 500, "out of memory");
 		return;
 	}
@@ -139,8 +139,11 @@ lt_recv_store(const struct lt_options *o, const char *tenant, const char *body,
 		(void)lt_response_set(resp, 500, "out of memory");
 		goto out;
 	}
-	rc = lt_spool_write(o->spool, tenant, enc.out.data, enc.out.len, NULL,
-			    err, sizeof(err));
+	rc = lt_spool_space_ok(o->spool, o->min_free_space + enc.out.len,
+			       o->min_free_inodes, err, sizeof(err));
+	if (rc == 0)
+		rc = lt_spool_write(o->spool, tenant, enc.out.data, enc.out.len,
+				    NULL, err, sizeof(err));
 	if (rc != 0) {
 		/* Logged for the operator in full; the client learns only
 		 * that it should try again. */

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "archives.h"
 #include "flush.h"
 #include "log.h"
 #include "replay.h"
@@ -36,6 +37,7 @@ int
 lt_recover(const struct lt_options *o, struct lt_recover_stats *st)
 {
 	struct lt_names tenants = {0};
+	char err[512];
 	int lock_fd, rc, status = LT_EX_OK;
 	size_t i;
 
@@ -60,6 +62,11 @@ lt_recover(const struct lt_options *o, struct lt_recover_stats *st)
 	for (i = 0; i < tenants.n; i++)
 		if (recover_tenant(o, tenants.v[i], st) < 0)
 			status = LT_EX_ERROR;
+	/* Under the lock: a running flush may be writing an archive. */
+	if (lt_archive_recover(o, &st->archives_removed, err, sizeof(err)) != 0) {
+		lt_error("%s", err);
+		status = LT_EX_ERROR;
+	}
 	lt_names_free(&tenants);
 	(void)close(lock_fd);
 	return status;

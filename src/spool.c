@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -115,7 +116,7 @@ encode_entry(void *ctx, const struct lt_entry *en)
 
 int
 lt_spool_encoder_init(struct lt_spool_encoder *e, const char *tenant,
-		      int64_t received_ns)
+		      int64_t received_ns, uint64_t push_id)
 {
 	size_t start;
 
@@ -125,6 +126,7 @@ lt_spool_encoder_init(struct lt_spool_encoder *e, const char *tenant,
 	    open_record(&e->out, &start) < 0 ||
 	    lt_buf_append_string(&e->out, tenant, strlen(tenant)) < 0 ||
 	    lt_buf_append_u64le(&e->out, (uint64_t)received_ns) < 0 ||
+	    lt_buf_append_u64le(&e->out, push_id) < 0 ||
 	    close_record(&e->out, start, LT_REC_HEADER) < 0) {
 		lt_buf_free(&e->out);
 		return -1;
@@ -241,11 +243,12 @@ check_header(const struct record *r, struct lt_spool_info *info)
 	uint64_t len;
 
 	if (lt_varint_decode(&p, end, &len) < 0 || len == 0 ||
-	    len >= sizeof(info->tenant) || (uint64_t)(end - p) != len + 8)
+	    len >= sizeof(info->tenant) || (uint64_t)(end - p) != len + 16)
 		return -1;
 	memcpy(info->tenant, p, len);
 	info->tenant[len] = '\0';
 	info->received_ns = (int64_t)lt_load_u64le(p + len);
+	info->push_id = lt_load_u64le(p + len + 8);
 	return memchr(info->tenant, '\0', len) ? -1 : 0;
 }
 
@@ -256,6 +259,16 @@ check_end(const struct record *r, const struct lt_spool_info *info)
 			       lt_load_u64le(r->payload + 8) == info->n_entries
 		       ? 0
 		       : -1;
+}
+
+static void
+note_time(struct lt_spool_info *info, int64_t ts)
+{
+	if (info->n_entries == 0 || ts < info->min_ts_ns)
+		info->min_ts_ns = ts;
+	if (info->n_entries == 0 || ts > info->max_ts_ns)
+		info->max_ts_ns = ts;
+	info->n_entries++;
 }
 
 static int
@@ -289,7 +302,7 @@ check_body(const unsigned char *data, size_t len, struct lt_spool_info *info,
 		case LT_REC_ENTRY:
 			if (info->n_streams == 0 || check_entry(&r) < 0)
 				goto bad;
-			info->n_entries++;
+			note_time(info, (int64_t)lt_load_u64le(r.payload));
 			break;
 		case LT_REC_END:
 			if (check_end(&r, info) < 0)
@@ -398,12 +411,53 @@ seconds_of(int64_t ns)
 	return (uint32_t)(ns / 1000000000);
 }
 
-int
-lt_spool_rowbinary(const unsigned char *data, size_t len, struct lt_buf *out)
+static int
+day_skipped(int32_t day, const int32_t *skip, size_t n_skip)
+{
+	size_t i;
+
+	for (i = 0; i < n_skip; i++)
+		if (skip[i] == day)
+			return 1;
+	return 0;
+}
+
+/* The buffer for a day; a batch spans few days, so a linear search. */
+static struct lt_day_rows *
+day_rows(struct lt_rows_by_day *r, int32_t day)
+{
+	struct lt_day_rows *v;
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->v[i].day == day)
+			return &r->v[i];
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 4;
+		v = realloc(r->v, cap * sizeof(*v));
+		if (v == NULL)
+			return NULL;
+		memset(v + r->cap, 0, (cap - r->cap) * sizeof(*v));
+		r->v = v;
+		r->cap = cap;
+	}
+	v = &r->v[r->n++];
+	v->day = day;
+	v->n_rows = 0;
+	lt_buf_reset(&v->rows);
+	return v;
+}
+
+long long
+lt_spool_rowbinary(const unsigned char *data, size_t len, const int32_t *skip,
+		   size_t n_skip, struct lt_rows_by_day *out)
 {
 	size_t off = LT_SPOOL_MAGIC_LEN + 4;
-	const unsigned char *tenant = NULL, *stream = NULL;
+	const unsigned char *tenant = NULL, *stream = NULL, *push_id = NULL;
 	size_t tenant_len = 0, stream_len = 0;
+	struct lt_day_rows *d;
+	long long added = 0;
+	int64_t ts;
 	char err[128];
 	struct record r;
 
@@ -412,24 +466,110 @@ lt_spool_rowbinary(const unsigned char *data, size_t len, struct lt_buf *out)
 		switch (r.type) {
 		case LT_REC_HEADER:
 			tenant = r.payload;
-			tenant_len = r.len - 8; /* the string, without received_ns */
+			tenant_len = r.len - 16; /* without received_ns, push_id */
+			push_id = r.payload + r.len - 8;
 			break;
 		case LT_REC_STREAM:
 			stream = r.payload;
 			stream_len = r.len;
 			break;
 		case LT_REC_ENTRY:
-			if (lt_buf_reserve(out, tenant_len + stream_len + 4 + r.len) < 0)
+			ts = (int64_t)lt_load_u64le(r.payload);
+			if (day_skipped(lt_day_of(ts), skip, n_skip))
+				break;
+			d = day_rows(out, lt_day_of(ts));
+			if (d == NULL ||
+			    lt_buf_reserve(&d->rows, tenant_len + stream_len + 12 + r.len) < 0)
 				return -1;
-			(void)lt_buf_append(out, tenant, tenant_len);
-			(void)lt_buf_append(out, stream, stream_len);
-			(void)lt_buf_append_u32le(
-				out, seconds_of((int64_t)lt_load_u64le(r.payload)));
-			(void)lt_buf_append(out, r.payload, r.len);
+			(void)lt_buf_append(&d->rows, tenant, tenant_len);
+			(void)lt_buf_append(&d->rows, stream, stream_len);
+			(void)lt_buf_append_u32le(&d->rows, seconds_of(ts));
+			(void)lt_buf_append(&d->rows, r.payload, r.len);
+			(void)lt_buf_append(&d->rows, push_id, 8);
+			d->n_rows++;
+			added++;
 			break;
 		default:
 			break;
 		}
 	}
-	return 0;
+	return added;
+}
+
+void
+lt_rows_by_day_reset(struct lt_rows_by_day *r)
+{
+	r->n = 0;
+}
+
+void
+lt_rows_by_day_free(struct lt_rows_by_day *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->cap; i++)
+		lt_buf_free(&r->v[i].rows);
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+/* --- filtering --- */
+
+static int
+copy_record(struct lt_buf *out, const struct record *r)
+{
+	size_t start;
+
+	if (open_record(out, &start) < 0 || lt_buf_append(out, r->payload, r->len) < 0)
+		return -1;
+	return close_record(out, start, (enum lt_record_type)r->type);
+}
+
+int
+lt_spool_filter(const unsigned char *data, size_t len, int64_t since_ns,
+		int64_t until_ns, struct lt_buf *out, uint64_t *kept)
+{
+	size_t off = LT_SPOOL_MAGIC_LEN + 4, start;
+	struct record r, stream = {0, NULL, 0};
+	uint64_t n_streams = 0, n_entries = 0;
+	int stream_written = 0;
+	char err[128];
+	int64_t ts;
+
+	lt_buf_reset(out);
+	if (lt_buf_append(out, data, LT_SPOOL_MAGIC_LEN + 4) < 0)
+		return -1;
+	while (off < len && next_record(data, len, &off, &r, err, sizeof(err)) == 0) {
+		switch (r.type) {
+		case LT_REC_HEADER:
+			if (copy_record(out, &r) < 0)
+				return -1;
+			break;
+		case LT_REC_STREAM:
+			stream = r;
+			stream_written = 0;
+			break;
+		case LT_REC_ENTRY:
+			ts = (int64_t)lt_load_u64le(r.payload);
+			if ((since_ns && ts < since_ns) || (until_ns && ts >= until_ns))
+				break;
+			if (!stream_written) {
+				if (copy_record(out, &stream) < 0)
+					return -1;
+				stream_written = 1;
+				n_streams++;
+			}
+			if (copy_record(out, &r) < 0)
+				return -1;
+			n_entries++;
+			break;
+		default:
+			break;
+		}
+	}
+	*kept = n_entries;
+	if (open_record(out, &start) < 0 || lt_buf_append_u64le(out, n_streams) < 0 ||
+	    lt_buf_append_u64le(out, n_entries) < 0)
+		return -1;
+	return close_record(out, start, LT_REC_END);
 }

@@ -39,8 +39,10 @@ struct lt_spool_encoder {
 	int failed;
 };
 
+/* push_id identifies the push for good: in the spool, in archives and
+ * in every row ClickHouse holds (lt_push_id_new() makes one). */
 int lt_spool_encoder_init(struct lt_spool_encoder *e, const char *tenant,
-			  int64_t received_ns);
+			  int64_t received_ns, uint64_t push_id);
 void lt_spool_encoder_sink(struct lt_spool_encoder *e, struct lt_sink *sink);
 int lt_spool_encoder_finish(struct lt_spool_encoder *e);
 void lt_spool_encoder_free(struct lt_spool_encoder *e);
@@ -53,14 +55,31 @@ void lt_spool_encoder_free(struct lt_spool_encoder *e);
  * path_out (may be NULL) receives the final path. */
 int lt_spool_write(const char *root, const char *tenant, const void *data,
 		   size_t len, struct lt_buf *path_out, char *err, size_t errlen);
+/* The same into another state directory: "ready" or "deferred". */
+int lt_spool_write_state(const char *root, const char *tenant,
+			 const char *state, const void *data, size_t len,
+			 struct lt_buf *path_out, char *err, size_t errlen);
+
+/* Checks the free space and inodes of the spool's file system against a
+ * reserve, so that pushes are refused before the disk is full (and
+ * before the flusher and other programs run out).  Returns 0, ENOSPC when
+ * under the reserve (err says which), or another errno value. */
+int lt_spool_space_ok(const char *root, size_t min_free_bytes,
+		      size_t min_free_inodes, char *err, size_t errlen);
+
+/* A random 64-bit push id. */
+uint64_t lt_push_id_new(void);
 
 /* --- reading --- */
 
 struct lt_spool_info {
 	char tenant[151];
 	int64_t received_ns;
+	uint64_t push_id;
 	uint64_t n_streams;
 	uint64_t n_entries;
+	int64_t min_ts_ns;      /* of the entries; 0 when there are none */
+	int64_t max_ts_ns;
 };
 
 /* Checks a whole spool file held in memory: magic, version, every
@@ -76,11 +95,44 @@ int lt_spool_check(const unsigned char *data, size_t len,
 int lt_spool_load(const char *path, struct lt_buf *data,
 		  struct lt_spool_info *info, char *err, size_t errlen);
 
-/* Appends the rows of a checked spool file to out in ClickHouse RowBinary,
+/* The UTC day (days since 1970-01-01) of a unix-nanosecond time: the
+ * table's partition, and so the unit of an atomic INSERT. */
+static inline int32_t
+lt_day_of(int64_t ts_ns)
+{
+	return (int32_t)(ts_ns / (INT64_C(86400) * 1000000000));
+}
+
+/* RowBinary rows, one buffer per UTC day. */
+struct lt_day_rows {
+	int32_t day;
+	size_t n_rows;
+	struct lt_buf rows;
+};
+
+struct lt_rows_by_day {
+	struct lt_day_rows *v;
+	size_t n;
+	size_t cap;
+};
+
+/* Appends the rows of a checked spool file in ClickHouse RowBinary,
  * columns (tenant_id, stream_id, label, timestamp, timestamp_ns, msg,
- * metadata).  Returns 0 or -1 (out of memory). */
-int lt_spool_rowbinary(const unsigned char *data, size_t len,
-		       struct lt_buf *out);
+ * metadata, push_id), to the buffer of each row's day; rows of the days
+ * listed in skip (n_skip of them) are left out.  Returns the number of
+ * rows added, or -1 (out of memory). */
+long long lt_spool_rowbinary(const unsigned char *data, size_t len,
+			     const int32_t *skip, size_t n_skip,
+			     struct lt_rows_by_day *out);
+void lt_rows_by_day_reset(struct lt_rows_by_day *r);
+void lt_rows_by_day_free(struct lt_rows_by_day *r);
+
+/* Writes to out a new spool file with the same header (push_id too) and
+ * only the entries of a checked file whose time is in [since_ns,
+ * until_ns) (0 = unbounded); streams left without entries are dropped.
+ * *kept counts the entries.  Returns 0 or -1 (out of memory). */
+int lt_spool_filter(const unsigned char *data, size_t len, int64_t since_ns,
+		    int64_t until_ns, struct lt_buf *out, uint64_t *kept);
 
 /* The 64-bit stream id of a label set: FNV-1a over the sorted
  * "name=value" strings, each followed by a NUL byte. */
@@ -116,11 +168,25 @@ int lt_spool_tenants(const char *root, struct lt_names *out);
  * holding the lock, 1 when another process holds it, or -1 (errno). */
 int lt_spool_lock(const char *root, int *fd);
 
-/* Moves every file of the tenant's active/ back to ready/: the claims of
- * a run that died.  Only call with the lock held.  Returns 0 or an errno
+/* Moves every file of the tenant's active/ to deferred/, due at once: the
+ * claims of a run that died, which may or may not have reached
+ * ClickHouse.  Only call with the lock held.  Returns 0 or an errno
  * value, with *moved counting the files. */
 int lt_spool_unclaim(const char *root, const char *tenant, size_t *moved,
 		     char *err, size_t errlen);
+
+/* Renames tenants/T/from/name to tenants/T/to/name; with mtime_s >= 0
+ * sets its mtime (a deferred file's next-retry time).  Returns 0 or an
+ * errno value. */
+int lt_spool_move(const char *root, const char *tenant, const char *from,
+		  const char *to, const char *name, int64_t mtime_s);
+
+/* Moves tenants/T/from/name to SPOOL/quarantine/T/name, after writing
+ * the reason, one line, to SPOOL/quarantine/T/name.reason.  Returns 0 or
+ * an errno value with err set. */
+int lt_spool_quarantine(const char *root, const char *tenant, const char *from,
+			const char *name, const char *reason, char *err,
+			size_t errlen);
 
 /* Removes files in the tenant's tmp/ last modified more than max_age_s
  * ago: what a receiver killed mid-write left behind. */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,19 +75,19 @@ ensure_root(const char *root)
 	return rc;
 }
 
-/* Makes root/tenants/TENANT/{tmp,ready,active}.  The common case, where
- * they all exist, costs one stat. */
+/* Makes root/tenants/TENANT/{tmp,ready,active,deferred}.  The common
+ * case, where they all exist, costs one stat. */
 static int
 ensure_tenant_dirs(const char *root, const char *tenant, struct lt_buf *path,
 		   char *err, size_t errlen)
 {
-	static const char *const subs[] = {"tmp", "ready", "active"};
+	static const char *const subs[] = {"tmp", "ready", "active", "deferred"};
 	struct lt_buf parent = LT_BUF_INIT;
 	struct stat st;
 	size_t i;
 	int rc = ENOMEM;
 
-	if (lt_spool_dir(path, root, tenant, "active") < 0)
+	if (lt_spool_dir(path, root, tenant, "deferred") < 0)
 		goto out;
 	if (stat((char *)path->data, &st) == 0) {
 		rc = 0;
@@ -202,8 +203,63 @@ fail:
 }
 
 int
+lt_spool_space_ok(const char *root, size_t min_free_bytes,
+		  size_t min_free_inodes, char *err, size_t errlen)
+{
+	struct statvfs sv;
+	unsigned long long bytes;
+
+	if (statvfs(root, &sv) < 0) {
+		if (errno == ENOENT) /* created with the first push */
+			return 0;
+		(void)snprintf(err, errlen, "could not check free space of \"%s\": %s",
+			       root, strerror(errno));
+		return errno;
+	}
+	bytes = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	if (bytes < min_free_bytes) {
+		(void)snprintf(err, errlen,
+			       "spool file system of \"%s\" has %llu bytes free, under the reserve of %zu (min_free_space)",
+			       root, bytes, min_free_bytes);
+		return ENOSPC;
+	}
+	/* f_files == 0: a file system without an inode limit (btrfs). */
+	if (sv.f_files != 0 && sv.f_favail < min_free_inodes) {
+		(void)snprintf(err, errlen,
+			       "spool file system of \"%s\" has %llu inodes free, under the reserve of %zu (min_free_inodes)",
+			       root, (unsigned long long)sv.f_favail, min_free_inodes);
+		return ENOSPC;
+	}
+	return 0;
+}
+
+uint64_t
+lt_push_id_new(void)
+{
+	struct timespec ts;
+	uint64_t id;
+
+	if (getrandom(&id, sizeof(id), 0) == sizeof(id))
+		return id;
+	/* No entropy yet (early boot): time and pid still make a clash
+	 * within one tenant and day vanishingly unlikely. */
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec << 32 ^ (uint64_t)ts.tv_nsec) * 0x9e3779b97f4a7c15u ^
+	       (uint64_t)getpid();
+}
+
+int
 lt_spool_write(const char *root, const char *tenant, const void *data,
 	       size_t len, struct lt_buf *path_out, char *err, size_t errlen)
+{
+	return lt_spool_write_state(root, tenant, "ready", data, len, path_out,
+				    err, errlen);
+}
+
+int
+lt_spool_write_state(const char *root, const char *tenant, const char *state,
+		     const void *data, size_t len, struct lt_buf *path_out,
+		     char *err, size_t errlen)
 {
 	struct lt_buf name = LT_BUF_INIT, tmp = LT_BUF_INIT;
 	struct lt_buf dir = LT_BUF_INIT, path = LT_BUF_INIT;
@@ -214,7 +270,7 @@ lt_spool_write(const char *root, const char *tenant, const void *data,
 		goto out;
 	if (file_name(&name) < 0 || lt_spool_dir(&tmp, root, tenant, "tmp") < 0 ||
 	    lt_buf_printf(&tmp, "/%s", (char *)name.data) < 0 ||
-	    lt_spool_dir(&dir, root, tenant, "ready") < 0 ||
+	    lt_spool_dir(&dir, root, tenant, state) < 0 ||
 	    lt_buf_printf(&path, "%s/%s", (char *)dir.data, (char *)name.data) < 0) {
 		rc = ENOMEM;
 		(void)snprintf(err, errlen, "out of memory");
@@ -432,9 +488,10 @@ unclaim_one(const char *dir, const char *name, void *arg)
 	struct lt_buf from = LT_BUF_INIT, to = LT_BUF_INIT;
 	int rc = 0;
 
-	/* dir is .../active; its sibling is .../ready. */
+	/* dir is .../active; its sibling is .../deferred.  The file keeps its
+	 * mtime, which is in the past: it is due at once. */
 	if (lt_buf_printf(&from, "%s/%s", dir, name) < 0 ||
-	    lt_buf_printf(&to, "%.*s/ready/%s", (int)(strlen(dir) - 7), dir,
+	    lt_buf_printf(&to, "%.*s/deferred/%s", (int)(strlen(dir) - 7), dir,
 			  name) < 0)
 		rc = ENOMEM;
 	else if (rename((char *)from.data, (char *)to.data) < 0)
@@ -458,7 +515,7 @@ lt_spool_unclaim(const char *root, const char *tenant, size_t *moved,
 	*moved = u.moved;
 	if (u.moved == 0)
 		return rc;
-	if (lt_spool_dir(&ready, root, tenant, "ready") == 0 &&
+	if (lt_spool_dir(&ready, root, tenant, "deferred") == 0 &&
 	    lt_fsync_dir((char *)ready.data) < 0 && rc == 0) {
 		rc = errno;
 		(void)snprintf(err, errlen, "could not fsync directory \"%s\": %s",
@@ -504,5 +561,100 @@ lt_spool_sweep_tmp(const char *root, const char *tenant, int64_t max_age_s,
 
 	rc = each_file(root, tenant, "tmp", sweep_one, &s, err, errlen);
 	*removed = s.removed;
+	return rc;
+}
+
+/* --- deferral and quarantine --- */
+
+int
+lt_spool_move(const char *root, const char *tenant, const char *from,
+	      const char *to, const char *name, int64_t mtime_s)
+{
+	struct lt_buf a = LT_BUF_INIT, b = LT_BUF_INIT;
+	struct timespec times[2];
+	int rc = ENOMEM;
+
+	if (lt_spool_dir(&a, root, tenant, from) < 0 ||
+	    lt_buf_printf(&a, "/%s", name) < 0 ||
+	    lt_spool_dir(&b, root, tenant, to) < 0 ||
+	    lt_buf_printf(&b, "/%s", name) < 0)
+		goto out;
+	rc = 0;
+	if (rename((char *)a.data, (char *)b.data) < 0) {
+		rc = errno;
+		goto out;
+	}
+	if (mtime_s >= 0) {
+		times[0].tv_sec = times[1].tv_sec = (time_t)mtime_s;
+		times[0].tv_nsec = times[1].tv_nsec = 0;
+		if (utimensat(AT_FDCWD, (char *)b.data, times, AT_SYMLINK_NOFOLLOW) < 0)
+			rc = errno;
+	}
+out:
+	lt_buf_free(&a);
+	lt_buf_free(&b);
+	return rc;
+}
+
+static int
+write_reason(const char *path, const char *reason)
+{
+	struct lt_buf text = LT_BUF_INIT;
+	int rc;
+
+	if (lt_buf_printf(&text, "%s\n", reason) < 0)
+		return ENOMEM;
+	(void)unlink(path); /* a note from an earlier quarantine of this name */
+	rc = write_tmp(path, text.data, text.len, NULL, 0);
+	lt_buf_free(&text);
+	return rc;
+}
+
+int
+lt_spool_quarantine(const char *root, const char *tenant, const char *from,
+		    const char *name, const char *reason, char *err, size_t errlen)
+{
+	struct lt_buf dir = LT_BUF_INIT, src = LT_BUF_INIT, dst = LT_BUF_INIT;
+	int rc = ENOMEM;
+
+	if (lt_buf_printf(&dir, "%s/quarantine", root) < 0)
+		goto out;
+	if (ensure_dir((char *)dir.data, root) < 0)
+		goto fail;
+	if (lt_buf_printf(&dst, "%s", (char *)dir.data) < 0 ||
+	    lt_buf_printf(&dir, "/%s", tenant) < 0)
+		goto out;
+	if (ensure_dir((char *)dir.data, (char *)dst.data) < 0)
+		goto fail;
+	lt_buf_reset(&dst);
+	/* The note first: a file in quarantine always has its reason. */
+	if (lt_buf_printf(&dst, "%s/%s.reason", (char *)dir.data, name) < 0)
+		goto out;
+	rc = write_reason((char *)dst.data, reason);
+	if (rc != 0)
+		goto report;
+	lt_buf_reset(&dst);
+	if (lt_spool_dir(&src, root, tenant, from) < 0 ||
+	    lt_buf_printf(&src, "/%s", name) < 0 ||
+	    lt_buf_printf(&dst, "%s/%s", (char *)dir.data, name) < 0) {
+		rc = ENOMEM;
+		goto out;
+	}
+	if (rename((char *)src.data, (char *)dst.data) < 0 ||
+	    lt_fsync_dir((char *)dir.data) < 0)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	rc = errno;
+report:
+	(void)snprintf(err, errlen, "could not quarantine \"%s\" in \"%s\": %s",
+		       name, (char *)dir.data, strerror(rc));
+out:
+	if (rc == ENOMEM)
+		(void)snprintf(err, errlen, "out of memory");
+	lt_buf_free(&dir);
+	lt_buf_free(&src);
+	lt_buf_free(&dst);
 	return rc;
 }

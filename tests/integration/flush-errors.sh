@@ -49,11 +49,23 @@ SPOOL=$T/refused
 run "$FLUSH" -D "$SPOOL" -U "$CH_URL" -d wrong
 check_rc 75 "logthra-flush into an incompatible table"
 check_contains "DB::Exception" "$RUN_ERR" "ClickHouse's exception is printed"
-check_eq 1 "$(count_files "$SPOOL/tenants/acme/ready")" "the file is back in ready/"
+check_match '; 1 files wait for a retry$' "$RUN_OUT" "the summary counts the deferred file"
+check_eq 1 "$(count_files "$SPOOL/tenants/acme/deferred")" "the file waits in deferred/"
 check_eq 0 "$(count_files "$SPOOL/tenants/acme/active")" "nothing left in active/"
+check_eq 0 "$(count_files "$SPOOL/quarantine")" "a table problem quarantines nothing"
 check_eq 0 "$(rows "SELECT count() FROM wrong.log")" "nothing was inserted"
+now=$(date +%s)
+for f in "$SPOOL"/tenants/acme/deferred/*; do
+	m=$(stat -c %Y "$f")
+	check_eq 1 "$((m >= now + 29 && m <= now + 31))" \
+	    "next retry ~30 s ahead in the mtime of $(basename "$f")"
+done
 run "$FLUSH" -D "$SPOOL" -U "$CH_URL"
-check_rc 0 "the same files flush into the right table"
+check_match '^flushed 0 files, 0 rows, .*; 1 files wait for a retry$' "$RUN_OUT" \
+    "before their retry time the files wait"
+check_eq 1 "$(count_files "$SPOOL/tenants/acme/deferred")" "still in deferred/"
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL" --retry-now
+check_rc 0 "--retry-now flushes them into the right table at once"
 check_eq 4 "$(rows "SELECT count() FROM logs.log WHERE tenant_id = 'acme'")" \
     "and arrive once"
 
@@ -75,11 +87,17 @@ check_match '^flushed 2 files, 4 rows, ' "$RUN_OUT" "the other two files are flu
 check_eq "acme	2
 beta	2" "$(rows "SELECT tenant_id, count() FROM corrupt.log GROUP BY tenant_id ORDER BY tenant_id")" \
     "their rows arrived"
-left=$(find "$SPOOL/tenants" -type f -name '*.spool' -printf '%P\n')
-check_eq "acme/ready/$badname" "$left" "only the corrupt file is left, back in ready/"
+check_contains "1 files quarantined" "$RUN_OUT" "the summary counts it"
+check_eq "" "$(find "$SPOOL/tenants" -type f -name '*.spool')" "no spool file left"
+check_eq "$badname
+$badname.reason" "$(find "$SPOOL/quarantine/acme" -type f -printf '%f\n' | sort)" \
+    "the corrupt file is in quarantine/acme/ with its reason"
+check_match '^bad CRC in record at byte [0-9]+$' \
+    "$(cat "$SPOOL/quarantine/acme/$badname.reason")" "the reason names the bad record"
 run "$FLUSH" -D "$SPOOL" -U "$CH_URL" -d corrupt
-check_rc 65 "the next flush reports it again"
+check_rc 0 "the next flush has nothing to report"
 check_eq 4 "$(rows "SELECT count() FROM corrupt.log")" "and inserts nothing twice"
+check_eq 2 "$(count_files "$SPOOL/quarantine/acme")" "quarantine is kept"
 
 note "another flush holds the lock"
 spool_with locked acme

@@ -28,9 +28,9 @@ run "$REPLAY" -D "$SPOOL" --recover
 check_rc 0 "logthra-replay --recover"
 check_contains "recovered 1 claimed files, removed 1 stale temporary files" \
     "$RUN_OUT" "summary line"
-check_eq 3 "$(count_files "$TD/ready")" "the claimed file is back in ready/"
-check_eq 1 "$([[ -f "$TD/ready/$claimed" ]] && echo 1 || echo 0)" \
-    "under its own name"
+check_eq 2 "$(count_files "$TD/ready")" "two files in ready/"
+check_eq 1 "$([[ -f "$TD/deferred/$claimed" ]] && echo 1 || echo 0)" \
+    "the claimed file waits in deferred/ under its own name, due at once"
 check_eq 0 "$(count_files "$TD/active")" "active/ is empty"
 check_eq "fresh.spool
 middle.spool" "$(find "$TD/tmp" -type f -printf '%f\n' | sort)" \
@@ -54,8 +54,8 @@ check_rc 0 "logthra-flush"
 check_match '^flushed 3 files, 6 rows, ' "$RUN_OUT" "3 files, 6 rows flushed"
 check_eq 6 "$(ch_query "SELECT count() FROM logs.log WHERE tenant_id = 'acme'")" \
     "6 rows in ClickHouse"
-check_eq 00 "$(count_files "$TD/ready")$(count_files "$TD/active")" \
-    "ready/ and active/ are empty"
+check_eq 000 "$(count_files "$TD/ready")$(count_files "$TD/active")$(count_files "$TD/deferred")" \
+    "ready/, active/ and deferred/ are empty"
 
 note "a stale claim is also taken back by logthra-flush itself"
 "$RECV" -T acme -D "$SPOOL" "$SEED" || die "logthra-recv -T acme failed"

@@ -28,10 +28,11 @@ static const char default_ddl[] =
     "    timestamp DateTime,\n"
     "    timestamp_ns Int64,\n"
     "    msg String,\n"
-    "    metadata Array(String)\n"
+    "    metadata Array(String),\n"
+    "    push_id UInt64\n"
     ")\n"
     "ENGINE = MergeTree()\n"
-    "PARTITION BY toDate(timestamp)\n"
+    "PARTITION BY toDate(timestamp, 'UTC')\n"
     "ORDER BY (tenant_id, toStartOfHour(timestamp), stream_id, timestamp);\n";
 
 /* --- SQL --- */
@@ -139,7 +140,7 @@ START_TEST(test_insert_sql)
 	ck_assert_int_eq(lt_ch_insert_sql(&b, "logs", "log"), 0);
 	ck_assert_str_eq((char *)b.data,
 			 "INSERT INTO logs.log (tenant_id, stream_id, label, "
-			 "timestamp, timestamp_ns, msg, metadata) "
+			 "timestamp, timestamp_ns, msg, metadata, push_id) "
 			 "FORMAT RowBinary");
 	lt_buf_reset(&b);
 	ck_assert_int_eq(lt_ch_insert_sql(&b, "logs", "a;b"), -1);
@@ -171,6 +172,23 @@ START_TEST(test_error_18_16)
 	ck_assert_str_eq(err.message,
 			 "Code: 47, e.displayText() = DB::Exception: Unknown "
 			 "identifier: nosuch, e.what() = DB::Exception");
+}
+END_TEST
+
+/* Which refusals mean "these rows", so that the flusher looks for the
+ * file at fault instead of waiting for the server. */
+START_TEST(test_error_is_data)
+{
+	from_body(500, "Code: 27, e.displayText() = DB::Exception: Cannot parse input", NULL);
+	ck_assert_int_eq(lt_ch_error_is_data(&err), 1);
+	from_body(500, "Code: 33. DB::Exception: Cannot read all data", NULL);
+	ck_assert_int_eq(lt_ch_error_is_data(&err), 1);
+	from_body(500, "Code: 252. DB::Exception: Too many parts", NULL);
+	ck_assert_int_eq(lt_ch_error_is_data(&err), 0);
+	from_body(500, "Code: 241, e.displayText() = DB::Exception: Memory limit", NULL);
+	ck_assert_int_eq(lt_ch_error_is_data(&err), 0);
+	from_body(404, "Code: 16. DB::Exception: No such column push_id", NULL);
+	ck_assert_int_eq(lt_ch_error_is_data(&err), 0);
 }
 END_TEST
 
@@ -464,7 +482,7 @@ START_TEST(test_insert_url)
 	ck_assert_int_eq(lt_ch_insert(ch,
 				      "INSERT INTO logs.log (a, b) FORMAT "
 				      "RowBinary",
-				      body, sizeof(body), &err),
+				      body, sizeof(body), 0, &err),
 			 0);
 	lt_ch_close(ch);
 	fake_finish(&f, &req);
@@ -520,7 +538,7 @@ START_TEST(test_query_error_answer)
 	ck_assert_uint_eq(out.len, 4);
 	/* Nor does the last answer's header carry over. */
 	ck_assert_int_eq(lt_ch_insert(ch, "INSERT INTO x.y FORMAT RowBinary",
-				      "", 0, &err),
+				      "", 0, 0, &err),
 			 -1);
 	ck_assert_msg(err.http_status == 500, "%s", err.message);
 	ck_assert_int_eq(err.exception_code, 241);
@@ -569,7 +587,7 @@ START_TEST(test_unreachable)
 	ck_assert_uint_gt(strlen(err.message), strlen(expect));
 	ck_assert_ptr_eq(strstr(err.message, "sekret"), NULL);
 	ck_assert_int_eq(lt_ch_insert(ch, "INSERT INTO a.b FORMAT RowBinary",
-				      "x", 1, &err),
+				      "x", 1, 5, &err),
 			 -1);
 	ck_assert_int_eq(strncmp(err.message, expect, strlen(expect)), 0);
 	lt_ch_close(ch);
@@ -628,6 +646,7 @@ clickhouse_suite(void)
 
 	tc = tcase_create("errors");
 	tcase_add_test(tc, test_error_18_16);
+	tcase_add_test(tc, test_error_is_data);
 	tcase_add_test(tc, test_error_modern);
 	tcase_add_test(tc, test_error_header);
 	tcase_add_test(tc, test_error_not_clickhouse);

@@ -195,6 +195,20 @@ START_TEST(test_spool_failure_is_503)
 }
 END_TEST
 
+/* Under the free-space reserve: refused before the disk is full. */
+START_TEST(test_disk_reserve_is_503)
+{
+	struct lt_response resp;
+
+	opts.min_free_space = SIZE_MAX / 2;
+	ck_assert_int_eq(handle("POST", "/api/push", "acme", SEED, &resp), 503);
+	ck_assert_int_eq(resp.retry_after, 30);
+	ck_assert_ptr_nonnull(strstr(resp.message, "No space left on device"));
+	ck_assert_uint_eq(files_in("acme", "ready"), 0);
+	ck_assert_uint_eq(files_in("acme", "tmp"), 0);
+}
+END_TEST
+
 static Suite *
 recv_suite(void)
 {
@@ -208,6 +222,7 @@ recv_suite(void)
 	tcase_add_test(tc, test_content_type_and_size);
 	tcase_add_test(tc, test_invalid_payload_leaves_nothing);
 	tcase_add_test(tc, test_spool_failure_is_503);
+	tcase_add_test(tc, test_disk_reserve_is_503);
 	suite_add_tcase(s, tc);
 	return s;
 }

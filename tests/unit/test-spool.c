@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@ encode_sample(struct lt_spool_encoder *e)
 	struct lt_sink sink;
 	struct lt_entry en = {INT64_C(1704067200000000000), "starting up", 11, NULL, 0};
 
-	ck_assert_int_eq(lt_spool_encoder_init(e, "acme", 42), 0);
+	ck_assert_int_eq(lt_spool_encoder_init(e, "acme", 42, UINT64_C(0x1122334455667788)), 0);
 	lt_spool_encoder_sink(e, &sink);
 	ck_assert_int_eq(sink.stream(sink.ctx, labels, 2), 0);
 	ck_assert_int_eq(sink.entry(sink.ctx, &en), 0);
@@ -49,8 +50,11 @@ START_TEST(test_roundtrip)
 	ck_assert_int_eq(lt_spool_check(e.out.data, e.out.len, &info, err, sizeof(err)), 0);
 	ck_assert_str_eq(info.tenant, "acme");
 	ck_assert(info.received_ns == 42);
+	ck_assert(info.push_id == UINT64_C(0x1122334455667788));
 	ck_assert(info.n_streams == 1);
 	ck_assert(info.n_entries == 2);
+	ck_assert(info.min_ts_ns == INT64_C(1704067200000000000));
+	ck_assert(info.max_ts_ns == INT64_C(1704067201123456789));
 	lt_spool_encoder_free(&e);
 }
 END_TEST
@@ -102,7 +106,7 @@ START_TEST(test_messages)
 
 	encode_sample(&e);
 	ck_assert_int_eq(lt_spool_check(e.out.data, e.out.len - 13, &info, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "record at byte 143 runs past the end of the file");
+	ck_assert_str_eq(err, "record at byte 151 runs past the end of the file");
 	ck_assert_int_eq(lt_buf_append(&e.out, "x", 1), 0);
 	ck_assert_int_eq(lt_spool_check(e.out.data, e.out.len, &info, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "1 bytes after the END trailer");
@@ -125,7 +129,7 @@ START_TEST(test_missing_end)
 	struct lt_sink sink;
 	char err[256];
 
-	ck_assert_int_eq(lt_spool_encoder_init(&e, "acme", 1), 0);
+	ck_assert_int_eq(lt_spool_encoder_init(&e, "acme", 1, 7), 0);
 	lt_spool_encoder_sink(&e, &sink);
 	ck_assert_int_eq(sink.stream(sink.ctx, labels, 2), 0);
 	ck_assert_int_eq(lt_spool_check(e.out.data, e.out.len, &info, err, sizeof(err)), -1);
@@ -138,11 +142,15 @@ END_TEST
 START_TEST(test_rowbinary)
 {
 	struct lt_spool_encoder e;
-	struct lt_buf rb = LT_BUF_INIT, want = LT_BUF_INIT;
+	struct lt_rows_by_day days = {0};
+	struct lt_buf want = LT_BUF_INIT;
 	uint64_t sid = lt_stream_id(labels, 2);
 
 	encode_sample(&e);
-	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len, &rb), 0);
+	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len, NULL, 0, &days), 2);
+	ck_assert_uint_eq(days.n, 1);
+	ck_assert_int_eq(days.v[0].day, 19723); /* 2024-01-01 */
+	ck_assert_uint_eq(days.v[0].n_rows, 2);
 	/* row 1 */
 	lt_buf_append_string(&want, "acme", 4);
 	lt_buf_append_u64le(&want, sid);
@@ -153,6 +161,7 @@ START_TEST(test_rowbinary)
 	lt_buf_append_u64le(&want, UINT64_C(1704067200000000000));
 	lt_buf_append_string(&want, "starting up", 11);
 	lt_buf_append_varint(&want, 0);
+	lt_buf_append_u64le(&want, UINT64_C(0x1122334455667788));
 	/* row 2 */
 	lt_buf_append_string(&want, "acme", 4);
 	lt_buf_append_u64le(&want, sid);
@@ -164,10 +173,70 @@ START_TEST(test_rowbinary)
 	lt_buf_append_string(&want, "ready", 5);
 	lt_buf_append_varint(&want, 1);
 	lt_buf_append_string(&want, "trace_id=abc", 12);
-	ck_assert_uint_eq(rb.len, want.len);
-	ck_assert_mem_eq(rb.data, want.data, want.len);
-	lt_buf_free(&rb);
+	lt_buf_append_u64le(&want, UINT64_C(0x1122334455667788));
+	ck_assert_uint_eq(days.v[0].rows.len, want.len);
+	ck_assert_mem_eq(days.v[0].rows.data, want.data, want.len);
+	/* The day ClickHouse already holds is left out. */
+	lt_rows_by_day_reset(&days);
+	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len,
+					    (const int32_t[]){19723}, 1, &days), 0);
+	ck_assert_uint_eq(days.n, 0);
+	lt_rows_by_day_free(&days);
 	lt_buf_free(&want);
+	lt_spool_encoder_free(&e);
+}
+END_TEST
+
+/* Rows of a push that spans midnight UTC go to two INSERTs. */
+START_TEST(test_rowbinary_days)
+{
+	struct lt_spool_encoder e;
+	struct lt_rows_by_day days = {0};
+	struct lt_sink sink;
+	struct lt_entry en = {INT64_C(1704153599999999999), "last of day 1", 13, NULL, 0};
+
+	ck_assert_int_eq(lt_spool_encoder_init(&e, "acme", 1, 5), 0);
+	lt_spool_encoder_sink(&e, &sink);
+	ck_assert_int_eq(sink.stream(sink.ctx, labels, 2), 0);
+	ck_assert_int_eq(sink.entry(sink.ctx, &en), 0);
+	en.ts_ns++;
+	ck_assert_int_eq(sink.entry(sink.ctx, &en), 0);
+	ck_assert_int_eq(sink.entry(sink.ctx, &en), 0);
+	ck_assert_int_eq(lt_spool_encoder_finish(&e), 0);
+	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len, NULL, 0, &days), 3);
+	ck_assert_uint_eq(days.n, 2);
+	ck_assert_int_eq(days.v[0].day, 19723);
+	ck_assert_uint_eq(days.v[0].n_rows, 1);
+	ck_assert_int_eq(days.v[1].day, 19724);
+	ck_assert_uint_eq(days.v[1].n_rows, 2);
+	lt_rows_by_day_free(&days);
+	lt_spool_encoder_free(&e);
+}
+END_TEST
+
+START_TEST(test_filter)
+{
+	struct lt_spool_encoder e;
+	struct lt_spool_info info;
+	struct lt_buf out = LT_BUF_INIT;
+	uint64_t kept;
+	char err[256];
+
+	encode_sample(&e);
+	/* only the second entry */
+	ck_assert_int_eq(lt_spool_filter(e.out.data, e.out.len, INT64_C(1704067201000000000), 0,
+					 &out, &kept), 0);
+	ck_assert(kept == 1);
+	ck_assert_int_eq(lt_spool_check(out.data, out.len, &info, err, sizeof(err)), 0);
+	ck_assert(info.n_entries == 1 && info.n_streams == 1);
+	ck_assert(info.push_id == UINT64_C(0x1122334455667788));
+	ck_assert(info.min_ts_ns == INT64_C(1704067201123456789));
+	/* nothing in the window: a valid, empty file */
+	ck_assert_int_eq(lt_spool_filter(e.out.data, e.out.len, 1, 2, &out, &kept), 0);
+	ck_assert(kept == 0);
+	ck_assert_int_eq(lt_spool_check(out.data, out.len, &info, err, sizeof(err)), 0);
+	ck_assert(info.n_streams == 0);
+	lt_buf_free(&out);
 	lt_spool_encoder_free(&e);
 }
 END_TEST
@@ -317,13 +386,62 @@ START_TEST(test_unclaim_and_sweep)
 	ck_assert_int_eq(lt_spool_unclaim(root, "acme", &n, err, sizeof(err)), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(count_files(root, "acme", "active"), 0);
-	ck_assert_uint_eq(count_files(root, "acme", "ready"), 1);
+	ck_assert_uint_eq(count_files(root, "acme", "deferred"), 1);
 	ck_assert_int_eq(lt_spool_sweep_tmp(root, "acme", 3600, &n, err, sizeof(err)), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(count_files(root, "acme", "tmp"), 1);
 	lt_names_free(&tenants);
 	lt_buf_free(&from);
 	lt_buf_free(&to);
+	remove_tree(root);
+}
+END_TEST
+
+START_TEST(test_defer_and_quarantine)
+{
+	struct lt_buf path = LT_BUF_INIT, reason = LT_BUF_INIT;
+	struct stat st;
+	char err[256], *root = temp_spool(), *name;
+	FILE *f;
+	char line[256];
+
+	ck_assert_int_eq(lt_spool_write(root, "acme", "x", 1, &path, err, sizeof(err)), 0);
+	name = strdup(strrchr((char *)path.data, '/') + 1);
+	ck_assert_ptr_nonnull(name);
+	ck_assert_int_eq(lt_spool_move(root, "acme", "ready", "deferred", name, 2000000000), 0);
+	lt_buf_reset(&path);
+	lt_buf_printf(&path, "%s/tenants/acme/deferred/%s", root, name);
+	ck_assert_int_eq(stat((char *)path.data, &st), 0);
+	ck_assert_int_eq(st.st_mtime, 2000000000); /* the next-retry time */
+	ck_assert_int_eq(lt_spool_move(root, "acme", "ready", "deferred", name, -1), ENOENT);
+
+	ck_assert_int_eq(lt_spool_quarantine(root, "acme", "deferred", name,
+					     "bad CRC in record at byte 12", err, sizeof(err)), 0);
+	ck_assert_uint_eq(count_files(root, "acme", "deferred"), 0);
+	lt_buf_printf(&reason, "%s/quarantine/acme/%s.reason", root, name);
+	f = fopen((char *)reason.data, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	ck_assert_str_eq(line, "bad CRC in record at byte 12\n");
+	ck_assert_int_eq(fclose(f), 0);
+	lt_buf_reset(&reason);
+	lt_buf_printf(&reason, "%s/quarantine/acme/%s", root, name);
+	ck_assert_int_eq(stat((char *)reason.data, &st), 0);
+	free(name);
+	lt_buf_free(&path);
+	lt_buf_free(&reason);
+	remove_tree(root);
+}
+END_TEST
+
+START_TEST(test_space_reserve)
+{
+	char err[256], *root = temp_spool();
+
+	ck_assert_int_eq(lt_spool_space_ok(root, 0, 0, err, sizeof(err)), 0);
+	ck_assert_int_eq(lt_spool_space_ok(root, SIZE_MAX, 0, err, sizeof(err)), ENOSPC);
+	ck_assert_ptr_nonnull(strstr(err, "under the reserve"));
+	ck_assert_ptr_nonnull(strstr(err, "min_free_space"));
 	remove_tree(root);
 }
 END_TEST
@@ -356,11 +474,15 @@ spool_suite(void)
 	tcase_add_test(format, test_messages);
 	tcase_add_test(format, test_missing_end);
 	tcase_add_test(format, test_rowbinary);
+	tcase_add_test(format, test_rowbinary_days);
+	tcase_add_test(format, test_filter);
 	tcase_add_test(format, test_stream_id);
 	tcase_add_test(dir, test_write_and_load);
 	tcase_add_test(dir, test_write_failure_leaves_nothing);
 	tcase_add_test(dir, test_load_refuses_links);
 	tcase_add_test(dir, test_unclaim_and_sweep);
+	tcase_add_test(dir, test_defer_and_quarantine);
+	tcase_add_test(dir, test_space_reserve);
 	tcase_add_test(dir, test_lock_excludes);
 	suite_add_tcase(s, format);
 	suite_add_tcase(s, dir);
