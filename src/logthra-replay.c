@@ -5,7 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "archives.h"
 #include "flush.h"
+#include "recv.h"
 #include "log.h"
 #include "options.h"
 #include "replay.h"
@@ -16,10 +20,19 @@ usage(void)
 	(void)printf(
 		"%s recovers interrupted work in the spool.\n\n"
 		"Usage:\n"
-		"  %s --recover [OPTION]...\n\n"
+		"  %s --recover [OPTION]...\n"
+		"  %s [OPTION]... ARCHIVE...\n\n"
 		"Actions:\n"
-		"      --recover              return interrupted claims to ready/ and remove\n"
-		"                             stale temporary files\n\n"
+		"      --recover              take back interrupted claims, remove stale\n"
+		"                             temporary files and half-written archives\n"
+		"  ARCHIVE...                 re-import the spool files in these archives\n\n"
+		"Re-import options:\n"
+		"      --tenant=TENANT        only this tenant's files\n"
+		"      --since=TIME           only entries at or after TIME (a timestamp,\n"
+		"                             or a duration ago such as 2h or 7d)\n"
+		"      --until=TIME           only entries before TIME\n"
+		"  -n, --dry-run              say what would be imported, change nothing\n"
+		"      --force                import even rows ClickHouse already holds\n\n"
 		"Options:\n"
 		"  -c, --config=FILE          read settings from FILE\n"
 		"  -D, --spool=DIR            spool directory (default %s)\n"
@@ -28,53 +41,122 @@ usage(void)
 		"  -v, --verbose              say more\n"
 		"  -V, --version              output version information, then exit\n"
 		"  -?, --help                 show this help, then exit\n",
-		lt_progname(), lt_progname(), LT_DEFAULT_SPOOL);
+		lt_progname(), lt_progname(), lt_progname(), LT_DEFAULT_SPOOL);
 }
 
-enum { OPT_RECOVER = 256, OPT_TMP_MAX_AGE };
+enum { OPT_RECOVER = 256, OPT_TMP_MAX_AGE, OPT_TENANT, OPT_SINCE, OPT_UNTIL,
+       OPT_FORCE };
 
 static const struct option long_options[] = {
 	{"recover", no_argument, NULL, OPT_RECOVER},
 	{"config", required_argument, NULL, 'c'},
 	{"spool", required_argument, NULL, 'D'},
 	{"tmp-max-age", required_argument, NULL, OPT_TMP_MAX_AGE},
+	{"tenant", required_argument, NULL, OPT_TENANT},
+	{"since", required_argument, NULL, OPT_SINCE},
+	{"until", required_argument, NULL, OPT_UNTIL},
+	{"dry-run", no_argument, NULL, 'n'},
+	{"force", no_argument, NULL, OPT_FORCE},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, 'V'},
 	{"help", no_argument, NULL, '?'},
 	{NULL, 0, NULL, 0},
 };
 
+static int
+recover(const struct lt_options *o)
+{
+	struct lt_recover_stats st;
+	int status;
+
+	status = lt_recover(o, &st);
+	(void)printf("recovered %zu claimed files, removed %zu stale temporary files and %zu half-written archives\n",
+		     st.unclaimed, st.tmp_removed, st.archives_removed);
+	return status;
+}
+
+static int
+parse_time(const char *option, const char *arg, int64_t *ns)
+{
+	if (lt_parse_time_arg(arg, lt_now_ns(), ns) == 0)
+		return 0;
+	lt_error("invalid value \"%s\" for option %s", arg, option);
+	lt_hint("Give a timestamp (2024-01-01, 2024-01-01T12:00:00Z, unix nanoseconds) or a duration ago (2h, 7d).");
+	return -1;
+}
+
+static int
+reimport(const struct lt_options *o, struct lt_replay_opts *ro, int argc,
+	 char **argv)
+{
+	struct lt_replay_stats st = {0};
+	const char *why;
+	int i, rc, status = LT_EX_OK;
+
+	if (ro->tenant && lt_tenant_valid(ro->tenant, &why) < 0) {
+		lt_error("invalid tenant id \"%s\": %s", ro->tenant, why);
+		return LT_EX_ERROR;
+	}
+	ro->progress = isatty(STDERR_FILENO);
+	for (i = 0; i < argc; i++) {
+		rc = lt_replay_archive(o, argv[i], ro, &st);
+		if (rc == -2) {
+			status = LT_EX_TEMPFAIL;
+			break;
+		}
+		if (rc < 0)
+			status = LT_EX_ERROR;
+	}
+	(void)printf("%s %zu files (%llu entries) from %zu archives; skipped %zu (other tenants or outside the window); %zu corrupt\n",
+		     ro->dry_run ? "would replay" : "replayed", st.files,
+		     (unsigned long long)st.entries, st.archives, st.skipped,
+		     st.corrupt);
+	if (status == LT_EX_OK && st.corrupt > 0)
+		status = LT_EX_DATAERR;
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct lt_cli cli = {0};
 	struct lt_options o;
-	struct lt_recover_stats st;
-	int c, recover = 0, status;
+	struct lt_replay_opts ro = {0};
+	const char *since = NULL, *until = NULL;
+	int c, want_recover = 0, status;
 
 	lt_log_init(argv[0]);
 	lt_cli_early(argc, argv, usage);
-	while ((c = getopt_long(argc, argv, "c:D:vV?", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:D:nvV?", long_options, NULL)) != -1) {
 		switch (c) {
-		case OPT_RECOVER: recover = 1; break;
+		case OPT_RECOVER: want_recover = 1; break;
 		case OPT_TMP_MAX_AGE: lt_cli_set(&cli, "--tmp-max-age", "tmp_max_age", optarg); break;
+		case OPT_TENANT: ro.tenant = optarg; break;
+		case OPT_SINCE: since = optarg; break;
+		case OPT_UNTIL: until = optarg; break;
+		case 'n': ro.dry_run = 1; break;
+		case OPT_FORCE: ro.force = 1; break;
 		default:
 			lt_cli_common(&cli, c, argv, usage);
 		}
 	}
-	lt_cli_operands(argc, argv, 0);
-	if (!recover) {
-		lt_error("no action given");
-		lt_hint("Use --recover; re-importing archives comes in a later version.");
+	if (want_recover == (optind < argc)) {
+		lt_error(want_recover ? "--recover takes no archives"
+				      : "nothing to do");
+		lt_hint("Use --recover, or name the archives to re-import.");
 		lt_try_help();
 		return 1;
 	}
+	if ((since && parse_time("--since", since, &ro.since_ns) < 0) ||
+	    (until && parse_time("--until", until, &ro.until_ns) < 0))
+		return 1;
 	lt_log_set_verbosity(cli.verbose);
 	if (lt_cli_apply(&cli, &o) < 0)
 		return 1;
-	status = lt_recover(&o, &st);
-	(void)printf("recovered %zu claimed files, removed %zu stale temporary files\n",
-		     st.unclaimed, st.tmp_removed);
+	if (want_recover)
+		status = recover(&o);
+	else
+		status = reimport(&o, &ro, argc - optind, argv + optind);
 	lt_options_free(&o);
 	return status;
 }
