@@ -510,7 +510,8 @@ lt_ch_error_is_data(const struct lt_ch_error *err)
 
 int
 lt_ch_insert(struct lt_ch *ch, const char *insert_sql, const void *data,
-	     size_t len, size_t block_rows, struct lt_ch_error *err)
+	     size_t len, size_t block_rows, const char *query_id,
+	     struct lt_ch_error *err)
 {
 	struct lt_ch_error dummy;
 	struct lt_buf param = LT_BUF_INIT;
@@ -537,6 +538,17 @@ lt_ch_insert(struct lt_ch *ch, const char *insert_sql, const void *data,
 		}
 		urc = curl_url_set(u, CURLUPART_QUERY, (const char *)param.data,
 				   CURLU_APPENDQUERY);
+		if (urc != CURLUE_OK)
+			goto url_fail;
+		lt_buf_reset(&param);
+	}
+	if (query_id != NULL) {
+		if (lt_buf_printf(&param, "query_id=%s", query_id) < 0) {
+			urc = CURLUE_OUT_OF_MEMORY;
+			goto url_fail;
+		}
+		urc = curl_url_set(u, CURLUPART_QUERY, (const char *)param.data,
+				   CURLU_APPENDQUERY | CURLU_URLENCODE);
 		if (urc != CURLUE_OK)
 			goto url_fail;
 		lt_buf_reset(&param);

@@ -37,9 +37,11 @@ int lt_ch_query(struct lt_ch *ch, const char *sql, struct lt_buf *out,
 /* Runs "INSERT ... FORMAT X" given in the URL's query parameter with data
  * as the POST body.  block_rows > 0 sends max_insert_block_size=block_rows,
  * so that an INSERT of fewer rows is parsed as one block: one part, all
- * or nothing.  Returns 0, or -1 with *err filled in. */
+ * or nothing.  query_id (may be NULL) names the INSERT in ClickHouse's
+ * system.processes.  Returns 0, or -1 with *err filled in. */
 int lt_ch_insert(struct lt_ch *ch, const char *insert_sql, const void *data,
-		 size_t len, size_t block_rows, struct lt_ch_error *err);
+		 size_t len, size_t block_rows, const char *query_id,
+		 struct lt_ch_error *err);
 
 /* Whether an error code says ClickHouse could not take the data itself
  * (a parse error, a type mismatch), as opposed to a server or table

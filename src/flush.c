@@ -21,9 +21,10 @@ struct item {
 	struct lt_buf data;
 	struct lt_spool_info info;
 	int suspect;      /* may be in ClickHouse already: ask before sending */
-	int32_t *skip;    /* days of this push that ClickHouse already holds */
+	struct lt_day_skip *skip; /* what ClickHouse holds of it, per day */
 	size_t n_skip;
 	int inserted;     /* all its rows are in ClickHouse */
+	char *refusal;    /* ClickHouse's message when it refused this file alone */
 };
 
 struct batch {
@@ -39,6 +40,10 @@ struct run {
 	struct lt_flush_stats *st;
 	struct lt_ch *ch;
 	struct lt_buf insert_sql;
+	char query_id[64];       /* "logthra-SPOOLHASH-" + a counter per INSERT */
+	size_t id_prefix_len;
+	unsigned long n_inserts;
+	struct lt_ch_error last_err; /* of the last INSERT that failed */
 	struct lt_rows_by_day days;
 	struct batch batch;
 	const char *tenant;
@@ -89,6 +94,7 @@ item_free(struct item *it)
 	free(it->name);
 	lt_buf_free(&it->data);
 	free(it->skip);
+	free(it->refusal);
 }
 
 static void
@@ -146,7 +152,7 @@ presence_sql(struct run *r, struct lt_buf *sql)
 	const char *sep = "";
 	size_t i;
 
-	if (lt_buf_printf(sql, "SELECT DISTINCT push_id, intDiv(timestamp_ns, 86400000000000) FROM %s.%s WHERE tenant_id = ",
+	if (lt_buf_printf(sql, "SELECT push_id, intDiv(timestamp_ns, 86400000000000) AS day, count() FROM %s.%s WHERE tenant_id = ",
 			  r->o->database, r->o->table) < 0 ||
 	    append_quoted(sql, r->tenant) < 0 ||
 	    lt_buf_printf(sql, " AND push_id IN (") < 0)
@@ -163,15 +169,15 @@ presence_sql(struct run *r, struct lt_buf *sql)
 		hi = it->info.max_ts_ns > hi ? it->info.max_ts_ns : hi;
 	}
 	/* The time range lets ClickHouse read only the partitions concerned. */
-	return lt_buf_printf(sql, ") AND timestamp >= %" PRId64 " AND timestamp <= %" PRId64 " FORMAT TSV",
+	return lt_buf_printf(sql, ") AND timestamp >= %" PRId64 " AND timestamp <= %" PRId64 " GROUP BY push_id, day FORMAT TSV",
 			     lo / 1000000000, hi / 1000000000);
 }
 
 static int
-add_skip(struct run *r, uint64_t push_id, int32_t day)
+add_skip(struct run *r, uint64_t push_id, int32_t day, uint64_t rows)
 {
+	struct lt_day_skip *v;
 	size_t i;
-	int32_t *v;
 
 	for (i = 0; i < r->batch.n; i++) {
 		struct item *it = &r->batch.v[i];
@@ -182,7 +188,9 @@ add_skip(struct run *r, uint64_t push_id, int32_t day)
 		if (v == NULL)
 			return -1;
 		it->skip = v;
-		it->skip[it->n_skip++] = day;
+		it->skip[it->n_skip].day = day;
+		it->skip[it->n_skip].rows = rows;
+		it->n_skip++;
 	}
 	return 0;
 }
@@ -191,7 +199,7 @@ static int
 parse_presence(struct run *r, const struct lt_buf *answer)
 {
 	const char *p = (const char *)answer->data, *end = p + answer->len;
-	unsigned long long id;
+	unsigned long long id, rows;
 	long day;
 	char *e;
 
@@ -201,18 +209,61 @@ parse_presence(struct run *r, const struct lt_buf *answer)
 		if (errno || *e != '\t')
 			return -1;
 		day = strtol(e + 1, &e, 10);
+		if (errno || *e != '\t')
+			return -1;
+		rows = strtoull(e + 1, &e, 10);
 		if (errno || *e != '\n')
 			return -1;
-		if (add_skip(r, id, (int32_t)day) < 0)
+		if (add_skip(r, id, (int32_t)day, rows) < 0)
 			return -1;
 		p = e + 1;
 	}
 	return 0;
 }
 
-/* For suspect files: which (push, day) pairs are in ClickHouse already.
- * A push's rows of one day always travel in one INSERT, which commits
- * whole or not at all, so one row present means all of them are. */
+/* Waits until no INSERT of this spool is running in ClickHouse: one
+ * sent by a run that died may still be executing, and what it commits
+ * must be counted before we decide what to send again.  The flush lock
+ * means every such INSERT belongs to a dead run. */
+static enum send_result
+wait_for_dead_inserts(struct run *r)
+{
+	struct lt_buf sql = LT_BUF_INIT, answer = LT_BUF_INIT;
+	struct lt_ch_error err;
+	enum send_result res = DEFERRED;
+	int i;
+
+	if (lt_buf_printf(&sql, "SELECT count() FROM system.processes WHERE query_id LIKE '%.*s%%'",
+			  (int)r->id_prefix_len, r->query_id) < 0 ||
+	    lt_buf_terminate(&sql) < 0)
+		goto out;
+	for (i = 0; i < 600; i++) {
+		lt_buf_reset(&answer);
+		if (lt_ch_query(r->ch, (char *)sql.data, &answer, &err) < 0) {
+			report_ch_error("could not ask ClickHouse for running INSERTs",
+					r->o, &err);
+			goto out;
+		}
+		if (answer.len >= 1 && answer.data[0] == '0') {
+			res = SENT;
+			goto out;
+		}
+		if (i == 0)
+			lt_info("waiting for an INSERT of an interrupted run to end");
+		(void)nanosleep(&(struct timespec){0, 100000000}, NULL);
+	}
+	lt_error("an INSERT of an interrupted run is still running in ClickHouse after 60 s");
+out:
+	lt_buf_free(&sql);
+	lt_buf_free(&answer);
+	return res;
+}
+
+/* For suspect files: how many rows of each (push, day) ClickHouse holds.
+ * A push's rows of one day travel in one INSERT, in file order; that
+ * INSERT commits all of them, none, or (cut short between two rows) its
+ * first ones; so the rows held are always the first ones, and the rest
+ * are sent again. */
 static enum send_result
 check_presence(struct run *r)
 {
@@ -229,6 +280,8 @@ check_presence(struct run *r)
 	}
 	if (n == 0)
 		return SENT;
+	if (wait_for_dead_inserts(r) != SENT)
+		return DEFERRED;
 	if (presence_sql(r, &sql) < 0 || lt_buf_terminate(&sql) < 0) {
 		lt_error("out of memory");
 		res = DEFERRED;
@@ -251,26 +304,29 @@ check_presence(struct run *r)
 static enum send_result
 send_day(struct run *r, const struct lt_day_rows *d, int quiet)
 {
-	struct lt_ch_error err;
+	struct lt_ch_error *err = &r->last_err;
 	char what[256];
 
 	/* One day is one partition, and block_rows above the row count
 	 * keeps the INSERT to one block: one part, all or nothing. */
+	(void)snprintf(r->query_id + r->id_prefix_len,
+		       sizeof(r->query_id) - r->id_prefix_len, "%lu-%ld",
+		       ++r->n_inserts, (long)getpid());
 	if (lt_ch_insert(r->ch, (char *)r->insert_sql.data, d->rows.data,
-			 d->rows.len, d->n_rows + 1, &err) == 0) {
+			 d->rows.len, d->n_rows + 1, r->query_id, err) == 0) {
 		r->st->rows += d->n_rows;
 		r->st->bytes += d->rows.len;
 		r->st->batches++;
 		return SENT;
 	}
-	if (err.http_status != 0 && lt_ch_error_is_data(&err) && quiet)
+	if (err->http_status != 0 && lt_ch_error_is_data(err) && quiet)
 		return DATA_ERROR;
 	(void)snprintf(what, sizeof(what),
 		       "could not insert %zu rows of tenant \"%s\" into ClickHouse",
 		       d->n_rows, r->tenant);
-	report_ch_error(what, r->o, &err);
-	return err.http_status != 0 && lt_ch_error_is_data(&err) ? DATA_ERROR
-								: DEFERRED;
+	report_ch_error(what, r->o, err);
+	return err->http_status != 0 && lt_ch_error_is_data(err) ? DATA_ERROR
+								 : DEFERRED;
 }
 
 /* Sends the rows of items [from, to) of the batch, one INSERT per day. */
@@ -403,6 +459,7 @@ bisect(struct run *r)
 {
 	size_t i, refused = 0, taken = 0;
 	enum send_result res;
+	char why[sizeof(r->last_err.message) + 80];
 
 	for (i = 0; i < r->batch.n; i++)
 		r->batch.v[i].suspect = 1; /* some days may have gone in */
@@ -412,20 +469,29 @@ bisect(struct run *r)
 		res = send_items(r, i, i + 1, 1);
 		if (res == DEFERRED)
 			return DEFERRED;
-		if (res == DATA_ERROR)
+		if (res == DATA_ERROR) {
 			refused++;
-		else
+			r->batch.v[i].refusal = strdup(r->last_err.message);
+		} else {
 			taken++;
+		}
 	}
-	if (refused == 0 || taken == 0)
-		return refused ? DATA_ERROR : SENT;
+	if (refused == 0)
+		return SENT;
+	if (taken == 0) {
+		report_ch_error("ClickHouse refused every file of the batch; the fault is not in one file",
+				r->o, &r->last_err);
+		return DATA_ERROR;
+	}
 	for (i = 0; i < r->batch.n; i++) {
 		struct item *it = &r->batch.v[i];
 
 		if (it->inserted)
 			continue;
-		quarantine(r, it->name,
-			   "ClickHouse refused its rows while taking the rest of its batch");
+		(void)snprintf(why, sizeof(why),
+			       "ClickHouse refused its rows while taking the rest of its batch: %s",
+			       it->refusal ? it->refusal : "(no message)");
+		quarantine(r, it->name, why);
 		/* Now in quarantine: not deferred, not retired. */
 		item_free(it);
 		memmove(it, it + 1, (r->batch.n - i - 1) * sizeof(*it));
@@ -555,6 +621,10 @@ flush_tenant(struct run *r, const char *tenant)
 	size_t moved;
 
 	r->tenant = tenant;
+	if (lt_spool_tenant_dirs(r->o->spool, tenant, err, sizeof(err)) != 0) {
+		lt_error("%s", err);
+		return -1;
+	}
 	/* We hold the lock, so anything in active/ was claimed by a run that
 	 * died, perhaps after ClickHouse took its rows: it becomes a
 	 * suspect, due at once. */
@@ -570,6 +640,23 @@ flush_tenant(struct run *r, const char *tenant)
 	return send_batch(r);
 }
 
+/* "logthra-" and a hash of this host and spool: the prefix of the
+ * query_id of every INSERT from this spool, whichever run sent it. */
+static void
+make_id_prefix(struct run *r)
+{
+	char host[256] = "";
+	struct lt_label key[2];
+	uint64_t h;
+
+	(void)gethostname(host, sizeof(host) - 1);
+	key[0] = (struct lt_label){"host", 4, host, strlen(host)};
+	key[1] = (struct lt_label){"spool", 5, r->o->spool, strlen(r->o->spool)};
+	h = lt_stream_id(key, 2);
+	r->id_prefix_len = (size_t)snprintf(r->query_id, sizeof(r->query_id),
+					    "logthra-%016" PRIx64 "-", h);
+}
+
 static int
 open_clickhouse(struct run *r)
 {
@@ -581,6 +668,7 @@ open_clickhouse(struct run *r)
 		.timeout_s = r->o->clickhouse_timeout_s,
 	};
 
+	make_id_prefix(r);
 	r->ch = lt_ch_open(&co);
 	if (r->ch == NULL) {
 		lt_error("could not initialize libcurl");

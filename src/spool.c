@@ -411,14 +411,22 @@ seconds_of(int64_t ns)
 	return (uint32_t)(ns / 1000000000);
 }
 
+/* Whether to leave out this row of day: the first left[i] rows of each
+ * day in skip are, counting down as they go by. */
 static int
-day_skipped(int32_t day, const int32_t *skip, size_t n_skip)
+day_skipped(int32_t day, const struct lt_day_skip *skip, uint64_t *left,
+	    size_t n_skip)
 {
 	size_t i;
 
-	for (i = 0; i < n_skip; i++)
-		if (skip[i] == day)
-			return 1;
+	for (i = 0; i < n_skip; i++) {
+		if (skip[i].day != day)
+			continue;
+		if (left[i] == 0)
+			return 0;
+		left[i]--;
+		return 1;
+	}
 	return 0;
 }
 
@@ -449,18 +457,28 @@ day_rows(struct lt_rows_by_day *r, int32_t day)
 }
 
 long long
-lt_spool_rowbinary(const unsigned char *data, size_t len, const int32_t *skip,
-		   size_t n_skip, struct lt_rows_by_day *out)
+lt_spool_rowbinary(const unsigned char *data, size_t len,
+		   const struct lt_day_skip *skip, size_t n_skip,
+		   struct lt_rows_by_day *out)
 {
 	size_t off = LT_SPOOL_MAGIC_LEN + 4;
 	const unsigned char *tenant = NULL, *stream = NULL, *push_id = NULL;
 	size_t tenant_len = 0, stream_len = 0;
 	struct lt_day_rows *d;
 	long long added = 0;
+	uint64_t *left = NULL;
 	int64_t ts;
 	char err[128];
 	struct record r;
+	size_t i;
 
+	if (n_skip > 0) {
+		left = malloc(n_skip * sizeof(*left));
+		if (left == NULL)
+			return -1;
+		for (i = 0; i < n_skip; i++)
+			left[i] = skip[i].rows;
+	}
 	/* The file was checked; every record is well-formed. */
 	while (off < len && next_record(data, len, &off, &r, err, sizeof(err)) == 0) {
 		switch (r.type) {
@@ -475,12 +493,14 @@ lt_spool_rowbinary(const unsigned char *data, size_t len, const int32_t *skip,
 			break;
 		case LT_REC_ENTRY:
 			ts = (int64_t)lt_load_u64le(r.payload);
-			if (day_skipped(lt_day_of(ts), skip, n_skip))
+			if (day_skipped(lt_day_of(ts), skip, left, n_skip))
 				break;
 			d = day_rows(out, lt_day_of(ts));
 			if (d == NULL ||
-			    lt_buf_reserve(&d->rows, tenant_len + stream_len + 12 + r.len) < 0)
-				return -1;
+			    lt_buf_reserve(&d->rows, tenant_len + stream_len + 12 + r.len) < 0) {
+				added = -1;
+				goto out;
+			}
 			(void)lt_buf_append(&d->rows, tenant, tenant_len);
 			(void)lt_buf_append(&d->rows, stream, stream_len);
 			(void)lt_buf_append_u32le(&d->rows, seconds_of(ts));
@@ -493,6 +513,8 @@ lt_spool_rowbinary(const unsigned char *data, size_t len, const int32_t *skip,
 			break;
 		}
 	}
+out:
+	free(left);
 	return added;
 }
 

@@ -67,6 +67,11 @@ int lt_spool_write_state(const char *root, const char *tenant,
 int lt_spool_space_ok(const char *root, size_t min_free_bytes,
 		      size_t min_free_inodes, char *err, size_t errlen);
 
+/* Creates the tenant's state directories that are missing.  Returns 0
+ * or an errno value with err set. */
+int lt_spool_tenant_dirs(const char *root, const char *tenant, char *err,
+			 size_t errlen);
+
 /* A random 64-bit push id. */
 uint64_t lt_push_id_new(void);
 
@@ -116,13 +121,22 @@ struct lt_rows_by_day {
 	size_t cap;
 };
 
+/* How many of a push's rows of one day ClickHouse holds already. */
+struct lt_day_skip {
+	int32_t day;
+	uint64_t rows;
+};
+
 /* Appends the rows of a checked spool file in ClickHouse RowBinary,
  * columns (tenant_id, stream_id, label, timestamp, timestamp_ns, msg,
- * metadata, push_id), to the buffer of each row's day; rows of the days
- * listed in skip (n_skip of them) are left out.  Returns the number of
- * rows added, or -1 (out of memory). */
+ * metadata, push_id), to the buffer of each row's day, in file order;
+ * for each day in skip (n_skip of them) its first skip.rows rows are
+ * left out.  (What an INSERT cut short commits is a prefix of its body,
+ * and a push's rows of a day travel together in file order, so what
+ * ClickHouse holds of them is always their first rows.)  Returns the
+ * number of rows added, or -1 (out of memory). */
 long long lt_spool_rowbinary(const unsigned char *data, size_t len,
-			     const int32_t *skip, size_t n_skip,
+			     const struct lt_day_skip *skip, size_t n_skip,
 			     struct lt_rows_by_day *out);
 void lt_rows_by_day_reset(struct lt_rows_by_day *r);
 void lt_rows_by_day_free(struct lt_rows_by_day *r);

@@ -249,6 +249,19 @@ lt_push_id_new(void)
 }
 
 int
+lt_spool_tenant_dirs(const char *root, const char *tenant, char *err,
+		     size_t errlen)
+{
+	struct lt_buf path = LT_BUF_INIT;
+	int rc = ensure_tenant_dirs(root, tenant, &path, err, errlen);
+
+	if (rc == ENOMEM)
+		(void)snprintf(err, errlen, "out of memory");
+	lt_buf_free(&path);
+	return rc;
+}
+
+int
 lt_spool_write(const char *root, const char *tenant, const void *data,
 	       size_t len, struct lt_buf *path_out, char *err, size_t errlen)
 {

@@ -99,6 +99,32 @@ check_rc 0 "the next flush has nothing to report"
 check_eq 4 "$(rows "SELECT count() FROM corrupt.log")" "and inserts nothing twice"
 check_eq 2 "$(count_files "$SPOOL/quarantine/acme")" "quarantine is kept"
 
+note "every quarantine reason: truncated, unknown version, not a plain file, wrong tenant"
+spool_with reasons acme acme acme acme acme
+SPOOL=$T/reasons
+TD=$SPOOL/tenants/acme/ready
+mapfile -t f < <(find "$TD" -type f -printf '%f\n' | sort)
+truncate -s -10 "$TD/${f[0]}"
+printf '\002' | dd of="$TD/${f[1]}" bs=1 seek=8 count=1 conv=notrunc status=none
+mv "$TD/${f[2]}" "$T/elsewhere.spool" && ln -s "$T/elsewhere.spool" "$TD/${f[2]}"
+mkdir -p "$SPOOL/tenants/beta/ready"
+mv "$TD/${f[3]}" "$SPOOL/tenants/beta/ready/${f[3]}"
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL" -d reasons
+check_rc 65 "logthra-flush with four bad files"
+check_match '^flushed 1 files, 2 rows, .*; 4 files quarantined$' "$RUN_OUT" \
+    "the good file is flushed, four are quarantined"
+reason() { cat "$SPOOL/quarantine/$1/$2.reason"; }
+check_match '^record at byte [0-9]+ runs past the end of the file$' "$(reason acme "${f[0]}")" \
+    "a truncated file: its reason"
+check_eq 'unsupported spool format version 2 (this is version 1)' "$(reason acme "${f[1]}")" \
+    "an unknown version: its reason"
+check_match '^could not open .*Too many levels of symbolic links$' "$(reason acme "${f[2]}")" \
+    "a symlink is not followed: its reason"
+check_eq 'it belongs to tenant "acme"' "$(reason beta "${f[3]}")" \
+    "a file in another tenant's directory: its reason"
+check_eq 2 "$(rows "SELECT count() FROM reasons.log")" "only the good file's rows"
+check_eq 0 "$(spool_files "$SPOOL")" "nothing is left in tenants/"
+
 note "another flush holds the lock"
 spool_with locked acme
 SPOOL=$T/locked

@@ -482,7 +482,7 @@ START_TEST(test_insert_url)
 	ck_assert_int_eq(lt_ch_insert(ch,
 				      "INSERT INTO logs.log (a, b) FORMAT "
 				      "RowBinary",
-				      body, sizeof(body), 0, &err),
+				      body, sizeof(body), 0, NULL, &err),
 			 0);
 	lt_ch_close(ch);
 	fake_finish(&f, &req);
@@ -538,7 +538,7 @@ START_TEST(test_query_error_answer)
 	ck_assert_uint_eq(out.len, 4);
 	/* Nor does the last answer's header carry over. */
 	ck_assert_int_eq(lt_ch_insert(ch, "INSERT INTO x.y FORMAT RowBinary",
-				      "", 0, 0, &err),
+				      "", 0, 0, NULL, &err),
 			 -1);
 	ck_assert_msg(err.http_status == 500, "%s", err.message);
 	ck_assert_int_eq(err.exception_code, 241);
@@ -587,7 +587,7 @@ START_TEST(test_unreachable)
 	ck_assert_uint_gt(strlen(err.message), strlen(expect));
 	ck_assert_ptr_eq(strstr(err.message, "sekret"), NULL);
 	ck_assert_int_eq(lt_ch_insert(ch, "INSERT INTO a.b FORMAT RowBinary",
-				      "x", 1, 5, &err),
+				      "x", 1, 5, "logthra-1", &err),
 			 -1);
 	ck_assert_int_eq(strncmp(err.message, expect, strlen(expect)), 0);
 	lt_ch_close(ch);

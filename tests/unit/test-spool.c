@@ -176,11 +176,25 @@ START_TEST(test_rowbinary)
 	lt_buf_append_u64le(&want, UINT64_C(0x1122334455667788));
 	ck_assert_uint_eq(days.v[0].rows.len, want.len);
 	ck_assert_mem_eq(days.v[0].rows.data, want.data, want.len);
-	/* The day ClickHouse already holds is left out. */
+	/* What ClickHouse holds already is left out: all of a day ... */
 	lt_rows_by_day_reset(&days);
 	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len,
-					    (const int32_t[]){19723}, 1, &days), 0);
+					    (const struct lt_day_skip[]){{19723, 2}}, 1,
+					    &days), 0);
 	ck_assert_uint_eq(days.n, 0);
+	/* ... or its first rows, which an INSERT cut short committed. */
+	lt_rows_by_day_reset(&days);
+	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len,
+					    (const struct lt_day_skip[]){{19723, 1}}, 1,
+					    &days), 1);
+	ck_assert_uint_eq(days.v[0].n_rows, 1);
+	ck_assert_uint_eq(days.v[0].rows.len, want.len - 71); /* row 1 is 71 bytes */
+	ck_assert_mem_eq(days.v[0].rows.data, want.data + 71, want.len - 71);
+	/* A skip for another day changes nothing. */
+	lt_rows_by_day_reset(&days);
+	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len,
+					    (const struct lt_day_skip[]){{19724, 5}}, 1,
+					    &days), 2);
 	lt_rows_by_day_free(&days);
 	lt_buf_free(&want);
 	lt_spool_encoder_free(&e);
