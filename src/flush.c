@@ -358,23 +358,26 @@ send_items(struct run *r, size_t from, size_t to, int quiet)
 
 /* --- what happens to the files --- */
 
-static int64_t
-retry_time(const struct run *r, const struct item *it)
+int64_t
+lt_retry_time(int64_t now_s, int64_t received_s, int64_t min_s, int64_t max_s)
 {
-	int64_t age = r->now_s - it->info.received_ns / 1000000000;
+	int64_t age = now_s - received_s;
 
-	if (age < r->o->retry_min_delay_s)
-		age = r->o->retry_min_delay_s;
-	if (age > r->o->retry_max_delay_s)
-		age = r->o->retry_max_delay_s;
-	return r->now_s + age;
+	if (age > max_s)
+		age = max_s;
+	if (age < min_s)
+		age = min_s;
+	return now_s + age;
 }
 
 static void
 defer(struct run *r, const struct item *it)
 {
 	int rc = lt_spool_move(r->o->spool, r->tenant, "active", "deferred",
-			       it->name, retry_time(r, it));
+			       it->name,
+			       lt_retry_time(r->now_s, it->info.received_ns / 1000000000,
+					     r->o->retry_min_delay_s,
+					     r->o->retry_max_delay_s));
 
 	if (rc != 0)
 		lt_error("could not defer \"%s\" of tenant \"%s\": %s", it->name,

@@ -4,6 +4,7 @@
 #define LOGTHRA_FLUSH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "options.h"
 
@@ -27,6 +28,12 @@ struct lt_flush_stats {
  * file was quarantined (the rest were flushed); LT_EX_TEMPFAIL when
  * ClickHouse failed (files deferred) or another run holds the lock;
  * LT_EX_ERROR on local errors.  Errors are logged. */
+/* When a file whose INSERT failed is tried again (the Postfix way): it
+ * waits as long as it has been in the spool, at least min_s and at most
+ * max_s, so a short outage costs little and a long one few attempts. */
+int64_t lt_retry_time(int64_t now_s, int64_t received_s, int64_t min_s,
+		      int64_t max_s);
+
 #define LT_FLUSH_RETRY_NOW 1 /* deferred files are due, whatever their mtime */
 
 int lt_flush_run(const struct lt_options *o, int flags,
