@@ -629,9 +629,11 @@ flush_tenant(struct run *r, const char *tenant)
 		return -1;
 	}
 	/* We hold the lock, so anything in active/ was claimed by a run that
-	 * died, perhaps after ClickHouse took its rows: it becomes a
-	 * suspect, due at once. */
-	if (lt_spool_unclaim(r->o->spool, tenant, &moved, err, sizeof(err)) != 0) {
+	 * died, perhaps while ClickHouse was taking its rows: it becomes a
+	 * suspect, due after retry_min_delay, which lets an INSERT the dead
+	 * run left behind end before we count what ClickHouse holds. */
+	if (lt_spool_unclaim(r->o->spool, tenant, r->now_s + r->o->retry_min_delay_s,
+			     &moved, err, sizeof(err)) != 0) {
 		lt_error("%s", err);
 		return -1;
 	}
@@ -648,14 +650,17 @@ flush_tenant(struct run *r, const char *tenant)
 static void
 make_id_prefix(struct run *r)
 {
-	char host[256] = "";
+	char host[256] = "", *spool = realpath(r->o->spool, NULL);
+	const char *path = spool ? spool : r->o->spool;
 	struct lt_label key[2];
 	uint64_t h;
 
+	/* The real path: the same spool named two ways is one spool. */
 	(void)gethostname(host, sizeof(host) - 1);
 	key[0] = (struct lt_label){"host", 4, host, strlen(host)};
-	key[1] = (struct lt_label){"spool", 5, r->o->spool, strlen(r->o->spool)};
+	key[1] = (struct lt_label){"spool", 5, path, strlen(path)};
 	h = lt_stream_id(key, 2);
+	free(spool);
 	r->id_prefix_len = (size_t)snprintf(r->query_id, sizeof(r->query_id),
 					    "logthra-%016" PRIx64 "-", h);
 }

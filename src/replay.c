@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "archives.h"
@@ -18,7 +19,8 @@ recover_tenant(const struct lt_options *o, const char *tenant,
 	size_t n = 0;
 	int rc = 0;
 
-	if (lt_spool_unclaim(o->spool, tenant, &n, err, sizeof(err)) != 0) {
+	if (lt_spool_unclaim(o->spool, tenant, time(NULL) + o->retry_min_delay_s,
+			     &n, err, sizeof(err)) != 0) {
 		lt_error("%s", err);
 		rc = -1;
 	}

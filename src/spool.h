@@ -182,12 +182,12 @@ int lt_spool_tenants(const char *root, struct lt_names *out);
  * holding the lock, 1 when another process holds it, or -1 (errno). */
 int lt_spool_lock(const char *root, int *fd);
 
-/* Moves every file of the tenant's active/ to deferred/, due at once: the
- * claims of a run that died, which may or may not have reached
+/* Moves every file of the tenant's active/ to deferred/, due at due_s:
+ * the claims of a run that died, which may or may not have reached
  * ClickHouse.  Only call with the lock held.  Returns 0 or an errno
  * value, with *moved counting the files. */
-int lt_spool_unclaim(const char *root, const char *tenant, size_t *moved,
-		     char *err, size_t errlen);
+int lt_spool_unclaim(const char *root, const char *tenant, int64_t due_s,
+		     size_t *moved, char *err, size_t errlen);
 
 /* Renames tenants/T/from/name to tenants/T/to/name; with mtime_s >= 0
  * sets its mtime (a deferred file's next-retry time).  Returns 0 or an

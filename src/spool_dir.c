@@ -491,6 +491,7 @@ out:
 }
 
 struct unclaim {
+	int64_t due_s;
 	size_t moved;
 };
 
@@ -501,13 +502,16 @@ unclaim_one(const char *dir, const char *name, void *arg)
 	struct lt_buf from = LT_BUF_INIT, to = LT_BUF_INIT;
 	int rc = 0;
 
-	/* dir is .../active; its sibling is .../deferred.  The file keeps its
-	 * mtime, which is in the past: it is due at once. */
+	struct timespec times[2] = {{(time_t)u->due_s, 0}, {(time_t)u->due_s, 0}};
+
+	/* dir is .../active; its sibling is .../deferred. */
 	if (lt_buf_printf(&from, "%s/%s", dir, name) < 0 ||
 	    lt_buf_printf(&to, "%.*s/deferred/%s", (int)(strlen(dir) - 7), dir,
 			  name) < 0)
 		rc = ENOMEM;
 	else if (rename((char *)from.data, (char *)to.data) < 0)
+		rc = errno;
+	else if (utimensat(AT_FDCWD, (char *)to.data, times, AT_SYMLINK_NOFOLLOW) < 0)
 		rc = errno;
 	else
 		u->moved++;
@@ -517,11 +521,11 @@ unclaim_one(const char *dir, const char *name, void *arg)
 }
 
 int
-lt_spool_unclaim(const char *root, const char *tenant, size_t *moved,
-		 char *err, size_t errlen)
+lt_spool_unclaim(const char *root, const char *tenant, int64_t due_s,
+		 size_t *moved, char *err, size_t errlen)
 {
 	struct lt_buf ready = LT_BUF_INIT;
-	struct unclaim u = {0};
+	struct unclaim u = {due_s, 0};
 	int rc;
 
 	rc = each_file(root, tenant, "active", unclaim_one, &u, err, errlen);

@@ -464,6 +464,56 @@ stop_clickhouse() {
 	CH_PID=
 }
 
+# kill_clickhouse: kills the server started by start_clickhouse with
+# SIGKILL, as a crash would, and waits until it is gone.  Its data
+# directory stays for restart_clickhouse.
+kill_clickhouse() {
+	[[ -n "${CH_PID:-}" ]] || return 0
+	kill -KILL -- "-$CH_PID" 2>/dev/null || kill -KILL "$CH_PID" 2>/dev/null || true
+	wait "$CH_PID" 2>/dev/null || true
+	lt_stop_server "$CH_PID"
+	CH_PID=
+}
+
+# restart_clickhouse: starts clickhouse-server again on the data
+# directory and ports of start_clickhouse (after kill_clickhouse or
+# stop_clickhouse) and waits until it answers; CH_URL stays valid.
+restart_clickhouse() {
+	local dir=$T/clickhouse i
+	[[ -z "${CH_PID:-}" ]] || die "restart_clickhouse: clickhouse-server still runs"
+	[[ -n "${CH_HTTP_PORT:-}" && -d "$dir" ]] ||
+	    die "restart_clickhouse: start_clickhouse was not called"
+	lt_user_prefix "$LT_CH_USER"
+	# The ports may linger briefly after a crash; retry a few times.
+	for ((i = 0; i < 600; i++)); do
+		if ((i % 100 == 0)); then
+			[[ -z "${CH_PID:-}" ]] || lt_stop_server "$CH_PID"
+			setsid ${LT_PRE[@]+"${LT_PRE[@]}"} clickhouse-server \
+			    --config-file=/etc/clickhouse-server/config.xml -- \
+			    --path="$dir/" --tmp_path="$dir/tmp/" \
+			    --user_files_path="$dir/uf/" --format_schema_path="$dir/fs/" \
+			    --http_port="$CH_HTTP_PORT" --tcp_port="$CH_TCP_PORT" \
+			    --interserver_http_port="$CH_INTERSERVER_PORT" \
+			    --listen_host=127.0.0.1 \
+			    --logger.log="$dir/log.txt" --logger.errorlog="$dir/err.txt" \
+			    </dev/null >>"$T/clickhouse.stdout" 2>&1 &
+			CH_PID=$!
+			LT_PIDS+=("$CH_PID")
+			LT_PID_NAMES+=(clickhouse-stdout)
+		fi
+		if [[ "$(curl -s --max-time 2 "${CH_URL}?query=SELECT%201" 2>/dev/null)" == 1 ]]; then
+			return 0
+		fi
+		if ! kill -0 "$CH_PID" 2>/dev/null; then
+			wait "$CH_PID" 2>/dev/null || true
+			# Make the next pass start it again.
+			i=$(((i / 100 + 1) * 100 - 1))
+		fi
+		sleep 0.1
+	done
+	die "clickhouse-server did not come back on $CH_URL within 60 s"
+}
+
 # ch_query SQL: runs one statement over HTTP and prints the result.  On
 # an error prints ClickHouse's message on stderr and returns 1.
 ch_query() {

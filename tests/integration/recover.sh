@@ -30,7 +30,11 @@ check_contains "recovered 1 claimed files, removed 1 stale temporary files" \
     "$RUN_OUT" "summary line"
 check_eq 2 "$(count_files "$TD/ready")" "two files in ready/"
 check_eq 1 "$([[ -f "$TD/deferred/$claimed" ]] && echo 1 || echo 0)" \
-    "the claimed file waits in deferred/ under its own name, due at once"
+    "the claimed file waits in deferred/ under its own name"
+due=$(stat -c %Y "$TD/deferred/$claimed")
+now=$(date +%s)
+check_eq 1 "$((due >= now + 28 && due <= now + 31))" \
+    "due after retry_min_delay (30 s), time for a dead run's INSERT to end"
 check_eq 0 "$(count_files "$TD/active")" "active/ is empty"
 check_eq "fresh.spool
 middle.spool" "$(find "$TD/tmp" -type f -printf '%f\n' | sort)" \
@@ -50,8 +54,11 @@ check_contains "recovered 0 claimed files, removed 0 stale temporary files" \
 note "flush: every row once"
 start_clickhouse
 run "$FLUSH" -D "$SPOOL" -U "$CH_URL"
-check_rc 0 "logthra-flush"
-check_match '^flushed 3 files, 6 rows, ' "$RUN_OUT" "3 files, 6 rows flushed"
+check_match '^flushed 2 files, 4 rows, .*; 1 files wait for a retry$' "$RUN_OUT" \
+    "the fresh files are flushed; the taken-back claim waits for its time"
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL" --retry-now
+check_rc 0 "logthra-flush --retry-now"
+check_match '^flushed 1 files, 2 rows, ' "$RUN_OUT" "then it is flushed too"
 check_eq 6 "$(ch_query "SELECT count() FROM logs.log WHERE tenant_id = 'acme'")" \
     "6 rows in ClickHouse"
 check_eq 000 "$(count_files "$TD/ready")$(count_files "$TD/active")$(count_files "$TD/deferred")" \
@@ -63,6 +70,10 @@ name=$(find "$TD/ready" -type f -printf '%f\n')
 mv "$TD/ready/$name" "$TD/active/$name"
 run "$FLUSH" -D "$SPOOL" -U "$CH_URL"
 check_rc 0 "logthra-flush with a stale claim"
+check_match '^flushed 0 files, 0 rows, .*; 1 files wait for a retry$' "$RUN_OUT" \
+    "the stale claim is taken back and waits"
+check_eq 1 "$(count_files "$TD/deferred")" "in deferred/"
+LOGTHRA_RETRY_MIN_DELAY=0 run "$FLUSH" -D "$SPOOL" -U "$CH_URL" --retry-now
 check_match '^flushed 1 files, 2 rows, ' "$RUN_OUT" "the stale claim is flushed"
 check_eq 8 "$(ch_query "SELECT count() FROM logs.log WHERE tenant_id = 'acme'")" \
     "8 rows in ClickHouse"

@@ -397,7 +397,7 @@ START_TEST(test_unclaim_and_sweep)
 	ck_assert_int_eq(lt_spool_tenants(root, &tenants), 0);
 	ck_assert_uint_eq(tenants.n, 1);
 	ck_assert_str_eq(tenants.v[0], "acme");
-	ck_assert_int_eq(lt_spool_unclaim(root, "acme", &n, err, sizeof(err)), 0);
+	ck_assert_int_eq(lt_spool_unclaim(root, "acme", 2000000000, &n, err, sizeof(err)), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(count_files(root, "acme", "active"), 0);
 	ck_assert_uint_eq(count_files(root, "acme", "deferred"), 1);
