@@ -21,7 +21,7 @@ LT_NAME=bench-flush
 ROWS=${BENCH_ROWS:-1000000}
 RUNS=${BENCH_RUNS:-5}
 PER_FILE=100000
-COLS="tenant_id, stream_id, label, timestamp, timestamp_ns, msg, metadata"
+COLS="tenant_id, stream_id, label, timestamp, timestamp_ns, msg, metadata, push_id"
 RECV=$abs_top_builddir/src/logthra-recv
 FLUSH=$abs_top_builddir/src/logthra-flush
 
