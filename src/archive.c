@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "archives.h"
+#include "fdio.h"
 #include "buf.h"
 #include "log.h"
 #include "push.h"
@@ -207,23 +208,6 @@ fsync_dir_err(const char *dir, char *err, size_t errlen)
 	return rc;
 }
 
-static int
-write_all(int fd, const unsigned char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static ssize_t
 read_some(int fd, void *buf, size_t len)
 {
@@ -272,7 +256,7 @@ copy_file(const char *from, const char *to, char *err, size_t errlen)
 			break;
 		what = (char *)tmp.data;
 		step = "write";
-		if (write_all(out, chunk, (size_t)n) < 0)
+		if (lt_fd_write_all(out, chunk, (size_t)n) < 0)
 			goto fail;
 	}
 	step = "fsync";

@@ -12,12 +12,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "http.h"
 
 /* How long a response write may wait for a peer that does not read.  The
  * sockets inetd hands over are blocking, so this only matters when
  * someone passes a non-blocking one. */
-#define WRITE_TIMEOUT_MS 30000
 
 /* Results of conn_fill(). */
 #define FILL_EOF 0
@@ -104,68 +104,6 @@ lt_response_set(struct lt_response *resp, int status, const char *fmt, ...)
 	(void)vsnprintf(resp->message, sizeof(resp->message), fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		return 0;
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A signal does not extend the wait: the remaining time is recomputed. */
-int
-lt_fd_wait(int fd, short events, int timeout_ms)
-{
-	struct pollfd pfd;
-	long long deadline = 0, left;
-	int n, t = -1;
-
-	if (timeout_ms > 0)
-		deadline = now_ms() + timeout_ms;
-	for (;;) {
-		if (timeout_ms > 0) {
-			left = deadline - now_ms();
-			if (left <= 0)
-				return 0;
-			t = left > INT_MAX ? INT_MAX : (int)left;
-		}
-		pfd.fd = fd;
-		pfd.events = events;
-		pfd.revents = 0;
-		n = poll(&pfd, 1, t);
-		if (n > 0)
-			return 1; /* POLLHUP/POLLERR: read() or write() tells */
-		if (n == 0)
-			return 0;
-		if (errno != EINTR)
-			return -1;
-	}
-}
-
-int
-lt_fd_write_all(int fd, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
-			    lt_fd_wait(fd, POLLOUT, WRITE_TIMEOUT_MS) == 1)
-				continue;
-			return -1; /* EPIPE included: the peer is gone */
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 void

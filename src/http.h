@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "fdio.h"
 
 /* One request, whatever way it came.  Strings are NUL-terminated and
  * owned by the request; a header that was not sent is NULL. */
@@ -47,13 +48,6 @@ int lt_response_set(struct lt_response *resp, int status, const char *fmt, ...)
 int lt_response_format(struct lt_buf *b, const struct lt_response *resp,
 		       int cgi, int keep_alive);
 
-/* Waits until fd is ready for events (POLLIN, POLLOUT); timeout_ms <= 0
- * waits forever.  Returns 1 when ready, 0 on timeout, -1 on error. */
-int lt_fd_wait(int fd, short events, int timeout_ms);
-
-/* Writes all of data, waiting (30 s at most) when fd is non-blocking.
- * Returns 0, or -1 (EPIPE included: the peer is gone). */
-int lt_fd_write_all(int fd, const void *data, size_t len);
 
 /* Limits of the framing layer. */
 struct lt_http_limits {

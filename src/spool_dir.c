@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "fdio.h"
 #include "spool.h"
 
 int
@@ -145,23 +146,6 @@ file_name(struct lt_buf *out)
 			     (long)getpid(), rnd, LT_SPOOL_SUFFIX);
 }
 
-static int
-write_all(int fd, const unsigned char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* tmp/NAME: created with O_EXCL, written, fsynced and closed.  On failure
  * the file is unlinked: after a failed fsync the page cache may claim data
  * that never reached the disk, so the file is never trusted or retried. */
@@ -176,7 +160,7 @@ write_tmp(const char *tmp, const void *data, size_t len, char *err,
 	if (fd < 0)
 		goto fail;
 	step = "write";
-	if (write_all(fd, data, len) < 0)
+	if (lt_fd_write_all(fd, data, len) < 0)
 		goto fail_close;
 	step = "fsync";
 	if (fsync(fd) < 0)

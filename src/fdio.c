@@ -1,0 +1,74 @@
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fdio.h"
+
+/* How long a write waits for a non-blocking descriptor to drain. */
+#define WRITE_TIMEOUT_MS 30000
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return 0;
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A signal does not extend the wait: the remaining time is recomputed. */
+int
+lt_fd_wait(int fd, short events, int timeout_ms)
+{
+	struct pollfd pfd;
+	long long deadline = 0, left;
+	int n, t = -1;
+
+	if (timeout_ms > 0)
+		deadline = now_ms() + timeout_ms;
+	for (;;) {
+		if (timeout_ms > 0) {
+			left = deadline - now_ms();
+			if (left <= 0)
+				return 0;
+			t = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		pfd.fd = fd;
+		pfd.events = events;
+		pfd.revents = 0;
+		n = poll(&pfd, 1, t);
+		if (n > 0)
+			return 1; /* POLLHUP/POLLERR: read() or write() tells */
+		if (n == 0)
+			return 0;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+int
+lt_fd_write_all(int fd, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
+			    lt_fd_wait(fd, POLLOUT, WRITE_TIMEOUT_MS) == 1)
+				continue;
+			return -1; /* EPIPE included: the peer is gone */
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}

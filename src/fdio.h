@@ -1,0 +1,16 @@
+/* Reading and writing file descriptors whole: the loops around poll(),
+ * read() and write() that every part of Logthra doing I/O needs. */
+#ifndef LOGTHRA_FDIO_H
+#define LOGTHRA_FDIO_H
+
+#include <stddef.h>
+
+/* Waits until fd is ready for events (POLLIN, POLLOUT); timeout_ms <= 0
+ * waits forever.  Returns 1 when ready, 0 on timeout, -1 on error. */
+int lt_fd_wait(int fd, short events, int timeout_ms);
+
+/* Writes all of data, waiting (30 s at most) when fd is non-blocking.
+ * Returns 0, or -1 (EPIPE included: the peer is gone). */
+int lt_fd_write_all(int fd, const void *data, size_t len);
+
+#endif
