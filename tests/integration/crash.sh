@@ -118,7 +118,8 @@ unexpected() { printf '%s\n' "$*" >>"$UNEXPECTED"; }
 
 spool_pending() {
 	find "$SPOOL/tenants" -mindepth 3 -maxdepth 3 -type f \
-	    \( -path '*/ready/*' -o -path '*/active/*' -o -path '*/deferred/*' \) \
+	    \( -path "$SPOOL/tenants/*/ready/*" -o -path "$SPOOL/tenants/*/active/*" \
+	    -o -path "$SPOOL/tenants/*/deferred/*" \) \
 	    2>/dev/null | wc -l | tr -d ' '
 }
 
