@@ -384,12 +384,6 @@ pack_fail(struct pack *p, int rc, const char *fmt, ...)
 		lt_warning("%s", msg);
 }
 
-static int
-compare_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Adds the member names of an archive to names.  Returns 0, or -1 with
  * libarchive's message in err. */
 static int
@@ -601,10 +595,10 @@ drop_archived(struct pack *p, const char *tdir, const char *tenant,
 				   (char *)path.data, err);
 	}
 	if (members.n > 1)
-		qsort(members.v, members.n, sizeof(*members.v), compare_names);
+		qsort(members.v, members.n, sizeof(*members.v), lt_names_compare);
 	for (i = 0; i < staged->n; i++) {
 		if (bsearch(&staged->v[i], members.v, members.n, sizeof(*members.v),
-			    compare_names) == NULL)
+			    lt_names_compare) == NULL)
 			continue;
 		lt_buf_reset(&path);
 		if (lt_buf_printf(&path, "%s/%s", pdir, staged->v[i]) < 0) {
@@ -842,43 +836,18 @@ out:
 	lt_buf_free(&sdir);
 }
 
-/* The tenant directories of the archive; *missing when there is no
- * archive directory yet. */
+/* The tenant directories of the archive; none when there is no archive
+ * directory yet. */
 static int
 archive_tenants(const char *root, struct lt_names *out, char *err,
 		size_t errlen)
 {
-	const char *why;
-	size_t i, kept = 0;
-	struct stat st;
-	int rc;
+	int rc = lt_tenant_dirs(root, out);
 
-	rc = lt_names_list(root, NULL, out);
-	if (rc == ENOENT)
-		return 0;
-	if (rc != 0) {
+	if (rc != 0)
 		(void)snprintf(err, errlen, "could not list \"%s\": %s", root,
 			       strerror(rc));
-		return rc;
-	}
-	for (i = 0; i < out->n; i++) {
-		struct lt_buf path = LT_BUF_INIT;
-		int dir;
-
-		dir = lt_tenant_valid(out->v[i], &why) == 0 &&
-		      lt_buf_printf(&path, "%s/%s", root, out->v[i]) == 0 &&
-		      lstat((char *)path.data, &st) == 0 && S_ISDIR(st.st_mode);
-		lt_buf_free(&path);
-		if (!dir) {
-			lt_debug("ignoring \"%s/%s\": not a tenant directory", root,
-				 out->v[i]);
-			free(out->v[i]);
-			continue;
-		}
-		out->v[kept++] = out->v[i];
-	}
-	out->n = kept;
-	return 0;
+	return rc;
 }
 
 int

@@ -172,10 +172,16 @@ struct lt_names {
  * suffix, only names ending in it.  Returns 0 or an errno value. */
 int lt_names_list(const char *dir, const char *suffix, struct lt_names *out);
 int lt_names_list_add(struct lt_names *names, const char *name);
+/* strcmp of two names, for qsort and bsearch over lt_names.v. */
+int lt_names_compare(const void *a, const void *b);
 void lt_names_free(struct lt_names *names);
 
-/* Lists the tenants that have a directory in the spool (names that are
- * not valid tenant ids are skipped with a warning). */
+/* Lists the subdirectories of dir named by valid tenant ids (anything
+ * else is skipped with a warning); a missing dir has none.  Returns 0 or
+ * an errno value. */
+int lt_tenant_dirs(const char *dir, struct lt_names *out);
+
+/* Lists the tenants that have a directory in the spool. */
 int lt_spool_tenants(const char *root, struct lt_names *out);
 
 /* Takes SPOOL/flush.lock (flock, never waiting).  Returns 0 with *fd

@@ -328,8 +328,8 @@ lt_names_list_add(struct lt_names *names, const char *name)
 	return 0;
 }
 
-static int
-compare_names(const void *a, const void *b)
+int
+lt_names_compare(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -370,7 +370,7 @@ lt_names_list(const char *dir, const char *suffix, struct lt_names *out)
 	}
 	(void)closedir(d);
 	if (out->n > 1)
-		qsort(out->v, out->n, sizeof(*out->v), compare_names);
+		qsort(out->v, out->n, sizeof(*out->v), lt_names_compare);
 	return rc;
 }
 
@@ -386,28 +386,44 @@ lt_names_free(struct lt_names *names)
 }
 
 int
-lt_spool_tenants(const char *root, struct lt_names *out)
+lt_tenant_dirs(const char *dir, struct lt_names *out)
 {
-	struct lt_buf dir = LT_BUF_INIT;
+	struct lt_buf path = LT_BUF_INIT;
 	const char *why;
+	struct stat st;
 	size_t i, kept = 0;
 	int rc;
 
-	if (lt_spool_dir(&dir, root, NULL, NULL) < 0)
-		return ENOMEM;
-	rc = lt_names_list((char *)dir.data, NULL, out);
-	if (rc == ENOENT) /* no push has arrived yet */
+	rc = lt_names_list(dir, NULL, out);
+	if (rc == ENOENT) /* nothing has arrived yet */
 		rc = 0;
 	for (i = 0; i < out->n; i++) {
-		if (lt_tenant_valid(out->v[i], &why) < 0) {
+		lt_buf_reset(&path);
+		why = "not a directory";
+		if (lt_tenant_valid(out->v[i], &why) < 0 ||
+		    lt_buf_printf(&path, "%s/%s", dir, out->v[i]) < 0 ||
+		    lstat((char *)path.data, &st) < 0 || !S_ISDIR(st.st_mode)) {
 			lt_warning("ignoring \"%s/%s\": not a tenant directory (%s)",
-				   (char *)dir.data, out->v[i], why);
+				   dir, out->v[i], why);
 			free(out->v[i]);
 			continue;
 		}
 		out->v[kept++] = out->v[i];
 	}
 	out->n = kept;
+	lt_buf_free(&path);
+	return rc;
+}
+
+int
+lt_spool_tenants(const char *root, struct lt_names *out)
+{
+	struct lt_buf dir = LT_BUF_INIT;
+	int rc;
+
+	if (lt_spool_dir(&dir, root, NULL, NULL) < 0)
+		return ENOMEM;
+	rc = lt_tenant_dirs((char *)dir.data, out);
 	lt_buf_free(&dir);
 	return rc;
 }
