@@ -1,0 +1,38 @@
+/* Stream label text as Prometheus and Loki write it, {app="api",
+ * level="info"}: the labels field of Loki's protobuf push and of its
+ * legacy JSON push.  Parsed strictly:
+ *
+ *   labels = ws "{" ws [ pair { ws "," ws pair } ] ws "}" ws
+ *   pair   = name ws "=" ws value
+ *   name   = [a-zA-Z_][a-zA-Z0-9_]*
+ *   value  = a Go double-quoted string literal, as strconv.Quote writes
+ *            it: no raw newline; escapes \a \b \f \n \r \t \v \\ \"
+ *            \ooo (octal, at most \377) \xHH \uHHHH \UHHHHHHHH (a valid
+ *            code point, not a surrogate)
+ *   ws     = { " " | "\t" | "\n" | "\r" }
+ *
+ * A trailing comma, other matchers (!=, =~, !~), single quotes and
+ * backticks are errors. */
+#ifndef LOGTHRA_LABELS_H
+#define LOGTHRA_LABELS_H
+
+#include <stddef.h>
+
+#include "push.h"
+
+/* Parses text[0..len).  Names point into text; values are unescaped into
+ * scratch, which must hold len bytes (a value is never longer than its
+ * literal).  Stores at most max pairs in out, in the order written, and
+ * sets *n to the number of pairs in the text (which may be larger).
+ * Returns 0, or -1 with why set to a message naming the byte offset
+ * ("expected '=' after label name \"app\" at byte 5").  Does not check
+ * for duplicate names, lengths or UTF-8: the push validation does. */
+int lt_labels_parse(const char *text, size_t len, char *scratch,
+		    struct lt_label *out, size_t max, size_t *n, char *why,
+		    size_t whylen);
+
+/* Whether s[0..len) is valid UTF-8 (no overlong forms, no surrogates,
+ * nothing above U+10FFFF). */
+int lt_utf8_valid(const char *s, size_t len);
+
+#endif
