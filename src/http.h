@@ -32,7 +32,7 @@ struct lt_response {
 	int status;
 	int retry_after;        /* seconds; 0 = no Retry-After header */
 	const char *allow;      /* Allow header for 405, or NULL */
-	char message[1024];     /* text/plain body; empty for 204 */
+	char message[8192];     /* text/plain body; empty for 204 */
 };
 
 const char *lt_http_reason(int status);

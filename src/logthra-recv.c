@@ -42,8 +42,9 @@ usage(void)
 		"  -v, --verbose              say more (twice for debug messages)\n"
 		"  -V, --version              output version information, then exit\n"
 		"  -?, --help                 show this help, then exit\n\n"
-		"Endpoints: POST /api/push, POST /loki/api/v1/push; tenant from the\n"
-		"tenant-id or X-Scope-OrgID header.\n",
+		"Endpoints: POST /loki/api/v1/push, /api/prom/push and /api/push, with\n"
+		"Loki's JSON or snappy protobuf, optionally gzip or deflate; tenant from\n"
+		"the X-Scope-OrgID or tenant-id header.\n",
 		lt_progname(), lt_progname(), lt_progname(), LT_DEFAULT_SPOOL);
 }
 
@@ -89,16 +90,17 @@ run_cgi(const struct lt_options *o)
 {
 	struct lt_request req;
 	struct lt_response resp = {0};
+	struct lt_body_format fmt;
 	const char *tenant;
 	int body_read = 0;
 
 	lt_request_init(&req);
 	if (lt_cgi_read_head(&req, &resp) == 0 &&
-	    lt_recv_check_head(o, &req, &tenant, &resp) == 0 &&
+	    lt_recv_check_head(o, &req, &tenant, &fmt, &resp) == 0 &&
 	    lt_cgi_read_body(&req, STDIN_FILENO, &o->http, &resp) == 0) {
 		body_read = 1;
-		lt_recv_store(o, tenant, (char *)req.body.data, req.body.len,
-			      lt_now_ns(), &resp);
+		lt_recv_store(o, tenant, &fmt, (char *)req.body.data,
+			      req.body.len, lt_now_ns(), &resp);
 	}
 	log_refusal(&resp);
 	if (lt_cgi_write_response(STDOUT_FILENO, &resp) < 0)
@@ -115,6 +117,7 @@ serve_one(const struct lt_options *o, struct lt_conn *c)
 {
 	struct lt_request req;
 	struct lt_response resp = {0};
+	struct lt_body_format fmt;
 	const char *tenant;
 	enum lt_read_result rr;
 	int keep = 0;
@@ -123,10 +126,11 @@ serve_one(const struct lt_options *o, struct lt_conn *c)
 	rr = lt_http_read_head(c, &req, &o->http, &resp);
 	if (rr == LT_READ_CLOSED)
 		goto out;
-	if (rr == LT_READ_OK && lt_recv_check_head(o, &req, &tenant, &resp) == 0 &&
+	if (rr == LT_READ_OK &&
+	    lt_recv_check_head(o, &req, &tenant, &fmt, &resp) == 0 &&
 	    lt_http_read_body(c, &req, &o->http, &resp) == 0) {
-		lt_recv_store(o, tenant, (char *)req.body.data, req.body.len,
-			      lt_now_ns(), &resp);
+		lt_recv_store(o, tenant, &fmt, (char *)req.body.data,
+			      req.body.len, lt_now_ns(), &resp);
 		/* Only a fully read request leaves the connection usable. */
 		keep = req.keep_alive;
 	}
@@ -226,6 +230,10 @@ out:
 static int
 run_file(const struct lt_options *o, const char *tenant, const char *path)
 {
+	/* A file carries no headers: gzip and JSON are recognized by their
+	 * first bytes, anything else is read as Loki's protobuf. */
+	static const struct lt_body_format sniff = {LT_BODY_SNIFF,
+						    LT_CODING_SNIFF};
 	struct lt_buf body = LT_BUF_INIT;
 	struct lt_response resp = {0};
 	const char *why;
@@ -244,12 +252,16 @@ run_file(const struct lt_options *o, const char *tenant, const char *path)
 	}
 	if (read_file(path, o->http.max_body_size, &body) < 0)
 		goto out;
-	lt_recv_store(o, tenant, (char *)body.data, body.len, lt_now_ns(), &resp);
+	lt_recv_store(o, tenant, &sniff, (char *)body.data, body.len,
+		      lt_now_ns(), &resp);
 	if (resp.status == 204) {
 		status = LT_EX_OK;
 		lt_info("stored the push of \"%s\" for tenant \"%s\"", path, tenant);
-	} else if (resp.status >= 500) {
-		status = LT_EX_TEMPFAIL; /* lt_recv_store logged the cause */
+	} else if (resp.status >= 500 ||
+		   (resp.status == 429 && resp.retry_after > 0)) {
+		status = LT_EX_TEMPFAIL; /* lt_recv_store logged 5xx causes */
+		if (resp.status == 429)
+			lt_error("%s", resp.message);
 	} else {
 		lt_error("invalid push in \"%s\": %s", path, resp.message);
 	}

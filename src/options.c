@@ -56,6 +56,10 @@ static const struct setting settings[] = {
 	S("max_metadata_entries", T_COUNT, limits.max_metadata_entries),
 	S("creation_grace_period", T_DURATION_NS, limits.creation_grace_ns),
 	S("max_age", T_DURATION_NS, limits.max_age_ns),
+	S("ingestion_rate", T_SIZE, limits.ingestion_rate),
+	S("ingestion_burst_size", T_SIZE, limits.ingestion_burst),
+	S("max_decompressed_size", T_SIZE, max_decompressed_size),
+	S("max_compression_ratio", T_COUNT, max_compression_ratio),
 	S("tmp_max_age", T_DURATION_S, tmp_max_age_s),
 	S("clickhouse_url", T_STRING, clickhouse_url),
 	S("clickhouse_user", T_STRING, clickhouse_user),
@@ -100,6 +104,8 @@ lt_options_defaults(struct lt_options *o)
 	o->http.max_header_size = 16u << 10;
 	o->http.read_timeout_ms = 30 * 1000;
 	o->http.idle_timeout_ms = 15 * 1000;
+	o->max_decompressed_size = 64u << 20;
+	o->max_compression_ratio = 100;
 	o->tmp_max_age_s = 3600;
 	o->clickhouse_url = xstrdup("http://127.0.0.1:8123/");
 	o->database = xstrdup("logs");
@@ -127,6 +133,14 @@ lt_options_free(struct lt_options *o)
 			*p = NULL;
 		}
 	}
+	for (i = 0; i < o->n_tenant_settings; i++) {
+		free(o->tenant_settings[i].tenant);
+		free(o->tenant_settings[i].name);
+		free(o->tenant_settings[i].value);
+	}
+	free(o->tenant_settings);
+	o->tenant_settings = NULL;
+	o->n_tenant_settings = 0;
 	free(o->config_file);
 	o->config_file = NULL;
 }
@@ -385,35 +399,135 @@ unquote(char *v)
 	return v;
 }
 
+/* Whether a setting is one of the push limits, which a [tenant NAME]
+ * section may set. */
 static int
-load_line(struct lt_options *o, const char *path, unsigned lineno, char *line)
+is_limit(const struct setting *st)
 {
-	char err[512];
+	size_t at = offsetof(struct lt_options, limits);
+
+	return st->offset >= at && st->offset < at + sizeof(struct lt_limits);
+}
+
+/* Checks a tenant's setting by applying it to a copy of the limits, then
+ * keeps it for lt_options_limits_for(). */
+static int
+add_tenant_setting(struct lt_options *o, const char *tenant, const char *name,
+		   const char *value, char *err, size_t errlen)
+{
+	const struct setting *st = find_setting(name);
+	struct lt_tenant_setting *ts;
+	struct lt_limits scratch = o->limits;
+
+	if (st == NULL || !is_limit(st)) {
+		(void)snprintf(err, errlen, "setting \"%s\" cannot be set per "
+			       "tenant (only the push limits, such as "
+			       "max_line_size and ingestion_rate, can)", name);
+		return -1;
+	}
+	if (set_number(st, (char *)&scratch + st->offset -
+				   offsetof(struct lt_options, limits),
+		       value) < 0) {
+		(void)snprintf(err, errlen,
+			       "invalid value \"%s\" for setting \"%s\": "
+			       "expected %s", value, name, type_hint(st->type));
+		return -1;
+	}
+	ts = reallocarray(o->tenant_settings, o->n_tenant_settings + 1,
+			  sizeof(*ts));
+	if (ts == NULL) {
+		lt_error("out of memory");
+		exit(1);
+	}
+	o->tenant_settings = ts;
+	ts += o->n_tenant_settings++;
+	ts->tenant = xstrdup(tenant);
+	ts->name = xstrdup(name);
+	ts->value = xstrdup(value);
+	return 0;
+}
+
+void
+lt_options_limits_for(const struct lt_options *o, const char *tenant,
+		      struct lt_limits *out)
+{
+	const struct lt_tenant_setting *ts;
+	const struct setting *st;
+	size_t i;
+
+	*out = o->limits;
+	for (i = 0; i < o->n_tenant_settings; i++) {
+		ts = &o->tenant_settings[i];
+		if (strcmp(ts->tenant, tenant) != 0)
+			continue;
+		st = find_setting(ts->name);
+		/* Checked on reading, so this cannot fail. */
+		(void)set_number(st, (char *)out + st->offset -
+					     offsetof(struct lt_options, limits),
+				 ts->value);
+	}
+}
+
+/* "[tenant NAME]" starts a tenant's section; *section gets the name. */
+static int
+section_line(char *line, char **section, char *err, size_t errlen)
+{
+	size_t n = strlen(line);
+	const char *why;
+	char *name;
+
+	if (line[n - 1] != ']') {
+		(void)snprintf(err, errlen, "syntax error: expected \"[tenant NAME]\"");
+		return -1;
+	}
+	line[n - 1] = '\0';
+	name = trim(line + 1);
+	if (strncmp(name, "tenant", 6) != 0 || !isspace((unsigned char)name[6])) {
+		(void)snprintf(err, errlen, "unknown section \"[%s]\": the only "
+			       "sections are [tenant NAME]", name);
+		return -1;
+	}
+	name = trim(name + 6);
+	if (lt_tenant_valid(name, &why) < 0) {
+		(void)snprintf(err, errlen, "invalid tenant id \"%s\" in section: %s",
+			       name, why);
+		return -1;
+	}
+	free(*section);
+	*section = xstrdup(name);
+	return 0;
+}
+
+static int
+load_line(struct lt_options *o, char **section, char *line, char *err,
+	  size_t errlen)
+{
 	char *eq, *name, *value;
 
 	name = trim(line);
 	if (*name == '\0' || *name == '#')
 		return 0;
+	if (*name == '[')
+		return section_line(name, section, err, errlen);
 	eq = strchr(name, '=');
 	if (eq == NULL) {
-		lt_error("%s:%u: syntax error: expected name = value", path, lineno);
+		(void)snprintf(err, errlen, "syntax error: expected name = value");
 		return -1;
 	}
 	*eq = '\0';
 	name = trim(name);
 	value = unquote(trim(eq + 1));
-	if (lt_options_set(o, name, value, err, sizeof(err)) < 0) {
-		lt_error("%s:%u: %s", path, lineno, err);
-		return -1;
-	}
-	return 0;
+	if (*section != NULL)
+		return add_tenant_setting(o, *section, name, value, err, errlen);
+	return lt_options_set(o, name, value, err, errlen);
 }
 
 static int
 load_file(struct lt_options *o, const char *path, int must_exist)
 {
 	FILE *f;
-	char *line = NULL;
+	char *line = NULL, *section = NULL;
+	char err[512];
 	size_t cap = 0;
 	unsigned lineno = 0;
 	int rc = -1;
@@ -426,8 +540,11 @@ load_file(struct lt_options *o, const char *path, int must_exist)
 		return -1;
 	}
 	while (getline(&line, &cap, f) >= 0) {
-		if (load_line(o, path, ++lineno, line) < 0)
+		++lineno;
+		if (load_line(o, &section, line, err, sizeof(err)) < 0) {
+			lt_error("%s:%u: %s", path, lineno, err);
 			goto out;
+		}
 	}
 	if (ferror(f)) {
 		lt_error("could not read configuration file \"%s\": %m", path);
@@ -438,6 +555,7 @@ load_file(struct lt_options *o, const char *path, int must_exist)
 	rc = 0;
 out:
 	free(line);
+	free(section);
 	(void)fclose(f);
 	return rc;
 }
@@ -532,8 +650,18 @@ lt_options_print(const struct lt_options *o)
 {
 	size_t i;
 
+	const char *section = NULL;
+
 	for (i = 0; i < N_SETTINGS; i++)
 		print_setting(o, &settings[i]);
+	for (i = 0; i < o->n_tenant_settings; i++) {
+		const struct lt_tenant_setting *ts = &o->tenant_settings[i];
+
+		if (section == NULL || strcmp(section, ts->tenant) != 0)
+			(void)printf("\n[tenant %s]\n", ts->tenant);
+		section = ts->tenant;
+		(void)printf("%s = %s\n", ts->name, ts->value);
+	}
 }
 
 void

@@ -15,11 +15,22 @@
 #define LT_DEFAULT_CONFIG SYSCONFDIR "/logthra/logthra.conf"
 #define LT_DEFAULT_SPOOL LOCALSTATEDIR "/spool/logthra"
 
+/* A per-tenant limit from a [tenant NAME] section of the config file. */
+struct lt_tenant_setting {
+	char *tenant;
+	char *name;  /* a limit setting: max_line_size, ingestion_rate, ... */
+	char *value;
+};
+
 struct lt_options {
 	char *config_file;       /* the file that was read, or NULL */
 	char *spool;
 	char *default_tenant;    /* NULL: a push must name its tenant */
-	struct lt_limits limits;
+	struct lt_limits limits;  /* every tenant's, unless overridden */
+	struct lt_tenant_setting *tenant_settings; /* in file order */
+	size_t n_tenant_settings;
+	size_t max_decompressed_size; /* a push body after Content-Encoding and snappy */
+	size_t max_compression_ratio; /* decoded bytes per body byte, past 1 MiB */
 	struct lt_http_limits http;
 	int64_t tmp_max_age_s;   /* receiver temp files older than this are garbage */
 	char *clickhouse_url;
@@ -49,6 +60,11 @@ void lt_options_free(struct lt_options *o);
  * naming the problem in err. */
 int lt_options_set(struct lt_options *o, const char *name, const char *value,
 		   char *err, size_t errlen);
+
+/* The limits of one tenant: the global ones with the tenant's section
+ * applied over them.  The values were checked when the file was read. */
+void lt_options_limits_for(const struct lt_options *o, const char *tenant,
+			   struct lt_limits *out);
 
 /* Reads the config file: path given (-c/--config), else LOGTHRA_CONFIG,
  * else LT_DEFAULT_CONFIG when it exists.  Then applies the environment.

@@ -7,10 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-
+#include "labels.h"
 #include "log.h"
-#include "push.h"
+#include "push_int.h"
 
 #define NS_PER_SEC 1000000000LL
 /* ClickHouse's DateTime is an unsigned 32-bit count of seconds, so it
@@ -19,7 +18,7 @@
 /* How much of a stream's labels an error message shows. */
 #define LABEL_TEXT_MAX 100
 /* How much of a name a message quotes. */
-#define QUOTE_MAX 64
+#define QUOTE_MAX (LT_QUOTE_BUF - 8)
 /* Below this, insertion sort beats qsort and cannot go quadratic. */
 #define SMALL_SORT 16
 
@@ -34,6 +33,8 @@ lt_limits_defaults(struct lt_limits *l)
 	l->max_metadata_entries = 128;
 	l->creation_grace_ns = 10 * 60 * NS_PER_SEC;
 	l->max_age_ns = 0;
+	l->ingestion_rate = 4u << 20;
+	l->ingestion_burst = 6u << 20;
 }
 
 int
@@ -83,23 +84,6 @@ lt_label_name_valid(const char *name, size_t len)
 	}
 	return 0;
 }
-
-/* State of one parse.  The label and metadata arrays are reused from
- * stream to stream and entry to entry; they never grow past the limits,
- * because the counts are checked before the arrays are. */
-struct parse {
-	const struct lt_limits *lim;
-	int64_t now_ns;
-	const struct lt_sink *sink;
-	struct lt_push_error *err;
-	size_t stream_no;   /* 1-based; 0 before the first stream */
-	size_t entry_no;    /* 1-based; 0 outside entries */
-	int labels_ok;      /* labels[0..n_labels) are valid and sorted */
-	struct lt_label *labels;
-	size_t n_labels, cap_labels;
-	struct lt_label *meta;
-	size_t cap_meta;
-};
 
 /* Appends one byte of a label value escaped as Prometheus prints it,
  * plus \t, \r and \xHH for the other control bytes so that a message
@@ -177,10 +161,8 @@ text_escaped(struct text *t, const char *s, size_t len)
 	}
 }
 
-/* Writes "s" quoted, escaped and shortened to buf (of at least
- * QUOTE_MAX + 8 bytes). */
-static const char *
-quote(char *buf, const char *s, size_t len)
+const char *
+lt_pp_quote(char *buf, const char *s, size_t len)
 {
 	struct text t = {buf, 0, QUOTE_MAX + 1, 0};
 
@@ -195,7 +177,7 @@ quote(char *buf, const char *s, size_t len)
 
 /* The stream's labels as Loki prints them, {app="x",level="info"}. */
 static void
-label_text(const struct parse *p, char *buf)
+label_text(const struct lt_push_parse *p, char *buf)
 {
 	struct text t = {buf, 0, LABEL_TEXT_MAX, 0};
 	size_t i;
@@ -211,48 +193,6 @@ label_text(const struct parse *p, char *buf)
 	}
 	text_put(&t, "}", 1);
 	buf[t.len] = '\0';
-}
-
-/* Fills in the error: the stream and entry it happened in, then the
- * reason.  Always returns -1 so that callers can return fail(...). */
-static int LT_PRINTF(2, 3)
-fail(struct parse *p, const char *fmt, ...)
-{
-	char labels[LABEL_TEXT_MAX + 8];
-	char *m = p->err->message;
-	size_t sz = sizeof(p->err->message), n = 0;
-	int r;
-	va_list ap;
-
-	p->err->status = 400;
-	m[0] = '\0';
-	if (p->stream_no > 0) {
-		labels[0] = '\0';
-		if (p->labels_ok)
-			label_text(p, labels);
-		r = snprintf(m, sz, "stream %zu%s%s: ", p->stream_no,
-			     p->labels_ok ? " " : "", labels);
-		n = r < 0 ? 0 : (size_t)r;
-	}
-	if (p->entry_no > 0 && n < sz) {
-		r = snprintf(m + n, sz - n, "entry %zu: ", p->entry_no);
-		n += r < 0 ? 0 : (size_t)r;
-	}
-	if (n < sz) {
-		va_start(ap, fmt);
-		(void)vsnprintf(m + n, sz - n, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-static int
-fail_oom(struct parse *p)
-{
-	p->err->status = 500;
-	(void)snprintf(p->err->message, sizeof(p->err->message),
-		       "out of memory");
-	return -1;
 }
 
 /* Makes room for n pairs; n is bounded by a limit already checked. */
@@ -359,280 +299,364 @@ time_text(int64_t ns, char *buf, size_t sz)
 	return buf;
 }
 
-/* Reads the stream's "stream" object into p->labels, checks it and sorts
- * it. */
+
+void
+lt_pp_init(struct lt_push_parse *p, const struct lt_limits *lim,
+	   int64_t now_ns, const struct lt_sink *sink,
+	   struct lt_push_result *res)
+{
+	memset(p, 0, sizeof(*p));
+	memset(res, 0, sizeof(*res));
+	p->lim = lim;
+	p->now_ns = now_ns;
+	p->sink = sink;
+	p->res = res;
+}
+
+void
+lt_pp_free(struct lt_push_parse *p)
+{
+	free(p->labels);
+	free(p->meta);
+	free(p->scratch);
+	free(p->text_labels);
+	p->labels = p->meta = p->text_labels = NULL;
+	p->scratch = NULL;
+}
+
+/* Writes "stream 2 {app="x"}: entry 5: " for the stream and entry in
+ * hand; returns the length written. */
+static size_t
+where(const struct lt_push_parse *p, char *m, size_t sz)
+{
+	char labels[LABEL_TEXT_MAX + 8];
+	size_t n = 0;
+	int r;
+
+	if (p->stream_no > 0) {
+		labels[0] = '\0';
+		if (p->labels_ok)
+			label_text(p, labels);
+		r = snprintf(m, sz, "stream %zu%s%s: ", p->stream_no,
+			     p->labels_ok ? " " : "", labels);
+		n = r < 0 ? 0 : (size_t)r;
+	}
+	if (p->entry_no > 0 && n < sz) {
+		r = snprintf(m + n, sz - n, "entry %zu: ", p->entry_no);
+		n += r < 0 ? 0 : (size_t)r;
+	}
+	return n < sz ? n : sz - 1;
+}
+
+int
+lt_pp_fail(struct lt_push_parse *p, const char *fmt, ...)
+{
+	char *m = p->res->message;
+	size_t sz = sizeof(p->res->message), n;
+	va_list ap;
+
+	m[0] = '\0';
+	n = where(p, m, sz);
+	va_start(ap, fmt);
+	(void)vsnprintf(m + n, sz - n, fmt, ap);
+	va_end(ap);
+	p->res->status = 400;
+	p->res->n_reasons = 0;
+	return -1;
+}
+
+int
+lt_pp_oom(struct lt_push_parse *p)
+{
+	p->res->status = 500;
+	p->res->n_reasons = 0;
+	(void)snprintf(p->res->message, sizeof(p->res->message),
+		       "out of memory");
+	return -1;
+}
+
+int
+lt_pp_reject(struct lt_push_parse *p, size_t n, const char *fmt, ...)
+{
+	struct lt_push_result *res = p->res;
+	char line[512];
+	size_t len;
+	va_list ap;
+
+	res->rejected += n;
+	if (res->n_reasons == LT_PUSH_REASONS) {
+		res->reasons_cut = 1;
+		return 1;
+	}
+	len = where(p, line, sizeof(line));
+	va_start(ap, fmt);
+	(void)vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+	va_end(ap);
+	len = strlen(line);
+	/* A reason line is at most 511 bytes and LT_PUSH_REASONS of them
+	 * fit in the message, so nothing is ever cut. */
+	if (p->msg_len > 0)
+		res->message[p->msg_len++] = '\n';
+	memcpy(res->message + p->msg_len, line, len);
+	p->msg_len += len;
+	res->message[p->msg_len] = '\0';
+	res->n_reasons++;
+	return 1;
+}
+
+_Static_assert(LT_PUSH_REASONS * 512 <=
+		       sizeof(((struct lt_push_result *)0)->message),
+	       "rejection reasons must fit in the message");
+
+/* Checks one label of a stream; returns 0 or lt_pp_reject()'s 1. */
 static int
-parse_labels(struct parse *p, json_t *obj)
+check_label(struct lt_push_parse *p, const struct lt_label *l, size_t n_entries)
 {
 	const struct lt_limits *lim = p->lim;
-	char q[QUOTE_MAX + 8];
-	struct lt_label *l;
-	const char *name, *value;
-	size_t n = json_object_size(obj), name_len, value_len;
-	void *it;
-	json_t *v;
+	char q[LT_QUOTE_BUF];
+
+	if (l->name_len > lim->max_label_name_length)
+		return lt_pp_reject(p, n_entries, "label name %s is too long "
+				    "(%zu bytes, limit %zu)",
+				    lt_pp_quote(q, l->name, l->name_len),
+				    l->name_len, lim->max_label_name_length);
+	if (lt_label_name_valid(l->name, l->name_len) < 0)
+		return lt_pp_reject(p, n_entries, "invalid label name %s (must "
+				    "match [a-zA-Z_][a-zA-Z0-9_]*)",
+				    lt_pp_quote(q, l->name, l->name_len));
+	if (l->value_len == 0)
+		return lt_pp_reject(p, n_entries, "label %s has an empty value",
+				    lt_pp_quote(q, l->name, l->name_len));
+	if (l->value_len > lim->max_label_value_length)
+		return lt_pp_reject(p, n_entries, "label %s value is too long "
+				    "(%zu bytes, limit %zu)",
+				    lt_pp_quote(q, l->name, l->name_len),
+				    l->value_len, lim->max_label_value_length);
+	if (memchr(l->value, '\0', l->value_len) != NULL)
+		return lt_pp_reject(p, n_entries, "label %s value contains a "
+				    "NUL byte", lt_pp_quote(q, l->name, l->name_len));
+	if (!lt_utf8_valid(l->value, l->value_len))
+		return lt_pp_reject(p, n_entries, "label %s value is not valid "
+				    "UTF-8", lt_pp_quote(q, l->name, l->name_len));
+	return 0;
+}
+
+/* The first name that appears twice in a sorted array, or NULL. */
+static const struct lt_label *
+duplicate(const struct lt_label *a, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (label_cmp(&a[i - 1], &a[i]) == 0)
+			return &a[i];
+	return NULL;
+}
+
+void
+lt_pp_begin_stream(struct lt_push_parse *p)
+{
+	p->stream_no++;
+	p->entry_no = 0;
+	p->labels_ok = 0;
+	p->stream_sent = 0;
+	p->n_labels = 0;
+}
+
+/* Checks a stream's labels, then keeps them sorted in p->labels. */
+static int
+check_stream(struct lt_push_parse *p, const struct lt_label *labels, size_t n,
+	     size_t n_entries)
+{
+	const struct lt_label *dup;
+	char q[LT_QUOTE_BUF];
+	size_t i;
 
 	if (n == 0)
-		return fail(p, "no labels (a stream needs at least one)");
-	if (n > lim->max_label_names)
-		return fail(p, "too many labels (%zu, limit %zu)", n,
-			    lim->max_label_names);
+		return lt_pp_reject(p, n_entries,
+				    "no labels (a stream needs at least one)");
+	if (n > p->lim->max_label_names)
+		return lt_pp_reject(p, n_entries, "too many labels (%zu, limit %zu)",
+				    n, p->lim->max_label_names);
+	for (i = 0; i < n; i++)
+		if (check_label(p, &labels[i], n_entries) != 0)
+			return 1;
 	if (reserve(&p->labels, &p->cap_labels, n) < 0)
-		return fail_oom(p);
-	p->n_labels = 0;
-	for (it = json_object_iter(obj); it != NULL;
-	     it = json_object_iter_next(obj, it)) {
-		name = json_object_iter_key(it);
-		name_len = json_object_iter_key_len(it);
-		v = json_object_iter_value(it);
-		if (name_len > lim->max_label_name_length)
-			return fail(p, "label name %s is too long (%zu bytes, "
-				    "limit %zu)", quote(q, name, name_len),
-				    name_len, lim->max_label_name_length);
-		if (lt_label_name_valid(name, name_len) < 0)
-			return fail(p, "invalid label name %s (must match "
-				    "[a-zA-Z_][a-zA-Z0-9_]*)",
-				    quote(q, name, name_len));
-		if (!json_is_string(v))
-			return fail(p, "label %s is not a string",
-				    quote(q, name, name_len));
-		value = json_string_value(v);
-		value_len = json_string_length(v);
-		if (value_len == 0)
-			return fail(p, "label %s has an empty value",
-				    quote(q, name, name_len));
-		if (value_len > lim->max_label_value_length)
-			return fail(p, "label %s value is too long (%zu bytes, "
-				    "limit %zu)", quote(q, name, name_len),
-				    value_len, lim->max_label_value_length);
-		if (memchr(value, '\0', value_len) != NULL)
-			return fail(p, "label %s value contains a NUL byte",
-				    quote(q, name, name_len));
-		l = &p->labels[p->n_labels++];
-		l->name = name;
-		l->name_len = name_len;
-		l->value = value;
-		l->value_len = value_len;
-	}
-	sort_labels(p->labels, p->n_labels);
+		return lt_pp_oom(p);
+	memcpy(p->labels, labels, n * sizeof(*labels));
+	sort_labels(p->labels, n);
+	dup = duplicate(p->labels, n);
+	if (dup != NULL)
+		return lt_pp_reject(p, n_entries, "duplicate label name %s",
+				    lt_pp_quote(q, dup->name, dup->name_len));
+	p->n_labels = n;
 	p->labels_ok = 1;
 	return 0;
 }
 
-/* Reads an entry's structured metadata into p->meta, sorted. */
-static int
-parse_metadata(struct parse *p, json_t *obj, struct lt_entry *e)
+int
+lt_pp_stream(struct lt_push_parse *p, const struct lt_label *labels, size_t n,
+	     size_t n_entries)
 {
-	const struct lt_limits *lim = p->lim;
-	char q[QUOTE_MAX + 8];
-	struct lt_label *l;
-	const char *name;
-	size_t n, name_len, size = 0;
-	void *it;
-	json_t *v;
+	return check_stream(p, labels, n, n_entries);
+}
 
-	e->metadata = NULL;
-	e->n_metadata = 0;
-	if (obj == NULL)
-		return 0;
-	if (!json_is_object(obj))
-		return fail(p, "structured metadata is not an object");
-	n = json_object_size(obj);
-	if (n > lim->max_metadata_entries)
-		return fail(p, "too many structured metadata items (%zu, "
-			    "limit %zu)", n, lim->max_metadata_entries);
-	if (reserve(&p->meta, &p->cap_meta, n) < 0)
-		return fail_oom(p);
-	for (it = json_object_iter(obj); it != NULL;
-	     it = json_object_iter_next(obj, it)) {
-		name = json_object_iter_key(it);
-		name_len = json_object_iter_key_len(it);
-		v = json_object_iter_value(it);
-		if (lt_label_name_valid(name, name_len) < 0)
-			return fail(p, "invalid structured metadata name %s "
-				    "(must match [a-zA-Z_][a-zA-Z0-9_]*)",
-				    quote(q, name, name_len));
-		if (!json_is_string(v))
-			return fail(p, "structured metadata %s is not a string",
-				    quote(q, name, name_len));
-		l = &p->meta[e->n_metadata++];
-		l->name = name;
-		l->name_len = name_len;
-		l->value = json_string_value(v);
-		l->value_len = json_string_length(v);
-		if (memchr(l->value, '\0', l->value_len) != NULL)
-			return fail(p, "structured metadata %s value contains "
-				    "a NUL byte", quote(q, name, name_len));
-		/* Names are at most the JSON's size, so this cannot wrap. */
-		size += name_len + l->value_len;
-	}
-	if (size > lim->max_metadata_size)
-		return fail(p, "structured metadata is too large (%zu bytes, "
-			    "limit %zu)", size, lim->max_metadata_size);
-	sort_labels(p->meta, e->n_metadata);
-	e->metadata = p->meta;
-	return 0;
+void
+lt_pp_next_entry(struct lt_push_parse *p)
+{
+	p->entry_no++;
 }
 
 static int
-check_time(struct parse *p, int64_t ts)
+check_time(struct lt_push_parse *p, int64_t ts)
 {
 	const struct lt_limits *lim = p->lim;
 	char t[48], d[48];
 
 	if (ts < 0)
-		return fail(p, "timestamp %s is before 1970-01-01",
-			    time_text(ts, t, sizeof(t)));
+		return lt_pp_reject(p, 1, "timestamp %s is before 1970-01-01",
+				    time_text(ts, t, sizeof(t)));
 	if (ts > MAX_TS_NS)
-		return fail(p, "timestamp %s is after 2106-02-07T06:28:15Z, "
-			    "the end of ClickHouse's DateTime",
-			    time_text(ts, t, sizeof(t)));
+		return lt_pp_reject(p, 1, "timestamp %s is after "
+				    "2106-02-07T06:28:15Z, the end of "
+				    "ClickHouse's DateTime",
+				    time_text(ts, t, sizeof(t)));
 	/* Compared as differences so that neither side can overflow: ts is
 	 * within [0, MAX_TS_NS] here and now_ns is the wall clock. */
 	if (ts > p->now_ns && ts - p->now_ns > lim->creation_grace_ns)
-		return fail(p, "timestamp %s is too far in the future (more "
-			    "than %s ahead of the receiver's clock)",
-			    time_text(ts, t, sizeof(t)),
-			    duration_text(lim->creation_grace_ns, d,
-					  sizeof(d)));
+		return lt_pp_reject(p, 1, "timestamp %s is too far in the "
+				    "future (more than %s ahead of the "
+				    "receiver's clock)",
+				    time_text(ts, t, sizeof(t)),
+				    duration_text(lim->creation_grace_ns, d,
+						  sizeof(d)));
 	if (lim->max_age_ns > 0 && ts < p->now_ns &&
 	    p->now_ns - ts > lim->max_age_ns)
-		return fail(p, "timestamp %s is too old (more than %s before "
-			    "the receiver's clock)",
-			    time_text(ts, t, sizeof(t)),
-			    duration_text(lim->max_age_ns, d, sizeof(d)));
+		return lt_pp_reject(p, 1, "timestamp %s is too old (more than "
+				    "%s before the receiver's clock)",
+				    time_text(ts, t, sizeof(t)),
+				    duration_text(lim->max_age_ns, d,
+						  sizeof(d)));
 	return 0;
 }
 
+/* Checks structured metadata and copies it, sorted, into p->meta. */
 static int
-parse_entry(struct parse *p, json_t *val)
+check_metadata(struct lt_push_parse *p, const struct lt_label *md, size_t n,
+	       size_t *size_out)
 {
-	char q[QUOTE_MAX + 8];
-	struct lt_entry e;
-	json_t *ts, *line;
-	const char *why;
-	size_t n = json_is_array(val) ? json_array_size(val) : 0;
+	const struct lt_limits *lim = p->lim;
+	const struct lt_label *dup;
+	char q[LT_QUOTE_BUF];
+	size_t i, size = 0;
 
-	if (n != 2 && n != 3)
-		return fail(p, "not an array of [timestamp, line] or "
-			    "[timestamp, line, {metadata}]");
-	ts = json_array_get(val, 0);
-	line = json_array_get(val, 1);
-	if (!json_is_string(ts))
-		return fail(p, "timestamp is not a string");
-	if (lt_parse_timestamp(json_string_value(ts), json_string_length(ts),
-			       &e.ts_ns, &why) < 0)
-		return fail(p, "invalid timestamp %s: %s",
-			    quote(q, json_string_value(ts),
-				  json_string_length(ts)),
-			    why);
-	if (check_time(p, e.ts_ns) < 0)
-		return -1;
-	if (!json_is_string(line))
-		return fail(p, "line is not a string");
-	e.line = json_string_value(line);
-	e.line_len = json_string_length(line);
-	if (e.line_len > p->lim->max_line_size)
-		return fail(p, "line too long (%zu bytes, limit %zu)",
-			    e.line_len, p->lim->max_line_size);
-	if (parse_metadata(p, n == 3 ? json_array_get(val, 2) : NULL, &e) < 0)
-		return -1;
-	if (p->sink != NULL && p->sink->entry != NULL &&
-	    p->sink->entry(p->sink->ctx, &e) < 0)
-		return fail_oom(p);
-	return 0;
-}
-
-static int
-parse_stream(struct parse *p, json_t *st, size_t *n_entries)
-{
-	json_t *labels, *values;
-	size_t i, n;
-
-	p->labels_ok = 0;
-	p->entry_no = 0;
-	if (!json_is_object(st))
-		return fail(p, "not an object");
-	labels = json_object_get(st, "stream");
-	if (labels == NULL)
-		return fail(p, "no \"stream\" object of labels");
-	if (!json_is_object(labels))
-		return fail(p, "\"stream\" is not an object");
-	values = json_object_get(st, "values");
-	if (values == NULL)
-		return fail(p, "no \"values\" array");
-	if (!json_is_array(values))
-		return fail(p, "\"values\" is not an array");
-	if (parse_labels(p, labels) < 0)
-		return -1;
-	n = json_array_size(values);
-	if (n == 0)
-		return 0; /* nothing to store, so nothing for the sink */
-	if (p->sink != NULL && p->sink->stream != NULL &&
-	    p->sink->stream(p->sink->ctx, p->labels, p->n_labels) < 0)
-		return fail_oom(p);
+	if (n > lim->max_metadata_entries)
+		return lt_pp_reject(p, 1, "too many structured metadata items "
+				    "(%zu, limit %zu)", n,
+				    lim->max_metadata_entries);
 	for (i = 0; i < n; i++) {
-		p->entry_no = i + 1;
-		if (parse_entry(p, json_array_get(values, i)) < 0)
-			return -1;
-		(*n_entries)++;
+		if (lt_label_name_valid(md[i].name, md[i].name_len) < 0)
+			return lt_pp_reject(p, 1, "invalid structured metadata "
+					    "name %s (must match "
+					    "[a-zA-Z_][a-zA-Z0-9_]*)",
+					    lt_pp_quote(q, md[i].name,
+							md[i].name_len));
+		if (memchr(md[i].value, '\0', md[i].value_len) != NULL)
+			return lt_pp_reject(p, 1, "structured metadata %s value "
+					    "contains a NUL byte",
+					    lt_pp_quote(q, md[i].name,
+							md[i].name_len));
+		if (!lt_utf8_valid(md[i].value, md[i].value_len))
+			return lt_pp_reject(p, 1, "structured metadata %s value "
+					    "is not valid UTF-8",
+					    lt_pp_quote(q, md[i].name,
+							md[i].name_len));
+		/* Both lie inside the body, so the sum cannot wrap. */
+		size += md[i].name_len + md[i].value_len;
 	}
-	p->entry_no = 0;
+	if (size > lim->max_metadata_size)
+		return lt_pp_reject(p, 1, "structured metadata is too large "
+				    "(%zu bytes, limit %zu)", size,
+				    lim->max_metadata_size);
+	if (reserve(&p->meta, &p->cap_meta, n) < 0)
+		return lt_pp_oom(p);
+	if (n > 0)
+		memcpy(p->meta, md, n * sizeof(*md));
+	sort_labels(p->meta, n);
+	dup = duplicate(p->meta, n);
+	if (dup != NULL)
+		return lt_pp_reject(p, 1, "duplicate structured metadata name %s",
+				    lt_pp_quote(q, dup->name, dup->name_len));
+	*size_out = size;
+	return 0;
+}
+
+static int
+send_entry(struct lt_push_parse *p, const struct lt_entry *e)
+{
+	const struct lt_sink *s = p->sink;
+
+	if (s == NULL)
+		return 0;
+	if (!p->stream_sent && s->stream != NULL &&
+	    s->stream(s->ctx, p->labels, p->n_labels) < 0)
+		return -1;
+	p->stream_sent = 1;
+	if (s->entry != NULL && s->entry(s->ctx, e) < 0)
+		return -1;
 	return 0;
 }
 
 int
-lt_push_parse_json(const char *body, size_t len,
-		   const struct lt_limits *limits, int64_t now_ns,
-		   const struct lt_sink *sink, size_t *n_entries,
-		   struct lt_push_error *err)
+lt_pp_entry(struct lt_push_parse *p, int64_t ts_ns, const char *line,
+	    size_t line_len, const struct lt_label *metadata, size_t n_meta)
 {
-	struct parse p;
-	json_error_t jerr;
-	json_t *root, *streams;
-	size_t i, n, count = 0;
-	int rc = -1;
+	struct lt_entry e;
+	size_t md_size = 0;
+	int rc;
 
-	memset(&p, 0, sizeof(p));
-	p.lim = limits;
-	p.now_ns = now_ns;
-	p.sink = sink;
-	p.err = err;
-	*n_entries = 0;
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
-			  &jerr);
-	if (root == NULL) {
-		err->status = 400;
-		(void)snprintf(err->message, sizeof(err->message),
-			       "malformed JSON at line %d, column %d (byte %d): "
-			       "%s", jerr.line, jerr.column, jerr.position,
-			       jerr.text);
-		return -1;
+	if (check_time(p, ts_ns) != 0)
+		return 1;
+	if (line_len > p->lim->max_line_size)
+		return lt_pp_reject(p, 1, "line too long (%zu bytes, limit %zu)",
+				    line_len, p->lim->max_line_size);
+	rc = check_metadata(p, metadata, n_meta, &md_size);
+	if (rc != 0)
+		return rc;
+	e.ts_ns = ts_ns;
+	e.line = line;
+	e.line_len = line_len;
+	e.metadata = n_meta > 0 ? p->meta : NULL;
+	e.n_metadata = n_meta;
+	if (send_entry(p, &e) < 0)
+		return lt_pp_oom(p);
+	p->res->accepted++;
+	p->res->accepted_bytes += line_len + md_size;
+	return 0;
+}
+
+int
+lt_pp_stream_text(struct lt_push_parse *p, const char *text, size_t len,
+		  size_t n_entries)
+{
+	size_t max = p->lim->max_label_names, n;
+	char why[256];
+	char *scratch;
+
+	if (len > p->cap_scratch) {
+		scratch = realloc(p->scratch, len);
+		if (scratch == NULL)
+			return lt_pp_oom(p);
+		p->scratch = scratch;
+		p->cap_scratch = len;
 	}
-	if (!json_is_object(root)) {
-		(void)fail(&p, "the body is not a JSON object");
-		goto out;
-	}
-	streams = json_object_get(root, "streams");
-	if (streams == NULL) {
-		(void)fail(&p, "no \"streams\" array");
-		goto out;
-	}
-	if (!json_is_array(streams)) {
-		(void)fail(&p, "\"streams\" is not an array");
-		goto out;
-	}
-	n = json_array_size(streams);
-	for (i = 0; i < n; i++) {
-		p.stream_no = i + 1;
-		if (parse_stream(&p, json_array_get(streams, i), &count) < 0)
-			goto out;
-	}
-	rc = 0;
-out:
-	*n_entries = count;
-	json_decref(root);
-	free(p.labels);
-	free(p.meta);
-	return rc;
+	if (reserve(&p->text_labels, &p->cap_text_labels, max) < 0)
+		return lt_pp_oom(p);
+	if (lt_labels_parse(text, len, p->scratch, p->text_labels, max, &n, why,
+			    sizeof(why)) < 0)
+		return lt_pp_reject(p, n_entries, "invalid labels: %s", why);
+	if (n > max) /* counted but not stored */
+		return lt_pp_reject(p, n_entries, "too many labels (%zu, limit %zu)",
+				    n, max);
+	return check_stream(p, p->text_labels, n, n_entries);
 }

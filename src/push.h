@@ -2,9 +2,15 @@
  *
  * A parser checks a request body against the limits and hands each stream
  * and entry to a sink as it goes; the receiver's sink encodes them straight
- * into a spool file, so no intermediate copy of the push is built.  A
- * push is all-or-nothing: the first invalid entry fails the parse and the
- * caller discards whatever the sink received. */
+ * into a spool file, so no intermediate copy of the push is built.
+ *
+ * Two kinds of fault, as in Loki.  A body that is not a push at all
+ * (malformed JSON or protobuf, the wrong shape) refuses the whole push.
+ * An entry that breaks a limit (a line too long, a time too far ahead) is
+ * rejected alone, and a stream whose labels are invalid is rejected with
+ * its entries; the rest of the push is kept, and the result lists what
+ * was rejected and why.  Clients do not retry a 400, so refusing the
+ * whole push for one bad entry would lose the good ones. */
 #ifndef LOGTHRA_PUSH_H
 #define LOGTHRA_PUSH_H
 
@@ -21,6 +27,8 @@ struct lt_limits {
 	size_t max_metadata_entries;   /* structured metadata pairs per entry, 128 */
 	int64_t creation_grace_ns;     /* how far in the future, 10 minutes */
 	int64_t max_age_ns;            /* how far in the past; 0 = no limit */
+	size_t ingestion_rate;         /* bytes per second per tenant, 4 MiB; 0 = no limit */
+	size_t ingestion_burst;        /* bytes at once, 6 MiB */
 };
 
 void lt_limits_defaults(struct lt_limits *l);
@@ -43,30 +51,51 @@ struct lt_entry {
 };
 
 /* Where a parser sends what it validated.  stream() is called once per
- * stream with its labels sorted by name, then entry() for each of its
- * entries.  A callback returns 0, or -1 to abort (out of memory). */
+ * stream, before its first accepted entry, with its labels sorted by
+ * name; then entry() for each accepted entry.  A stream none of whose
+ * entries is accepted never reaches the sink.  A callback returns 0, or
+ * -1 to abort (out of memory). */
 struct lt_sink {
 	int (*stream)(void *ctx, const struct lt_label *labels, size_t n);
 	int (*entry)(void *ctx, const struct lt_entry *e);
 	void *ctx;
 };
 
-/* Why a push was refused: an HTTP status (400, or 500 when the sink
- * failed) and a one-line message naming the stream and entry, such as
+/* How many rejection reasons a result keeps; the rest are counted. */
+#define LT_PUSH_REASONS 10
+
+/* What a parse did.  On a refused push (the parser returned -1), status
+ * is 400 (not a push) or 500 (the sink failed) and message says why, such
+ * as 'malformed JSON at line 1, column 9 (byte 8): ...'.  Otherwise
+ * status is 0 and, when entries were rejected, message holds one line per
+ * reason (at most LT_PUSH_REASONS), each naming the stream and entry:
  * 'stream 2 {app="api"}: entry 5: line too long (300000 bytes, limit 262144)'. */
-struct lt_push_error {
+struct lt_push_result {
 	int status;
-	char message[512];
+	size_t accepted;       /* entries handed to the sink */
+	size_t accepted_bytes; /* their lines and structured metadata, the
+				* bytes Loki's rate limits count */
+	size_t rejected;       /* entries rejected, with those of rejected streams */
+	size_t n_reasons;      /* lines in message */
+	int reasons_cut;       /* more reasons than LT_PUSH_REASONS came */
+	char message[6144];
 };
 
-/* Parses a JSON push ({"streams":[{"stream":{...},"values":[[ts,line
- * (, {metadata})], ...]}]}) with jansson.  now_ns is the receive time used
- * for the grace period and maximum age.  Returns 0 on success and -1 with
- * *err filled in otherwise.  *n_entries counts the entries accepted. */
+/* Parses a JSON push, Loki's ({"streams":[{"stream":{labels},"values":
+ * [[ts, line (, {metadata})], ...]}]}) or Loki's legacy one ({"streams":
+ * [{"labels":"{app=\"api\"}","entries":[{"ts":ts,"line":line}]}]}),
+ * with jansson.  now_ns is the receive time used for the grace period
+ * and maximum age.  Returns 0 when the body is a push (res says what was
+ * kept and rejected), -1 when the whole push is refused. */
 int lt_push_parse_json(const char *body, size_t len,
 		       const struct lt_limits *limits, int64_t now_ns,
-		       const struct lt_sink *sink, size_t *n_entries,
-		       struct lt_push_error *err);
+		       const struct lt_sink *sink, struct lt_push_result *res);
+
+/* The same for Loki's protobuf push (logproto.PushRequest), already
+ * snappy-decoded. */
+int lt_push_parse_proto(const void *body, size_t len,
+			const struct lt_limits *limits, int64_t now_ns,
+			const struct lt_sink *sink, struct lt_push_result *res);
 
 /* Parses a timestamp: a string of decimal unix nanoseconds ("1704067200000000000"),
  * a date ("2024-01-01", midnight UTC) or RFC 3339 with optional fraction of

@@ -6,7 +6,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "decode.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "recv.h"
 #include "spool.h"
 
@@ -25,8 +27,9 @@ lt_now_ns(void)
 static int
 known_path(const char *path)
 {
-	return strcmp(path, "/api/push") == 0 ||
-	       strcmp(path, "/loki/api/v1/push") == 0;
+	return strcmp(path, "/loki/api/v1/push") == 0 ||
+	       strcmp(path, "/api/prom/push") == 0 ||
+	       strcmp(path, "/api/push") == 0;
 }
 
 /* Compares the media type of a Content-Type value, ignoring parameters
@@ -45,23 +48,42 @@ media_type_is(const char *content_type, const char *type)
 }
 
 static int
-check_content(const struct lt_request *r, struct lt_response *resp)
+check_type(const struct lt_request *r, struct lt_body_format *fmt,
+	   struct lt_response *resp)
 {
 	const char *ct = r->content_type;
+
+	if (ct == NULL || *ct == '\0')
+		fmt->type = LT_BODY_SNIFF;
+	else if (media_type_is(ct, "application/json"))
+		fmt->type = LT_BODY_JSON;
+	else if (media_type_is(ct, "application/x-protobuf"))
+		fmt->type = LT_BODY_PROTOBUF;
+	else
+		return lt_response_set(resp, 415,
+			      "unsupported Content-Type \"%.200s\": send application/json or application/x-protobuf",
+			      ct);
+	return 0;
+}
+
+static int
+check_coding(const struct lt_request *r, struct lt_body_format *fmt,
+	     struct lt_response *resp)
+{
 	const char *ce = r->content_encoding;
 
-	if (ce && *ce && strcasecmp(ce, "identity") != 0)
+	if (ce == NULL || *ce == '\0' || strcasecmp(ce, "identity") == 0 ||
+	    strcasecmp(ce, "snappy") == 0)
+		fmt->coding = LT_CODING_IDENTITY;
+	else if (strcasecmp(ce, "gzip") == 0 || strcasecmp(ce, "x-gzip") == 0)
+		fmt->coding = LT_CODING_GZIP;
+	else if (strcasecmp(ce, "deflate") == 0)
+		fmt->coding = LT_CODING_DEFLATE;
+	else
 		return lt_response_set(resp, 415,
-			      "unsupported Content-Encoding \"%s\": send the body uncompressed",
+			      "unsupported Content-Encoding \"%.200s\": send gzip, deflate, snappy or identity",
 			      ce);
-	if (ct == NULL || *ct == '\0' || media_type_is(ct, "application/json"))
-		return 0;
-	if (media_type_is(ct, "application/x-protobuf"))
-		return lt_response_set(resp, 415,
-			      "unsupported Content-Type \"%s\": this version accepts JSON pushes only (application/json)",
-			      ct);
-	return lt_response_set(resp, 415,
-		      "unsupported Content-Type \"%s\": send application/json", ct);
+	return 0;
 }
 
 static int
@@ -79,8 +101,8 @@ pick_tenant(const struct lt_options *o, const struct lt_request *r,
 	if (t == NULL)
 		t = o->default_tenant;
 	if (t == NULL)
-		return lt_response_set(resp, 400,
-			      "missing tenant: send a tenant-id or X-Scope-OrgID header");
+		return lt_response_set(resp, 401,
+			      "no tenant: send an X-Scope-OrgID header (or tenant-id); this receiver has no default_tenant");
 	if (lt_tenant_valid(t, &why) < 0)
 		return lt_response_set(resp, 400, "invalid tenant id \"%.160s\": %s", t, why);
 	*tenant = t;
@@ -89,11 +111,12 @@ pick_tenant(const struct lt_options *o, const struct lt_request *r,
 
 int
 lt_recv_check_head(const struct lt_options *o, const struct lt_request *r,
-		   const char **tenant, struct lt_response *resp)
+		   const char **tenant, struct lt_body_format *fmt,
+		   struct lt_response *resp)
 {
 	if (!known_path(r->path))
 		return lt_response_set(resp, 404,
-			      "no such endpoint \"%.200s\": push to /api/push or /loki/api/v1/push",
+			      "no such endpoint \"%.200s\": push to /loki/api/v1/push, /api/prom/push or /api/push",
 			      r->path);
 	if (strcmp(r->method, "POST") != 0) {
 		(void)lt_response_set(resp, 405, "method %.20s not allowed: use POST",
@@ -101,7 +124,8 @@ lt_recv_check_head(const struct lt_options *o, const struct lt_request *r,
 		resp->allow = "POST";
 		return -1;
 	}
-	if (pick_tenant(o, r, tenant, resp) < 0 || check_content(r, resp) < 0)
+	if (pick_tenant(o, r, tenant, resp) < 0 ||
+	    check_type(r, fmt, resp) < 0 || check_coding(r, fmt, resp) < 0)
 		return -1;
 	if (r->content_length >= 0 &&
 	    (unsigned long long)r->content_length > o->http.max_body_size)
@@ -111,16 +135,194 @@ lt_recv_check_head(const struct lt_options *o, const struct lt_request *r,
 	return 0;
 }
 
+/* The HTTP status for a decoder's failure. */
+static int
+decode_status(enum lt_decode_result rc)
+{
+	switch (rc) {
+	case LT_DECODE_TOO_BIG:
+		return 413;
+	case LT_DECODE_NOMEM:
+		return 500;
+	default:
+		return 400;
+	}
+}
+
+/* Undoes the Content-Encoding into tmp; *body and *len then point at the
+ * decoded bytes.  Returns 0, or -1 with resp filled in. */
+static int
+undo_coding(const struct lt_options *o, enum lt_body_coding coding,
+	    const char **body, size_t *len, struct lt_buf *tmp,
+	    struct lt_response *resp)
+{
+	struct lt_decode_limits lim = {o->max_decompressed_size,
+				       o->max_compression_ratio};
+	enum lt_decode_result rc;
+	char err[256];
+
+	if (coding == LT_CODING_SNIFF)
+		coding = *len >= 2 && (unsigned char)(*body)[0] == 0x1f &&
+				 (unsigned char)(*body)[1] == 0x8b
+			 ? LT_CODING_GZIP : LT_CODING_IDENTITY;
+	if (coding == LT_CODING_IDENTITY)
+		return 0;
+	rc = lt_inflate(*body, *len, coding == LT_CODING_GZIP ? LT_INFLATE_GZIP
+							       : LT_INFLATE_DEFLATE,
+			&lim, tmp, err, sizeof(err));
+	if (rc != LT_DECODE_OK)
+		return lt_response_set(resp, decode_status(rc),
+			      "could not decode the %s body: %s",
+			      coding == LT_CODING_GZIP ? "gzip" : "deflate", err);
+	*body = (const char *)tmp->data;
+	*len = tmp->len;
+	return 0;
+}
+
+/* A body without Content-Type is JSON when it is an object, the way a
+ * JSON push must start; otherwise protobuf, as Loki assumes. */
+static enum lt_body_type
+sniff_type(const char *body, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (body[i] == ' ' || body[i] == '\t' ||
+			   body[i] == '\n' || body[i] == '\r'))
+		i++;
+	return i < len && body[i] == '{' ? LT_BODY_JSON : LT_BODY_PROTOBUF;
+}
+
+/* Parses the decoded body into the encoder's sink.  Returns 0 when it is
+ * a push (res says what was kept), -1 with resp filled in otherwise. */
+static int
+parse_body(const struct lt_options *o, const struct lt_limits *lim,
+	   enum lt_body_type type, const char *body, size_t len,
+	   int64_t now_ns, const struct lt_sink *sink,
+	   struct lt_push_result *res, struct lt_response *resp)
+{
+	struct lt_decode_limits dl = {o->max_decompressed_size,
+				      o->max_compression_ratio};
+	struct lt_buf raw = LT_BUF_INIT;
+	enum lt_decode_result drc;
+	char err[256];
+	int rc;
+
+	if (type == LT_BODY_SNIFF)
+		type = sniff_type(body, len);
+	if (type == LT_BODY_JSON) {
+		rc = lt_push_parse_json(body, len, lim, now_ns, sink, res);
+	} else {
+		drc = lt_snappy_decode(body, len, &dl, &raw, err, sizeof(err));
+		if (drc != LT_DECODE_OK) {
+			lt_buf_free(&raw);
+			return lt_response_set(resp, decode_status(drc),
+				      "could not decode the protobuf body (Loki sends it snappy-compressed): %s",
+				      err);
+		}
+		rc = lt_push_parse_proto(raw.data, raw.len, lim, now_ns, sink, res);
+		lt_buf_free(&raw);
+	}
+	if (rc < 0)
+		return lt_response_set(resp, res->status, "%s", res->message);
+	return 0;
+}
+
+/* 400 for a push whose rejected entries were left out: what was kept,
+ * then one line per reason.  Clients do not retry it. */
+static void
+partial_response(const struct lt_push_result *res, struct lt_response *resp)
+{
+	(void)lt_response_set(resp, 400,
+		      "%zu of %zu entries rejected, %zu stored:\n%s%s",
+		      res->rejected, res->rejected + res->accepted,
+		      res->accepted, res->message,
+		      res->reasons_cut ? "\n(reasons for further rejected entries are not listed)" : "");
+}
+
+/* Takes the push's bytes from the tenant's bucket.  Returns 0, or -1
+ * with resp filled in (429, or 503 when the state cannot be kept). */
+static int
+rate_limit(const struct lt_options *o, const char *tenant,
+	   const struct lt_limits *lim, size_t bytes, int64_t now_ns,
+	   struct lt_response *resp)
+{
+	char err[512];
+	int64_t retry_s = 0;
+	int allowed = 1, rc;
+
+	rc = lt_rate_take(o->spool, tenant, lim->ingestion_rate,
+			  lim->ingestion_burst, bytes, now_ns, &allowed,
+			  &retry_s, err, sizeof(err));
+	if (rc != 0) {
+		lt_error("%s", err);
+		(void)lt_response_set(resp, 503, "the spool could not keep the rate-limit state (%s); try again later",
+				      strerror(rc));
+		resp->retry_after = RETRY_AFTER_S;
+		return -1;
+	}
+	if (allowed)
+		return 0;
+	if (retry_s == 0)
+		return lt_response_set(resp, 429,
+			      "ingestion rate limit exceeded for tenant \"%s\": a push of %zu bytes is more than its burst size of %zu bytes; send smaller pushes or raise ingestion_burst_size",
+			      tenant, bytes, lim->ingestion_burst);
+	(void)lt_response_set(resp, 429,
+		      "ingestion rate limit exceeded for tenant \"%s\" (limit: %zu bytes/sec, burst %zu bytes) while pushing %zu bytes; retry after %lld s",
+		      tenant, lim->ingestion_rate, lim->ingestion_burst, bytes,
+		      (long long)retry_s);
+	resp->retry_after = retry_s > 0x7fffffff ? 0x7fffffff : (int)retry_s;
+	return -1;
+}
+
+/* 503 for a spool that cannot take the push; the operator gets the
+ * cause in full, the client only that it should try again. */
+static int
+spool_failed(int rc, const char *err, struct lt_response *resp)
+{
+	lt_error("%s", err);
+	(void)lt_response_set(resp, 503, "the spool could not store the push (%s); try again later",
+			      strerror(rc));
+	resp->retry_after = RETRY_AFTER_S;
+	return -1;
+}
+
+/* Checks the free-space reserve, counting the push itself.  Returns 0,
+ * or -1 with resp filled in (503). */
+static int
+check_space(const struct lt_options *o, size_t len, struct lt_response *resp)
+{
+	char err[512];
+	int rc;
+
+	rc = lt_spool_space_ok(o->spool, o->min_free_space + len,
+			       o->min_free_inodes, err, sizeof(err));
+	return rc == 0 ? 0 : spool_failed(rc, err, resp);
+}
+
+/* Writes the encoded push to the spool.  Returns 0, or -1 with resp
+ * filled in (503). */
+static int
+write_spool(const struct lt_options *o, const char *tenant,
+	    const struct lt_spool_encoder *enc, struct lt_response *resp)
+{
+	char err[512];
+	int rc;
+
+	rc = lt_spool_write(o->spool, tenant, enc->out.data, enc->out.len,
+			    NULL, err, sizeof(err));
+	return rc == 0 ? 0 : spool_failed(rc, err, resp);
+}
+
 void
-lt_recv_store(const struct lt_options *o, const char *tenant, const char *body,
-	      size_t len, int64_t now_ns, struct lt_response *resp)
+lt_recv_store(const struct lt_options *o, const char *tenant,
+	      const struct lt_body_format *fmt, const char *body, size_t len,
+	      int64_t now_ns, struct lt_response *resp)
 {
 	struct lt_spool_encoder enc;
-	struct lt_push_error perr;
+	struct lt_push_result res;
+	struct lt_limits lim;
+	struct lt_buf decoded = LT_BUF_INIT;
 	struct lt_sink sink;
-	char err[512];
-	size_t n = 0;
-	int rc;
 
 	resp->message[0] = '\0';
 	if (lt_spool_encoder_init(&enc, tenant, now_ns, lt_push_id_new()) < 0) {
@@ -128,31 +330,30 @@ lt_recv_store(const struct lt_options *o, const char *tenant, const char *body,
 		return;
 	}
 	lt_spool_encoder_sink(&enc, &sink);
-	if (lt_push_parse_json(body, len, &o->limits, now_ns, &sink, &n, &perr) < 0) {
-		(void)lt_response_set(resp, perr.status, "%s", perr.message);
+	lt_options_limits_for(o, tenant, &lim);
+	if (undo_coding(o, fmt->coding, &body, &len, &decoded, resp) < 0 ||
+	    parse_body(o, &lim, fmt->type, body, len, now_ns, &sink, &res,
+		       resp) < 0)
 		goto out;
-	}
-	(void)lt_response_set(resp, 204, "%s", "");
-	if (n == 0) /* nothing to keep: no file */
-		goto out;
+	/* Nothing to keep: no file, and nothing to take from the bucket. */
+	if (res.accepted == 0)
+		goto answer;
 	if (lt_spool_encoder_finish(&enc) < 0) {
 		(void)lt_response_set(resp, 500, "out of memory");
 		goto out;
 	}
-	rc = lt_spool_space_ok(o->spool, o->min_free_space + enc.out.len,
-			       o->min_free_inodes, err, sizeof(err));
-	if (rc == 0)
-		rc = lt_spool_write(o->spool, tenant, enc.out.data, enc.out.len,
-				    NULL, err, sizeof(err));
-	if (rc != 0) {
-		/* Logged for the operator in full; the client learns only
-		 * that it should try again. */
-		lt_error("%s", err);
-		(void)lt_response_set(resp, 503, "the spool could not store the push (%s); try again later",
-				      strerror(rc));
-		resp->retry_after = RETRY_AFTER_S;
-	}
+	/* The bucket is charged only for a push the spool can take. */
+	if (check_space(o, enc.out.len, resp) < 0 ||
+	    rate_limit(o, tenant, &lim, res.accepted_bytes, now_ns, resp) < 0 ||
+	    write_spool(o, tenant, &enc, resp) < 0)
+		goto out;
+answer:
+	if (res.rejected > 0)
+		partial_response(&res, resp);
+	else
+		(void)lt_response_set(resp, 204, "%s", "");
 out:
+	lt_buf_free(&decoded);
 	lt_spool_encoder_free(&enc);
 }
 
@@ -160,9 +361,10 @@ void
 lt_recv_handle(const struct lt_options *o, const struct lt_request *r,
 	       int64_t now_ns, struct lt_response *resp)
 {
+	struct lt_body_format fmt;
 	const char *tenant;
 
-	if (lt_recv_check_head(o, r, &tenant, resp) < 0)
+	if (lt_recv_check_head(o, r, &tenant, &fmt, resp) < 0)
 		return;
 	if (r->body.len > o->http.max_body_size) {
 		(void)lt_response_set(resp, 413,
@@ -170,6 +372,6 @@ lt_recv_handle(const struct lt_options *o, const struct lt_request *r,
 			     r->body.len, o->http.max_body_size);
 		return;
 	}
-	lt_recv_store(o, tenant, (const char *)r->body.data, r->body.len, now_ns,
-		      resp);
+	lt_recv_store(o, tenant, &fmt, (const char *)r->body.data, r->body.len,
+		      now_ns, resp);
 }

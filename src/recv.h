@@ -8,20 +8,47 @@
 #include "http.h"
 #include "options.h"
 
-/* Checks what can be checked before the body is read: path (404), method
- * (405), tenant (400), Content-Type (415), Content-Length (413).  Returns
- * 0 when the body should be read, or -1 with resp filled in.  On success
- * *tenant points at the tenant to use. */
-int lt_recv_check_head(const struct lt_options *o, const struct lt_request *r,
-		       const char **tenant, struct lt_response *resp);
+/* How a push body is written: its Content-Type and Content-Encoding. */
+enum lt_body_type {
+	LT_BODY_SNIFF,    /* no Content-Type: JSON when it looks like JSON,
+			   * else protobuf, which is what Loki assumes */
+	LT_BODY_JSON,     /* application/json */
+	LT_BODY_PROTOBUF, /* application/x-protobuf: snappy-compressed */
+};
 
-/* Parses and validates the body and writes it as one spool file for the
- * tenant.  Fills resp: 204 when the push is durable, 400 on invalid
- * content, 503 when the spool could not take it.  Never leaves a partial
- * file. */
+enum lt_body_coding {
+	LT_CODING_IDENTITY, /* none, identity, or snappy (a no-op name:
+			     * protobuf bodies are always snappy) */
+	LT_CODING_GZIP,
+	LT_CODING_DEFLATE,  /* zlib or raw deflate */
+	LT_CODING_SNIFF,    /* file mode: gzip when it starts with gzip's magic */
+};
+
+struct lt_body_format {
+	enum lt_body_type type;
+	enum lt_body_coding coding;
+};
+
+/* Checks what can be checked before the body is read: path (404), method
+ * (405), tenant (401 when none is named and there is no default, 400 when
+ * invalid), Content-Type and Content-Encoding (415), Content-Length
+ * (413).  Returns 0 when the body should be read, or -1 with resp filled
+ * in.  On success *tenant points at the tenant and *fmt says how to read
+ * the body. */
+int lt_recv_check_head(const struct lt_options *o, const struct lt_request *r,
+		       const char **tenant, struct lt_body_format *fmt,
+		       struct lt_response *resp);
+
+/* Decodes, parses and validates the body and writes what is valid as one
+ * spool file for the tenant.  Fills resp: 204 when the push is durable;
+ * 400 when the body is not a push (nothing stored) or when entries were
+ * rejected (the others are stored, the message lists what was rejected);
+ * 413 when it decodes to too much; 429 over the tenant's ingestion rate
+ * and 503 when the spool could not take it (both: nothing stored, try
+ * again).  Never leaves a partial file. */
 void lt_recv_store(const struct lt_options *o, const char *tenant,
-		   const char *body, size_t len, int64_t now_ns,
-		   struct lt_response *resp);
+		   const struct lt_body_format *fmt, const char *body,
+		   size_t len, int64_t now_ns, struct lt_response *resp);
 
 /* Both steps, for a request whose body has been read. */
 void lt_recv_handle(const struct lt_options *o, const struct lt_request *r,

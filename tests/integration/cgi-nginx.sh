@@ -50,9 +50,10 @@ refuse 400 "malformed JSON" -H 'Content-Type: application/json' \
     -H 'tenant-id: acme' --data-binary "@$T/malformed.json" "$URL/api/push"
 check_match 'line|column' "$HTTP_BODY" "the message names the position"
 
-refuse 400 "missing tenant" -H 'Content-Type: application/json' \
+refuse 401 "no tenant" -H 'Content-Type: application/json' \
     --data-binary "@$SEED" "$URL/api/push"
-check_contains "missing tenant" "$HTTP_BODY" "the message says the tenant is missing"
+check_contains "no tenant: send an X-Scope-OrgID header" "$HTTP_BODY" \
+    "the message says the tenant is missing"
 
 refuse 400 'tenant "../etc"' -H 'Content-Type: application/json' \
     -H 'tenant-id: ../etc' --data-binary "@$SEED" "$URL/api/push"

@@ -97,9 +97,10 @@ check_match 'line|column' "$HTTP_BODY" "the message names the position"
 check_match '^text/plain' "$(sed -n 's/^[Cc]ontent-[Tt]ype: //p' <<<"$HTTP_HEADERS")" \
     "error body is text/plain"
 
-refuse 400 "missing tenant" -H 'Content-Type: application/json' \
+refuse 401 "no tenant" -H 'Content-Type: application/json' \
     --data-binary "@$SEED" "$URL/api/push"
-check_contains "missing tenant" "$HTTP_BODY" "the message says the tenant is missing"
+check_contains "no tenant: send an X-Scope-OrgID header" "$HTTP_BODY" \
+    "the message says the tenant is missing"
 
 refuse 400 'tenant "../etc"' -H 'Content-Type: application/json' \
     -H 'tenant-id: ../etc' --data-binary "@$SEED" "$URL/api/push"
@@ -117,11 +118,13 @@ check_contains "Allow: POST" "$HTTP_HEADERS" "405 carries Allow: POST"
 
 refuse 415 "Content-Type text/plain" -H 'Content-Type: text/plain' \
     -H 'tenant-id: acme' --data-binary "@$SEED" "$URL/api/push"
-refuse 415 "Content-Type application/x-protobuf" \
+refuse 400 "JSON sent as application/x-protobuf" \
     -H 'Content-Type: application/x-protobuf' \
     -H 'tenant-id: acme' --data-binary "@$SEED" "$URL/api/push"
-refuse 415 "Content-Encoding gzip" -H 'Content-Type: application/json' \
-    -H 'Content-Encoding: gzip' -H 'tenant-id: acme' \
+check_contains "could not decode the protobuf body" "$HTTP_BODY" \
+    "the message says the protobuf body is not snappy data"
+refuse 415 "Content-Encoding br" -H 'Content-Type: application/json' \
+    -H 'Content-Encoding: br' -H 'tenant-id: acme' \
     --data-binary "@$SEED" "$URL/api/push"
 
 printf '%s' '{"streams":[{"stream":{"bad-name":"x"},"values":[["2024-01-01","a"]]}]}' \

@@ -72,16 +72,14 @@ rec_entry(void *ctx, const struct lt_entry *e)
 static struct rec rec;
 static struct lt_sink sink = {rec_stream, rec_entry, &rec};
 static struct lt_limits lim;
-static struct lt_push_error err;
-static size_t n_entries;
+static struct lt_push_result res;
 
 static void
 setup(void)
 {
 	memset(&rec, 0, sizeof(rec));
-	memset(&err, 0, sizeof(err));
+	memset(&res, 0, sizeof(res));
 	lt_limits_defaults(&lim);
-	n_entries = 12345;
 }
 
 static void
@@ -93,8 +91,7 @@ teardown(void)
 static int
 push_n(const char *body, size_t len)
 {
-	return lt_push_parse_json(body, len, &lim, NOW_NS, &sink, &n_entries,
-				  &err);
+	return lt_push_parse_json(body, len, &lim, NOW_NS, &sink, &res);
 }
 
 static int
@@ -111,16 +108,33 @@ logtext(void)
 	return (const char *)rec.log.data;
 }
 
-#define ck_assert_rejected(body, ...)                                      \
+/* The whole push refused (not a push at all), with a message holding
+ * each of the given strings. */
+#define ck_assert_refused(body, ...)                                       \
 	do {                                                               \
 		const char *subs_[] = {__VA_ARGS__};                       \
 		size_t i_;                                                 \
 		ck_assert_int_eq(push(body), -1);                          \
-		ck_assert_int_eq(err.status, 400);                         \
+		ck_assert_int_eq(res.status, 400);                         \
 		for (i_ = 0; i_ < sizeof(subs_) / sizeof(subs_[0]); i_++)  \
-			ck_assert_msg(strstr(err.message, subs_[i_]) != NULL,  \
+			ck_assert_msg(strstr(res.message, subs_[i_]) != NULL,  \
 				      "message '%s' lacks '%s'",           \
-				      err.message, subs_[i_]);             \
+				      res.message, subs_[i_]);             \
+	} while (0)
+
+/* Entries or a stream rejected, the rest kept: a reason holding each of
+ * the given strings. */
+#define ck_assert_rejected(body, ...)                                      \
+	do {                                                               \
+		const char *subs_[] = {__VA_ARGS__};                       \
+		size_t i_;                                                 \
+		ck_assert_int_eq(push(body), 0);                           \
+		ck_assert_int_eq(res.status, 0);                           \
+		ck_assert_uint_ge(res.n_reasons, 1);                       \
+		for (i_ = 0; i_ < sizeof(subs_) / sizeof(subs_[0]); i_++)  \
+			ck_assert_msg(strstr(res.message, subs_[i_]) != NULL,  \
+				      "message '%s' lacks '%s'",           \
+				      res.message, subs_[i_]);             \
 	} while (0)
 
 /* One stream {app="x"} holding the given entries. */
@@ -146,7 +160,7 @@ START_TEST(test_seed)
 			      "\"app\":\"test-app\"},\"values\":[[\"2024-01-01\","
 			      "\"starting up\"],[\"2024-01-01\",\"ready\"]]}]}"),
 			 0);
-	ck_assert_uint_eq(n_entries, 2);
+	ck_assert_uint_eq(res.accepted, 2);
 	ck_assert_str_eq(logtext(), "S app=test-app,level=info\n"
 				    "E 1704067200000000000 starting up\n"
 				    "E 1704067200000000000 ready\n");
@@ -163,7 +177,7 @@ START_TEST(test_several_streams)
 		 "\"values\":[[\"1704067200000000002\",\"two\"],"
 		 "[\"1704067200000000003\",\"three\"]]}]}"),
 	    0);
-	ck_assert_uint_eq(n_entries, 3);
+	ck_assert_uint_eq(res.accepted, 3);
 	/* Bytewise order: uppercase before underscore before lowercase;
 	 * the stream without entries reaches no sink. */
 	ck_assert_str_eq(logtext(), "S a=1,b=2,c=3\n"
@@ -177,10 +191,10 @@ END_TEST
 START_TEST(test_empty_push)
 {
 	ck_assert_int_eq(push("{\"streams\":[]}"), 0);
-	ck_assert_uint_eq(n_entries, 0);
+	ck_assert_uint_eq(res.accepted, 0);
 	ck_assert_uint_eq(rec.log.len, 0);
 	ck_assert_int_eq(push(" {\"streams\" : [ ] , \"other\": 1}\n"), 0);
-	ck_assert_uint_eq(n_entries, 0);
+	ck_assert_uint_eq(res.accepted, 0);
 }
 END_TEST
 
@@ -191,7 +205,7 @@ START_TEST(test_metadata)
 		     "\"a\":\"\",\"Span\":\"s1\"}],"
 		     "[\"1704067200000000000\",\"bye\",{}]")),
 	    0);
-	ck_assert_uint_eq(n_entries, 2);
+	ck_assert_uint_eq(res.accepted, 2);
 	ck_assert_str_eq(logtext(), "S app=x\n"
 				    "E 1704067200000000000 hi [Span=s1,a=,trace_id=abc]\n"
 				    "E 1704067200000000000 bye\n");
@@ -259,7 +273,7 @@ START_TEST(test_nul)
 			   "stream 1 {app=\"x\"}: entry 1: ",
 			   "structured metadata \"k\"", "NUL");
 	/* jansson itself refuses NUL in object keys. */
-	ck_assert_rejected("{\"streams\":[{\"stream\":{\"a\\u0000b\":\"x\"},"
+	ck_assert_refused("{\"streams\":[{\"stream\":{\"a\\u0000b\":\"x\"},"
 			   "\"values\":[]}]}",
 			   "malformed JSON");
 }
@@ -267,52 +281,52 @@ END_TEST
 
 START_TEST(test_malformed)
 {
-	ck_assert_rejected("{\"streams\":[}", "malformed JSON at line 1, column ",
+	ck_assert_refused("{\"streams\":[}", "malformed JSON at line 1, column ",
 			   "(byte ");
-	ck_assert_rejected("", "malformed JSON");
-	ck_assert_rejected("{\"streams\":[]} x", "malformed JSON");
-	ck_assert_rejected("{\"streams\":[],\"streams\":[]}", "malformed JSON",
+	ck_assert_refused("", "malformed JSON");
+	ck_assert_refused("{\"streams\":[]} x", "malformed JSON");
+	ck_assert_refused("{\"streams\":[],\"streams\":[]}", "malformed JSON",
 			   "duplicate");
-	ck_assert_rejected("{\"streams\":[{\"stream\":{\"a\":\"1\",\"a\":\"2\"},"
+	ck_assert_refused("{\"streams\":[{\"stream\":{\"a\":\"1\",\"a\":\"2\"},"
 			   "\"values\":[]}]}",
 			   "duplicate");
-	ck_assert_rejected(ONE("[\"1\",\"l\",{\"k\":\"1\",\"k\":\"2\"}]"),
+	ck_assert_refused(ONE("[\"1\",\"l\",{\"k\":\"1\",\"k\":\"2\"}]"),
 			   "duplicate");
 }
 END_TEST
 
 START_TEST(test_structure)
 {
-	ck_assert_rejected("[]", "not a JSON object");
-	ck_assert_rejected("{}", "no \"streams\" array");
-	ck_assert_rejected("{\"streams\":{}}", "\"streams\" is not an array");
-	ck_assert_rejected("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[]},"
+	ck_assert_refused("[]", "not a JSON object");
+	ck_assert_refused("{}", "no \"streams\" array");
+	ck_assert_refused("{\"streams\":{}}", "\"streams\" is not an array");
+	ck_assert_refused("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[]},"
 			   "3]}",
 			   "stream 2: not an object");
-	ck_assert_rejected("{\"streams\":[{\"values\":[]}]}",
+	ck_assert_refused("{\"streams\":[{\"values\":[]}]}",
 			   "stream 1: no \"stream\" object");
-	ck_assert_rejected("{\"streams\":[{\"stream\":[],\"values\":[]}]}",
+	ck_assert_refused("{\"streams\":[{\"stream\":[],\"values\":[]}]}",
 			   "stream 1: \"stream\" is not an object");
-	ck_assert_rejected("{\"streams\":[{\"stream\":{\"a\":\"b\"}}]}",
+	ck_assert_refused("{\"streams\":[{\"stream\":{\"a\":\"b\"}}]}",
 			   "stream 1: no \"values\" array");
-	ck_assert_rejected("{\"streams\":[{\"stream\":{\"a\":\"b\"},"
+	ck_assert_refused("{\"streams\":[{\"stream\":{\"a\":\"b\"},"
 			   "\"values\":{}}]}",
 			   "stream 1: \"values\" is not an array");
-	ck_assert_rejected("{\"streams\":[{\"stream\":{\"a\":1},\"values\":[]}]}",
+	ck_assert_refused("{\"streams\":[{\"stream\":{\"a\":1},\"values\":[]}]}",
 			   "stream 1: label \"a\" is not a string");
 	ck_assert_rejected("{\"streams\":[{\"stream\":{},\"values\":[]}]}",
 			   "stream 1: no labels");
-	ck_assert_rejected(ONE("[\"1\",\"a\"],\"x\""),
+	ck_assert_refused(ONE("[\"1\",\"a\"],\"x\""),
 			   "stream 1 {app=\"x\"}: entry 2: not an array");
-	ck_assert_rejected(ONE("[\"1\"]"), "entry 1: not an array");
-	ck_assert_rejected(ONE("[\"1\",\"a\",{},4]"), "entry 1: not an array");
-	ck_assert_rejected(ONE("[1,\"a\"]"),
+	ck_assert_refused(ONE("[\"1\"]"), "entry 1: not an array");
+	ck_assert_refused(ONE("[\"1\",\"a\",{},4]"), "entry 1: not an array");
+	ck_assert_refused(ONE("[1,\"a\"]"),
 			   "entry 1: timestamp is not a string");
-	ck_assert_rejected(ONE("[\"1\",2]"), "entry 1: line is not a string");
-	ck_assert_rejected(ONE("[\"1\",null]"), "entry 1: line is not a string");
-	ck_assert_rejected(ONE("[\"1\",\"a\",[]]"),
+	ck_assert_refused(ONE("[\"1\",2]"), "entry 1: line is not a string");
+	ck_assert_refused(ONE("[\"1\",null]"), "entry 1: line is not a string");
+	ck_assert_refused(ONE("[\"1\",\"a\",[]]"),
 			   "entry 1: structured metadata is not an object");
-	ck_assert_rejected(ONE("[\"1\",\"a\",{\"k\":{\"n\":\"v\"}}]"),
+	ck_assert_refused(ONE("[\"1\",\"a\",{\"k\":{\"n\":\"v\"}}]"),
 			   "entry 1: structured metadata \"k\" is not a string");
 	ck_assert_rejected(ONE("[\"1\",\"a\",{\"1k\":\"v\"}]"),
 			   "entry 1: invalid structured metadata name \"1k\"");
@@ -328,7 +342,7 @@ START_TEST(test_position_and_label_text)
 	    "stream 2 {app=\"q\\\"\\\\\\n\",level=\"info\"}: entry 3: "
 	    "invalid timestamp \"x\": not a number of unix nanoseconds");
 	/* Everything before the error went to the sink: the caller drops it. */
-	ck_assert_uint_eq(n_entries, 3);
+	ck_assert_uint_eq(res.accepted, 3);
 }
 END_TEST
 
@@ -347,9 +361,9 @@ START_TEST(test_label_text_truncated)
 	ck_assert_int_eq(lt_buf_terminate(&b), 0);
 	ck_assert_rejected((const char *)b.data, "stream 1 {app=\"vvvv",
 			   "...: entry 1: invalid timestamp");
-	dots = strstr(err.message, "...");
+	dots = strstr(res.message, "...");
 	ck_assert_ptr_nonnull(dots);
-	ck_assert_int_le(dots - err.message, 120);
+	ck_assert_int_le(dots - res.message, 120);
 	lt_buf_free(&b);
 }
 END_TEST
@@ -494,18 +508,224 @@ START_TEST(test_sink_failure)
 
 	rec.fail_at = 1;
 	ck_assert_int_eq(push(body), -1);
-	ck_assert_int_eq(err.status, 500);
-	ck_assert_str_eq(err.message, "out of memory");
+	ck_assert_int_eq(res.status, 500);
+	ck_assert_str_eq(res.message, "out of memory");
 	rec.calls = 0;
 	rec.fail_at = 3;
 	ck_assert_int_eq(push(body), -1);
-	ck_assert_int_eq(err.status, 500);
-	ck_assert_str_eq(err.message, "out of memory");
+	ck_assert_int_eq(res.status, 500);
+	ck_assert_str_eq(res.message, "out of memory");
 	/* A NULL sink only validates. */
 	ck_assert_int_eq(lt_push_parse_json(body, strlen(body), &lim, NOW_NS,
-					    NULL, &n_entries, &err),
+					    NULL, &res),
 			 0);
-	ck_assert_uint_eq(n_entries, 2);
+	ck_assert_uint_eq(res.accepted, 2);
+}
+END_TEST
+
+START_TEST(test_partial)
+{
+	/* Loki's rule: the good entries are kept, the bad ones listed. */
+	lim.max_line_size = 3;
+	ck_assert_int_eq(
+	    push("{\"streams\":[{\"stream\":{\"app\":\"a\"},\"values\":["
+		 "[\"1\",\"ok\"],[\"2\",\"long\"],[\"x\",\"no\"],[\"3\",\"yes\"]]},"
+		 "{\"stream\":{\"app\":\"\"},\"values\":[[\"1\",\"z\"],[\"1\",\"z\"]]},"
+		 "{\"stream\":{\"app\":\"c\"},\"values\":[[\"4\",\"end\"]]}]}"),
+	    0);
+	ck_assert_int_eq(res.status, 0);
+	ck_assert_uint_eq(res.accepted, 3);
+	ck_assert_uint_eq(res.accepted_bytes, 8);
+	ck_assert_uint_eq(res.rejected, 4);
+	ck_assert_uint_eq(res.n_reasons, 3);
+	ck_assert_int_eq(res.reasons_cut, 0);
+	ck_assert_str_eq(res.message,
+			 "stream 1 {app=\"a\"}: entry 2: line too long (4 bytes, limit 3)\n"
+			 "stream 1 {app=\"a\"}: entry 3: invalid timestamp \"x\": not a "
+			 "number of unix nanoseconds, a date (2024-01-01) or an RFC 3339 time\n"
+			 "stream 2: label \"app\" has an empty value");
+	ck_assert_str_eq(logtext(), "S app=a\nE 1 ok\nE 3 yes\nS app=c\nE 4 end\n");
+}
+END_TEST
+
+START_TEST(test_partial_nothing_kept)
+{
+	/* A stream whose every entry is rejected never reaches the sink. */
+	lim.max_line_size = 1;
+	ck_assert_rejected(ONE("[\"1\",\"ab\"],[\"2\",\"cd\"]"),
+			   "entry 1: line too long", "entry 2: line too long");
+	ck_assert_uint_eq(res.accepted, 0);
+	ck_assert_uint_eq(res.rejected, 2);
+	ck_assert_uint_eq(rec.log.len, 0);
+}
+END_TEST
+
+START_TEST(test_reasons_capped)
+{
+	struct lt_buf b = LT_BUF_INIT;
+	int i;
+
+	lim.max_line_size = 0;
+	ck_assert_int_eq(lt_buf_printf(&b, "{\"streams\":[{\"stream\":{\"a\":"
+					   "\"b\"},\"values\":["), 0);
+	for (i = 0; i < 50; i++)
+		ck_assert_int_eq(lt_buf_printf(&b, "%s[\"1\",\"x\"]", i ? "," : ""),
+				 0);
+	ck_assert_int_eq(lt_buf_printf(&b, "]}]}"), 0);
+	ck_assert_int_eq(push_n((const char *)b.data, b.len), 0);
+	ck_assert_uint_eq(res.rejected, 50);
+	ck_assert_uint_eq(res.n_reasons, LT_PUSH_REASONS);
+	ck_assert_int_eq(res.reasons_cut, 1);
+	ck_assert_ptr_nonnull(strstr(res.message, "entry 10: line too long"));
+	ck_assert_ptr_null(strstr(res.message, "entry 11:"));
+	lt_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_legacy_json)
+{
+	/* Loki's legacy push (/api/prom/push): label text and "ts"/"line". */
+	ck_assert_int_eq(
+	    push("{\"streams\":[{\"labels\":\"{job=\\\"x\\\", app=\\\"q\\\\\\\"\\\"}\","
+		 "\"entries\":[{\"ts\":\"2024-01-01T00:00:00.000000001Z\",\"line\":\"one\"},"
+		 "{\"ts\":\"1704067200000000002\",\"line\":\"two\"}]}]}"),
+	    0);
+	ck_assert_uint_eq(res.rejected, 0);
+	ck_assert_str_eq(logtext(), "S app=q\",job=x\n"
+				    "E 1704067200000000001 one\n"
+				    "E 1704067200000000002 two\n");
+	ck_assert_rejected("{\"streams\":[{\"labels\":\"{job=x}\",\"entries\":"
+			   "[{\"ts\":\"1\",\"line\":\"l\"}]}]}",
+			   "stream 1: invalid labels: ");
+	ck_assert_uint_eq(res.rejected, 1);
+	ck_assert_rejected("{\"streams\":[{\"labels\":\"{a=\\\"1\\\",a=\\\"2\\\"}\","
+			   "\"entries\":[]}]}",
+			   "stream 1: duplicate label name \"a\"");
+	ck_assert_refused("{\"streams\":[{\"labels\":\"{a=\\\"1\\\"}\",\"entries\":"
+			  "[{\"line\":\"l\"}]}]}", "entry 1: no \"ts\"");
+	ck_assert_refused("{\"streams\":[{\"labels\":\"{a=\\\"1\\\"}\"}]}",
+			  "stream 1: no \"entries\" array");
+	ck_assert_refused("{\"streams\":[{\"labels\":7,\"entries\":[]}]}",
+			  "stream 1: \"labels\" is not a string");
+}
+END_TEST
+
+/* A minimal protobuf writer for the tests of the protobuf front end; the
+ * wire decoder itself is tested against protoc-c's encoder in
+ * test-loki-proto. */
+static void
+pb_varint(struct lt_buf *b, uint64_t v)
+{
+	ck_assert_int_eq(lt_buf_append_varint(b, v), 0);
+}
+
+static void
+pb_bytes(struct lt_buf *b, unsigned field, const void *p, size_t n)
+{
+	pb_varint(b, (uint64_t)field << 3 | 2);
+	pb_varint(b, n);
+	ck_assert_int_eq(lt_buf_append(b, p, n), 0);
+}
+
+static void
+pb_entry(struct lt_buf *stream, int64_t s, int32_t ns, const char *line,
+	 const char *md_name, const char *md_value)
+{
+	struct lt_buf e = LT_BUF_INIT, t = LT_BUF_INIT, m = LT_BUF_INIT;
+
+	pb_varint(&t, 1 << 3);
+	pb_varint(&t, (uint64_t)s);
+	pb_varint(&t, 2 << 3);
+	pb_varint(&t, (uint64_t)(int64_t)ns);
+	pb_bytes(&e, 1, t.data, t.len);
+	pb_bytes(&e, 2, line, strlen(line));
+	if (md_name != NULL) {
+		pb_bytes(&m, 1, md_name, strlen(md_name));
+		pb_bytes(&m, 2, md_value, strlen(md_value));
+		pb_bytes(&e, 3, m.data, m.len);
+	}
+	pb_bytes(stream, 2, e.data, e.len);
+	lt_buf_free(&e);
+	lt_buf_free(&t);
+	lt_buf_free(&m);
+}
+
+static int
+push_pb(const struct lt_buf *b)
+{
+	return lt_push_parse_proto(b->data, b->len, &lim, NOW_NS, &sink, &res);
+}
+
+START_TEST(test_proto)
+{
+	struct lt_buf req = LT_BUF_INIT, st = LT_BUF_INIT;
+	static const char labels[] = "{app=\"api\", level=\"in\\\"fo\"}";
+
+	pb_bytes(&st, 1, labels, strlen(labels));
+	pb_entry(&st, 1704067200, 123456789, "first", "trace_id", "abc");
+	pb_entry(&st, 1704067200, 1000000000, "bad nanos", NULL, NULL);
+	pb_entry(&st, 1704067201, 0, "second", NULL, NULL);
+	pb_bytes(&req, 1, st.data, st.len);
+	lt_buf_reset(&st);
+	pb_bytes(&st, 1, "{app=api}", 9);
+	pb_entry(&st, 1, 0, "unquoted", NULL, NULL);
+	pb_bytes(&req, 1, st.data, st.len);
+
+	ck_assert_int_eq(push_pb(&req), 0);
+	ck_assert_uint_eq(res.accepted, 2);
+	ck_assert_uint_eq(res.accepted_bytes, 5 + 8 + 3 + 6);
+	ck_assert_uint_eq(res.rejected, 2);
+	ck_assert_str_eq(logtext(), "S app=api,level=in\"fo\n"
+				    "E 1704067200123456789 first [trace_id=abc]\n"
+				    "E 1704067201000000000 second\n");
+	ck_assert_ptr_nonnull(strstr(res.message,
+		"stream 1 {app=\"api\",level=\"in\\\"fo\"}: entry 2: invalid "
+		"timestamp: nanos 1000000000 is outside 0 to 999999999"));
+	ck_assert_ptr_nonnull(strstr(res.message, "stream 2: invalid labels: "));
+
+	/* A body that is not a PushRequest refuses the whole push. */
+	req.len -= 3;
+	ck_assert_int_eq(push_pb(&req), -1);
+	ck_assert_int_eq(res.status, 400);
+	ck_assert_msg(strncmp(res.message, "malformed protobuf push: ", 25) == 0,
+		      "%s", res.message);
+	lt_buf_free(&req);
+	lt_buf_free(&st);
+}
+END_TEST
+
+START_TEST(test_proto_limits)
+{
+	struct lt_buf req = LT_BUF_INIT, st = LT_BUF_INIT;
+	static const char dup[] = "{a=\"1\", b=\"2\", a=\"3\"}";
+
+	/* Duplicate names are an error, whatever their order. */
+	pb_bytes(&st, 1, dup, strlen(dup));
+	pb_entry(&st, 1, 0, "x", NULL, NULL);
+	pb_bytes(&req, 1, st.data, st.len);
+	ck_assert_int_eq(push_pb(&req), 0);
+	ck_assert_uint_eq(res.rejected, 1);
+	ck_assert_str_eq(res.message, "stream 1: duplicate label name \"a\"");
+
+	lt_buf_reset(&req);
+	lt_buf_reset(&st);
+	lim.max_metadata_entries = 0;
+	lim.max_label_names = 1;
+	pb_bytes(&st, 1, "{a=\"1\"}", 7);
+	pb_entry(&st, 1, 0, "x", "k", "v");
+	pb_entry(&st, -1, 0, "x", NULL, NULL);
+	pb_bytes(&req, 1, st.data, st.len);
+	lt_buf_reset(&st);
+	pb_bytes(&st, 1, "{a=\"1\",b=\"2\"}", 13);
+	pb_bytes(&req, 1, st.data, st.len);
+	ck_assert_int_eq(push_pb(&req), 0);
+	ck_assert_uint_eq(res.accepted, 0);
+	ck_assert_str_eq(res.message,
+		"stream 1 {a=\"1\"}: entry 1: too many structured metadata items (1, limit 0)\n"
+		"stream 1 {a=\"1\"}: entry 2: timestamp of -1 seconds is before 1970-01-01\n"
+		"stream 2: too many labels (2, limit 1)");
+	lt_buf_free(&req);
+	lt_buf_free(&st);
 }
 END_TEST
 
@@ -678,6 +898,12 @@ push_suite(void)
 	tcase_add_test(tc, test_metadata_limits);
 	tcase_add_test(tc, test_time_limits);
 	tcase_add_test(tc, test_sink_failure);
+	tcase_add_test(tc, test_partial);
+	tcase_add_test(tc, test_partial_nothing_kept);
+	tcase_add_test(tc, test_reasons_capped);
+	tcase_add_test(tc, test_legacy_json);
+	tcase_add_test(tc, test_proto);
+	tcase_add_test(tc, test_proto_limits);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("names");

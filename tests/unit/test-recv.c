@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "recv.h"
 #include "spool.h"
 
@@ -107,9 +108,10 @@ START_TEST(test_tenants)
 	struct lt_request r;
 	struct lt_response resp;
 
-	ck_assert_int_eq(handle("POST", "/api/push", NULL, SEED, &resp), 400);
+	ck_assert_int_eq(handle("POST", "/api/push", NULL, SEED, &resp), 401);
 	ck_assert_str_eq(resp.message,
-			 "missing tenant: send a tenant-id or X-Scope-OrgID header");
+			 "no tenant: send an X-Scope-OrgID header (or tenant-id); "
+			 "this receiver has no default_tenant");
 	ck_assert_int_eq(handle("POST", "/api/push", "../etc", SEED, &resp), 400);
 	ck_assert_ptr_nonnull(strstr(resp.message, "invalid tenant id \"../etc\""));
 	ck_assert_int_eq(handle("POST", "/api/push", "", SEED, &resp), 400);
@@ -144,15 +146,30 @@ START_TEST(test_content_type_and_size)
 	r.content_type = strdup("text/plain");
 	lt_recv_handle(&opts, &r, lt_now_ns(), &resp);
 	ck_assert_int_eq(resp.status, 415);
+	ck_assert_str_eq(resp.message, "unsupported Content-Type \"text/plain\": "
+			 "send application/json or application/x-protobuf");
+	/* JSON declared as protobuf is not snappy data. */
 	free(r.content_type);
 	r.content_type = strdup("application/x-protobuf");
 	lt_recv_handle(&opts, &r, lt_now_ns(), &resp);
-	ck_assert_int_eq(resp.status, 415);
+	ck_assert_int_eq(resp.status, 400);
+	ck_assert_ptr_nonnull(strstr(resp.message, "could not decode the protobuf body"));
 	free(r.content_type);
-	r.content_type = NULL; /* none given: JSON */
-	r.content_encoding = strdup("gzip");
+	r.content_type = NULL; /* none given: sniffed, and this is JSON */
+	r.content_encoding = strdup("br");
 	lt_recv_handle(&opts, &r, lt_now_ns(), &resp);
 	ck_assert_int_eq(resp.status, 415);
+	ck_assert_ptr_nonnull(strstr(resp.message, "unsupported Content-Encoding \"br\""));
+	free(r.content_encoding);
+	r.content_encoding = strdup("gzip"); /* but the body is not */
+	lt_recv_handle(&opts, &r, lt_now_ns(), &resp);
+	ck_assert_int_eq(resp.status, 400);
+	ck_assert_ptr_nonnull(strstr(resp.message, "could not decode the gzip body"));
+	free(r.content_encoding);
+	r.content_encoding = strdup("snappy"); /* a no-op name */
+	lt_recv_handle(&opts, &r, lt_now_ns(), &resp);
+	ck_assert_int_eq(resp.status, 204);
+	ck_assert_uint_eq(files_in("acme", "ready"), 1);
 	free(r.content_encoding);
 	r.content_encoding = NULL;
 	opts.http.max_body_size = 10;
@@ -160,7 +177,7 @@ START_TEST(test_content_type_and_size)
 	ck_assert_int_eq(resp.status, 413);
 	ck_assert_ptr_nonnull(strstr(resp.message, "over the limit of 10 bytes"));
 	lt_request_free(&r);
-	ck_assert_uint_eq(files_in("acme", "ready"), 0);
+	ck_assert_uint_eq(files_in("acme", "ready"), 1);
 }
 END_TEST
 
@@ -171,10 +188,10 @@ START_TEST(test_invalid_payload_leaves_nothing)
 	ck_assert_int_eq(handle("POST", "/api/push", "acme", "{\"streams\":[", &resp), 400);
 	ck_assert_ptr_nonnull(strstr(resp.message, "malformed JSON"));
 	ck_assert_int_eq(handle("POST", "/api/push", "acme",
-				"{\"streams\":[{\"stream\":{\"app\":\"a\"},\"values\":"
-				"[[\"2024-01-01\",\"ok\"],[\"yesterday\",\"bad\"]]}]}",
-				&resp), 400);
-	ck_assert_ptr_nonnull(strstr(resp.message, "entry 2"));
+				"{\"streams\":[{\"stream\":{\"app\":\"\"},\"values\":"
+				"[[\"2024-01-01\",\"ok\"]]}]}", &resp), 400);
+	ck_assert_str_eq(resp.message, "1 of 1 entries rejected, 0 stored:\n"
+			 "stream 1: label \"app\" has an empty value");
 	ck_assert_uint_eq(files_in("acme", "ready"), 0);
 	ck_assert_uint_eq(files_in("acme", "tmp"), 0);
 	/* Valid, but nothing in it: accepted, no file. */
@@ -209,6 +226,234 @@ START_TEST(test_disk_reserve_is_503)
 }
 END_TEST
 
+START_TEST(test_partial_push_keeps_the_valid)
+{
+	struct lt_response resp;
+
+	ck_assert_int_eq(handle("POST", "/api/push", "acme",
+				"{\"streams\":[{\"stream\":{\"app\":\"a\"},\"values\":"
+				"[[\"2024-01-01\",\"ok\"],[\"yesterday\",\"bad\"]]}]}",
+				&resp), 400);
+	ck_assert_str_eq(resp.message,
+			 "1 of 2 entries rejected, 1 stored:\n"
+			 "stream 1 {app=\"a\"}: entry 2: invalid timestamp "
+			 "\"yesterday\": not a number of unix nanoseconds, a date "
+			 "(2024-01-01) or an RFC 3339 time");
+	ck_assert_uint_eq(files_in("acme", "ready"), 1);
+}
+END_TEST
+
+/* A snappy block of literals only: enough to carry test bodies. */
+static void
+snappy_literal(struct lt_buf *out, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t n;
+
+	ck_assert_int_eq(lt_buf_append_varint(out, len), 0);
+	for (; len > 0; p += n, len -= n) {
+		n = len < 256 ? len : 256;
+		if (n <= 60) {
+			ck_assert_int_eq(lt_buf_append_byte(out, (unsigned char)((n - 1) << 2)), 0);
+		} else {
+			ck_assert_int_eq(lt_buf_append_byte(out, 60 << 2), 0);
+			ck_assert_int_eq(lt_buf_append_byte(out, (unsigned char)(n - 1)), 0);
+		}
+		ck_assert_int_eq(lt_buf_append(out, p, n), 0);
+	}
+}
+
+static void
+pb_field(struct lt_buf *b, unsigned field, const void *p, size_t n)
+{
+	ck_assert_int_eq(lt_buf_append_varint(b, (uint64_t)field << 3 | 2), 0);
+	ck_assert_int_eq(lt_buf_append_varint(b, n), 0);
+	ck_assert_int_eq(lt_buf_append(b, p, n), 0);
+}
+
+START_TEST(test_protobuf_push)
+{
+	struct lt_buf ts = LT_BUF_INIT, entry = LT_BUF_INIT, stream = LT_BUF_INIT,
+		      req = LT_BUF_INIT, body = LT_BUF_INIT;
+	struct lt_request r;
+	struct lt_response resp;
+	static const char labels[] = "{app=\"api\", level=\"info\"}";
+
+	ck_assert_int_eq(lt_buf_append_varint(&ts, 1 << 3), 0);
+	ck_assert_int_eq(lt_buf_append_varint(&ts, (uint64_t)(lt_now_ns() / 1000000000)), 0);
+	pb_field(&entry, 1, ts.data, ts.len);
+	pb_field(&entry, 2, "hello", 5);
+	pb_field(&stream, 1, labels, strlen(labels));
+	pb_field(&stream, 2, entry.data, entry.len);
+	pb_field(&req, 1, stream.data, stream.len);
+	snappy_literal(&body, req.data, req.len);
+
+	request(&r, "POST", "/api/prom/push", NULL, "");
+	r.scope_orgid = strdup("pb");
+	free(r.content_type);
+	r.content_type = strdup("application/x-protobuf");
+	ck_assert_int_eq(lt_buf_append(&r.body, body.data, body.len), 0);
+	lt_recv_handle(&opts, &r, lt_now_ns(), &resp);
+	ck_assert_int_eq(resp.status, 204);
+	ck_assert_uint_eq(files_in("pb", "ready"), 1);
+
+	/* Without a Content-Type, Loki's default: protobuf. */
+	free(r.content_type);
+	r.content_type = NULL;
+	lt_recv_handle(&opts, &r, lt_now_ns(), &resp);
+	ck_assert_int_eq(resp.status, 204);
+	ck_assert_uint_eq(files_in("pb", "ready"), 2);
+
+	/* Snappy of the wrong length: corrupt, nothing stored. */
+	r.body.data[0]++;
+	lt_recv_handle(&opts, &r, lt_now_ns(), &resp);
+	ck_assert_int_eq(resp.status, 400);
+	ck_assert_uint_eq(files_in("pb", "ready"), 2);
+	lt_request_free(&r);
+	lt_buf_free(&ts);
+	lt_buf_free(&entry);
+	lt_buf_free(&stream);
+	lt_buf_free(&req);
+	lt_buf_free(&body);
+}
+END_TEST
+
+/* Decompression is capped: a small body cannot become a huge one. */
+START_TEST(test_decompression_caps)
+{
+	struct lt_buf big = LT_BUF_INIT, body = LT_BUF_INIT;
+	struct lt_request r;
+	struct lt_response resp;
+
+	ck_assert_int_eq(lt_buf_reserve(&big, 4096), 0);
+	memset(big.data, ' ', 4096);
+	big.len = 4096;
+	snappy_literal(&body, big.data, big.len);
+	request(&r, "POST", "/loki/api/v1/push", "acme", "");
+	free(r.content_type);
+	r.content_type = strdup("application/x-protobuf");
+	ck_assert_int_eq(lt_buf_append(&r.body, body.data, body.len), 0);
+	opts.max_decompressed_size = 4095;
+	lt_recv_handle(&opts, &r, lt_now_ns(), &resp);
+	ck_assert_int_eq(resp.status, 413);
+	ck_assert_uint_eq(files_in("acme", "ready"), 0);
+	lt_request_free(&r);
+	lt_buf_free(&big);
+	lt_buf_free(&body);
+}
+END_TEST
+
+static void
+write_config(const char *text)
+{
+	char path[128];
+	FILE *f;
+
+	(void)snprintf(path, sizeof(path), "%s/logthra.conf", root);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	lt_options_free(&opts);
+	lt_options_defaults(&opts);
+	ck_assert_int_eq(lt_options_load(&opts, path), 0);
+	free(opts.spool);
+	opts.spool = strdup(root);
+}
+
+START_TEST(test_rate_limit_per_tenant)
+{
+	struct lt_response resp;
+	int64_t now = lt_now_ns();
+	struct lt_request r;
+	int i;
+
+	/* The seed's lines are 16 bytes: "slow" may take two pushes at once,
+	 * every other tenant keeps the generous global limit. */
+	write_config("ingestion_rate = 1MiB\n"
+		     "[tenant slow]\n"
+		     "ingestion_rate = 1\n"
+		     "ingestion_burst_size = 40\n"
+		     "[tenant tiny]\n"
+		     "ingestion_burst_size = 10\n");
+	for (i = 0; i < 2; i++) {
+		request(&r, "POST", "/api/push", "slow", SEED);
+		lt_recv_handle(&opts, &r, now, &resp);
+		lt_request_free(&r);
+		ck_assert_int_eq(resp.status, 204);
+	}
+	request(&r, "POST", "/api/push", "slow", SEED);
+	lt_recv_handle(&opts, &r, now, &resp);
+	lt_request_free(&r);
+	ck_assert_int_eq(resp.status, 429);
+	ck_assert_int_eq(resp.retry_after, 8);
+	ck_assert_ptr_nonnull(strstr(resp.message,
+		"ingestion rate limit exceeded for tenant \"slow\" (limit: 1 bytes/sec, burst 40 bytes)"));
+	ck_assert_uint_eq(files_in("slow", "ready"), 2);
+	/* Later, there is room again. */
+	request(&r, "POST", "/api/push", "slow", SEED);
+	lt_recv_handle(&opts, &r, now + 8000000000LL, &resp);
+	lt_request_free(&r);
+	ck_assert_int_eq(resp.status, 204);
+
+	/* A push larger than the burst can never pass: said so. */
+	request(&r, "POST", "/api/push", "tiny", SEED);
+	lt_recv_handle(&opts, &r, now, &resp);
+	lt_request_free(&r);
+	ck_assert_int_eq(resp.status, 429);
+	ck_assert_int_eq(resp.retry_after, 0);
+	ck_assert_ptr_nonnull(strstr(resp.message, "more than its burst size of 10 bytes"));
+	ck_assert_uint_eq(files_in("tiny", "ready"), 0);
+
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(handle("POST", "/api/push", "other", SEED, &resp), 204);
+}
+END_TEST
+
+START_TEST(test_tenant_sections)
+{
+	struct lt_limits lim;
+	char path[128];
+	FILE *f;
+
+	write_config("max_line_size = 100\n"
+		     "[tenant a]\n"
+		     "max_line_size = 7\n"
+		     "creation_grace_period = 1h\n"
+		     "[ tenant b ]\n"
+		     "max_label_names = 3\n");
+	lt_options_limits_for(&opts, "a", &lim);
+	ck_assert_uint_eq(lim.max_line_size, 7);
+	ck_assert(lim.creation_grace_ns == 3600LL * 1000000000);
+	ck_assert_uint_eq(lim.max_label_names, 15);
+	lt_options_limits_for(&opts, "b", &lim);
+	ck_assert_uint_eq(lim.max_line_size, 100);
+	ck_assert_uint_eq(lim.max_label_names, 3);
+	lt_options_limits_for(&opts, "c", &lim);
+	ck_assert_uint_eq(lim.max_line_size, 100);
+
+	/* Only limits belong in a tenant's section; errors name the line. */
+	(void)snprintf(path, sizeof(path), "%s/bad.conf", root);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs("[tenant a]\nspool = /tmp\n", f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	lt_options_free(&opts);
+	lt_options_defaults(&opts);
+	ck_assert_int_eq(lt_options_load(&opts, path), -1);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs("[tenant ../x]\n", f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(lt_options_load(&opts, path), -1);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs("[global]\n", f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(lt_options_load(&opts, path), -1);
+}
+END_TEST
+
 static Suite *
 recv_suite(void)
 {
@@ -221,6 +466,11 @@ recv_suite(void)
 	tcase_add_test(tc, test_tenants);
 	tcase_add_test(tc, test_content_type_and_size);
 	tcase_add_test(tc, test_invalid_payload_leaves_nothing);
+	tcase_add_test(tc, test_partial_push_keeps_the_valid);
+	tcase_add_test(tc, test_protobuf_push);
+	tcase_add_test(tc, test_decompression_caps);
+	tcase_add_test(tc, test_rate_limit_per_tenant);
+	tcase_add_test(tc, test_tenant_sections);
 	tcase_add_test(tc, test_spool_failure_is_503);
 	tcase_add_test(tc, test_disk_reserve_is_503);
 	suite_add_tcase(s, tc);

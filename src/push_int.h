@@ -1,0 +1,71 @@
+/* The validating core that the JSON and protobuf push readers share
+ * (push.c), so that both apply the same limits with the same messages.
+ * Internal to the push parsers. */
+#ifndef LOGTHRA_PUSH_INT_H
+#define LOGTHRA_PUSH_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "push.h"
+
+struct lt_push_parse {
+	const struct lt_limits *lim;
+	int64_t now_ns;
+	const struct lt_sink *sink;
+	struct lt_push_result *res;
+	size_t stream_no;   /* 1-based; 0 before the first stream */
+	size_t entry_no;    /* 1-based; 0 outside entries */
+	int labels_ok;      /* labels[0..n_labels) are valid and sorted */
+	int stream_sent;    /* the sink has seen this stream's labels */
+	struct lt_label *labels;
+	size_t n_labels, cap_labels;
+	struct lt_label *meta;
+	size_t cap_meta;
+	size_t msg_len;     /* bytes of res->message in use */
+	char *scratch;      /* unescaped label values of label text */
+	size_t cap_scratch;
+	struct lt_label *text_labels;
+	size_t cap_text_labels;
+};
+
+void lt_pp_init(struct lt_push_parse *p, const struct lt_limits *lim,
+		int64_t now_ns, const struct lt_sink *sink,
+		struct lt_push_result *res);
+void lt_pp_free(struct lt_push_parse *p);
+
+/* The whole push is refused: 400 with the message, prefixed by the
+ * stream and entry in hand.  Returns -1. */
+int lt_pp_fail(struct lt_push_parse *p, const char *fmt, ...) LT_PRINTF(2, 3);
+/* The sink or an allocation failed: 500.  Returns -1. */
+int lt_pp_oom(struct lt_push_parse *p);
+/* Rejects n entries (the current entry, or a whole stream's) and records
+ * the reason, prefixed by the stream and entry in hand.  Returns 1. */
+int lt_pp_reject(struct lt_push_parse *p, size_t n, const char *fmt, ...)
+	LT_PRINTF(3, 4);
+
+/* Moves to the next stream, for the messages. */
+void lt_pp_begin_stream(struct lt_push_parse *p);
+/* Checks the stream's labels as sent (they must stay valid
+ * until the next stream starts) and the number of its entries.  Returns 0
+ * when its entries should follow, 1 when the stream was rejected (its
+ * entries are counted as rejected), -1 when out of memory. */
+int lt_pp_stream(struct lt_push_parse *p, const struct lt_label *labels,
+		 size_t n, size_t n_entries);
+/* The same for labels given as text, {app="api", level="info"} (Loki's
+ * protobuf and legacy JSON pushes); text must stay valid until the next
+ * stream starts.  A syntax error rejects the stream. */
+int lt_pp_stream_text(struct lt_push_parse *p, const char *text, size_t len,
+		      size_t n_entries);
+/* Moves to the next entry of the stream, for the messages. */
+void lt_pp_next_entry(struct lt_push_parse *p);
+/* Checks an entry (its metadata in any order) and hands it to the sink.
+ * Returns 0 when accepted, 1 when rejected, -1 when the sink failed. */
+int lt_pp_entry(struct lt_push_parse *p, int64_t ts_ns, const char *line,
+		size_t line_len, const struct lt_label *metadata, size_t n_meta);
+/* Writes s quoted, escaped and shortened to buf (LT_QUOTE_BUF bytes). */
+#define LT_QUOTE_BUF 72
+const char *lt_pp_quote(char *buf, const char *s, size_t len);
+
+#endif
