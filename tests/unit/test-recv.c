@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "buf.h"
 #include "recv.h"
 #include "spool.h"
@@ -343,6 +345,88 @@ START_TEST(test_decompression_caps)
 }
 END_TEST
 
+/* Compresses with zlib: window_bits 15+16 gzip, 15 zlib, -15 raw. */
+static void
+deflate_to(struct lt_buf *out, const void *data, size_t len, int window_bits)
+{
+	z_stream z;
+
+	memset(&z, 0, sizeof(z));
+	ck_assert_int_eq(deflateInit2(&z, 6, Z_DEFLATED, window_bits, 8,
+				      Z_DEFAULT_STRATEGY), Z_OK);
+	ck_assert_int_eq(lt_buf_reserve(out, deflateBound(&z, len)), 0);
+	z.next_in = (Bytef *)data;
+	z.avail_in = (uInt)len;
+	z.next_out = out->data + out->len;
+	z.avail_out = (uInt)(out->cap - out->len);
+	ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+	out->len += z.total_out;
+	ck_assert_int_eq(deflateEnd(&z), Z_OK);
+}
+
+/* Every Content-Encoding around both body formats. */
+START_TEST(test_encodings)
+{
+	static const struct {
+		const char *encoding;
+		int window_bits;
+	} codings[] = {
+		{"gzip", 15 + 16}, {"x-gzip", 15 + 16}, {"deflate", 15},
+		{"deflate", -15}, {"identity", 0}, {"snappy", 0},
+	};
+	struct lt_buf pb = LT_BUF_INIT, inner = LT_BUF_INIT, body = LT_BUF_INIT;
+	struct lt_request r;
+	struct lt_response resp;
+	size_t i, n = 0;
+	int json;
+
+	/* The protobuf push: one stream, one entry of now. */
+	{
+		struct lt_buf ts = LT_BUF_INIT, e = LT_BUF_INIT, st = LT_BUF_INIT;
+
+		ck_assert_int_eq(lt_buf_append_varint(&ts, 1 << 3), 0);
+		ck_assert_int_eq(lt_buf_append_varint(&ts, (uint64_t)(lt_now_ns() / 1000000000)), 0);
+		pb_field(&e, 1, ts.data, ts.len);
+		pb_field(&e, 2, "z", 1);
+		pb_field(&st, 1, "{a=\"b\"}", 7);
+		pb_field(&st, 2, e.data, e.len);
+		pb_field(&pb, 1, st.data, st.len);
+		lt_buf_free(&ts);
+		lt_buf_free(&e);
+		lt_buf_free(&st);
+	}
+	for (json = 0; json <= 1; json++) {
+		for (i = 0; i < sizeof(codings) / sizeof(codings[0]); i++) {
+			lt_buf_reset(&inner);
+			lt_buf_reset(&body);
+			if (json)
+				ck_assert_int_eq(lt_buf_append(&inner, SEED, strlen(SEED)), 0);
+			else
+				snappy_literal(&inner, pb.data, pb.len);
+			if (codings[i].window_bits != 0)
+				deflate_to(&body, inner.data, inner.len,
+					   codings[i].window_bits);
+			else
+				ck_assert_int_eq(lt_buf_append(&body, inner.data, inner.len), 0);
+			request(&r, "POST", "/loki/api/v1/push", "enc", "");
+			free(r.content_type);
+			r.content_type = strdup(json ? "application/json" : "application/x-protobuf");
+			r.content_encoding = strdup(codings[i].encoding);
+			ck_assert_int_eq(lt_buf_append(&r.body, body.data, body.len), 0);
+			lt_recv_handle(&opts, &r, lt_now_ns(), &resp);
+			lt_request_free(&r);
+			ck_assert_msg(resp.status == 204, "%s %s: %d %s",
+				      json ? "JSON" : "protobuf", codings[i].encoding,
+				      resp.status, resp.message);
+			ck_assert_uint_eq(files_in("enc", "ready"), ++n);
+		}
+	}
+	lt_buf_free(&pb);
+	lt_buf_free(&inner);
+	lt_buf_free(&body);
+}
+END_TEST
+
 static void
 write_config(const char *text)
 {
@@ -469,6 +553,7 @@ recv_suite(void)
 	tcase_add_test(tc, test_partial_push_keeps_the_valid);
 	tcase_add_test(tc, test_protobuf_push);
 	tcase_add_test(tc, test_decompression_caps);
+	tcase_add_test(tc, test_encodings);
 	tcase_add_test(tc, test_rate_limit_per_tenant);
 	tcase_add_test(tc, test_tenant_sections);
 	tcase_add_test(tc, test_spool_failure_is_503);
