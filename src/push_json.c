@@ -15,6 +15,23 @@ struct json_parse {
 	size_t cap_meta;
 };
 
+/* Makes room for n pairs in jp->meta, the array an object's members are
+ * gathered in (a stream's labels, then each entry's metadata). */
+static int
+reserve_pairs(struct json_parse *jp, size_t n)
+{
+	struct lt_label *l;
+
+	if (n <= jp->cap_meta)
+		return 0;
+	l = reallocarray(jp->meta, n, sizeof(*l));
+	if (l == NULL)
+		return lt_pp_oom(&jp->core);
+	jp->meta = l;
+	jp->cap_meta = n;
+	return 0;
+}
+
 /* Reads an entry's structured metadata object into jp->meta. */
 static int
 read_metadata(struct json_parse *jp, json_t *obj, size_t *n)
@@ -32,13 +49,8 @@ read_metadata(struct json_parse *jp, json_t *obj, size_t *n)
 	if (!json_is_object(obj))
 		return lt_pp_fail(p, "structured metadata is not an object");
 	count = json_object_size(obj);
-	if (count > jp->cap_meta) {
-		l = reallocarray(jp->meta, count, sizeof(*l));
-		if (l == NULL)
-			return lt_pp_oom(p);
-		jp->meta = l;
-		jp->cap_meta = count;
-	}
+	if (reserve_pairs(jp, count) < 0)
+		return -1;
 	for (it = json_object_iter(obj); it != NULL;
 	     it = json_object_iter_next(obj, it)) {
 		l = &jp->meta[(*n)++];
@@ -124,13 +136,8 @@ v1_labels(struct json_parse *jp, json_t *obj, size_t n_entries)
 	 * gathered, so a stream of a million labels costs no array. */
 	if (count > p->lim->max_label_names || count == 0)
 		return lt_pp_stream(p, NULL, count, n_entries);
-	if (count > jp->cap_meta) {
-		l = reallocarray(jp->meta, count, sizeof(*l));
-		if (l == NULL)
-			return lt_pp_oom(p);
-		jp->meta = l;
-		jp->cap_meta = count;
-	}
+	if (reserve_pairs(jp, count) < 0)
+		return -1;
 	for (it = json_object_iter(obj); it != NULL;
 	     it = json_object_iter_next(obj, it)) {
 		l = &jp->meta[n++];

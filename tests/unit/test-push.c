@@ -108,18 +108,25 @@ logtext(void)
 	return (const char *)rec.log.data;
 }
 
+/* Checks that res.message holds each of the n strings. */
+static void
+message_has(const char *const *subs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ck_assert_msg(strstr(res.message, subs[i]) != NULL,
+			      "message '%s' lacks '%s'", res.message, subs[i]);
+}
+
 /* The whole push refused (not a push at all), with a message holding
  * each of the given strings. */
 #define ck_assert_refused(body, ...)                                       \
 	do {                                                               \
 		const char *subs_[] = {__VA_ARGS__};                       \
-		size_t i_;                                                 \
 		ck_assert_int_eq(push(body), -1);                          \
 		ck_assert_int_eq(res.status, 400);                         \
-		for (i_ = 0; i_ < sizeof(subs_) / sizeof(subs_[0]); i_++)  \
-			ck_assert_msg(strstr(res.message, subs_[i_]) != NULL,  \
-				      "message '%s' lacks '%s'",           \
-				      res.message, subs_[i_]);             \
+		message_has(subs_, sizeof(subs_) / sizeof(subs_[0]));      \
 	} while (0)
 
 /* Entries or a stream rejected, the rest kept: a reason holding each of
@@ -127,14 +134,10 @@ logtext(void)
 #define ck_assert_rejected(body, ...)                                      \
 	do {                                                               \
 		const char *subs_[] = {__VA_ARGS__};                       \
-		size_t i_;                                                 \
 		ck_assert_int_eq(push(body), 0);                           \
 		ck_assert_int_eq(res.status, 0);                           \
 		ck_assert_uint_ge(res.n_reasons, 1);                       \
-		for (i_ = 0; i_ < sizeof(subs_) / sizeof(subs_[0]); i_++)  \
-			ck_assert_msg(strstr(res.message, subs_[i_]) != NULL,  \
-				      "message '%s' lacks '%s'",           \
-				      res.message, subs_[i_]);             \
+		message_has(subs_, sizeof(subs_) / sizeof(subs_[0]));      \
 	} while (0)
 
 /* One stream {app="x"} holding the given entries. */
