@@ -728,6 +728,24 @@ flush_all(struct run *r)
 }
 
 int
+lt_flush_lock(const struct lt_options *o, int *fd)
+{
+	int rc = lt_spool_lock(o->spool, fd);
+
+	if (rc == 0)
+		return LT_EX_OK;
+	if (rc == 1) {
+		lt_error("another logthra-flush or logthra-replay is running on spool \"%s\"",
+			 o->spool);
+		lt_hint("Nothing was done; the next run will flush.");
+		return LT_EX_TEMPFAIL;
+	}
+	lt_error("could not lock spool directory \"%s\": %m", o->spool);
+	lt_hint("Check that the directory exists and that this user may write to it (-D/--spool, LOGTHRA_SPOOL).");
+	return LT_EX_ERROR;
+}
+
+int
 lt_flush_run(const struct lt_options *o, int flags, struct lt_flush_stats *st)
 {
 	struct run r = {.o = o, .st = st, .flags = flags, .status = LT_EX_OK};
@@ -735,17 +753,10 @@ lt_flush_run(const struct lt_options *o, int flags, struct lt_flush_stats *st)
 
 	memset(st, 0, sizeof(*st));
 	r.now_s = time(NULL);
-	rc = lt_spool_lock(o->spool, &lock_fd);
-	if (rc != 0) {
-		if (rc == 1) {
-			lt_error("another logthra-flush or logthra-replay is running on spool \"%s\"",
-				 o->spool);
-			lt_hint("Nothing was done; the next run will flush.");
-			return LT_EX_TEMPFAIL;
-		}
-		lt_error("could not lock spool directory \"%s\": %m", o->spool);
-		lt_hint("Check that the directory exists and that this user may write to it (-D/--spool, LOGTHRA_SPOOL).");
-		return LT_EX_ERROR;
+	if (!(flags & LT_FLUSH_LOCKED)) {
+		rc = lt_flush_lock(o, &lock_fd);
+		if (rc != LT_EX_OK)
+			return rc;
 	}
 	if (open_clickhouse(&r) < 0)
 		r.status = LT_EX_ERROR;
@@ -760,6 +771,7 @@ lt_flush_run(const struct lt_options *o, int flags, struct lt_flush_stats *st)
 	lt_rows_by_day_free(&r.days);
 	batch_clear(&r.batch);
 	free(r.batch.v);
-	(void)close(lock_fd);
+	if (lock_fd >= 0)
+		(void)close(lock_fd);
 	return r.status;
 }

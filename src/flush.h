@@ -35,6 +35,13 @@ int64_t lt_retry_time(int64_t now_s, int64_t received_s, int64_t min_s,
 		      int64_t max_s);
 
 #define LT_FLUSH_RETRY_NOW 1 /* deferred files are due, whatever their mtime */
+#define LT_FLUSH_LOCKED 2    /* the caller holds SPOOL/flush.lock (lt_flush_lock) */
+
+/* Takes SPOOL/flush.lock, held until *fd is closed: what lt_flush_run()
+ * does first, for a caller that runs several flushes under one lock
+ * (logthra-flush --follow).  Returns LT_EX_OK, LT_EX_TEMPFAIL when
+ * another process holds it or LT_EX_ERROR; errors are logged. */
+int lt_flush_lock(const struct lt_options *o, int *fd);
 
 int lt_flush_run(const struct lt_options *o, int flags,
 		 struct lt_flush_stats *st);

@@ -71,6 +71,7 @@ static const struct setting settings[] = {
 	S("batch_max_rows", T_COUNT, batch_max_rows),
 	S("retry_min_delay", T_DURATION_S, retry_min_delay_s),
 	S("retry_max_delay", T_DURATION_S, retry_max_delay_s),
+	S("follow_delay", T_TIMEOUT_MS, follow_delay_ms),
 	S("min_free_space", T_SIZE, min_free_space),
 	S("min_free_inodes", T_COUNT, min_free_inodes),
 	C("after_flush", T_SWITCH, after_flush_archive, "remove|archive"),
@@ -115,6 +116,7 @@ lt_options_defaults(struct lt_options *o)
 	o->batch_max_rows = 1000000;
 	o->retry_min_delay_s = 30;
 	o->retry_max_delay_s = 600;
+	o->follow_delay_ms = 200;
 	o->min_free_space = 64u << 20;
 	o->min_free_inodes = 1000;
 	o->archive_format = xstrdup("zstd");
