@@ -123,5 +123,13 @@ done
 printf '  %-44s %8s %10.0f %8s\n' "logthra-flush (RowBinary)" "$flush_med" \
     "$(awk -v n=$rows -v s="$flush_med" 'BEGIN{print n/s}')" "$(ratio "$flush_med" "$best")"
 printf '  (ratio: time / fastest curl baseline; flush runs: %s)\n' "${flush_times[*]}"
+spool_mb=$(du -sm "$T/spool.orig" | cut -f1)
+speed=$(ratio "$best" "$flush_med")
+printf '  logthra-flush: %s MB/s of spool; %s of the fastest raw insert'"'"'s rows per second (target: at least 0.80)\n' \
+    "$(awk -v m="$spool_mb" -v s="$flush_med" 'BEGIN { printf "%.0f", m / s }')" "$speed"
+mkdir -p "$abs_top_builddir/bench/results"
+printf 'rows\tflush_s\traw_best_s\tflush_rows_per_s\traw_rows_per_s\tspeed_ratio\n%d\t%s\t%s\t%.0f\t%.0f\t%s\n' \
+    "$rows" "$flush_med" "$best" "$(awk -v n=$rows -v s="$flush_med" 'BEGIN{print n/s}')" \
+    "$(awk -v n=$rows -v s="$best" 'BEGIN{print n/s}')" "$speed" >"$abs_top_builddir/bench/results/flush.tsv"
 ok "benchmark completed"
 finish

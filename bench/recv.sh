@@ -1,0 +1,385 @@
+#!/bin/bash
+# Receive benchmark: how close logthra-recv comes to a receiver that does
+# nothing, in both of its deployments.
+#
+# Starts, each on its own free loopback port,
+#   - nginx + fcgiwrap running logthra-recv as a CGI program,
+#   - nginx + fcgiwrap running bench/null-responder.c as a CGI program,
+#   - systemd-socket-activate --accept --inetd running logthra-recv,
+#   - systemd-socket-activate --accept --inetd running the null responder,
+# and drives each with wrk (bench/post.lua), which POSTs one push body
+# over keep-alive connections: under CGI nginx starts one program per
+# push, under inetd one per connection.  The bodies (bench/gen-push.js)
+# are pushes of access-log lines of about 190 bytes, in JSON and in
+# protobuf + snappy holding the same entries, of BENCH_SIZES bytes of
+# JSON.  Every combination runs BENCH_RUNS times, in rounds over all of
+# them, logthra-recv and the null responder one right after the other, so
+# that both see the same state of a machine that may be shared and noisy:
+# trust the medians and ratios, not single runs.  Every answer must be
+# 204 and, for logthra-recv, every 204 a file in the spool, or the
+# benchmark fails.  The spool is emptied after each run.
+#
+# The null responder stores nothing: under CGI its ceiling is nginx,
+# fcgiwrap and one fork and exec per push; under inetd it only copies
+# bytes over loopback, so there the ratio says what parsing and storing
+# durably (a file, two fsyncs) cost, not what a better receiver could
+# reach.
+#
+# Then the peak RSS of logthra-recv in file mode (-T TENANT FILE) for a
+# push at the size limit: 16 MiB of JSON, the protobuf of the same
+# entries, and a protobuf of 16 MiB (which decodes to about 61 MiB).
+#
+# Prints a table; writes the medians as TSV to BENCH_OUT (default
+# BUILD/bench/results/recv.tsv), one line per transport, format and size.
+# Plot throughput against push size with gnuplot, for example:
+#   set logscale xy; set xlabel 'push (bytes of JSON)'; set ylabel 'MB/s'
+#   f = 'bench/results/recv.tsv'
+#   plot for [t in "cgi inetd"] for [b in "json protobuf"] \
+#     f using 4:((strcol(1) eq t && strcol(2) eq b) ? $8 : NaN) w lp t t.' '.b, \
+#     for [t in "cgi inetd"] for [b in "json protobuf"] \
+#     f using 4:((strcol(1) eq t && strcol(2) eq b) ? $10 : NaN) w lp dt 2 t t.' '.b.' null'
+#
+# Usage: bench/recv.sh            (after a build)
+#   BENCH_RUNS=3 BENCH_SECONDS=3 BENCH_THREADS=2 BENCH_CONNECTIONS=8
+#   BENCH_SIZES="10k=10000 100k=100000 1m=1000000"   (NAME=BYTES of JSON)
+#   BENCH_OUT=path/recv.tsv  BENCH_RSS=0 (skip the RSS part)
+set -euo pipefail
+LT_NAME=bench-recv
+. "$(dirname "$0")/../tests/integration/lib.sh"
+
+RUNS=${BENCH_RUNS:-3}
+SECS=${BENCH_SECONDS:-3}
+THREADS=${BENCH_THREADS:-2}
+CONNS=${BENCH_CONNECTIONS:-8}
+SIZES=${BENCH_SIZES:-"10k=10000 100k=100000 1m=1000000"}
+OUT=${BENCH_OUT:-$abs_top_builddir/bench/results/recv.tsv}
+DO_RSS=${BENCH_RSS:-1}
+BENCH=$abs_top_srcdir/bench
+CLIENTS=$abs_top_srcdir/tests/clients
+NODE_DIR=$abs_top_builddir/tests/clients-deps
+# Free space the runs need besides the spool's own reserve: a run of
+# 1 MB pushes writes a few GB before it is removed.
+MIN_FREE_KB=$((4 << 20))
+
+for v in RUNS:RUNS SECS:SECONDS THREADS:THREADS CONNS:CONNECTIONS; do
+	name=${v%%:*}
+	val=${!name}
+	[[ $val =~ ^[1-9][0-9]*$ ]] ||
+	    die "BENCH_${v#*:} must be a positive integer, not '$val'"
+done
+for s in $SIZES; do
+	[[ $s =~ ^[A-Za-z0-9_.-]+=[1-9][0-9]*$ ]] || die "BENCH_SIZES: '$s' is not NAME=BYTES"
+done
+
+need_nginx
+need_inetd
+need wrk wrk node nodejs npm npm
+[[ -x /usr/bin/time ]] || lt_missing /usr/bin/time time
+need_built
+
+START=$(date +%s)
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+mbps() { awk -v n="$1" -v b="$2" 'BEGIN { printf "%.1f", n * b / 1e6 }'; }
+
+# --- protobufjs and snappy for the bodies, as tests/integration/loki.sh ----
+
+# npm ci into NODE_DIR unless the same lock file was installed there
+# before (the same directory and marks as loki.sh, which then reuses it).
+install_node_deps() {
+	mkdir -p "$NODE_DIR"
+	exec 9>"$NODE_DIR/.lock"
+	flock 9
+	if [[ -d "$NODE_DIR/node_modules" ]] &&
+	    cmp -s "$CLIENTS/package-lock.json" "$NODE_DIR/installed.lock" &&
+	    cmp -s "$CLIENTS/package.json" "$NODE_DIR/installed.json"; then
+		note "reusing the node modules in $NODE_DIR"
+	else
+		note "npm ci in $NODE_DIR"
+		rm -rf "$NODE_DIR/node_modules" "$NODE_DIR/installed.lock" \
+		    "$NODE_DIR/installed.json" "$NODE_DIR/package.json" \
+		    "$NODE_DIR/package-lock.json"
+		cp "$CLIENTS/package.json" "$CLIENTS/package-lock.json" "$NODE_DIR/"
+		chmod u+w "$NODE_DIR/package.json" "$NODE_DIR/package-lock.json"
+		if ! (cd "$NODE_DIR" && timeout -k 10 600 npm ci --ignore-scripts \
+		    --no-audit --no-fund --loglevel=error) >"$T/npm.log" 2>&1; then
+			tail -n 20 "$T/npm.log" | sed 's/^/#   /'
+			die "npm ci of tests/clients/package-lock.json failed"
+		fi
+		cp "$CLIENTS/package-lock.json" "$NODE_DIR/installed.lock"
+		cp "$CLIENTS/package.json" "$NODE_DIR/installed.json"
+	fi
+	exec 9>&-
+}
+install_node_deps
+export NODE_PATH=$NODE_DIR/node_modules
+
+# --- bodies --------------------------------------------------------------
+
+# Generated now, timestamped a minute ago: well inside the creation grace
+# for the whole run, and no max_age is set.
+BODIES=$T/bodies
+read -ra specs <<<"$SIZES"
+((DO_RSS)) && specs+=(rss-json=16777216 rss-pb=pb:16777216)
+node "$BENCH/gen-push.js" "$BODIES" "${specs[@]}" >"$T/bodies.tsv" ||
+    die "gen-push.js failed"
+declare -A ENTRIES JSON_BYTES PB_BYTES PB_RAW
+SIZE_NAMES=()
+while IFS=$'\t' read -r name entries jb pb raw; do
+	ENTRIES[$name]=$entries
+	JSON_BYTES[$name]=$jb
+	PB_BYTES[$name]=$pb
+	PB_RAW[$name]=$raw
+	[[ $name == rss-* ]] || SIZE_NAMES+=("$name")
+done <"$T/bodies.tsv"
+for name in "${SIZE_NAMES[@]}"; do
+	note "body $name: ${ENTRIES[$name]} entries, JSON ${JSON_BYTES[$name]} bytes, protobuf ${PB_BYTES[$name]} bytes (${PB_RAW[$name]} before snappy)"
+done
+
+# --- the null responder, built as the programs are -----------------------
+
+cc=$(sed -n 's/^CC = //p' "$abs_top_builddir/Makefile" 2>/dev/null || true)
+cflags=$(sed -n 's/^CFLAGS = //p' "$abs_top_builddir/Makefile" 2>/dev/null || true)
+: "${cc:=cc}" "${cflags:=-O2}"
+read -ra cc_words <<<"$cc"
+read -ra cflags_words <<<"$cflags"
+mkdir -p "$T/bin"
+chmod 755 "$T/bin"
+NULL=$T/bin/null-responder
+note "building the null responder: $cc $cflags"
+"${cc_words[@]}" "${cflags_words[@]}" -o "$NULL" "$BENCH/null-responder.c" ||
+    die "could not build null-responder.c"
+chmod 755 "$NULL"
+
+# --- servers -------------------------------------------------------------
+
+# One configuration for both transports (fcgiwrap and
+# systemd-socket-activate pass no other environment): the rate limit off,
+# since a benchmark measures the receiver, and the default body limit
+# spelled out.
+cat >"$T/bench.conf" <<'EOF'
+ingestion_rate = 0
+max_body_size = 16MiB
+EOF
+chmod 644 "$T/bench.conf"
+export LOGTHRA_CONFIG=$T/bench.conf
+"$RECV" --print-config | grep -q '^ingestion_rate *= *0$' ||
+    die "bench.conf does not turn the rate limit off: $("$RECV" --print-config | grep ingestion_rate)"
+
+SPOOL_CGI=$T/spool-cgi
+SPOOL_INETD=$T/spool-inetd
+SPOOL_NULL=$T/spool-null
+mkdir -p "$SPOOL_CGI" "$SPOOL_INETD" "$SPOOL_NULL"
+declare -A URL SPOOL
+start_nginx_fcgiwrap "$SPOOL_CGI"
+URL[cgi,recv]=$NGINX_URL
+SPOOL[cgi]=$SPOOL_CGI
+# start_nginx_fcgiwrap keeps its files (configuration, socket, logs)
+# under $T: the second instance gets a directory of its own as its T.
+# Should it fail meanwhile, the cleanup must still remove the real T.
+MAIN_T=$T
+trap 'T=$MAIN_T lt_cleanup' EXIT
+NULL_T=$T/null-cgi
+mkdir -p "$NULL_T"
+chmod 755 "$NULL_T"
+REAL_RECV=$RECV
+RECV=$NULL
+T=$NULL_T start_nginx_fcgiwrap "$SPOOL_NULL"
+URL[cgi,null]=$NGINX_URL
+start_inetd "$SPOOL_NULL"
+URL[inetd,null]=$INETD_URL
+RECV=$REAL_RECV
+start_inetd "$SPOOL_INETD"
+URL[inetd,recv]=$INETD_URL
+SPOOL[inetd]=$SPOOL_INETD
+
+# ready_files SPOOL: pushes stored, in any tenant.
+ready_files() {
+	[[ -d "$1/tenants" ]] || { echo 0; return 0; }
+	find "$1/tenants" -path '*/ready/*' -type f | wc -l | tr -d ' '
+}
+
+# Empties a spool, keeping its directory (and owner).  The programs of
+# the last run may still be finishing a push that wrk no longer waits
+# for; give them a moment.
+clean_spool() {
+	sleep 0.3
+	rm -rf "$1/tenants"
+}
+
+# One push of each kind through each server, answered 204 and stored.
+first=${SIZE_NAMES[0]}
+for tr in cgi inetd; do
+	for prog in recv null; do
+		http_req -H 'X-Scope-OrgID: bench' -H 'Content-Type: application/json' \
+		    --data-binary "@$BODIES/$first.json" "${URL[$tr,$prog]}/loki/api/v1/push"
+		check_status 204 "$tr $prog: JSON push"
+		http_req -H 'X-Scope-OrgID: bench' -H 'Content-Type: application/x-protobuf' \
+		    --data-binary "@$BODIES/$first.pb" "${URL[$tr,$prog]}/loki/api/v1/push"
+		check_status 204 "$tr $prog: protobuf push"
+	done
+	check_eq 2 "$(ready_files "${SPOOL[$tr]}")" "$tr recv: both pushes stored"
+	clean_spool "${SPOOL[$tr]}"
+done
+((LT_FAILS == 0)) || die "the servers do not answer pushes with 204"
+
+# --- throughput ------------------------------------------------------------
+
+# wrk_run TRANSPORT PROGRAM BODY-FILE CONTENT-TYPE: one run; sets PUSHES
+# (answers per second, all of them 204).
+wrk_run() {
+	local tr=$1 prog=$2 body=$3 ctype=$4 line stored avail
+	avail=$(df -Pk "$T" | awk 'NR == 2 { print $4 }')
+	((avail > MIN_FREE_KB)) || die "only $((avail >> 10)) MiB free in $T"
+	BENCH_BODY=$body BENCH_CTYPE=$ctype BENCH_TENANT=bench \
+	    timeout -k 5 $((SECS + 120)) wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" \
+	    --timeout 60s -s "$BENCH/post.lua" "${URL[$tr,$prog]}/loki/api/v1/push" \
+	    >"$T/wrk.out" 2>"$T/wrk.err" || {
+		cat "$T/wrk.out" "$T/wrk.err" | sed 's/^/#   /'
+		die "wrk failed ($tr $prog $(basename "$body"))"
+	}
+	line=$(grep '^BENCH ' "$T/wrk.out") || die "no result from wrk: $(cat "$T/wrk.out" "$T/wrk.err")"
+	local requests=0 duration_us=0 not204=0 connect=0 read=0 write=0 status=0 timeout=0 kv
+	for kv in ${line#BENCH }; do
+		case ${kv%%=*} in
+		requests | duration_us | not204 | connect | read | write | status | timeout)
+			printf -v "${kv%%=*}" '%s' "${kv#*=}" ;;
+		esac
+	done
+	if ((requests == 0 || not204 + status > 0 ||
+	    connect + read + write + timeout > 0)); then
+		sed 's/^/#   /' "$T/wrk.err" "$T/wrk.out"
+		fail "$tr $prog $(basename "$body"): $requests answers, $not204 not 204, errors: connect $connect read $read write $write timeout $timeout"
+		die "the benchmark is void: not every push was answered 204"
+	fi
+	if [[ $prog == recv ]]; then
+		stored=$(ready_files "${SPOOL[$tr]}")
+		if ((stored < requests)); then
+			fail "$tr recv $(basename "$body"): $requests answered 204, $stored files in the spool"
+			die "the benchmark is void: pushes answered 204 are missing from the spool"
+		fi
+		clean_spool "${SPOOL[$tr]}"
+	fi
+	PUSHES=$(awk -v n="$requests" -v us="$duration_us" 'BEGIN { printf "%.1f", n * 1e6 / us }')
+}
+
+declare -A MED ALL
+FORMATS=(json protobuf)
+declare -A EXT=([json]=json [protobuf]=pb)
+declare -A CTYPE=([json]=application/json [protobuf]=application/x-protobuf)
+total=$((${#SIZE_NAMES[@]} * 2 * 2 * RUNS * 2))
+note "throughput: $total runs of ${SECS} s (wrk -t$THREADS -c$CONNS), about $((total * (SECS + 1) / 60 + 1)) minutes"
+# Round after round of every combination, rather than all runs of one
+# after the other: what drifts during the benchmark (the machine's other
+# load, the file system's state after the spools were emptied) then
+# reaches every combination alike.
+for ((r = 0; r < RUNS; r++)); do
+	for size in "${SIZE_NAMES[@]}"; do
+		for fmt in "${FORMATS[@]}"; do
+			for tr in cgi inetd; do
+				for prog in recv null; do
+					wrk_run "$tr" "$prog" "$BODIES/$size.${EXT[$fmt]}" "${CTYPE[$fmt]}"
+					ALL[$tr,$fmt,$size,$prog]+="$PUSHES "
+				done
+			done
+		done
+	done
+	note "round $((r + 1)) of $RUNS done after $(($(date +%s) - START)) s"
+done
+for size in "${SIZE_NAMES[@]}"; do
+	for fmt in "${FORMATS[@]}"; do
+		for tr in cgi inetd; do
+			for prog in recv null; do
+				# shellcheck disable=SC2086 # a list of numbers
+				MED[$tr,$fmt,$size,$prog]=$(median ${ALL[$tr,$fmt,$size,$prog]})
+			done
+			ok "$tr $fmt $size: every answer 204, every push stored (pushes/s, recv: ${ALL[$tr,$fmt,$size,recv]% }; null: ${ALL[$tr,$fmt,$size,null]% })"
+		done
+	done
+done
+
+# --- peak memory -------------------------------------------------------------
+
+# rss FILE: median peak RSS (KiB) and seconds of logthra-recv storing FILE
+# in file mode; sets RSS_KB and RSS_S.
+rss() {
+	local i kb=() s=()
+	for ((i = 0; i < RUNS; i++)); do
+		/usr/bin/time -f '%M %e' -o "$T/time.out" \
+		    "$RECV" -T bench -D "$T/spool-file" "$1" >"$T/file.out" 2>&1 ||
+		    { cat "$T/file.out"; die "logthra-recv failed on $(basename "$1")"; }
+		read -r k e <"$T/time.out"
+		kb+=("$k")
+		s+=("$e")
+		rm -rf "$T/spool-file"
+	done
+	RSS_KB=$(median "${kb[@]}")
+	RSS_S=$(median "${s[@]}")
+}
+
+declare -A RSS RSS_T RSS_BYTES
+RSS_ROWS=()
+if ((DO_RSS)); then
+	for row in "$first.json" rss-json.json rss-json.pb rss-pb.pb; do
+		rss "$BODIES/$row"
+		RSS[$row]=$RSS_KB
+		RSS_T[$row]=$RSS_S
+		RSS_BYTES[$row]=$(stat -c %s "$BODIES/$row")
+		RSS_ROWS+=("$row")
+	done
+	ok "peak RSS measured in file mode"
+fi
+
+# --- report ----------------------------------------------------------------
+
+elapsed=$(($(date +%s) - START))
+mkdir -p "$(dirname "$OUT")"
+{
+	printf '# bench/recv.sh %s: %s runs of %s s, wrk -t%s -c%s, medians; MB = 10^6 bytes of body sent\n' \
+	    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$RUNS" "$SECS" "$THREADS" "$CONNS"
+	printf '#transport\tformat\tsize\tjson_bytes\tbody_bytes\tentries\trecv_pushes_s\trecv_MB_s\tnull_pushes_s\tnull_MB_s\tratio\n'
+	for tr in cgi inetd; do
+		for fmt in "${FORMATS[@]}"; do
+			for size in "${SIZE_NAMES[@]}"; do
+				bytes=${JSON_BYTES[$size]}
+				[[ $fmt == json ]] || bytes=${PB_BYTES[$size]}
+				a=${MED[$tr,$fmt,$size,recv]}
+				b=${MED[$tr,$fmt,$size,null]}
+				printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tr" "$fmt" "$size" \
+				    "${JSON_BYTES[$size]}" "$bytes" "${ENTRIES[$size]}" \
+				    "$a" "$(mbps "$a" "$bytes")" "$b" "$(mbps "$b" "$bytes")" "$(ratio "$a" "$b")"
+			done
+		done
+	done
+} >"$OUT"
+
+printf '\nReceive throughput: %s runs of %s s each, wrk -t%s -c%s, medians\n' "$RUNS" "$SECS" "$THREADS" "$CONNS"
+printf '(MB/s of body sent, 10^6 bytes; ratio = logthra-recv / null responder, pushes/s)\n\n'
+printf '  %-6s %-9s %-5s %9s %11s %9s %11s %9s %6s\n' transport format size "body" "recv push/s" "recv MB/s" "null push/s" "null MB/s" ratio
+while IFS=$'\t' read -r tr fmt size _jb bytes _e a am b bm rt; do
+	[[ $tr == \#* ]] && continue
+	flag=
+	awk -v r="$rt" 'BEGIN { exit !(r < 0.6) }' && flag=' <'
+	printf '  %-6s %-9s %-5s %9s %11s %9s %11s %9s %6s%s\n' "$tr" "$fmt" "$size" "$bytes" "$a" "$am" "$b" "$bm" "$rt" "$flag"
+done <"$OUT"
+printf '  (< : logthra-recv below 0.6 of the null responder)\n'
+
+if ((DO_RSS)); then
+	printf '\nPeak RSS of logthra-recv in file mode (median of %s; /usr/bin/time %%M)\n\n' "$RUNS"
+	printf '  %-52s %10s %10s %10s %8s\n' push "body" "RSS KiB" "RSS/body" seconds
+	for row in "${RSS_ROWS[@]}"; do
+		case $row in
+		"$first.json") what="$first JSON (the fixed cost)" ;;
+		rss-json.json) what="16 MiB JSON (${ENTRIES[rss-json]} entries)" ;;
+		rss-json.pb) what="protobuf of the same entries" ;;
+		rss-pb.pb) what="16 MiB protobuf (${ENTRIES[rss-pb]} entries, $((PB_RAW[rss-pb] >> 20)) MiB decoded)" ;;
+		esac
+		printf '  %-52s %10s %10s %10s %8s\n' "$what" "${RSS_BYTES[$row]}" "${RSS[$row]}" \
+		    "$(awk -v k="${RSS[$row]}" -v b="${RSS_BYTES[$row]}" 'BEGIN { printf "%.2f", k * 1024 / b }')" \
+		    "${RSS_T[$row]}"
+	done
+fi
+printf '\nTSV: %s\nTime: %d s\n' "$OUT" "$elapsed"
+ok "benchmark completed"
+finish
