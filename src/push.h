@@ -84,9 +84,10 @@ struct lt_push_result {
 /* Parses a JSON push, Loki's ({"streams":[{"stream":{labels},"values":
  * [[ts, line (, {metadata})], ...]}]}) or Loki's legacy one ({"streams":
  * [{"labels":"{app=\"api\"}","entries":[{"ts":ts,"line":line}]}]}),
- * with jansson.  now_ns is the receive time used for the grace period
- * and maximum age.  Returns 0 when the body is a push (res says what was
- * kept and rejected), -1 when the whole push is refused. */
+ * with a JSON reader made for it (no DOM; strings point into the body).
+ * now_ns is the receive time used for the grace period and maximum age.
+ * Returns 0 when the body is a push (res says what was kept and
+ * rejected), -1 when the whole push is refused. */
 int lt_push_parse_json(const char *body, size_t len,
 		       const struct lt_limits *limits, int64_t now_ns,
 		       const struct lt_sink *sink, struct lt_push_result *res);
