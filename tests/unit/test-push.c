@@ -7,67 +7,11 @@
 
 #include "buf.h"
 #include "push.h"
+#include "push-rec.h"
 
 /* 2024-06-01T00:00:00Z: the receiver's clock in these tests. */
 #define NOW_NS 1717200000000000000LL
 #define JAN1_NS 1704067200000000000LL
-
-/* A sink that writes what it receives into a text log:
- * "S name=value,name=value\n" for a stream and
- * "E ts line [name=value,...]\n" for an entry, and can be told to fail on
- * its nth call. */
-struct rec {
-	struct lt_buf log;
-	int calls;
-	int fail_at; /* 0 = never */
-};
-
-static int
-rec_labels(struct lt_buf *b, const struct lt_label *l, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if ((i > 0 && lt_buf_append_byte(b, ',') < 0) ||
-		    lt_buf_append(b, l[i].name, l[i].name_len) < 0 ||
-		    lt_buf_append_byte(b, '=') < 0 ||
-		    lt_buf_append(b, l[i].value, l[i].value_len) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-rec_stream(void *ctx, const struct lt_label *labels, size_t n)
-{
-	struct rec *r = ctx;
-
-	if (++r->calls == r->fail_at)
-		return -1;
-	if (lt_buf_append(&r->log, "S ", 2) < 0 ||
-	    rec_labels(&r->log, labels, n) < 0 ||
-	    lt_buf_append_byte(&r->log, '\n') < 0)
-		return -1;
-	return 0;
-}
-
-static int
-rec_entry(void *ctx, const struct lt_entry *e)
-{
-	struct rec *r = ctx;
-
-	if (++r->calls == r->fail_at)
-		return -1;
-	if (lt_buf_printf(&r->log, "E %lld ", (long long)e->ts_ns) < 0 ||
-	    lt_buf_append(&r->log, e->line, e->line_len) < 0)
-		return -1;
-	if (e->n_metadata > 0 &&
-	    (lt_buf_append(&r->log, " [", 2) < 0 ||
-	     rec_labels(&r->log, e->metadata, e->n_metadata) < 0 ||
-	     lt_buf_append_byte(&r->log, ']') < 0))
-		return -1;
-	return lt_buf_append_byte(&r->log, '\n');
-}
 
 static struct rec rec;
 static struct lt_sink sink = {rec_stream, rec_entry, &rec};
