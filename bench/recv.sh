@@ -55,8 +55,6 @@ SIZES=${BENCH_SIZES:-"10k=10000 100k=100000 1m=1000000"}
 OUT=${BENCH_OUT:-$abs_top_builddir/bench/results/recv.tsv}
 DO_RSS=${BENCH_RSS:-1}
 BENCH=$abs_top_srcdir/bench
-CLIENTS=$abs_top_srcdir/tests/clients
-NODE_DIR=$abs_top_builddir/tests/clients-deps
 # Free space the runs need besides the spool's own reserve: a run of
 # 1 MB pushes writes a few GB before it is removed.
 MIN_FREE_KB=$((4 << 20))
@@ -85,35 +83,10 @@ mbps() { awk -v n="$1" -v b="$2" 'BEGIN { printf "%.1f", n * b / 1e6 }'; }
 
 # --- protobufjs and snappy for the bodies, as tests/integration/loki.sh ----
 
-# npm ci into NODE_DIR unless the same lock file was installed there
-# before (the same directory and marks as loki.sh, which then reuses it).
-install_node_deps() {
-	mkdir -p "$NODE_DIR"
-	exec 9>"$NODE_DIR/.lock"
-	flock 9
-	if [[ -d "$NODE_DIR/node_modules" ]] &&
-	    cmp -s "$CLIENTS/package-lock.json" "$NODE_DIR/installed.lock" &&
-	    cmp -s "$CLIENTS/package.json" "$NODE_DIR/installed.json"; then
-		note "reusing the node modules in $NODE_DIR"
-	else
-		note "npm ci in $NODE_DIR"
-		rm -rf "$NODE_DIR/node_modules" "$NODE_DIR/installed.lock" \
-		    "$NODE_DIR/installed.json" "$NODE_DIR/package.json" \
-		    "$NODE_DIR/package-lock.json"
-		cp "$CLIENTS/package.json" "$CLIENTS/package-lock.json" "$NODE_DIR/"
-		chmod u+w "$NODE_DIR/package.json" "$NODE_DIR/package-lock.json"
-		if ! (cd "$NODE_DIR" && timeout -k 10 600 npm ci --ignore-scripts \
-		    --no-audit --no-fund --loglevel=error) >"$T/npm.log" 2>&1; then
-			tail -n 20 "$T/npm.log" | sed 's/^/#   /'
-			die "npm ci of tests/clients/package-lock.json failed"
-		fi
-		cp "$CLIENTS/package-lock.json" "$NODE_DIR/installed.lock"
-		cp "$CLIENTS/package.json" "$NODE_DIR/installed.json"
-	fi
-	exec 9>&-
-}
-install_node_deps
-export NODE_PATH=$NODE_DIR/node_modules
+if ! lt_install_clients; then
+	tail -n 20 "$T/npm.log" | sed 's/^/#   /'
+	die "npm ci of tests/clients/package-lock.json failed"
+fi
 
 # --- bodies --------------------------------------------------------------
 

@@ -561,6 +561,44 @@ start_inetd() {
 	die "systemd-socket-activate could not get a free port"
 }
 
+# --- Node.js clients ------------------------------------------------------------
+
+# lt_install_clients: installs the libraries pinned in
+# tests/clients/package-lock.json with npm ci into
+# BUILD/tests/clients-deps, unless that lock was installed there before
+# (installed.lock is copied only after a complete install), and exports
+# NODE_PATH.  Concurrent callers wait on a lock.  Returns 1 when npm ci
+# failed, with its output's tail in $T/npm.log.
+lt_install_clients() {
+	local clients=$abs_top_srcdir/tests/clients
+	local dir=$abs_top_builddir/tests/clients-deps rc=0
+	mkdir -p "$dir"
+	exec 9>"$dir/.lock"
+	flock 9
+	if [[ -d "$dir/node_modules" ]] &&
+	    cmp -s "$clients/package-lock.json" "$dir/installed.lock" &&
+	    cmp -s "$clients/package.json" "$dir/installed.json"; then
+		note "reusing the client libraries in $dir"
+	else
+		note "npm ci in $dir"
+		rm -rf "$dir/node_modules" "$dir/installed.lock" \
+		    "$dir/installed.json" "$dir/package.json" \
+		    "$dir/package-lock.json"
+		cp "$clients/package.json" "$clients/package-lock.json" "$dir/"
+		chmod u+w "$dir/package.json" "$dir/package-lock.json"
+		if (cd "$dir" && timeout -k 10 600 npm ci --ignore-scripts \
+		    --no-audit --no-fund --loglevel=error) >"$T/npm.log" 2>&1; then
+			cp "$clients/package-lock.json" "$dir/installed.lock"
+			cp "$clients/package.json" "$dir/installed.json"
+		else
+			rc=1
+		fi
+	fi
+	exec 9>&-
+	export NODE_PATH=$dir/node_modules
+	return $rc
+}
+
 # --- nginx + fcgiwrap -------------------------------------------------------
 
 # start_nginx_fcgiwrap SPOOLDIR [NAME VALUE]...: nginx passes the push

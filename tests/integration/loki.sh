@@ -25,7 +25,6 @@ need node nodejs npm npm
 need_built
 
 CLIENTS=$abs_top_srcdir/tests/clients
-NODE_DIR=$abs_top_builddir/tests/clients-deps
 
 # --- the client libraries ----------------------------------------------------
 
@@ -44,35 +43,8 @@ npm_unavailable() {
 node -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)' ||
     npm_unavailable "node $(node --version) is older than 18, which the clients need"
 
-# npm ci into NODE_DIR unless the same lock file was installed there
-# before; installed.lock is copied only after a complete install.
-install_clients() {
-	mkdir -p "$NODE_DIR"
-	exec 9>"$NODE_DIR/.lock"
-	flock 9
-	if [[ -d "$NODE_DIR/node_modules" ]] &&
-	    cmp -s "$CLIENTS/package-lock.json" "$NODE_DIR/installed.lock" &&
-	    cmp -s "$CLIENTS/package.json" "$NODE_DIR/installed.json"; then
-		note "reusing the client libraries in $NODE_DIR"
-	else
-		note "npm ci in $NODE_DIR"
-		rm -rf "$NODE_DIR/node_modules" "$NODE_DIR/installed.lock" \
-		    "$NODE_DIR/installed.json" "$NODE_DIR/package.json" \
-		    "$NODE_DIR/package-lock.json"
-		cp "$CLIENTS/package.json" "$CLIENTS/package-lock.json" "$NODE_DIR/"
-		chmod u+w "$NODE_DIR/package.json" "$NODE_DIR/package-lock.json"
-		if ! (cd "$NODE_DIR" && timeout -k 10 600 npm ci --ignore-scripts \
-		    --no-audit --no-fund --loglevel=error) >"$T/npm.log" 2>&1; then
-			exec 9>&-
-			npm_unavailable "npm ci of tests/clients/package-lock.json failed"
-		fi
-		cp "$CLIENTS/package-lock.json" "$NODE_DIR/installed.lock"
-		cp "$CLIENTS/package.json" "$NODE_DIR/installed.json"
-	fi
-	exec 9>&-
-}
-install_clients
-export NODE_PATH=$NODE_DIR/node_modules
+lt_install_clients ||
+    npm_unavailable "npm ci of tests/clients/package-lock.json failed"
 
 # --- fixtures and servers -------------------------------------------------------
 
