@@ -411,6 +411,13 @@ is_limit(const struct setting *st)
 	return st->offset >= at && st->offset < at + sizeof(struct lt_limits);
 }
 
+/* The field of a limit setting in a struct lt_limits of its own. */
+static void *
+limit_field(struct lt_limits *l, const struct setting *st)
+{
+	return (char *)l + st->offset - offsetof(struct lt_options, limits);
+}
+
 /* Checks a tenant's setting by applying it to a copy of the limits, then
  * keeps it for lt_options_limits_for(). */
 static int
@@ -427,9 +434,7 @@ add_tenant_setting(struct lt_options *o, const char *tenant, const char *name,
 			       "max_line_size and ingestion_rate, can)", name);
 		return -1;
 	}
-	if (set_number(st, (char *)&scratch + st->offset -
-				   offsetof(struct lt_options, limits),
-		       value) < 0) {
+	if (set_number(st, limit_field(&scratch, st), value) < 0) {
 		(void)snprintf(err, errlen,
 			       "invalid value \"%s\" for setting \"%s\": "
 			       "expected %s", value, name, type_hint(st->type));
@@ -464,9 +469,7 @@ lt_options_limits_for(const struct lt_options *o, const char *tenant,
 			continue;
 		st = find_setting(ts->name);
 		/* Checked on reading, so this cannot fail. */
-		(void)set_number(st, (char *)out + st->offset -
-					     offsetof(struct lt_options, limits),
-				 ts->value);
+		(void)set_number(st, limit_field(out, st), ts->value);
 	}
 }
 
