@@ -35,6 +35,11 @@ lt_limits_defaults(struct lt_limits *l)
 	l->max_age_ns = 0;
 	l->ingestion_rate = 4u << 20;
 	l->ingestion_burst = 6u << 20;
+	/* Not Loki's (it has none): they bound the work and the spool file
+	 * a push can cause, whatever its bytes.  A 16 MiB push of access-log
+	 * lines holds about 90,000 entries. */
+	l->max_streams_per_push = 10000;
+	l->max_entries_per_push = 1000000;
 }
 
 int
@@ -494,17 +499,40 @@ check_stream(struct lt_push_parse *p, const struct lt_label *labels, size_t n,
 	return 0;
 }
 
+/* Counts a stream against max_streams_per_push; a push over it is
+ * refused whole, as too large. */
+static int
+count_stream(struct lt_push_parse *p)
+{
+	const struct lt_limits *lim = p->lim;
+
+	if (p->stream_no <= lim->max_streams_per_push)
+		return 0;
+	(void)lt_pp_fail(p, "more than %zu streams in one push "
+			 "(max_streams_per_push)", lim->max_streams_per_push);
+	p->res->status = 413;
+	return -1;
+}
+
 int
 lt_pp_stream(struct lt_push_parse *p, const struct lt_label *labels, size_t n,
 	     size_t n_entries)
 {
+	if (count_stream(p) < 0)
+		return -1;
 	return check_stream(p, labels, n, n_entries);
 }
 
-void
+int
 lt_pp_next_entry(struct lt_push_parse *p)
 {
 	p->entry_no++;
+	if (++p->entries_seen <= p->lim->max_entries_per_push)
+		return 0;
+	(void)lt_pp_fail(p, "more than %zu entries in one push "
+			 "(max_entries_per_push)", p->lim->max_entries_per_push);
+	p->res->status = 413;
+	return -1;
 }
 
 static int
@@ -643,6 +671,8 @@ lt_pp_stream_text(struct lt_push_parse *p, const char *text, size_t len,
 	char why[256];
 	char *scratch;
 
+	if (count_stream(p) < 0)
+		return -1;
 	if (len > p->cap_scratch) {
 		scratch = realloc(p->scratch, len);
 		if (scratch == NULL)

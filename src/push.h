@@ -29,6 +29,8 @@ struct lt_limits {
 	int64_t max_age_ns;            /* how far in the past; 0 = no limit */
 	size_t ingestion_rate;         /* bytes per second per tenant, 4 MiB; 0 = no limit */
 	size_t ingestion_burst;        /* bytes at once, 6 MiB */
+	size_t max_streams_per_push;   /* 10,000 */
+	size_t max_entries_per_push;   /* 1,000,000 */
 };
 
 void lt_limits_defaults(struct lt_limits *l);

@@ -17,6 +17,7 @@ struct lt_push_parse {
 	struct lt_push_result *res;
 	size_t stream_no;   /* 1-based; 0 before the first stream */
 	size_t entry_no;    /* 1-based; 0 outside entries */
+	size_t entries_seen; /* entries read so far, in every stream */
 	int labels_ok;      /* labels[0..n_labels) are valid and sorted */
 	int stream_sent;    /* the sink has seen this stream's labels */
 	struct lt_label *labels;
@@ -58,8 +59,10 @@ int lt_pp_stream(struct lt_push_parse *p, const struct lt_label *labels,
  * stream starts.  A syntax error rejects the stream. */
 int lt_pp_stream_text(struct lt_push_parse *p, const char *text, size_t len,
 		      size_t n_entries);
-/* Moves to the next entry of the stream, for the messages. */
-void lt_pp_next_entry(struct lt_push_parse *p);
+/* Moves to the next entry of the stream, for the messages, and counts
+ * it against max_entries_per_push.  Returns 0, or -1 when the push is
+ * refused for holding too many (413). */
+int lt_pp_next_entry(struct lt_push_parse *p);
 /* Checks an entry (its metadata in any order) and hands it to the sink.
  * Returns 0 when accepted, 1 when rejected, -1 when the sink failed. */
 int lt_pp_entry(struct lt_push_parse *p, int64_t ts_ns, const char *line,

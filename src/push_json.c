@@ -924,7 +924,8 @@ entries(struct json_parse *jp, int legacy)
 	if (enter(r, &it) < 0)
 		return -1;
 	while ((rc = arr_next(r, &it)) == 1) {
-		lt_pp_next_entry(&jp->core);
+		if (lt_pp_next_entry(&jp->core) < 0)
+			return -1;
 		mark = r->atop;
 		rc = legacy ? legacy_entry(jp) : v1_entry(jp);
 		/* The entry's strings are done with. */

@@ -48,7 +48,8 @@ on_entry(void *ctx, const struct lt_pb_entry *e)
 	size_t max = p->lim->max_metadata_entries;
 	int64_t ts_ns = 0;
 
-	lt_pp_next_entry(p);
+	if (lt_pp_next_entry(p) < 0)
+		return -1;
 	if (entry_time(p, e, &ts_ns) != 0)
 		return 0;
 	/* The decoder keeps at most max pairs, so more is rejected here,

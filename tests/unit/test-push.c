@@ -676,6 +676,55 @@ START_TEST(test_proto_limits)
 }
 END_TEST
 
+/* Streams and entries per push: over either, the push is refused whole
+ * as too large, in JSON and in protobuf, and the sink saw nothing of the
+ * stream that broke the limit. */
+START_TEST(test_push_size_limits)
+{
+	struct lt_buf req = LT_BUF_INIT, st = LT_BUF_INIT;
+	static const char two[] = "{\"streams\":["
+		"{\"stream\":{\"a\":\"1\"},\"values\":[[\"1\",\"x\"],[\"2\",\"y\"]]},"
+		"{\"stream\":{\"a\":\"2\"},\"values\":[[\"3\",\"z\"]]}]}";
+
+	lim.max_streams_per_push = 2;
+	lim.max_entries_per_push = 3;
+	ck_assert_int_eq(push(two), 0);
+	ck_assert_uint_eq(res.accepted, 3);
+
+	lim.max_streams_per_push = 1;
+	ck_assert_int_eq(push(two), -1);
+	ck_assert_int_eq(res.status, 413);
+	ck_assert_str_eq(res.message, "stream 2: more than 1 streams in one "
+			 "push (max_streams_per_push)");
+
+	lim.max_streams_per_push = 2;
+	lim.max_entries_per_push = 2;
+	ck_assert_int_eq(push(two), -1);
+	ck_assert_int_eq(res.status, 413);
+	ck_assert_str_eq(res.message, "stream 2 {a=\"2\"}: entry 1: more than "
+			 "2 entries in one push (max_entries_per_push)");
+
+	/* Rejected entries count too. */
+	lim.max_entries_per_push = 1;
+	lim.max_line_size = 0;
+	ck_assert_int_eq(push(ONE("[\"1\",\"x\"],[\"2\",\"y\"]")), -1);
+	ck_assert_int_eq(res.status, 413);
+
+	lt_limits_defaults(&lim);
+	lim.max_entries_per_push = 1;
+	pb_bytes(&st, 1, "{a=\"1\"}", 7);
+	pb_entry(&st, 1, 0, "x", NULL, NULL);
+	pb_entry(&st, 2, 0, "y", NULL, NULL);
+	pb_bytes(&req, 1, st.data, st.len);
+	ck_assert_int_eq(push_pb(&req), -1);
+	ck_assert_int_eq(res.status, 413);
+	ck_assert_str_eq(res.message, "stream 1 {a=\"1\"}: entry 2: more than "
+			 "1 entries in one push (max_entries_per_push)");
+	lt_buf_free(&req);
+	lt_buf_free(&st);
+}
+END_TEST
+
 static int64_t
 ts(const char *s)
 {
@@ -842,6 +891,7 @@ push_suite(void)
 	tcase_add_test(tc, test_labels);
 	tcase_add_test(tc, test_label_name_valid);
 	tcase_add_test(tc, test_line_size);
+	tcase_add_test(tc, test_push_size_limits);
 	tcase_add_test(tc, test_metadata_limits);
 	tcase_add_test(tc, test_time_limits);
 	tcase_add_test(tc, test_sink_failure);
