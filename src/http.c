@@ -112,6 +112,53 @@ lt_conn_init(struct lt_conn *c, int in_fd, int out_fd)
 	c->in_fd = in_fd;
 	c->out_fd = out_fd;
 	c->start = c->end = 0;
+	c->deadline_ms = 0;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return 0;
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Starts the clock of a request when its first byte is there: a client
+ * that sends a byte now and then resets the read timeout every time, but
+ * not this one. */
+static void
+start_request_clock(struct lt_conn *c, const struct lt_http_limits *lim)
+{
+	if (c->deadline_ms == 0 && lim->request_timeout_ms > 0)
+		c->deadline_ms = now_ms() + lim->request_timeout_ms;
+}
+
+/* Waiting for the next request of a connection: idle_timeout, where 0
+ * (or less) waits forever, as it does for lt_fd_wait(). */
+static int
+idle_wait_ms(const struct lt_http_limits *lim)
+{
+	return lim->idle_timeout_ms > 0 ? lim->idle_timeout_ms : -1;
+}
+
+/* The timeout for the next read: read_timeout, cut short by the request's
+ * deadline.  0 when the deadline has passed. */
+static int
+read_wait_ms(const struct lt_conn *c, const struct lt_http_limits *lim)
+{
+	int base = lim->read_timeout_ms > 0 ? lim->read_timeout_ms : -1;
+	long long left;
+
+	if (c->deadline_ms == 0)
+		return base;
+	left = c->deadline_ms - now_ms();
+	if (left <= 0)
+		return 0;
+	if (base > 0 && left > base)
+		return base;
+	return left > INT_MAX ? INT_MAX : (int)left;
 }
 
 /* Reads more input into c->buf after what is there.  Returns the number
@@ -134,6 +181,8 @@ conn_fill(struct lt_conn *c, int timeout_ms)
 	}
 	if (c->end == sizeof(c->buf))
 		return FILL_ERROR;
+	if (timeout_ms == 0)
+		return FILL_TIMEOUT; /* the request's deadline has passed */
 	for (;;) {
 		w = lt_fd_wait(c->in_fd, POLLIN, timeout_ms);
 		if (w == 0)
@@ -502,11 +551,11 @@ finish_head(struct lt_request *r, const struct head_state *h,
 
 static int
 parse_head(const unsigned char *p, size_t len, struct lt_request *r,
-	   struct lt_response *resp)
+	   const struct lt_http_limits *lim, struct lt_response *resp)
 {
 	const unsigned char *end = p + len, *ls;
 	struct head_state h;
-	size_t n;
+	size_t n, fields = 0;
 
 	memset(&h, 0, sizeof(h));
 	if (next_line(&p, end, &ls, &n) < 0 ||
@@ -519,6 +568,11 @@ parse_head(const unsigned char *p, size_t len, struct lt_request *r,
 		}
 		if (n == 0)
 			break;
+		if (++fields > lim->max_headers) {
+			lt_response_set(resp, 431, "more than %zu header fields "
+					     "(max_headers)", lim->max_headers);
+			return -1;
+		}
 		if (parse_field(ls, n, r, &h, resp) < 0)
 			return -1;
 	}
@@ -540,6 +594,7 @@ lt_http_read_head(struct lt_conn *c, struct lt_request *r,
 
 	request_clear(r);
 	memset(resp, 0, sizeof(*resp));
+	c->deadline_ms = 0;
 	for (;;) {
 		p = c->buf + c->start;
 		avail = c->end - c->start;
@@ -574,8 +629,10 @@ lt_http_read_head(struct lt_conn *c, struct lt_request *r,
 		if (avail >= max)
 			goto too_large;
 		in_progress = avail > 0;
-		got = conn_fill(c, in_progress ? lim->read_timeout_ms
-					       : lim->idle_timeout_ms);
+		if (in_progress)
+			start_request_clock(c, lim);
+		got = conn_fill(c, in_progress ? read_wait_ms(c, lim)
+					       : idle_wait_ms(lim));
 		if (got > 0)
 			continue;
 		if (!in_progress)
@@ -591,7 +648,7 @@ lt_http_read_head(struct lt_conn *c, struct lt_request *r,
 		goto too_large;
 	p = c->buf + c->start;
 	c->start += off;
-	if (parse_head(p, off, r, resp) < 0) {
+	if (parse_head(p, off, r, lim, resp) < 0) {
 		r->keep_alive = 0;
 		return LT_READ_ERROR;
 	}
@@ -605,7 +662,7 @@ static int
 fill_or_fail(struct lt_conn *c, const struct lt_http_limits *lim,
 	     struct lt_response *resp)
 {
-	int got = conn_fill(c, lim->read_timeout_ms);
+	int got = conn_fill(c, read_wait_ms(c, lim));
 
 	if (got > 0)
 		return 0;
@@ -734,6 +791,7 @@ read_chunked(struct lt_conn *c, struct lt_request *r,
 	     const struct lt_http_limits *lim, struct lt_response *resp)
 {
 	size_t max_line = header_cap(c, lim), len, used, size, trailers = 0;
+	size_t fields = 0;
 	const unsigned char *line;
 
 	for (;;) {
@@ -770,6 +828,11 @@ read_chunked(struct lt_conn *c, struct lt_request *r,
 		}
 		if (len == 0)
 			return 0;
+		if (++fields > lim->max_headers) {
+			lt_response_set(resp, 431, "more than %zu trailer fields "
+					     "(max_headers)", lim->max_headers);
+			return -1;
+		}
 		if (is_ows(line[0]) || memchr(line, ':', len) == NULL) {
 			lt_response_set(resp, 400, "malformed trailer line");
 			return -1;
@@ -784,6 +847,7 @@ lt_http_read_body(struct lt_conn *c, struct lt_request *r,
 	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 	lt_buf_reset(&r->body);
+	start_request_clock(c, lim);
 	if (r->content_length >= 0 &&
 	    (unsigned long long)r->content_length > lim->max_body_size) {
 		/* Not read: the caller closes the connection after the
@@ -868,12 +932,16 @@ void
 lt_conn_linger(struct lt_conn *c, int timeout_ms)
 {
 	unsigned char sink[4096];
+	long long end = now_ms() + timeout_ms, left;
 	ssize_t n;
 
 	if (shutdown(c->out_fd, SHUT_WR) < 0)
 		return; /* not a socket (a test's pipe): nothing to linger on */
+	/* timeout_ms in all, not per read: a client that keeps sending must
+	 * not keep the process. */
 	for (;;) {
-		if (lt_fd_wait(c->in_fd, POLLIN, timeout_ms) != 1)
+		left = end - now_ms();
+		if (left <= 0 || lt_fd_wait(c->in_fd, POLLIN, (int)left) != 1)
 			return;
 		n = read(c->in_fd, sink, sizeof(sink));
 		if (n < 0 && errno == EINTR)

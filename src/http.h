@@ -53,8 +53,10 @@ int lt_response_format(struct lt_buf *b, const struct lt_response *resp,
 struct lt_http_limits {
 	size_t max_header_size; /* request line and headers together */
 	size_t max_body_size;   /* decoded body; more is 413 */
+	size_t max_headers;     /* header fields in a request (and trailer) */
 	int read_timeout_ms;    /* per read while a request is in progress */
 	int idle_timeout_ms;    /* waiting for the next request on keep-alive */
+	int request_timeout_ms; /* a whole request, head and body; <= 0: none */
 };
 
 /* --- CGI (RFC 3875) --- */
@@ -85,6 +87,7 @@ struct lt_conn {
 	int out_fd;
 	unsigned char buf[65536]; /* unconsumed input; caps max_header_size */
 	size_t start, end;
+	long long deadline_ms;    /* CLOCK_MONOTONIC; 0: no request in progress */
 };
 
 void lt_conn_init(struct lt_conn *c, int in_fd, int out_fd);

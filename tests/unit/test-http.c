@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -37,6 +38,7 @@ setup(void)
 	fx->lim.max_body_size = 1024;
 	fx->lim.read_timeout_ms = 2000;
 	fx->lim.idle_timeout_ms = 2000;
+	fx->lim.max_headers = 100;
 }
 
 static void
@@ -621,6 +623,110 @@ START_TEST(test_slow_client)
 }
 END_TEST
 
+/* A client dripping bytes resets the read timeout each time, but the
+ * request as a whole has a deadline: the head and the body. */
+static void
+drip(const char *req, int gap_us)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		const char *p;
+
+		for (p = req; *p != '\0'; p++) {
+			if (write(fx->sv[0], p, 1) != 1)
+				_exit(0); /* the reader gave up: expected */
+			(void)usleep((useconds_t)gap_us);
+		}
+		_exit(0);
+	}
+}
+
+static long long
+elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &t1), 0);
+	return (t1.tv_sec - t0->tv_sec) * 1000LL +
+	       (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+START_TEST(test_request_deadline_head)
+{
+	struct timespec t0;
+
+	fx->lim.read_timeout_ms = 1000;
+	fx->lim.request_timeout_ms = 300;
+	ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &t0), 0);
+	drip("POST / HTTP/1.1\r\nHost: a-very-slow-client.example\r\n"
+	     "X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n",
+	     50 * 1000);
+	assert_head_error(408);
+	ck_assert_int_ge(elapsed_ms(&t0), 250);
+	ck_assert_int_lt(elapsed_ms(&t0), 900);
+}
+END_TEST
+
+START_TEST(test_request_deadline_body)
+{
+	struct timespec t0;
+
+	fx->lim.read_timeout_ms = 1000;
+	fx->lim.request_timeout_ms = 300;
+	send_str("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n");
+	ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &t0), 0);
+	ck_assert_int_eq(read_head(), LT_READ_OK);
+	drip("0123456789012345678901234567890123456789", 50 * 1000);
+	ck_assert_int_eq(read_body(), -1);
+	ck_assert_int_eq(fx->resp.status, 408);
+	ck_assert_int_ge(elapsed_ms(&t0), 250);
+	ck_assert_int_lt(elapsed_ms(&t0), 900);
+}
+END_TEST
+
+/* The deadline is per request: the second request on a connection gets
+ * a fresh one. */
+START_TEST(test_request_deadline_per_request)
+{
+	fx->lim.request_timeout_ms = 200;
+	send_str("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok");
+	ck_assert_int_eq(read_head(), LT_READ_OK);
+	ck_assert_int_eq(read_body(), 0);
+	(void)usleep(300 * 1000);
+	send_str("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok");
+	ck_assert_int_eq(read_head(), LT_READ_OK);
+	ck_assert_int_eq(read_body(), 0);
+	assert_body("ok");
+}
+END_TEST
+
+START_TEST(test_max_headers)
+{
+	fx->lim.max_headers = 3;
+	send_str("POST / HTTP/1.1\r\nHost: h\r\nA: 1\r\nContent-Length: 2\r\n\r\nok");
+	ck_assert_int_eq(read_head(), LT_READ_OK);
+	ck_assert_int_eq(read_body(), 0);
+	send_str("POST / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\n"
+		 "Content-Length: 2\r\n\r\nok");
+	assert_head_error(431);
+	ck_assert_str_eq(fx->resp.message,
+			 "more than 3 header fields (max_headers)");
+}
+END_TEST
+
+START_TEST(test_max_trailers)
+{
+	fx->lim.max_headers = 2;
+	send_str("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+		 "2\r\nok\r\n0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n");
+	ck_assert_int_eq(read_head(), LT_READ_OK);
+	ck_assert_int_eq(read_body(), -1);
+	ck_assert_int_eq(fx->resp.status, 431);
+}
+END_TEST
+
 static void
 check_http_response(const struct lt_response *resp, int keep_alive,
 		    const char *want)
@@ -946,6 +1052,11 @@ http_suite(void)
 	tcase_add_test(tc, test_head_timeout);
 	tcase_add_test(tc, test_head_eof);
 	tcase_add_test(tc, test_slow_client);
+	tcase_add_test(tc, test_request_deadline_head);
+	tcase_add_test(tc, test_request_deadline_body);
+	tcase_add_test(tc, test_request_deadline_per_request);
+	tcase_add_test(tc, test_max_headers);
+	tcase_add_test(tc, test_max_trailers);
 	tcase_add_test(tc, test_http_response_204);
 	tcase_add_test(tc, test_http_response_400);
 	tcase_add_test(tc, test_http_response_headers);
