@@ -241,7 +241,8 @@ main(int argc, char **argv)
 	lt_log_set_verbosity(cli.verbose);
 	if (lt_cli_apply(&cli, &o) < 0)
 		return 1;
-	if (check_names(&o) < 0) {
+	if (check_names(&o) < 0 ||
+	    (!ddl && !show && lt_options_read_password(&o) < 0)) {
 		status = 1;
 	} else if (ddl) {
 		status = print_ddl(&o);

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "options.h"
@@ -48,6 +50,8 @@ static const struct setting settings[] = {
 	S("max_header_size", T_SIZE, http.max_header_size),
 	S("read_timeout", T_TIMEOUT_MS, http.read_timeout_ms),
 	S("idle_timeout", T_TIMEOUT_MS, http.idle_timeout_ms),
+	S("request_timeout", T_TIMEOUT_MS, http.request_timeout_ms),
+	S("max_headers", T_COUNT, http.max_headers),
 	S("max_line_size", T_SIZE, limits.max_line_size),
 	S("max_label_names", T_COUNT, limits.max_label_names),
 	S("max_label_name_length", T_COUNT, limits.max_label_name_length),
@@ -58,12 +62,15 @@ static const struct setting settings[] = {
 	S("max_age", T_DURATION_NS, limits.max_age_ns),
 	S("ingestion_rate", T_SIZE, limits.ingestion_rate),
 	S("ingestion_burst_size", T_SIZE, limits.ingestion_burst),
+	S("max_streams_per_push", T_COUNT, limits.max_streams_per_push),
+	S("max_entries_per_push", T_COUNT, limits.max_entries_per_push),
 	S("max_decompressed_size", T_SIZE, max_decompressed_size),
 	S("max_compression_ratio", T_COUNT, max_compression_ratio),
 	S("tmp_max_age", T_DURATION_S, tmp_max_age_s),
 	S("clickhouse_url", T_STRING, clickhouse_url),
 	S("clickhouse_user", T_STRING, clickhouse_user),
 	S("clickhouse_password", T_STRING, clickhouse_password),
+	S("clickhouse_password_file", T_STRING, clickhouse_password_file),
 	S("clickhouse_timeout", T_LONG_S, clickhouse_timeout_s),
 	S("database", T_STRING, database),
 	S("table", T_STRING, table),
@@ -105,6 +112,10 @@ lt_options_defaults(struct lt_options *o)
 	o->http.max_header_size = 16u << 10;
 	o->http.read_timeout_ms = 30 * 1000;
 	o->http.idle_timeout_ms = 15 * 1000;
+	/* A 16 MiB body at 256 KB/s; a client slower than that is
+	 * better off with smaller pushes. */
+	o->http.request_timeout_ms = 60 * 1000;
+	o->http.max_headers = 100;
 	o->max_decompressed_size = 64u << 20;
 	o->max_compression_ratio = 100;
 	o->tmp_max_age_s = 3600;
@@ -604,6 +615,80 @@ lt_options_load(struct lt_options *o, const char *path)
 		return -1;
 	}
 	return load_env(o);
+}
+
+/* A password file holds one line; more than this is not a password. */
+#define PASSWORD_FILE_MAX 4096
+
+int
+lt_options_read_password(struct lt_options *o)
+{
+	const char *path = o->clickhouse_password_file;
+	char buf[PASSWORD_FILE_MAX + 1];
+	struct stat st;
+	size_t len = 0;
+	ssize_t n;
+	int fd, rc = -1;
+
+	if (path == NULL || path[0] == '\0')
+		return 0;
+	if (o->clickhouse_password != NULL) {
+		lt_error("both clickhouse_password and clickhouse_password_file are set");
+		lt_hint("Keep the password in the file only.");
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		lt_error("cannot open clickhouse_password_file \"%s\": %m", path);
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		lt_error("cannot stat \"%s\": %m", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		lt_error("clickhouse_password_file \"%s\" is not a regular file", path);
+		goto out;
+	}
+	if (st.st_mode & S_IROTH) {
+		lt_error("clickhouse_password_file \"%s\" is readable by everyone", path);
+		lt_hint("chmod 0640 (owner root, group of logthra-flush's user) or 0600.");
+		goto out;
+	}
+	while (len < sizeof(buf) &&
+	       (n = read(fd, buf + len, sizeof(buf) - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			lt_error("cannot read \"%s\": %m", path);
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	if (len > PASSWORD_FILE_MAX) {
+		lt_error("clickhouse_password_file \"%s\" is longer than %d bytes", path,
+			 PASSWORD_FILE_MAX);
+		goto out;
+	}
+	/* The first line, without its line end: editors add one. */
+	n = 0;
+	while ((size_t)n < len && buf[n] != '\n' && buf[n] != '\r')
+		n++;
+	if (memchr(buf, '\0', (size_t)n) != NULL) {
+		lt_error("clickhouse_password_file \"%s\" holds a NUL byte", path);
+		goto out;
+	}
+	buf[n] = '\0';
+	o->clickhouse_password = strdup(buf);
+	if (o->clickhouse_password == NULL) {
+		lt_error("out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	explicit_bzero(buf, sizeof(buf));
+	(void)close(fd);
+	return rc;
 }
 
 static void

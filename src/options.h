@@ -36,6 +36,7 @@ struct lt_options {
 	char *clickhouse_url;
 	char *clickhouse_user;
 	char *clickhouse_password;
+	char *clickhouse_password_file; /* read by lt_options_read_password() */
 	char *database;
 	char *table;
 	long clickhouse_timeout_s;
@@ -102,6 +103,12 @@ void lt_cli_early(int argc, char **argv, void (*usage)(void));
 void lt_cli_common(struct lt_cli *cli, int c, char **argv, void (*usage)(void));
 /* Exits with an error when more than max operands are left. */
 void lt_cli_operands(int argc, char **argv, int max);
+
+/* Reads clickhouse_password from clickhouse_password_file, when one is
+ * set: the file's first line.  Only logthra-flush calls it, so the file
+ * can be readable by it alone.  Logs and returns -1 when the file cannot
+ * be read, is readable by others, or a password is set as well. */
+int lt_options_read_password(struct lt_options *o);
 
 /* Prints every setting as "name = value", the effective configuration. */
 void lt_options_print(const struct lt_options *o);
