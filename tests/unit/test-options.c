@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "options.h"
 
@@ -147,6 +148,46 @@ START_TEST(test_bad_config)
 }
 END_TEST
 
+/* The password file: its first line; refused when everyone may read it,
+ * when it is missing, or when a password is set as well. */
+START_TEST(test_password_file)
+{
+	struct lt_options o;
+	char err[256];
+	char *path;
+
+	lt_options_defaults(&o);
+	ck_assert_int_eq(lt_options_read_password(&o), 0);
+	ck_assert_ptr_null(o.clickhouse_password);
+
+	path = write_config("s3cret pass\nsecond line\n");
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	ck_assert_int_eq(lt_options_set(&o, "clickhouse_password_file", path,
+					err, sizeof(err)), 0);
+	ck_assert_int_eq(lt_options_read_password(&o), 0);
+	ck_assert_str_eq(o.clickhouse_password, "s3cret pass");
+	/* Set twice: an error, not a silent choice. */
+	ck_assert_int_eq(lt_options_read_password(&o), -1);
+	free(o.clickhouse_password);
+	o.clickhouse_password = NULL;
+
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(lt_options_read_password(&o), -1);
+	ck_assert_ptr_null(o.clickhouse_password);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(lt_options_read_password(&o), -1);
+
+	path = write_config("no-newline");
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	ck_assert_int_eq(lt_options_set(&o, "clickhouse_password_file", path,
+					err, sizeof(err)), 0);
+	ck_assert_int_eq(lt_options_read_password(&o), 0);
+	ck_assert_str_eq(o.clickhouse_password, "no-newline");
+	ck_assert_int_eq(unlink(path), 0);
+	lt_options_free(&o);
+}
+END_TEST
+
 static Suite *
 options_suite(void)
 {
@@ -159,6 +200,7 @@ options_suite(void)
 	tcase_add_test(tc, test_set_errors);
 	tcase_add_test(tc, test_precedence);
 	tcase_add_test(tc, test_bad_config);
+	tcase_add_test(tc, test_password_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
