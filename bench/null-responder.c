@@ -11,10 +11,20 @@
  * bodies, Expect: 100-continue and Connection: close, which is all
  * that wrk and curl send; anything else is answered and the connection
  * closed.  Standalone: built by bench/recv.sh with the project's
- * compiler and CFLAGS, it includes nothing of the project. */
+ * compiler and CFLAGS, it includes nothing of the project.
+ *
+ * Built with -DDURABLE_DIR='"PATH"' it is the second ceiling, the
+ * disk's: it stores each body as the least a durable receiver must do
+ * before answering 2xx, with no parsing and no format of its own.  A new
+ * file PATH/tmp/NAME (O_CREAT|O_EXCL), the body written to it, fsync,
+ * rename to PATH/ready/NAME, fsync of PATH/ready.  logthra-recv does the
+ * same system calls for a push; the gap between the two is what parsing,
+ * validating and encoding cost. */
 #define _GNU_SOURCE /* memmem */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +37,63 @@
 #define MAX_HEAD (16 * 1024)
 
 static char buf[BUF_SIZE];
+
+#ifdef DURABLE_DIR
+static int store_fd = -1;
+static char store_name[64];
+static unsigned long store_count;
+
+/* Starts storing a body: a new file under DURABLE_DIR/tmp. */
+static int
+store_begin(void)
+{
+	char path[sizeof(DURABLE_DIR) + 80];
+
+	snprintf(store_name, sizeof(store_name), "%ld-%lu.body", (long)getpid(),
+		 store_count++);
+	snprintf(path, sizeof(path), "%s/tmp/%s", DURABLE_DIR, store_name);
+	store_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
+	return store_fd < 0 ? -1 : 0;
+}
+
+static int write_all(int fd, const char *p, size_t len);
+
+static int
+store_bytes(const char *p, size_t len)
+{
+	return write_all(store_fd, p, len);
+}
+
+/* Makes the body durable under DURABLE_DIR/ready. */
+static int
+store_end(void)
+{
+	char from[sizeof(DURABLE_DIR) + 80], to[sizeof(DURABLE_DIR) + 80];
+	int dir, rc = 0;
+
+	snprintf(from, sizeof(from), "%s/tmp/%s", DURABLE_DIR, store_name);
+	snprintf(to, sizeof(to), "%s/ready/%s", DURABLE_DIR, store_name);
+	if (fsync(store_fd) < 0)
+		rc = -1;
+	if (close(store_fd) < 0)
+		rc = -1;
+	store_fd = -1;
+	if (rc < 0 || rename(from, to) < 0)
+		return -1;
+	dir = open(DURABLE_DIR "/ready", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -1;
+	if (fsync(dir) < 0)
+		rc = -1;
+	if (close(dir) < 0)
+		rc = -1;
+	return rc;
+}
+#else
+static int store_begin(void) { return 0; }
+static int store_bytes(const char *p, size_t len) { (void)p; (void)len; return 0; }
+static int store_end(void) { return 0; }
+#endif
 
 static int
 write_all(int fd, const char *p, size_t len)
@@ -95,13 +162,19 @@ run_cgi(void)
 		if (left < 0)
 			return 1;
 	}
+	if (store_begin() < 0)
+		return 1;
 	while (left > 0) {
 		len = 0;
 		n = fill(&len);
 		if (n <= 0)
 			return 1; /* shorter than announced: no answer */
+		if (store_bytes(buf, len) < 0)
+			return 1;
 		left -= n;
 	}
+	if (store_end() < 0)
+		return 1;
 	return write_all(STDOUT_FILENO, ok, sizeof(ok) - 1) < 0;
 }
 
@@ -204,8 +277,12 @@ run_inetd(void)
 		 * past it are the next (pipelined) request. */
 		len -= headlen;
 		memmove(buf, buf + headlen, len);
+		if (store_begin() < 0)
+			return 1;
 		for (;;) {
 			take = (long long)len < left ? len : (size_t)left;
+			if (store_bytes(buf, take) < 0)
+				return 1;
 			left -= (long long)take;
 			len -= take;
 			if (left == 0)
@@ -216,7 +293,8 @@ run_inetd(void)
 		}
 		if (len > 0)
 			memmove(buf, buf + take, len);
-		if (write_all(STDOUT_FILENO, ok, sizeof(ok) - 1) < 0)
+		if (store_end() < 0 ||
+		    write_all(STDOUT_FILENO, ok, sizeof(ok) - 1) < 0)
 			return 1;
 		if (!keep)
 			return 0;

@@ -7,13 +7,15 @@
 #   - nginx + fcgiwrap running bench/null-responder.c as a CGI program,
 #   - systemd-socket-activate --accept --inetd running logthra-recv,
 #   - systemd-socket-activate --accept --inetd running the null responder,
+#   - both again for the durable null responder (null-responder.c built
+#     with DURABLE_DIR),
 # and drives each with wrk (bench/post.lua), which POSTs one push body
 # over keep-alive connections: under CGI nginx starts one program per
 # push, under inetd one per connection.  The bodies (bench/gen-push.js)
 # are pushes of access-log lines of about 190 bytes, in JSON and in
 # protobuf + snappy holding the same entries, of BENCH_SIZES bytes of
 # JSON.  Every combination runs BENCH_RUNS times, in rounds over all of
-# them, logthra-recv and the null responder one right after the other, so
+# them, logthra-recv and the two null responders one right after the other, so
 # that both see the same state of a machine that may be shared and noisy:
 # trust the medians and ratios, not single runs.  Every answer must be
 # 204 and, for logthra-recv, every 204 a file in the spool, or the
@@ -23,7 +25,10 @@
 # fcgiwrap and one fork and exec per push; under inetd it only copies
 # bytes over loopback, so there the ratio says what parsing and storing
 # durably (a file, two fsyncs) cost, not what a better receiver could
-# reach.
+# reach.  The durable null responder adds the disk's part: it stores each
+# body in a new file made durable as logthra-recv makes a push (write,
+# fsync, rename, fsync of the directory) and parses nothing, so
+# logthra-recv over it is what Logthra's own work costs.
 #
 # Then the peak RSS of logthra-recv in file mode (-T TENANT FILE) for a
 # push at the size limit: 16 MiB of JSON, the protobuf of the same
@@ -120,10 +125,15 @@ read -ra cflags_words <<<"$cflags"
 mkdir -p "$T/bin"
 chmod 755 "$T/bin"
 NULL=$T/bin/null-responder
-note "building the null responder: $cc $cflags"
+DURABLE=$T/bin/durable-responder
+SPOOL_DURABLE=$T/spool-durable
+note "building the null responders: $cc $cflags"
 "${cc_words[@]}" "${cflags_words[@]}" -o "$NULL" "$BENCH/null-responder.c" ||
     die "could not build null-responder.c"
-chmod 755 "$NULL"
+"${cc_words[@]}" "${cflags_words[@]}" -DDURABLE_DIR="\"$SPOOL_DURABLE\"" \
+    -o "$DURABLE" "$BENCH/null-responder.c" ||
+    die "could not build null-responder.c with DURABLE_DIR"
+chmod 755 "$NULL" "$DURABLE"
 
 # --- servers -------------------------------------------------------------
 
@@ -143,7 +153,7 @@ export LOGTHRA_CONFIG=$T/bench.conf
 SPOOL_CGI=$T/spool-cgi
 SPOOL_INETD=$T/spool-inetd
 SPOOL_NULL=$T/spool-null
-mkdir -p "$SPOOL_CGI" "$SPOOL_INETD" "$SPOOL_NULL"
+mkdir -p "$SPOOL_CGI" "$SPOOL_INETD" "$SPOOL_NULL" "$SPOOL_DURABLE"/{tmp,ready}
 declare -A URL SPOOL
 start_nginx_fcgiwrap "$SPOOL_CGI"
 URL[cgi,recv]=$NGINX_URL
@@ -162,6 +172,16 @@ T=$NULL_T start_nginx_fcgiwrap "$SPOOL_NULL"
 URL[cgi,null]=$NGINX_URL
 start_inetd "$SPOOL_NULL"
 URL[inetd,null]=$INETD_URL
+# The durable responder's files go to SPOOL_DURABLE (built in), which
+# start_nginx_fcgiwrap hands to the CGI user.
+DURABLE_T=$T/durable-cgi
+mkdir -p "$DURABLE_T"
+chmod 755 "$DURABLE_T"
+RECV=$DURABLE
+T=$DURABLE_T start_nginx_fcgiwrap "$SPOOL_DURABLE"
+URL[cgi,durable]=$NGINX_URL
+start_inetd "$SPOOL_DURABLE"
+URL[inetd,durable]=$INETD_URL
 RECV=$REAL_RECV
 start_inetd "$SPOOL_INETD"
 URL[inetd,recv]=$INETD_URL
@@ -181,10 +201,18 @@ clean_spool() {
 	rm -rf "$1/tenants"
 }
 
+# The same for the durable responder's directory: its files, not its
+# directories (the responder does not create them).
+durable_files() { find "$SPOOL_DURABLE/ready" -type f | wc -l | tr -d ' '; }
+clean_durable() {
+	sleep 0.3
+	find "$SPOOL_DURABLE/tmp" "$SPOOL_DURABLE/ready" -type f -delete
+}
+
 # One push of each kind through each server, answered 204 and stored.
 first=${SIZE_NAMES[0]}
 for tr in cgi inetd; do
-	for prog in recv null; do
+	for prog in recv null durable; do
 		http_req -H 'X-Scope-OrgID: bench' -H 'Content-Type: application/json' \
 		    --data-binary "@$BODIES/$first.json" "${URL[$tr,$prog]}/loki/api/v1/push"
 		check_status 204 "$tr $prog: JSON push"
@@ -193,7 +221,9 @@ for tr in cgi inetd; do
 		check_status 204 "$tr $prog: protobuf push"
 	done
 	check_eq 2 "$(ready_files "${SPOOL[$tr]}")" "$tr recv: both pushes stored"
+	check_eq 2 "$(durable_files)" "$tr durable: both bodies stored"
 	clean_spool "${SPOOL[$tr]}"
+	clean_durable
 done
 ((LT_FAILS == 0)) || die "the servers do not answer pushes with 204"
 
@@ -226,13 +256,21 @@ wrk_run() {
 		fail "$tr $prog $(basename "$body"): $requests answers, $not204 not 204, errors: connect $connect read $read write $write timeout $timeout"
 		die "the benchmark is void: not every push was answered 204"
 	fi
-	if [[ $prog == recv ]]; then
-		stored=$(ready_files "${SPOOL[$tr]}")
+	if [[ $prog != null ]]; then
+		if [[ $prog == recv ]]; then
+			stored=$(ready_files "${SPOOL[$tr]}")
+		else
+			stored=$(durable_files)
+		fi
 		if ((stored < requests)); then
-			fail "$tr recv $(basename "$body"): $requests answered 204, $stored files in the spool"
+			fail "$tr $prog $(basename "$body"): $requests answered 204, $stored files stored"
 			die "the benchmark is void: pushes answered 204 are missing from the spool"
 		fi
-		clean_spool "${SPOOL[$tr]}"
+		if [[ $prog == recv ]]; then
+			clean_spool "${SPOOL[$tr]}"
+		else
+			clean_durable
+		fi
 	fi
 	PUSHES=$(awk -v n="$requests" -v us="$duration_us" 'BEGIN { printf "%.1f", n * 1e6 / us }')
 }
@@ -241,7 +279,7 @@ declare -A MED ALL
 FORMATS=(json protobuf)
 declare -A EXT=([json]=json [protobuf]=pb)
 declare -A CTYPE=([json]=application/json [protobuf]=application/x-protobuf)
-total=$((${#SIZE_NAMES[@]} * 2 * 2 * RUNS * 2))
+total=$((${#SIZE_NAMES[@]} * 2 * 2 * RUNS * 3))
 note "throughput: $total runs of ${SECS} s (wrk -t$THREADS -c$CONNS), about $((total * (SECS + 1) / 60 + 1)) minutes"
 # Round after round of every combination, rather than all runs of one
 # after the other: what drifts during the benchmark (the machine's other
@@ -251,7 +289,7 @@ for ((r = 0; r < RUNS; r++)); do
 	for size in "${SIZE_NAMES[@]}"; do
 		for fmt in "${FORMATS[@]}"; do
 			for tr in cgi inetd; do
-				for prog in recv null; do
+				for prog in recv null durable; do
 					wrk_run "$tr" "$prog" "$BODIES/$size.${EXT[$fmt]}" "${CTYPE[$fmt]}"
 					ALL[$tr,$fmt,$size,$prog]+="$PUSHES "
 				done
@@ -263,11 +301,11 @@ done
 for size in "${SIZE_NAMES[@]}"; do
 	for fmt in "${FORMATS[@]}"; do
 		for tr in cgi inetd; do
-			for prog in recv null; do
+			for prog in recv null durable; do
 				# shellcheck disable=SC2086 # a list of numbers
 				MED[$tr,$fmt,$size,$prog]=$(median ${ALL[$tr,$fmt,$size,$prog]})
 			done
-			ok "$tr $fmt $size: every answer 204, every push stored (pushes/s, recv: ${ALL[$tr,$fmt,$size,recv]% }; null: ${ALL[$tr,$fmt,$size,null]% })"
+			ok "$tr $fmt $size: every answer 204, every push stored (pushes/s, recv: ${ALL[$tr,$fmt,$size,recv]% }; null: ${ALL[$tr,$fmt,$size,null]% }; durable: ${ALL[$tr,$fmt,$size,durable]% })"
 		done
 	done
 done
@@ -311,7 +349,7 @@ mkdir -p "$(dirname "$OUT")"
 {
 	printf '# bench/recv.sh %s: %s runs of %s s, wrk -t%s -c%s, medians; MB = 10^6 bytes of body sent\n' \
 	    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$RUNS" "$SECS" "$THREADS" "$CONNS"
-	printf '#transport\tformat\tsize\tjson_bytes\tbody_bytes\tentries\trecv_pushes_s\trecv_MB_s\tnull_pushes_s\tnull_MB_s\tratio\n'
+	printf '#transport\tformat\tsize\tjson_bytes\tbody_bytes\tentries\trecv_pushes_s\trecv_MB_s\tnull_pushes_s\tnull_MB_s\tratio\tdurable_pushes_s\tdurable_MB_s\tratio_durable\n'
 	for tr in cgi inetd; do
 		for fmt in "${FORMATS[@]}"; do
 			for size in "${SIZE_NAMES[@]}"; do
@@ -319,22 +357,25 @@ mkdir -p "$(dirname "$OUT")"
 				[[ $fmt == json ]] || bytes=${PB_BYTES[$size]}
 				a=${MED[$tr,$fmt,$size,recv]}
 				b=${MED[$tr,$fmt,$size,null]}
-				printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tr" "$fmt" "$size" \
+				d=${MED[$tr,$fmt,$size,durable]}
+				printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tr" "$fmt" "$size" \
 				    "${JSON_BYTES[$size]}" "$bytes" "${ENTRIES[$size]}" \
-				    "$a" "$(mbps "$a" "$bytes")" "$b" "$(mbps "$b" "$bytes")" "$(ratio "$a" "$b")"
+				    "$a" "$(mbps "$a" "$bytes")" "$b" "$(mbps "$b" "$bytes")" "$(ratio "$a" "$b")" \
+				    "$d" "$(mbps "$d" "$bytes")" "$(ratio "$a" "$d")"
 			done
 		done
 	done
 } >"$OUT"
 
 printf '\nReceive throughput: %s runs of %s s each, wrk -t%s -c%s, medians\n' "$RUNS" "$SECS" "$THREADS" "$CONNS"
-printf '(MB/s of body sent, 10^6 bytes; ratio = logthra-recv / null responder, pushes/s)\n\n'
-printf '  %-6s %-9s %-5s %9s %11s %9s %11s %9s %6s\n' transport format size "body" "recv push/s" "recv MB/s" "null push/s" "null MB/s" ratio
-while IFS=$'\t' read -r tr fmt size _jb bytes _e a am b bm rt; do
+printf '(MB/s of body sent, 10^6 bytes; ratio = logthra-recv / null responder, pushes/s;\n'
+printf ' durable = the null responder storing each body durably; ratio/d = logthra-recv / durable)\n\n'
+printf '  %-6s %-9s %-5s %9s %11s %9s %11s %9s %6s %11s %7s\n' transport format size "body" "recv push/s" "recv MB/s" "null push/s" "null MB/s" ratio "dur. push/s" "ratio/d"
+while IFS=$'\t' read -r tr fmt size _jb bytes _e a am b bm rt d _dm rd; do
 	[[ $tr == \#* ]] && continue
 	flag=
 	awk -v r="$rt" 'BEGIN { exit !(r < 0.6) }' && flag=' <'
-	printf '  %-6s %-9s %-5s %9s %11s %9s %11s %9s %6s%s\n' "$tr" "$fmt" "$size" "$bytes" "$a" "$am" "$b" "$bm" "$rt" "$flag"
+	printf '  %-6s %-9s %-5s %9s %11s %9s %11s %9s %6s %11s %7s%s\n' "$tr" "$fmt" "$size" "$bytes" "$a" "$am" "$b" "$bm" "$rt" "$d" "$rd" "$flag"
 done <"$OUT"
 printf '  (< : logthra-recv below 0.6 of the null responder)\n'
 
