@@ -1,9 +1,14 @@
 #include "config.h"
 
+#include <string.h>
+
 #include "crc32c.h"
 
-/* Slicing-by-8 over tables built on first use: about 1.5 GB/s on one core,
- * far above what the disk or ClickHouse takes, with no CPU dispatch. */
+/* Two ways to the same checksum.  The portable one is slicing-by-8 over
+ * tables built on first use, about 1.5 GB/s on one core.  On x86-64 with
+ * SSE4.2 the CRC32 instruction computes exactly this polynomial at
+ * several times that: a 1 MB push is checksummed record by record, and
+ * there the table version showed in profiles at 10% of the receiver. */
 
 #define POLY 0x82f63b78u /* Castagnoli, reflected */
 
@@ -32,7 +37,7 @@ build_table(void)
 }
 
 uint32_t
-lt_crc32c(uint32_t crc, const void *data, size_t len)
+lt_crc32c_portable(uint32_t crc, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 	uint32_t c = ~crc, lo, hi;
@@ -55,3 +60,60 @@ lt_crc32c(uint32_t crc, const void *data, size_t len)
 		c = table[0][(c ^ *p++) & 0xff] ^ (c >> 8);
 	return ~c;
 }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <nmmintrin.h>
+
+#define HAVE_CRC32C_HW 1
+
+__attribute__((target("sse4.2"))) static uint32_t
+crc32c_sse42(uint32_t crc, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t c = ~crc, v;
+	uint32_t c32;
+
+	while (len >= 8) {
+		memcpy(&v, p, 8); /* unaligned, little-endian */
+		c = _mm_crc32_u64(c, v);
+		p += 8;
+		len -= 8;
+	}
+	c32 = (uint32_t)c;
+	while (len--)
+		c32 = _mm_crc32_u8(c32, *p++);
+	return ~c32;
+}
+
+int
+lt_crc32c_hardware(void)
+{
+	static int have = -1;
+
+	if (have < 0) {
+		__builtin_cpu_init();
+		have = __builtin_cpu_supports("sse4.2") != 0;
+	}
+	return have;
+}
+
+uint32_t
+lt_crc32c(uint32_t crc, const void *data, size_t len)
+{
+	if (lt_crc32c_hardware())
+		return crc32c_sse42(crc, data, len);
+	return lt_crc32c_portable(crc, data, len);
+}
+#else
+int
+lt_crc32c_hardware(void)
+{
+	return 0;
+}
+
+uint32_t
+lt_crc32c(uint32_t crc, const void *data, size_t len)
+{
+	return lt_crc32c_portable(crc, data, len);
+}
+#endif

@@ -10,4 +10,9 @@
  * one call to the next to checksum data in pieces. */
 uint32_t lt_crc32c(uint32_t crc, const void *data, size_t len);
 
+/* The table-driven computation lt_crc32c() falls back to, and whether it
+ * uses the CPU's CRC32 instruction instead; for the tests. */
+uint32_t lt_crc32c_portable(uint32_t crc, const void *data, size_t len);
+int lt_crc32c_hardware(void);
+
 #endif

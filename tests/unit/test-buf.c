@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,6 +127,38 @@ START_TEST(test_crc32c)
 	split = lt_crc32c(lt_crc32c(0, s, 4), s + 4, 5);
 	ck_assert_uint_eq(split, 0xe3069283u);
 	ck_assert_uint_eq(lt_crc32c(0, s, 0), 0);
+	ck_assert_uint_eq(lt_crc32c_portable(0, s, 9), 0xe3069283u);
+	ck_assert_uint_eq(lt_crc32c_portable(0, inc, 32), 0x46dd794eu);
+}
+END_TEST
+
+/* Whichever way lt_crc32c() computes (the CPU's instruction where there
+ * is one), it agrees with the portable tables at every length and
+ * alignment, and when fed in pieces. */
+START_TEST(test_crc32c_paths_agree)
+{
+	static unsigned char data[4096 + 16];
+	uint32_t x = 2463534242u, a, b;
+	size_t i, off, len;
+
+	for (i = 0; i < sizeof(data); i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		data[i] = (unsigned char)x;
+	}
+	for (off = 0; off < 8; off++)
+		for (len = 0; len < 300; len++) {
+			a = lt_crc32c(0, data + off, len);
+			b = lt_crc32c_portable(0, data + off, len);
+			ck_assert_msg(a == b, "offset %zu length %zu: %08x != %08x",
+				      off, len, a, b);
+		}
+	a = lt_crc32c(lt_crc32c(0x12345678u, data, 1001), data + 1001, 3000);
+	b = lt_crc32c_portable(0x12345678u, data, 4001);
+	ck_assert_uint_eq(a, b);
+	(void)printf("crc32c: %s\n", lt_crc32c_hardware()
+		     ? "the CPU's CRC32 instruction" : "portable tables only");
 }
 END_TEST
 
@@ -142,6 +175,7 @@ buf_suite(void)
 	tcase_add_test(tc, test_varint_rejects);
 	tcase_add_test(tc, test_string);
 	tcase_add_test(tc, test_crc32c);
+	tcase_add_test(tc, test_crc32c_paths_agree);
 	suite_add_tcase(s, tc);
 	return s;
 }
