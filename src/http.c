@@ -45,6 +45,8 @@ request_clear(struct lt_request *r)
 	free(r->scope_orgid);
 	free(r->content_type);
 	free(r->content_encoding);
+	free(r->authorization);
+	free(r->remote_user);
 	lt_request_init(r);
 	r->body = body;
 	lt_buf_reset(&r->body);
@@ -100,6 +102,7 @@ lt_response_set(struct lt_response *resp, int status, const char *fmt, ...)
 	resp->status = status;
 	resp->retry_after = 0;
 	resp->allow = NULL;
+	resp->www_authenticate = NULL;
 	va_start(ap, fmt);
 	(void)vsnprintf(resp->message, sizeof(resp->message), fmt, ap);
 	va_end(ap);
@@ -477,6 +480,9 @@ parse_field(const unsigned char *s, size_t len, struct lt_request *r,
 	if (name_is(s, nlen, "Content-Encoding"))
 		return store_once(&r->content_encoding, v, vlen,
 				  "Content-Encoding", resp);
+	if (name_is(s, nlen, "Authorization"))
+		return store_once(&r->authorization, v, vlen, "Authorization",
+				  resp);
 	if (name_is(s, nlen, "Content-Length"))
 		return parse_content_length(v, vlen, h, resp);
 	if (name_is(s, nlen, "Transfer-Encoding")) {
@@ -904,6 +910,11 @@ lt_response_format(struct lt_buf *b, const struct lt_response *resp, int cgi,
 		return -1;
 	if (resp->allow != NULL && safe_header_value(resp->allow) &&
 	    lt_buf_printf(b, "Allow: %s\r\n", resp->allow) < 0)
+		return -1;
+	if (resp->www_authenticate != NULL &&
+	    safe_header_value(resp->www_authenticate) &&
+	    lt_buf_printf(b, "WWW-Authenticate: %s\r\n",
+			  resp->www_authenticate) < 0)
 		return -1;
 	if (!cgi && !keep_alive && lt_buf_printf(b, "Connection: close\r\n") < 0)
 		return -1;

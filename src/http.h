@@ -19,6 +19,10 @@ struct lt_request {
 	char *scope_orgid;      /* "X-Scope-OrgID" (Loki's) */
 	char *content_type;
 	char *content_encoding;
+	char *authorization;    /* the Authorization header, as sent */
+	char *remote_user;      /* CGI's REMOTE_USER: who the web server
+				 * authenticated; never set in inetd mode */
+	int cgi;                /* came through a web server (CGI) */
 	long long content_length; /* -1 when not given */
 	int keep_alive;         /* the client may send another request */
 	int expect_continue;    /* "Expect: 100-continue" */
@@ -32,12 +36,13 @@ struct lt_response {
 	int status;
 	int retry_after;        /* seconds; 0 = no Retry-After header */
 	const char *allow;      /* Allow header for 405, or NULL */
+	const char *www_authenticate; /* WWW-Authenticate for 401, or NULL */
 	char message[8192];     /* text/plain body; empty for 204 */
 };
 
 const char *lt_http_reason(int status);
 
-/* Sets status and message and clears Retry-After and Allow.  Returns -1,
+/* Sets status and message and clears the other headers.  Returns -1,
  * so that a refusal can be one statement: return lt_response_set(...). */
 int lt_response_set(struct lt_response *resp, int status, const char *fmt, ...)
 	LT_PRINTF(3, 4);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "flush.h"
 #include "http.h"
 #include "log.h"
@@ -30,13 +31,17 @@ usage(void)
 		"%s receives log pushes and writes each to the spool.\n\n"
 		"Usage:\n"
 		"  %s [OPTION]...             as CGI or inetd service\n"
-		"  %s -T TENANT [FILE]        push one payload from FILE or stdin\n\n"
+		"  %s -T TENANT [FILE]        push one payload from FILE or stdin\n"
+		"  %s --new-token NAME TENANTS  make a token for credentials_file\n\n"
 		"Options:\n"
 		"  -c, --config=FILE          read settings from FILE\n"
 		"  -D, --spool=DIR            spool directory (default %s)\n"
 		"  -m, --mode=MODE            cgi, inetd or file (default: chosen from\n"
 		"                             GATEWAY_INTERFACE and standard input)\n"
 		"  -T, --tenant=TENANT        tenant of the payload (file mode)\n"
+		"      --new-token            print a credentials_file line for a new\n"
+		"                             token of NAME for TENANTS (a comma-separated\n"
+		"                             list, or *); the token goes to stderr\n"
 		"      --default-tenant=TENANT  tenant of requests that name none\n"
 		"      --print-config         print the effective settings and exit\n"
 		"  -v, --verbose              say more (twice for debug messages)\n"
@@ -45,10 +50,11 @@ usage(void)
 		"Endpoints: POST /loki/api/v1/push, /api/prom/push and /api/push, with\n"
 		"Loki's JSON or snappy protobuf, optionally gzip or deflate; tenant from\n"
 		"the X-Scope-OrgID or tenant-id header.\n",
-		lt_progname(), lt_progname(), lt_progname(), LT_DEFAULT_SPOOL);
+		lt_progname(), lt_progname(), lt_progname(), lt_progname(),
+		LT_DEFAULT_SPOOL);
 }
 
-enum { OPT_DEFAULT_TENANT = 256, OPT_PRINT_CONFIG };
+enum { OPT_DEFAULT_TENANT = 256, OPT_PRINT_CONFIG, OPT_NEW_TOKEN };
 
 static const struct option long_options[] = {
 	{"config", required_argument, NULL, 'c'},
@@ -57,6 +63,7 @@ static const struct option long_options[] = {
 	{"tenant", required_argument, NULL, 'T'},
 	{"default-tenant", required_argument, NULL, OPT_DEFAULT_TENANT},
 	{"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
+	{"new-token", no_argument, NULL, OPT_NEW_TOKEN},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, 'V'},
 	{"help", no_argument, NULL, '?'},
@@ -170,7 +177,6 @@ run_inetd(const struct lt_options *o)
 {
 	struct lt_conn *c;
 
-	keep_stderr_off_the_wire();
 	/* A client that goes away must not kill us in the middle of a
 	 * write; write() then fails with EPIPE and the loop ends. */
 	(void)signal(SIGPIPE, SIG_IGN);
@@ -270,6 +276,70 @@ out:
 	return status;
 }
 
+/* --new-token NAME TENANTS: the line for credentials_file on stdout
+ * (to append to the file), the token once on stderr (for the client);
+ * only its hash is kept. */
+static int
+new_token(const struct lt_options *o, const char *name, const char *tenants)
+{
+	char token[128], line[1024], err[512];
+	struct lt_auth *a = NULL;
+	const char *who = NULL;
+
+	/* A name already in the file would make the whole file invalid. */
+	if (o->credentials_file != NULL && o->credentials_file[0] != '\0' &&
+	    access(o->credentials_file, F_OK) == 0) {
+		if (lt_auth_load(o->credentials_file, &a, err, sizeof(err)) < 0) {
+			lt_error("%s", err);
+			return 1;
+		}
+		(void)lt_auth_check_user(a, name, NULL, &who);
+		lt_auth_free(a);
+		if (who != NULL) {
+			lt_error("\"%s\" is in %s already", name, o->credentials_file);
+			lt_hint("Choose another name, or remove its line first.");
+			return 1;
+		}
+	}
+	if (lt_auth_new_token(token, sizeof(token)) < 0) {
+		lt_error("could not make a token: %m");
+		return 1;
+	}
+	if (lt_auth_format_entry(line, sizeof(line), name, token, tenants, err,
+				 sizeof(err)) < 0) {
+		lt_error("%s", err);
+		explicit_bzero(token, sizeof(token));
+		return 1;
+	}
+	(void)fprintf(stderr, "token for %s (give it to the client; it is not "
+		      "stored anywhere): %s\n", name, token);
+	explicit_bzero(token, sizeof(token));
+	if (fputs(line, stdout) == EOF || fflush(stdout) != 0) {
+		lt_error("could not write the line: %m");
+		return 1;
+	}
+	return 0;
+}
+
+/* Loads credentials_file for the network modes.  On failure the
+ * receiver still answers, with 500 for every push: failing closed, and
+ * saying why in the log rather than as a web server's bare 502. */
+static struct lt_auth *
+load_auth(struct lt_options *o)
+{
+	struct lt_auth *a = NULL;
+	char err[512];
+
+	if (o->credentials_file == NULL || o->credentials_file[0] == '\0')
+		return NULL;
+	if (lt_auth_load(o->credentials_file, &a, err, sizeof(err)) < 0) {
+		lt_error("%s", err);
+		return NULL;
+	}
+	o->auth = a;
+	return a;
+}
+
 static int
 parse_mode(const char *s, enum mode *m)
 {
@@ -291,7 +361,8 @@ main(int argc, char **argv)
 	struct lt_options o;
 	enum mode mode = MODE_AUTO;
 	const char *tenant = NULL;
-	int c, show = 0, status;
+	struct lt_auth *auth = NULL;
+	int c, show = 0, token = 0, status;
 
 	lt_log_init(argv[0]);
 	lt_cli_early(argc, argv, usage);
@@ -307,26 +378,39 @@ main(int argc, char **argv)
 		case 'T': tenant = optarg; break;
 		case OPT_DEFAULT_TENANT: lt_cli_set(&cli, "--default-tenant", "default_tenant", optarg); break;
 		case OPT_PRINT_CONFIG: show = 1; break;
+		case OPT_NEW_TOKEN: token = 1; break;
 		default:
 			lt_cli_common(&cli, c, argv, usage);
 		}
 	}
+	if (token && argc - optind != 2) {
+		lt_error("--new-token needs a NAME and the TENANTS it may push to");
+		lt_try_help();
+		return 1;
+	}
 	if (mode == MODE_AUTO)
 		mode = tenant ? MODE_FILE : auto_mode();
-	lt_cli_operands(argc, argv, mode == MODE_FILE ? 1 : 0);
+	if (!token)
+		lt_cli_operands(argc, argv, mode == MODE_FILE ? 1 : 0);
 	lt_log_set_verbosity(cli.verbose);
 	if (lt_cli_apply(&cli, &o) < 0)
 		return 1;
-	if (show) {
+	if (token) {
+		status = new_token(&o, argv[optind], argv[optind + 1]);
+	} else if (show) {
 		lt_options_print(&o);
 		status = 0;
 	} else if (mode == MODE_CGI) {
+		auth = load_auth(&o);
 		status = run_cgi(&o);
 	} else if (mode == MODE_INETD) {
+		keep_stderr_off_the_wire(); /* before anything is logged */
+		auth = load_auth(&o);
 		status = run_inetd(&o);
 	} else {
 		status = run_file(&o, tenant, optind < argc ? argv[optind] : "-");
 	}
+	lt_auth_free(auth);
 	lt_options_free(&o);
 	return status;
 }

@@ -46,6 +46,8 @@ struct setting {
 static const struct setting settings[] = {
 	S("spool", T_STRING, spool),
 	S("default_tenant", T_STRING, default_tenant),
+	S("credentials_file", T_STRING, credentials_file),
+	C("trust_remote_user", T_SWITCH, trust_remote_user, "no|yes"),
 	S("max_body_size", T_SIZE, http.max_body_size),
 	S("max_header_size", T_SIZE, http.max_header_size),
 	S("read_timeout", T_TIMEOUT_MS, http.read_timeout_ms),

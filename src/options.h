@@ -22,10 +22,17 @@ struct lt_tenant_setting {
 	char *value;
 };
 
+struct lt_auth;
+
 struct lt_options {
 	char *config_file;       /* the file that was read, or NULL */
 	char *spool;
 	char *default_tenant;    /* NULL: a push must name its tenant */
+	char *credentials_file;  /* NULL: no authentication */
+	int trust_remote_user;   /* the web server authenticates: REMOTE_USER */
+	/* credentials_file as loaded by logthra-recv (not a setting; never
+	 * freed by lt_options_free).  NULL while it is not loaded. */
+	const struct lt_auth *auth;
 	struct lt_limits limits;  /* every tenant's, unless overridden */
 	struct lt_tenant_setting *tenant_settings; /* in file order */
 	size_t n_tenant_settings;

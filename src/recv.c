@@ -9,6 +9,7 @@
 #include "decode.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "auth.h"
 #include "recv.h"
 #include "spool.h"
 
@@ -86,11 +87,12 @@ check_coding(const struct lt_request *r, struct lt_body_format *fmt,
 	return 0;
 }
 
+/* The tenant the request names, or the default; NULL when neither. */
 static int
-pick_tenant(const struct lt_options *o, const struct lt_request *r,
-	    const char **tenant, struct lt_response *resp)
+named_tenant(const struct lt_options *o, const struct lt_request *r,
+	     const char **tenant, struct lt_response *resp)
 {
-	const char *t = r->tenant_id, *why;
+	const char *t = r->tenant_id;
 
 	if (t && r->scope_orgid && strcmp(t, r->scope_orgid) != 0)
 		return lt_response_set(resp, 400,
@@ -100,13 +102,68 @@ pick_tenant(const struct lt_options *o, const struct lt_request *r,
 		t = r->scope_orgid;
 	if (t == NULL)
 		t = o->default_tenant;
+	*tenant = t;
+	return 0;
+}
+
+static int
+check_tenant(const char *t, struct lt_response *resp)
+{
+	const char *why;
+
 	if (t == NULL)
 		return lt_response_set(resp, 401,
 			      "no tenant: send an X-Scope-OrgID header (or tenant-id); this receiver has no default_tenant");
 	if (lt_tenant_valid(t, &why) < 0)
 		return lt_response_set(resp, 400, "invalid tenant id \"%.160s\": %s", t, why);
-	*tenant = t;
 	return 0;
+}
+
+/* With credentials_file set, who may push, and for which tenants: 401
+ * without valid credentials, 403 for a tenant they are not granted.
+ * Checked before anything about the tenant is said, so that nobody
+ * learns more than "no" without credentials. */
+static int
+authenticate(const struct lt_options *o, const struct lt_request *r,
+	     const char *tenant, struct lt_response *resp)
+{
+	enum lt_auth_result res;
+	const char *who = NULL;
+	int remote;
+
+	if (o->credentials_file == NULL || o->credentials_file[0] == '\0')
+		return 0;
+	if (o->auth == NULL)
+		return lt_response_set(resp, 500, "credentials_file could not be loaded; see the receiver's log");
+	/* Only a web server can vouch for a user; in inetd mode the
+	 * client's own credentials are checked whatever the setting. */
+	remote = o->trust_remote_user && r->cgi;
+	if (remote)
+		res = lt_auth_check_user(o->auth, r->remote_user, tenant, &who);
+	else
+		res = lt_auth_check(o->auth, r->authorization, tenant, &who);
+	switch (res) {
+	case LT_AUTH_OK:
+		return 0;
+	case LT_AUTH_MISSING:
+		(void)lt_response_set(resp, 401, remote
+			? "no authenticated user: the web server passed no REMOTE_USER"
+			: "credentials required: send Authorization: Bearer TOKEN (or Basic)");
+		break;
+	case LT_AUTH_BAD:
+		(void)lt_response_set(resp, 401, "invalid credentials");
+		break;
+	case LT_AUTH_FORBIDDEN:
+		if (tenant == NULL)
+			return check_tenant(NULL, resp);
+		return lt_response_set(resp, 403,
+			      "\"%.64s\" may not push to tenant \"%.160s\"",
+			      who ? who : "", tenant);
+	}
+	if (!remote)
+		resp->www_authenticate = "Bearer realm=\"logthra\", "
+					 "Basic realm=\"logthra\"";
+	return -1;
 }
 
 int
@@ -124,7 +181,9 @@ lt_recv_check_head(const struct lt_options *o, const struct lt_request *r,
 		resp->allow = "POST";
 		return -1;
 	}
-	if (pick_tenant(o, r, tenant, resp) < 0 ||
+	if (named_tenant(o, r, tenant, resp) < 0 ||
+	    authenticate(o, r, *tenant, resp) < 0 ||
+	    check_tenant(*tenant, resp) < 0 ||
 	    check_type(r, fmt, resp) < 0 || check_coding(r, fmt, resp) < 0)
 		return -1;
 	if (r->content_length >= 0 &&

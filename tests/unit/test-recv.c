@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <zlib.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "recv.h"
 #include "spool.h"
@@ -538,6 +540,157 @@ START_TEST(test_tenant_sections)
 }
 END_TEST
 
+/* A push with credentials: the Authorization header, or REMOTE_USER. */
+static int
+handle_auth(const char *tenant, const char *authorization,
+	    const char *remote_user, struct lt_response *resp)
+{
+	struct lt_request r;
+
+	request(&r, "POST", "/loki/api/v1/push", tenant, SEED);
+	r.authorization = authorization ? strdup(authorization) : NULL;
+	r.remote_user = remote_user ? strdup(remote_user) : NULL;
+	r.cgi = 1;
+	memset(resp, 0, sizeof(*resp));
+	lt_recv_handle(&opts, &r, lt_now_ns(), resp);
+	lt_request_free(&r);
+	return resp->status;
+}
+
+/* Writes a credentials file granting a token to "acme" and "beta", and
+ * the web server's user "alice" to "acme"; loads it into opts. */
+static struct lt_auth *
+auth_setup(char *token, size_t len)
+{
+	char path[128], line[512], err[256];
+	struct lt_auth *a = NULL;
+	FILE *f;
+
+	ck_assert_int_eq(lt_auth_new_token(token, len), 0);
+	ck_assert_int_eq(lt_auth_format_entry(line, sizeof(line), "agent", token,
+					      "acme,beta", err, sizeof(err)), 0);
+	(void)snprintf(path, sizeof(path), "%s/credentials", root);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fprintf(f, "# test\n%salice - acme\n", line), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	ck_assert_msg(lt_auth_load(path, &a, err, sizeof(err)) == 0, "%s", err);
+	opts.credentials_file = strdup(path);
+	opts.auth = a;
+	return a;
+}
+
+START_TEST(test_auth_bearer)
+{
+	struct lt_response resp;
+	char token[64], hdr[128];
+	struct lt_auth *a = auth_setup(token, sizeof(token));
+
+	(void)snprintf(hdr, sizeof(hdr), "Bearer %s", token);
+	ck_assert_int_eq(handle_auth("acme", hdr, NULL, &resp), 204);
+	ck_assert_int_eq(handle_auth("beta", hdr, NULL, &resp), 204);
+	ck_assert_uint_eq(files_in("acme", "ready"), 1);
+
+	ck_assert_int_eq(handle_auth("gamma", hdr, NULL, &resp), 403);
+	ck_assert_str_eq(resp.message, "\"agent\" may not push to tenant \"gamma\"");
+	ck_assert_ptr_null(resp.www_authenticate);
+
+	ck_assert_int_eq(handle_auth("acme", NULL, NULL, &resp), 401);
+	ck_assert_str_eq(resp.www_authenticate,
+			 "Bearer realm=\"logthra\", Basic realm=\"logthra\"");
+	ck_assert_int_eq(handle_auth("acme", "Bearer lt_nottherighttoken", NULL,
+				     &resp), 401);
+	ck_assert_str_eq(resp.message, "invalid credentials");
+	/* The receiver says nothing about the tenant to a stranger. */
+	ck_assert_int_eq(handle_auth("../etc", NULL, NULL, &resp), 401);
+	ck_assert_int_eq(handle_auth(NULL, NULL, NULL, &resp), 401);
+	/* With credentials, a missing tenant is still 401, an invalid one 400
+	 * or 403, never stored. */
+	ck_assert_int_eq(handle_auth(NULL, hdr, NULL, &resp), 401);
+	ck_assert(strstr(resp.message, "no tenant") != NULL);
+	ck_assert_int_eq(handle_auth("../etc", hdr, NULL, &resp), 403);
+	/* REMOTE_USER is not trusted unless configured. */
+	ck_assert_int_eq(handle_auth("acme", NULL, "alice", &resp), 401);
+	ck_assert_uint_eq(files_in("acme", "ready"), 1);
+	ck_assert_uint_eq(files_in("gamma", "ready"), 0);
+	lt_auth_free(a);
+}
+END_TEST
+
+START_TEST(test_auth_basic)
+{
+	struct lt_response resp;
+	char token[64], user_pass[128], hdr[256];
+	struct lt_auth *a = auth_setup(token, sizeof(token));
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n, i, o = 0;
+
+	n = (size_t)snprintf(user_pass, sizeof(user_pass), "agent:%s", token);
+	o = (size_t)snprintf(hdr, sizeof(hdr), "Basic ");
+	for (i = 0; i < n; i += 3) {
+		unsigned v = (unsigned char)user_pass[i] << 16;
+
+		if (i + 1 < n)
+			v |= (unsigned char)user_pass[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)user_pass[i + 2];
+		hdr[o++] = b64[v >> 18 & 63];
+		hdr[o++] = b64[v >> 12 & 63];
+		hdr[o++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+		hdr[o++] = i + 2 < n ? b64[v & 63] : '=';
+	}
+	hdr[o] = '\0';
+	ck_assert_int_eq(handle_auth("acme", hdr, NULL, &resp), 204);
+	ck_assert_int_eq(handle_auth("gamma", hdr, NULL, &resp), 403);
+	ck_assert_int_eq(handle_auth("acme", "Basic !!!", NULL, &resp), 401);
+	lt_auth_free(a);
+}
+END_TEST
+
+START_TEST(test_auth_remote_user)
+{
+	struct lt_response resp;
+	char token[64];
+	struct lt_auth *a = auth_setup(token, sizeof(token));
+
+	opts.trust_remote_user = 1;
+	ck_assert_int_eq(handle_auth("acme", NULL, "alice", &resp), 204);
+	/* In inetd mode no web server vouches: the token is checked. */
+	{
+		struct lt_request r;
+		char hdr[128];
+
+		(void)snprintf(hdr, sizeof(hdr), "Bearer %s", token);
+		request(&r, "POST", "/loki/api/v1/push", "beta", SEED);
+		r.authorization = strdup(hdr);
+		memset(&resp, 0, sizeof(resp));
+		lt_recv_handle(&opts, &r, lt_now_ns(), &resp);
+		lt_request_free(&r);
+		ck_assert_int_eq(resp.status, 204);
+	}
+	ck_assert_int_eq(handle_auth("beta", NULL, "alice", &resp), 403);
+	ck_assert_int_eq(handle_auth("acme", NULL, "mallory", &resp), 403);
+	ck_assert_int_eq(handle_auth("acme", NULL, NULL, &resp), 401);
+	ck_assert_ptr_null(resp.www_authenticate);
+	ck_assert_uint_eq(files_in("acme", "ready"), 1);
+	lt_auth_free(a);
+}
+END_TEST
+
+/* A credentials file that could not be loaded: every push refused. */
+START_TEST(test_auth_unloaded_fails_closed)
+{
+	struct lt_response resp;
+
+	opts.credentials_file = strdup("/nonexistent/credentials");
+	ck_assert_int_eq(handle("POST", "/loki/api/v1/push", "acme", SEED, &resp),
+			 500);
+	ck_assert_uint_eq(files_in("acme", "ready"), 0);
+}
+END_TEST
+
 static Suite *
 recv_suite(void)
 {
@@ -558,6 +711,10 @@ recv_suite(void)
 	tcase_add_test(tc, test_tenant_sections);
 	tcase_add_test(tc, test_spool_failure_is_503);
 	tcase_add_test(tc, test_disk_reserve_is_503);
+	tcase_add_test(tc, test_auth_bearer);
+	tcase_add_test(tc, test_auth_basic);
+	tcase_add_test(tc, test_auth_remote_user);
+	tcase_add_test(tc, test_auth_unloaded_fails_closed);
 	suite_add_tcase(s, tc);
 	return s;
 }
