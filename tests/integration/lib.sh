@@ -395,6 +395,38 @@ wait_port() {
 	return 1
 }
 
+# start_server NAME CONFIG-FUNCTION READY-FILE COMMAND...: starts a
+# server on a free loopback port.  CONFIG-FUNCTION is called with the port
+# and writes the server's configuration for it; then COMMAND is spawned
+# with its output in $T/NAME.log, and waited for until READY-FILE (a pid
+# file, or "" for none) exists and the port accepts connections.  A port
+# taken meanwhile ("in use" in the log: some servers go on without it)
+# means another try on another port.  Exports SERVER_PORT and SERVER_URL;
+# sets SERVER_PID.
+start_server() {
+	local name=$1 config=$2 ready=$3 attempt port
+	shift 3
+	for attempt in 1 2 3; do
+		port=$(free_port)
+		"$config" "$port"
+		[[ -z "$ready" ]] || rm -f "$ready"
+		note "starting $name on 127.0.0.1:$port"
+		lt_spawn "$name:$port" "$T/$name.log" "$@"
+		SERVER_PID=$LT_LAST_PID
+		if wait_port "$port" "$SERVER_PID" "$name" "$ready" &&
+		    ! grep -qs 'in use' "$T/$name.log"; then
+			SERVER_PORT=$port
+			SERVER_URL=http://127.0.0.1:$port
+			export SERVER_PORT SERVER_URL
+			return 0
+		fi
+		lt_stop_server "$SERVER_PID"
+		grep -qs 'in use' "$T/$name.log" && continue
+		die "$name did not start"
+	done
+	die "$name could not get a free port"
+}
+
 # --- ClickHouse -----------------------------------------------------------
 
 # Starts Debian's clickhouse-server with its data in the temporary
@@ -601,6 +633,45 @@ lt_install_clients() {
 
 # --- nginx + fcgiwrap -------------------------------------------------------
 
+# lt_cgi_recv: sets LT_CGI_RECV to a logthra-recv that the CGI user can
+# run: the one built, or a copy in $T/bin when the build tree is out of
+# that user's reach (e.g. under /root).
+lt_cgi_recv() {
+	LT_CGI_RECV=$RECV
+	if ((LT_UID == 0)) && ! as_user "$LT_CGI_USER" test -x "$RECV"; then
+		mkdir -p "$T/bin"
+		cp "$RECV" "$T/bin/logthra-recv"
+		chmod 755 "$T/bin" "$T/bin/logthra-recv"
+		LT_CGI_RECV=$T/bin/logthra-recv
+	fi
+}
+
+# start_fcgiwrap DIR: starts fcgiwrap as the CGI user, listening on
+# DIR/fcgiwrap.sock, with the test's umask (what it runs inherits it).
+# Exports FCGIWRAP_SOCK; sets FCGIWRAP_PID.
+start_fcgiwrap() {
+	need fcgiwrap fcgiwrap
+	local dir=$1 i
+	# fcgiwrap creates its socket as the CGI user; nginx's workers run
+	# as the same user, so they may connect.
+	mkdir -p "$dir"
+	((LT_UID == 0)) && chown "$LT_CGI_USER:$LT_CGI_GROUP" "$dir"
+	FCGIWRAP_SOCK=$dir/fcgiwrap.sock
+	export FCGIWRAP_SOCK
+	rm -f "$FCGIWRAP_SOCK"
+	note "starting fcgiwrap on unix:$FCGIWRAP_SOCK"
+	lt_user_prefix "$LT_CGI_USER"
+	lt_spawn fcgiwrap "$T/fcgiwrap.log" \
+	    ${LT_PRE[@]+"${LT_PRE[@]}"} fcgiwrap -c 2 -s "unix:$FCGIWRAP_SOCK"
+	FCGIWRAP_PID=$LT_LAST_PID
+	for ((i = 0; i < 100; i++)); do
+		[[ -S "$FCGIWRAP_SOCK" ]] && break
+		kill -0 "$FCGIWRAP_PID" 2>/dev/null || die "fcgiwrap exited during startup"
+		sleep 0.1
+	done
+	[[ -S "$FCGIWRAP_SOCK" ]] || die "fcgiwrap did not create $FCGIWRAP_SOCK"
+}
+
 # start_nginx_fcgiwrap SPOOLDIR [NAME VALUE]...: nginx passes the push
 # endpoints (and everything else, so that logthra-recv answers 404 and
 # 405 itself) to fcgiwrap, which runs logthra-recv as a CGI program.
@@ -620,31 +691,11 @@ start_nginx_fcgiwrap() {
 		# fcgiwrap and logthra-recv run as nobody: the spool is theirs.
 		mkdir -p "$spool"
 		chown -R "$LT_CGI_USER:$LT_CGI_GROUP" "$spool"
-		if ! as_user "$LT_CGI_USER" test -x "$recv"; then
-			# The build tree is out of nobody's reach (e.g. under /root).
-			mkdir -p "$T/bin"
-			cp "$RECV" "$T/bin/logthra-recv"
-			chmod 755 "$T/bin" "$T/bin/logthra-recv"
-			recv=$T/bin/logthra-recv
-		fi
 	fi
-	# fcgiwrap creates its socket as the CGI user; nginx's workers run
-	# as the same user, so they may connect.
-	mkdir -p "$dir/run"
-	((LT_UID == 0)) && chown "$LT_CGI_USER:$LT_CGI_GROUP" "$dir/run"
-	local sock=$dir/run/fcgiwrap.sock
-	rm -f "$sock"
-	note "starting fcgiwrap on unix:$sock"
-	lt_user_prefix "$LT_CGI_USER"
-	lt_spawn fcgiwrap "$T/fcgiwrap.log" \
-	    ${LT_PRE[@]+"${LT_PRE[@]}"} fcgiwrap -c 2 -s "unix:$sock"
-	FCGIWRAP_PID=$LT_LAST_PID
-	for ((i = 0; i < 100; i++)); do
-		[[ -S "$sock" ]] && break
-		kill -0 "$FCGIWRAP_PID" 2>/dev/null || die "fcgiwrap exited during startup"
-		sleep 0.1
-	done
-	[[ -S "$sock" ]] || die "fcgiwrap did not create $sock"
+	lt_cgi_recv
+	recv=$LT_CGI_RECV
+	start_fcgiwrap "$dir/run"
+	local sock=$FCGIWRAP_SOCK
 
 	cat >"$dir/logthra-fastcgi.conf" <<EOF
 	include /etc/nginx/fastcgi_params;
@@ -758,6 +809,74 @@ raw_http() {
 	line=${line%$'\r'}
 	set -- $line
 	printf '%s\n' "${2:-none}"
+}
+
+# --- Loki protobuf pushes ------------------------------------------------------
+
+# Protobuf and snappy written by hand, for small pushes without protoc or
+# node: every value below is a string of \xHH escapes, one per byte,
+# that printf %b writes out.
+
+# lt_pb_varint N: N (0 or more) as a protobuf varint.
+lt_pb_varint() {
+	local n=$1 out= b
+	while ((n >= 128)); do
+		printf -v b '\\x%02x' $(((n & 127) | 128))
+		out+=$b
+		n=$((n >> 7))
+	done
+	printf -v b '\\x%02x' "$n"
+	printf '%s' "$out$b"
+}
+
+# lt_pb_text STRING: the bytes of STRING.
+lt_pb_text() {
+	local s=$1 out= b c i
+	for ((i = 0; i < ${#s}; i++)); do
+		printf -v c '%d' "'${s:i:1}"
+		printf -v b '\\x%02x' $((c & 255))
+		out+=$b
+	done
+	printf '%s' "$out"
+}
+
+# lt_pb_len FIELD BYTES: a length-delimited field holding BYTES (escaped).
+lt_pb_len() {
+	printf '%s%s%s' "$(lt_pb_varint $(($1 << 3 | 2)))" \
+	    "$(lt_pb_varint $((${#2} / 4)))" "$2"
+}
+
+# lt_snappy BYTES: BYTES in snappy's block format, as literals only: the
+# length, then literals of at most 60 bytes, each after a tag byte of
+# (length - 1) << 2.
+lt_snappy() {
+	local s=$1 out i chunk
+	out=$(lt_pb_varint $((${#s} / 4)))
+	for ((i = 0; i < ${#s}; i += 240)); do
+		chunk=${s:i:240}
+		out+=$(printf '\\x%02x' $(((${#chunk} / 4 - 1) << 2)))$chunk
+	done
+	printf '%s' "$out"
+}
+
+# loki_proto_push FILE LABELS SECONDS LINE...: writes to FILE a Loki
+# protobuf push (logproto.PushRequest, snappy-compressed) of one stream
+# with label text LABELS, such as {app="x"}, and one entry per LINE;
+# entry i (from 1) has the timestamp SECONDS plus i nanoseconds.
+loki_proto_push() {
+	local file=$1 labels=$2 secs=$3 entries= entry stream ts line i=0
+	shift 3
+	for line in "$@"; do
+		i=$((i + 1))
+		# Timestamp { seconds = 1; nanos = 2; }
+		ts="\\x08$(lt_pb_varint "$secs")\\x10$(lt_pb_varint "$i")"
+		# EntryAdapter { timestamp = 1; line = 2; }
+		entry=$(lt_pb_len 1 "$ts")$(lt_pb_len 2 "$(lt_pb_text "$line")")
+		entries+=$(lt_pb_len 2 "$entry")
+	done
+	# StreamAdapter { labels = 1; entries = 2; } in PushRequest { streams = 1; }
+	stream=$(lt_pb_len 1 "$(lt_pb_text "$labels")")$entries
+	printf '%b' "$(lt_snappy "$(lt_pb_len 1 "$stream")")" >"$file"
 }
 
 # --- spool ------------------------------------------------------------------
