@@ -676,7 +676,9 @@ start_fcgiwrap() {
 # endpoints (and everything else, so that logthra-recv answers 404 and
 # 405 itself) to fcgiwrap, which runs logthra-recv as a CGI program.
 # Extra NAME VALUE pairs become fastcgi_param lines (settings such as
-# LOGTHRA_MAX_BODY_SIZE).  Exports NGINX_URL and NGINX_PORT.
+# LOGTHRA_MAX_BODY_SIZE).  NGINX_LOCATION_EXTRA, when set, holds more
+# directives for the locations that reach logthra-recv (auth_basic, for
+# example).  Exports NGINX_URL and NGINX_PORT.
 start_nginx_fcgiwrap() {
 	need_nginx
 	local spool=$1 dir=$T/nginx recv=$RECV attempt i params=
@@ -698,6 +700,7 @@ start_nginx_fcgiwrap() {
 	local sock=$FCGIWRAP_SOCK
 
 	cat >"$dir/logthra-fastcgi.conf" <<EOF
+${NGINX_LOCATION_EXTRA:-}
 	include /etc/nginx/fastcgi_params;
 	fastcgi_param SCRIPT_FILENAME $recv;
 	fastcgi_param LOGTHRA_SPOOL $spool;
