@@ -118,9 +118,10 @@ run_cgi(const struct lt_options *o)
 	return 0;
 }
 
-/* One request on the connection.  Returns 1 to go on with the next. */
+/* One request on the connection.  Returns 1 to go on with the next.
+ * *auth holds the credentials file, read afresh for each request. */
 static int
-serve_one(const struct lt_options *o, struct lt_conn *c)
+serve_one(struct lt_options *o, struct lt_conn *c, struct lt_auth **auth)
 {
 	struct lt_request req;
 	struct lt_response resp = {0};
@@ -133,6 +134,8 @@ serve_one(const struct lt_options *o, struct lt_conn *c)
 	rr = lt_http_read_head(c, &req, &o->http, &resp);
 	if (rr == LT_READ_CLOSED)
 		goto out;
+	if (rr == LT_READ_OK)
+		(void)lt_recv_load_auth(o, auth);
 	if (rr == LT_READ_OK &&
 	    lt_recv_check_head(o, &req, &tenant, &fmt, &resp) == 0 &&
 	    lt_http_read_body(c, &req, &o->http, &resp) == 0) {
@@ -173,8 +176,9 @@ keep_stderr_off_the_wire(void)
 }
 
 static int
-run_inetd(const struct lt_options *o)
+run_inetd(struct lt_options *o)
 {
+	struct lt_auth *auth = NULL;
 	struct lt_conn *c;
 
 	/* A client that goes away must not kill us in the middle of a
@@ -186,8 +190,10 @@ run_inetd(const struct lt_options *o)
 		return 1;
 	}
 	lt_conn_init(c, STDIN_FILENO, STDOUT_FILENO);
-	while (serve_one(o, c))
+	while (serve_one(o, c, &auth))
 		;
+	lt_auth_free(auth);
+	o->auth = NULL;
 	free(c);
 	return 0;
 }
@@ -321,25 +327,6 @@ new_token(const struct lt_options *o, const char *name, const char *tenants)
 	return 0;
 }
 
-/* Loads credentials_file for the network modes.  On failure the
- * receiver still answers, with 500 for every push: failing closed, and
- * saying why in the log rather than as a web server's bare 502. */
-static struct lt_auth *
-load_auth(struct lt_options *o)
-{
-	struct lt_auth *a = NULL;
-	char err[512];
-
-	if (o->credentials_file == NULL || o->credentials_file[0] == '\0')
-		return NULL;
-	if (lt_auth_load(o->credentials_file, &a, err, sizeof(err)) < 0) {
-		lt_error("%s", err);
-		return NULL;
-	}
-	o->auth = a;
-	return a;
-}
-
 static int
 parse_mode(const char *s, enum mode *m)
 {
@@ -401,11 +388,13 @@ main(int argc, char **argv)
 		lt_options_print(&o);
 		status = 0;
 	} else if (mode == MODE_CGI) {
-		auth = load_auth(&o);
+		/* A file that cannot be loaded still gets an answer, 500 for
+		 * every push, and the reason in the log rather than a web
+		 * server's bare 502. */
+		(void)lt_recv_load_auth(&o, &auth);
 		status = run_cgi(&o);
 	} else if (mode == MODE_INETD) {
 		keep_stderr_off_the_wire(); /* before anything is logged */
-		auth = load_auth(&o);
 		status = run_inetd(&o);
 	} else {
 		status = run_file(&o, tenant, optind < argc ? argv[optind] : "-");

@@ -106,6 +106,24 @@ named_tenant(const struct lt_options *o, const struct lt_request *r,
 	return 0;
 }
 
+int
+lt_recv_load_auth(struct lt_options *o, struct lt_auth **held)
+{
+	char err[512];
+
+	lt_auth_free(*held);
+	*held = NULL;
+	o->auth = NULL;
+	if (o->credentials_file == NULL || o->credentials_file[0] == '\0')
+		return 0;
+	if (lt_auth_load(o->credentials_file, held, err, sizeof(err)) < 0) {
+		lt_error("%s", err);
+		return -1;
+	}
+	o->auth = *held;
+	return 0;
+}
+
 static int
 check_tenant(const char *t, struct lt_response *resp)
 {

@@ -54,6 +54,18 @@ void lt_recv_store(const struct lt_options *o, const char *tenant,
 void lt_recv_handle(const struct lt_options *o, const struct lt_request *r,
 		    int64_t now_ns, struct lt_response *resp);
 
+struct lt_auth;
+
+/* Reads credentials_file afresh for the network modes: frees *held,
+ * loads the file into *held and points o->auth at it.  Called for every
+ * request, in inetd mode too, where one connection may carry requests
+ * for hours: a revoked token or a file made unusable must not stay
+ * valid on a connection opened before.  Without a credentials_file it
+ * does nothing and returns 0.  When the file cannot be loaded it logs
+ * why and leaves both NULL, so that every push gets 500 (failing
+ * closed), and returns -1. */
+int lt_recv_load_auth(struct lt_options *o, struct lt_auth **held);
+
 /* The current time in unix nanoseconds. */
 int64_t lt_now_ns(void);
 

@@ -691,6 +691,79 @@ START_TEST(test_auth_unloaded_fails_closed)
 }
 END_TEST
 
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(path, 0640), 0);
+}
+
+/* lt_recv_load_auth() reads the file afresh each time: a revoked entry,
+ * a file made unusable and a file put back take effect at once, as
+ * they must on an inetd connection that outlives them. */
+START_TEST(test_auth_reload)
+{
+	struct lt_response resp;
+	struct lt_auth *held;
+	char token[64], hdr[128], path[128];
+
+	held = auth_setup(token, sizeof(token));
+	(void)snprintf(hdr, sizeof(hdr), "Bearer %s", token);
+	(void)snprintf(path, sizeof(path), "%s", opts.credentials_file);
+	ck_assert_int_eq(lt_recv_load_auth(&opts, &held), 0);
+	ck_assert_ptr_nonnull(held);
+	ck_assert_ptr_eq(opts.auth, held);
+	ck_assert_int_eq(handle_auth("acme", hdr, NULL, &resp), 204);
+
+	/* Revoked: the file replaced by one without the token's entry. */
+	write_file(path, "alice - acme\n");
+	ck_assert_int_eq(handle_auth("acme", hdr, NULL, &resp), 204);
+	ck_assert_int_eq(lt_recv_load_auth(&opts, &held), 0);
+	ck_assert_int_eq(handle_auth("acme", hdr, NULL, &resp), 401);
+	ck_assert_str_eq(resp.message, "invalid credentials");
+
+	/* Unusable: group-writable, then missing; both fail closed. */
+	ck_assert_int_eq(chmod(path, 0660), 0);
+	ck_assert_int_eq(lt_recv_load_auth(&opts, &held), -1);
+	ck_assert_ptr_null(held);
+	ck_assert_ptr_null(opts.auth);
+	ck_assert_int_eq(handle_auth("acme", hdr, NULL, &resp), 500);
+	ck_assert_int_eq(handle_auth("acme", NULL, NULL, &resp), 500);
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	ck_assert_int_eq(lt_recv_load_auth(&opts, &held), 0);
+	ck_assert_ptr_nonnull(opts.auth);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(lt_recv_load_auth(&opts, &held), -1);
+	ck_assert_ptr_null(opts.auth);
+	ck_assert_int_eq(handle_auth("acme", hdr, NULL, &resp), 500);
+
+	/* Put back with the token: accepted again. */
+	{
+		char line[512], err[256];
+
+		ck_assert_int_eq(lt_auth_format_entry(line, sizeof(line), "agent",
+						      token, "acme", err,
+						      sizeof(err)), 0);
+		write_file(path, line);
+	}
+	ck_assert_int_eq(lt_recv_load_auth(&opts, &held), 0);
+	ck_assert_int_eq(handle_auth("acme", hdr, NULL, &resp), 204);
+
+	/* Without credentials_file: nothing held, no authentication. */
+	free(opts.credentials_file);
+	opts.credentials_file = NULL;
+	ck_assert_int_eq(lt_recv_load_auth(&opts, &held), 0);
+	ck_assert_ptr_null(held);
+	ck_assert_ptr_null(opts.auth);
+	ck_assert_int_eq(handle_auth("acme", NULL, NULL, &resp), 204);
+	ck_assert_uint_eq(files_in("acme", "ready"), 4);
+}
+END_TEST
+
 static Suite *
 recv_suite(void)
 {
@@ -715,6 +788,7 @@ recv_suite(void)
 	tcase_add_test(tc, test_auth_basic);
 	tcase_add_test(tc, test_auth_remote_user);
 	tcase_add_test(tc, test_auth_unloaded_fails_closed);
+	tcase_add_test(tc, test_auth_reload);
 	suite_add_tcase(s, tc);
 	return s;
 }
