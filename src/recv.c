@@ -174,6 +174,12 @@ authenticate(const struct lt_options *o, const struct lt_request *r,
 	case LT_AUTH_FORBIDDEN:
 		if (tenant == NULL)
 			return check_tenant(NULL, resp);
+		/* Only REMOTE_USER mode vouches for a user without an entry;
+		 * name it, or the answer and the log would say "". */
+		if (who == NULL)
+			return lt_response_set(resp, 403,
+				      "\"%.64s\" has no entry in the credentials file and may not push to tenant \"%.160s\"",
+				      r->remote_user ? r->remote_user : "", tenant);
 		return lt_response_set(resp, 403,
 			      "\"%.64s\" may not push to tenant \"%.160s\"",
 			      who ? who : "", tenant);

@@ -671,7 +671,10 @@ START_TEST(test_auth_remote_user)
 		ck_assert_int_eq(resp.status, 204);
 	}
 	ck_assert_int_eq(handle_auth("beta", NULL, "alice", &resp), 403);
+	ck_assert_str_eq(resp.message, "\"alice\" may not push to tenant \"beta\"");
 	ck_assert_int_eq(handle_auth("acme", NULL, "mallory", &resp), 403);
+	ck_assert_str_eq(resp.message, "\"mallory\" has no entry in the "
+			 "credentials file and may not push to tenant \"acme\"");
 	ck_assert_int_eq(handle_auth("acme", NULL, NULL, &resp), 401);
 	ck_assert_ptr_null(resp.www_authenticate);
 	ck_assert_uint_eq(files_in("acme", "ready"), 1);
