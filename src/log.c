@@ -9,6 +9,8 @@
 static const char *progname = "logthra";
 static int verbosity;
 static int use_syslog;
+static char last_error[1024];
+static int last_error_open; /* a detail now belongs to last_error */
 
 void
 lt_log_init(const char *name)
@@ -43,6 +45,41 @@ lt_log_verbosity(void)
 	return verbosity;
 }
 
+const char *
+lt_log_last_error(void)
+{
+	return last_error;
+}
+
+void
+lt_log_clear_last_error(void)
+{
+	last_error[0] = '\0';
+	last_error_open = 0;
+}
+
+/* Keeps an error and its details as one line of text. */
+static void
+remember(const char *kind, const char *text)
+{
+	size_t n;
+	char *p;
+
+	if (strcmp(kind, "error") == 0) {
+		last_error[0] = '\0';
+		last_error_open = 1;
+	} else if (strcmp(kind, "detail") != 0 || !last_error_open) {
+		last_error_open = 0;
+		return;
+	}
+	n = strlen(last_error);
+	(void)snprintf(last_error + n, sizeof(last_error) - n, "%s%s",
+		       n > 0 ? ": " : "", text);
+	for (p = last_error + n; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+}
+
 static void
 emit(int priority, const char *kind, const char *fmt, va_list ap)
 {
@@ -57,6 +94,7 @@ emit(int priority, const char *kind, const char *fmt, va_list ap)
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
 	(void)vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	remember(kind, line + n);
 	if (use_syslog) /* syslog adds the program name itself */
 		syslog(priority, "%s", line + strlen(progname) + 2);
 	else

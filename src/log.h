@@ -27,6 +27,13 @@ void lt_hint(const char *fmt, ...) LT_PRINTF(1, 2);
 void lt_info(const char *fmt, ...) LT_PRINTF(1, 2);
 void lt_debug(const char *fmt, ...) LT_PRINTF(1, 2);
 
+/* The last error message since lt_log_clear_last_error(), followed by
+ * ": " and the detail lines logged right after it, as one line (control
+ * characters made spaces, at most 1023 bytes); "" when there was none.
+ * logthra-flush keeps it in its state file. */
+const char *lt_log_last_error(void);
+void lt_log_clear_last_error(void);
+
 /* Prints 'Try "prog --help" for more information.' */
 void lt_try_help(void);
 
