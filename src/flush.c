@@ -431,6 +431,34 @@ retire(struct run *r, const struct item *it)
 	return rc;
 }
 
+/* Per tenant, for logthra-flush's state file and metrics: a file counts
+ * once all of its rows are in ClickHouse, however many this run sent.
+ * The tenants are flushed one after the other, so a tenant's entry is
+ * the last one or a new one. */
+static void
+count_flushed(struct run *r, const struct item *it)
+{
+	struct lt_flush_stats *st = r->st;
+	struct lt_flush_tenant *t;
+
+	t = st->n_tenants > 0 ? &st->tenants[st->n_tenants - 1] : NULL;
+	if (t == NULL || strcmp(t->tenant, r->tenant) != 0) {
+		t = realloc(st->tenants, (st->n_tenants + 1) * sizeof(*t));
+		if (t == NULL) {
+			lt_warning("out of memory: the files flushed of tenant \"%s\" are not counted",
+				   r->tenant);
+			return;
+		}
+		st->tenants = t;
+		t += st->n_tenants++;
+		memset(t, 0, sizeof(*t));
+		(void)snprintf(t->tenant, sizeof(t->tenant), "%s", r->tenant);
+	}
+	t->files++;
+	t->entries += it->info.n_entries;
+	t->bytes += it->data.len;
+}
+
 static void
 finish_batch(struct run *r)
 {
@@ -445,6 +473,7 @@ finish_batch(struct run *r)
 			continue;
 		}
 		r->st->files++;
+		count_flushed(r, it);
 		if (retire(r, it) < 0)
 			r->status = LT_EX_ERROR;
 		retired++;
@@ -749,6 +778,14 @@ lt_flush_lock(const struct lt_options *o, int *fd)
 	lt_error("could not lock spool directory \"%s\": %m", o->spool);
 	lt_hint("Check that the directory exists and that this user may write to it (-D/--spool, LOGTHRA_SPOOL).");
 	return LT_EX_ERROR;
+}
+
+void
+lt_flush_stats_free(struct lt_flush_stats *st)
+{
+	free(st->tenants);
+	st->tenants = NULL;
+	st->n_tenants = 0;
 }
 
 int

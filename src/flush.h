@@ -14,6 +14,16 @@
 #define LT_EX_DATAERR 65
 #define LT_EX_TEMPFAIL 75
 
+/* What a run flushed of one tenant: the spool files whose rows are all
+ * in ClickHouse now, their entries (also those ClickHouse held already)
+ * and their size in the spool. */
+struct lt_flush_tenant {
+	char tenant[151];
+	uint64_t entries;
+	uint64_t bytes;
+	uint64_t files;
+};
+
 struct lt_flush_stats {
 	size_t files;       /* spool files whose rows are all in ClickHouse */
 	size_t rows;        /* rows inserted (rows ClickHouse held already not counted) */
@@ -22,7 +32,13 @@ struct lt_flush_stats {
 	size_t quarantined; /* files moved to quarantine */
 	size_t deferred;    /* files that failed now and wait for a retry */
 	size_t waiting;     /* deferred files whose retry time has not come */
+	struct lt_flush_tenant *tenants; /* one per tenant with files flushed */
+	size_t n_tenants;
 };
+
+/* Frees st->tenants.  lt_flush_run() starts st from zero, so call this
+ * before passing st to it again. */
+void lt_flush_stats_free(struct lt_flush_stats *st);
 
 /* Runs one flush.  Returns an exit status: LT_EX_OK; LT_EX_DATAERR when a
  * file was quarantined (the rest were flushed); LT_EX_TEMPFAIL when
