@@ -188,6 +188,11 @@ drain(struct follow *f, int *woken, int *overflow)
 			 * adds what is needed on the next wake-up. */
 			if (ev->mask & IN_IGNORED)
 				continue;
+			/* In SPOOL itself only tenants/ matters, not the
+			 * state file that every pass rewrites there. */
+			if (f->root_wd >= 0 && ev->wd == f->root_wd &&
+			    (ev->len == 0 || strcmp(ev->name, "tenants") != 0))
+				continue;
 			if (ev->mask & IN_Q_OVERFLOW)
 				*overflow = 1;
 			*woken = 1;
