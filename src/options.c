@@ -81,6 +81,7 @@ static const struct setting settings[] = {
 	S("retry_min_delay", T_DURATION_S, retry_min_delay_s),
 	S("retry_max_delay", T_DURATION_S, retry_max_delay_s),
 	S("follow_delay", T_TIMEOUT_MS, follow_delay_ms),
+	S("metrics_file", T_STRING, metrics_file),
 	S("min_free_space", T_SIZE, min_free_space),
 	S("min_free_inodes", T_COUNT, min_free_inodes),
 	C("after_flush", T_SWITCH, after_flush_archive, "remove|archive"),

@@ -52,6 +52,7 @@ struct lt_options {
 	int64_t retry_min_delay_s; /* a deferred file waits its age, within these */
 	int64_t retry_max_delay_s;
 	int follow_delay_ms;     /* --follow: settle time after a wake-up */
+	char *metrics_file;      /* logthra-flush writes metrics here; NULL: none */
 	size_t min_free_space;   /* logthra-recv refuses pushes below these */
 	size_t min_free_inodes;
 	int after_flush_archive; /* after_flush = archive (1) or remove (0) */
