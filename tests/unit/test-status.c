@@ -1,0 +1,914 @@
+/* Unit tests: the END record as --status reads it, the state file, the
+ * backlog scan, the flush lock seen in /proc/locks, the metrics file and
+ * the JSON of --status (checked with jansson). */
+#define _GNU_SOURCE 1
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "log.h"
+#include "spool.h"
+#include "status.h"
+
+#define NOW INT64_C(1800000000)
+
+static char tmpdir[64];
+static char path_buf[4096];
+
+/* --- fixtures --- */
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+setup(void)
+{
+	memcpy(tmpdir, "/tmp/lt-status-XXXXXX", sizeof("/tmp/lt-status-XXXXXX"));
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void
+teardown(void)
+{
+	(void)nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static const char *
+at(const char *rel)
+{
+	(void)snprintf(path_buf, sizeof(path_buf), "%s/%s", tmpdir, rel);
+	return path_buf;
+}
+
+static void
+write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	ck_assert_int_eq(close(fd), 0);
+}
+
+static void
+make_dir(const char *rel)
+{
+	ck_assert_int_eq(mkdir(at(rel), 0755), 0);
+}
+
+static const struct lt_label labels[] = {
+	{"app", 3, "test-app", 8},
+	{"level", 5, "info", 4},
+};
+
+/* A spool file of tenant with n_entries entries in one stream. */
+static void
+encode(struct lt_spool_encoder *e, const char *tenant, int n_entries)
+{
+	struct lt_entry en = {INT64_C(1704067200000000000), "hello", 5, NULL, 0};
+	struct lt_sink sink;
+	int i;
+
+	ck_assert_int_eq(lt_spool_encoder_init(e, tenant, 42, 7), 0);
+	lt_spool_encoder_sink(e, &sink);
+	ck_assert_int_eq(sink.stream(sink.ctx, labels, 2), 0);
+	for (i = 0; i < n_entries; i++)
+		ck_assert_int_eq(sink.entry(sink.ctx, &en), 0);
+	ck_assert_int_eq(lt_spool_encoder_finish(e), 0);
+}
+
+/* --- the END record --- */
+
+START_TEST(test_end_of_a_real_file)
+{
+	struct lt_spool_encoder e;
+	uint64_t s = 0, n = 0;
+
+	encode(&e, "acme", 3);
+	ck_assert_int_eq(lt_end_parse(e.out.data + e.out.len - LT_END_LEN, &s, &n), 0);
+	ck_assert(s == 1);
+	ck_assert(n == 3);
+	lt_spool_encoder_free(&e);
+}
+END_TEST
+
+START_TEST(test_end_rejected)
+{
+	struct lt_spool_encoder e;
+	unsigned char tail[LT_END_LEN];
+	uint64_t s, n;
+	uint32_t crc;
+
+	encode(&e, "acme", 2);
+	memcpy(tail, e.out.data + e.out.len - LT_END_LEN, LT_END_LEN);
+	ck_assert_int_eq(lt_end_parse(tail, &s, &n), 0);
+
+	/* Another type, with a CRC that matches it: the type counts. */
+	tail[0] = 'E';
+	crc = lt_crc32c(0, tail, 21);
+	tail[21] = (unsigned char)crc;
+	tail[22] = (unsigned char)(crc >> 8);
+	tail[23] = (unsigned char)(crc >> 16);
+	tail[24] = (unsigned char)(crc >> 24);
+	ck_assert_int_eq(lt_end_parse(tail, &s, &n), -1);
+
+	/* Another length, CRC matching. */
+	memcpy(tail, e.out.data + e.out.len - LT_END_LEN, LT_END_LEN);
+	tail[1] = 17;
+	crc = lt_crc32c(0, tail, 21);
+	tail[21] = (unsigned char)crc;
+	tail[22] = (unsigned char)(crc >> 8);
+	tail[23] = (unsigned char)(crc >> 16);
+	tail[24] = (unsigned char)(crc >> 24);
+	ck_assert_int_eq(lt_end_parse(tail, &s, &n), -1);
+
+	/* A count changed: the CRC no longer matches. */
+	memcpy(tail, e.out.data + e.out.len - LT_END_LEN, LT_END_LEN);
+	tail[13] ^= 1;
+	ck_assert_int_eq(lt_end_parse(tail, &s, &n), -1);
+
+	/* The CRC itself damaged. */
+	memcpy(tail, e.out.data + e.out.len - LT_END_LEN, LT_END_LEN);
+	tail[24] ^= 0x80;
+	ck_assert_int_eq(lt_end_parse(tail, &s, &n), -1);
+
+	/* The last 25 bytes of a file cut before its END record. */
+	ck_assert_int_eq(lt_end_parse(e.out.data + e.out.len - 2 * LT_END_LEN, &s, &n), -1);
+	lt_spool_encoder_free(&e);
+}
+END_TEST
+
+/* --- the state file --- */
+
+static void
+stats_with(struct lt_flush_stats *st, const char *t1, uint64_t e1,
+	   const char *t2, uint64_t e2)
+{
+	memset(st, 0, sizeof(*st));
+	st->tenants = calloc(2, sizeof(*st->tenants));
+	ck_assert_ptr_nonnull(st->tenants);
+	(void)snprintf(st->tenants[0].tenant, sizeof(st->tenants[0].tenant), "%s", t1);
+	st->tenants[0].entries = e1;
+	st->tenants[0].bytes = e1 * 100;
+	st->tenants[0].files = 1;
+	st->n_tenants = 1;
+	if (t2 != NULL) {
+		(void)snprintf(st->tenants[1].tenant, sizeof(st->tenants[1].tenant), "%s", t2);
+		st->tenants[1].entries = e2;
+		st->tenants[1].bytes = e2 * 100;
+		st->tenants[1].files = 2;
+		st->n_tenants = 2;
+	}
+}
+
+START_TEST(test_state_round_trip)
+{
+	struct lt_state s = {0}, back;
+	struct lt_flush_stats st;
+	struct lt_buf text = LT_BUF_INIT, again = LT_BUF_INIT;
+	char err[256];
+
+	stats_with(&st, "zeta", 5, "acme", 7);
+	ck_assert_int_eq(lt_state_add_run(&s, &st, 0, NOW, 12345, NULL), 0);
+	lt_flush_stats_free(&st);
+	stats_with(&st, "acme", 1, NULL, 0);
+	ck_assert_int_eq(lt_state_add_run(&s, &st, 75, NOW + 30, 2000000,
+					  "could not reach\nClickHouse\t(down)"), 0);
+	lt_flush_stats_free(&st);
+	ck_assert(s.runs == 2);
+	ck_assert(s.failures == 1);
+	ck_assert(s.last_success_time == NOW);
+	ck_assert(s.last_error_time == NOW + 30);
+	ck_assert_str_eq(s.last_error, "could not reach ClickHouse (down)");
+	/* Sorted by tenant, counts added up. */
+	ck_assert_uint_eq(s.n_tenants, 2);
+	ck_assert_str_eq(s.tenants[0].tenant, "acme");
+	ck_assert(s.tenants[0].entries == 8 && s.tenants[0].files == 2 + 1);
+	ck_assert(s.tenants[0].bytes == 800);
+	ck_assert_str_eq(s.tenants[1].tenant, "zeta");
+
+	ck_assert_int_eq(lt_state_format(&s, &text), 0);
+	ck_assert_int_eq(lt_buf_terminate(&text), 0);
+	ck_assert_ptr_nonnull(strstr((char *)text.data, "\nversion 1\n"));
+	ck_assert_ptr_nonnull(strstr((char *)text.data, "\ntenant acme 8 800 3\n"));
+	ck_assert_ptr_nonnull(strstr((char *)text.data, "\nlast_exit_status 75\n"));
+	ck_assert_int_eq(lt_state_parse(&back, (char *)text.data, text.len, err,
+					sizeof(err)), 0);
+	ck_assert_int_eq(lt_state_format(&back, &again), 0);
+	ck_assert_uint_eq(again.len, text.len);
+	ck_assert_mem_eq(again.data, text.data, text.len);
+	ck_assert(back.last_run_duration_us == 2000000);
+	ck_assert(back.last_run_time == NOW + 30);
+
+	/* A later run without an error keeps the last one. */
+	memset(&st, 0, sizeof(st));
+	ck_assert_int_eq(lt_state_add_run(&back, &st, 0, NOW + 60, 1, ""), 0);
+	ck_assert_str_eq(back.last_error, "could not reach ClickHouse (down)");
+	ck_assert(back.last_error_time == NOW + 30);
+	ck_assert(back.last_success_time == NOW + 60);
+
+	lt_state_free(&s);
+	lt_state_free(&back);
+	lt_buf_free(&text);
+	lt_buf_free(&again);
+}
+END_TEST
+
+static const char *const good_state =
+	"# a comment\n"
+	"version 1\n"
+	"\n"
+	"last_run_time 1800000000\n"
+	"a_later_key whatever it says\n"
+	"runs 3\n"
+	"failures 1\n"
+	"tenant acme 10 1000 2\n"
+	"end\n";
+
+START_TEST(test_state_lenient_where_it_may_be)
+{
+	struct lt_state s;
+	char err[256];
+
+	ck_assert_int_eq(lt_state_parse(&s, good_state, strlen(good_state), err,
+					sizeof(err)), 0);
+	ck_assert(s.runs == 3 && s.failures == 1);
+	ck_assert(s.last_run_time == NOW);
+	ck_assert_ptr_null(s.last_error);
+	ck_assert_uint_eq(s.n_tenants, 1);
+	ck_assert(s.tenants[0].entries == 10);
+	lt_state_free(&s);
+}
+END_TEST
+
+static const char *const bad_states[] = {
+	"",
+	"runs 3\nend\n",
+	"version 2\nend\n",
+	"version 1\n",
+	"version 1\nruns 3\n",
+	"version 1\nruns 3\nend",
+	"version 1\nruns 3x\nend\n",
+	"version 1\nruns -3\nend\n",
+	"version 1\nruns  3\nend\n",
+	"version 1\nruns\nend\n",
+	"version 1\nruns 99999999999999999999\nend\n",
+	"version 1\nruns 3\nruns 4\nend\n",
+	"version 1\nlast_exit_status 256\nend\n",
+	"version 1\ntenant acme 1 2 3\ntenant acme 1 2 3\nend\n",
+	"version 1\ntenant a/b 1 2 3\nend\n",
+	"version 1\ntenant .. 1 2 3\nend\n",
+	"version 1\ntenant acme 1 2\nend\n",
+	"version 1\ntenant acme 1 2 3 4\nend\n",
+	"version 1\nend x\n",
+	"version 1\nend\nruns 3\n",
+	"version 1\nru\0s 3\nend\n",
+};
+
+START_TEST(test_state_corrupt)
+{
+	struct lt_state s;
+	char err[256];
+	size_t len = strlen(bad_states[_i]);
+
+	if (_i == (int)(sizeof(bad_states) / sizeof(bad_states[0])) - 1)
+		len = sizeof("version 1\nru\0s 3\nend\n") - 1;
+	err[0] = '\0';
+	ck_assert_msg(lt_state_parse(&s, bad_states[_i], len, err, sizeof(err)) == -1,
+		      "accepted bad state %d", _i);
+	ck_assert_msg(err[0] != '\0', "no reason for bad state %d", _i);
+	/* Nothing half-read is left behind. */
+	ck_assert(s.runs == 0 && s.n_tenants == 0 && s.last_error == NULL);
+}
+END_TEST
+
+START_TEST(test_state_file)
+{
+	struct lt_state s = {0}, back;
+	struct lt_flush_stats st;
+	struct lt_options o;
+	struct stat sb;
+	char err[512];
+
+	ck_assert_int_eq(lt_state_read(tmpdir, &back, err, sizeof(err)), ENOENT);
+	stats_with(&st, "acme", 5, NULL, 0);
+	ck_assert_int_eq(lt_state_add_run(&s, &st, 0, NOW, 1, NULL), 0);
+	ck_assert_int_eq(lt_state_write(tmpdir, &s, err, sizeof(err)), 0);
+	ck_assert_int_eq(stat(at("flush.state.tmp"), &sb), -1);
+	ck_assert_int_eq(lt_state_read(tmpdir, &back, err, sizeof(err)), 0);
+	ck_assert(back.runs == 1 && back.tenants[0].entries == 5);
+	lt_state_free(&back);
+
+	/* A run adds to the file. */
+	memset(&o, 0, sizeof(o));
+	o.spool = tmpdir;
+	lt_status_record_run(&o, &st, 65, NOW + 1, 2, "quarantined");
+	ck_assert_int_eq(lt_state_read(tmpdir, &back, err, sizeof(err)), 0);
+	ck_assert(back.runs == 2 && back.failures == 1);
+	ck_assert(back.tenants[0].entries == 10);
+	ck_assert_str_eq(back.last_error, "quarantined");
+	lt_state_free(&back);
+
+	/* A corrupt file is reported, and the next run starts afresh. */
+	write_file(at("flush.state"), "version 1\nruns 7\n", 17);
+	ck_assert_int_eq(lt_state_read(tmpdir, &back, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "is corrupt"));
+	ck_assert_ptr_nonnull(strstr(err, "end"));
+	lt_status_record_run(&o, &st, 0, NOW + 2, 3, NULL);
+	ck_assert_int_eq(lt_state_read(tmpdir, &back, err, sizeof(err)), 0);
+	ck_assert(back.runs == 1 && back.failures == 0);
+	ck_assert(back.tenants[0].entries == 5);
+	lt_state_free(&back);
+
+	/* Not a regular file: unusable, never followed. */
+	ck_assert_int_eq(unlink(at("flush.state")), 0);
+	ck_assert_int_eq(symlink("/etc/passwd", at("flush.state")), 0);
+	ck_assert_int_ne(lt_state_read(tmpdir, &back, err, sizeof(err)), 0);
+	ck_assert_int_ne(lt_state_read(tmpdir, &back, err, sizeof(err)), ENOENT);
+
+	lt_flush_stats_free(&st);
+	lt_state_free(&s);
+}
+END_TEST
+
+/* --- the backlog --- */
+
+static void
+spool_file(const char *dir, const char *name, int n_entries, size_t cut,
+	   int64_t mtime)
+{
+	struct lt_spool_encoder e;
+	char path[4200];
+
+	encode(&e, "acme", n_entries);
+	(void)snprintf(path, sizeof(path), "%s/%s", at(dir), name);
+	write_file(path, e.out.data, e.out.len - cut);
+	if (mtime > 0) {
+		struct timespec t[2] = {{(time_t)mtime, 0}, {(time_t)mtime, 0}};
+
+		ck_assert_int_eq(utimensat(AT_FDCWD, path, t, 0), 0);
+	}
+	lt_spool_encoder_free(&e);
+}
+
+START_TEST(test_backlog_scan)
+{
+	struct lt_backlog b;
+	const struct lt_backlog_tenant *t;
+	struct lt_spool_encoder e;
+	char err[512];
+	size_t one;
+
+	encode(&e, "acme", 2);
+	one = e.out.len;
+	lt_spool_encoder_free(&e);
+	make_dir("tenants");
+	make_dir("tenants/acme");
+	make_dir("tenants/acme/ready");
+	make_dir("tenants/acme/deferred");
+	make_dir("tenants/acme/active");
+	make_dir("tenants/beta");
+	make_dir("quarantine");
+	make_dir("quarantine/acme");
+	make_dir("quarantine/gamma");
+	spool_file("tenants/acme/ready", "1799999990000000000-1-00000001.spool", 2, 0, 0);
+	spool_file("tenants/acme/ready", "1799999995000000000-1-00000002.spool", 2, 3, 0);
+	spool_file("tenants/acme/ready", "not-a-spool-file.txt", 2, 0, 0);
+	spool_file("tenants/acme/deferred", "1799999900000000000-1-00000003.spool", 2, 0, NOW + 40);
+	spool_file("tenants/acme/deferred", "1799999980000000000-1-00000004.spool", 2, 0, NOW - 5);
+	spool_file("tenants/acme/active", "1799999985000000000-1-00000005.spool", 2, 0, 0);
+	write_file(at("tenants/acme/ready/1799999999000000000-1-00000006.spool"), "x", 1);
+	spool_file("quarantine/acme", "1700000000000000000-1-00000007.spool", 2, 0, 0);
+	write_file(at("quarantine/acme/1700000000000000000-1-00000007.spool.reason"), "bad\n", 4);
+	spool_file("quarantine/gamma", "1700000000000000000-1-00000008.spool", 2, 0, 0);
+
+	ck_assert_int_eq(lt_backlog_scan(tmpdir, NOW, &b, err, sizeof(err)), 0);
+	ck_assert_uint_eq(b.n, 3);
+	ck_assert_str_eq(b.v[0].tenant, "acme");
+	ck_assert_str_eq(b.v[1].tenant, "beta");
+	ck_assert_str_eq(b.v[2].tenant, "gamma");
+	t = &b.v[0];
+	ck_assert_uint_eq(t->files[LT_BL_READY], 3);
+	ck_assert_uint_eq(t->files[LT_BL_DEFERRED], 2);
+	ck_assert_uint_eq(t->files[LT_BL_ACTIVE], 1);
+	ck_assert_uint_eq(t->files[LT_BL_QUARANTINE], 1);
+	/* The cut file and the one-byte file have no END record. */
+	ck_assert_uint_eq(t->incomplete, 2);
+	ck_assert(t->entries == 4 * 2);
+	ck_assert(t->bytes == 5 * one - 3 + 1);
+	ck_assert(t->oldest_ns == INT64_C(1799999900000000000));
+	ck_assert(t->next_retry_s == NOW - 5);
+	ck_assert_uint_eq(t->deferred_due, 1);
+	ck_assert_uint_eq(b.v[1].files[LT_BL_READY], 0);
+	ck_assert(b.v[1].oldest_ns == 0);
+	ck_assert_uint_eq(b.v[2].files[LT_BL_QUARANTINE], 1);
+	ck_assert_uint_eq(b.total.files[LT_BL_QUARANTINE], 2);
+	ck_assert(b.total.entries == 8);
+	ck_assert_uint_eq(b.total.incomplete, 2);
+	lt_backlog_free(&b);
+
+	ck_assert_int_eq(lt_backlog_scan(at("missing"), NOW, &b, err, sizeof(err)), ENOENT);
+	ck_assert_ptr_nonnull(strstr(err, "missing"));
+}
+END_TEST
+
+/* --- the flush lock --- */
+
+START_TEST(test_lock_holder_from_a_table)
+{
+	struct stat sb;
+	long pid = -1;
+	char err[512], line[512], dev[64];
+	FILE *f;
+
+	ck_assert_int_eq(lt_lock_holder(tmpdir, "/nonexistent", &pid, err, sizeof(err)), 0);
+	write_file(at("flush.lock"), "", 0);
+	ck_assert_int_eq(stat(at("flush.lock"), &sb), 0);
+	(void)snprintf(dev, sizeof(dev), "%02x:%02x:%llu", major(sb.st_dev),
+		       minor(sb.st_dev), (unsigned long long)sb.st_ino);
+
+	f = fopen(at("locks"), "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "1: POSIX  ADVISORY  WRITE 11 %s 0 EOF\n", dev);
+	fprintf(f, "2: FLOCK  ADVISORY  WRITE 12 %02x:%02x:%llu 0 EOF\n",
+		major(sb.st_dev), minor(sb.st_dev), (unsigned long long)sb.st_ino + 1);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(lt_lock_holder(tmpdir, at("locks"), &pid, err, sizeof(err)), 0);
+
+	f = fopen(at("locks"), "a");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "3: -> FLOCK  ADVISORY  WRITE 13 %s 0 EOF\n", dev);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(lt_lock_holder(tmpdir, at("locks"), &pid, err, sizeof(err)), 0);
+
+	(void)snprintf(line, sizeof(line), "3: FLOCK  ADVISORY  WRITE 4242 %s 0 EOF\n", dev);
+	f = fopen(at("locks"), "a");
+	ck_assert_ptr_nonnull(f);
+	fputs(line, f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(lt_lock_holder(tmpdir, at("locks"), &pid, err, sizeof(err)), 1);
+	ck_assert_int_eq(pid, 4242);
+
+	ck_assert_int_eq(lt_lock_holder(tmpdir, at("no-such-table"), &pid, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "no-such-table"));
+}
+END_TEST
+
+/* The real table, with a lock this process holds: seen, and still held
+ * afterwards (looking takes nothing). */
+START_TEST(test_lock_holder_real)
+{
+	long pid = 0;
+	char err[512];
+	int fd, other;
+
+	fd = open(at("flush.lock"), O_RDWR | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(lt_lock_holder(tmpdir, "/proc/locks", &pid, err, sizeof(err)), 0);
+	ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+	ck_assert_int_eq(lt_lock_holder(tmpdir, "/proc/locks", &pid, err, sizeof(err)), 1);
+	ck_assert_int_eq(pid, (long)getpid());
+	other = open(at("flush.lock"), O_RDONLY);
+	ck_assert_int_ge(other, 0);
+	ck_assert_int_eq(flock(other, LOCK_EX | LOCK_NB), -1);
+	ck_assert_int_eq(close(other), 0);
+	ck_assert_int_eq(close(fd), 0);
+	ck_assert_int_eq(lt_lock_holder(tmpdir, "/proc/locks", &pid, err, sizeof(err)), 0);
+}
+END_TEST
+
+/* --- escaping --- */
+
+START_TEST(test_prom_label_escape)
+{
+	struct lt_buf b = LT_BUF_INIT;
+
+	ck_assert_int_eq(lt_prom_label_value(&b, "a\"b\\c\nd'e"), 0);
+	ck_assert_int_eq(lt_buf_terminate(&b), 0);
+	ck_assert_str_eq((char *)b.data, "\"a\\\"b\\\\c\\nd'e\"");
+	lt_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_json_escape)
+{
+	static const struct {
+		const char *in, *decoded;
+	} cases[] = {
+		{"plain", "plain"},
+		{"q\"b\\s/", "q\"b\\s/"},
+		{"nl\ncr\rtab\t\x01\x1f", "nl\ncr\rtab\t\x01\x1f"},
+		{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+		{"bad\xff", "bad\xef\xbf\xbd"},
+		{"overlong\xc0\xaf", "overlong\xef\xbf\xbd\xef\xbf\xbd"},
+		{"surrogate\xed\xa0\x80", "surrogate\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+		{"cut\xe2\x82", "cut\xef\xbf\xbd\xef\xbf\xbd"},
+	};
+	struct lt_buf b = LT_BUF_INIT;
+	json_error_t jerr;
+	json_t *j;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		lt_buf_reset(&b);
+		ck_assert_int_eq(lt_json_string(&b, cases[i].in), 0);
+		j = json_loadb((char *)b.data, b.len, JSON_DECODE_ANY, &jerr);
+		ck_assert_msg(j != NULL, "case %zu: %s", i, jerr.text);
+		ck_assert(json_is_string(j));
+		ck_assert_str_eq(json_string_value(j), cases[i].decoded);
+		json_decref(j);
+	}
+	lt_buf_reset(&b);
+	ck_assert_int_eq(lt_json_string(&b, "\x01"), 0);
+	ck_assert_int_eq(lt_buf_terminate(&b), 0);
+	ck_assert_str_eq((char *)b.data, "\"\\u0001\"");
+	lt_buf_free(&b);
+}
+END_TEST
+
+/* --- the metrics file --- */
+
+/* Checks text line by line against the text format: HELP and TYPE
+ * before a family's samples, each family once and contiguous, counters
+ * named *_total, label values escaped, a line end at the end.  Returns
+ * the number of samples. */
+static int
+check_exposition(const char *text)
+{
+	regex_t help, type, sample;
+	char family[128] = "", typed[128] = "", seen[4096] = " ";
+	const char *p = text, *nl;
+	regmatch_t m[3];
+	int samples = 0;
+
+	ck_assert_int_eq(regcomp(&help, "^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) [^\n]*$",
+				 REG_EXTENDED), 0);
+	ck_assert_int_eq(regcomp(&type, "^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge)$",
+				 REG_EXTENDED), 0);
+	ck_assert_int_eq(regcomp(&sample,
+				 "^([a-zA-Z_:][a-zA-Z0-9_:]*)"
+				 "(\\{[a-zA-Z_][a-zA-Z0-9_]*=\"([^\"\\\\\n]|\\\\[\\\\\"n])*\""
+				 "(,[a-zA-Z_][a-zA-Z0-9_]*=\"([^\"\\\\\n]|\\\\[\\\\\"n])*\")*\\})?"
+				 " -?[0-9]+(\\.[0-9]+)?$",
+				 REG_EXTENDED), 0);
+	ck_assert(*text != '\0');
+	ck_assert(text[strlen(text) - 1] == '\n');
+	for (; *p; p = nl + 1) {
+		char line[1024], name[128], key[140];
+		size_t n;
+
+		nl = strchr(p, '\n');
+		n = (size_t)(nl - p);
+		ck_assert_uint_lt(n, sizeof(line));
+		memcpy(line, p, n);
+		line[n] = '\0';
+		if (regexec(&help, line, 3, m, 0) == 0) {
+			(void)snprintf(family, sizeof(family), "%.*s",
+				       (int)(m[1].rm_eo - m[1].rm_so), line + m[1].rm_so);
+			(void)snprintf(key, sizeof(key), " %s ", family);
+			ck_assert_msg(strstr(seen, key) == NULL, "family %s twice", family);
+			ck_assert_uint_lt(strlen(seen) + strlen(key), sizeof(seen));
+			memcpy(seen + strlen(seen), key + 1, strlen(key));
+			typed[0] = '\0';
+			continue;
+		}
+		if (regexec(&type, line, 3, m, 0) == 0) {
+			(void)snprintf(typed, sizeof(typed), "%.*s",
+				       (int)(m[1].rm_eo - m[1].rm_so), line + m[1].rm_so);
+			ck_assert_str_eq(typed, family);
+			if (strncmp(line + m[2].rm_so, "counter", 7) == 0)
+				ck_assert_msg(n > 6 && strcmp(typed + strlen(typed) - 6, "_total") == 0,
+					      "counter %s without _total", typed);
+			continue;
+		}
+		ck_assert_msg(regexec(&sample, line, 3, m, 0) == 0, "bad line: %s", line);
+		(void)snprintf(name, sizeof(name), "%.*s",
+			       (int)(m[1].rm_eo - m[1].rm_so), line + m[1].rm_so);
+		ck_assert_msg(typed[0] != '\0' && strcmp(name, typed) == 0,
+			      "sample %s outside its family %s", name, typed);
+		samples++;
+	}
+	regfree(&help);
+	regfree(&type);
+	regfree(&sample);
+	return samples;
+}
+
+START_TEST(test_metrics_format)
+{
+	struct lt_state_tenant flushed[2] = {
+		{"acme", 10, 1000, 2},
+		{"we\"ird\\one\nx", 1, 2, 3},
+	};
+	struct lt_backlog_tenant bt[1];
+	struct lt_state s;
+	struct lt_backlog b;
+	struct lt_buf text = LT_BUF_INIT;
+	char err[512];
+	struct stat sb;
+	mode_t old_mask;
+
+	memset(&s, 0, sizeof(s));
+	s.tenants = flushed;
+	s.n_tenants = 2;
+	s.runs = 5;
+	s.failures = 2;
+	s.last_run_time = NOW;
+	s.last_run_duration_us = 1500;
+	s.last_exit_status = 75;
+	s.last_success_time = NOW - 30;
+	memset(bt, 0, sizeof(bt));
+	bt[0].tenant = "acme";
+	bt[0].files[LT_BL_READY] = 3;
+	bt[0].files[LT_BL_QUARANTINE] = 1;
+	bt[0].entries = 6;
+	bt[0].bytes = 700;
+	bt[0].oldest_ns = (NOW - 90) * 1000000000;
+	memset(&b, 0, sizeof(b));
+	b.v = bt;
+	b.n = 1;
+
+	ck_assert_int_eq(lt_metrics_format(&text, &s, &b, NOW), 0);
+	ck_assert_int_eq(lt_buf_terminate(&text), 0);
+	/* 3 families x 2 tenants, 2 run counters, 4 + 3 backlog samples, 4
+	 * last-run gauges. */
+	ck_assert_int_eq(check_exposition((char *)text.data), 6 + 2 + 4 + 3 + 4);
+	ck_assert_ptr_nonnull(strstr((char *)text.data,
+				     "\nlogthra_flush_entries_total{tenant=\"acme\"} 10\n"));
+	ck_assert_ptr_nonnull(strstr((char *)text.data,
+				     "\nlogthra_flush_files_total{tenant=\"we\\\"ird\\\\one\\nx\"} 3\n"));
+	ck_assert_ptr_nonnull(strstr((char *)text.data,
+				     "\nlogthra_backlog_files{tenant=\"acme\",state=\"quarantine\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr((char *)text.data,
+				     "\nlogthra_backlog_oldest_seconds{tenant=\"acme\"} 90\n"));
+	ck_assert_ptr_nonnull(strstr((char *)text.data,
+				     "\nlogthra_flush_last_run_duration_seconds 0.001500\n"));
+	ck_assert_ptr_nonnull(strstr((char *)text.data,
+				     "\n# TYPE logthra_flush_runs_total counter\nlogthra_flush_runs_total 5\n"));
+	ck_assert_ptr_nonnull(strstr((char *)text.data,
+				     "\nlogthra_flush_last_exit_status 75\n"));
+
+	/* Readable by node_exporter whatever the umask. */
+	old_mask = umask(077);
+	ck_assert_int_eq(lt_metrics_write(at("m.prom"), &text, err, sizeof(err)), 0);
+	(void)umask(old_mask);
+	ck_assert_int_eq(stat(at("m.prom"), &sb), 0);
+	ck_assert_int_eq(sb.st_size, (off_t)text.len);
+	ck_assert_int_eq(sb.st_mode & 07777, 0644);
+	ck_assert_int_eq(stat(at("m.prom.tmp"), &sb), -1);
+	ck_assert_int_ne(lt_metrics_write(at("no/such/dir.prom"), &text, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(err, "no/such/dir.prom.tmp"));
+	lt_buf_free(&text);
+}
+END_TEST
+
+/* --- the report --- */
+
+static void
+sample_report(struct lt_status_report *r, struct lt_backlog_tenant *bt,
+	      struct lt_state_tenant *flushed)
+{
+	memset(r, 0, sizeof(*r));
+	r->spool = "/var/spool/\"logthra\"";
+	r->now_s = NOW;
+	r->spool_ok = 1;
+	r->lock = 1;
+	r->lock_pid = 4242;
+	(void)snprintf(r->lock_program, sizeof(r->lock_program), "logthra-flush");
+	r->ch_checked = 1;
+	(void)snprintf(r->ch_url, sizeof(r->ch_url), "http://127.0.0.1:8123/");
+	(void)snprintf(r->ch_error, sizeof(r->ch_error),
+		       "could not reach ClickHouse: \"refused\"\n\x01");
+	r->state = 0;
+	r->st.runs = 4;
+	r->st.failures = 1;
+	r->st.last_run_time = NOW - 5;
+	r->st.last_run_duration_us = 12000;
+	r->st.last_exit_status = 75;
+	r->st.last_success_time = NOW - 35;
+	r->st.last_error_time = NOW - 5;
+	r->st.last_error = "Code: 60, e.displayText() = DB::Exception: \"x\"\\";
+	r->st.tenants = flushed;
+	r->st.n_tenants = 1;
+	memset(bt, 0, sizeof(*bt));
+	bt->tenant = "acme";
+	bt->files[LT_BL_READY] = 2;
+	bt->files[LT_BL_DEFERRED] = 3;
+	bt->entries = 812;
+	bt->bytes = 90211;
+	bt->oldest_ns = (NOW - 125) * 1000000000;
+	bt->next_retry_s = NOW + 25;
+	r->backlog.v = bt;
+	r->backlog.n = 1;
+	r->backlog.total = *bt;
+	r->backlog.total.tenant = NULL;
+}
+
+START_TEST(test_judge)
+{
+	struct lt_state_tenant flushed = {"acme", 1234, 5678, 12};
+	struct lt_backlog_tenant bt;
+	struct lt_status_report r;
+
+	sample_report(&r, &bt, &flushed);
+	lt_status_judge(&r);
+	ck_assert_int_eq(r.exit_status, LT_STATUS_NO_CLICKHOUSE);
+	r.ch_ok = 1;
+	lt_status_judge(&r);
+	ck_assert_int_eq(r.exit_status, LT_STATUS_LAST_RUN_FAILED);
+	r.st.last_exit_status = 0;
+	lt_status_judge(&r);
+	ck_assert_int_eq(r.exit_status, LT_EX_OK);
+	r.spool_ok = 0;
+	lt_status_judge(&r);
+	ck_assert_int_eq(r.exit_status, LT_EX_ERROR);
+	/* No run recorded yet is no failure. */
+	r.spool_ok = 1;
+	r.state = ENOENT;
+	r.st.last_exit_status = 75;
+	lt_status_judge(&r);
+	ck_assert_int_eq(r.exit_status, LT_EX_OK);
+}
+END_TEST
+
+START_TEST(test_report_json)
+{
+	struct lt_state_tenant flushed = {"acme", 1234, 5678, 12};
+	struct lt_backlog_tenant bt;
+	struct lt_status_report r;
+	struct lt_buf out = LT_BUF_INIT;
+	json_error_t jerr;
+	json_t *j, *t;
+
+	sample_report(&r, &bt, &flushed);
+	lt_status_judge(&r);
+	ck_assert_int_eq(lt_status_json(&out, &r), 0);
+	j = json_loadb((char *)out.data, out.len, 0, &jerr);
+	ck_assert_msg(j != NULL, "%s at %d", jerr.text, jerr.position);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "spool")),
+			 "/var/spool/\"logthra\"");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "exit_status")), 3);
+	ck_assert(json_is_true(json_object_get(json_object_get(j, "flush_lock"), "held")));
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "flush_lock"), "pid")),
+			 4242);
+	ck_assert(json_is_false(json_object_get(json_object_get(j, "clickhouse"), "reachable")));
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "clickhouse"), "error")),
+			 "could not reach ClickHouse: \"refused\"\n\x01");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "last_run"), "exit_status")),
+			 75);
+	ck_assert(json_real_value(json_object_get(json_object_get(j, "last_run"),
+						  "duration_seconds")) == 0.012);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "last_error"), "message")),
+			 "Code: 60, e.displayText() = DB::Exception: \"x\"\\");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "runs")), 4);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "backlog"), "files")), 5);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "backlog"),
+							    "oldest_received_time")), NOW - 125);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "backlog"),
+							    "oldest_age_seconds")), 125);
+	t = json_array_get(json_object_get(j, "tenants"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(t, "tenant")), "acme");
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "deferred")), 3);
+	ck_assert_int_eq(json_integer_value(json_object_get(t, "next_retry_time")), NOW + 25);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(t, "flushed"), "entries")),
+			 1234);
+	json_decref(j);
+
+	/* Nothing known: nulls, still one valid object. */
+	memset(&r, 0, sizeof(r));
+	r.spool = "/x";
+	r.lock = -1;
+	r.state = ENOENT;
+	lt_status_judge(&r);
+	lt_buf_reset(&out);
+	ck_assert_int_eq(lt_status_json(&out, &r), 0);
+	j = json_loadb((char *)out.data, out.len, 0, &jerr);
+	ck_assert_msg(j != NULL, "%s", jerr.text);
+	ck_assert(json_is_null(json_object_get(j, "last_run")));
+	ck_assert(json_is_null(json_object_get(j, "backlog")));
+	ck_assert(json_is_null(json_object_get(json_object_get(j, "flush_lock"), "held")));
+	ck_assert(json_is_null(json_object_get(json_object_get(j, "clickhouse"), "ok")));
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "exit_status")), 1);
+	json_decref(j);
+	lt_buf_free(&out);
+}
+END_TEST
+
+START_TEST(test_report_text)
+{
+	struct lt_state_tenant flushed = {"acme", 1234, 5678, 12};
+	struct lt_backlog_tenant bt;
+	struct lt_status_report r;
+	struct lt_buf out = LT_BUF_INIT;
+	const char *s;
+
+	sample_report(&r, &bt, &flushed);
+	ck_assert_int_eq(lt_status_text(&out, &r), 0);
+	ck_assert_int_eq(lt_buf_terminate(&out), 0);
+	s = (char *)out.data;
+	ck_assert_ptr_nonnull(strstr(s, "Flush lock:                       held by PID 4242 (logthra-flush)\n"));
+	ck_assert_ptr_nonnull(strstr(s, "ClickHouse:                       not reachable: could not reach"));
+	ck_assert_ptr_nonnull(strstr(s, "Last run exit status:             75 (temporary failure)\n"));
+	ck_assert_ptr_nonnull(strstr(s, "Last run duration:                0.012 s\n"));
+	ck_assert_ptr_nonnull(strstr(s, "Files waiting:                    5 (ready 2, deferred 3, active 0)\n"));
+	ck_assert_ptr_nonnull(strstr(s, "Next retry:                       2027-01-15 08:00:25 UTC (in 25 s)\n"));
+	ck_assert_ptr_nonnull(strstr(s, "\nTenant  Ready  Deferred"));
+	ck_assert_ptr_nonnull(strstr(s, "\nacme        2         3"));
+	lt_buf_free(&out);
+}
+END_TEST
+
+/* --- the last error, as the state file gets it --- */
+
+START_TEST(test_last_error)
+{
+	lt_log_clear_last_error();
+	ck_assert_str_eq(lt_log_last_error(), "");
+	lt_error("could not insert %d rows", 2);
+	lt_detail("Code: 16, DB::Exception:\nNo such column");
+	lt_hint("a hint is not kept");
+	lt_detail("nor a detail after it");
+	ck_assert_str_eq(lt_log_last_error(),
+			 "could not insert 2 rows: Code: 16, DB::Exception: No such column");
+	lt_warning("a warning is not kept");
+	ck_assert_str_eq(lt_log_last_error(),
+			 "could not insert 2 rows: Code: 16, DB::Exception: No such column");
+	lt_error("the last one wins");
+	ck_assert_str_eq(lt_log_last_error(), "the last one wins");
+	lt_log_clear_last_error();
+	ck_assert_str_eq(lt_log_last_error(), "");
+}
+END_TEST
+
+static Suite *
+status_suite(void)
+{
+	Suite *s = suite_create("status");
+	TCase *tc;
+
+	tc = tcase_create("END record");
+	tcase_add_test(tc, test_end_of_a_real_file);
+	tcase_add_test(tc, test_end_rejected);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("state file");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_state_round_trip);
+	tcase_add_test(tc, test_state_lenient_where_it_may_be);
+	tcase_add_loop_test(tc, test_state_corrupt, 0,
+			    (int)(sizeof(bad_states) / sizeof(bad_states[0])));
+	tcase_add_test(tc, test_state_file);
+	tcase_add_test(tc, test_last_error);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("backlog and lock");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_backlog_scan);
+	tcase_add_test(tc, test_lock_holder_from_a_table);
+	tcase_add_test(tc, test_lock_holder_real);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("output");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_prom_label_escape);
+	tcase_add_test(tc, test_json_escape);
+	tcase_add_test(tc, test_metrics_format);
+	tcase_add_test(tc, test_judge);
+	tcase_add_test(tc, test_report_json);
+	tcase_add_test(tc, test_report_text);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(status_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
