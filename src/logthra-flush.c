@@ -14,6 +14,7 @@
 #include "follow.h"
 #include "log.h"
 #include "options.h"
+#include "status.h"
 
 static void
 usage(void)
@@ -21,7 +22,8 @@ usage(void)
 	(void)printf(
 		"%s loads spooled log pushes into ClickHouse.\n\n"
 		"Usage:\n"
-		"  %s [OPTION]...\n\n"
+		"  %s [OPTION]...\n"
+		"  %s --status [--json] [--no-ping] [OPTION]...\n\n"
 		"Options:\n"
 		"  -c, --config=FILE          read settings from FILE\n"
 		"  -D, --spool=DIR            spool directory (default %s)\n"
@@ -33,6 +35,10 @@ usage(void)
 		"      --retry-now            retry deferred files now, not at their retry time\n"
 		"  -F, --follow               keep running: flush new files as they arrive\n"
 		"      --follow-delay=TIME    with --follow, wait TIME after a new file (default 200ms)\n"
+		"      --metrics-file=PATH    after every run, write Prometheus metrics to PATH\n"
+		"      --status               show the spool's backlog and the last run, change nothing\n"
+		"      --json                 with --status, as one JSON object\n"
+		"      --no-ping              with --status, do not ask ClickHouse\n"
 		"      --print-ddl            print the CREATE statements and exit\n"
 		"      --print-config         print the effective settings and exit\n"
 		"  -v, --verbose              say more (twice for debug messages)\n"
@@ -41,12 +47,14 @@ usage(void)
 		"Environment: LOGTHRA_CONFIG, LOGTHRA_SPOOL, LOGTHRA_CLICKHOUSE_URL,\n"
 		"LOGTHRA_CLICKHOUSE_USER, LOGTHRA_CLICKHOUSE_PASSWORD and LOGTHRA_<SETTING>.\n"
 		"Exit status: 0 done, 65 a file was quarantined, 75 try again later;\n"
-		"with --follow, 0 when stopped by SIGTERM or SIGINT.\n",
-		lt_progname(), lt_progname(), LT_DEFAULT_SPOOL);
+		"with --follow, 0 when stopped by SIGTERM or SIGINT; with --status, 0 healthy,\n"
+		"1 the spool cannot be read, 2 the last run failed, 3 ClickHouse does not answer.\n",
+		lt_progname(), lt_progname(), lt_progname(), LT_DEFAULT_SPOOL);
 }
 
 enum { OPT_BATCH_BYTES = 256, OPT_BATCH_ROWS, OPT_PRINT_DDL, OPT_PRINT_CONFIG,
-       OPT_RETRY_NOW, OPT_FOLLOW_DELAY };
+       OPT_RETRY_NOW, OPT_FOLLOW_DELAY, OPT_STATUS, OPT_JSON, OPT_NO_PING,
+       OPT_METRICS_FILE };
 
 static const struct option long_options[] = {
 	{"config", required_argument, NULL, 'c'},
@@ -61,6 +69,10 @@ static const struct option long_options[] = {
 	{"follow", no_argument, NULL, 'F'},
 	{"follow-delay", required_argument, NULL, OPT_FOLLOW_DELAY},
 	{"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
+	{"status", no_argument, NULL, OPT_STATUS},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"no-ping", no_argument, NULL, OPT_NO_PING},
+	{"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, 'V'},
 	{"help", no_argument, NULL, '?'},
@@ -109,25 +121,41 @@ seconds_since(const struct timespec *t0)
 	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* One flush and its summary line.  stdout may be a pipe to a journal,
- * where --follow's lines must show up as they happen. */
+/* One flush, its record in SPOOL/flush.state (and the metrics file) and
+ * its summary line.  The lock is taken here rather than by
+ * lt_flush_run(), so that the record is written under it too.  stdout
+ * may be a pipe to a journal, where --follow's lines must show up as
+ * they happen. */
 static int
 flush_once(const struct lt_options *o, int flags)
 {
 	struct lt_flush_stats st;
 	struct timespec t0;
-	int status;
+	double took = 0;
+	int status = LT_EX_OK, lock_fd = -1;
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
-	status = lt_flush_run(o, flags, &st);
+	memset(&st, 0, sizeof(st));
+	lt_log_clear_last_error();
+	if (!(flags & LT_FLUSH_LOCKED))
+		status = lt_flush_lock(o, &lock_fd);
+	if (status == LT_EX_OK) {
+		status = lt_flush_run(o, flags | LT_FLUSH_LOCKED, &st);
+		took = seconds_since(&t0);
+		lt_status_record_run(o, &st, status, (int64_t)time(NULL),
+				     (int64_t)(took * 1e6), lt_log_last_error());
+	}
+	if (lock_fd >= 0)
+		(void)close(lock_fd);
 	(void)printf("flushed %zu files, %zu rows, %zu bytes in %.3f s",
-		     st.files, st.rows, st.bytes, seconds_since(&t0));
+		     st.files, st.rows, st.bytes, took);
 	if (st.deferred + st.waiting > 0)
 		(void)printf("; %zu files wait for a retry", st.deferred + st.waiting);
 	if (st.quarantined > 0)
 		(void)printf("; %zu files quarantined", st.quarantined);
 	(void)printf("\n");
 	(void)fflush(stdout);
+	lt_flush_stats_free(&st);
 	return status;
 }
 
@@ -218,6 +246,7 @@ main(int argc, char **argv)
 	struct lt_cli cli = {0};
 	struct lt_options o;
 	int c, ddl = 0, show = 0, flags = 0, follow_mode = 0, status;
+	int status_mode = 0, json = 0, do_ping = 1;
 
 	lt_log_init(argv[0]);
 	lt_cli_early(argc, argv, usage);
@@ -233,17 +262,29 @@ main(int argc, char **argv)
 		case 'F': follow_mode = 1; break;
 		case OPT_FOLLOW_DELAY: lt_cli_set(&cli, "--follow-delay", "follow_delay", optarg); break;
 		case OPT_PRINT_CONFIG: show = 1; break;
+		case OPT_STATUS: status_mode = 1; break;
+		case OPT_JSON: json = 1; break;
+		case OPT_NO_PING: do_ping = 0; break;
+		case OPT_METRICS_FILE: lt_cli_set(&cli, "--metrics-file", "metrics_file", optarg); break;
 		default:
 			lt_cli_common(&cli, c, argv, usage);
 		}
 	}
 	lt_cli_operands(argc, argv, 0);
 	lt_log_set_verbosity(cli.verbose);
+	if ((json || !do_ping) && !status_mode) {
+		lt_error("--json and --no-ping go with --status");
+		lt_try_help();
+		return 1;
+	}
 	if (lt_cli_apply(&cli, &o) < 0)
 		return 1;
+	/* --status reads the password file itself, when it may. */
 	if (check_names(&o) < 0 ||
-	    (!ddl && !show && lt_options_read_password(&o) < 0)) {
+	    (!ddl && !show && !status_mode && lt_options_read_password(&o) < 0)) {
 		status = 1;
+	} else if (status_mode) {
+		status = lt_status_main(&o, json, do_ping);
 	} else if (ddl) {
 		status = print_ddl(&o);
 	} else if (show) {
