@@ -378,23 +378,33 @@ lt_spool_load(const char *path, struct lt_buf *data,
 
 	lt_buf_reset(data);
 	/* O_NOFOLLOW and the checks below: never read through a symlink
-	 * or a hard link planted in a spool directory (Postfix's safe_open). */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	 * or a hard link planted in a spool directory (Postfix's safe_open).
+	 * O_NONBLOCK: opening a FIFO planted there must not wait for a
+	 * writer; it changes nothing for a regular file. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		rc = errno;
 		(void)snprintf(err, errlen, "could not open \"%s\": %s", path,
 			       strerror(rc));
 		return rc;
 	}
-	if (fstat(fd, &st) < 0 || read_all(fd, data, (size_t)st.st_size) < 0) {
+	if (fstat(fd, &st) < 0) {
 		rc = errno;
 		(void)snprintf(err, errlen, "could not read \"%s\": %s", path,
 			       strerror(rc));
 		goto out;
 	}
+	/* Checked before reading: the bytes of a file that is linked from
+	 * elsewhere, a FIFO or a directory are none of our business. */
 	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
 		(void)snprintf(err, errlen, "not a regular file with one link");
 		rc = -1;
+		goto out;
+	}
+	if (read_all(fd, data, (size_t)st.st_size) < 0) {
+		rc = errno;
+		(void)snprintf(err, errlen, "could not read \"%s\": %s", path,
+			       strerror(rc));
 		goto out;
 	}
 	rc = lt_spool_check(data->data, data->len, info, err, errlen);

@@ -362,10 +362,36 @@ START_TEST(test_load_refuses_links)
 	ck_assert_int_eq(link((char *)path.data, (char *)alias.data), 0);
 	ck_assert_int_eq(lt_spool_load((char *)alias.data, &data, &info, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "not a regular file with one link");
+	ck_assert_uint_eq(data.len, 0); /* not even read */
 	lt_buf_free(&path);
 	lt_buf_free(&data);
 	lt_buf_free(&alias);
 	lt_spool_encoder_free(&e);
+	remove_tree(root);
+}
+END_TEST
+
+/* A FIFO or a directory where a spool file should be is refused at
+ * once: loading must not wait for a writer that never comes. */
+START_TEST(test_load_refuses_fifo_and_dir)
+{
+	struct lt_spool_info info;
+	struct lt_buf path = LT_BUF_INIT, data = LT_BUF_INIT;
+	char err[256], *root = temp_spool();
+
+	lt_buf_printf(&path, "%s/fifo.spool", root);
+	ck_assert_int_eq(mkfifo((char *)path.data, 0600), 0);
+	alarm(10); /* a blocking open would hang the test, not fail it */
+	ck_assert_int_eq(lt_spool_load((char *)path.data, &data, &info, err, sizeof(err)), -1);
+	alarm(0);
+	ck_assert_str_eq(err, "not a regular file with one link");
+	lt_buf_reset(&path);
+	lt_buf_printf(&path, "%s/dir.spool", root);
+	ck_assert_int_eq(mkdir((char *)path.data, 0700), 0);
+	ck_assert_int_eq(lt_spool_load((char *)path.data, &data, &info, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "not a regular file with one link");
+	lt_buf_free(&path);
+	lt_buf_free(&data);
 	remove_tree(root);
 }
 END_TEST
@@ -494,6 +520,7 @@ spool_suite(void)
 	tcase_add_test(dir, test_write_and_load);
 	tcase_add_test(dir, test_write_failure_leaves_nothing);
 	tcase_add_test(dir, test_load_refuses_links);
+	tcase_add_test(dir, test_load_refuses_fifo_and_dir);
 	tcase_add_test(dir, test_unclaim_and_sweep);
 	tcase_add_test(dir, test_defer_and_quarantine);
 	tcase_add_test(dir, test_space_reserve);
