@@ -396,13 +396,18 @@ quarantine(struct run *r, const char *name, const char *why)
 {
 	char err[512];
 
+	if (lt_spool_quarantine(r->o->spool, r->tenant, "active", name, why, err,
+				sizeof(err)) != 0) {
+		/* It stays in active/, for the next run to try again. */
+		lt_error("spool file \"%s\" of tenant \"%s\" is bad (%s) but stays in active/: %s",
+			 name, r->tenant, why, err);
+		r->status = LT_EX_ERROR;
+		return;
+	}
 	lt_error("spool file \"%s\" of tenant \"%s\" is quarantined: %s", name,
 		 r->tenant, why);
 	lt_hint("It is in %s/quarantine/%s/ with a note of the reason; nothing there is deleted automatically.",
 		r->o->spool, r->tenant);
-	if (lt_spool_quarantine(r->o->spool, r->tenant, "active", name, why, err,
-				sizeof(err)) != 0)
-		lt_error("%s", err);
 	r->st->quarantined++;
 }
 
@@ -659,9 +664,14 @@ flush_tenant(struct run *r, const char *tenant)
 	size_t moved;
 
 	r->tenant = tenant;
+	/* A local problem of this tenant's directories (one replaced by a
+	 * symbolic link, say) does not hold the other tenants back; the run
+	 * ends with status 1. */
 	if (lt_spool_tenant_dirs(r->o->spool, tenant, err, sizeof(err)) != 0) {
 		lt_error("%s", err);
-		return -1;
+		lt_hint("The files of tenant \"%s\" were left alone.", tenant);
+		r->status = LT_EX_ERROR;
+		return 0;
 	}
 	/* We hold the lock, so anything in active/ was claimed by a run that
 	 * died, perhaps while ClickHouse was taking its rows: it becomes a

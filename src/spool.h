@@ -67,8 +67,9 @@ int lt_spool_write_state(const char *root, const char *tenant,
 int lt_spool_space_ok(const char *root, size_t min_free_bytes,
 		      size_t min_free_inodes, char *err, size_t errlen);
 
-/* Creates the tenant's state directories that are missing.  Returns 0
- * or an errno value with err set. */
+/* Creates the tenant's state directories that are missing and checks
+ * that the tenant's directory and they are directories, not symbolic
+ * links.  Returns 0 or an errno value (ENOTDIR for a link) with err set. */
 int lt_spool_tenant_dirs(const char *root, const char *tenant, char *err,
 			 size_t errlen);
 
@@ -191,7 +192,8 @@ int lt_spool_lock(const char *root, int *fd);
 /* Moves every file of the tenant's active/ to deferred/, due at due_s:
  * the claims of a run that died, which may or may not have reached
  * ClickHouse.  Only call with the lock held.  Returns 0 or an errno
- * value, with *moved counting the files. */
+ * value (ENOTDIR when either directory is a symbolic link), with *moved
+ * counting the files. */
 int lt_spool_unclaim(const char *root, const char *tenant, int64_t due_s,
 		     size_t *moved, char *err, size_t errlen);
 
@@ -203,7 +205,8 @@ int lt_spool_move(const char *root, const char *tenant, const char *from,
 
 /* Moves tenants/T/from/name to SPOOL/quarantine/T/name, after writing
  * the reason, one line, to SPOOL/quarantine/T/name.reason.  Returns 0 or
- * an errno value with err set. */
+ * an errno value with err set (ENOTDIR when quarantine/ or quarantine/T
+ * is a symbolic link). */
 int lt_spool_quarantine(const char *root, const char *tenant, const char *from,
 			const char *name, const char *reason, char *err,
 			size_t errlen);

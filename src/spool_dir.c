@@ -48,14 +48,33 @@ lt_fsync_dir(const char *path)
 	return rc;
 }
 
+/* Whether path is a directory itself, not a symbolic link to one:
+ * whoever can write into the spool must not make the programs list,
+ * move, write or remove files elsewhere through a link planted in it.
+ * Returns 0, or -1 with errno set (ENOTDIR for a link or a file). */
+static int
+real_dir(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
 /* Creates dir when missing and makes its entry in parent durable, so a
- * file renamed into it later cannot vanish with the directory in a crash. */
+ * file renamed into it later cannot vanish with the directory in a crash.
+ * An existing one must be a directory, not a symbolic link. */
 static int
 ensure_dir(const char *dir, const char *parent)
 {
 	if (mkdir(dir, 0770) == 0)
 		return lt_fsync_dir(parent);
-	return errno == EEXIST ? 0 : -1;
+	return errno == EEXIST ? real_dir(dir) : -1;
 }
 
 /* Creates the spool root itself when missing (a fresh installation or a
@@ -236,9 +255,24 @@ int
 lt_spool_tenant_dirs(const char *root, const char *tenant, char *err,
 		     size_t errlen)
 {
+	static const char *const subs[] = {"tmp", "ready", "active", "deferred"};
 	struct lt_buf path = LT_BUF_INIT;
+	size_t i;
 	int rc = ensure_tenant_dirs(root, tenant, &path, err, errlen);
 
+	/* ensure_tenant_dirs() follows links on its fast path (the
+	 * receiver's); the flusher checks every directory it works in. */
+	for (i = 0; rc == 0 && i <= sizeof(subs) / sizeof(subs[0]); i++) {
+		if (lt_spool_dir(&path, root, tenant, i == 0 ? NULL : subs[i - 1]) < 0) {
+			rc = ENOMEM;
+		} else if (real_dir((char *)path.data) < 0) {
+			rc = errno;
+			(void)snprintf(err, errlen, rc == ENOTDIR
+				       ? "\"%s\" is a symbolic link or not a directory; the spool's directories must be real ones"
+				       : "could not check directory \"%s\": %s",
+				       (char *)path.data, strerror(rc));
+		}
+	}
 	if (rc == ENOMEM)
 		(void)snprintf(err, errlen, "out of memory");
 	lt_buf_free(&path);
@@ -474,6 +508,13 @@ each_file(const char *root, const char *tenant, const char *sub,
 		rc = ENOMEM;
 		goto fail;
 	}
+	if (real_dir((char *)dir.data) < 0) {
+		rc = errno;
+		if (rc != ENOENT)
+			goto fail;
+		rc = 0; /* nothing has arrived yet */
+		goto out;
+	}
 	rc = lt_names_list((char *)dir.data, NULL, &names);
 	if (rc == ENOENT)
 		rc = 0;
@@ -524,21 +565,31 @@ int
 lt_spool_unclaim(const char *root, const char *tenant, int64_t due_s,
 		 size_t *moved, char *err, size_t errlen)
 {
-	struct lt_buf ready = LT_BUF_INIT;
+	struct lt_buf deferred = LT_BUF_INIT;
 	struct unclaim u = {due_s, 0};
 	int rc;
 
+	*moved = 0;
+	if (lt_spool_dir(&deferred, root, tenant, "deferred") < 0) {
+		(void)snprintf(err, errlen, "out of memory");
+		return ENOMEM;
+	}
+	/* The files go there: not through a link out of the spool. */
+	if (real_dir((char *)deferred.data) < 0 && errno != ENOENT) {
+		rc = errno;
+		(void)snprintf(err, errlen, "could not process \"%s\": %s",
+			       (char *)deferred.data, strerror(rc));
+		goto out;
+	}
 	rc = each_file(root, tenant, "active", unclaim_one, &u, err, errlen);
 	*moved = u.moved;
-	if (u.moved == 0)
-		return rc;
-	if (lt_spool_dir(&ready, root, tenant, "deferred") == 0 &&
-	    lt_fsync_dir((char *)ready.data) < 0 && rc == 0) {
+	if (u.moved > 0 && lt_fsync_dir((char *)deferred.data) < 0 && rc == 0) {
 		rc = errno;
 		(void)snprintf(err, errlen, "could not fsync directory \"%s\": %s",
-			       (char *)ready.data, strerror(rc));
+			       (char *)deferred.data, strerror(rc));
 	}
-	lt_buf_free(&ready);
+out:
+	lt_buf_free(&deferred);
 	return rc;
 }
 

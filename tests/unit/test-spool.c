@@ -474,6 +474,70 @@ START_TEST(test_defer_and_quarantine)
 }
 END_TEST
 
+/* A directory of the spool replaced by a symbolic link to one outside
+ * it: nothing is listed, moved or written through the link. */
+START_TEST(test_symlinked_dirs_refused)
+{
+	struct lt_buf path = LT_BUF_INIT, out = LT_BUF_INIT, file = LT_BUF_INIT;
+	char err[512], *root = temp_spool(), outside[64];
+	size_t n = 99;
+	int fd;
+
+	(void)snprintf(outside, sizeof(outside), "/tmp/logthra-test-outside-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(outside));
+	lt_buf_printf(&file, "%s/claimed.spool", outside);
+	fd = open((char *)file.data, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(close(fd), 0);
+	ck_assert_int_eq(lt_spool_write(root, "acme", "x", 1, &path, err, sizeof(err)), 0);
+	ck_assert_int_eq(lt_spool_tenant_dirs(root, "acme", err, sizeof(err)), 0);
+
+	/* active/ -> outside: its file is not taken back into deferred/. */
+	lt_buf_reset(&path);
+	lt_buf_printf(&path, "%s/tenants/acme/active", root);
+	ck_assert_int_eq(rmdir((char *)path.data), 0);
+	ck_assert_int_eq(symlink(outside, (char *)path.data), 0);
+	ck_assert_int_eq(lt_spool_tenant_dirs(root, "acme", err, sizeof(err)), ENOTDIR);
+	ck_assert_ptr_nonnull(strstr(err, "/tenants/acme/active\" is a symbolic link"));
+	ck_assert_int_eq(lt_spool_unclaim(root, "acme", 0, &n, err, sizeof(err)), ENOTDIR);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(access((char *)file.data, F_OK), 0);
+	ck_assert_int_eq(unlink((char *)path.data), 0);
+	ck_assert_int_eq(mkdir((char *)path.data, 0700), 0);
+
+	/* deferred/ -> outside: nothing is moved there. */
+	lt_buf_reset(&out);
+	lt_buf_printf(&out, "%s/tenants/acme/active/mine.spool", root);
+	fd = open((char *)out.data, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(close(fd), 0);
+	lt_buf_reset(&path);
+	lt_buf_printf(&path, "%s/tenants/acme/deferred", root);
+	ck_assert_int_eq(rmdir((char *)path.data), 0);
+	ck_assert_int_eq(symlink(outside, (char *)path.data), 0);
+	ck_assert_int_eq(lt_spool_unclaim(root, "acme", 0, &n, err, sizeof(err)), ENOTDIR);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(access((char *)out.data, F_OK), 0);
+
+	/* quarantine/ -> outside: neither the note nor the file goes there. */
+	lt_buf_reset(&path);
+	lt_buf_printf(&path, "%s/quarantine", root);
+	ck_assert_int_eq(symlink(outside, (char *)path.data), 0);
+	ck_assert_int_eq(lt_spool_quarantine(root, "acme", "active", "mine.spool",
+					     "bad", err, sizeof(err)), ENOTDIR);
+	ck_assert_int_eq(access((char *)out.data, F_OK), 0);
+	lt_buf_reset(&path);
+	lt_buf_printf(&path, "%s/acme", outside);
+	ck_assert_int_eq(access((char *)path.data, F_OK), -1);
+
+	lt_buf_free(&path);
+	lt_buf_free(&out);
+	lt_buf_free(&file);
+	remove_tree(root);
+	remove_tree(outside);
+}
+END_TEST
+
 START_TEST(test_space_reserve)
 {
 	char err[256], *root = temp_spool();
@@ -523,6 +587,7 @@ spool_suite(void)
 	tcase_add_test(dir, test_load_refuses_fifo_and_dir);
 	tcase_add_test(dir, test_unclaim_and_sweep);
 	tcase_add_test(dir, test_defer_and_quarantine);
+	tcase_add_test(dir, test_symlinked_dirs_refused);
 	tcase_add_test(dir, test_space_reserve);
 	tcase_add_test(dir, test_lock_excludes);
 	suite_add_tcase(s, format);
