@@ -66,6 +66,27 @@ build_path(void)
 	return p;
 }
 
+/* nginx before 1.23 passes a header sent twice as two parameters of one
+ * name, and fcgiwrap puts both into the environment, where getenv() sees
+ * only the first: a request inetd mode refuses would pick a tenant.  So
+ * the headers inetd mode takes once are counted in the environment. */
+static int
+check_once(const char *var, const char *header, struct lt_response *resp)
+{
+	size_t n = strlen(var);
+	char **e;
+	int count = 0;
+
+	for (e = environ; *e != NULL; e++)
+		if (strncmp(*e, var, n) == 0 && (*e)[n] == '=')
+			count++;
+	if (count > 1) {
+		lt_response_set(resp, 400, "duplicate %s header", header);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 parse_length(const char *s, long long *out, struct lt_response *resp)
 {
@@ -98,6 +119,10 @@ lt_cgi_read_head(struct lt_request *r, struct lt_response *resp)
 				     "a CGI program");
 		return -1;
 	}
+	if (check_once("HTTP_TENANT_ID", "tenant-id", resp) < 0 ||
+	    check_once("HTTP_X_SCOPE_ORGID", "X-Scope-OrgID", resp) < 0 ||
+	    check_once("HTTP_CONTENT_ENCODING", "Content-Encoding", resp) < 0)
+		return -1;
 	if (length != NULL && parse_length(length, &r->content_length,
 					   resp) < 0)
 		return -1;

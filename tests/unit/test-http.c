@@ -890,6 +890,46 @@ START_TEST(test_cgi_head_errors)
 }
 END_TEST
 
+/* A header sent twice reaches a CGI program as two variables of one
+ * name (nginx before 1.23 with fcgiwrap): refused as in inetd mode. */
+START_TEST(test_cgi_head_duplicates)
+{
+	static const char *const names[] = {
+		"HTTP_TENANT_ID", "HTTP_X_SCOPE_ORGID", "HTTP_CONTENT_ENCODING",
+	};
+	char **saved = environ, *env[8], first[64], second[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		(void)snprintf(first, sizeof(first), "%s=acme", names[i]);
+		(void)snprintf(second, sizeof(second), "%s=../evil", names[i]);
+		env[0] = "REQUEST_METHOD=POST";
+		env[1] = "REQUEST_URI=/api/push";
+		env[2] = first;
+		env[3] = "HTTP_TENANT_IDX=1"; /* another name */
+		env[4] = second;
+		env[5] = NULL;
+		environ = env;
+		ck_assert_int_eq(cgi_head(), -1);
+		environ = saved;
+		ck_assert_int_eq(fx->resp.status, 400);
+		ck_assert_ptr_nonnull(strstr(fx->resp.message, "duplicate"));
+		lt_request_free(&fx->req);
+		lt_request_init(&fx->req);
+	}
+	env[0] = "REQUEST_METHOD=POST";
+	env[1] = "REQUEST_URI=/api/push";
+	env[2] = "HTTP_TENANT_ID=acme";
+	env[3] = "HTTP_TENANT_IDX=1";
+	env[4] = "XHTTP_TENANT_ID=2";
+	env[5] = NULL;
+	environ = env;
+	ck_assert_int_eq(cgi_head(), 0);
+	environ = saved;
+	ck_assert_str_eq(fx->req.tenant_id, "acme");
+}
+END_TEST
+
 /* Feeds data into a pipe (it fits the pipe buffer), closes it when eof,
  * and reads it as a CGI body. */
 static int
@@ -1070,6 +1110,7 @@ http_suite(void)
 	tcase_add_test(tc, test_cgi_head);
 	tcase_add_test(tc, test_cgi_head_script_path);
 	tcase_add_test(tc, test_cgi_head_errors);
+	tcase_add_test(tc, test_cgi_head_duplicates);
 	tcase_add_test(tc, test_cgi_body_length);
 	tcase_add_test(tc, test_cgi_body_short);
 	tcase_add_test(tc, test_cgi_body_timeout);
