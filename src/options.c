@@ -35,16 +35,19 @@ struct setting {
 	enum setting_type type;
 	size_t offset;
 	const char *choices; /* "a|b" for T_CHOICE and T_SWITCH */
+	int required;        /* a T_STRING that an empty value cannot unset */
 };
 
-#define S(name, type, field) {name, type, offsetof(struct lt_options, field), NULL}
+#define S(name, type, field) {name, type, offsetof(struct lt_options, field), NULL, 0}
 #define C(name, type, field, choices) \
-	{name, type, offsetof(struct lt_options, field), choices}
+	{name, type, offsetof(struct lt_options, field), choices, 0}
+#define R(name, field) \
+	{name, T_STRING, offsetof(struct lt_options, field), NULL, 1}
 
 /* Every setting the three programs know: one table, so the config file,
  * the environment and lt_options_print() can never disagree. */
 static const struct setting settings[] = {
-	S("spool", T_STRING, spool),
+	R("spool", spool),
 	S("default_tenant", T_STRING, default_tenant),
 	S("credentials_file", T_STRING, credentials_file),
 	C("trust_remote_user", T_SWITCH, trust_remote_user, "no|yes"),
@@ -69,13 +72,13 @@ static const struct setting settings[] = {
 	S("max_decompressed_size", T_SIZE, max_decompressed_size),
 	S("max_compression_ratio", T_COUNT, max_compression_ratio),
 	S("tmp_max_age", T_DURATION_S, tmp_max_age_s),
-	S("clickhouse_url", T_STRING, clickhouse_url),
+	R("clickhouse_url", clickhouse_url),
 	S("clickhouse_user", T_STRING, clickhouse_user),
 	S("clickhouse_password", T_STRING, clickhouse_password),
 	S("clickhouse_password_file", T_STRING, clickhouse_password_file),
 	S("clickhouse_timeout", T_LONG_S, clickhouse_timeout_s),
-	S("database", T_STRING, database),
-	S("table", T_STRING, table),
+	R("database", database),
+	R("table", table),
 	S("batch_max_bytes", T_SIZE, batch_max_bytes),
 	S("batch_max_rows", T_COUNT, batch_max_rows),
 	S("retry_min_delay", T_DURATION_S, retry_min_delay_s),
@@ -370,6 +373,14 @@ lt_options_set(struct lt_options *o, const char *name, const char *value,
 	field = (char *)o + st->offset;
 	if (st->type == T_STRING) {
 		char **p = field;
+		/* The code using the spool, the URL, the database and the
+		 * table counts on them: unset, they would reach open() and
+		 * printf("%s") as NULL. */
+		if (*value == '\0' && st->required) {
+			(void)snprintf(err, errlen, "setting \"%s\" cannot be "
+				       "empty", name);
+			return -1;
+		}
 		free(*p);
 		/* An empty value unsets optional strings (default_tenant,
 		 * credentials) instead of making them "". */

@@ -188,6 +188,52 @@ START_TEST(test_password_file)
 }
 END_TEST
 
+/* An empty value unsets an optional string, but the spool, the URL, the
+ * database and the table must stay set: the fuzzer found "spool =" left
+ * a NULL spool that logthra-recv then handed to statvfs() and printf(). */
+START_TEST(test_empty_required)
+{
+	static const char *const required[] = {"spool", "clickhouse_url",
+					       "database", "table"};
+	struct lt_options o;
+	char err[256], *path;
+	size_t i;
+
+	lt_options_defaults(&o);
+	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		ck_assert_int_eq(lt_options_set(&o, required[i], "", err,
+						 sizeof(err)), -1);
+		ck_assert_ptr_nonnull(strstr(err, "cannot be empty"));
+		ck_assert_ptr_nonnull(strstr(err, required[i]));
+	}
+	ck_assert_str_eq(o.spool, LT_DEFAULT_SPOOL);
+	ck_assert_str_eq(o.clickhouse_url, "http://127.0.0.1:8123/");
+	ck_assert_str_eq(o.database, "logs");
+	ck_assert_str_eq(o.table, "log");
+	ck_assert_int_eq(lt_options_set(&o, "clickhouse_user", "", err,
+					sizeof(err)), 0);
+	ck_assert_ptr_null(o.clickhouse_user);
+	ck_assert_int_eq(lt_options_set(&o, "archive_dir", "", err,
+					sizeof(err)), 0);
+	ck_assert_ptr_null(o.archive_dir);
+
+	path = write_config("spool =\n");
+	ck_assert_int_eq(lt_options_load(&o, path), -1);
+	ck_assert_int_eq(unlink(path), 0);
+	path = write_config("spool = \"\"\n");
+	ck_assert_int_eq(lt_options_load(&o, path), -1);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_str_eq(o.spool, LT_DEFAULT_SPOOL);
+	ck_assert_int_eq(setenv("LOGTHRA_TABLE", "", 1), 0);
+	path = write_config("");
+	ck_assert_int_eq(lt_options_load(&o, path), -1);
+	ck_assert_int_eq(unsetenv("LOGTHRA_TABLE"), 0);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_str_eq(o.table, "log");
+	lt_options_free(&o);
+}
+END_TEST
+
 static Suite *
 options_suite(void)
 {
@@ -201,6 +247,7 @@ options_suite(void)
 	tcase_add_test(tc, test_precedence);
 	tcase_add_test(tc, test_bad_config);
 	tcase_add_test(tc, test_password_file);
+	tcase_add_test(tc, test_empty_required);
 	suite_add_tcase(s, tc);
 	return s;
 }
