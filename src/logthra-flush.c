@@ -14,6 +14,7 @@
 #include "follow.h"
 #include "log.h"
 #include "options.h"
+#include "spool.h"
 #include "status.h"
 
 static void
@@ -248,6 +249,8 @@ main(int argc, char **argv)
 	int c, ddl = 0, show = 0, flags = 0, follow_mode = 0, status;
 	int status_mode = 0, json = 0, do_ping = 1;
 
+	/* Before anything is created: the spool needs the group's bits. */
+	(void)lt_spool_umask();
 	lt_log_init(argv[0]);
 	lt_cli_early(argc, argv, usage);
 	while ((c = getopt_long(argc, argv, "c:D:U:d:t:FvV?", long_options, NULL)) != -1) {

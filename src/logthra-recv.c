@@ -18,6 +18,7 @@
 #include "log.h"
 #include "options.h"
 #include "recv.h"
+#include "spool.h"
 
 /* How long a closing connection waits for the client to stop sending. */
 #define LINGER_MS 2000
@@ -351,6 +352,8 @@ main(int argc, char **argv)
 	struct lt_auth *auth = NULL;
 	int c, show = 0, token = 0, status;
 
+	/* Before anything is created: the spool needs the group's bits. */
+	(void)lt_spool_umask();
 	lt_log_init(argv[0]);
 	lt_cli_early(argc, argv, usage);
 	while ((c = getopt_long(argc, argv, "c:D:m:T:vV?", long_options, NULL)) != -1) {

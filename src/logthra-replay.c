@@ -13,6 +13,7 @@
 #include "log.h"
 #include "options.h"
 #include "replay.h"
+#include "spool.h"
 
 static void
 usage(void)
@@ -125,6 +126,8 @@ main(int argc, char **argv)
 	const char *since = NULL, *until = NULL;
 	int c, want_recover = 0, status;
 
+	/* Before anything is created: the spool needs the group's bits. */
+	(void)lt_spool_umask();
 	lt_log_init(argv[0]);
 	lt_cli_early(argc, argv, usage);
 	while ((c = getopt_long(argc, argv, "c:D:nvV?", long_options, NULL)) != -1) {

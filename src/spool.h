@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "push.h"
@@ -161,6 +162,15 @@ int lt_spool_dir(struct lt_buf *out, const char *root, const char *tenant,
 
 /* fsyncs a directory so that a rename or unlink in it is durable. */
 int lt_fsync_dir(const char *path);
+
+/* The umask of the three programs: the group keeps every bit, others
+ * get none.  See lt_spool_umask(). */
+#define LT_SPOOL_UMASK 0007
+
+/* Sets the process's umask to LT_SPOOL_UMASK, whatever it was; each
+ * program's main calls it before it creates anything.  Returns the
+ * umask it replaced. */
+mode_t lt_spool_umask(void);
 
 /* A sorted list of file names. */
 struct lt_names {

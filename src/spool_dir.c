@@ -66,6 +66,27 @@ real_dir(const char *path)
 	return 0;
 }
 
+/* The spool is shared through its group by the receiver's user and the
+ * flusher's (logthra-spool(5), "Permissions"): each must be able to
+ * rename and remove what the other created, and both create with modes
+ * 0770 and 0660, less the umask.  Web servers and inetd hand the
+ * programs they start umask 0022 (systemd's default, and openbsd-inetd
+ * sets it whatever it was given), which takes the group's write bits, so
+ * the programs set their own rather than rely on every caller's.
+ *
+ * 0007 outright, not the old umask with the group's bits cleared and the
+ * others' set ((old | 0007) & ~0070): those two thirds are decided
+ * anyway, and the owner's third is all the old value could add, where a
+ * bit can only break the spool (a directory without the owner's w bit
+ * is one its creator cannot write to; the group's bits do not apply to
+ * the owner).  A fixed value also makes the modes in the spool those
+ * logthra-spool(5) gives, not whatever the server's start-up left. */
+mode_t
+lt_spool_umask(void)
+{
+	return umask(LT_SPOOL_UMASK);
+}
+
 /* Creates dir when missing and makes its entry in parent durable, so a
  * file renamed into it later cannot vanish with the directory in a crash.
  * An existing one must be a directory, not a symbolic link. */

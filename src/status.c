@@ -1195,7 +1195,7 @@ lt_metrics_write(const char *path, const struct lt_buf *text, char *err,
 	if (fd < 0)
 		goto fail_errno;
 	/* node_exporter reads it as another user, whatever our umask
-	 * (0007 in logthra-flush.service). */
+	 * (0007: lt_spool_umask()). */
 	step = "chmod";
 	if (fchmod(fd, 0644) < 0)
 		goto fail_errno;

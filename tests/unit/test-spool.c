@@ -565,6 +565,83 @@ START_TEST(test_lock_excludes)
 }
 END_TEST
 
+/* The mode of root/rel, less the file type. */
+static mode_t
+mode_of(const char *root, const char *rel)
+{
+	struct lt_buf path = LT_BUF_INIT;
+	struct stat st;
+
+	ck_assert_int_eq(lt_buf_printf(&path, "%s/%s", root, rel), 0);
+	ck_assert_msg(stat((char *)path.data, &st) == 0, "stat %s: %s",
+		      (char *)path.data, strerror(errno));
+	lt_buf_free(&path);
+	return st.st_mode & 07777;
+}
+
+/* Whatever umask the program was started with, lt_spool_umask() leaves
+ * 0007 and says what it replaced. */
+START_TEST(test_umask_replaces_any)
+{
+	static const mode_t old[] = {0000, 0002, 0007, 0022, 0027, 0077, 0277, 0777};
+	size_t i;
+
+	for (i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
+		(void)umask(old[i]);
+		ck_assert_uint_eq(lt_spool_umask(), old[i]);
+		ck_assert_uint_eq(umask(0), LT_SPOOL_UMASK);
+	}
+	ck_assert_uint_eq(LT_SPOOL_UMASK, 0007);
+}
+END_TEST
+
+/* Under umask 0022, what web servers, fcgiwrap and inetd give the
+ * receiver, the spool still comes out its group's: directories 0770,
+ * files 0660, from the root down to a quarantined file's reason, so
+ * that the flusher's user may rename and remove what the receiver's
+ * created. */
+START_TEST(test_umask_keeps_group_bits)
+{
+	static const char *const dirs[] = {
+		"", "tenants", "tenants/acme", "tenants/acme/tmp",
+		"tenants/acme/ready", "tenants/acme/active", "tenants/acme/deferred",
+		"quarantine", "quarantine/acme",
+	};
+	struct lt_buf root = LT_BUF_INIT, path = LT_BUF_INIT, rel = LT_BUF_INIT;
+	char err[256], *top = temp_spool(), *name;
+	size_t i;
+	int fd;
+
+	(void)umask(0022);
+	ck_assert_uint_eq(lt_spool_umask(), 0022);
+	/* A spool that does not exist yet: the programs create it all. */
+	ck_assert_int_eq(lt_buf_printf(&root, "%s/spool", top), 0);
+	ck_assert_int_eq(lt_spool_write((char *)root.data, "acme", "x", 1, &path,
+					err, sizeof(err)), 0);
+	name = strrchr((char *)path.data, '/') + 1;
+	ck_assert_int_eq(lt_buf_printf(&rel, "tenants/acme/ready/%s", name), 0);
+	ck_assert_uint_eq(mode_of((char *)root.data, (char *)rel.data), 0660);
+	ck_assert_int_eq(lt_spool_lock((char *)root.data, &fd), 0);
+	ck_assert_int_eq(close(fd), 0);
+	ck_assert_uint_eq(mode_of((char *)root.data, "flush.lock"), 0660);
+	ck_assert_int_eq(lt_spool_quarantine((char *)root.data, "acme", "ready",
+					     name, "a test", err, sizeof(err)), 0);
+	lt_buf_reset(&rel);
+	ck_assert_int_eq(lt_buf_printf(&rel, "quarantine/acme/%s", name), 0);
+	ck_assert_uint_eq(mode_of((char *)root.data, (char *)rel.data), 0660);
+	ck_assert_int_eq(lt_buf_printf(&rel, ".reason"), 0);
+	ck_assert_uint_eq(mode_of((char *)root.data, (char *)rel.data), 0660);
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		ck_assert_msg(mode_of((char *)root.data, dirs[i]) == 0770,
+			      "%s/%s: mode %o, not 0770", (char *)root.data,
+			      dirs[i], (unsigned)mode_of((char *)root.data, dirs[i]));
+	lt_buf_free(&root);
+	lt_buf_free(&path);
+	lt_buf_free(&rel);
+	remove_tree(top);
+}
+END_TEST
+
 static Suite *
 spool_suite(void)
 {
@@ -590,6 +667,8 @@ spool_suite(void)
 	tcase_add_test(dir, test_symlinked_dirs_refused);
 	tcase_add_test(dir, test_space_reserve);
 	tcase_add_test(dir, test_lock_excludes);
+	tcase_add_test(dir, test_umask_replaces_any);
+	tcase_add_test(dir, test_umask_keeps_group_bits);
 	suite_add_tcase(s, format);
 	suite_add_tcase(s, dir);
 	return s;
