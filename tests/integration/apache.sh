@@ -3,7 +3,8 @@
 # (mod_cgid), configured with the recipe's conf-available/logthra.conf:
 # JSON, gzip, protobuf and chunked pushes, the Authorization header
 # through CGIPassAuth, refusals passed through, the spool's modes; then
-# logthra-flush and the rows in ClickHouse.
+# logthra-flush, run as another user of the spool's group, and the rows
+# in ClickHouse.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/recipe-lib.sh"
 
@@ -62,6 +63,7 @@ EOF
 
 start_server apache apache_config "$DIR/apache2.pid" \
     "${RECIPE_UMASK[@]}" apache2 -f "$DIR/apache2.conf" -DFOREGROUND
+recipe_umask "$SERVER_PID" Apache
 recipe_checks "$SERVER_URL"
 
 note "Apache's own limit: LimitRequestBody 16777216"
@@ -79,10 +81,12 @@ check_contains "<title>413 Request Entity Too Large</title>" "$HTTP_BODY" \
 http_req "$SERVER_URL/"
 check_status 403 "other paths stay Apache's"
 
-note "flush and look at the rows"
+note "flush, as another user of the spool's group, and look at the rows"
 start_clickhouse
-run "$FLUSH" -D "$SPOOL" -U "$CH_URL"
+recipe_flusher
+run "${FLUSHER[@]}" -D "$SPOOL" -U "$CH_URL"
 check_rc 0 "logthra-flush"
+check_eq "" "$RUN_ERR" "logthra-flush complains of nothing (it could claim every file)"
 check_match '^flushed 6 files, 13 rows, [0-9]+ bytes in [0-9]+\.[0-9]+ s$' \
     "$RUN_OUT" "flush summary counts 6 files, 13 rows"
 check_eq 0 "$(spool_files "$SPOOL")" "the spool is empty"

@@ -43,6 +43,7 @@ EOF
 
 start_server lighttpd lighttpd_config "$DIR/lighttpd.pid" \
     "${RECIPE_UMASK[@]}" lighttpd -D -f "$DIR/lighttpd.conf"
+recipe_umask "$SERVER_PID" lighttpd
 recipe_checks "$SERVER_URL"
 
 note "lighttpd's own limit: server.max-request-size 16384 KiB"

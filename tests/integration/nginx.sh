@@ -16,11 +16,13 @@ chmod 755 "$DIR"
 cp /etc/nginx/fastcgi_params "$DIR/"
 SITE=$(recipe_snippet nginx.md sites-available/logthra | sed "$(recipe_debian_paths)")
 
-# fcgiwrap with the recipe's umask: what it runs inherits it.
+# fcgiwrap with the umask Debian's systemd gives it (0022): what it runs
+# inherits it.
 old_umask=$(umask)
-umask 0007
+umask 0022
 start_fcgiwrap "$DIR/run"
 umask "$old_umask"
+recipe_umask "$FCGIWRAP_PID" fcgiwrap
 
 # Debian's nginx.conf, cut down to what the recipe needs, and the
 # recipe's site on a loopback port.

@@ -15,27 +15,23 @@ recipe_setup
 DIR=$T/inetd
 mkdir -p "$DIR"
 chmod 755 "$DIR"
-WRAPPER=$DIR/logthra-recv-inetd
-recipe_snippet inetd.md logthra-recv-inetd | sed "$(recipe_debian_paths)" \
-    >"$WRAPPER"
-chmod 755 "$WRAPPER"
 LINE=$(recipe_snippet inetd.md inetd.conf)
 
 # The recipe's line on a loopback port, as the test's user, with -v.
 inetd_config() {
 	printf '%s -v\n' "$LINE" | sed -e "s|^3100 |127.0.0.1:$1 |" \
 	    -e "s| logthra-recv:logthra | $RECIPE_USER:$RECIPE_GROUP |" \
-	    -e "s| /usr/local/sbin/logthra-recv-inetd | $WRAPPER |" \
-	    >"$DIR/inetd.conf"
+	    -e "$(recipe_debian_paths)" >"$DIR/inetd.conf"
 }
 
 # -i: stay in the foreground; -d: say what it does on standard error.
-# Started with umask 0007, as the other recipes' servers, to show that
-# openbsd-inetd sets its own, and the recipe's script undoes that.
+# openbsd-inetd sets umask 022 itself, whatever it was given, and hands
+# it to the receivers it starts.
 start_server inetd inetd_config "" \
     "${RECIPE_UMASK[@]}" inetd -d -i "$DIR/inetd.conf"
-check_eq 0022 "$(sed -n 's/^Umask:[[:space:]]*//p' "/proc/$SERVER_PID/status")" \
-    "openbsd-inetd runs with umask 0022 whatever it was given"
+recipe_umask "$SERVER_PID" openbsd-inetd
+check_contains " $LT_CGI_RECV " "$(cat "$DIR/inetd.conf")" \
+    "the line starts logthra-recv itself, no wrapper"
 check_contains "ADD: 127.0.0.1:$SERVER_PORT proto=tcp" "$(cat "$T/inetd.log")" \
     "inetd took the recipe's line"
 recipe_checks "$SERVER_URL"

@@ -6,10 +6,12 @@
 #
 # The setup mirrors the recipes: the spool is set-group-ID and open to
 # its group only (2770), the configuration and credentials files are
-# readable by that group only (0640), the server runs with umask 0007
-# (systemd's UMask=0007), and, when the test runs as root, the server
-# hands requests to the unprivileged CGI user of lib.sh (nobody), whose
-# group stands for the group logthra.
+# readable by that group only (0640), the server runs with the umask
+# Debian gives it (0022: systemd's default, and what openbsd-inetd sets),
+# and, when the test runs as root, the server hands requests to the
+# unprivileged CGI user of lib.sh (nobody), whose group stands for the
+# group logthra.  recipe_checks then finds the spool its group's all the
+# same: the programs set their own umask.
 
 RECIPES=$abs_top_srcdir/docs/recipes
 SPOOL=$T/spool
@@ -21,8 +23,17 @@ RECIPE_GROUP=$(id -gn)
 # The user the server hands requests to.
 RECIPE_USER=$(id -un)
 ((LT_UID != 0)) || RECIPE_USER=$LT_CGI_USER
-# Prefix for a server command: the umask the recipes set with UMask=.
-RECIPE_UMASK=(sh -c 'umask 0007 && exec "$@"' sh)
+# Prefix for a server command: the umask Debian's systemd gives services,
+# which would take the group's write bits from what the receiver creates
+# if it kept it.
+RECIPE_UMASK=(sh -c 'umask 0022 && exec "$@"' sh)
+
+# recipe_umask PID WHAT: the server runs with umask 0022, so that what
+# it starts does too.
+recipe_umask() {
+	check_eq 0022 "$(sed -n 's/^Umask:[[:space:]]*//p' "/proc/$1/status")" \
+	    "$2 runs with umask 0022"
+}
 
 # recipe_snippet DOC NAME: prints the fenced code block that follows the
 # line "<!-- snippet: NAME -->" in docs/recipes/DOC, so that the test runs
@@ -74,6 +85,24 @@ EOF
 }
 
 recipe_ready() { count_files "$SPOOL/tenants/$1/ready"; }
+
+# recipe_flusher: sets FLUSHER to the command that runs logthra-flush as
+# the recipes' user logthra would: when the test runs as root, a user
+# other than the server's (uid 64999, which has no name), whose only
+# group is the spool's; else the test's user.  It must rename and remove
+# what the receiver created.
+recipe_flusher() {
+	local pre=(setpriv --reuid=64999 --regid="$RECIPE_GROUP" --clear-groups --)
+	FLUSHER=("$FLUSH")
+	((LT_UID == 0)) || return 0
+	FLUSHER=("${pre[@]}" "$FLUSH")
+	if ! "${pre[@]}" test -x "$FLUSH"; then
+		mkdir -p "$T/bin"
+		cp "$FLUSH" "$T/bin/logthra-flush"
+		chmod 755 "$T/bin" "$T/bin/logthra-flush"
+		FLUSHER=("${pre[@]}" "$T/bin/logthra-flush")
+	fi
+}
 
 # recipe_refuse STATUS WHAT CURL-ARGS...: STATUS and no new spool file.
 recipe_refuse() {
@@ -183,7 +212,7 @@ recipe_checks() {
 	    "$url/api/push"
 	check_contains "Allow: POST" "$HTTP_HEADERS" "405 carries Allow: POST"
 
-	note "the spool stays the group's: umask 0007 and set-group-ID"
+	note "the spool stays the group's under umask 0022: the receiver's own umask and set-group-ID"
 	while IFS= read -r f; do
 		bad+="$f"$'\n'
 	done < <(find "$SPOOL" -mindepth 1 \( -type d ! -perm 2770 -o \

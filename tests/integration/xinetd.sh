@@ -2,8 +2,8 @@
 # docs/recipes/inetd.md, xinetd: logthra-recv started per connection by
 # Debian's xinetd with the recipe's /etc/xinetd.d/logthra: JSON, gzip,
 # protobuf and chunked pushes, the Authorization header, refusals, the
-# spool's modes (xinetd's umask attribute); with -v, that nothing the
-# receiver logs reaches the HTTP stream of a kept-alive connection.
+# spool's modes under xinetd's umask; with -v, that nothing the receiver
+# logs reaches the HTTP stream of a kept-alive connection.
 #
 # Not part of make check: Debian's xinetd conflicts with openbsd-inetd,
 # which openbsd-inetd.sh tests.  Run it by hand where xinetd is installed,
@@ -34,10 +34,15 @@ xinetd_config() {
 	} >"$DIR/xinetd.conf"
 }
 
-# Started with umask 0022: the recipe's umask attribute must do it.
+# Started with umask 0022, as Debian's systemd starts it; the service
+# has no umask attribute, so the receiver gets it too (xinetd ORs 022
+# into whatever it was given).
 start_server xinetd xinetd_config "$DIR/xinetd.pid" \
-    sh -c 'umask 0022 && exec "$@"' sh \
+    "${RECIPE_UMASK[@]}" \
     "$XINETD" -dontfork -f "$DIR/xinetd.conf" -pidfile "$DIR/xinetd.pid"
+recipe_umask "$SERVER_PID" xinetd
+check_eq "" "$(grep '^[[:space:]]*umask[[:space:]]*=' "$DIR/xinetd.conf")" \
+    "the service sets no umask"
 recipe_checks "$SERVER_URL"
 
 note "four requests over one connection; refusals logged to syslog, not to it"
