@@ -43,7 +43,7 @@ done
 recv_unit=$(cat "$T/units/logthra-recv@.service")
 for line in User=logthra-recv Group=logthra PrivateNetwork=yes ProtectSystem=strict \
     NoNewPrivileges=yes "ReadWritePaths=$(sed -n 's/^d \([^ ]*\) .*/\1/p' \
-    "$BUILD/systemd/logthra.conf.tmpfiles")" UMask=0007 StandardInput=socket; do
+    "$BUILD/systemd/logthra.conf.tmpfiles")" StandardInput=socket; do
 	check_contains "$line" "$recv_unit" "logthra-recv@.service: $line"
 done
 flush_unit=$(cat "$T/units/logthra-flush.service")
