@@ -1406,7 +1406,8 @@ for db in hi hn hf hd hq; do
 	    "$db: no row of a file outside the spool reached ClickHouse"
 done
 
-# The spools: nothing but tenants/VALID/..., rate/VALID and flush.lock.
+# The spools: nothing but tenants/VALID/..., rate/VALID, flush.lock and
+# flush.state (logthra-flush's last run).
 # spool_extra SPOOL VALID...: prints every other entry.
 spool_extra() {
 	local spool=$1 t p
@@ -1415,7 +1416,7 @@ spool_extra() {
 	for t in "$@"; do ok[$t]=1; done
 	find "$spool" -mindepth 1 -printf '%P\n' | while IFS= read -r p; do
 		case $p in
-		tenants | rate | flush.lock) continue ;;
+		tenants | rate | flush.lock | flush.state) continue ;;
 		tenants/*) t=${p#tenants/} t=${t%%/*} ;;
 		rate/*/*) printf '%s\n' "$p"; continue ;;
 		rate/*) t=${p#rate/} ;;
