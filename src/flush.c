@@ -580,8 +580,12 @@ add_file(struct run *r, const char *state, const char *name)
 	if (rc == ENOENT)
 		return 0;
 	if (rc != 0) {
+		/* The file stays where it is for the next run; the run says
+		 * so in its status, or a timer would show success while the
+		 * spool fills up. */
 		lt_error("could not claim \"%s\" of tenant \"%s\": %s", name,
 			 r->tenant, strerror(rc));
+		r->status = LT_EX_ERROR;
 		return 0;
 	}
 	it = batch_add(&r->batch, name);
