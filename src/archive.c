@@ -594,6 +594,10 @@ drop_archived(struct pack *p, const char *tdir, const char *tenant,
 			lt_warning("could not read archive \"%s\": %s",
 				   (char *)path.data, err);
 	}
+	/* No archive of the period (or none readable): nothing to drop,
+	 * and bsearch() must not be given the NULL array of none. */
+	if (members.n == 0)
+		goto out;
 	if (members.n > 1)
 		qsort(members.v, members.n, sizeof(*members.v), lt_names_compare);
 	for (i = 0; i < staged->n; i++) {
