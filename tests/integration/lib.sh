@@ -10,6 +10,12 @@
 #   LOGTHRA_ALLOW_SKIP=1   a missing program skips the test (exit 77)
 #                          instead of failing it
 #   TMPDIR                 where the temporary directory goes (default /tmp)
+#   LT_SANITIZE=1          the programs are built with AddressSanitizer and
+#                          UBSan (make check sets it in a build configured
+#                          with --enable-sanitizers; see scripts/sanitize)
+#   LT_VALGRIND=1          run every logthra-recv, logthra-flush and
+#                          logthra-replay under valgrind's memcheck
+#                          (scripts/sanitize --valgrind)
 #
 # A test calls check functions (ok, fail, check_eq, ...) and ends with
 # `finish`, which prints "PASS: name (N checks)" or a failure summary and
@@ -42,6 +48,10 @@ LT_PIDS=()      # servers started, in start order
 LT_PID_NAMES=() # their names, for messages
 LT_LOGS=()      # "label=path" of server logs, shown on failure
 LT_UID=$(id -u)
+LT_MEMCHECK=       # sanitizer or valgrind (lt_memcheck_setup)
+LT_MEMCHECK_DIR=   # its wrappers and reports
+LT_MEMCHECK_DONE=0
+LT_VALGRIND_STATUS=87 # no program exits so by itself
 
 # The unprivileged users servers run as when the tests run as root.
 LT_CH_USER=clickhouse
@@ -130,6 +140,7 @@ lt_dump_logs() {
 # Ends a test: summary line and exit status.
 finish() {
 	LT_FINISHED=1
+	lt_memcheck_finish
 	if ((LT_FAILS > 0)); then
 		lt_dump_logs
 		printf 'FAIL: %s (%d of %d checks failed)\n' "$LT_NAME" \
@@ -269,11 +280,20 @@ lt_cleanup() {
 		((rc == 77)) && rc=1
 	fi
 	lt_stop_all
+	# An aborted test: what the memory checker found may say why.
+	((LT_MEMCHECK_DONE == 1 || rc == 0)) || lt_memcheck_show
 	if [[ -n "${T:-}" && -d "$T" ]]; then
 		if [[ "${LOGTHRA_TEST_KEEP:-0}" == 1 ]]; then
 			printf '# kept %s\n' "$T"
 		else
 			rm -rf "$T"
+		fi
+	fi
+	if [[ -n "$LT_MEMCHECK_DIR" && -d "$LT_MEMCHECK_DIR" ]]; then
+		if [[ "${LOGTHRA_TEST_KEEP:-0}" == 1 ]]; then
+			printf '# kept %s\n' "$LT_MEMCHECK_DIR"
+		else
+			rm -rf "$LT_MEMCHECK_DIR"
 		fi
 	fi
 	exit "$rc"
@@ -339,6 +359,220 @@ check_rc() {
 		[[ -z "$RUN_ERR" ]] || lt_detail stderr "$RUN_ERR"
 	fi
 }
+
+# --- memory checkers ----------------------------------------------------------
+
+# Under a memory checker (LT_SANITIZE=1 or LT_VALGRIND=1) RECV, FLUSH and
+# REPLAY are wrappers that run the programs so that their reports go to
+# LT_MEMCHECK_DIR/logs, whoever starts them: a test, fcgiwrap,
+# systemd-socket-activate or another server, none of which passes the
+# test's environment on.  finish fails the test on a report that means an
+# error, and shows it: a leak found at exit, after the answer went out,
+# fails no other check.  LT_MEMCHECK_DIR is beside $T, not in it, so
+# that tests which look at what changed in $T do not see it.
+lt_memcheck_setup() {
+	if [[ "${LT_VALGRIND:-0}" == 1 ]]; then
+		LT_MEMCHECK=valgrind
+	elif [[ "${LT_SANITIZE:-0}" == 1 ]]; then
+		LT_MEMCHECK=sanitizer
+	else
+		return 0
+	fi
+	LT_MEMCHECK_DIR=$T.memcheck
+	mkdir -m 755 "$LT_MEMCHECK_DIR"
+	mkdir -p "$LT_MEMCHECK_DIR/bin" "$LT_MEMCHECK_DIR/logs"
+	# CGI programs run as another user when we are root.
+	chmod 755 "$LT_MEMCHECK_DIR/bin"
+	chmod 1777 "$LT_MEMCHECK_DIR/logs"
+	lt_memcheck_wrappers
+}
+
+# Compiles the wrappers into LT_MEMCHECK_DIR/bin.  Programs, not shell
+# scripts: a shell would merge environment variables of the same name,
+# which is how fcgiwrap passes a header sent twice.  A sanitizer build
+# reports to logs/report.PROGRAM.PID (log_path, over the options built
+# in: src/sanitize-options.c); valgrind logs to logs/PROGRAM.PID and
+# ends a program it found errors in with LT_VALGRIND_STATUS.
+lt_memcheck_wrappers() {
+	local dir=$LT_MEMCHECK_DIR var prog name def
+	need cc build-essential
+	if [[ "$LT_MEMCHECK" == valgrind ]]; then
+		need valgrind valgrind
+		def=(-DLT_VALGRIND="\"$(command -v valgrind)\""
+		    -DLT_VG_STATUS="\"$LT_VALGRIND_STATUS\"")
+	else
+		def=(-DLT_SAN_OPTIONS="\"log_path=$dir/logs/report:log_exe_name=1\"")
+	fi
+	cat >"$dir/wrapper.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef LT_SAN_OPTIONS
+/* Some process traces this one (a test's strace). */
+static int
+traced(void)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+	int t = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "TracerPid:", 10) == 0)
+			t = atoi(line + 10) != 0;
+	fclose(f);
+	return t;
+}
+
+/* NAME=OLD:MORE, or NAME=MORE: later options win. */
+static int
+add_options(const char *name, const char *more)
+{
+	const char *old = getenv(name);
+	size_t n = (old != NULL ? strlen(old) + 1 : 0) + strlen(more) + 1;
+	char *v = malloc(n);
+
+	if (v == NULL)
+		return -1;
+	snprintf(v, n, "%s%s%s", old != NULL ? old : "", old != NULL ? ":" : "",
+	    more);
+	return setenv(name, v, 1);
+}
+#endif
+
+int
+main(int argc, char **argv)
+{
+#ifdef LT_SAN_OPTIONS
+	/* LeakSanitizer cannot work under ptrace: then it does not look. */
+	(void)argc;
+	if (add_options("ASAN_OPTIONS", LT_SAN_OPTIONS) < 0 ||
+	    add_options("UBSAN_OPTIONS", LT_SAN_OPTIONS) < 0 ||
+	    (traced() && add_options("ASAN_OPTIONS", "detect_leaks=0") < 0))
+		return 127;
+	argv[0] = LT_PROG;
+	execv(LT_PROG, argv);
+#else
+	char **av = calloc((size_t)argc + 8, sizeof(*av));
+	int i, n = 0;
+
+	if (av == NULL)
+		return 127;
+	av[n++] = LT_VALGRIND;
+	av[n++] = "--error-exitcode=" LT_VG_STATUS;
+	av[n++] = "--leak-check=full";
+	av[n++] = "--errors-for-leak-kinds=definite";
+	av[n++] = "--track-fds=no";
+	av[n++] = "--vgdb=no";
+	av[n++] = "--log-file=" LT_VG_LOG;
+	av[n++] = LT_PROG;
+	for (i = 1; i < argc; i++)
+		av[n++] = argv[i];
+	av[n] = NULL;
+	execv(LT_VALGRIND, av);
+#endif
+	perror(LT_PROG);
+	return 127;
+}
+EOF
+	for var in RECV FLUSH REPLAY; do
+		prog=${!var}
+		[[ -x "$prog" ]] || continue # need_built reports it
+		name=${prog##*/}
+		if ((LT_UID == 0)) && ! as_user "$LT_CGI_USER" test -x "$prog"; then
+			# The build tree is out of the CGI user's reach.
+			mkdir -p -m 755 "$dir/real"
+			cp "$prog" "$dir/real/$name"
+			prog=$dir/real/$name
+		fi
+		cc -O -o "$dir/bin/$name" "${def[@]}" -DLT_PROG="\"$prog\"" \
+		    -DLT_VG_LOG="\"$dir/logs/$name.%p\"" "$dir/wrapper.c" ||
+		    die "could not compile the memory checker's wrapper with cc"
+		printf -v "$var" '%s' "$dir/bin/$name"
+	done
+}
+
+# Waits (up to 60 s) until no program of this test runs but the servers
+# it started: a CGI program or an inetd child may still be looking for
+# leaks after its answer, a program a test left behind may still be on
+# its way; stopping the servers, or looking before they end, would miss
+# their reports.  They are known by LT_MEMCHECK_DIR in their command line
+# (valgrind's --log-file) or environment (the sanitizers' log_path).
+lt_memcheck_wait() {
+	local i f pid comm state rest busy
+	local -A servers=()
+	for pid in ${LT_PIDS[@]+"${LT_PIDS[@]}"}; do
+		servers[$pid]=1
+	done
+	for ((i = 0; i < 600; i++)); do
+		busy=
+		for f in /proc/[0-9]*/stat; do
+			read -r pid comm state rest 2>/dev/null <"$f" || continue
+			[[ "$comm" == "(logthra-"* || "$comm" == "(memcheck-"* ]] || continue
+			[[ "$state" != Z && -z "${servers[$pid]:-}" ]] || continue
+			grep -qaF -- "$LT_MEMCHECK_DIR/logs/" "/proc/$pid/cmdline" \
+			    "/proc/$pid/environ" 2>/dev/null || continue
+			busy="$pid $comm"
+			break
+		done
+		[[ -n "$busy" ]] || return 0
+		sleep 0.1
+	done
+	note "$busy still runs after 60 s"
+}
+
+# lt_memcheck_bad: prints the reports (paths) that mean errors: every
+# valgrind log without "0 errors" (which a process valgrind could not
+# follow to its end lacks too), every sanitizer report that says an
+# error.  A process killed (crash.sh) while LeakSanitizer looked for
+# leaks at its exit leaves a report of its tracer's complaint only.
+lt_memcheck_bad() {
+	local f
+	for f in "$LT_MEMCHECK_DIR"/logs/*; do
+		[[ -f "$f" ]] || continue
+		if [[ "$LT_MEMCHECK" == sanitizer ]]; then
+			grep -Eq 'ERROR|SUMMARY|runtime error|fatal error' "$f" ||
+			    continue
+		elif grep -q '^==[0-9]*== ERROR SUMMARY: 0 errors' "$f"; then
+			continue
+		fi
+		printf '%s\n' "$f"
+	done
+}
+
+# Shows the reports that mean errors.
+lt_memcheck_show() {
+	local f
+	[[ -n "$LT_MEMCHECK" && -d "$LT_MEMCHECK_DIR/logs" ]] || return 0
+	while IFS= read -r f; do
+		printf '# ---- %s report %s ----\n' "$LT_MEMCHECK" "${f##*/}"
+		head -n 150 "$f" | sed 's/^/#   /'
+	done < <(lt_memcheck_bad)
+}
+
+# Part of finish: once the programs have ended and the servers are
+# stopped, a check that no report means errors.
+lt_memcheck_finish() {
+	local n bad
+	[[ -n "$LT_MEMCHECK" ]] || return 0
+	LT_MEMCHECK_DONE=1
+	lt_memcheck_wait
+	lt_stop_all
+	n=$(find "$LT_MEMCHECK_DIR/logs" -type f | wc -l | tr -d ' ')
+	bad=$(lt_memcheck_bad | wc -l | tr -d ' ')
+	if [[ "$LT_MEMCHECK" == sanitizer ]]; then
+		((n == bad)) || note "$((n - bad)) sanitizer reports of killed processes, without errors"
+		check_eq 0 "$bad" "the sanitizers reported no errors"
+	else
+		check_eq 0 "$bad" "valgrind found no errors in $n runs"
+	fi
+	((bad == 0)) || lt_memcheck_show
+}
+
+lt_memcheck_setup
 
 # --- ports ------------------------------------------------------------------
 
