@@ -615,7 +615,10 @@ int
 main(void)
 {
 	SRunner *sr = srunner_create(ratelimit_suite());
+	int failed;
 
 	srunner_run_all(sr, CK_ENV);
-	return srunner_ntests_failed(sr) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
