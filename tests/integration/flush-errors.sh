@@ -46,7 +46,10 @@ ch_query "CREATE DATABASE IF NOT EXISTS wrong" >/dev/null
 ch_query "CREATE TABLE wrong.log (x UInt8) ENGINE = Memory" >/dev/null
 spool_with refused acme
 SPOOL=$T/refused
+# The retry time is set during the run: 30 s after a moment between these.
+started=$(date +%s)
 run "$FLUSH" -D "$SPOOL" -U "$CH_URL" -d wrong
+ended=$(date +%s)
 check_rc 75 "logthra-flush into an incompatible table"
 check_contains "DB::Exception" "$RUN_ERR" "ClickHouse's exception is printed"
 check_match '; 1 files wait for a retry$' "$RUN_OUT" "the summary counts the deferred file"
@@ -54,10 +57,9 @@ check_eq 1 "$(count_files "$SPOOL/tenants/acme/deferred")" "the file waits in de
 check_eq 0 "$(count_files "$SPOOL/tenants/acme/active")" "nothing left in active/"
 check_eq 0 "$(count_files "$SPOOL/quarantine")" "a table problem quarantines nothing"
 check_eq 0 "$(rows "SELECT count() FROM wrong.log")" "nothing was inserted"
-now=$(date +%s)
 for f in "$SPOOL"/tenants/acme/deferred/*; do
 	m=$(stat -c %Y "$f")
-	check_eq 1 "$((m >= now + 29 && m <= now + 31))" \
+	check_eq 1 "$((m >= started + 29 && m <= ended + 31))" \
 	    "next retry ~30 s ahead in the mtime of $(basename "$f")"
 done
 run "$FLUSH" -D "$SPOOL" -U "$CH_URL"
