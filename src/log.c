@@ -80,7 +80,9 @@ remember(const char *kind, const char *text)
 			*p = ' ';
 }
 
-static void
+/* The format comes from a logger's caller, which the compiler checks
+ * (log.h); saying so here lets it accept the format passed on. */
+static void LT_PRINTF(3, 0)
 emit(int priority, const char *kind, const char *fmt, va_list ap)
 {
 	/* One fprintf for the prefix and one for the text; stderr is
