@@ -11,8 +11,8 @@
 /* How long a write waits for a non-blocking descriptor to drain. */
 #define WRITE_TIMEOUT_MS 30000
 
-static long long
-now_ms(void)
+long long
+lt_monotonic_ms(void)
 {
 	struct timespec ts;
 
@@ -30,10 +30,10 @@ lt_fd_wait(int fd, short events, int timeout_ms)
 	int n, t = -1;
 
 	if (timeout_ms > 0)
-		deadline = now_ms() + timeout_ms;
+		deadline = lt_monotonic_ms() + timeout_ms;
 	for (;;) {
 		if (timeout_ms > 0) {
-			left = deadline - now_ms();
+			left = deadline - lt_monotonic_ms();
 			if (left <= 0)
 				return 0;
 			t = left > INT_MAX ? INT_MAX : (int)left;

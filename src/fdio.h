@@ -5,6 +5,9 @@
 
 #include <stddef.h>
 
+/* Milliseconds on CLOCK_MONOTONIC, for deadlines; 0 if it cannot be read. */
+long long lt_monotonic_ms(void);
+
 /* Waits until fd is ready for events (POLLIN, POLLOUT); timeout_ms <= 0
  * waits forever.  Returns 1 when ready, 0 on timeout, -1 on error. */
 int lt_fd_wait(int fd, short events, int timeout_ms);

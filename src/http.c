@@ -118,16 +118,6 @@ lt_conn_init(struct lt_conn *c, int in_fd, int out_fd)
 	c->deadline_ms = 0;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		return 0;
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Starts the clock of a request when its first byte is there: a client
  * that sends a byte now and then resets the read timeout every time, but
  * not this one. */
@@ -135,7 +125,7 @@ static void
 start_request_clock(struct lt_conn *c, const struct lt_http_limits *lim)
 {
 	if (c->deadline_ms == 0 && lim->request_timeout_ms > 0)
-		c->deadline_ms = now_ms() + lim->request_timeout_ms;
+		c->deadline_ms = lt_monotonic_ms() + lim->request_timeout_ms;
 }
 
 /* Waiting for the next request of a connection: idle_timeout, where 0
@@ -156,7 +146,7 @@ read_wait_ms(const struct lt_conn *c, const struct lt_http_limits *lim)
 
 	if (c->deadline_ms == 0)
 		return base;
-	left = c->deadline_ms - now_ms();
+	left = c->deadline_ms - lt_monotonic_ms();
 	if (left <= 0)
 		return 0;
 	if (base > 0 && left > base)
@@ -943,7 +933,7 @@ void
 lt_conn_linger(struct lt_conn *c, int timeout_ms)
 {
 	unsigned char sink[4096];
-	long long end = now_ms() + timeout_ms, left;
+	long long end = lt_monotonic_ms() + timeout_ms, left;
 	ssize_t n;
 
 	if (shutdown(c->out_fd, SHUT_WR) < 0)
@@ -951,7 +941,7 @@ lt_conn_linger(struct lt_conn *c, int timeout_ms)
 	/* timeout_ms in all, not per read: a client that keeps sending must
 	 * not keep the process. */
 	for (;;) {
-		left = end - now_ms();
+		left = end - lt_monotonic_ms();
 		if (left <= 0 || lt_fd_wait(c->in_fd, POLLIN, (int)left) != 1)
 			return;
 		n = read(c->in_fd, sink, sizeof(sink));
