@@ -456,30 +456,35 @@ out:
 	return rc;
 }
 
-int
-lt_state_write(const char *spool, const struct lt_state *s, char *err,
-	       size_t errlen)
+/* Replaces path with text through path.tmp and rename(2), so a reader
+ * sees the old file or the new one, never half of either.  mode is set
+ * whatever the umask.  With sync_dir, the file and then sync_dir (the
+ * directory holding path) are fsynced, for a file that must survive a
+ * crash.  On failure err says "could not STEP WHAT \"FILE\"". */
+static int
+replace_file(const char *path, const struct lt_buf *text, mode_t mode,
+	     const char *sync_dir, const char *what, char *err, size_t errlen)
 {
-	struct lt_buf text = LT_BUF_INIT, tmp = LT_BUF_INIT, path = LT_BUF_INIT;
-	const char *step = "format";
+	struct lt_buf tmp = LT_BUF_INIT;
+	const char *step = "create";
 	int fd = -1, rc = ENOMEM;
 
-	if (lt_state_format(s, &text) < 0 ||
-	    lt_buf_printf(&path, "%s/%s", spool, LT_STATE_FILE) < 0 ||
-	    lt_buf_printf(&tmp, "%s.tmp", (char *)path.data) < 0)
+	if (lt_buf_printf(&tmp, "%s.tmp", path) < 0)
 		goto fail;
-	/* Under the flush lock nobody else writes flush.state.tmp; one left
-	 * by a run that died is overwritten. */
-	step = "create";
-	fd = open((char *)tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		  0660);
+	/* One writer at a time (the flush lock): a temporary file left by a
+	 * run that died is overwritten. */
+	fd = open((char *)tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+		  O_CLOEXEC, mode);
 	if (fd < 0)
 		goto fail_errno;
+	step = "chmod";
+	if (fchmod(fd, mode) < 0)
+		goto fail_errno;
 	step = "write";
-	if (lt_fd_write_all(fd, text.data, text.len) < 0)
+	if (lt_fd_write_all(fd, text->data, text->len) < 0)
 		goto fail_errno;
 	step = "fsync";
-	if (fsync(fd) < 0)
+	if (sync_dir != NULL && fsync(fd) < 0)
 		goto fail_errno;
 	step = "close";
 	rc = close(fd);
@@ -487,26 +492,45 @@ lt_state_write(const char *spool, const struct lt_state *s, char *err,
 	if (rc < 0)
 		goto fail_errno;
 	step = "rename";
-	if (rename((char *)tmp.data, (char *)path.data) < 0)
-		goto fail_errno;
-	/* The counters must not go back after a crash. */
-	step = "fsync the directory of";
-	if (lt_fsync_dir(spool) < 0)
+	if (rename((char *)tmp.data, path) < 0)
 		goto fail_errno;
 	rc = 0;
+	if (sync_dir != NULL && lt_fsync_dir(sync_dir) < 0) {
+		rc = errno;
+		(void)snprintf(err, errlen, "could not fsync the directory of %s \"%s\": %s",
+			       what, path, strerror(rc));
+	}
 	goto out;
 fail_errno:
 	rc = errno;
-fail:
 	if (fd >= 0)
 		(void)close(fd);
-	if (tmp.data != NULL && strcmp(step, "fsync the directory of") != 0)
-		(void)unlink((char *)tmp.data);
-	(void)snprintf(err, errlen, "could not %s state file \"%s\": %s", step,
-		       path.data ? (char *)path.data : spool, strerror(rc));
+	(void)unlink((char *)tmp.data);
+fail:
+	(void)snprintf(err, errlen, "could not %s %s \"%s\": %s", step, what,
+		       tmp.data ? (char *)tmp.data : path, strerror(rc));
 out:
-	lt_buf_free(&text);
 	lt_buf_free(&tmp);
+	return rc;
+}
+
+int
+lt_state_write(const char *spool, const struct lt_state *s, char *err,
+	       size_t errlen)
+{
+	struct lt_buf text = LT_BUF_INIT, path = LT_BUF_INIT;
+	int rc;
+
+	if (lt_state_format(s, &text) < 0 ||
+	    lt_buf_printf(&path, "%s/%s", spool, LT_STATE_FILE) < 0) {
+		(void)snprintf(err, errlen, "out of memory");
+		rc = ENOMEM;
+	} else {
+		/* Durable: the counters must not go back after a crash. */
+		rc = replace_file((char *)path.data, &text, 0660, spool,
+				  "state file", err, errlen);
+	}
+	lt_buf_free(&text);
 	lt_buf_free(&path);
 	return rc;
 }
@@ -1182,47 +1206,11 @@ int
 lt_metrics_write(const char *path, const struct lt_buf *text, char *err,
 		 size_t errlen)
 {
-	struct lt_buf tmp = LT_BUF_INIT;
-	const char *step = "create";
-	int fd = -1, rc = ENOMEM;
-
-	if (lt_buf_printf(&tmp, "%s.tmp", path) < 0)
-		goto fail;
-	/* Not fsynced: the next run writes it again.  The textfile collector
-	 * reads only *.prom, so it never sees the temporary file. */
-	fd = open((char *)tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		  0644);
-	if (fd < 0)
-		goto fail_errno;
-	/* node_exporter reads it as another user, whatever our umask
-	 * (0007: lt_spool_umask()). */
-	step = "chmod";
-	if (fchmod(fd, 0644) < 0)
-		goto fail_errno;
-	step = "write";
-	if (lt_fd_write_all(fd, text->data, text->len) < 0)
-		goto fail_errno;
-	step = "close";
-	rc = close(fd);
-	fd = -1;
-	if (rc < 0)
-		goto fail_errno;
-	step = "rename";
-	if (rename((char *)tmp.data, path) < 0)
-		goto fail_errno;
-	rc = 0;
-	goto out;
-fail_errno:
-	rc = errno;
-	if (fd >= 0)
-		(void)close(fd);
-	(void)unlink((char *)tmp.data);
-fail:
-	(void)snprintf(err, errlen, "could not %s metrics file \"%s\": %s", step,
-		       tmp.data ? (char *)tmp.data : path, strerror(rc));
-out:
-	lt_buf_free(&tmp);
-	return rc;
+	/* Not fsynced: the next run writes it again.  0644: node_exporter
+	 * reads it as another user, whatever our umask (0007,
+	 * lt_spool_umask()); its textfile collector reads only *.prom, so it
+	 * never sees the temporary file. */
+	return replace_file(path, text, 0644, NULL, "metrics file", err, errlen);
 }
 
 /* --- after a run --- */
