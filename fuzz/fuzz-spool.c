@@ -118,7 +118,7 @@ rowbinary(const uint8_t *data, size_t size, const struct lt_spool_info *info,
 	size_t i, total = 0;
 
 	lt_rows_by_day_reset(rows);
-	added = lt_spool_rowbinary(data, size, skip, n_skip, rows);
+	added = lt_spool_rowbinary(data, size, LT_ROWS_DATETIME_AND_NS, skip, n_skip, rows);
 	if (added < 0)
 		abort();
 	for (i = 0; i < rows->n; i++) {

@@ -468,6 +468,7 @@ day_rows(struct lt_rows_by_day *r, int32_t day)
 
 long long
 lt_spool_rowbinary(const unsigned char *data, size_t len,
+		   enum lt_rows_time time,
 		   const struct lt_day_skip *skip, size_t n_skip,
 		   struct lt_rows_by_day *out)
 {
@@ -513,7 +514,10 @@ lt_spool_rowbinary(const unsigned char *data, size_t len,
 			}
 			(void)lt_buf_append(&d->rows, tenant, tenant_len);
 			(void)lt_buf_append(&d->rows, stream, stream_len);
-			(void)lt_buf_append_u32le(&d->rows, seconds_of(ts));
+			/* The entry starts with its time, Int64 nanoseconds:
+			 * timestamp_ns, or DateTime64(9) as it stands. */
+			if (time == LT_ROWS_DATETIME_AND_NS)
+				(void)lt_buf_append_u32le(&d->rows, seconds_of(ts));
 			(void)lt_buf_append(&d->rows, r.payload, r.len);
 			(void)lt_buf_append(&d->rows, push_id, 8);
 			d->n_rows++;

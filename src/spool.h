@@ -129,15 +129,24 @@ struct lt_day_skip {
 	uint64_t rows;
 };
 
+/* How a row's time goes to ClickHouse (table.h, the layouts). */
+enum lt_rows_time {
+	LT_ROWS_DATETIME_AND_NS, /* timestamp DateTime, timestamp_ns Int64 */
+	LT_ROWS_DATETIME64,      /* timestamp DateTime64(9) */
+};
+
 /* Appends the rows of a checked spool file in ClickHouse RowBinary,
  * columns (tenant_id, stream_id, label, timestamp, timestamp_ns, msg,
- * metadata, push_id), to the buffer of each row's day, in file order;
+ * metadata, push_id), or without timestamp_ns and with timestamp the
+ * exact time for LT_ROWS_DATETIME64, to the buffer of each row's day, in
+ * file order;
  * for each day in skip (n_skip of them) its first skip.rows rows are
  * left out.  (What an INSERT cut short commits is a prefix of its body,
  * and a push's rows of a day travel together in file order, so what
  * ClickHouse holds of them is always their first rows.)  Returns the
  * number of rows added, or -1 (out of memory). */
 long long lt_spool_rowbinary(const unsigned char *data, size_t len,
+			     enum lt_rows_time time,
 			     const struct lt_day_skip *skip, size_t n_skip,
 			     struct lt_rows_by_day *out);
 void lt_rows_by_day_reset(struct lt_rows_by_day *r);

@@ -138,6 +138,39 @@ START_TEST(test_missing_end)
 }
 END_TEST
 
+/* For a DateTime64(9) table the time goes once, as Int64 nanoseconds,
+ * and nothing else changes. */
+START_TEST(test_rowbinary_datetime64)
+{
+	struct lt_spool_encoder e;
+	struct lt_rows_by_day days = {0};
+	struct lt_buf want = LT_BUF_INIT;
+	uint64_t sid = lt_stream_id(labels, 2);
+
+	encode_sample(&e);
+	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len, LT_ROWS_DATETIME64,
+					    NULL, 0, &days), 2);
+	ck_assert_uint_eq(days.n, 1);
+	ck_assert_uint_eq(days.v[0].n_rows, 2);
+	lt_buf_append_string(&want, "acme", 4);
+	lt_buf_append_u64le(&want, sid);
+	lt_buf_append_varint(&want, 2);
+	lt_buf_append_string(&want, "app=test-app", 12);
+	lt_buf_append_string(&want, "level=info", 10);
+	lt_buf_append_u64le(&want, UINT64_C(1704067200000000000));
+	lt_buf_append_string(&want, "starting up", 11);
+	lt_buf_append_varint(&want, 0);
+	lt_buf_append_u64le(&want, UINT64_C(0x1122334455667788));
+	ck_assert_uint_gt(days.v[0].rows.len, want.len);
+	ck_assert_mem_eq(days.v[0].rows.data, want.data, want.len);
+	/* Row 2 starts right after, with the same tenant and stream. */
+	ck_assert_mem_eq(days.v[0].rows.data + want.len, "\x04" "acme", 5);
+	lt_rows_by_day_free(&days);
+	lt_buf_free(&want);
+	lt_spool_encoder_free(&e);
+}
+END_TEST
+
 /* The RowBinary rows, byte for byte, in the INSERT's column order. */
 START_TEST(test_rowbinary)
 {
@@ -147,7 +180,7 @@ START_TEST(test_rowbinary)
 	uint64_t sid = lt_stream_id(labels, 2);
 
 	encode_sample(&e);
-	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len, NULL, 0, &days), 2);
+	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len, LT_ROWS_DATETIME_AND_NS, NULL, 0, &days), 2);
 	ck_assert_uint_eq(days.n, 1);
 	ck_assert_int_eq(days.v[0].day, 19723); /* 2024-01-01 */
 	ck_assert_uint_eq(days.v[0].n_rows, 2);
@@ -178,13 +211,13 @@ START_TEST(test_rowbinary)
 	ck_assert_mem_eq(days.v[0].rows.data, want.data, want.len);
 	/* What ClickHouse holds already is left out: all of a day ... */
 	lt_rows_by_day_reset(&days);
-	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len,
+	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len, LT_ROWS_DATETIME_AND_NS,
 					    (const struct lt_day_skip[]){{19723, 2}}, 1,
 					    &days), 0);
 	ck_assert_uint_eq(days.n, 0);
 	/* ... or its first rows, which an INSERT cut short committed. */
 	lt_rows_by_day_reset(&days);
-	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len,
+	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len, LT_ROWS_DATETIME_AND_NS,
 					    (const struct lt_day_skip[]){{19723, 1}}, 1,
 					    &days), 1);
 	ck_assert_uint_eq(days.v[0].n_rows, 1);
@@ -192,7 +225,7 @@ START_TEST(test_rowbinary)
 	ck_assert_mem_eq(days.v[0].rows.data, want.data + 71, want.len - 71);
 	/* A skip for another day changes nothing. */
 	lt_rows_by_day_reset(&days);
-	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len,
+	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len, LT_ROWS_DATETIME_AND_NS,
 					    (const struct lt_day_skip[]){{19724, 5}}, 1,
 					    &days), 2);
 	lt_rows_by_day_free(&days);
@@ -217,7 +250,7 @@ START_TEST(test_rowbinary_days)
 	ck_assert_int_eq(sink.entry(sink.ctx, &en), 0);
 	ck_assert_int_eq(sink.entry(sink.ctx, &en), 0);
 	ck_assert_int_eq(lt_spool_encoder_finish(&e), 0);
-	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len, NULL, 0, &days), 3);
+	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len, LT_ROWS_DATETIME_AND_NS, NULL, 0, &days), 3);
 	ck_assert_uint_eq(days.n, 2);
 	ck_assert_int_eq(days.v[0].day, 19723);
 	ck_assert_uint_eq(days.v[0].n_rows, 1);
@@ -655,6 +688,7 @@ spool_suite(void)
 	tcase_add_test(format, test_messages);
 	tcase_add_test(format, test_missing_end);
 	tcase_add_test(format, test_rowbinary);
+	tcase_add_test(format, test_rowbinary_datetime64);
 	tcase_add_test(format, test_rowbinary_days);
 	tcase_add_test(format, test_filter);
 	tcase_add_test(format, test_stream_id);
