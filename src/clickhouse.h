@@ -1,5 +1,5 @@
-/* A ClickHouse client over its HTTP interface (libcurl), and the SQL
- * Logthra runs: the database and table DDL and the INSERT statement. */
+/* A ClickHouse client over its HTTP interface (libcurl), and the check
+ * of the database and table names Logthra writes into SQL. */
 #ifndef LOGTHRA_CLICKHOUSE_H
 #define LOGTHRA_CLICKHOUSE_H
 
@@ -61,17 +61,6 @@ void lt_ch_error_from_body(struct lt_ch_error *err, long status,
  * bytes, so it can be written into SQL without quoting. */
 int lt_ch_identifier_valid(const char *name);
 
-/* Appends the statements that create the database and the table, each
- * ending in ";\n", in the order they must run.  These and the next two
- * return -1 for an invalid name or when memory is exhausted. */
-int lt_ch_ddl(struct lt_buf *out, const char *database, const char *table);
-/* Same, one statement at a time (for sending): index 0, 1, ...; returns
- * 0 with the statement in out (replacing its content), 1 past the last. */
-int lt_ch_ddl_statement(struct lt_buf *out, const char *database,
-			const char *table, int index);
-
-/* Appends the INSERT whose RowBinary body logthra-flush sends; the column
- * order is the one lt_spool_rowbinary() writes. */
-int lt_ch_insert_sql(struct lt_buf *out, const char *database, const char *table);
+/* The table's own SQL (DDL, INSERT) is in table.h. */
 
 #endif

@@ -18,92 +18,7 @@
 #include "buf.h"
 #include "clickhouse.h"
 
-static const char default_ddl[] =
-    "CREATE DATABASE IF NOT EXISTS logs;\n"
-    "CREATE TABLE IF NOT EXISTS logs.log\n"
-    "(\n"
-    "    tenant_id String,\n"
-    "    stream_id UInt64,\n"
-    "    label Array(String),\n"
-    "    timestamp DateTime,\n"
-    "    timestamp_ns Int64,\n"
-    "    msg String,\n"
-    "    metadata Array(String),\n"
-    "    push_id UInt64\n"
-    ")\n"
-    "ENGINE = MergeTree()\n"
-    "PARTITION BY toDate(timestamp, 'UTC')\n"
-    "ORDER BY (tenant_id, toStartOfHour(timestamp), stream_id, timestamp);\n";
-
-/* --- SQL --- */
-
-START_TEST(test_ddl_default_names)
-{
-	struct lt_buf b = LT_BUF_INIT;
-
-	ck_assert_int_eq(lt_ch_ddl(&b, "logs", "log"), 0);
-	ck_assert_uint_eq(b.len, strlen(default_ddl));
-	ck_assert_str_eq((char *)b.data, default_ddl);
-	lt_buf_free(&b);
-}
-END_TEST
-
-START_TEST(test_ddl_appends)
-{
-	struct lt_buf b = LT_BUF_INIT;
-
-	ck_assert_int_eq(lt_buf_printf(&b, "-- x\n"), 0);
-	ck_assert_int_eq(lt_ch_ddl(&b, "db1", "t_2"), 0);
-	ck_assert_int_eq(strncmp((char *)b.data,
-				 "-- x\nCREATE DATABASE IF NOT EXISTS db1;\n"
-				 "CREATE TABLE IF NOT EXISTS db1.t_2\n(\n",
-				 strlen("-- x\nCREATE DATABASE IF NOT EXISTS "
-					"db1;\nCREATE TABLE IF NOT EXISTS "
-					"db1.t_2\n(\n")),
-			 0);
-	lt_buf_free(&b);
-}
-END_TEST
-
-START_TEST(test_ddl_statements)
-{
-	struct lt_buf b = LT_BUF_INIT, all = LT_BUF_INIT;
-	int i;
-
-	ck_assert_int_eq(lt_buf_printf(&b, "junk"), 0);
-	ck_assert_int_eq(lt_ch_ddl_statement(&b, "logs", "log", 0), 0);
-	ck_assert_str_eq((char *)b.data, "CREATE DATABASE IF NOT EXISTS logs");
-	ck_assert_int_eq(lt_ch_ddl_statement(&b, "logs", "log", 1), 0);
-	ck_assert_ptr_eq(strchr((char *)b.data, ';'), NULL);
-	ck_assert_int_eq(lt_ch_ddl_statement(&b, "logs", "log", 2), 1);
-	ck_assert_int_eq(lt_ch_ddl_statement(&b, "logs", "log", -1), 1);
-
-	/* The statements sent are exactly the ones printed. */
-	for (i = 0; lt_ch_ddl_statement(&b, "logs", "log", i) == 0; i++) {
-		ck_assert_int_eq(lt_buf_append(&all, b.data, b.len), 0);
-		ck_assert_int_eq(lt_buf_append(&all, ";\n", 2), 0);
-	}
-	ck_assert_int_eq(i, 2);
-	ck_assert_int_eq(lt_buf_terminate(&all), 0);
-	ck_assert_str_eq((char *)all.data, default_ddl);
-	lt_buf_free(&b);
-	lt_buf_free(&all);
-}
-END_TEST
-
-START_TEST(test_ddl_bad_names)
-{
-	struct lt_buf b = LT_BUF_INIT;
-
-	ck_assert_int_eq(lt_buf_printf(&b, "keep"), 0);
-	ck_assert_int_eq(lt_ch_ddl(&b, "logs; DROP", "log"), -1);
-	ck_assert_int_eq(lt_ch_ddl(&b, "logs", ""), -1);
-	ck_assert_uint_eq(b.len, 4);
-	ck_assert_int_eq(lt_ch_ddl_statement(&b, "a-b", "log", 0), -1);
-	ck_assert_int_eq(lt_ch_ddl_statement(&b, "logs", "1a", 1), -1);
-	lt_buf_free(&b);
-}
-END_TEST
+/* --- SQL (the table's own is in test-table.c) --- */
 
 START_TEST(test_identifiers)
 {
@@ -130,22 +45,6 @@ START_TEST(test_identifiers)
 	name[64] = 'a';
 	name[65] = '\0';
 	ck_assert_int_eq(lt_ch_identifier_valid(name), 0);
-}
-END_TEST
-
-START_TEST(test_insert_sql)
-{
-	struct lt_buf b = LT_BUF_INIT;
-
-	ck_assert_int_eq(lt_ch_insert_sql(&b, "logs", "log"), 0);
-	ck_assert_str_eq((char *)b.data,
-			 "INSERT INTO logs.log (tenant_id, stream_id, label, "
-			 "timestamp, timestamp_ns, msg, metadata, push_id) "
-			 "FORMAT RowBinary");
-	lt_buf_reset(&b);
-	ck_assert_int_eq(lt_ch_insert_sql(&b, "logs", "a;b"), -1);
-	ck_assert_uint_eq(b.len, 0);
-	lt_buf_free(&b);
 }
 END_TEST
 
@@ -636,12 +535,7 @@ clickhouse_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("sql");
-	tcase_add_test(tc, test_ddl_default_names);
-	tcase_add_test(tc, test_ddl_appends);
-	tcase_add_test(tc, test_ddl_statements);
-	tcase_add_test(tc, test_ddl_bad_names);
 	tcase_add_test(tc, test_identifiers);
-	tcase_add_test(tc, test_insert_sql);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

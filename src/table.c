@@ -1,0 +1,550 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "clickhouse.h"
+#include "table.h"
+
+#define SECONDS_PER_DAY INT64_C(86400)
+
+int
+lt_ch_version_parse(const char *text, struct lt_ch_version *v)
+{
+	int part[2] = {0, 0}, i, digits;
+
+	for (i = 0; i < 2; i++) {
+		for (digits = 0; *text >= '0' && *text <= '9'; text++, digits++) {
+			if (part[i] > 100000)
+				return -1;
+			part[i] = part[i] * 10 + (*text - '0');
+		}
+		if (digits == 0)
+			return -1;
+		if (i == 0 && *text++ != '.')
+			return -1;
+	}
+	/* After major.minor: the patch and build numbers, or the end. */
+	if (*text != '\0' && *text != '.' && *text != '\n' && *text != '-')
+		return -1;
+	v->major = part[0];
+	v->minor = part[1];
+	return 0;
+}
+
+static int
+at_least(const struct lt_ch_version *v, int major, int minor)
+{
+	return v->major > major || (v->major == major && v->minor >= minor);
+}
+
+void
+lt_table_spec_for(struct lt_table_spec *s, const struct lt_ch_version *v)
+{
+	/* 22.8 (an LTS release) has every part of the current layout:
+	 * DateTime64, Map, codecs, tokenbf_v1, TTL with WHERE, REMOVE TTL.
+	 * The text index is generally available from 26.2. */
+	if (at_least(v, 22, 8)) {
+		s->layout = LT_LAYOUT_CURRENT;
+		s->index = at_least(v, 26, 2) ? LT_INDEX_TEXT : LT_INDEX_TOKENBF;
+	} else {
+		s->layout = LT_LAYOUT_PORTABLE;
+		s->index = LT_INDEX_NONE;
+	}
+}
+
+/* --- pieces of SQL --- */
+
+/* A string literal: tenant ids are printable ASCII, but may hold a
+ * quote or a backslash. */
+static int
+append_literal(struct lt_buf *out, const char *text)
+{
+	const char *p;
+
+	if (lt_buf_append(out, "'", 1) < 0)
+		return -1;
+	for (p = text; *p != '\0'; p++) {
+		if ((*p == '\'' || *p == '\\') && lt_buf_append(out, "\\", 1) < 0)
+			return -1;
+		if (lt_buf_append(out, p, 1) < 0)
+			return -1;
+	}
+	return lt_buf_append(out, "'", 1);
+}
+
+/* "toDateTime(timestamp) + toIntervalDay(7)": written the way SHOW
+ * CREATE TABLE prints it back, so that the two can be compared. */
+static int
+append_expiry(struct lt_buf *out, int64_t seconds)
+{
+	if (seconds % SECONDS_PER_DAY == 0)
+		return lt_buf_printf(out, "toDateTime(timestamp) + toIntervalDay(%lld)",
+				     (long long)(seconds / SECONDS_PER_DAY));
+	return lt_buf_printf(out, "toDateTime(timestamp) + toIntervalSecond(%lld)",
+			     (long long)seconds);
+}
+
+/* The TTL rules, without "TTL ": a rule for each tenant with a retention
+ * of its own, then the table's for the others.  Nothing when all is
+ * kept forever. */
+static int
+append_ttl_rules(struct lt_buf *out, const struct lt_table_spec *s)
+{
+	size_t i, n = 0, listed = 0;
+
+	for (i = 0; i < s->n_tenants; i++) {
+		if (s->tenants[i].seconds == 0)
+			continue;
+		if ((n++ > 0 && lt_buf_append(out, ", ", 2) < 0) ||
+		    append_expiry(out, s->tenants[i].seconds) < 0 ||
+		    lt_buf_printf(out, " WHERE tenant_id = ") < 0 ||
+		    append_literal(out, s->tenants[i].tenant) < 0)
+			return -1;
+	}
+	if (s->retention_s == 0)
+		return 0;
+	if ((n > 0 && lt_buf_append(out, ", ", 2) < 0) ||
+	    append_expiry(out, s->retention_s) < 0)
+		return -1;
+	if (s->n_tenants == 0)
+		return 0;
+	if (lt_buf_printf(out, " WHERE tenant_id NOT IN (") < 0)
+		return -1;
+	for (i = 0; i < s->n_tenants; i++) {
+		if ((listed++ > 0 && lt_buf_append(out, ", ", 2) < 0) ||
+		    append_literal(out, s->tenants[i].tenant) < 0)
+			return -1;
+	}
+	return lt_buf_append(out, ")", 1);
+}
+
+static int
+has_ttl(const struct lt_table_spec *s)
+{
+	size_t i;
+
+	if (s->layout != LT_LAYOUT_CURRENT)
+		return 0;
+	for (i = 0; i < s->n_tenants; i++)
+		if (s->tenants[i].seconds != 0)
+			return 1;
+	return s->retention_s != 0;
+}
+
+/* Whole parts are dropped, rather than rows deleted by merges, only when
+ * every row of a day expires together: no tenant rules. */
+static int
+wants_ttl_only_drop_parts(const struct lt_table_spec *s)
+{
+	return has_ttl(s) && s->n_tenants == 0;
+}
+
+/* The table as ClickHouse 18.16 can hold it: no DateTime64, so the
+ * nanoseconds ride along in timestamp_ns; partitions by UTC day, so old
+ * data goes with ALTER TABLE ... DROP PARTITION and an INSERT of one
+ * day's rows is one part, written atomically (logthra-spool(5) says why
+ * that and push_id make delivery exactly-once); the sort key puts one
+ * tenant's hour together, which is what a query for recent logs reads. */
+static const char portable_columns[] =
+    "(\n"
+    "    tenant_id String,\n"
+    "    stream_id UInt64,\n"
+    "    label Array(String),\n"
+    "    timestamp DateTime,\n"
+    "    timestamp_ns Int64,\n"
+    "    msg String,\n"
+    "    metadata Array(String),\n"
+    "    push_id UInt64\n"
+    ")\n"
+    "ENGINE = MergeTree()\n"
+    "PARTITION BY toDate(timestamp, 'UTC')\n"
+    "ORDER BY (tenant_id, toStartOfHour(timestamp), stream_id, timestamp)";
+
+/* labels: the label array as a Map ({'app': 'web'}), computed from it
+ * when parts are written, so that the INSERT stays the same. */
+#define LABELS_MAP_DEFINITION \
+	"labels Map(String, String) MATERIALIZED CAST((" \
+	"arrayMap(l -> substring(l, 1, position(l, '=') - 1), label), " \
+	"arrayMap(l -> substring(l, position(l, '=') + 1), label)), " \
+	"'Map(String, String)')"
+#define LABEL_INDEX "label_bloom label TYPE bloom_filter(0.01) GRANULARITY 1"
+#define TOKENBF_INDEX "msg_tokens msg TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1"
+#define TEXT_INDEX "msg_text msg TYPE text(tokenizer = splitByNonAlpha)"
+
+/* The same logical table for current servers.  tenant_id repeats in
+ * every row: LowCardinality.  timestamp is the exact time (timestamp_ns
+ * an alias of it, for the same queries everywhere), Delta-coded as rows
+ * of a stream come in time order.  The message index serves hasToken()
+ * and LIKE '%word%'; the label index has(label, 'app=web'). */
+static const char current_columns[] =
+    "(\n"
+    "    tenant_id LowCardinality(String),\n"
+    "    stream_id UInt64,\n"
+    "    label Array(String) CODEC(ZSTD(1)),\n"
+    "    " LABELS_MAP_DEFINITION ",\n"
+    "    timestamp DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),\n"
+    "    timestamp_ns Int64 ALIAS toUnixTimestamp64Nano(timestamp),\n"
+    "    msg String CODEC(ZSTD(1)),\n"
+    "    metadata Array(String) CODEC(ZSTD(1)),\n"
+    "    push_id UInt64,\n"
+    "    INDEX " LABEL_INDEX;
+
+static int
+append_current_table(struct lt_buf *out, const struct lt_table_spec *s)
+{
+	if (lt_buf_printf(out, "%s", current_columns) < 0 ||
+	    (s->index == LT_INDEX_TOKENBF &&
+	     lt_buf_printf(out, ",\n    INDEX %s", TOKENBF_INDEX) < 0) ||
+	    (s->index == LT_INDEX_TEXT &&
+	     lt_buf_printf(out, ",\n    INDEX %s", TEXT_INDEX) < 0) ||
+	    lt_buf_printf(out, "\n)\nENGINE = MergeTree\n"
+			  "PARTITION BY toDate(timestamp, 'UTC')\n"
+			  "ORDER BY (tenant_id, toStartOfHour(timestamp), "
+			  "stream_id, timestamp)") < 0)
+		return -1;
+	if (has_ttl(s) && (lt_buf_printf(out, "\nTTL ") < 0 ||
+			   append_ttl_rules(out, s) < 0))
+		return -1;
+	if (wants_ttl_only_drop_parts(s) &&
+	    lt_buf_printf(out, "\nSETTINGS ttl_only_drop_parts = 1") < 0)
+		return -1;
+	return 0;
+}
+
+static int
+names_valid(const struct lt_table_spec *s)
+{
+	return lt_ch_identifier_valid(s->database) &&
+	       lt_ch_identifier_valid(s->table);
+}
+
+/* Appends statement index; 1 past the last, -1 on a bad name or no
+ * memory (out then unchanged). */
+static int
+append_statement(struct lt_buf *out, const struct lt_table_spec *s, int index)
+{
+	size_t old = out->len;
+	int rc;
+
+	if (!names_valid(s))
+		return -1;
+	switch (index) {
+	case 0:
+		rc = lt_buf_printf(out, "CREATE DATABASE IF NOT EXISTS %s",
+				   s->database);
+		break;
+	case 1:
+		rc = lt_buf_printf(out, "CREATE TABLE IF NOT EXISTS %s.%s\n",
+				   s->database, s->table);
+		if (rc == 0 && s->layout == LT_LAYOUT_PORTABLE)
+			rc = lt_buf_printf(out, "%s", portable_columns);
+		else if (rc == 0)
+			rc = append_current_table(out, s);
+		break;
+	default:
+		return 1;
+	}
+	if (rc < 0) {
+		out->len = old;
+		return -1;
+	}
+	return 0;
+}
+
+int
+lt_table_ddl(struct lt_buf *out, const struct lt_table_spec *s)
+{
+	size_t old = out->len;
+	int i, rc;
+
+	for (i = 0; (rc = append_statement(out, s, i)) == 0; i++) {
+		if (lt_buf_append(out, ";\n", 2) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	if (rc < 0 || lt_buf_terminate(out) < 0) {
+		out->len = old;
+		return -1;
+	}
+	return 0;
+}
+
+int
+lt_table_ddl_statement(struct lt_buf *out, const struct lt_table_spec *s,
+		       int index)
+{
+	int rc;
+
+	if (index < 0)
+		return 1;
+	lt_buf_reset(out);
+	rc = append_statement(out, s, index);
+	if (rc == 0 && lt_buf_terminate(out) < 0) {
+		lt_buf_reset(out);
+		return -1;
+	}
+	return rc;
+}
+
+/* Appends a statement made by printf and terminates; out unchanged on
+ * failure. */
+static int
+statement(struct lt_buf *out, int ok_so_far, size_t old)
+{
+	if (!ok_so_far || lt_buf_terminate(out) < 0) {
+		out->len = old;
+		return -1;
+	}
+	return 0;
+}
+
+int
+lt_table_insert_sql(struct lt_buf *out, const struct lt_table_spec *s)
+{
+	size_t old = out->len;
+
+	if (!names_valid(s))
+		return -1;
+	return statement(out, lt_buf_printf(out,
+	    "INSERT INTO %s.%s (tenant_id, stream_id, label, timestamp, %smsg, "
+	    "metadata, push_id) FORMAT RowBinary", s->database, s->table,
+	    s->layout == LT_LAYOUT_PORTABLE ? "timestamp_ns, " : "") == 0, old);
+}
+
+int
+lt_table_columns_sql(struct lt_buf *out, const struct lt_table_spec *s)
+{
+	size_t old = out->len;
+
+	if (!names_valid(s))
+		return -1;
+	return statement(out, lt_buf_printf(out,
+	    "SELECT name, type FROM system.columns WHERE database = '%s' "
+	    "AND table = '%s' FORMAT TabSeparatedRaw", s->database,
+	    s->table) == 0, old);
+}
+
+int
+lt_table_show_sql(struct lt_buf *out, const struct lt_table_spec *s)
+{
+	size_t old = out->len;
+
+	if (!names_valid(s))
+		return -1;
+	return statement(out, lt_buf_printf(out,
+	    "SHOW CREATE TABLE %s.%s FORMAT TabSeparatedRaw", s->database,
+	    s->table) == 0, old);
+}
+
+/* --- an existing table --- */
+
+/* The type of column name in the columns answer, copied to type; 0 when
+ * there is no such column. */
+static int
+column_type(const char *tsv, const char *name, char *type, size_t size)
+{
+	size_t name_len = strlen(name), n;
+	const char *line, *end;
+
+	for (line = tsv; line != NULL && *line != '\0'; line = end ? end + 1 : NULL) {
+		end = strchr(line, '\n');
+		if (strncmp(line, name, name_len) != 0 || line[name_len] != '\t')
+			continue;
+		line += name_len + 1;
+		n = end ? (size_t)(end - line) : strlen(line);
+		if (n >= size)
+			n = size - 1;
+		memcpy(type, line, n);
+		type[n] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
+static int
+starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Whether a column's type takes what the INSERT sends for it. */
+static int
+type_takes(const char *name, const char *type, enum lt_table_layout layout)
+{
+	if (strcmp(name, "tenant_id") == 0 || strcmp(name, "msg") == 0)
+		return strcmp(type, "String") == 0 ||
+		       strcmp(type, "LowCardinality(String)") == 0;
+	if (strcmp(name, "label") == 0 || strcmp(name, "metadata") == 0)
+		return strcmp(type, "Array(String)") == 0 ||
+		       strcmp(type, "Array(LowCardinality(String))") == 0;
+	if (strcmp(name, "timestamp") == 0)
+		return layout == LT_LAYOUT_PORTABLE ?
+		       strcmp(type, "DateTime") == 0 || starts_with(type, "DateTime('") :
+		       starts_with(type, "DateTime64(9");
+	if (strcmp(name, "timestamp_ns") == 0)
+		return strcmp(type, "Int64") == 0;
+	return strcmp(type, "UInt64") == 0; /* stream_id, push_id */
+}
+
+static void
+note_missing(struct lt_table_found *f, const char *name, const char *type)
+{
+	size_t len = strlen(f->missing);
+
+	(void)snprintf(f->missing + len, sizeof(f->missing) - len, "%s%s (%s)",
+		       len > 0 ? ", " : "", name, type[0] ? type : "missing");
+}
+
+static int
+ttl_matches(const struct lt_table_spec *s, const char *create_sql, int found_ttl)
+{
+	struct lt_buf want = LT_BUF_INIT;
+	const char *at;
+	int match = 0;
+
+	if (!has_ttl(s))
+		return !found_ttl;
+	if (lt_buf_printf(&want, "TTL ") < 0 || append_ttl_rules(&want, s) < 0 ||
+	    lt_buf_terminate(&want) < 0) {
+		lt_buf_free(&want);
+		return 0;
+	}
+	at = strstr(create_sql, (char *)want.data);
+	/* The same rules, not the first of more. */
+	if (at != NULL) {
+		at += want.len;
+		match = *at == '\0' || *at == '\n' || *at == ' ';
+	}
+	lt_buf_free(&want);
+	return match;
+}
+
+void
+lt_table_inspect(const struct lt_table_spec *s, const char *columns_tsv,
+		 const char *create_sql, struct lt_table_found *f)
+{
+	static const char *const needed[] = {
+		"tenant_id", "stream_id", "label", "timestamp", "timestamp_ns",
+		"msg", "metadata", "push_id",
+	};
+	char type[128];
+	size_t i;
+
+	memset(f, 0, sizeof(*f));
+	if (create_sql == NULL)
+		create_sql = "";
+	f->exists = columns_tsv != NULL && columns_tsv[0] != '\0';
+	if (!f->exists)
+		return;
+	f->layout = column_type(columns_tsv, "timestamp", type, sizeof(type)) &&
+		    starts_with(type, "DateTime64") ? LT_LAYOUT_CURRENT :
+		    LT_LAYOUT_PORTABLE;
+	for (i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
+		/* On the current layout timestamp_ns is computed, not sent. */
+		if (f->layout == LT_LAYOUT_CURRENT && strcmp(needed[i], "timestamp_ns") == 0)
+			continue;
+		if (!column_type(columns_tsv, needed[i], type, sizeof(type)))
+			note_missing(f, needed[i], "");
+		else if (!type_takes(needed[i], type, f->layout))
+			note_missing(f, needed[i], type);
+	}
+	f->has_labels_map = column_type(columns_tsv, "labels", type, sizeof(type)) &&
+			    starts_with(type, "Map(");
+	f->has_label_index = strstr(create_sql, "INDEX label_bloom ") != NULL;
+	if (strstr(create_sql, "INDEX msg_text ") != NULL)
+		f->index = LT_INDEX_TEXT;
+	else if (strstr(create_sql, "INDEX msg_tokens ") != NULL)
+		f->index = LT_INDEX_TOKENBF;
+	f->has_ttl = strstr(create_sql, "TTL ") != NULL;
+	f->ttl_matches = ttl_matches(s, create_sql, f->has_ttl);
+	f->ttl_only_drop_parts = strstr(create_sql, "ttl_only_drop_parts = 1") != NULL;
+}
+
+/* --- --migrate --- */
+
+static int
+alter(struct lt_buf *out, const struct lt_table_spec *s, const char *what)
+{
+	return lt_buf_printf(out, "ALTER TABLE %s.%s %s;\n", s->database,
+			     s->table, what);
+}
+
+static int
+alter_ttl(struct lt_buf *out, const struct lt_table_spec *s)
+{
+	if (!has_ttl(s))
+		return alter(out, s, "REMOVE TTL");
+	if (lt_buf_printf(out, "ALTER TABLE %s.%s MODIFY TTL ", s->database,
+			  s->table) < 0 ||
+	    append_ttl_rules(out, s) < 0)
+		return -1;
+	return lt_buf_append(out, ";\n", 2);
+}
+
+static int
+note(struct lt_buf *left, const char *line)
+{
+	return lt_buf_printf(left, "%s\n", line);
+}
+
+int
+lt_table_migrations(const struct lt_table_spec *s,
+		    const struct lt_table_found *f, struct lt_buf *out,
+		    struct lt_buf *left)
+{
+	int n = 0, rc = 0;
+
+	if (!names_valid(s))
+		return -1;
+	/* No table yet (CREATE makes it as s says), or an older server:
+	 * its table is the portable one, and nothing of the current
+	 * layout can be added. */
+	if (!f->exists || s->layout != LT_LAYOUT_CURRENT)
+		return 0;
+	if (f->layout == LT_LAYOUT_PORTABLE)
+		rc |= note(left, "the table has the portable layout (timestamp DateTime, "
+			   "tenant_id String, no codecs); the current one needs a new "
+			   "table and a copy of the rows: see logthra(7), MIGRATING");
+	if (!f->has_labels_map && ++n)
+		rc |= alter(out, s, "ADD COLUMN IF NOT EXISTS " LABELS_MAP_DEFINITION
+			    " AFTER label");
+	if (!f->has_label_index && ++n)
+		rc |= alter(out, s, "ADD INDEX IF NOT EXISTS " LABEL_INDEX);
+	if (s->index == LT_INDEX_TEXT && f->index != LT_INDEX_TEXT && ++n) {
+		rc |= alter(out, s, "ADD INDEX IF NOT EXISTS " TEXT_INDEX);
+		if (f->index == LT_INDEX_TOKENBF && ++n)
+			rc |= alter(out, s, "DROP INDEX IF EXISTS msg_tokens");
+	} else if (s->index == LT_INDEX_TOKENBF && f->index == LT_INDEX_NONE && ++n) {
+		rc |= alter(out, s, "ADD INDEX IF NOT EXISTS " TOKENBF_INDEX);
+	}
+	if (!f->ttl_matches && (has_ttl(s) || f->has_ttl) && ++n)
+		rc |= alter_ttl(out, s);
+	if (wants_ttl_only_drop_parts(s) != f->ttl_only_drop_parts && ++n)
+		rc |= alter(out, s, wants_ttl_only_drop_parts(s) ?
+			    "MODIFY SETTING ttl_only_drop_parts = 1" :
+			    "MODIFY SETTING ttl_only_drop_parts = 0");
+	return rc < 0 ? -1 : n;
+}
+
+int32_t
+lt_table_oldest_day_kept(const struct lt_table_spec *s, int64_t now_s)
+{
+	int64_t longest = s->retention_s;
+	size_t i;
+
+	if (longest == 0)
+		return -1;
+	for (i = 0; i < s->n_tenants; i++) {
+		if (s->tenants[i].seconds == 0)
+			return -1;
+		if (s->tenants[i].seconds > longest)
+			longest = s->tenants[i].seconds;
+	}
+	/* The day that holds the oldest time kept: earlier days are past
+	 * retention in all of their rows. */
+	if (now_s < longest)
+		return 0;
+	return (int32_t)((now_s - longest) / SECONDS_PER_DAY);
+}

@@ -1,0 +1,140 @@
+/* The table logthra-flush writes: one logical table (the same column
+ * names and query idioms everywhere), the best physical layout for each
+ * ClickHouse version, its DDL, the INSERT that fits an existing table,
+ * retention, and what --migrate may change.  logthra(7), THE TABLE,
+ * specifies it; this file is the only place that writes its SQL. */
+#ifndef LOGTHRA_TABLE_H
+#define LOGTHRA_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* A ClickHouse release, as far as the table cares. */
+struct lt_ch_version {
+	int major;
+	int minor;
+};
+
+/* Reads "26.7.2.1", "18.16.1" or "24.8" (what SELECT version() answers,
+ * or --server-version); returns 0, or -1 when text is not such a
+ * version. */
+int lt_ch_version_parse(const char *text, struct lt_ch_version *v);
+
+enum lt_table_layout {
+	/* Every server from Debian 12's 18.16 on: DateTime seconds beside
+	 * timestamp_ns, String columns, no TTL (logthra-flush drops old
+	 * partitions itself). */
+	LT_LAYOUT_PORTABLE,
+	/* 22.8 on: LowCardinality tenant, DateTime64(9) (timestamp_ns an
+	 * ALIAS of it), a Map of the labels, codecs, skip indexes, TTL. */
+	LT_LAYOUT_CURRENT,
+};
+
+enum lt_msg_index {
+	LT_INDEX_NONE,
+	LT_INDEX_TOKENBF,  /* tokenbf_v1: 22.8 to 26.1 */
+	LT_INDEX_TEXT,     /* the full-text index, generally available in 26.2 */
+};
+
+/* A tenant whose retention differs from the table's. */
+struct lt_tenant_retention {
+	const char *tenant;
+	int64_t seconds;   /* 0: kept forever */
+};
+
+struct lt_table_spec {
+	const char *database;
+	const char *table;
+	enum lt_table_layout layout;
+	enum lt_msg_index index;
+	int64_t retention_s;   /* 0: kept forever */
+	const struct lt_tenant_retention *tenants;
+	size_t n_tenants;
+};
+
+/* The layout and index for a server version; names and retention are
+ * the caller's. */
+void lt_table_spec_for(struct lt_table_spec *s, const struct lt_ch_version *v);
+
+/* The statements that create the database and the table, each ending
+ * in ";\n", appended to out.  These functions return -1 for an invalid
+ * name or when memory is exhausted (out then unchanged). */
+int lt_table_ddl(struct lt_buf *out, const struct lt_table_spec *s);
+/* The same one at a time: index 0, 1, ... replaces out's content with a
+ * statement and returns 0; returns 1 past the last. */
+int lt_table_ddl_statement(struct lt_buf *out, const struct lt_table_spec *s,
+			   int index);
+
+/* The INSERT whose RowBinary body lt_spool_rowbinary() writes for a
+ * table of this layout. */
+int lt_table_insert_sql(struct lt_buf *out, const struct lt_table_spec *s);
+
+/* The query whose TabSeparated answer lt_table_read_columns() reads:
+ * name and type of each column of the table, in order. */
+int lt_table_columns_sql(struct lt_buf *out, const struct lt_table_spec *s);
+
+/* The statement whose answer (FORMAT TabSeparatedRaw) is the text of
+ * SHOW CREATE TABLE. */
+int lt_table_show_sql(struct lt_buf *out, const struct lt_table_spec *s);
+
+/* What an existing table is, compared with s. */
+struct lt_table_found {
+	int exists;
+	enum lt_table_layout layout;  /* by the type of timestamp */
+	int has_labels_map;
+	int has_label_index;
+	enum lt_msg_index index;
+	int ttl_matches;              /* the TTL s asks for, or none when it asks none */
+	int has_ttl;
+	int ttl_only_drop_parts;
+	char missing[256];            /* columns the INSERT needs, missing or of
+				       * another type: "" when it can insert */
+};
+
+/* Reads the columns answer (name TAB type per line; empty: no table)
+ * and the text of SHOW CREATE TABLE. */
+void lt_table_inspect(const struct lt_table_spec *s, const char *columns_tsv,
+		      const char *create_sql, struct lt_table_found *f);
+
+/* The changes --migrate makes to bring a found table towards s, each an
+ * ALTER statement appended to out with ";\n".  Changes that would
+ * rewrite all the data or that ClickHouse cannot make in place (another
+ * layout) are not made: a line for each is appended to left.  Returns
+ * the number of statements, or -1. */
+int lt_table_migrations(const struct lt_table_spec *s,
+			const struct lt_table_found *f, struct lt_buf *out,
+			struct lt_buf *left);
+
+/* The UTC days (days since 1970-01-01) a table without TTL keeps: older
+ * ones logthra-flush drops.  The longest retention wins, as a partition
+ * holds every tenant; -1 when everything is kept. */
+int32_t lt_table_oldest_day_kept(const struct lt_table_spec *s, int64_t now_s);
+
+/* --- on the server (table_server.c) --- */
+
+struct lt_ch;
+struct lt_ch_error;
+
+/* SELECT version(). */
+int lt_table_server_version(struct lt_ch *ch, struct lt_ch_version *v,
+			    struct lt_ch_error *err);
+
+/* Reads what the table is (f->exists 0 when there is none). */
+int lt_table_fetch(struct lt_ch *ch, const struct lt_table_spec *s,
+		   struct lt_table_found *f, struct lt_ch_error *err);
+
+/* Creates the database and the table as s says when they are missing
+ * (an existing table is left as it is), then reads what it is. */
+int lt_table_ensure(struct lt_ch *ch, const struct lt_table_spec *s,
+		    struct lt_table_found *f, struct lt_ch_error *err);
+
+/* Drops the partitions (UTC days) older than the retention: for tables
+ * without TTL.  The names of the dropped ones ("2024-01-01") are
+ * appended to dropped, one per line.  Returns how many, or -1. */
+int lt_table_drop_old_days(struct lt_ch *ch, const struct lt_table_spec *s,
+			   int64_t now_s, struct lt_buf *dropped,
+			   struct lt_ch_error *err);
+
+#endif

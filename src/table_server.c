@@ -1,0 +1,175 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "clickhouse.h"
+#include "table.h"
+
+/* Runs sql and leaves its answer, NUL-terminated, in answer. */
+static int
+ask(struct lt_ch *ch, const char *sql, struct lt_buf *answer,
+    struct lt_ch_error *err)
+{
+	lt_buf_reset(answer);
+	if (lt_ch_query(ch, sql, answer, err) < 0)
+		return -1;
+	if (lt_buf_terminate(answer) < 0) {
+		memset(err, 0, sizeof(*err));
+		(void)snprintf(err->message, sizeof(err->message), "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+no_memory(struct lt_ch_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	(void)snprintf(err->message, sizeof(err->message), "out of memory");
+	return -1;
+}
+
+int
+lt_table_server_version(struct lt_ch *ch, struct lt_ch_version *v,
+			struct lt_ch_error *err)
+{
+	struct lt_buf answer = LT_BUF_INIT;
+	int rc = ask(ch, "SELECT version()", &answer, err);
+
+	if (rc == 0 && lt_ch_version_parse((char *)answer.data, v) < 0) {
+		memset(err, 0, sizeof(*err));
+		err->http_status = 200;
+		(void)snprintf(err->message, sizeof(err->message),
+			       "SELECT version() answered \"%.64s\", not a version",
+			       (char *)answer.data);
+		rc = -1;
+	}
+	lt_buf_free(&answer);
+	return rc;
+}
+
+int
+lt_table_fetch(struct lt_ch *ch, const struct lt_table_spec *s,
+	       struct lt_table_found *f, struct lt_ch_error *err)
+{
+	struct lt_buf sql = LT_BUF_INIT, columns = LT_BUF_INIT, create = LT_BUF_INIT;
+	int rc = -1;
+
+	if (lt_table_columns_sql(&sql, s) < 0) {
+		(void)no_memory(err);
+		goto out;
+	}
+	if (ask(ch, (char *)sql.data, &columns, err) < 0)
+		goto out;
+	/* SHOW CREATE TABLE fails for a table that is not there. */
+	if (columns.len > 0) {
+		lt_buf_reset(&sql);
+		if (lt_table_show_sql(&sql, s) < 0) {
+			(void)no_memory(err);
+			goto out;
+		}
+		if (ask(ch, (char *)sql.data, &create, err) < 0)
+			goto out;
+	}
+	lt_table_inspect(s, (char *)columns.data,
+			 create.len > 0 ? (char *)create.data : "", f);
+	rc = 0;
+out:
+	lt_buf_free(&sql);
+	lt_buf_free(&columns);
+	lt_buf_free(&create);
+	return rc;
+}
+
+int
+lt_table_ensure(struct lt_ch *ch, const struct lt_table_spec *s,
+		struct lt_table_found *f, struct lt_ch_error *err)
+{
+	struct lt_buf sql = LT_BUF_INIT;
+	int i, rc = 0;
+
+	for (i = 0; rc == 0; i++) {
+		rc = lt_table_ddl_statement(&sql, s, i);
+		if (rc < 0)
+			(void)no_memory(err);
+		else if (rc == 0)
+			rc = lt_ch_query(ch, (char *)sql.data, NULL, err);
+	}
+	lt_buf_free(&sql);
+	if (rc < 0)
+		return -1;
+	return lt_table_fetch(ch, s, f, err);
+}
+
+/* "20240101", the partition ID of a UTC day in the table's partition
+ * key, toDate(timestamp, 'UTC'). */
+static int
+day_partition_id(int32_t day, char id[9])
+{
+	time_t t = (time_t)day * 86400;
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		return -1;
+	return strftime(id, 9, "%Y%m%d", &tm) == 8 ? 0 : -1;
+}
+
+int
+lt_table_drop_old_days(struct lt_ch *ch, const struct lt_table_spec *s,
+		       int64_t now_s, struct lt_buf *dropped,
+		       struct lt_ch_error *err)
+{
+	struct lt_buf sql = LT_BUF_INIT, ids = LT_BUF_INIT;
+	int32_t oldest = lt_table_oldest_day_kept(s, now_s);
+	char oldest_id[9], *line, *end;
+	int n = 0;
+
+	if (oldest < 0)
+		return 0;
+	if (day_partition_id(oldest, oldest_id) < 0 ||
+	    lt_buf_printf(&sql, "SELECT DISTINCT partition_id FROM system.parts "
+			  "WHERE database = '%s' AND table = '%s' AND active "
+			  "AND partition_id < '%s' ORDER BY partition_id "
+			  "FORMAT TabSeparatedRaw", s->database, s->table,
+			  oldest_id) < 0 ||
+	    lt_buf_terminate(&sql) < 0) {
+		n = no_memory(err);
+		goto out;
+	}
+	if (ask(ch, (char *)sql.data, &ids, err) < 0) {
+		n = -1;
+		goto out;
+	}
+	for (line = (char *)ids.data; *line != '\0' && n >= 0; line = end + 1) {
+		end = strchr(line, '\n');
+		if (end == NULL)
+			break;
+		*end = '\0';
+		/* Only days: a partition of anything else is not ours. */
+		if (strlen(line) != 8 || strspn(line, "0123456789") != 8)
+			continue;
+		lt_buf_reset(&sql);
+		if (lt_buf_printf(&sql, "ALTER TABLE %s.%s DROP PARTITION ID '%s'",
+				  s->database, s->table, line) < 0 ||
+		    lt_buf_terminate(&sql) < 0) {
+			n = no_memory(err);
+			break;
+		}
+		if (lt_ch_query(ch, (char *)sql.data, NULL, err) < 0) {
+			n = -1;
+			break;
+		}
+		if (lt_buf_printf(dropped, "%.4s-%.2s-%.2s\n", line, line + 4,
+				  line + 6) < 0) {
+			n = no_memory(err);
+			break;
+		}
+		n++;
+	}
+out:
+	lt_buf_free(&sql);
+	lt_buf_free(&ids);
+	return n;
+}

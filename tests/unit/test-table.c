@@ -1,0 +1,460 @@
+/* The table per ClickHouse version: versions, DDL, INSERT, what an
+ * existing table is, --migrate's changes, retention by days. */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "table.h"
+
+static const char portable_ddl[] =
+    "CREATE DATABASE IF NOT EXISTS logs;\n"
+    "CREATE TABLE IF NOT EXISTS logs.log\n"
+    "(\n"
+    "    tenant_id String,\n"
+    "    stream_id UInt64,\n"
+    "    label Array(String),\n"
+    "    timestamp DateTime,\n"
+    "    timestamp_ns Int64,\n"
+    "    msg String,\n"
+    "    metadata Array(String),\n"
+    "    push_id UInt64\n"
+    ")\n"
+    "ENGINE = MergeTree()\n"
+    "PARTITION BY toDate(timestamp, 'UTC')\n"
+    "ORDER BY (tenant_id, toStartOfHour(timestamp), stream_id, timestamp);\n";
+
+/* The columns answer of a table made by each layout, as ClickHouse
+ * gives them (name TAB type). */
+static const char portable_columns[] =
+    "tenant_id\tString\nstream_id\tUInt64\nlabel\tArray(String)\n"
+    "timestamp\tDateTime\ntimestamp_ns\tInt64\nmsg\tString\n"
+    "metadata\tArray(String)\npush_id\tUInt64\n";
+static const char current_columns[] =
+    "tenant_id\tLowCardinality(String)\nstream_id\tUInt64\nlabel\tArray(String)\n"
+    "labels\tMap(String, String)\ntimestamp\tDateTime64(9, 'UTC')\n"
+    "timestamp_ns\tInt64\nmsg\tString\nmetadata\tArray(String)\npush_id\tUInt64\n";
+
+static struct lt_table_spec
+spec_for(int major, int minor)
+{
+	struct lt_table_spec s = {.database = "logs", .table = "log"};
+	struct lt_ch_version v = {major, minor};
+
+	lt_table_spec_for(&s, &v);
+	return s;
+}
+
+static char *
+ddl_of(const struct lt_table_spec *s)
+{
+	struct lt_buf b = LT_BUF_INIT;
+
+	ck_assert_int_eq(lt_table_ddl(&b, s), 0);
+	return (char *)b.data; /* the caller frees */
+}
+
+START_TEST(test_versions)
+{
+	struct lt_ch_version v;
+
+	ck_assert_int_eq(lt_ch_version_parse("18.16.1", &v), 0);
+	ck_assert_int_eq(v.major, 18);
+	ck_assert_int_eq(v.minor, 16);
+	ck_assert_int_eq(lt_ch_version_parse("26.7.2.1\n", &v), 0);
+	ck_assert_int_eq(v.major, 26);
+	ck_assert_int_eq(v.minor, 7);
+	ck_assert_int_eq(lt_ch_version_parse("24.8", &v), 0);
+	ck_assert_int_eq(v.minor, 8);
+	ck_assert_int_eq(lt_ch_version_parse("24", &v), -1);
+	ck_assert_int_eq(lt_ch_version_parse("24.", &v), -1);
+	ck_assert_int_eq(lt_ch_version_parse("v24.8", &v), -1);
+	ck_assert_int_eq(lt_ch_version_parse("24.8x", &v), -1);
+	ck_assert_int_eq(lt_ch_version_parse("", &v), -1);
+	ck_assert_int_eq(lt_ch_version_parse("99999999999.1", &v), -1);
+}
+END_TEST
+
+START_TEST(test_layout_per_version)
+{
+	ck_assert_int_eq(spec_for(18, 16).layout, LT_LAYOUT_PORTABLE);
+	ck_assert_int_eq(spec_for(21, 8).layout, LT_LAYOUT_PORTABLE);
+	ck_assert_int_eq(spec_for(22, 3).layout, LT_LAYOUT_PORTABLE);
+	ck_assert_int_eq(spec_for(22, 8).layout, LT_LAYOUT_CURRENT);
+	ck_assert_int_eq(spec_for(22, 8).index, LT_INDEX_TOKENBF);
+	ck_assert_int_eq(spec_for(24, 8).index, LT_INDEX_TOKENBF);
+	ck_assert_int_eq(spec_for(26, 1).index, LT_INDEX_TOKENBF);
+	ck_assert_int_eq(spec_for(26, 2).index, LT_INDEX_TEXT);
+	ck_assert_int_eq(spec_for(27, 0).index, LT_INDEX_TEXT);
+	ck_assert_int_eq(spec_for(18, 16).index, LT_INDEX_NONE);
+}
+END_TEST
+
+/* Debian's 18.16 gets the table Logthra always made, byte for byte. */
+START_TEST(test_portable_ddl)
+{
+	struct lt_table_spec s = spec_for(18, 16);
+	char *ddl;
+
+	s.retention_s = 30 * 86400; /* no TTL there: days are dropped */
+	ddl = ddl_of(&s);
+	ck_assert_str_eq(ddl, portable_ddl);
+	free(ddl);
+}
+END_TEST
+
+START_TEST(test_current_ddl)
+{
+	struct lt_table_spec s = spec_for(24, 8);
+	char *ddl = ddl_of(&s);
+
+	ck_assert_ptr_nonnull(strstr(ddl, "    tenant_id LowCardinality(String),\n"));
+	ck_assert_ptr_nonnull(strstr(ddl, "    timestamp DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),\n"));
+	ck_assert_ptr_nonnull(strstr(ddl, "    timestamp_ns Int64 ALIAS toUnixTimestamp64Nano(timestamp),\n"));
+	ck_assert_ptr_nonnull(strstr(ddl, "    labels Map(String, String) MATERIALIZED CAST(("));
+	ck_assert_ptr_nonnull(strstr(ddl, "    msg String CODEC(ZSTD(1)),\n"));
+	ck_assert_ptr_nonnull(strstr(ddl, "INDEX label_bloom label TYPE bloom_filter(0.01) GRANULARITY 1"));
+	ck_assert_ptr_nonnull(strstr(ddl, "INDEX msg_tokens msg TYPE tokenbf_v1("));
+	ck_assert_ptr_null(strstr(ddl, "msg_text"));
+	ck_assert_ptr_nonnull(strstr(ddl, "PARTITION BY toDate(timestamp, 'UTC')\n"));
+	ck_assert_ptr_nonnull(strstr(ddl, "ORDER BY (tenant_id, toStartOfHour(timestamp), stream_id, timestamp);\n"));
+	/* No retention, no TTL. */
+	ck_assert_ptr_null(strstr(ddl, "TTL"));
+	ck_assert_ptr_null(strstr(ddl, "ttl_only_drop_parts"));
+	free(ddl);
+
+	s = spec_for(26, 7);
+	ddl = ddl_of(&s);
+	ck_assert_ptr_nonnull(strstr(ddl, "INDEX msg_text msg TYPE text(tokenizer = splitByNonAlpha)"));
+	ck_assert_ptr_null(strstr(ddl, "tokenbf"));
+	free(ddl);
+}
+END_TEST
+
+START_TEST(test_ttl)
+{
+	struct lt_table_spec s = spec_for(24, 8);
+	struct lt_tenant_retention t[] = {{"acme", 7 * 86400}, {"it's", 0}, {"b\\c", 3600}};
+	char *ddl;
+
+	s.retention_s = 30 * 86400;
+	ddl = ddl_of(&s);
+	ck_assert_ptr_nonnull(strstr(ddl, "\nTTL toDateTime(timestamp) + toIntervalDay(30)\n"
+				     "SETTINGS ttl_only_drop_parts = 1;\n"));
+	free(ddl);
+
+	/* Tenants of their own: a rule each (none for "kept forever"),
+	 * quoted; the table's rule for the others; rows, not parts. */
+	s.tenants = t;
+	s.n_tenants = 3;
+	ddl = ddl_of(&s);
+	ck_assert_ptr_nonnull(strstr(ddl,
+	    "\nTTL toDateTime(timestamp) + toIntervalDay(7) WHERE tenant_id = 'acme', "
+	    "toDateTime(timestamp) + toIntervalSecond(3600) WHERE tenant_id = 'b\\\\c', "
+	    "toDateTime(timestamp) + toIntervalDay(30) WHERE tenant_id NOT IN "
+	    "('acme', 'it\\'s', 'b\\\\c');\n"));
+	ck_assert_ptr_null(strstr(ddl, "ttl_only_drop_parts"));
+	free(ddl);
+
+	/* Only tenant rules: everyone else is kept. */
+	s.retention_s = 0;
+	s.n_tenants = 1;
+	ddl = ddl_of(&s);
+	ck_assert_ptr_nonnull(strstr(ddl, "\nTTL toDateTime(timestamp) + toIntervalDay(7) "
+				     "WHERE tenant_id = 'acme';\n"));
+	free(ddl);
+}
+END_TEST
+
+START_TEST(test_statements_match_ddl)
+{
+	struct lt_table_spec s = spec_for(26, 7);
+	struct lt_buf b = LT_BUF_INIT, all = LT_BUF_INIT;
+	char *ddl;
+	int i;
+
+	s.retention_s = 86400;
+	ck_assert_int_eq(lt_buf_printf(&b, "junk"), 0);
+	ck_assert_int_eq(lt_table_ddl_statement(&b, &s, 0), 0);
+	ck_assert_str_eq((char *)b.data, "CREATE DATABASE IF NOT EXISTS logs");
+	for (i = 0; lt_table_ddl_statement(&b, &s, i) == 0; i++) {
+		ck_assert_ptr_null(strchr((char *)b.data, ';'));
+		ck_assert_int_eq(lt_buf_append(&all, b.data, b.len), 0);
+		ck_assert_int_eq(lt_buf_append(&all, ";\n", 2), 0);
+	}
+	ck_assert_int_eq(i, 2);
+	ck_assert_int_eq(lt_table_ddl_statement(&b, &s, -1), 1);
+	ck_assert_int_eq(lt_buf_terminate(&all), 0);
+	ddl = ddl_of(&s);
+	ck_assert_str_eq((char *)all.data, ddl);
+	free(ddl);
+	lt_buf_free(&b);
+	lt_buf_free(&all);
+}
+END_TEST
+
+START_TEST(test_bad_names)
+{
+	struct lt_table_spec s = spec_for(24, 8);
+	struct lt_buf b = LT_BUF_INIT;
+
+	ck_assert_int_eq(lt_buf_printf(&b, "keep"), 0);
+	s.database = "logs; DROP";
+	ck_assert_int_eq(lt_table_ddl(&b, &s), -1);
+	ck_assert_int_eq(lt_table_insert_sql(&b, &s), -1);
+	ck_assert_int_eq(lt_table_columns_sql(&b, &s), -1);
+	ck_assert_uint_eq(b.len, 4);
+	s.database = "logs";
+	s.table = "";
+	ck_assert_int_eq(lt_table_ddl_statement(&b, &s, 1), -1);
+	lt_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_insert_sql)
+{
+	struct lt_table_spec s = spec_for(18, 16);
+	struct lt_buf b = LT_BUF_INIT;
+
+	ck_assert_int_eq(lt_table_insert_sql(&b, &s), 0);
+	ck_assert_str_eq((char *)b.data,
+			 "INSERT INTO logs.log (tenant_id, stream_id, label, "
+			 "timestamp, timestamp_ns, msg, metadata, push_id) "
+			 "FORMAT RowBinary");
+	lt_buf_reset(&b);
+	s = spec_for(26, 7);
+	ck_assert_int_eq(lt_table_insert_sql(&b, &s), 0);
+	ck_assert_str_eq((char *)b.data,
+			 "INSERT INTO logs.log (tenant_id, stream_id, label, "
+			 "timestamp, msg, metadata, push_id) FORMAT RowBinary");
+	lt_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_inspect_layouts)
+{
+	struct lt_table_spec s = spec_for(26, 7);
+	struct lt_table_found f;
+
+	lt_table_inspect(&s, "", "", &f);
+	ck_assert_int_eq(f.exists, 0);
+
+	lt_table_inspect(&s, portable_columns, "CREATE TABLE logs.log (...) ENGINE = MergeTree()", &f);
+	ck_assert_int_eq(f.exists, 1);
+	ck_assert_int_eq(f.layout, LT_LAYOUT_PORTABLE);
+	ck_assert_str_eq(f.missing, "");
+	ck_assert_int_eq(f.has_labels_map, 0);
+	ck_assert_int_eq(f.index, LT_INDEX_NONE);
+	ck_assert_int_eq(f.has_ttl, 0);
+	ck_assert_int_eq(f.ttl_matches, 1);
+
+	lt_table_inspect(&s, current_columns,
+			 "CREATE TABLE logs.log\n(\n ..., INDEX label_bloom label TYPE "
+			 "bloom_filter(0.01) GRANULARITY 1,\n INDEX msg_tokens msg TYPE "
+			 "tokenbf_v1(32768, 3, 0) GRANULARITY 1\n)\nENGINE = MergeTree\n",
+			 &f);
+	ck_assert_int_eq(f.layout, LT_LAYOUT_CURRENT);
+	ck_assert_str_eq(f.missing, "");
+	ck_assert_int_eq(f.has_labels_map, 1);
+	ck_assert_int_eq(f.has_label_index, 1);
+	ck_assert_int_eq(f.index, LT_INDEX_TOKENBF);
+}
+END_TEST
+
+/* A table the INSERT cannot fill is named with what is wrong. */
+START_TEST(test_inspect_unusable)
+{
+	struct lt_table_spec s = spec_for(18, 16);
+	struct lt_table_found f;
+
+	/* The seed's table. */
+	lt_table_inspect(&s,
+			 "tenant_id\tFixedString(10)\nlabel\tArray(String)\n"
+			 "timestamp\tDate\nmsg\tString\n", "CREATE TABLE x", &f);
+	ck_assert_int_eq(f.exists, 1);
+	ck_assert_str_eq(f.missing,
+			 "tenant_id (FixedString(10)), stream_id (missing), "
+			 "timestamp (Date), timestamp_ns (missing), "
+			 "metadata (missing), push_id (missing)");
+	/* DateTime64 of another precision cannot take nanoseconds. */
+	lt_table_inspect(&s,
+			 "tenant_id\tString\nstream_id\tUInt64\nlabel\tArray(String)\n"
+			 "timestamp\tDateTime64(3)\nmsg\tString\nmetadata\tArray(String)\n"
+			 "push_id\tUInt64\n", "", &f);
+	ck_assert_int_eq(f.layout, LT_LAYOUT_CURRENT);
+	ck_assert_str_eq(f.missing, "timestamp (DateTime64(3))");
+	/* A time zone on DateTime is fine. */
+	lt_table_inspect(&s,
+			 "tenant_id\tString\nstream_id\tUInt64\nlabel\tArray(String)\n"
+			 "timestamp\tDateTime('UTC')\ntimestamp_ns\tInt64\nmsg\tString\n"
+			 "metadata\tArray(String)\npush_id\tUInt64", "", &f);
+	ck_assert_str_eq(f.missing, "");
+}
+END_TEST
+
+/* What --migrate does to a portable table on a current server: adds
+ * what can be added, says what cannot. */
+START_TEST(test_migrations_portable_on_current)
+{
+	struct lt_table_spec s = spec_for(26, 7);
+	struct lt_buf out = LT_BUF_INIT, left = LT_BUF_INIT;
+	struct lt_table_found f;
+
+	s.retention_s = 30 * 86400;
+	lt_table_inspect(&s, portable_columns, "CREATE TABLE logs.log (...)", &f);
+	ck_assert_int_eq(lt_table_migrations(&s, &f, &out, &left), 5);
+	ck_assert_int_eq(lt_buf_terminate(&out), 0);
+	ck_assert_int_eq(lt_buf_terminate(&left), 0);
+	ck_assert_ptr_nonnull(strstr((char *)out.data,
+	    "ALTER TABLE logs.log ADD COLUMN IF NOT EXISTS labels Map(String, String) MATERIALIZED "));
+	ck_assert_ptr_nonnull(strstr((char *)out.data, " AFTER label;\n"));
+	ck_assert_ptr_nonnull(strstr((char *)out.data,
+	    "ALTER TABLE logs.log ADD INDEX IF NOT EXISTS label_bloom label TYPE bloom_filter(0.01) GRANULARITY 1;\n"));
+	ck_assert_ptr_nonnull(strstr((char *)out.data,
+	    "ALTER TABLE logs.log ADD INDEX IF NOT EXISTS msg_text msg TYPE text(tokenizer = splitByNonAlpha);\n"));
+	ck_assert_ptr_nonnull(strstr((char *)out.data,
+	    "ALTER TABLE logs.log MODIFY TTL toDateTime(timestamp) + toIntervalDay(30);\n"));
+	ck_assert_ptr_nonnull(strstr((char *)out.data,
+	    "ALTER TABLE logs.log MODIFY SETTING ttl_only_drop_parts = 1;\n"));
+	ck_assert_ptr_nonnull(strstr((char *)left.data, "portable layout"));
+	lt_buf_free(&out);
+	lt_buf_free(&left);
+}
+END_TEST
+
+/* A table as this version makes it needs nothing; a changed retention
+ * is one MODIFY TTL; tokenbf gives way to the text index on 26.2. */
+START_TEST(test_migrations_current)
+{
+	static const char made_by_24_8[] =
+	    "CREATE TABLE logs.log\n(\n    `tenant_id` LowCardinality(String),\n"
+	    "    INDEX label_bloom label TYPE bloom_filter(0.01) GRANULARITY 1,\n"
+	    "    INDEX msg_tokens msg TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1\n)\n"
+	    "ENGINE = MergeTree\nPARTITION BY toDate(timestamp, 'UTC')\n"
+	    "ORDER BY (tenant_id, toStartOfHour(timestamp), stream_id, timestamp)\n"
+	    "TTL toDateTime(timestamp) + toIntervalDay(30)\n"
+	    "SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1";
+	struct lt_table_spec s = spec_for(24, 8);
+	struct lt_buf out = LT_BUF_INIT, left = LT_BUF_INIT;
+	struct lt_table_found f;
+
+	s.retention_s = 30 * 86400;
+	lt_table_inspect(&s, current_columns, made_by_24_8, &f);
+	ck_assert_int_eq(f.ttl_matches, 1);
+	ck_assert_int_eq(lt_table_migrations(&s, &f, &out, &left), 0);
+	ck_assert_uint_eq(out.len, 0);
+	ck_assert_uint_eq(left.len, 0);
+
+	/* 30 days is not the first of 300. */
+	s.retention_s = 3 * 86400;
+	lt_table_inspect(&s, current_columns, made_by_24_8, &f);
+	ck_assert_int_eq(f.ttl_matches, 0);
+	ck_assert_int_eq(lt_table_migrations(&s, &f, &out, &left), 1);
+	ck_assert_int_eq(lt_buf_terminate(&out), 0);
+	ck_assert_str_eq((char *)out.data,
+			 "ALTER TABLE logs.log MODIFY TTL toDateTime(timestamp) + toIntervalDay(3);\n");
+
+	/* Retention off: the TTL goes, and the setting with it. */
+	lt_buf_reset(&out);
+	s.retention_s = 0;
+	lt_table_inspect(&s, current_columns, made_by_24_8, &f);
+	ck_assert_int_eq(lt_table_migrations(&s, &f, &out, &left), 2);
+	ck_assert_int_eq(lt_buf_terminate(&out), 0);
+	ck_assert_str_eq((char *)out.data,
+			 "ALTER TABLE logs.log REMOVE TTL;\n"
+			 "ALTER TABLE logs.log MODIFY SETTING ttl_only_drop_parts = 0;\n");
+
+	/* The same table on 26.7: the text index, tokenbf dropped. */
+	lt_buf_reset(&out);
+	s = spec_for(26, 7);
+	s.retention_s = 30 * 86400;
+	lt_table_inspect(&s, current_columns, made_by_24_8, &f);
+	ck_assert_int_eq(lt_table_migrations(&s, &f, &out, &left), 2);
+	ck_assert_int_eq(lt_buf_terminate(&out), 0);
+	ck_assert_str_eq((char *)out.data,
+			 "ALTER TABLE logs.log ADD INDEX IF NOT EXISTS msg_text msg TYPE "
+			 "text(tokenizer = splitByNonAlpha);\n"
+			 "ALTER TABLE logs.log DROP INDEX IF EXISTS msg_tokens;\n");
+	lt_buf_free(&out);
+	lt_buf_free(&left);
+}
+END_TEST
+
+/* An old server: nothing to migrate, whatever the table. */
+START_TEST(test_migrations_old_server)
+{
+	struct lt_table_spec s = spec_for(18, 16);
+	struct lt_buf out = LT_BUF_INIT, left = LT_BUF_INIT;
+	struct lt_table_found f;
+
+	s.retention_s = 86400;
+	lt_table_inspect(&s, portable_columns, "CREATE TABLE logs.log (...)", &f);
+	ck_assert_int_eq(lt_table_migrations(&s, &f, &out, &left), 0);
+	ck_assert_uint_eq(out.len + left.len, 0);
+	lt_buf_free(&out);
+	lt_buf_free(&left);
+}
+END_TEST
+
+START_TEST(test_oldest_day_kept)
+{
+	struct lt_table_spec s = spec_for(18, 16);
+	struct lt_tenant_retention t[] = {{"acme", 40 * 86400}, {"b", 0}};
+	int64_t now = 19723 * INT64_C(86400) + 3600; /* 2024-01-01 01:00 UTC */
+
+	ck_assert_int_eq(lt_table_oldest_day_kept(&s, now), -1);
+	s.retention_s = 30 * 86400;
+	/* 2023-12-02 01:00 is 30 days back: that day is kept, the one
+	 * before is not. */
+	ck_assert_int_eq(lt_table_oldest_day_kept(&s, now), 19723 - 30);
+	s.retention_s = 12 * 3600;
+	ck_assert_int_eq(lt_table_oldest_day_kept(&s, now), 19722);
+	/* The longest retention wins: a day holds every tenant. */
+	s.retention_s = 30 * 86400;
+	s.tenants = t;
+	s.n_tenants = 1;
+	ck_assert_int_eq(lt_table_oldest_day_kept(&s, now), 19723 - 40);
+	s.n_tenants = 2;
+	ck_assert_int_eq(lt_table_oldest_day_kept(&s, now), -1);
+	s.n_tenants = 1;
+	ck_assert_int_eq(lt_table_oldest_day_kept(&s, 5), 0);
+}
+END_TEST
+
+static Suite *
+table_suite(void)
+{
+	Suite *s = suite_create("table");
+	TCase *tc = tcase_create("table");
+
+	tcase_add_test(tc, test_versions);
+	tcase_add_test(tc, test_layout_per_version);
+	tcase_add_test(tc, test_portable_ddl);
+	tcase_add_test(tc, test_current_ddl);
+	tcase_add_test(tc, test_ttl);
+	tcase_add_test(tc, test_statements_match_ddl);
+	tcase_add_test(tc, test_bad_names);
+	tcase_add_test(tc, test_insert_sql);
+	tcase_add_test(tc, test_inspect_layouts);
+	tcase_add_test(tc, test_inspect_unusable);
+	tcase_add_test(tc, test_migrations_portable_on_current);
+	tcase_add_test(tc, test_migrations_current);
+	tcase_add_test(tc, test_migrations_old_server);
+	tcase_add_test(tc, test_oldest_day_kept);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(table_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
