@@ -14,6 +14,7 @@
 #include "flush.h"
 #include "log.h"
 #include "spool.h"
+#include "table.h"
 
 /* One claimed spool file, held in memory until its batch is done. */
 struct item {
@@ -39,6 +40,10 @@ struct run {
 	const struct lt_options *o;
 	struct lt_flush_stats *st;
 	struct lt_ch *ch;
+	struct lt_table_spec spec;   /* the table for this server */
+	struct lt_tenant_retention *retentions;
+	enum lt_rows_time rows_time; /* what the existing table takes */
+	int drop_days;               /* retention is ours: the table has no TTL */
 	struct lt_buf insert_sql;
 	char query_id[64];       /* "logthra-SPOOLHASH-" + a counter per INSERT */
 	size_t id_prefix_len;
@@ -67,23 +72,128 @@ report_ch_error(const char *what, const struct lt_options *o,
 		lt_hint("The spool files are kept; a later run retries.");
 }
 
-static int
-create_table(struct run *r)
+int
+lt_flush_table_spec(const struct lt_options *o, const struct lt_ch_version *v,
+		    struct lt_table_spec *s, struct lt_tenant_retention **tenants)
 {
-	struct lt_buf sql = LT_BUF_INIT;
-	struct lt_ch_error err;
-	int i, rc = 0;
+	struct lt_tenant_retention *t = NULL;
+	struct lt_limits limits;
+	size_t i, j, n = 0;
 
-	for (i = 0; rc == 0 && lt_ch_ddl_statement(&sql, r->o->database,
-						     r->o->table, i) == 0; i++) {
-		if (lt_ch_query(r->ch, (char *)sql.data, NULL, &err) < 0) {
-			report_ch_error("could not create the database and table in ClickHouse",
-					r->o, &err);
-			rc = -1;
+	memset(s, 0, sizeof(*s));
+	s->database = o->database;
+	s->table = o->table;
+	s->retention_s = o->limits.retention_s;
+	lt_table_spec_for(s, v);
+	for (i = 0; i < o->n_tenant_settings; i++) {
+		const char *tenant = o->tenant_settings[i].tenant;
+
+		if (strcmp(o->tenant_settings[i].name, "retention") != 0)
+			continue;
+		for (j = 0; j < n && strcmp(t[j].tenant, tenant) != 0; j++)
+			;
+		if (j < n)
+			continue;
+		if (n % 8 == 0) {
+			struct lt_tenant_retention *more = reallocarray(t, n + 8, sizeof(*t));
+
+			if (more == NULL) {
+				free(t);
+				return -1;
+			}
+			t = more;
+		}
+		lt_options_limits_for(o, tenant, &limits);
+		t[n].tenant = tenant;
+		t[n++].seconds = limits.retention_s;
+	}
+	s->tenants = t;
+	s->n_tenants = n;
+	*tenants = t;
+	return 0;
+}
+
+/* Learns the server's version, creates the database and table as that
+ * version's best when they are missing, and fits the INSERT to the
+ * table that is there, which may be older: it is never changed here
+ * (logthra-flush --migrate does that). */
+static int
+ensure_table(struct run *r)
+{
+	struct lt_ch_version v;
+	struct lt_table_found found;
+	struct lt_table_spec as_found;
+	struct lt_buf alters = LT_BUF_INIT, left = LT_BUF_INIT;
+	struct lt_ch_error err;
+	int changes;
+
+	if (lt_table_server_version(r->ch, &v, &err) < 0) {
+		report_ch_error("could not ask ClickHouse for its version", r->o, &err);
+		return LT_EX_TEMPFAIL;
+	}
+	if (lt_flush_table_spec(r->o, &v, &r->spec, &r->retentions) < 0) {
+		lt_error("out of memory");
+		return LT_EX_ERROR;
+	}
+	if (lt_table_ensure(r->ch, &r->spec, &found, &err) < 0) {
+		report_ch_error("could not create the database and table in ClickHouse",
+				r->o, &err);
+		return LT_EX_TEMPFAIL;
+	}
+	if (found.missing[0] != '\0') {
+		lt_error("table %s.%s cannot take Logthra's rows: %s",
+			 r->o->database, r->o->table, found.missing);
+		lt_hint("It was not made by logthra-flush, or by hand from another layout; "
+			"see logthra(7), THE TABLE.  Use -t/--table for a new one.  "
+			"The spool files are kept.");
+		return LT_EX_ERROR;
+	}
+	as_found = r->spec;
+	as_found.layout = found.layout;
+	r->rows_time = found.layout == LT_LAYOUT_CURRENT ? LT_ROWS_DATETIME64
+							 : LT_ROWS_DATETIME_AND_NS;
+	if (lt_table_insert_sql(&r->insert_sql, &as_found) < 0) {
+		lt_error("out of memory");
+		return LT_EX_ERROR;
+	}
+	/* Retention: the table's TTL, or else old days dropped here. */
+	r->drop_days = !found.has_ttl;
+	changes = lt_table_migrations(&r->spec, &found, &alters, &left);
+	if (changes > 0 || left.len > 0)
+		lt_info("table %s.%s differs from what ClickHouse %d.%d can hold; "
+			"\"logthra-flush --migrate --dry-run\" lists the changes",
+			r->o->database, r->o->table, v.major, v.minor);
+	lt_buf_free(&alters);
+	lt_buf_free(&left);
+	return LT_EX_OK;
+}
+
+/* Days older than the retention, on a table without TTL (ClickHouse
+ * before 22.8, or a table from before --migrate). */
+static void
+drop_old_days(struct run *r)
+{
+	struct lt_buf dropped = LT_BUF_INIT;
+	struct lt_ch_error err;
+	int n;
+
+	if (!r->drop_days || r->status != LT_EX_OK)
+		return;
+	n = lt_table_drop_old_days(r->ch, &r->spec, r->now_s, &dropped, &err);
+	if (n < 0) {
+		report_ch_error("could not drop the days past the retention", r->o, &err);
+		r->status = LT_EX_TEMPFAIL;
+	} else if (n > 0 && lt_buf_terminate(&dropped) == 0) {
+		char *day, *next;
+
+		for (day = (char *)dropped.data; (next = strchr(day, '\n')) != NULL;
+		     day = next + 1) {
+			*next = '\0';
+			(void)printf("dropped day %s of %s.%s: past the retention\n",
+				     day, r->o->database, r->o->table);
 		}
 	}
-	lt_buf_free(&sql);
-	return rc;
+	lt_buf_free(&dropped);
 }
 
 /* --- the batch --- */
@@ -349,8 +459,8 @@ send_items(struct run *r, size_t from, size_t to, int quiet)
 	for (i = from; i < to; i++) {
 		const struct item *it = &r->batch.v[i];
 
-		if (lt_spool_rowbinary(it->data.data, it->data.len, it->skip,
-				       it->n_skip, &r->days) < 0) {
+		if (lt_spool_rowbinary(it->data.data, it->data.len, r->rows_time,
+				       it->skip, it->n_skip, &r->days) < 0) {
 			lt_error("out of memory");
 			return DEFERRED;
 		}
@@ -731,10 +841,6 @@ open_clickhouse(struct run *r)
 		lt_error("could not initialize libcurl");
 		return -1;
 	}
-	if (lt_ch_insert_sql(&r->insert_sql, r->o->database, r->o->table) < 0) {
-		lt_error("out of memory");
-		return -1;
-	}
 	return 0;
 }
 
@@ -817,14 +923,15 @@ lt_flush_run(const struct lt_options *o, int flags, struct lt_flush_stats *st)
 	}
 	if (open_clickhouse(&r) < 0)
 		r.status = LT_EX_ERROR;
-	else if (create_table(&r) < 0)
-		r.status = LT_EX_TEMPFAIL;
-	else
+	else if ((r.status = ensure_table(&r)) == LT_EX_OK) {
 		flush_all(&r);
+		drop_old_days(&r);
+	}
 	if (st->quarantined > 0 && r.status != LT_EX_ERROR)
 		r.status = LT_EX_DATAERR;
 	lt_ch_close(r.ch);
 	lt_buf_free(&r.insert_sql);
+	free(r.retentions);
 	lt_rows_by_day_free(&r.days);
 	batch_clear(&r.batch);
 	free(r.batch.v);

@@ -50,6 +50,17 @@ void lt_flush_stats_free(struct lt_flush_stats *st);
 int64_t lt_retry_time(int64_t now_s, int64_t received_s, int64_t min_s,
 		      int64_t max_s);
 
+struct lt_ch_version;
+struct lt_table_spec;
+struct lt_tenant_retention;
+
+/* The table for a server version, from the options: names, retention
+ * (the [tenant NAME] retention settings into *tenants, an array the
+ * caller frees; its names point into o).  Returns 0, or -1 when out of
+ * memory. */
+int lt_flush_table_spec(const struct lt_options *o, const struct lt_ch_version *v,
+			struct lt_table_spec *s, struct lt_tenant_retention **tenants);
+
 #define LT_FLUSH_RETRY_NOW 1 /* deferred files are due, whatever their mtime */
 #define LT_FLUSH_LOCKED 2    /* the caller holds SPOOL/flush.lock (lt_flush_lock) */
 

@@ -16,6 +16,7 @@
 #include "options.h"
 #include "spool.h"
 #include "status.h"
+#include "table.h"
 
 static void
 usage(void)
@@ -24,13 +25,16 @@ usage(void)
 		"%s loads spooled log pushes into ClickHouse.\n\n"
 		"Usage:\n"
 		"  %s [OPTION]...\n"
-		"  %s --status [--json] [--no-ping] [OPTION]...\n\n"
+		"  %s --status [--json] [--no-ping] [OPTION]...\n"
+		"  %s --migrate [--dry-run] [OPTION]...\n"
+		"  %s --print-ddl [--server-version=X.Y] [OPTION]...\n\n"
 		"Options:\n"
 		"  -c, --config=FILE          read settings from FILE\n"
 		"  -D, --spool=DIR            spool directory (default %s)\n"
 		"  -U, --clickhouse-url=URL   ClickHouse HTTP interface (default http://127.0.0.1:8123/)\n"
 		"  -d, --database=NAME        database (default logs)\n"
 		"  -t, --table=NAME           table (default log)\n"
+		"      --retention=DAYS       keep rows DAYS days (or a time: 12h) in ClickHouse\n"
 		"      --batch-bytes=SIZE     largest INSERT body (default 8MiB)\n"
 		"      --batch-rows=N         most rows per INSERT (default 1000000)\n"
 		"      --retry-now            retry deferred files now, not at their retry time\n"
@@ -40,7 +44,10 @@ usage(void)
 		"      --status               show the spool's backlog and the last run, change nothing\n"
 		"      --json                 with --status, as one JSON object\n"
 		"      --no-ping              with --status, do not ask ClickHouse\n"
-		"      --print-ddl            print the CREATE statements and exit\n"
+		"      --migrate              make the safe changes the table lacks, then exit\n"
+		"      --dry-run              with --migrate, print them, change nothing\n"
+		"      --print-ddl            print the CREATE statements for the server and exit\n"
+		"      --server-version=X.Y   with --print-ddl, for that version, not connecting\n"
 		"      --print-config         print the effective settings and exit\n"
 		"  -v, --verbose              say more (twice for debug messages)\n"
 		"  -V, --version              output version information, then exit\n"
@@ -50,12 +57,14 @@ usage(void)
 		"Exit status: 0 done, 65 a file was quarantined, 75 try again later;\n"
 		"with --follow, 0 when stopped by SIGTERM or SIGINT; with --status, 0 healthy,\n"
 		"1 the spool cannot be read, 2 the last run failed, 3 ClickHouse does not answer.\n",
-		lt_progname(), lt_progname(), lt_progname(), LT_DEFAULT_SPOOL);
+		lt_progname(), lt_progname(), lt_progname(), lt_progname(),
+		lt_progname(), LT_DEFAULT_SPOOL);
 }
 
 enum { OPT_BATCH_BYTES = 256, OPT_BATCH_ROWS, OPT_PRINT_DDL, OPT_PRINT_CONFIG,
        OPT_RETRY_NOW, OPT_FOLLOW_DELAY, OPT_STATUS, OPT_JSON, OPT_NO_PING,
-       OPT_METRICS_FILE };
+       OPT_METRICS_FILE, OPT_RETENTION, OPT_MIGRATE, OPT_DRY_RUN,
+       OPT_SERVER_VERSION };
 
 static const struct option long_options[] = {
 	{"config", required_argument, NULL, 'c'},
@@ -66,6 +75,10 @@ static const struct option long_options[] = {
 	{"batch-bytes", required_argument, NULL, OPT_BATCH_BYTES},
 	{"batch-rows", required_argument, NULL, OPT_BATCH_ROWS},
 	{"print-ddl", no_argument, NULL, OPT_PRINT_DDL},
+	{"server-version", required_argument, NULL, OPT_SERVER_VERSION},
+	{"retention", required_argument, NULL, OPT_RETENTION},
+	{"migrate", no_argument, NULL, OPT_MIGRATE},
+	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	{"retry-now", no_argument, NULL, OPT_RETRY_NOW},
 	{"follow", no_argument, NULL, 'F'},
 	{"follow-delay", required_argument, NULL, OPT_FOLLOW_DELAY},
@@ -80,19 +93,157 @@ static const struct option long_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
+static struct lt_ch *
+connect_clickhouse(const struct lt_options *o)
+{
+	struct lt_ch_options co = {
+		.url = o->clickhouse_url,
+		.user = o->clickhouse_user,
+		.password = o->clickhouse_password,
+		.connect_timeout_s = 10,
+		.timeout_s = o->clickhouse_timeout_s,
+	};
+	struct lt_ch *ch = lt_ch_open(&co);
+
+	if (ch == NULL)
+		lt_error("could not initialize libcurl");
+	return ch;
+}
+
+/* The server's version: from --server-version, or asked. */
 static int
-print_ddl(const struct lt_options *o)
+server_version(const struct lt_options *o, const char *given,
+	       struct lt_ch_version *v)
+{
+	struct lt_ch_error err;
+	struct lt_ch *ch;
+	int rc;
+
+	if (given != NULL) {
+		if (lt_ch_version_parse(given, v) == 0)
+			return 0;
+		lt_error("invalid --server-version \"%s\"", given);
+		lt_hint("Give a ClickHouse release as MAJOR.MINOR, such as 18.16 or 24.8.");
+		return -1;
+	}
+	ch = connect_clickhouse(o);
+	if (ch == NULL)
+		return -1;
+	rc = lt_table_server_version(ch, v, &err);
+	if (rc < 0) {
+		lt_error("could not ask ClickHouse at %s for its version", o->clickhouse_url);
+		lt_detail("%s", err.message);
+		lt_hint("--server-version=X.Y prints the statements for that version without connecting.");
+	}
+	lt_ch_close(ch);
+	return rc;
+}
+
+static int
+write_out(const struct lt_buf *b)
+{
+	if (fwrite(b->data, 1, b->len, stdout) != b->len || fflush(stdout) != 0) {
+		lt_error("could not write to standard output: %m");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+layout_name(const struct lt_table_spec *s)
+{
+	if (s->layout == LT_LAYOUT_PORTABLE)
+		return "the portable layout; retention by dropping old days";
+	return s->index == LT_INDEX_TEXT ? "the current layout, with the text index"
+					 : "the current layout, with tokenbf_v1";
+}
+
+static int
+print_ddl(const struct lt_options *o, const char *given_version)
 {
 	struct lt_buf ddl = LT_BUF_INIT;
-	int rc = 0;
+	struct lt_tenant_retention *tenants = NULL;
+	struct lt_table_spec spec;
+	struct lt_ch_version v;
+	int rc = 1;
 
-	if (lt_ch_ddl(&ddl, o->database, o->table) < 0 ||
-	    fwrite(ddl.data, 1, ddl.len, stdout) != ddl.len ||
-	    fflush(stdout) != 0) {
-		lt_error("could not print the DDL: %m");
-		rc = 1;
-	}
+	if (server_version(o, given_version, &v) < 0)
+		return 1;
+	if (lt_flush_table_spec(o, &v, &spec, &tenants) < 0 ||
+	    lt_buf_printf(&ddl, "-- Logthra's table for ClickHouse %d.%d: %s.\n",
+			  v.major, v.minor, layout_name(&spec)) < 0 ||
+	    lt_table_ddl(&ddl, &spec) < 0)
+		lt_error("out of memory");
+	else if (write_out(&ddl) == 0)
+		rc = 0;
+	free(tenants);
 	lt_buf_free(&ddl);
+	return rc;
+}
+
+/* --migrate: reads the table, prints the changes, makes them unless
+ * dry_run. */
+static int
+migrate(const struct lt_options *o, int dry_run)
+{
+	struct lt_buf alters = LT_BUF_INIT, left = LT_BUF_INIT;
+	struct lt_tenant_retention *tenants = NULL;
+	struct lt_table_found found;
+	struct lt_table_spec spec;
+	struct lt_ch_version v;
+	struct lt_ch_error err;
+	struct lt_ch *ch = connect_clickhouse(o);
+	char *stmt, *end;
+	int n, rc = LT_EX_TEMPFAIL;
+
+	if (ch == NULL)
+		return LT_EX_ERROR;
+	if (lt_table_server_version(ch, &v, &err) < 0 ||
+	    lt_flush_table_spec(o, &v, &spec, &tenants) < 0 ||
+	    lt_table_fetch(ch, &spec, &found, &err) < 0) {
+		lt_error("could not read table %s.%s from ClickHouse at %s",
+			 o->database, o->table, o->clickhouse_url);
+		lt_detail("%s", err.message);
+		goto out;
+	}
+	rc = LT_EX_ERROR;
+	n = lt_table_migrations(&spec, &found, &alters, &left);
+	if (n < 0 || lt_buf_terminate(&alters) < 0 || lt_buf_terminate(&left) < 0) {
+		lt_error("out of memory");
+		goto out;
+	}
+	if (!found.exists)
+		(void)printf("-- %s.%s does not exist: logthra-flush creates it as --print-ddl shows.\n",
+			     o->database, o->table);
+	else if (n == 0)
+		(void)printf("-- %s.%s needs no change that --migrate makes (ClickHouse %d.%d).\n",
+			     o->database, o->table, v.major, v.minor);
+	for (stmt = (char *)left.data; (end = strchr(stmt, '\n')) != NULL; stmt = end + 1)
+		(void)printf("-- not changed: %.*s\n", (int)(end - stmt), stmt);
+	rc = LT_EX_OK;
+	for (stmt = (char *)alters.data; (end = strchr(stmt, '\n')) != NULL; stmt = end + 1) {
+		*end = '\0';
+		(void)printf("%s\n", stmt);
+		if (dry_run)
+			continue;
+		end[-1] = '\0'; /* the ';' */
+		if (lt_ch_query(ch, stmt, NULL, &err) < 0) {
+			lt_error("ClickHouse refused the change");
+			lt_detail("%s", err.message);
+			lt_hint("The changes printed before this one were made.");
+			rc = LT_EX_TEMPFAIL;
+			break;
+		}
+	}
+	if (fflush(stdout) != 0) {
+		lt_error("could not write to standard output: %m");
+		rc = LT_EX_ERROR;
+	}
+out:
+	free(tenants);
+	lt_buf_free(&alters);
+	lt_buf_free(&left);
+	lt_ch_close(ch);
 	return rc;
 }
 
@@ -247,7 +398,9 @@ main(int argc, char **argv)
 	struct lt_cli cli = {0};
 	struct lt_options o;
 	int c, ddl = 0, show = 0, flags = 0, follow_mode = 0, status;
-	int status_mode = 0, json = 0, do_ping = 1;
+	int status_mode = 0, json = 0, do_ping = 1, migrate_mode = 0, dry_run = 0;
+	const char *given_version = NULL;
+	char days[32];
 
 	/* Before anything is created: the spool needs the group's bits. */
 	(void)lt_spool_umask();
@@ -261,6 +414,19 @@ main(int argc, char **argv)
 		case OPT_BATCH_BYTES: lt_cli_set(&cli, "--batch-bytes", "batch_max_bytes", optarg); break;
 		case OPT_BATCH_ROWS: lt_cli_set(&cli, "--batch-rows", "batch_max_rows", optarg); break;
 		case OPT_PRINT_DDL: ddl = 1; break;
+		case OPT_SERVER_VERSION: given_version = optarg; break;
+		case OPT_MIGRATE: migrate_mode = 1; break;
+		case OPT_DRY_RUN: dry_run = 1; break;
+		case OPT_RETENTION:
+			/* A bare number is days, as the option's name says. */
+			if (optarg[0] != '\0' && strspn(optarg, "0123456789") == strlen(optarg) &&
+			    strlen(optarg) < sizeof(days) - 1) {
+				(void)snprintf(days, sizeof(days), "%sd", optarg);
+				lt_cli_set(&cli, "--retention", "retention", days);
+			} else {
+				lt_cli_set(&cli, "--retention", "retention", optarg);
+			}
+			break;
 		case OPT_RETRY_NOW: flags |= LT_FLUSH_RETRY_NOW; break;
 		case 'F': follow_mode = 1; break;
 		case OPT_FOLLOW_DELAY: lt_cli_set(&cli, "--follow-delay", "follow_delay", optarg); break;
@@ -280,16 +446,25 @@ main(int argc, char **argv)
 		lt_try_help();
 		return 1;
 	}
+	if ((dry_run && !migrate_mode) || (given_version != NULL && !ddl)) {
+		lt_error("%s", dry_run && !migrate_mode ? "--dry-run goes with --migrate"
+							: "--server-version goes with --print-ddl");
+		lt_try_help();
+		return 1;
+	}
 	if (lt_cli_apply(&cli, &o) < 0)
 		return 1;
 	/* --status reads the password file itself, when it may. */
 	if (check_names(&o) < 0 ||
-	    (!ddl && !show && !status_mode && lt_options_read_password(&o) < 0)) {
+	    ((given_version == NULL || !ddl) && !show && !status_mode &&
+	     lt_options_read_password(&o) < 0)) {
 		status = 1;
 	} else if (status_mode) {
 		status = lt_status_main(&o, json, do_ping);
 	} else if (ddl) {
-		status = print_ddl(&o);
+		status = print_ddl(&o, given_version);
+	} else if (migrate_mode) {
+		status = migrate(&o, dry_run);
 	} else if (show) {
 		lt_options_print(&o);
 		status = 0;

@@ -25,6 +25,7 @@
 void
 lt_limits_defaults(struct lt_limits *l)
 {
+	memset(l, 0, sizeof(*l));
 	l->max_line_size = 256 * 1024;
 	l->max_label_names = 15;
 	l->max_label_name_length = 1024;

@@ -31,6 +31,10 @@ struct lt_limits {
 	size_t ingestion_burst;        /* bytes at once, 6 MiB */
 	size_t max_streams_per_push;   /* 10,000 */
 	size_t max_entries_per_push;   /* 1,000,000 */
+	/* Not a push limit: how long ClickHouse keeps the tenant's rows
+	 * (logthra-flush's table); 0 = forever.  A limit so that it can be
+	 * set per tenant. */
+	int64_t retention_s;
 };
 
 void lt_limits_defaults(struct lt_limits *l);

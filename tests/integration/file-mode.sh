@@ -17,10 +17,10 @@ rows() { ch_query "$1 FORMAT TSV"; }
 # Writes a push payload to a file.
 payload() { printf '%s\n' "$2" >"$T/$1.json"; }
 
-note "--print-ddl needs no server"
+note "--print-ddl --server-version needs no server"
 unused=$(free_port)
-run "$FLUSH" --print-ddl -U "http://127.0.0.1:$unused/"
-check_rc 0 "logthra-flush --print-ddl"
+run "$FLUSH" --print-ddl --server-version 18.16 -U "http://127.0.0.1:$unused/"
+check_rc 0 "logthra-flush --print-ddl --server-version 18.16"
 check_contains "CREATE DATABASE IF NOT EXISTS logs" "$RUN_OUT" \
     "--print-ddl prints CREATE DATABASE"
 check_contains "CREATE TABLE IF NOT EXISTS logs.log" "$RUN_OUT" \

@@ -42,8 +42,7 @@ check_eq 2 "$(rows "SELECT count() FROM logs.log WHERE tenant_id = 'acme'")" \
     "still exactly 2 rows"
 
 note "ClickHouse refuses the insert (incompatible table)"
-ch_query "CREATE DATABASE IF NOT EXISTS wrong" >/dev/null
-ch_query "CREATE TABLE wrong.log (x UInt8) ENGINE = Memory" >/dev/null
+ch_unwritable_table wrong
 spool_with refused acme
 SPOOL=$T/refused
 # The retry time is set during the run: 30 s after a moment between these.

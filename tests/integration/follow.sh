@@ -202,7 +202,7 @@ push_file acme
 sleep 1.5
 check_eq 1 "$(find "$SPOOL/tenants/acme" \( -path '*/ready/*' -o -path '*/deferred/*' \) -type f | wc -l | tr -d ' ')" \
     "the push waits in the spool while ClickHouse is down"
-check_contains "error: could not create the database and table in ClickHouse" \
+check_contains "error: could not ask ClickHouse for its version" \
     "$(cat "$LOG")" "the pass reports ClickHouse's absence"
 restart_clickhouse
 if wait_rows acme $((have + 2)) "$LIMIT_MS"; then

@@ -794,6 +794,17 @@ ch_query() {
 	cat "$T/ch.out"
 }
 
+# ch_unwritable_table DB: DB.log with Logthra's columns, which ClickHouse
+# refuses to insert into (a view): a refused INSERT, for the tests of
+# what logthra-flush does then.
+ch_unwritable_table() {
+	ch_query "CREATE DATABASE IF NOT EXISTS $1" >/dev/null &&
+	ch_query "CREATE VIEW $1.log AS SELECT '' AS tenant_id,
+	    toUInt64(0) AS stream_id, emptyArrayString() AS label,
+	    toDateTime(0) AS timestamp, toInt64(0) AS timestamp_ns, '' AS msg,
+	    emptyArrayString() AS metadata, toUInt64(0) AS push_id WHERE 0" >/dev/null
+}
+
 # --- logthra-recv under systemd-socket-activate ------------------------------
 
 # start_inetd SPOOLDIR [RECV-ARGS...]: runs logthra-recv per connection,

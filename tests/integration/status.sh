@@ -182,8 +182,10 @@ check_eq "$(state last_run_time)" "$(metric logthra_flush_last_run_timestamp_sec
     "the metrics and flush.state agree"
 
 note "ClickHouse refuses the insert, then stops"
-ch_query "CREATE DATABASE IF NOT EXISTS wrong" >/dev/null
-ch_query "CREATE TABLE wrong.log (x UInt8) ENGINE = Memory" >/dev/null
+# Times are in seconds: the failed runs must come in a later one than
+# the last success for the check of their order below.
+sleep 1.1
+ch_unwritable_table wrong
 "$RECV" -T "$A" -D "$SPOOL" "$SEED" || die "logthra-recv -T $A failed"
 flush -d wrong
 check_rc 75 "logthra-flush into an incompatible table"
@@ -197,7 +199,7 @@ check_rc 3 "--status with ClickHouse stopped"
 check_match '^not reachable: could not reach ClickHouse at http://127\.0\.0\.1:[0-9]+/: ' \
     "$(line ClickHouse)" "ClickHouse: not reachable"
 check_eq "75 (temporary failure)" "$(line 'Last run exit status')" "the last run failed"
-check_match '^20[0-9-]+ [0-9:]+ UTC: could not create the database and table in ClickHouse: could not reach ClickHouse' \
+check_match '^20[0-9-]+ [0-9:]+ UTC: could not ask ClickHouse for its version: could not reach ClickHouse' \
     "$(line 'Last error')" "with its error"
 check_eq "1 (0 due)" "$(line 'Deferred files')" "one deferred file, not due"
 check_match '^20[0-9-]+ [0-9:]+ UTC \(in (2[0-9]|30|31) s\)$' "$(line 'Next retry')" \
