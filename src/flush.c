@@ -284,9 +284,13 @@ presence_sql(struct run *r, struct lt_buf *sql)
 		lo = it->info.min_ts_ns < lo ? it->info.min_ts_ns : lo;
 		hi = it->info.max_ts_ns > hi ? it->info.max_ts_ns : hi;
 	}
-	/* The time range lets ClickHouse read only the partitions concerned. */
-	return lt_buf_printf(sql, ") AND timestamp >= %" PRId64 " AND timestamp <= %" PRId64 " GROUP BY push_id, day FORMAT TSV",
-			     lo / 1000000000, hi / 1000000000);
+	/* The time range lets ClickHouse read only the partitions
+	 * concerned.  toDateTime() of seconds compares right with both
+	 * layouts' timestamp, DateTime and DateTime64(9) (a bare number
+	 * would be read as ticks by the latter); the upper bound is the
+	 * next second, as a DateTime64 has the fraction. */
+	return lt_buf_printf(sql, ") AND timestamp >= toDateTime(%" PRId64 ") AND timestamp < toDateTime(%" PRId64 ") GROUP BY push_id, day FORMAT TSV",
+			     lo / 1000000000, hi / 1000000000 + 1);
 }
 
 static int
