@@ -2,14 +2,18 @@
 # tests/integration/*.sh (and by scripts/demo); it starts real servers:
 # ClickHouse, nginx + fcgiwrap, and logthra-recv under
 # systemd-socket-activate, each on a free loopback port, all inside one
-# temporary directory that is removed afterwards.
+# temporary directory that is removed afterwards; a current ClickHouse
+# too, through chdb (start_chdb).
 #
 # Environment:
 #   abs_top_builddir, abs_top_srcdir  set by automake; default: this repo
 #   LOGTHRA_TEST_KEEP=1    keep the temporary directory (its path is printed)
-#   LOGTHRA_ALLOW_SKIP=1   a missing program skips the test (exit 77)
-#                          instead of failing it
+#   LOGTHRA_ALLOW_SKIP=1   a missing program (or npm package) skips the
+#                          test (exit 77) instead of failing it
 #   TMPDIR                 where the temporary directory goes (default /tmp)
+#   LT_CLICKHOUSE=chdb     start_clickhouse starts chdb (ClickHouse 26.x,
+#                          start_chdb) instead of the 18.16 server, so
+#                          that any test runs against a current engine
 #   LT_SANITIZE=1          the programs are built with AddressSanitizer and
 #                          UBSan (make check sets it in a build configured
 #                          with --enable-sanitizers; see scripts/sanitize)
@@ -189,7 +193,13 @@ need() {
 
 # Each test names what it uses up front, so that a missing program is
 # reported before anything starts.
-need_clickhouse() { need clickhouse-server clickhouse-server curl curl; }
+need_clickhouse() {
+	if [[ "${LT_CLICKHOUSE:-}" == chdb ]]; then
+		need_chdb
+	else
+		need clickhouse-server clickhouse-server curl curl
+	fi
+}
 need_nginx() { need nginx nginx-light fcgiwrap fcgiwrap curl curl; }
 need_inetd() { need systemd-socket-activate systemd curl curl; }
 
@@ -666,6 +676,10 @@ start_server() {
 # Starts Debian's clickhouse-server with its data in the temporary
 # directory, on free loopback ports.  Exports CH_URL.
 start_clickhouse() {
+	if [[ "${LT_CLICKHOUSE:-}" == chdb ]]; then
+		start_chdb
+		return
+	fi
 	need_clickhouse
 	local dir=$T/clickhouse attempt i
 	for attempt in 1 2 3; do
@@ -746,6 +760,11 @@ kill_clickhouse() {
 # stop_clickhouse) and waits until it answers; CH_URL stays valid.
 restart_clickhouse() {
 	local dir=$T/clickhouse i
+	if [[ "${LT_CLICKHOUSE:-}" == chdb ]]; then
+		[[ -z "${CH_PID:-}" ]] || die "restart_clickhouse: chdb-http.js still runs"
+		lt_spawn_chdb "$CH_HTTP_PORT"
+		return
+	fi
 	[[ -z "${CH_PID:-}" ]] || die "restart_clickhouse: clickhouse-server still runs"
 	[[ -n "${CH_HTTP_PORT:-}" && -d "$dir" ]] ||
 	    die "restart_clickhouse: start_clickhouse was not called"
@@ -1039,6 +1058,75 @@ restart_cluster_server() {
 		sleep 0.1
 	done
 	die "clickhouse-server $((i + 1)) did not come back within 60 s"
+}
+
+# --- chdb: a current ClickHouse ---------------------------------------------
+
+# tests/chdb/chdb-http.js serves ClickHouse's HTTP interface from chdb, the
+# ClickHouse engine as a library (26.x; Debian has only the 18.16 server).
+# scripts/deps installs chdb with npm ci into tests/chdb/node_modules and
+# leaves a copy of the lock file there once the install is complete.
+LT_CHDB_DIR=$abs_top_srcdir/tests/chdb
+
+# A dependency is missing or out of date: fail, or skip when allowed.
+lt_unavailable() {
+	LT_FINISHED=1
+	if [[ "${LOGTHRA_ALLOW_SKIP:-0}" == 1 ]]; then
+		printf 'SKIP: %s (%s)\n' "$LT_NAME" "$1"
+		exit 77
+	fi
+	printf 'FAIL: %s (%s; set LOGTHRA_ALLOW_SKIP=1 to skip)\n' "$LT_NAME" "$1"
+	exit 1
+}
+
+need_chdb() {
+	need node nodejs curl curl
+	[[ -f "$LT_CHDB_DIR/node_modules/chdb/package.json" ]] ||
+	    lt_unavailable "chdb is not installed in $LT_CHDB_DIR/node_modules: run scripts/deps"
+	cmp -s "$LT_CHDB_DIR/package-lock.json" \
+	    "$LT_CHDB_DIR/node_modules/.logthra-installed.lock" ||
+	    lt_unavailable "the chdb in $LT_CHDB_DIR/node_modules is not the one package-lock.json pins: run scripts/deps"
+}
+
+# start_chdb: starts chdb-http.js with its data in the temporary
+# directory, on a free loopback port (it binds port 0 and says which it
+# got), and waits until it answers.  Sets what start_clickhouse sets, so
+# that ch_query, stop_clickhouse, kill_clickhouse and restart_clickhouse
+# work on it: CH_URL (exported), CH_HTTP_PORT, CH_PID; and CH_VERSION,
+# ClickHouse's version().
+start_chdb() {
+	need_chdb
+	rm -rf "$T/chdb"
+	mkdir -p "$T/chdb"
+	lt_spawn_chdb 0
+}
+
+# lt_spawn_chdb PORT: starts chdb-http.js on $T/chdb and PORT (0: any).
+# TZ=UTC: a DateTime shows in the engine's time zone, which is the
+# process's; a server has its own configured.
+lt_spawn_chdb() {
+	local i
+	rm -f "$T/chdb.port"
+	note "starting chdb-http.js (data in $T/chdb)"
+	lt_spawn chdb "$T/chdb.log" env TZ=UTC \
+	    node "$LT_CHDB_DIR/chdb-http.js" "$T/chdb" "$1" "$T/chdb.port"
+	CH_PID=$LT_LAST_PID
+	# Loading the engine (a 540 MB library) takes a second or more.
+	for ((i = 0; i < 600; i++)); do
+		if [[ -s "$T/chdb.port" ]]; then
+			CH_HTTP_PORT=$(cat "$T/chdb.port")
+			CH_URL=http://127.0.0.1:$CH_HTTP_PORT/
+			export CH_URL
+			if [[ "$(curl -s --max-time 2 "${CH_URL}?query=SELECT%201" 2>/dev/null)" == 1 ]]; then
+				CH_VERSION=$(ch_query "SELECT version()")
+				note "chdb-http.js is up after $((i / 10)).$((i % 10)) s: ClickHouse $CH_VERSION on $CH_URL"
+				return 0
+			fi
+		fi
+		kill -0 "$CH_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	die "chdb-http.js did not answer within 60 s"
 }
 
 # --- logthra-recv under systemd-socket-activate ------------------------------
