@@ -35,6 +35,7 @@ struct lt_ch {
 	struct curl_slist *query_headers;
 	struct curl_slist *insert_headers;
 	struct lt_buf scratch;   /* the answer when the caller wants none */
+	char *insert_settings;   /* "name=value&..." for every INSERT, or NULL */
 	/* The running request. */
 	struct lt_buf *sink;
 	size_t sink_start;
@@ -267,6 +268,7 @@ lt_ch_close(struct lt_ch *ch)
 	curl_slist_free_all(ch->query_headers);
 	curl_slist_free_all(ch->insert_headers);
 	lt_buf_free(&ch->scratch);
+	free(ch->insert_settings);
 	free(ch->shown_url);
 	free(ch->secret);
 	free(ch);
@@ -509,6 +511,18 @@ lt_ch_error_is_data(const struct lt_ch_error *err)
 }
 
 int
+lt_ch_set_insert_settings(struct lt_ch *ch, const char *settings)
+{
+	char *copy = NULL;
+
+	if (settings != NULL && (copy = strdup(settings)) == NULL)
+		return -1;
+	free(ch->insert_settings);
+	ch->insert_settings = copy;
+	return 0;
+}
+
+int
 lt_ch_insert(struct lt_ch *ch, const char *insert_sql, const void *data,
 	     size_t len, size_t block_rows, const char *query_id,
 	     struct lt_ch_error *err)
@@ -541,6 +555,12 @@ lt_ch_insert(struct lt_ch *ch, const char *insert_sql, const void *data,
 		if (urc != CURLUE_OK)
 			goto url_fail;
 		lt_buf_reset(&param);
+	}
+	if (ch->insert_settings != NULL) {
+		urc = curl_url_set(u, CURLUPART_QUERY, ch->insert_settings,
+				   CURLU_APPENDQUERY);
+		if (urc != CURLUE_OK)
+			goto url_fail;
 	}
 	if (query_id != NULL) {
 		if (lt_buf_printf(&param, "query_id=%s", query_id) < 0) {

@@ -43,6 +43,11 @@ int lt_ch_insert(struct lt_ch *ch, const char *insert_sql, const void *data,
 		 size_t len, size_t block_rows, const char *query_id,
 		 struct lt_ch_error *err);
 
+/* Settings sent with every INSERT from now on, "name=value&name=value"
+ * (URL-encoded already), replacing earlier ones; NULL for none.  Returns
+ * 0, or -1 when out of memory. */
+int lt_ch_set_insert_settings(struct lt_ch *ch, const char *settings);
+
 /* Whether an error code says ClickHouse could not take the data itself
  * (a parse error, a type mismatch), as opposed to a server or table
  * problem that another try may not have. */

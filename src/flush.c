@@ -131,7 +131,8 @@ ensure_table(struct run *r)
 		report_ch_error("could not ask ClickHouse for its version", r->o, &err);
 		return LT_EX_TEMPFAIL;
 	}
-	if (lt_flush_table_spec(r->o, &v, &r->spec, &r->retentions) < 0) {
+	if (lt_flush_table_spec(r->o, &v, &r->spec, &r->retentions) < 0 ||
+	    lt_ch_set_insert_settings(r->ch, lt_table_insert_settings(&v)) < 0) {
 		lt_error("out of memory");
 		return LT_EX_ERROR;
 	}

@@ -38,6 +38,12 @@ at_least(const struct lt_ch_version *v, int major, int minor)
 	return v->major > major || (v->major == major && v->minor >= minor);
 }
 
+const char *
+lt_table_insert_settings(const struct lt_ch_version *v)
+{
+	return at_least(v, 21, 11) ? "async_insert=0" : NULL;
+}
+
 void
 lt_table_spec_for(struct lt_table_spec *s, const struct lt_ch_version *v)
 {

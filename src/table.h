@@ -54,6 +54,12 @@ struct lt_table_spec {
 	size_t n_tenants;
 };
 
+/* The settings every INSERT needs on this version ("name=value&...", or
+ * NULL): async_insert=0 from 21.11, where the setting exists (26.2 turns
+ * it on by default), since Logthra's delivery argument rests on one
+ * INSERT being written as one part before it is answered. */
+const char *lt_table_insert_settings(const struct lt_ch_version *v);
+
 /* The layout and index for a server version; names and retention are
  * the caller's. */
 void lt_table_spec_for(struct lt_table_spec *s, const struct lt_ch_version *v);

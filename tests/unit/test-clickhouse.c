@@ -410,6 +410,37 @@ START_TEST(test_insert_url)
 }
 END_TEST
 
+/* Settings for every INSERT go after the URL's own, before the query. */
+START_TEST(test_insert_settings_url)
+{
+	static const char *const answers[] = {
+	    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", NULL};
+	static const char want[] =
+	    "POST /?max_insert_block_size=10&async_insert=0&query_id=q1&query=INSERT+INTO+t+FORMAT+RowBinary HTTP/1.1\r\n";
+	struct fake f;
+	struct lt_buf req = LT_BUF_INIT;
+	struct lt_ch *ch;
+
+	fake_start(&f, answers);
+	ch = open_fake(&f, NULL, NULL, "/?max_insert_block_size=10");
+	ck_assert_int_eq(lt_ch_set_insert_settings(ch, "async_insert=0"), 0);
+	ck_assert_int_eq(lt_ch_insert(ch, "INSERT INTO t FORMAT RowBinary", "x", 1,
+				      0, "q1", &err), 0);
+	ck_assert_int_eq(lt_ch_set_insert_settings(ch, NULL), 0);
+	ck_assert_int_eq(lt_ch_insert(ch, "INSERT INTO t FORMAT RowBinary", "x", 1,
+				      0, "q1", &err), 0);
+	lt_ch_close(ch);
+	fake_finish(&f, &req);
+	ck_assert_int_eq(lt_buf_terminate(&req), 0);
+	ck_assert_int_eq(strncmp((char *)req.data, want, strlen(want)), 0);
+	/* The second INSERT has none. */
+	ck_assert_ptr_nonnull(strstr((char *)req.data + 1,
+	    "POST /?max_insert_block_size=10&query_id=q1&query=INSERT"));
+	lt_buf_free(&req);
+}
+END_TEST
+
 START_TEST(test_query_error_answer)
 {
 	static const char *const answers[] = {
@@ -551,6 +582,7 @@ clickhouse_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_query_keepalive_auth);
 	tcase_add_test(tc, test_insert_url);
+	tcase_add_test(tc, test_insert_settings_url);
 	tcase_add_test(tc, test_query_error_answer);
 	tcase_add_test(tc, test_unreachable);
 	tcase_add_test(tc, test_bad_url);

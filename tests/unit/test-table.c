@@ -77,6 +77,20 @@ START_TEST(test_versions)
 }
 END_TEST
 
+START_TEST(test_insert_settings)
+{
+	struct lt_ch_version v = {18, 16};
+
+	ck_assert_ptr_null(lt_table_insert_settings(&v));
+	v = (struct lt_ch_version){21, 10};
+	ck_assert_ptr_null(lt_table_insert_settings(&v));
+	v = (struct lt_ch_version){21, 11};
+	ck_assert_str_eq(lt_table_insert_settings(&v), "async_insert=0");
+	v = (struct lt_ch_version){26, 7};
+	ck_assert_str_eq(lt_table_insert_settings(&v), "async_insert=0");
+}
+END_TEST
+
 START_TEST(test_layout_per_version)
 {
 	ck_assert_int_eq(spec_for(18, 16).layout, LT_LAYOUT_PORTABLE);
@@ -431,6 +445,7 @@ table_suite(void)
 
 	tcase_add_test(tc, test_versions);
 	tcase_add_test(tc, test_layout_per_version);
+	tcase_add_test(tc, test_insert_settings);
 	tcase_add_test(tc, test_portable_ddl);
 	tcase_add_test(tc, test_current_ddl);
 	tcase_add_test(tc, test_ttl);
