@@ -162,8 +162,9 @@ static const char portable_columns[] =
     "    msg String,\n"
     "    metadata Array(String),\n"
     "    push_id UInt64\n"
-    ")\n"
-    "ENGINE = MergeTree()\n"
+    ")\n";
+
+static const char table_keys[] =
     "PARTITION BY toDate(timestamp, 'UTC')\n"
     "ORDER BY (tenant_id, toStartOfHour(timestamp), stream_id, timestamp)";
 
@@ -196,6 +197,19 @@ static const char current_columns[] =
     "    push_id UInt64,\n"
     "    INDEX " LABEL_INDEX;
 
+/* On a cluster, each shard's table is replicated, its ZooKeeper path
+ * and replica name from the servers' {shard} and {replica} macros. */
+static int
+append_engine(struct lt_buf *out, const struct lt_table_spec *s)
+{
+	if (s->cluster != NULL)
+		return lt_buf_printf(out, "ENGINE = ReplicatedMergeTree("
+				     "'/clickhouse/tables/{shard}/%s/%s', '{replica}')\n",
+				     s->database, s->local_table);
+	return lt_buf_printf(out, "ENGINE = %s\n",
+			     s->layout == LT_LAYOUT_PORTABLE ? "MergeTree()" : "MergeTree");
+}
+
 static int
 append_current_table(struct lt_buf *out, const struct lt_table_spec *s)
 {
@@ -204,10 +218,8 @@ append_current_table(struct lt_buf *out, const struct lt_table_spec *s)
 	     lt_buf_printf(out, ",\n    INDEX %s", TOKENBF_INDEX) < 0) ||
 	    (s->index == LT_INDEX_TEXT &&
 	     lt_buf_printf(out, ",\n    INDEX %s", TEXT_INDEX) < 0) ||
-	    lt_buf_printf(out, "\n)\nENGINE = MergeTree\n"
-			  "PARTITION BY toDate(timestamp, 'UTC')\n"
-			  "ORDER BY (tenant_id, toStartOfHour(timestamp), "
-			  "stream_id, timestamp)") < 0)
+	    lt_buf_printf(out, "\n)\n") < 0 || append_engine(out, s) < 0 ||
+	    lt_buf_printf(out, "%s", table_keys) < 0)
 		return -1;
 	if (has_ttl(s) && (lt_buf_printf(out, "\nTTL ") < 0 ||
 			   append_ttl_rules(out, s) < 0))
@@ -222,7 +234,37 @@ static int
 names_valid(const struct lt_table_spec *s)
 {
 	return lt_ch_identifier_valid(s->database) &&
-	       lt_ch_identifier_valid(s->table);
+	       lt_ch_identifier_valid(s->table) &&
+	       (s->cluster == NULL || (lt_ch_identifier_valid(s->cluster) &&
+				       lt_ch_identifier_valid(s->local_table)));
+}
+
+int
+lt_table_set_cluster(struct lt_table_spec *s, const char *cluster)
+{
+	int n = snprintf(s->local_table, sizeof(s->local_table), "%s_local",
+			 s->table != NULL ? s->table : "");
+
+	s->cluster = cluster;
+	if (n < 0 || (size_t)n >= sizeof(s->local_table) || !names_valid(s)) {
+		s->cluster = NULL;
+		s->local_table[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+lt_table_data_table(const struct lt_table_spec *s)
+{
+	return s->cluster != NULL ? s->local_table : s->table;
+}
+
+/* " ON CLUSTER name", or "". */
+static int
+append_on_cluster(struct lt_buf *out, const struct lt_table_spec *s)
+{
+	return s->cluster != NULL ? lt_buf_printf(out, " ON CLUSTER %s", s->cluster) : 0;
 }
 
 /* Appends statement index; 1 past the last, -1 on a bad name or no
@@ -239,14 +281,35 @@ append_statement(struct lt_buf *out, const struct lt_table_spec *s, int index)
 	case 0:
 		rc = lt_buf_printf(out, "CREATE DATABASE IF NOT EXISTS %s",
 				   s->database);
+		if (rc == 0)
+			rc = append_on_cluster(out, s);
 		break;
 	case 1:
-		rc = lt_buf_printf(out, "CREATE TABLE IF NOT EXISTS %s.%s\n",
-				   s->database, s->table);
+		rc = lt_buf_printf(out, "CREATE TABLE IF NOT EXISTS %s.%s",
+				   s->database, lt_table_data_table(s));
+		if (rc == 0)
+			rc = append_on_cluster(out, s);
+		if (rc == 0)
+			rc = lt_buf_append(out, "\n", 1);
 		if (rc == 0 && s->layout == LT_LAYOUT_PORTABLE)
 			rc = lt_buf_printf(out, "%s", portable_columns);
+		if (rc == 0 && s->layout == LT_LAYOUT_PORTABLE)
+			rc = append_engine(out, s);
+		if (rc == 0 && s->layout == LT_LAYOUT_PORTABLE)
+			rc = lt_buf_printf(out, "%s", table_keys);
 		else if (rc == 0)
 			rc = append_current_table(out, s);
+		break;
+	case 2:
+		/* Queries read every shard through it; the sharding key is
+		 * what logthra-flush routes by (push_id % shards). */
+		if (s->cluster == NULL)
+			return 1;
+		rc = lt_buf_printf(out, "CREATE TABLE IF NOT EXISTS %s.%s ON CLUSTER %s "
+				   "AS %s.%s\nENGINE = Distributed(%s, %s, %s, push_id)",
+				   s->database, s->table, s->cluster, s->database,
+				   s->local_table, s->cluster, s->database,
+				   s->local_table);
 		break;
 	default:
 		return 1;
@@ -315,7 +378,7 @@ lt_table_insert_sql(struct lt_buf *out, const struct lt_table_spec *s)
 		return -1;
 	return statement(out, lt_buf_printf(out,
 	    "INSERT INTO %s.%s (tenant_id, stream_id, label, timestamp, %smsg, "
-	    "metadata, push_id) FORMAT RowBinary", s->database, s->table,
+	    "metadata, push_id) FORMAT RowBinary", s->database, lt_table_data_table(s),
 	    s->layout == LT_LAYOUT_PORTABLE ? "timestamp_ns, " : "") == 0, old);
 }
 
@@ -329,7 +392,7 @@ lt_table_columns_sql(struct lt_buf *out, const struct lt_table_spec *s)
 	return statement(out, lt_buf_printf(out,
 	    "SELECT name, type FROM system.columns WHERE database = '%s' "
 	    "AND table = '%s' FORMAT TabSeparatedRaw", s->database,
-	    s->table) == 0, old);
+	    lt_table_data_table(s)) == 0, old);
 }
 
 int
@@ -341,7 +404,7 @@ lt_table_show_sql(struct lt_buf *out, const struct lt_table_spec *s)
 		return -1;
 	return statement(out, lt_buf_printf(out,
 	    "SHOW CREATE TABLE %s.%s FORMAT TabSeparatedRaw", s->database,
-	    s->table) == 0, old);
+	    lt_table_data_table(s)) == 0, old);
 }
 
 /* --- an existing table --- */
@@ -470,11 +533,22 @@ lt_table_inspect(const struct lt_table_spec *s, const char *columns_tsv,
 
 /* --- --migrate --- */
 
+/* "ALTER TABLE db.t[ ON CLUSTER c] " for the table that holds the data. */
+static int
+alter_start(struct lt_buf *out, const struct lt_table_spec *s, const char *table)
+{
+	if (lt_buf_printf(out, "ALTER TABLE %s.%s", s->database, table) < 0 ||
+	    append_on_cluster(out, s) < 0)
+		return -1;
+	return lt_buf_append(out, " ", 1);
+}
+
 static int
 alter(struct lt_buf *out, const struct lt_table_spec *s, const char *what)
 {
-	return lt_buf_printf(out, "ALTER TABLE %s.%s %s;\n", s->database,
-			     s->table, what);
+	if (alter_start(out, s, lt_table_data_table(s)) < 0)
+		return -1;
+	return lt_buf_printf(out, "%s;\n", what);
 }
 
 static int
@@ -482,11 +556,29 @@ alter_ttl(struct lt_buf *out, const struct lt_table_spec *s)
 {
 	if (!has_ttl(s))
 		return alter(out, s, "REMOVE TTL");
-	if (lt_buf_printf(out, "ALTER TABLE %s.%s MODIFY TTL ", s->database,
-			  s->table) < 0 ||
+	if (alter_start(out, s, lt_table_data_table(s)) < 0 ||
+	    lt_buf_printf(out, "MODIFY TTL ") < 0 ||
 	    append_ttl_rules(out, s) < 0)
 		return -1;
 	return lt_buf_append(out, ";\n", 2);
+}
+
+/* The labels column, on the shards' tables and, for queries, on the
+ * Distributed one. */
+static int
+alter_add_labels(struct lt_buf *out, const struct lt_table_spec *s)
+{
+	static const char add[] = "ADD COLUMN IF NOT EXISTS " LABELS_MAP_DEFINITION
+				  " AFTER label;\n";
+
+	if (alter_start(out, s, lt_table_data_table(s)) < 0 ||
+	    lt_buf_printf(out, "%s", add) < 0)
+		return -1;
+	if (s->cluster == NULL)
+		return 0;
+	if (alter_start(out, s, s->table) < 0)
+		return -1;
+	return lt_buf_printf(out, "%s", add);
 }
 
 static int
@@ -514,8 +606,7 @@ lt_table_migrations(const struct lt_table_spec *s,
 			   "tenant_id String, no codecs); the current one needs a new "
 			   "table and a copy of the rows: see logthra(7), MIGRATING");
 	if (!f->has_labels_map && ++n)
-		rc |= alter(out, s, "ADD COLUMN IF NOT EXISTS " LABELS_MAP_DEFINITION
-			    " AFTER label");
+		rc |= alter_add_labels(out, s);
 	if (!f->has_label_index && ++n)
 		rc |= alter(out, s, "ADD INDEX IF NOT EXISTS " LABEL_INDEX);
 	if (s->index == LT_INDEX_TEXT && f->index != LT_INDEX_TEXT && ++n) {

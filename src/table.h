@@ -46,7 +46,12 @@ struct lt_tenant_retention {
 
 struct lt_table_spec {
 	const char *database;
-	const char *table;
+	const char *table;       /* what queries read; Distributed on a cluster */
+	/* On a cluster (logthra-flush --cluster): its name in ClickHouse's
+	 * remote_servers, and the shards' own table, "TABLE_local", which
+	 * the rows go into.  NULL and "" on one server. */
+	const char *cluster;
+	char local_table[80];
 	enum lt_table_layout layout;
 	enum lt_msg_index index;
 	int64_t retention_s;   /* 0: kept forever */
@@ -63,6 +68,15 @@ const char *lt_table_insert_settings(const struct lt_ch_version *v);
 /* The layout and index for a server version; names and retention are
  * the caller's. */
 void lt_table_spec_for(struct lt_table_spec *s, const struct lt_ch_version *v);
+
+/* Makes s a cluster's: ON CLUSTER DDL, ReplicatedMergeTree tables
+ * TABLE_local on every shard and a Distributed TABLE over them, sharded
+ * by push_id.  Returns -1 for an invalid cluster or table name. */
+int lt_table_set_cluster(struct lt_table_spec *s, const char *cluster);
+
+/* The table rows are inserted into and read back from for the
+ * exactly-once count: TABLE, or TABLE_local on a cluster. */
+const char *lt_table_data_table(const struct lt_table_spec *s);
 
 /* The statements that create the database and the table, each ending
  * in ";\n", appended to out.  These functions return -1 for an invalid
@@ -132,7 +146,8 @@ int lt_table_fetch(struct lt_ch *ch, const struct lt_table_spec *s,
 		   struct lt_table_found *f, struct lt_ch_error *err);
 
 /* Creates the database and the table as s says when they are missing
- * (an existing table is left as it is), then reads what it is. */
+ * (system.tables; an existing table is left as it is), then reads what
+ * it is. */
 int lt_table_ensure(struct lt_ch *ch, const struct lt_table_spec *s,
 		    struct lt_table_found *f, struct lt_ch_error *err);
 

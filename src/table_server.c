@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -83,13 +84,45 @@ out:
 	return rc;
 }
 
+/* Whether the table (and on a cluster the shards' table beside the
+ * Distributed one) exists on this server: 1, 0, or -1. */
+static int
+tables_present(struct lt_ch *ch, const struct lt_table_spec *s,
+	       struct lt_ch_error *err)
+{
+	struct lt_buf sql = LT_BUF_INIT, answer = LT_BUF_INIT;
+	int rc = -1;
+
+	if (lt_buf_printf(&sql, "SELECT count() FROM system.tables WHERE "
+			  "database = '%s' AND name IN ('%s', '%s')", s->database,
+			  s->table, lt_table_data_table(s)) < 0 ||
+	    lt_buf_terminate(&sql) < 0) {
+		(void)no_memory(err);
+		goto out;
+	}
+	if (ask(ch, (char *)sql.data, &answer, err) < 0)
+		goto out;
+	rc = strtol((char *)answer.data, NULL, 10) == (s->cluster != NULL ? 2 : 1);
+out:
+	lt_buf_free(&sql);
+	lt_buf_free(&answer);
+	return rc;
+}
+
 int
 lt_table_ensure(struct lt_ch *ch, const struct lt_table_spec *s,
 		struct lt_table_found *f, struct lt_ch_error *err)
 {
 	struct lt_buf sql = LT_BUF_INIT;
-	int i, rc = 0;
+	int i, rc;
 
+	/* The DDL only when something is missing: on a cluster, ON CLUSTER
+	 * waits for every shard, minutes when one is down, and each one
+	 * leaves a task in ZooKeeper. */
+	rc = tables_present(ch, s, err);
+	if (rc < 0)
+		return -1;
+	rc = rc == 1 ? 1 : 0;
 	for (i = 0; rc == 0; i++) {
 		rc = lt_table_ddl_statement(&sql, s, i);
 		if (rc < 0)
@@ -132,8 +165,8 @@ lt_table_drop_old_days(struct lt_ch *ch, const struct lt_table_spec *s,
 	    lt_buf_printf(&sql, "SELECT DISTINCT partition_id FROM system.parts "
 			  "WHERE database = '%s' AND table = '%s' AND active "
 			  "AND partition_id < '%s' ORDER BY partition_id "
-			  "FORMAT TabSeparatedRaw", s->database, s->table,
-			  oldest_id) < 0 ||
+			  "FORMAT TabSeparatedRaw", s->database,
+			  lt_table_data_table(s), oldest_id) < 0 ||
 	    lt_buf_terminate(&sql) < 0) {
 		n = no_memory(err);
 		goto out;
@@ -152,7 +185,7 @@ lt_table_drop_old_days(struct lt_ch *ch, const struct lt_table_spec *s,
 			continue;
 		lt_buf_reset(&sql);
 		if (lt_buf_printf(&sql, "ALTER TABLE %s.%s DROP PARTITION ID '%s'",
-				  s->database, s->table, line) < 0 ||
+				  s->database, lt_table_data_table(s), line) < 0 ||
 		    lt_buf_terminate(&sql) < 0) {
 			n = no_memory(err);
 			break;

@@ -437,6 +437,73 @@ START_TEST(test_oldest_day_kept)
 }
 END_TEST
 
+/* A cluster: ON CLUSTER everywhere, replicated shard tables, a
+ * Distributed table over them sharded by push_id; rows go to the shard
+ * tables, ALTERs too (the labels column on both). */
+START_TEST(test_cluster)
+{
+	static const char want[] =
+	    "CREATE DATABASE IF NOT EXISTS logs ON CLUSTER web;\n"
+	    "CREATE TABLE IF NOT EXISTS logs.log_local ON CLUSTER web\n"
+	    "(\n"
+	    "    tenant_id String,\n"
+	    "    stream_id UInt64,\n"
+	    "    label Array(String),\n"
+	    "    timestamp DateTime,\n"
+	    "    timestamp_ns Int64,\n"
+	    "    msg String,\n"
+	    "    metadata Array(String),\n"
+	    "    push_id UInt64\n"
+	    ")\n"
+	    "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/logs/log_local', '{replica}')\n"
+	    "PARTITION BY toDate(timestamp, 'UTC')\n"
+	    "ORDER BY (tenant_id, toStartOfHour(timestamp), stream_id, timestamp);\n"
+	    "CREATE TABLE IF NOT EXISTS logs.log ON CLUSTER web AS logs.log_local\n"
+	    "ENGINE = Distributed(web, logs, log_local, push_id);\n";
+	struct lt_table_spec s = spec_for(18, 16);
+	struct lt_buf b = LT_BUF_INIT, left = LT_BUF_INIT;
+	struct lt_table_found f;
+	char *ddl;
+
+	ck_assert_int_eq(lt_table_set_cluster(&s, "web"), 0);
+	ck_assert_str_eq(lt_table_data_table(&s), "log_local");
+	ddl = ddl_of(&s);
+	ck_assert_str_eq(ddl, want);
+	free(ddl);
+	ck_assert_int_eq(lt_table_insert_sql(&b, &s), 0);
+	ck_assert_ptr_nonnull(strstr((char *)b.data, "INSERT INTO logs.log_local ("));
+	lt_buf_reset(&b);
+	ck_assert_int_eq(lt_table_columns_sql(&b, &s), 0);
+	ck_assert_ptr_nonnull(strstr((char *)b.data, "AND table = 'log_local'"));
+
+	s = spec_for(26, 7);
+	ck_assert_int_eq(lt_table_set_cluster(&s, "web"), 0);
+	ddl = ddl_of(&s);
+	ck_assert_ptr_nonnull(strstr(ddl, "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/logs/log_local', '{replica}')\nPARTITION BY"));
+	ck_assert_ptr_nonnull(strstr(ddl, "INDEX msg_text"));
+	free(ddl);
+	lt_buf_reset(&b);
+	lt_table_inspect(&s, portable_columns, "CREATE TABLE logs.log_local (...)", &f);
+	ck_assert_int_gt(lt_table_migrations(&s, &f, &b, &left), 0);
+	ck_assert_int_eq(lt_buf_terminate(&b), 0);
+	ck_assert_ptr_nonnull(strstr((char *)b.data,
+	    "ALTER TABLE logs.log_local ON CLUSTER web ADD COLUMN IF NOT EXISTS labels "));
+	ck_assert_ptr_nonnull(strstr((char *)b.data,
+	    "ALTER TABLE logs.log ON CLUSTER web ADD COLUMN IF NOT EXISTS labels "));
+	ck_assert_ptr_nonnull(strstr((char *)b.data,
+	    "ALTER TABLE logs.log_local ON CLUSTER web ADD INDEX IF NOT EXISTS msg_text"));
+
+	/* Bad names, and a table whose _local name is too long. */
+	s = spec_for(24, 8);
+	ck_assert_int_eq(lt_table_set_cluster(&s, "a-b"), -1);
+	ck_assert_ptr_null(s.cluster);
+	s.table = "t123456789012345678901234567890123456789012345678901234567890";
+	ck_assert_int_eq(lt_table_set_cluster(&s, "web"), -1);
+	lt_buf_free(&b);
+	lt_buf_free(&left);
+}
+END_TEST
+
 static Suite *
 table_suite(void)
 {
@@ -458,6 +525,7 @@ table_suite(void)
 	tcase_add_test(tc, test_migrations_current);
 	tcase_add_test(tc, test_migrations_old_server);
 	tcase_add_test(tc, test_oldest_day_kept);
+	tcase_add_test(tc, test_cluster);
 	suite_add_tcase(s, tc);
 	return s;
 }
