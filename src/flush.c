@@ -39,7 +39,9 @@ struct batch {
 struct run {
 	const struct lt_options *o;
 	struct lt_flush_stats *st;
-	struct lt_ch *ch;
+	struct lt_ch *ch;            /* clickhouse_url: DDL, and reads on a cluster */
+	struct lt_ch **shards;       /* where rows go: ch, or one per shard */
+	size_t n_shards;
 	struct lt_table_spec spec;   /* the table for this server */
 	struct lt_tenant_retention *retentions;
 	enum lt_rows_time rows_time; /* what the existing table takes */
@@ -85,6 +87,9 @@ lt_flush_table_spec(const struct lt_options *o, const struct lt_ch_version *v,
 	s->table = o->table;
 	s->retention_s = o->limits.retention_s;
 	lt_table_spec_for(s, v);
+	/* The names were checked when the options were read. */
+	if (o->cluster != NULL && lt_table_set_cluster(s, o->cluster) < 0)
+		return -1;
 	for (i = 0; i < o->n_tenant_settings; i++) {
 		const char *tenant = o->tenant_settings[i].tenant;
 
@@ -113,6 +118,47 @@ lt_flush_table_spec(const struct lt_options *o, const struct lt_ch_version *v,
 	return 0;
 }
 
+/* shard_urls must name every shard of the cluster, in order: a push's
+ * shard is push_id % shards, and a missing shard would never get its
+ * rows. */
+static int
+check_shards(struct run *r)
+{
+	struct lt_buf sql = LT_BUF_INIT, answer = LT_BUF_INIT;
+	struct lt_ch_error err;
+	long shards = -1;
+	int rc = LT_EX_TEMPFAIL;
+
+	if (lt_buf_printf(&sql, "SELECT count(DISTINCT shard_num) FROM system.clusters "
+			  "WHERE cluster = '%s'", r->spec.cluster) < 0 ||
+	    lt_buf_terminate(&sql) < 0) {
+		lt_error("out of memory");
+		goto out;
+	}
+	if (lt_ch_query(r->ch, (char *)sql.data, &answer, &err) < 0 ||
+	    lt_buf_terminate(&answer) < 0) {
+		report_ch_error("could not ask ClickHouse for the cluster's shards", r->o, &err);
+		goto out;
+	}
+	shards = strtol((char *)answer.data, NULL, 10);
+	rc = LT_EX_ERROR;
+	if (shards == 0) {
+		lt_error("ClickHouse at %s knows no cluster \"%s\"", r->o->clickhouse_url,
+			 r->spec.cluster);
+		lt_hint("Name a cluster of the server's remote_servers (SELECT DISTINCT cluster FROM system.clusters).");
+	} else if ((size_t)shards != r->n_shards) {
+		lt_error("cluster \"%s\" has %ld shards, shard_urls names %zu",
+			 r->spec.cluster, shards, r->n_shards);
+		lt_hint("Give one HTTP URL per shard, in the order of shard_num in system.clusters.");
+	} else {
+		rc = LT_EX_OK;
+	}
+out:
+	lt_buf_free(&sql);
+	lt_buf_free(&answer);
+	return rc;
+}
+
 /* Learns the server's version, creates the database and table as that
  * version's best when they are missing, and fits the INSERT to the
  * table that is there, which may be older: it is never changed here
@@ -125,17 +171,25 @@ ensure_table(struct run *r)
 	struct lt_table_spec as_found;
 	struct lt_buf alters = LT_BUF_INIT, left = LT_BUF_INIT;
 	struct lt_ch_error err;
-	int changes;
+	size_t i;
+	int changes, rc;
 
 	if (lt_table_server_version(r->ch, &v, &err) < 0) {
 		report_ch_error("could not ask ClickHouse for its version", r->o, &err);
 		return LT_EX_TEMPFAIL;
 	}
-	if (lt_flush_table_spec(r->o, &v, &r->spec, &r->retentions) < 0 ||
-	    lt_ch_set_insert_settings(r->ch, lt_table_insert_settings(&v)) < 0) {
+	if (lt_flush_table_spec(r->o, &v, &r->spec, &r->retentions) < 0) {
 		lt_error("out of memory");
 		return LT_EX_ERROR;
 	}
+	for (i = 0; i < r->n_shards; i++) {
+		if (lt_ch_set_insert_settings(r->shards[i], lt_table_insert_settings(&v)) < 0) {
+			lt_error("out of memory");
+			return LT_EX_ERROR;
+		}
+	}
+	if (r->spec.cluster != NULL && (rc = check_shards(r)) != LT_EX_OK)
+		return rc;
 	if (lt_table_ensure(r->ch, &r->spec, &found, &err) < 0) {
 		report_ch_error("could not create the database and table in ClickHouse",
 				r->o, &err);
@@ -176,11 +230,14 @@ drop_old_days(struct run *r)
 {
 	struct lt_buf dropped = LT_BUF_INIT;
 	struct lt_ch_error err;
+	size_t k;
 	int n;
 
 	if (!r->drop_days || r->status != LT_EX_OK)
 		return;
-	n = lt_table_drop_old_days(r->ch, &r->spec, r->now_s, &dropped, &err);
+	/* Every shard: a day's partition is on each. */
+	for (k = 0, n = 0; k < r->n_shards && n >= 0; k++)
+		n = lt_table_drop_old_days(r->shards[k], &r->spec, r->now_s, &dropped, &err);
 	if (n < 0) {
 		report_ch_error("could not drop the days past the retention", r->o, &err);
 		r->status = LT_EX_TEMPFAIL;
@@ -270,7 +327,7 @@ presence_sql(struct run *r, struct lt_buf *sql)
 	size_t i;
 
 	if (lt_buf_printf(sql, "SELECT push_id, intDiv(timestamp_ns, 86400000000000) AS day, count() FROM %s.%s WHERE tenant_id = ",
-			  r->o->database, r->o->table) < 0 ||
+			  r->o->database, lt_table_data_table(&r->spec)) < 0 ||
 	    append_hex_string(sql, r->tenant) < 0 ||
 	    lt_buf_printf(sql, " AND push_id IN (") < 0)
 		return -1;
@@ -298,13 +355,21 @@ static int
 add_skip(struct run *r, uint64_t push_id, int32_t day, uint64_t rows)
 {
 	struct lt_day_skip *v;
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < r->batch.n; i++) {
 		struct item *it = &r->batch.v[i];
 
 		if (!it->suspect || it->info.push_id != push_id)
 			continue;
+		/* On a cluster the count of each shard comes apart (a push
+		 * is on one, unless the shards changed between runs). */
+		for (j = 0; j < it->n_skip && it->skip[j].day != day; j++)
+			;
+		if (j < it->n_skip) {
+			it->skip[j].rows += rows;
+			continue;
+		}
 		v = realloc(it->skip, (it->n_skip + 1) * sizeof(*v));
 		if (v == NULL)
 			return -1;
@@ -352,6 +417,7 @@ wait_for_dead_inserts(struct run *r)
 	struct lt_buf sql = LT_BUF_INIT, answer = LT_BUF_INIT;
 	struct lt_ch_error err;
 	enum send_result res = DEFERRED;
+	size_t k, running;
 	int i;
 
 	if (lt_buf_printf(&sql, "SELECT count() FROM system.processes WHERE query_id LIKE '%.*s%%'",
@@ -359,13 +425,17 @@ wait_for_dead_inserts(struct run *r)
 	    lt_buf_terminate(&sql) < 0)
 		goto out;
 	for (i = 0; i < 600; i++) {
-		lt_buf_reset(&answer);
-		if (lt_ch_query(r->ch, (char *)sql.data, &answer, &err) < 0) {
-			report_ch_error("could not ask ClickHouse for running INSERTs",
-					r->o, &err);
-			goto out;
+		running = 0;
+		for (k = 0; k < r->n_shards; k++) {
+			lt_buf_reset(&answer);
+			if (lt_ch_query(r->shards[k], (char *)sql.data, &answer, &err) < 0) {
+				report_ch_error("could not ask ClickHouse for running INSERTs",
+						r->o, &err);
+				goto out;
+			}
+			running += !(answer.len >= 1 && answer.data[0] == '0');
 		}
-		if (answer.len >= 1 && answer.data[0] == '0') {
+		if (running == 0) {
 			res = SENT;
 			goto out;
 		}
@@ -391,7 +461,7 @@ check_presence(struct run *r)
 	struct lt_buf sql = LT_BUF_INIT, answer = LT_BUF_INIT;
 	struct lt_ch_error err;
 	enum send_result res = SENT;
-	size_t i, n = 0;
+	size_t i, k, n = 0;
 
 	for (i = 0; i < r->batch.n; i++) {
 		free(r->batch.v[i].skip);
@@ -406,14 +476,20 @@ check_presence(struct run *r)
 	if (presence_sql(r, &sql) < 0 || lt_buf_terminate(&sql) < 0) {
 		lt_error("out of memory");
 		res = DEFERRED;
-	} else if (lt_ch_query(r->ch, (char *)sql.data, &answer, &err) < 0) {
-		report_ch_error("could not ask ClickHouse which rows it already holds",
-				r->o, &err);
-		res = DEFERRED;
-	} else if (parse_presence(r, &answer) < 0) {
-		lt_error("could not understand ClickHouse's answer to \"%s\"",
-			 (char *)sql.data);
-		res = DEFERRED;
+	}
+	/* Asked of the servers the rows went to (every shard of a cluster,
+	 * not a Distributed table, which may read a lagging replica). */
+	for (k = 0; k < r->n_shards && res == SENT; k++) {
+		lt_buf_reset(&answer);
+		if (lt_ch_query(r->shards[k], (char *)sql.data, &answer, &err) < 0) {
+			report_ch_error("could not ask ClickHouse which rows it already holds",
+					r->o, &err);
+			res = DEFERRED;
+		} else if (parse_presence(r, &answer) < 0) {
+			lt_error("could not understand ClickHouse's answer to \"%s\"",
+				 (char *)sql.data);
+			res = DEFERRED;
+		}
 	}
 	lt_buf_free(&sql);
 	lt_buf_free(&answer);
@@ -423,7 +499,7 @@ check_presence(struct run *r)
 /* --- sending --- */
 
 static enum send_result
-send_day(struct run *r, const struct lt_day_rows *d, int quiet)
+send_day(struct run *r, struct lt_ch *ch, const struct lt_day_rows *d, int quiet)
 {
 	struct lt_ch_error *err = &r->last_err;
 	char what[256];
@@ -433,7 +509,7 @@ send_day(struct run *r, const struct lt_day_rows *d, int quiet)
 	(void)snprintf(r->query_id + r->id_prefix_len,
 		       sizeof(r->query_id) - r->id_prefix_len, "%lu-%ld",
 		       ++r->n_inserts, (long)getpid());
-	if (lt_ch_insert(r->ch, (char *)r->insert_sql.data, d->rows.data,
+	if (lt_ch_insert(ch, (char *)r->insert_sql.data, d->rows.data,
 			 d->rows.len, d->n_rows + 1, r->query_id, err) == 0) {
 		r->st->rows += d->n_rows;
 		r->st->bytes += d->rows.len;
@@ -450,20 +526,21 @@ send_day(struct run *r, const struct lt_day_rows *d, int quiet)
 								 : DEFERRED;
 }
 
-/* Sends the rows of items [from, to) of the batch, one INSERT per day. */
+/* Sends the rows of items [from, to) of the batch that go to shard k,
+ * one INSERT per day.  A push goes whole to shard push_id % shards, as
+ * the Distributed table would send it. */
 static enum send_result
-send_items(struct run *r, size_t from, size_t to, int quiet)
+send_shard(struct run *r, size_t k, size_t from, size_t to, int quiet)
 {
 	enum send_result res = SENT;
 	size_t i;
 
-	res = check_presence(r);
-	if (res != SENT)
-		return res;
 	lt_rows_by_day_reset(&r->days);
 	for (i = from; i < to; i++) {
 		const struct item *it = &r->batch.v[i];
 
+		if (it->info.push_id % r->n_shards != k)
+			continue;
 		if (lt_spool_rowbinary(it->data.data, it->data.len, r->rows_time,
 				       it->skip, it->n_skip, &r->days) < 0) {
 			lt_error("out of memory");
@@ -471,7 +548,20 @@ send_items(struct run *r, size_t from, size_t to, int quiet)
 		}
 	}
 	for (i = 0; i < r->days.n && res == SENT; i++)
-		res = send_day(r, &r->days.v[i], quiet);
+		res = send_day(r, r->shards[k], &r->days.v[i], quiet);
+	return res;
+}
+
+/* Sends the rows of items [from, to) of the batch. */
+static enum send_result
+send_items(struct run *r, size_t from, size_t to, int quiet)
+{
+	enum send_result res;
+	size_t i, k;
+
+	res = check_presence(r);
+	for (k = 0; k < r->n_shards && res == SENT; k++)
+		res = send_shard(r, k, from, to, quiet);
 	for (i = from; i < to && res == SENT; i++)
 		r->batch.v[i].inserted = 1;
 	return res;
@@ -829,6 +919,55 @@ make_id_prefix(struct run *r)
 					    "logthra-%016" PRIx64 "-", h);
 }
 
+/* One connection per shard of a cluster, from shard_urls, in the order
+ * of the cluster's shard numbers; on one server the one connection. */
+static int
+open_shards(struct run *r, struct lt_ch_options *co)
+{
+	const char *p, *sep = " \t";
+	char *url;
+	size_t n = 0, len;
+	int rc = 0;
+
+	if (r->o->cluster == NULL) {
+		r->shards = malloc(sizeof(*r->shards));
+		if (r->shards == NULL)
+			return -1;
+		r->shards[0] = r->ch;
+		r->n_shards = 1;
+		return 0;
+	}
+	if (r->o->shard_urls == NULL) {
+		lt_error("cluster \"%s\" is set but shard_urls is not", r->o->cluster);
+		return -1;
+	}
+	for (p = r->o->shard_urls + strspn(r->o->shard_urls, sep); *p != '\0' && rc == 0;
+	     p += len, p += strspn(p, sep)) {
+		struct lt_ch **more = reallocarray(r->shards, n + 1, sizeof(*more));
+
+		len = strcspn(p, sep);
+		if (more == NULL || (url = strndup(p, len)) == NULL) {
+			if (more != NULL)
+				r->shards = more;
+			rc = -1;
+			break;
+		}
+		r->shards = more;
+		co->url = url;
+		r->shards[n] = lt_ch_open(co);
+		free(url);
+		if (r->shards[n] == NULL)
+			rc = -1;
+		else
+			r->n_shards = ++n;
+	}
+	if (rc == 0 && n == 0) {
+		lt_error("shard_urls names no shard of cluster \"%s\"", r->o->cluster);
+		rc = -1;
+	}
+	return rc;
+}
+
 static int
 open_clickhouse(struct run *r)
 {
@@ -842,11 +981,25 @@ open_clickhouse(struct run *r)
 
 	make_id_prefix(r);
 	r->ch = lt_ch_open(&co);
-	if (r->ch == NULL) {
-		lt_error("could not initialize libcurl");
+	if (r->ch == NULL || open_shards(r, &co) < 0) {
+		if (r->ch == NULL)
+			lt_error("could not initialize libcurl");
+		lt_hint("Check clickhouse_url, cluster and shard_urls (logthra.conf(5)).");
 		return -1;
 	}
 	return 0;
+}
+
+static void
+close_clickhouse(struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_shards; i++)
+		if (r->shards[i] != r->ch)
+			lt_ch_close(r->shards[i]);
+	free(r->shards);
+	lt_ch_close(r->ch);
 }
 
 static void
@@ -934,7 +1087,7 @@ lt_flush_run(const struct lt_options *o, int flags, struct lt_flush_stats *st)
 	}
 	if (st->quarantined > 0 && r.status != LT_EX_ERROR)
 		r.status = LT_EX_DATAERR;
-	lt_ch_close(r.ch);
+	close_clickhouse(&r);
 	lt_buf_free(&r.insert_sql);
 	free(r.retentions);
 	lt_rows_by_day_free(&r.days);

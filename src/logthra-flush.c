@@ -35,6 +35,8 @@ usage(void)
 		"  -d, --database=NAME        database (default logs)\n"
 		"  -t, --table=NAME           table (default log)\n"
 		"      --retention=DAYS       keep rows DAYS days (or a time: 12h) in ClickHouse\n"
+		"      --cluster=NAME         write to the ClickHouse cluster NAME (remote_servers)\n"
+		"      --shard-urls=\"URL...\"  its shards' HTTP interfaces, in shard order\n"
 		"      --batch-bytes=SIZE     largest INSERT body (default 8MiB)\n"
 		"      --batch-rows=N         most rows per INSERT (default 1000000)\n"
 		"      --retry-now            retry deferred files now, not at their retry time\n"
@@ -64,7 +66,7 @@ usage(void)
 enum { OPT_BATCH_BYTES = 256, OPT_BATCH_ROWS, OPT_PRINT_DDL, OPT_PRINT_CONFIG,
        OPT_RETRY_NOW, OPT_FOLLOW_DELAY, OPT_STATUS, OPT_JSON, OPT_NO_PING,
        OPT_METRICS_FILE, OPT_RETENTION, OPT_MIGRATE, OPT_DRY_RUN,
-       OPT_SERVER_VERSION };
+       OPT_SERVER_VERSION, OPT_CLUSTER, OPT_SHARD_URLS };
 
 static const struct option long_options[] = {
 	{"config", required_argument, NULL, 'c'},
@@ -77,6 +79,8 @@ static const struct option long_options[] = {
 	{"print-ddl", no_argument, NULL, OPT_PRINT_DDL},
 	{"server-version", required_argument, NULL, OPT_SERVER_VERSION},
 	{"retention", required_argument, NULL, OPT_RETENTION},
+	{"cluster", required_argument, NULL, OPT_CLUSTER},
+	{"shard-urls", required_argument, NULL, OPT_SHARD_URLS},
 	{"migrate", no_argument, NULL, OPT_MIGRATE},
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	{"retry-now", no_argument, NULL, OPT_RETRY_NOW},
@@ -170,8 +174,10 @@ print_ddl(const struct lt_options *o, const char *given_version)
 	if (server_version(o, given_version, &v) < 0)
 		return 1;
 	if (lt_flush_table_spec(o, &v, &spec, &tenants) < 0 ||
-	    lt_buf_printf(&ddl, "-- Logthra's table for ClickHouse %d.%d: %s.\n",
-			  v.major, v.minor, layout_name(&spec)) < 0 ||
+	    lt_buf_printf(&ddl, "-- Logthra's table for ClickHouse %d.%d: %s%s%s.\n",
+			  v.major, v.minor, layout_name(&spec),
+			  spec.cluster ? "; cluster " : "",
+			  spec.cluster ? spec.cluster : "") < 0 ||
 	    lt_table_ddl(&ddl, &spec) < 0)
 		lt_error("out of memory");
 	else if (write_out(&ddl) == 0)
@@ -259,6 +265,20 @@ check_names(const struct lt_options *o)
 		lt_error("invalid table name \"%s\"", o->table);
 		lt_hint("Use letters, digits and underscores, starting with a letter or underscore.");
 		return -1;
+	}
+	if (o->cluster != NULL) {
+		struct lt_table_spec s = {.database = o->database, .table = o->table};
+
+		if (!lt_ch_identifier_valid(o->cluster)) {
+			lt_error("invalid cluster name \"%s\"", o->cluster);
+			lt_hint("Use letters, digits and underscores, starting with a letter or underscore.");
+			return -1;
+		}
+		if (lt_table_set_cluster(&s, o->cluster) < 0) {
+			lt_error("table name \"%s\" is too long for a cluster", o->table);
+			lt_hint("The shards' tables are named TABLE_local, at most 64 characters.");
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -416,6 +436,8 @@ main(int argc, char **argv)
 		case OPT_PRINT_DDL: ddl = 1; break;
 		case OPT_SERVER_VERSION: given_version = optarg; break;
 		case OPT_MIGRATE: migrate_mode = 1; break;
+		case OPT_CLUSTER: lt_cli_set(&cli, "--cluster", "cluster", optarg); break;
+		case OPT_SHARD_URLS: lt_cli_set(&cli, "--shard-urls", "shard_urls", optarg); break;
 		case OPT_DRY_RUN: dry_run = 1; break;
 		case OPT_RETENTION:
 			/* A bare number is days, as the option's name says. */

@@ -78,6 +78,8 @@ static const struct setting settings[] = {
 	S("clickhouse_password", T_STRING, clickhouse_password),
 	S("clickhouse_password_file", T_STRING, clickhouse_password_file),
 	S("clickhouse_timeout", T_LONG_S, clickhouse_timeout_s),
+	S("cluster", T_STRING, cluster),
+	S("shard_urls", T_STRING, shard_urls),
 	R("database", database),
 	R("table", table),
 	S("batch_max_bytes", T_SIZE, batch_max_bytes),

@@ -46,6 +46,8 @@ struct lt_options {
 	char *clickhouse_password_file; /* read by lt_options_read_password() */
 	char *database;
 	char *table;
+	char *cluster;           /* ClickHouse cluster to write to, or NULL */
+	char *shard_urls;        /* its shards' HTTP URLs, space-separated */
 	long clickhouse_timeout_s;
 	size_t batch_max_bytes;  /* spool bytes per INSERT */
 	size_t batch_max_rows;
