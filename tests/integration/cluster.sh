@@ -13,8 +13,10 @@
 # instead of counting less, so that the count by (push, day) of
 # logthra-spool(5) finds what is missing and sending only that repairs
 # it; an asynchronous INSERT (the default) answers 200 for rows no
-# shard holds yet.  The base of the test of logthra-flush --cluster (not
-# yet in Makefile.am); tests/integration/cluster-facts.sh shows more.
+# shard holds yet.  These facts are why logthra-flush --cluster writes
+# to each shard's own table instead (tests/integration/cluster-flush.sh
+# tests that, in make check); this one and cluster-facts.sh, which
+# shows more, are run by hand when a new ClickHouse is to be trusted.
 
 . "$(dirname "$0")/lib.sh"
 
