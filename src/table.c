@@ -481,10 +481,15 @@ ttl_matches(const struct lt_table_spec *s, const char *create_sql, int found_ttl
 		return 0;
 	}
 	at = strstr(create_sql, (char *)want.data);
-	/* The same rules, not the first of more. */
+	/* The same rules, not the first of more: the clause ends with its
+	 * line, or, where SHOW CREATE TABLE is one line, where the next
+	 * clause starts.  A space alone would also be the " WHERE" of a
+	 * tenant's rule, whose table's TTL "+ toIntervalDay(7)" then
+	 * seemed to be everyone's 7 days. */
 	if (at != NULL) {
 		at += want.len;
-		match = *at == '\0' || *at == '\n' || *at == ' ';
+		match = *at == '\0' || *at == '\n' || starts_with(at, " SETTINGS ") ||
+			starts_with(at, " COMMENT ");
 	}
 	lt_buf_free(&want);
 	return match;

@@ -396,6 +396,48 @@ START_TEST(test_migrations_current)
 }
 END_TEST
 
+/* A table whose first TTL rule is a tenant's is not the table-wide
+ * retention of the same length: the rules after it differ. */
+START_TEST(test_ttl_tenant_rule_is_not_the_table_s)
+{
+	static const char made_with_acme_7d[] =
+	    "CREATE TABLE logs.log\n(\n    `tenant_id` LowCardinality(String),\n"
+	    "    INDEX label_bloom label TYPE bloom_filter(0.01) GRANULARITY 1,\n"
+	    "    INDEX msg_text msg TYPE text(tokenizer = splitByNonAlpha) "
+	    "GRANULARITY 100000000\n)\n"
+	    "ENGINE = MergeTree\nPARTITION BY toDate(timestamp, 'UTC')\n"
+	    "ORDER BY (tenant_id, toStartOfHour(timestamp), stream_id, timestamp)\n"
+	    "TTL toDateTime(timestamp) + toIntervalDay(7) WHERE tenant_id = 'acme', "
+	    "toDateTime(timestamp) + toIntervalDay(30) WHERE tenant_id NOT IN ('acme')\n"
+	    "SETTINGS index_granularity = 8192";
+	/* What servers that print SHOW CREATE TABLE on one line answer. */
+	static const char one_line[] =
+	    "CREATE TABLE logs.log (`tenant_id` LowCardinality(String)) "
+	    "ENGINE = MergeTree PARTITION BY toDate(timestamp, 'UTC') "
+	    "ORDER BY (tenant_id, toStartOfHour(timestamp), stream_id, timestamp) "
+	    "TTL toDateTime(timestamp) + toIntervalDay(7) "
+	    "SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1";
+	struct lt_table_spec s = spec_for(26, 7);
+	struct lt_buf out = LT_BUF_INIT, left = LT_BUF_INIT;
+	struct lt_table_found f;
+
+	s.retention_s = 7 * 86400;
+	lt_table_inspect(&s, current_columns, made_with_acme_7d, &f);
+	ck_assert_int_eq(f.has_ttl, 1);
+	ck_assert_int_eq(f.ttl_matches, 0);
+	ck_assert_int_eq(lt_table_migrations(&s, &f, &out, &left), 2);
+	ck_assert_int_eq(lt_buf_terminate(&out), 0);
+	ck_assert_str_eq((char *)out.data,
+			 "ALTER TABLE logs.log MODIFY TTL toDateTime(timestamp) + toIntervalDay(7);\n"
+			 "ALTER TABLE logs.log MODIFY SETTING ttl_only_drop_parts = 1;\n");
+
+	lt_table_inspect(&s, current_columns, one_line, &f);
+	ck_assert_int_eq(f.ttl_matches, 1);
+	lt_buf_free(&out);
+	lt_buf_free(&left);
+}
+END_TEST
+
 /* An old server: nothing to migrate, whatever the table. */
 START_TEST(test_migrations_old_server)
 {
@@ -523,6 +565,7 @@ table_suite(void)
 	tcase_add_test(tc, test_inspect_unusable);
 	tcase_add_test(tc, test_migrations_portable_on_current);
 	tcase_add_test(tc, test_migrations_current);
+	tcase_add_test(tc, test_ttl_tenant_rule_is_not_the_table_s);
 	tcase_add_test(tc, test_migrations_old_server);
 	tcase_add_test(tc, test_oldest_day_kept);
 	tcase_add_test(tc, test_cluster);
