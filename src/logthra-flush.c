@@ -157,7 +157,7 @@ static const char *
 layout_name(const struct lt_table_spec *s)
 {
 	if (s->layout == LT_LAYOUT_PORTABLE)
-		return "the portable layout; retention by dropping old days";
+		return "the portable layout, retention by dropping old days";
 	return s->index == LT_INDEX_TEXT ? "the current layout, with the text index"
 					 : "the current layout, with tokenbf_v1";
 }

@@ -390,7 +390,7 @@ lt_table_columns_sql(struct lt_buf *out, const struct lt_table_spec *s)
 	if (!names_valid(s))
 		return -1;
 	return statement(out, lt_buf_printf(out,
-	    "SELECT name, type FROM system.columns WHERE database = '%s' "
+	    "SELECT name, type, default_kind FROM system.columns WHERE database = '%s' "
 	    "AND table = '%s' FORMAT TabSeparatedRaw", s->database,
 	    lt_table_data_table(s)) == 0, old);
 }
@@ -409,27 +409,46 @@ lt_table_show_sql(struct lt_buf *out, const struct lt_table_spec *s)
 
 /* --- an existing table --- */
 
-/* The type of column name in the columns answer, copied to type; 0 when
- * there is no such column. */
+/* The type and the default kind (ALIAS, MATERIALIZED, DEFAULT or "") of
+ * column name in the columns answer, copied to type and kind; 0 when
+ * there is no such column.  Either may be NULL. */
 static int
-column_type(const char *tsv, const char *name, char *type, size_t size)
+column_info(const char *tsv, const char *name, char *type, char *kind,
+	    size_t size)
 {
 	size_t name_len = strlen(name), n;
-	const char *line, *end;
+	const char *line, *end, *field;
+	char *out[2] = {type, kind};
+	int i;
 
 	for (line = tsv; line != NULL && *line != '\0'; line = end ? end + 1 : NULL) {
 		end = strchr(line, '\n');
 		if (strncmp(line, name, name_len) != 0 || line[name_len] != '\t')
 			continue;
-		line += name_len + 1;
-		n = end ? (size_t)(end - line) : strlen(line);
-		if (n >= size)
-			n = size - 1;
-		memcpy(type, line, n);
-		type[n] = '\0';
+		field = line + name_len + 1;
+		for (i = 0; i < 2; i++) {
+			n = strcspn(field, "\t\n");
+			if (out[i] != NULL) {
+				if (n >= size)
+					n = size - 1;
+				memcpy(out[i], field, n);
+				out[i][n] = '\0';
+			}
+			field += strcspn(field, "\t\n");
+			if (*field == '\t')
+				field++;
+			else
+				field = "";
+		}
 		return 1;
 	}
 	return 0;
+}
+
+static int
+column_type(const char *tsv, const char *name, char *type, size_t size)
+{
+	return column_info(tsv, name, type, NULL, size);
 }
 
 static int
@@ -455,6 +474,20 @@ type_takes(const char *name, const char *type, enum lt_table_layout layout)
 	if (strcmp(name, "timestamp_ns") == 0)
 		return strcmp(type, "Int64") == 0;
 	return strcmp(type, "UInt64") == 0; /* stream_id, push_id */
+}
+
+/* Whether a column is filled as the INSERT expects: by the INSERT (no
+ * ALIAS or MATERIALIZED), except timestamp_ns on the current layout,
+ * which the INSERT leaves out and the table must compute; the queries
+ * and the exactly-once count read it. */
+static int
+kind_fits(const char *name, const char *kind, enum lt_table_layout layout)
+{
+	int computed = strcmp(kind, "ALIAS") == 0 || strcmp(kind, "MATERIALIZED") == 0;
+
+	if (layout == LT_LAYOUT_CURRENT && strcmp(name, "timestamp_ns") == 0)
+		return computed;
+	return !computed;
 }
 
 static void
@@ -503,7 +536,7 @@ lt_table_inspect(const struct lt_table_spec *s, const char *columns_tsv,
 		"tenant_id", "stream_id", "label", "timestamp", "timestamp_ns",
 		"msg", "metadata", "push_id",
 	};
-	char type[128];
+	char type[128], kind[32];
 	size_t i;
 
 	memset(f, 0, sizeof(*f));
@@ -516,13 +549,12 @@ lt_table_inspect(const struct lt_table_spec *s, const char *columns_tsv,
 		    starts_with(type, "DateTime64") ? LT_LAYOUT_CURRENT :
 		    LT_LAYOUT_PORTABLE;
 	for (i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
-		/* On the current layout timestamp_ns is computed, not sent. */
-		if (f->layout == LT_LAYOUT_CURRENT && strcmp(needed[i], "timestamp_ns") == 0)
-			continue;
-		if (!column_type(columns_tsv, needed[i], type, sizeof(type)))
+		if (!column_info(columns_tsv, needed[i], type, kind, sizeof(type)))
 			note_missing(f, needed[i], "");
 		else if (!type_takes(needed[i], type, f->layout))
 			note_missing(f, needed[i], type);
+		else if (!kind_fits(needed[i], kind, f->layout))
+			note_missing(f, needed[i], kind[0] ? kind : "not computed from timestamp");
 	}
 	f->has_labels_map = column_type(columns_tsv, "labels", type, sizeof(type)) &&
 			    starts_with(type, "Map(");
@@ -609,7 +641,7 @@ lt_table_migrations(const struct lt_table_spec *s,
 	if (f->layout == LT_LAYOUT_PORTABLE)
 		rc |= note(left, "the table has the portable layout (timestamp DateTime, "
 			   "tenant_id String, no codecs); the current one needs a new "
-			   "table and a copy of the rows: see logthra(7), MIGRATING");
+			   "table and a copy of the rows: see logthra(7), THE TABLE, Migrating");
 	if (!f->has_labels_map && ++n)
 		rc |= alter_add_labels(out, s);
 	if (!f->has_label_index && ++n)

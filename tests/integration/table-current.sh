@@ -35,7 +35,7 @@ spool_push() {
 }
 # Runs statements separated by ';' one by one, as clickhouse-client
 # --multiquery would: comment lines go first, as --print-ddl's first
-# line holds a ';' ("the portable layout; retention by ...").
+# line could hold a ";".
 run_statements() {
 	local stmt rc=0
 	while IFS= read -r -d ';' stmt; do

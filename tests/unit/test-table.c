@@ -34,8 +34,8 @@ static const char portable_columns[] =
     "metadata\tArray(String)\npush_id\tUInt64\n";
 static const char current_columns[] =
     "tenant_id\tLowCardinality(String)\nstream_id\tUInt64\nlabel\tArray(String)\n"
-    "labels\tMap(String, String)\ntimestamp\tDateTime64(9, 'UTC')\n"
-    "timestamp_ns\tInt64\nmsg\tString\nmetadata\tArray(String)\npush_id\tUInt64\n";
+    "labels\tMap(String, String)\tMATERIALIZED\ntimestamp\tDateTime64(9, 'UTC')\t\n"
+    "timestamp_ns\tInt64\tALIAS\nmsg\tString\t\nmetadata\tArray(String)\t\npush_id\tUInt64\t\n";
 
 static struct lt_table_spec
 spec_for(int major, int minor)
@@ -298,7 +298,25 @@ START_TEST(test_inspect_unusable)
 			 "timestamp\tDateTime64(3)\nmsg\tString\nmetadata\tArray(String)\n"
 			 "push_id\tUInt64\n", "", &f);
 	ck_assert_int_eq(f.layout, LT_LAYOUT_CURRENT);
-	ck_assert_str_eq(f.missing, "timestamp (DateTime64(3))");
+	ck_assert_str_eq(f.missing, "timestamp (DateTime64(3)), timestamp_ns (missing)");
+	/* On the current layout timestamp_ns must be computed: the INSERT
+	 * leaves it out, and a plain column would hold 0. */
+	lt_table_inspect(&s,
+			 "tenant_id\tString\t\nstream_id\tUInt64\t\nlabel\tArray(String)\t\n"
+			 "timestamp\tDateTime64(9)\t\ntimestamp_ns\tInt64\t\nmsg\tString\t\n"
+			 "metadata\tArray(String)\t\npush_id\tUInt64\t\n", "", &f);
+	ck_assert_str_eq(f.missing, "timestamp_ns (not computed from timestamp)");
+	lt_table_inspect(&s,
+			 "tenant_id\tString\t\nstream_id\tUInt64\t\nlabel\tArray(String)\t\n"
+			 "timestamp\tDateTime64(9)\t\ntimestamp_ns\tInt64\tMATERIALIZED\n"
+			 "msg\tString\t\nmetadata\tArray(String)\t\npush_id\tUInt64\t\n", "", &f);
+	ck_assert_str_eq(f.missing, "");
+	/* On the portable one the rows carry it: an ALIAS cannot take it. */
+	lt_table_inspect(&s,
+			 "tenant_id\tString\t\nstream_id\tUInt64\t\nlabel\tArray(String)\t\n"
+			 "timestamp\tDateTime\t\ntimestamp_ns\tInt64\tALIAS\nmsg\tString\t\n"
+			 "metadata\tArray(String)\t\npush_id\tUInt64\tDEFAULT\n", "", &f);
+	ck_assert_str_eq(f.missing, "timestamp_ns (ALIAS)");
 	/* A time zone on DateTime is fine. */
 	lt_table_inspect(&s,
 			 "tenant_id\tString\nstream_id\tUInt64\nlabel\tArray(String)\n"
