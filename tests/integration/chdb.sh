@@ -169,30 +169,6 @@ check_eq 3008 "$(rows "SELECT count() FROM logs.log")" "still 3008 rows"
 
 # --- the documents' queries ------------------------------------------------------
 
-# The queries of README.md's second SQL block under "The table", one per
-# line (newlines inside a query become spaces), comments left out.
-readme_queries() {
-	awk '/^## The table/ { on = 1; next } /^## / { on = 0 }
-	    on && /^```sql/ { n++; in_sql = (n == 2); next }
-	    /^```/ { in_sql = 0; next }
-	    in_sql && !/^--/ { q = q " " $0; if (/;$/) { print q; q = "" } }' \
-	    "$abs_top_srcdir/README.md" | sed 's/^ *//; s/;$//'
-}
-# The .EX blocks of logthra(7)'s EXAMPLE QUERIES, one per line, with the
-# roff escapes undone; man_statement WORD: the .EX block starting so.
-man_unroff() { sed 's/\\(aq/'"'"'/g; s/\\-/-/g; s/\\e/\\/g'; }
-man_queries() {
-	awk '/^\.SH EXAMPLE QUERIES/ { on = 1; next } /^\.SH/ { on = 0 }
-	    on && /^\.EX/ { q = ""; ex = 1; next }
-	    on && /^\.EE/ { print q; ex = 0; next }
-	    ex { q = q " " $0 }' "$abs_top_srcdir/man/logthra.7" |
-	    man_unroff | sed 's/^ *//; s/;$//'
-}
-man_statement() {
-	awk -v w="$1" '/^\.EX/ { ex = 1; next } /^\.EE/ { ex = 0; next }
-	    ex && index($0, w) == 1' "$abs_top_srcdir/man/logthra.7" | man_unroff
-}
-
 mapfile -t RQ < <(readme_queries)
 mapfile -t MQ < <(man_queries)
 check_eq 5 "${#RQ[@]}" "README.md has 5 example queries"

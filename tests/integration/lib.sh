@@ -824,6 +824,32 @@ ch_unwritable_table() {
 	    emptyArrayString() AS metadata, toUInt64(0) AS push_id WHERE 0" >/dev/null
 }
 
+# --- the example queries of the documents -----------------------------------
+
+# The queries of README.md's second SQL block under "The table", one per
+# line (newlines inside a query become spaces), comments left out.
+readme_queries() {
+	awk '/^## The table/ { on = 1; next } /^## / { on = 0 }
+	    on && /^```sql/ { n++; in_sql = (n == 2); next }
+	    /^```/ { in_sql = 0; next }
+	    in_sql && !/^--/ { q = q " " $0; if (/;$/) { print q; q = "" } }' \
+	    "$abs_top_srcdir/README.md" | sed 's/^ *//; s/;$//'
+}
+# The .EX blocks of logthra(7)'s EXAMPLE QUERIES, one per line, with the
+# roff escapes undone; man_statement WORD: the .EX block starting so.
+man_unroff() { sed 's/\\(aq/'"'"'/g; s/\\-/-/g; s/\\e/\\/g'; }
+man_queries() {
+	awk '/^\.SH EXAMPLE QUERIES/ { on = 1; next } /^\.SH/ { on = 0 }
+	    on && /^\.EX/ { q = ""; ex = 1; next }
+	    on && /^\.EE/ { print q; ex = 0; next }
+	    ex { q = q " " $0 }' "$abs_top_srcdir/man/logthra.7" |
+	    man_unroff | sed 's/^ *//; s/;$//'
+}
+man_statement() {
+	awk -v w="$1" '/^\.EX/ { ex = 1; next } /^\.EE/ { ex = 0; next }
+	    ex && index($0, w) == 1' "$abs_top_srcdir/man/logthra.7" | man_unroff
+}
+
 # --- ClickHouse cluster -------------------------------------------------------
 
 # The cluster that start_clickhouse_cluster configures in every server.
