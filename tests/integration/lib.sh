@@ -323,7 +323,7 @@ chmod 644 "$T/empty.conf"
 export LOGTHRA_CONFIG=$T/empty.conf
 for lt_var in $(compgen -e); do
 	case $lt_var in
-	LOGTHRA_CONFIG | LOGTHRA_TEST_KEEP | LOGTHRA_ALLOW_SKIP) ;;
+	LOGTHRA_CONFIG | LOGTHRA_TEST_KEEP | LOGTHRA_ALLOW_SKIP | LOGTHRA_TEST_CHDB_DIR) ;;
 	LOGTHRA_*) unset "$lt_var" ;;
 	esac
 done
@@ -1092,7 +1092,7 @@ restart_cluster_server() {
 # ClickHouse engine as a library (26.x; Debian has only the 18.16 server).
 # scripts/deps installs chdb with npm ci into tests/chdb/node_modules and
 # leaves a copy of the lock file there once the install is complete.
-LT_CHDB_DIR=$abs_top_srcdir/tests/chdb
+LT_CHDB_DIR=${LOGTHRA_TEST_CHDB_DIR:-$abs_top_srcdir/tests/chdb}
 
 # A dependency is missing or out of date: fail, or skip when allowed.
 lt_unavailable() {
