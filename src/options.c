@@ -797,17 +797,21 @@ lt_cli_apply(struct lt_cli *cli, struct lt_options *o)
 
 	lt_options_defaults(o);
 	if (lt_options_load(o, cli->config) < 0)
-		return -1;
+		goto fail;
 	for (i = 0; i < cli->n; i++) {
 		if (lt_options_set(o, cli->name[i], cli->value[i], err,
 				   sizeof(err)) < 0) {
 			lt_error("invalid value \"%s\" for option %s",
 				 cli->value[i], cli->option[i]);
 			lt_try_help();
-			return -1;
+			goto fail;
 		}
 	}
 	return 0;
+fail:
+	/* The caller exits; what was read is freed for the leak checkers. */
+	lt_options_free(o);
+	return -1;
 }
 
 static void

@@ -102,7 +102,7 @@ struct lt_cli {
 void lt_cli_set(struct lt_cli *cli, const char *option, const char *name,
 		const char *value);
 /* Defaults, config file, environment, then the options.  Logs and returns
- * -1 on any error. */
+ * -1 on any error, with o freed. */
 int lt_cli_apply(struct lt_cli *cli, struct lt_options *o);
 /* Answers --help and --version when they are the first argument, as
  * PostgreSQL's programs do; exits when it did. */
