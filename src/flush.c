@@ -968,16 +968,22 @@ open_shards(struct run *r, struct lt_ch_options *co)
 	return rc;
 }
 
+struct lt_ch_options
+lt_flush_ch_options(const struct lt_options *o)
+{
+	return (struct lt_ch_options){
+		.url = o->clickhouse_url,
+		.user = o->clickhouse_user,
+		.password = o->clickhouse_password,
+		.connect_timeout_s = 10,
+		.timeout_s = o->clickhouse_timeout_s,
+	};
+}
+
 static int
 open_clickhouse(struct run *r)
 {
-	struct lt_ch_options co = {
-		.url = r->o->clickhouse_url,
-		.user = r->o->clickhouse_user,
-		.password = r->o->clickhouse_password,
-		.connect_timeout_s = 10,
-		.timeout_s = r->o->clickhouse_timeout_s,
-	};
+	struct lt_ch_options co = lt_flush_ch_options(r->o);
 
 	make_id_prefix(r);
 	r->ch = lt_ch_open(&co);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clickhouse.h"
 #include "options.h"
 
 /* Exit statuses, from sysexits.h. */
@@ -60,6 +61,10 @@ struct lt_tenant_retention;
  * memory. */
 int lt_flush_table_spec(const struct lt_options *o, const struct lt_ch_version *v,
 			struct lt_table_spec *s, struct lt_tenant_retention **tenants);
+
+/* How logthra-flush connects to clickhouse_url (URL, credentials,
+ * timeouts), for its other commands too. */
+struct lt_ch_options lt_flush_ch_options(const struct lt_options *o);
 
 #define LT_FLUSH_RETRY_NOW 1 /* deferred files are due, whatever their mtime */
 #define LT_FLUSH_LOCKED 2    /* the caller holds SPOOL/flush.lock (lt_flush_lock) */

@@ -100,13 +100,7 @@ static const struct option long_options[] = {
 static struct lt_ch *
 connect_clickhouse(const struct lt_options *o)
 {
-	struct lt_ch_options co = {
-		.url = o->clickhouse_url,
-		.user = o->clickhouse_user,
-		.password = o->clickhouse_password,
-		.connect_timeout_s = 10,
-		.timeout_s = o->clickhouse_timeout_s,
-	};
+	struct lt_ch_options co = lt_flush_ch_options(o);
 	struct lt_ch *ch = lt_ch_open(&co);
 
 	if (ch == NULL)

@@ -8,6 +8,14 @@
 #include "clickhouse.h"
 #include "table.h"
 
+static int
+no_memory(struct lt_ch_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	(void)snprintf(err->message, sizeof(err->message), "out of memory");
+	return -1;
+}
+
 /* Runs sql and leaves its answer, NUL-terminated, in answer. */
 static int
 ask(struct lt_ch *ch, const char *sql, struct lt_buf *answer,
@@ -16,20 +24,9 @@ ask(struct lt_ch *ch, const char *sql, struct lt_buf *answer,
 	lt_buf_reset(answer);
 	if (lt_ch_query(ch, sql, answer, err) < 0)
 		return -1;
-	if (lt_buf_terminate(answer) < 0) {
-		memset(err, 0, sizeof(*err));
-		(void)snprintf(err->message, sizeof(err->message), "out of memory");
-		return -1;
-	}
+	if (lt_buf_terminate(answer) < 0)
+		return no_memory(err);
 	return 0;
-}
-
-static int
-no_memory(struct lt_ch_error *err)
-{
-	memset(err, 0, sizeof(*err));
-	(void)snprintf(err->message, sizeof(err->message), "out of memory");
-	return -1;
 }
 
 int
