@@ -44,16 +44,16 @@ ROWS=$((2 + 2 * 4 + 28))
 
 # --- the three targets --------------------------------------------------------
 
-start_clickhouse
-DEBIAN_URL=$CH_URL
-run "$FLUSH" -D "$T/spool-debian" -U "$DEBIAN_URL"
-check_rc 0 "flushed into Debian's ClickHouse"
-
 start_clickhouse_cluster 2 --zookeeper
 CLUSTER_URL=${CHC_URLS[1]}
 run "$FLUSH" -D "$T/spool-cluster" -U "${CHC_URLS[0]}" --cluster "$CHC_CLUSTER" \
     --shard-urls "${CHC_URLS[0]} ${CHC_URLS[1]}"
 check_rc 0 "flushed into the two-shard cluster"
+
+start_clickhouse
+DEBIAN_URL=$CH_URL
+run "$FLUSH" -D "$T/spool-debian" -U "$DEBIAN_URL"
+check_rc 0 "flushed into Debian's ClickHouse"
 
 start_chdb
 CURRENT_URL=$CH_URL
