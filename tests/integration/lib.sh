@@ -861,10 +861,13 @@ need_zookeeper() {
 	    lt_missing /usr/share/java/zookeeper.jar zookeeper
 }
 
-# lt_zk_ruok PORT: ZooKeeper answers its "ruok" four-letter word.
-lt_zk_ruok() {
+# lt_zk_serving PORT: ZooKeeper serves requests.  Its "srvr" four-letter
+# word says so; "ruok" is no test: it answers "imok" while the server is
+# still loading, and a ClickHouse 18.16 that connects then sees its
+# session closed ("ZooKeeperServer not running") and was seen to crash.
+lt_zk_serving() {
 	[[ "$(timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" &&
-	    printf ruok >&3 && cat <&3' lt_zk_ruok "$1" 2>/dev/null)" == imok ]]
+	    printf srvr >&3 && cat <&3' lt_zk_serving "$1" 2>/dev/null)" == *"Mode: "* ]]
 }
 
 # start_zookeeper: a standalone ZooKeeper from Debian's package, run by
@@ -905,7 +908,7 @@ EOF
 		    "$dir/zoo.cfg"
 		ZK_PID=$LT_LAST_PID
 		for ((i = 0; i < 300; i++)); do
-			if lt_zk_ruok "$ZK_PORT"; then
+			if lt_zk_serving "$ZK_PORT"; then
 				note "zookeeper is up after $((i / 10)).$((i % 10)) s"
 				return 0
 			fi
@@ -976,6 +979,13 @@ lt_chc_up() {
 	[[ "$(curl -s --max-time 2 "${CHC_URLS[$1]}?query=SELECT%201" 2>/dev/null)" == 1 ]]
 }
 
+# lt_chc_zk_up I: server I (from 0) has its ZooKeeper session: a test
+# that starts with ON CLUSTER DDL must not race the connection.
+lt_chc_zk_up() {
+	[[ "$(curl -s --max-time 2 --data-binary "SELECT count() > 0 FROM system.zookeeper WHERE path = '/'" \
+	    "${CHC_URLS[$1]}" 2>/dev/null)" == 1 ]]
+}
+
 # start_clickhouse_cluster N [--zookeeper]: starts N Debian
 # clickhouse-servers as in start_clickhouse (unprivileged, data in
 # $T/chc/I, free loopback ports), each configured with the cluster
@@ -1019,6 +1029,7 @@ start_clickhouse_cluster() {
 		for ((up = 0; up < 300; up++)); do
 			for ((i = 0; i < n; i++)); do
 				lt_chc_up "$i" || break
+				((zk == 0)) || lt_chc_zk_up "$i" || break
 			done
 			if ((i == n)); then
 				note "cluster $CHC_CLUSTER of $n servers$( ((zk == 0)) || printf ' and zookeeper') up after $((($(date +%s%N) - t0) / 1000000)) ms"
