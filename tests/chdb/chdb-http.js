@@ -13,8 +13,9 @@
 //  - the statement is the URL's ?query=, the POST body, or both (the
 //    query, a newline, then the body); GET /ping answers "Ok.";
 //  - "INSERT ... FORMAT X" in ?query= with a body: the body is X's data,
-//    handed to the engine as bytes (RowBinary must arrive byte for byte;
-//    a JS string would turn invalid UTF-8 into U+FFFD);
+//    handed to the engine byte for byte, as a file (FROM INFILE);
+//  - requests run one at a time in the order they arrive, and a request
+//    whose client goes away before its body has all arrived runs not;
 //  - other URL parameters are settings for this one request (such as
 //    max_insert_block_size); database and default_format are honoured,
 //    query_id comes back in X-ClickHouse-Query-Id;
@@ -31,18 +32,14 @@
 // What it does not: other users, quotas, query parameters (param_*:
 // refused), compression, sessions, and a query_id the engine could see
 // (system.processes shows its own).
-// Requests run one at a time on one chdb Session, in arrival order.
+// Requests share one chdb Session.
 'use strict';
 
 const http = require('http');
 const path = require('path');
 const crypto = require('crypto');
+const fs = require('fs');
 const chdb = require('chdb');
-// The raw-insert entry takes any "INSERT ... FORMAT X" prefix and a
-// Buffer; Session.insert() in front of it allows text formats only.  It
-// is the module chdb itself loads, so there is one engine.
-const native = require(path.join(path.dirname(require.resolve('chdb/package.json')),
-	'dist', 'loader.js')).loadNative();
 
 const [dataDir, portArg = '0', portFile] = process.argv.slice(2);
 if (!dataDir) {
@@ -51,6 +48,15 @@ if (!dataDir) {
 }
 
 const session = new chdb.Session(path.resolve(dataDir));
+// Where an INSERT's body waits while the engine reads it: beside the
+// engine's own directories, which it leaves alone.
+const bodyDir = path.join(path.resolve(dataDir), 'chdb-http-bodies');
+fs.mkdirSync(bodyDir, { recursive: true });
+
+// A string literal in ClickHouse's SQL.
+function quote(text) {
+	return "'" + text.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
+}
 const version = session.query('SELECT version()', 'TabSeparated').trim();
 
 // URL parameters that are not settings.  user, password and quota_key
@@ -140,8 +146,20 @@ async function execute(sql, data, format) {
 	if (secondStatement(sql) >= 0)
 		throw new ChError('SYNTAX_ERROR', 'Multi-statements are not allowed');
 	if (data !== null) {
-		// The engine reads the data after the prefix as the FORMAT's.
-		await native.InsertRawAsyncConnection(session.connection, sql, data, false);
+		// The body goes to the engine as a file (FROM INFILE, which chdb
+		// reads as clickhouse-local does): chdb's raw-insert entry
+		// passes it as inline data after the query text, where binary
+		// rows are not safe (a RowBinary body with the bytes 0a 0a in a
+		// timestamp was refused as CANNOT_READ_ALL_DATA).
+		const file = path.join(bodyDir, 'body');
+		fs.writeFileSync(file, data);
+		try {
+			const m = /\bFORMAT\s+\w+\s*$/i.exec(sql);
+			await session.queryAsync(`${sql.slice(0, m.index)}FROM INFILE ${quote(file)} ${m[0]}`,
+				{ format: 'TabSeparated' });
+		} finally {
+			fs.rmSync(file, { force: true });
+		}
 		return Buffer.alloc(0);
 	}
 	const r = await session.queryAsync(sql, { format });
@@ -160,8 +178,7 @@ async function withSettings(params, fn) {
 				throw new ChError('NOT_IMPLEMENTED', 'chdb-http.js does not bind query parameters');
 			if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
 				throw new ChError('UNKNOWN_SETTING', `Unknown setting '${k}'`);
-			const literal = "'" + v.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
-			await session.queryAsync(`SET ${k} = ${literal}`, { format: 'TabSeparated' });
+			await session.queryAsync(`SET ${k} = ${quote(v)}`, { format: 'TabSeparated' });
 			undo.push(`SET ${k} = DEFAULT`);
 		}
 		if (params.has('database')) {
@@ -235,28 +252,46 @@ async function handle(req, body, res) {
 	}
 }
 
-// One request at a time: each waits for the one before it.
+// The body of a request, once it has all arrived; null when the client
+// went away first (ClickHouse then runs nothing either).
+function readBody(req) {
+	return new Promise((resolve) => {
+		const chunks = [];
+		req.on('data', (c) => chunks.push(c));
+		req.on('end', () => resolve(Buffer.concat(chunks)));
+		req.on('close', () => resolve(req.complete ? Buffer.concat(chunks) : null));
+	});
+}
+
+// One request at a time, in the order they arrive: a request takes its
+// place when its headers are in, not when its body ends.  Otherwise a
+// big INSERT whose client was killed after sending it could run after
+// a query the next client sent later, such as logthra-flush asking
+// what the table holds before it sends again; a ClickHouse server has
+// begun that INSERT by then.
 let queue = Promise.resolve();
 const server = http.createServer((req, res) => {
-	const chunks = [];
-	req.on('data', (c) => chunks.push(c));
-	req.on('end', () => {
-		const body = Buffer.concat(chunks);
-		queue = queue.then(() => handle(req, body, res)).catch((e) => {
-			process.stderr.write(`chdb-http: ${e && e.stack || e}\n`);
-		});
+	const body = readBody(req);
+	queue = queue.then(async () => {
+		const data = await body;
+		if (data !== null)
+			await handle(req, data, res);
+	}).catch((e) => {
+		process.stderr.write(`chdb-http: ${e && e.stack || e}\n`);
 	});
 });
-// A request may take long (a big INSERT); the client's timeout decides.
-server.requestTimeout = 0;
+// Running a request may take long (a big INSERT), and the client's
+// timeout decides; but one that stops sending holds the queue, so the
+// time to receive it is bounded.
+server.requestTimeout = 120000;
 server.headersTimeout = 60000;
 
 server.listen(Number(portArg), '127.0.0.1', () => {
 	const port = server.address().port;
 	if (portFile) {
 		// Whole or not at all: the caller polls for it.
-		require('fs').writeFileSync(`${portFile}.tmp`, `${port}\n`);
-		require('fs').renameSync(`${portFile}.tmp`, portFile);
+		fs.writeFileSync(`${portFile}.tmp`, `${port}\n`);
+		fs.renameSync(`${portFile}.tmp`, portFile);
 	}
 	process.stdout.write(`chdb-http: ClickHouse ${version} (chdb ` +
 		`${require('chdb/package.json').version}) on http://127.0.0.1:${port}/, ` +
