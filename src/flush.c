@@ -44,7 +44,8 @@ struct run {
 	size_t n_shards;
 	struct lt_table_spec spec;   /* the table for this server */
 	struct lt_tenant_retention *retentions;
-	enum lt_rows_time rows_time; /* what the existing table takes */
+	enum lt_table_layout layout; /* of the existing table */
+	enum lt_rows_time rows_time; /* what it takes */
 	int drop_days;               /* retention is ours: the table has no TTL */
 	struct lt_buf insert_sql;
 	char query_id[64];       /* "logthra-SPOOLHASH-" + a counter per INSERT */
@@ -205,6 +206,7 @@ ensure_table(struct run *r)
 	}
 	as_found = r->spec;
 	as_found.layout = found.layout;
+	r->layout = found.layout;
 	r->rows_time = found.layout == LT_LAYOUT_CURRENT ? LT_ROWS_DATETIME64
 							 : LT_ROWS_DATETIME_AND_NS;
 	if (lt_table_insert_sql(&r->insert_sql, &as_found) < 0) {
@@ -343,12 +345,12 @@ presence_sql(struct run *r, struct lt_buf *sql)
 		hi = it->info.max_ts_ns > hi ? it->info.max_ts_ns : hi;
 	}
 	/* The time range lets ClickHouse read only the partitions
-	 * concerned.  toDateTime() of seconds compares right with both
-	 * layouts' timestamp, DateTime and DateTime64(9) (a bare number
-	 * would be read as ticks by the latter); the upper bound is the
-	 * next second, as a DateTime64 has the fraction. */
-	return lt_buf_printf(sql, ") AND timestamp >= toDateTime(%" PRId64 ") AND timestamp < toDateTime(%" PRId64 ") GROUP BY push_id, day FORMAT TSV",
-			     lo / 1000000000, hi / 1000000000 + 1);
+	 * concerned; it must not leave out a row, or the row is sent
+	 * again. */
+	if (lt_buf_printf(sql, ") AND ") < 0 ||
+	    lt_table_time_range(sql, r->layout, lo, hi) < 0)
+		return -1;
+	return lt_buf_printf(sql, " GROUP BY push_id, day FORMAT TSV");
 }
 
 static int

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -393,6 +394,21 @@ lt_table_columns_sql(struct lt_buf *out, const struct lt_table_spec *s)
 	    "SELECT name, type, default_kind FROM system.columns WHERE database = '%s' "
 	    "AND table = '%s' FORMAT TabSeparatedRaw", s->database,
 	    lt_table_data_table(s)) == 0, old);
+}
+
+int
+lt_table_time_range(struct lt_buf *out, enum lt_table_layout layout,
+		    int64_t lo_ns, int64_t hi_ns)
+{
+	/* DateTime holds seconds (from the epoch on): the range is widened
+	 * to whole seconds, which only asks about more rows. */
+	if (layout == LT_LAYOUT_PORTABLE)
+		return lt_buf_printf(out, "timestamp >= toDateTime(%" PRId64
+				     ") AND timestamp <= toDateTime(%" PRId64 ")",
+				     lo_ns / 1000000000, hi_ns / 1000000000);
+	return lt_buf_printf(out, "timestamp >= fromUnixTimestamp64Nano(toInt64(%" PRId64
+			     "), 'UTC') AND timestamp <= fromUnixTimestamp64Nano(toInt64(%" PRId64
+			     "), 'UTC')", lo_ns, hi_ns);
 }
 
 int

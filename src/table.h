@@ -91,6 +91,16 @@ int lt_table_ddl_statement(struct lt_buf *out, const struct lt_table_spec *s,
  * table of this layout. */
 int lt_table_insert_sql(struct lt_buf *out, const struct lt_table_spec *s);
 
+/* Appends "timestamp >= A AND timestamp <= B": the entries from lo_ns to
+ * hi_ns (nanoseconds since the epoch), both included, in the type of the
+ * timestamp of a table of this layout.  A DateTime64 column is compared
+ * with DateTime64 values: ClickHouse 26.7's index analysis skipped whole
+ * parts when a DateTime64 timestamp was bounded strictly by a DateTime
+ * (logthra(7), THE TABLE, warns users too).  Returns 0, or -1 when out
+ * of memory. */
+int lt_table_time_range(struct lt_buf *out, enum lt_table_layout layout,
+			int64_t lo_ns, int64_t hi_ns);
+
 /* The query whose TabSeparated answer lt_table_read_columns() reads:
  * name and type of each column of the table, in order. */
 int lt_table_columns_sql(struct lt_buf *out, const struct lt_table_spec *s);

@@ -152,16 +152,18 @@ check_rc 0 "second logthra-flush"
 check_match '^flushed 0 files, 0 rows, 0 bytes in ' "$RUN_OUT" "it flushes nothing"
 check_eq 3008 "$(rows "SELECT count() FROM logs.log")" "still 3008 rows"
 
-# A run that died after its INSERT left gamma's file claimed in active/.
-claim_gamma() {
-	mkdir -p "$SPOOL/tenants/gamma/active"
-	cp "$T/gamma.spool" "$SPOOL/tenants/gamma/active/$gamma_file"
+# claim_again TENANT FILE COPY: a run that died after its INSERT left the
+# tenant's FILE (whose content is COPY) claimed in active/; flushes it.
+claim_again() {
+	mkdir -p "$SPOOL/tenants/$1/active"
+	cp "$3" "$SPOOL/tenants/$1/active/$2"
 	run "$FLUSH" -D "$SPOOL" -U "$CH_URL"
 	check_match '^flushed 0 files, 0 rows, .*; 1 files wait for a retry$' "$RUN_OUT" \
 	    "the dead run's claim is taken back and waits"
 	LOGTHRA_RETRY_MIN_DELAY=0 run "$FLUSH" -D "$SPOOL" -U "$CH_URL" --retry-now
 	check_rc 0 "logthra-flush --retry-now of the claimed file"
 }
+claim_gamma() { claim_again gamma "$gamma_file" "$T/gamma.spool"; }
 note "a claimed file whose rows all arrived: the presence query finds them"
 claim_gamma
 check_match '^flushed 1 files, 0 rows, ' "$RUN_OUT" "no row sent again"
@@ -239,6 +241,27 @@ check_match '^flushed 1 files, 1500 rows, ' "$RUN_OUT" "1500 rows sent again"
 check_eq "2024-03-01	1500
 2024-03-02	1500" "$(rows "SELECT toDate(timestamp, 'UTC') AS d, count() FROM logs.log
     WHERE tenant_id = 'gamma' GROUP BY d ORDER BY d")" "gamma has each day once"
+
+note "a claimed file whose last day lies within one second: found all the same"
+# Three days, the last one's rows within one second: ClickHouse 26.7
+# skipped that day's part when the DateTime64 timestamp was bounded by
+# a DateTime ("timestamp < toDateTime(S + 1)"), and its rows were sent
+# again.
+printf '{"streams":[{"stream":{"app":"edge"},"values":[%s]}]}\n' \
+    '["1710547486000000000","a"],["1710633886000000001","b"],["1710720286000000002","c"],["1710720286999999999","d"]' \
+    >"$T/edge.json"
+run "$RECV" -T edge -D "$SPOOL" "$T/edge.json"
+check_rc 0 "logthra-recv -T edge edge.json"
+edge_file=$(find "$SPOOL/tenants/edge/ready" -type f -printf '%f\n')
+cp "$SPOOL/tenants/edge/ready/$edge_file" "$T/edge.spool"
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL"
+check_match '^flushed 1 files, 4 rows, ' "$RUN_OUT" "edge's 4 rows flushed"
+claim_again edge "$edge_file" "$T/edge.spool"
+check_match '^flushed 1 files, 0 rows, ' "$RUN_OUT" "no row of edge sent again"
+check_eq "2024-03-16	1
+2024-03-17	1
+2024-03-18	2" "$(rows "SELECT toDate(timestamp, 'UTC') AS d, count() FROM logs.log
+    WHERE tenant_id = 'edge' GROUP BY d ORDER BY d")" "edge has each row once"
 
 note "logthra(7): the prototype's table is renamed out of the way"
 rename=$(man_statement 'RENAME TABLE')

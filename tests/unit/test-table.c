@@ -247,6 +247,30 @@ START_TEST(test_insert_sql)
 }
 END_TEST
 
+START_TEST(test_time_range)
+{
+	struct lt_buf b = LT_BUF_INIT;
+
+	/* Whole seconds on DateTime, both ends included. */
+	ck_assert_int_eq(lt_table_time_range(&b, LT_LAYOUT_PORTABLE,
+					     1710547486000000000, 1710720286999999999), 0);
+	ck_assert_int_eq(lt_buf_terminate(&b), 0);
+	ck_assert_str_eq((char *)b.data,
+			 "timestamp >= toDateTime(1710547486) AND "
+			 "timestamp <= toDateTime(1710720286)");
+	/* DateTime64(9) is bounded by DateTime64(9) values, to the
+	 * nanosecond: never by a DateTime. */
+	lt_buf_reset(&b);
+	ck_assert_int_eq(lt_table_time_range(&b, LT_LAYOUT_CURRENT,
+					     1710547486000000000, 1710720286999999999), 0);
+	ck_assert_int_eq(lt_buf_terminate(&b), 0);
+	ck_assert_str_eq((char *)b.data,
+			 "timestamp >= fromUnixTimestamp64Nano(toInt64(1710547486000000000), 'UTC') AND "
+			 "timestamp <= fromUnixTimestamp64Nano(toInt64(1710720286999999999), 'UTC')");
+	lt_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_inspect_layouts)
 {
 	struct lt_table_spec s = spec_for(26, 7);
@@ -579,6 +603,7 @@ table_suite(void)
 	tcase_add_test(tc, test_statements_match_ddl);
 	tcase_add_test(tc, test_bad_names);
 	tcase_add_test(tc, test_insert_sql);
+	tcase_add_test(tc, test_time_range);
 	tcase_add_test(tc, test_inspect_layouts);
 	tcase_add_test(tc, test_inspect_unusable);
 	tcase_add_test(tc, test_migrations_portable_on_current);
