@@ -19,6 +19,7 @@
 #include "clickhouse.h"
 #include "crc32c.h"
 #include "fdio.h"
+#include "file.h"
 #include "log.h"
 #include "push.h"
 #include "spool.h"
@@ -376,57 +377,11 @@ lt_state_format(const struct lt_state *s, struct lt_buf *out)
 	return lt_buf_printf(out, "end\n");
 }
 
-static int
-read_small_file(const char *path, size_t max, struct lt_buf *out)
-{
-	struct stat st;
-	ssize_t n;
-	int fd, rc = 0;
-
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return errno;
-	if (fstat(fd, &st) < 0) {
-		rc = errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-		rc = EFBIG;
-		goto out;
-	}
-	if (lt_buf_reserve(out, (size_t)st.st_size + 1) < 0) {
-		rc = ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		if (lt_buf_reserve(out, 4096) < 0) {
-			rc = ENOMEM;
-			goto out;
-		}
-		n = read(fd, out->data + out->len, out->cap - out->len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		out->len += (size_t)n;
-		if (out->len > max) {
-			rc = EFBIG;
-			goto out;
-		}
-	}
-out:
-	(void)close(fd);
-	return rc;
-}
-
 int
 lt_state_read(const char *spool, struct lt_state *s, char *err, size_t errlen)
 {
 	struct lt_buf path = LT_BUF_INIT, text = LT_BUF_INIT;
+	enum lt_file_call call;
 	char why[256];
 	int rc;
 
@@ -436,8 +391,8 @@ lt_state_read(const char *spool, struct lt_state *s, char *err, size_t errlen)
 		(void)snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	rc = read_small_file((char *)path.data, STATE_MAX, &text);
-	if (rc == EFBIG) {
+	rc = lt_file_read((char *)path.data, 0, 0, STATE_MAX, &text, NULL, &call);
+	if (rc == EFBIG || (rc == EINVAL && call == LT_FILE_NONE)) {
 		(void)snprintf(err, errlen, "state file \"%s\" is not a regular file of at most %u bytes",
 			       (char *)path.data, STATE_MAX);
 		rc = -1;
@@ -935,7 +890,7 @@ process_name(long pid, char *out, size_t len)
 
 	out[0] = '\0';
 	if (pid <= 0 || lt_buf_printf(&path, "/proc/%ld/comm", pid) < 0 ||
-	    read_small_file((char *)path.data, 4096, &text) != 0)
+	    lt_file_read((char *)path.data, 0, 0, 4096, &text, NULL, NULL) != 0)
 		goto out;
 	n = text.len;
 	while (n > 0 && text.data[n - 1] == '\n')
