@@ -4,15 +4,14 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "auth.h"
 #include "buf.h"
+#include "file.h"
 #include "push.h"
 #include "sha256.h"
 
@@ -336,35 +335,33 @@ out:
 static int
 read_file(struct lt_auth *a, const char *path, char *err, size_t errlen)
 {
+	enum lt_file_call call;
 	struct stat st;
-	ssize_t r;
-	int fd, rc = -1;
+	int rc;
 
-	/* O_NONBLOCK: a FIFO planted under the name must not hang the
-	 * receiver in open(); fstat() refuses it next. */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ELOOP)
-			(void)snprintf(err, errlen, "credentials file \"%s\" "
-				       "is a symbolic link; name the file "
-				       "itself", path);
-		else
-			(void)snprintf(err, errlen, "could not open credentials "
-				       "file \"%s\": %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) < 0) {
+	/* Whoever can write the file can let anybody in: refused with
+	 * EPERM before a byte is read. */
+	rc = lt_file_read(path, 0, S_IWGRP | S_IWOTH, LT_AUTH_MAX_FILE_SIZE,
+			  &a->text, &st, &call);
+	if (rc == 0)
+		return 0;
+	if (call == LT_FILE_OPEN && rc == ELOOP)
+		(void)snprintf(err, errlen, "credentials file \"%s\" "
+			       "is a symbolic link; name the file "
+			       "itself", path);
+	else if (call == LT_FILE_OPEN)
+		(void)snprintf(err, errlen, "could not open credentials "
+			       "file \"%s\": %s", path, strerror(rc));
+	else if (call == LT_FILE_FSTAT)
 		(void)snprintf(err, errlen, "could not stat credentials file "
-			       "\"%s\": %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
+			       "\"%s\": %s", path, strerror(rc));
+	else if (call == LT_FILE_READ)
+		(void)snprintf(err, errlen, "could not read credentials "
+			       "file \"%s\": %s", path, strerror(rc));
+	else if (rc == EINVAL)
 		(void)snprintf(err, errlen, "credentials file \"%s\" is not a "
 			       "regular file", path);
-		goto out;
-	}
-	/* Whoever can write the file can let anybody in. */
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+	else if (rc == EPERM)
 		(void)snprintf(err, errlen, "credentials file \"%s\" is "
 			       "writable by %s (mode %04o); it must not be: "
 			       "chmod go-w it", path,
@@ -372,44 +369,12 @@ read_file(struct lt_auth *a, const char *path, char *err, size_t errlen)
 			       "group and others" : st.st_mode & S_IWGRP ?
 			       "its group" : "others",
 			       (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
-	if (st.st_size > LT_AUTH_MAX_FILE_SIZE)
-		goto too_large;
-	if (lt_buf_reserve(&a->text, (size_t)st.st_size + 1) < 0)
-		goto nomem;
-	for (;;) { /* to the end, in case it grew since fstat() */
-		if (a->text.len > LT_AUTH_MAX_FILE_SIZE)
-			goto too_large;
-		if (a->text.cap - a->text.len < 2 &&
-		    lt_buf_reserve(&a->text, 4096) < 0)
-			goto nomem;
-		r = read(fd, a->text.data + a->text.len,
-			 a->text.cap - a->text.len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			(void)snprintf(err, errlen, "could not read credentials "
-				       "file \"%s\": %s", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		a->text.len += (size_t)r;
-	}
-	if (lt_buf_terminate(&a->text) < 0)
-		goto nomem;
-	rc = 0;
-	goto out;
-too_large:
-	(void)snprintf(err, errlen, "credentials file \"%s\" is larger than "
-		       "%d bytes", path, LT_AUTH_MAX_FILE_SIZE);
-	goto out;
-nomem:
-	(void)snprintf(err, errlen, "out of memory");
-out:
-	(void)close(fd);
-	return rc;
+	else if (rc == EFBIG)
+		(void)snprintf(err, errlen, "credentials file \"%s\" is larger "
+			       "than %d bytes", path, LT_AUTH_MAX_FILE_SIZE);
+	else
+		(void)snprintf(err, errlen, "out of memory");
+	return -1;
 }
 
 int
