@@ -9,10 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <fcntl.h>
-#include <unistd.h>
 #include <sys/stat.h>
 
+#include "file.h"
 #include "log.h"
 #include "options.h"
 
@@ -641,11 +640,10 @@ int
 lt_options_read_password(struct lt_options *o)
 {
 	const char *path = o->clickhouse_password_file;
-	char buf[PASSWORD_FILE_MAX + 1];
-	struct stat st;
-	size_t len = 0;
-	ssize_t n;
-	int fd, rc = -1;
+	struct lt_buf text = LT_BUF_INIT;
+	enum lt_file_call call;
+	size_t n;
+	int rc = -1, error;
 
 	if (path == NULL || path[0] == '\0')
 		return 0;
@@ -654,57 +652,56 @@ lt_options_read_password(struct lt_options *o)
 		lt_hint("Keep the password in the file only.");
 		return -1;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		lt_error("cannot open clickhouse_password_file \"%s\": %m", path);
+	/* All the room the reader may need, reserved first: it then never
+	 * reallocates, which would leave a copy of the password in freed
+	 * memory where explicit_bzero() below does not reach. */
+	if (lt_buf_reserve(&text, PASSWORD_FILE_MAX + 1) < 0) {
+		lt_error("out of memory");
 		return -1;
 	}
-	if (fstat(fd, &st) < 0) {
-		lt_error("cannot stat \"%s\": %m", path);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		lt_error("clickhouse_password_file \"%s\" is not a regular file", path);
-		goto out;
-	}
-	if (st.st_mode & S_IROTH) {
-		lt_error("clickhouse_password_file \"%s\" is readable by everyone", path);
-		lt_hint("chmod 0640 (owner root, group of logthra-flush's user) or 0600.");
-		goto out;
-	}
-	while (len < sizeof(buf) &&
-	       (n = read(fd, buf + len, sizeof(buf) - len)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			lt_error("cannot read \"%s\": %m", path);
-			goto out;
+	/* A symbolic link is followed: the administrator names the file,
+	 * and a mounted secret is often one. */
+	error = lt_file_read(path, LT_FILE_FOLLOW, S_IROTH, PASSWORD_FILE_MAX,
+			     &text, NULL, &call);
+	if (error != 0) {
+		if (call == LT_FILE_OPEN) {
+			lt_error("cannot open clickhouse_password_file \"%s\": %s", path,
+				 strerror(error));
+		} else if (call == LT_FILE_FSTAT) {
+			lt_error("cannot stat \"%s\": %s", path, strerror(error));
+		} else if (call == LT_FILE_READ) {
+			lt_error("cannot read \"%s\": %s", path, strerror(error));
+		} else if (error == EINVAL) {
+			lt_error("clickhouse_password_file \"%s\" is not a regular file", path);
+		} else if (error == EPERM) {
+			lt_error("clickhouse_password_file \"%s\" is readable by everyone", path);
+			lt_hint("chmod 0640 (owner root, group of logthra-flush's user) or 0600.");
+		} else if (error == EFBIG) {
+			lt_error("clickhouse_password_file \"%s\" is longer than %d bytes", path,
+				 PASSWORD_FILE_MAX);
+		} else {
+			lt_error("out of memory");
 		}
-		len += (size_t)n;
-	}
-	if (len > PASSWORD_FILE_MAX) {
-		lt_error("clickhouse_password_file \"%s\" is longer than %d bytes", path,
-			 PASSWORD_FILE_MAX);
 		goto out;
 	}
 	/* The first line, without its line end: editors add one. */
 	n = 0;
-	while ((size_t)n < len && buf[n] != '\n' && buf[n] != '\r')
+	while (n < text.len && text.data[n] != '\n' && text.data[n] != '\r')
 		n++;
-	if (memchr(buf, '\0', (size_t)n) != NULL) {
+	if (memchr(text.data, '\0', n) != NULL) {
 		lt_error("clickhouse_password_file \"%s\" holds a NUL byte", path);
 		goto out;
 	}
-	buf[n] = '\0';
-	o->clickhouse_password = strdup(buf);
+	text.data[n] = '\0';
+	o->clickhouse_password = strdup((char *)text.data);
 	if (o->clickhouse_password == NULL) {
 		lt_error("out of memory");
 		goto out;
 	}
 	rc = 0;
 out:
-	explicit_bzero(buf, sizeof(buf));
-	(void)close(fd);
+	explicit_bzero(text.data, text.cap);
+	lt_buf_free(&text);
 	return rc;
 }
 
