@@ -1,14 +1,12 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "crc32c.h"
+#include "file.h"
 #include "spool.h"
 
 /* Record framing: type u8, length u32, payload, CRC-32C u32. */
@@ -346,70 +344,33 @@ lt_spool_check(const unsigned char *data, size_t len,
 	return check_body(data, len, info, err, errlen);
 }
 
-static int
-read_all(int fd, struct lt_buf *data, size_t size)
-{
-	ssize_t n;
-
-	if (lt_buf_reserve(data, size) < 0) {
-		errno = ENOMEM;
-		return -1;
-	}
-	while (size > 0) {
-		n = read(fd, data->data + data->len, size);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0) /* shrank under us: the check will say it */
-			break;
-		data->len += (size_t)n;
-		size -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 lt_spool_load(const char *path, struct lt_buf *data,
 	      struct lt_spool_info *info, char *err, size_t errlen)
 {
-	struct stat st;
-	int fd, rc;
+	enum lt_file_call call;
+	int rc;
 
 	lt_buf_reset(data);
-	/* O_NOFOLLOW and the checks below: never read through a symlink
-	 * or a hard link planted in a spool directory (Postfix's safe_open).
-	 * O_NONBLOCK: opening a FIFO planted there must not wait for a
-	 * writer; it changes nothing for a regular file. */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		rc = errno;
+	/* No symbolic link followed and LT_FILE_ONE_LINK: never read
+	 * through a symlink or a hard link planted in a spool directory
+	 * (Postfix's safe_open).  The reader refuses a hard link, a FIFO or
+	 * a directory before reading: their bytes are none of our business,
+	 * and opening a FIFO does not wait for a writer. */
+	rc = lt_file_read(path, LT_FILE_ONE_LINK, 0, LT_FILE_NO_MAX, data, NULL,
+			  &call);
+	if (rc == 0)
+		return lt_spool_check(data->data, data->len, info, err, errlen);
+	if (call == LT_FILE_OPEN) {
 		(void)snprintf(err, errlen, "could not open \"%s\": %s", path,
 			       strerror(rc));
-		return rc;
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = errno;
-		(void)snprintf(err, errlen, "could not read \"%s\": %s", path,
-			       strerror(rc));
-		goto out;
-	}
-	/* Checked before reading: the bytes of a file that is linked from
-	 * elsewhere, a FIFO or a directory are none of our business. */
-	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
+	} else if (call == LT_FILE_NONE && (rc == EINVAL || rc == EMLINK)) {
 		(void)snprintf(err, errlen, "not a regular file with one link");
 		rc = -1;
-		goto out;
-	}
-	if (read_all(fd, data, (size_t)st.st_size) < 0) {
-		rc = errno;
+	} else {
 		(void)snprintf(err, errlen, "could not read \"%s\": %s", path,
 			       strerror(rc));
-		goto out;
 	}
-	rc = lt_spool_check(data->data, data->len, info, err, errlen);
-out:
-	(void)close(fd);
 	return rc;
 }
 
