@@ -267,6 +267,35 @@ check_eq "$KILLS_B" "$kills_b" "phase B killed clickhouse-server $KILLS_B times"
 
 # --- phase C: kill logthra-recv -------------------------------------------------
 
+# A trail of phase C and the final flushes, shown for any push that is
+# lost: which spool files appeared after each push, and which files
+# each flush took away, with what it said.
+TRAIL=$T/trail
+: >"$TRAIL"
+spool_files() {
+	(cd "$SPOOL/tenants" 2>/dev/null &&
+	    find . -mindepth 3 -maxdepth 3 -type f -name '*.spool' \
+	    \( -path '*/ready/*' -o -path '*/active/*' -o -path '*/deferred/*' \) \
+	    -printf '%f\n' | sort -u)
+}
+spool_files >"$T/files.before"
+# trail_push N ACKED: the files that appeared since the last look.
+trail_push() {
+	spool_files >"$T/files.now"
+	printf 'push %s acked=%s: new files: %s\n' "$1" "$2" \
+	    "$(comm -13 "$T/files.before" "$T/files.now" | tr '\n' ' ')" >>"$TRAIL"
+	mv "$T/files.now" "$T/files.before"
+}
+# trail_flush ARGS...: runs logthra-flush and notes what it took.
+trail_flush() {
+	run "$FLUSH" "$@"
+	spool_files >"$T/files.now"
+	printf 'flush (exit %s) took: %s\n  said: %s\n' "$RUN_RC" \
+	    "$(comm -23 "$T/files.before" "$T/files.now" | tr '\n' ' ')" \
+	    "$(printf '%s %s' "$RUN_OUT" "$RUN_ERR" | tr '\n' ' ')" >>"$TRAIL"
+	mv "$T/files.now" "$T/files.before"
+}
+
 note "phase C: SIGKILL logthra-recv in file mode and under socket activation"
 start_inetd "$SPOOL"
 kills_c=0
@@ -346,6 +375,7 @@ while ((kills_c < KILLS_C && round < KILLS_C * 10)); do
 		fi
 	fi
 	printf '%d %d %d\n' "$PUSH" "$n" "$acked" >>"$PUSHES"
+	trail_push "$PUSH" "$acked"
 	if ((acked)); then
 		PUSH_ACKED=$((PUSH_ACKED + 1))
 	else
@@ -354,7 +384,7 @@ while ((kills_c < KILLS_C && round < KILLS_C * 10)); do
 	# Flush now and then, so that receiver kills meet flushes too.
 	rand 3
 	if ((R == 0)); then
-		run "$FLUSH" --batch-rows=100000
+		trail_flush --batch-rows=100000
 		((RUN_RC == 0)) || unexpected "phase C: flush exited $RUN_RC: $RUN_ERR"
 	fi
 done
@@ -377,7 +407,7 @@ check_eq "" "$left" "logthra-replay --recover --tmp-max-age=0 removed the tempor
 note "draining the spool"
 for ((i = 0; i < 20; i++)); do
 	((i % 2 == 0)) || recover
-	run "$FLUSH" --batch-rows=100000
+	trail_flush --batch-rows=100000
 	((RUN_RC == 0)) || unexpected "final flush exited $RUN_RC: $RUN_ERR"
 	(($(spool_pending) > 0)) || break
 done
@@ -403,6 +433,16 @@ check_eq "$(wc -l <"$T/acked" | tr -d ' ') acknowledged entries" \
     "ClickHouse holds every acknowledged entry"
 lost=$(comm -23 "$T/acked" "$T/got.distinct")
 check_eq "" "$(printf '%s\n' "$lost" | head -n 20)" "no acknowledged entry is lost (first 20 shown)"
+# What became of the first lost pushes, from the trail (phase C and the
+# final flushes only).
+for p in $(printf '%s\n' "$lost" | sed -n 's/^crash-\([0-9]*\)-.*/\1/p' | sort -un | head -n 3); do
+	files=$(sed -n "s/^push $p acked=[01]: new files: //p" "$TRAIL")
+	note "lost push $p: $(grep -E "^push $p " "$TRAIL" || echo "not in the trail (phases A and B are not traced)")"
+	for f in $files; do
+		note "  its file $f is now: $(find "$SPOOL" -name "$f*" -printf '%P ' 2>/dev/null)"
+		grep -A1 -F "$f" "$TRAIL" | grep -v "^push " | sed 's/^/#     /' || true
+	done
+done
 doubled=$(uniq -c "$T/got" | awk '$1 > 1 { print $2 " x" $1 }')
 check_eq "" "$(printf '%s\n' "$doubled" | head -n 20)" "no entry is in ClickHouse more than once (first 20 shown)"
 if [[ -n "$doubled" ]]; then
