@@ -45,7 +45,6 @@ struct run {
 	struct lt_table_spec spec;   /* the table for this server */
 	struct lt_tenant_retention *retentions;
 	enum lt_table_layout layout; /* of the existing table */
-	enum lt_rows_time rows_time; /* what it takes */
 	int drop_days;               /* retention is ours: the table has no TTL */
 	struct lt_buf insert_sql;
 	char query_id[64];       /* "logthra-SPOOLHASH-" + a counter per INSERT */
@@ -207,8 +206,6 @@ ensure_table(struct run *r)
 	as_found = r->spec;
 	as_found.layout = found.layout;
 	r->layout = found.layout;
-	r->rows_time = found.layout == LT_LAYOUT_CURRENT ? LT_ROWS_DATETIME64
-							 : LT_ROWS_DATETIME_AND_NS;
 	if (lt_table_insert_sql(&r->insert_sql, &as_found) < 0) {
 		lt_error("out of memory");
 		return LT_EX_ERROR;
@@ -534,6 +531,11 @@ send_day(struct run *r, struct lt_ch *ch, const struct lt_day_rows *d, int quiet
 static enum send_result
 send_shard(struct run *r, size_t k, size_t from, size_t to, int quiet)
 {
+	/* DateTime64 takes the entry's nanoseconds as they stand; the
+	 * portable table's DateTime wants the seconds besides. */
+	enum lt_rows_time rows_time = r->layout == LT_LAYOUT_CURRENT
+					      ? LT_ROWS_DATETIME64
+					      : LT_ROWS_DATETIME_AND_NS;
 	enum send_result res = SENT;
 	size_t i;
 
@@ -543,7 +545,7 @@ send_shard(struct run *r, size_t k, size_t from, size_t to, int quiet)
 
 		if (it->info.push_id % r->n_shards != k)
 			continue;
-		if (lt_spool_rowbinary(it->data.data, it->data.len, r->rows_time,
+		if (lt_spool_rowbinary(it->data.data, it->data.len, rows_time,
 				       it->skip, it->n_skip, &r->days) < 0) {
 			lt_error("out of memory");
 			return DEFERRED;
