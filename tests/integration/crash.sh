@@ -146,9 +146,11 @@ while ((kills_a < KILLS_A && round < KILLS_A * 5)); do
 	# A few pushes per round: some large, some spanning days and streams.
 	# None in a quick round: the new flush then starts while an INSERT
 	# that the killed one sent may still be under way in ClickHouse.
+	# (The count is kept apart from R, which rand overwrites in the loop.)
 	rand 4
-	((was_quick == 0)) || R=-1
-	for ((j = 0; j <= R; j++)); do
+	n_pushes=$((R + 1))
+	((was_quick == 0)) || n_pushes=0
+	for ((j = 0; j < n_pushes; j++)); do
 		rand 2
 		tenant=${TENANTS[$R]}
 		rand 8
@@ -180,6 +182,7 @@ while ((kills_a < KILLS_A && round < KILLS_A * 5)); do
 		delay=$R
 		before=-1
 		((was_quick)) || before=$(row_count)
+		: >"$T/flush.out"; : >"$T/flush.err" # not left from the last run if killed at once
 		"$FLUSH" >"$T/flush.out" 2>"$T/flush.err" &
 		pid=$!
 		sleep_ms "$delay"
@@ -227,12 +230,14 @@ declare -A FLUSH_RC_B=()
 t0=$SECONDS
 for ((round = 0; round < KILLS_B; round++)); do
 	rand 3
-	for ((j = 0; j <= R; j++)); do
+	n_pushes=$((R + 1))
+	for ((j = 0; j < n_pushes; j++)); do
 		rand 300
 		push_file "${TENANTS[$((j % 2))]}" "$((R + 50))" 3 3
 	done
 	rand 200
 	delay=$R
+	: >"$T/flush.out"; : >"$T/flush.err" # not left from the last run if killed at once
 	timeout -k 5 120 "$FLUSH" >"$T/flush.out" 2>"$T/flush.err" &
 	pid=$!
 	sleep_ms "$delay"
@@ -321,6 +326,7 @@ while ((kills_c < KILLS_C && round < KILLS_C * 10)); do
 			rand $((n * recv_us / 1000 * 3 / 2 + 1))
 			delay=$R
 		fi
+		: >"$T/recv.out"; : >"$T/recv.err" # not left from the last run if killed at once
 		"$RECV" -T "$tenant" "$T/big.json" >"$T/recv.out" 2>"$T/recv.err" &
 		pid=$!
 		if ((delay >= 0)); then
@@ -342,7 +348,12 @@ while ((kills_c < KILLS_C && round < KILLS_C * 10)); do
 		# inetd mode: acknowledged when curl sees 204.  The body goes
 		# slowly so that the kill may land while it is read, while the
 		# file is written, or after the answer.  At 20 MiB/s the body
-		# takes about size / 21000 ms.
+		# takes about size / 21000 ms.  The code file is emptied
+		# first: the shell truncates it only in the child after the
+		# fork, and a kill before that would leave the last push's
+		# 204 there.  A push counts as acknowledged only when curl
+		# itself ended well and saw 204.
+		: >"$T/curl.code"
 		rand $(($(stat -c %s "$T/big.json") / 21000 * 3 / 2 + 10))
 		delay=$R
 		curl -sS --max-time 60 -o /dev/null -w '%{http_code}' \
@@ -365,12 +376,12 @@ while ((kills_c < KILLS_C && round < KILLS_C * 10)); do
 		rc=0
 		wait "$cpid" 2>/dev/null || rc=$?
 		code=$(cat "$T/curl.code" 2>/dev/null || true)
-		if [[ "$code" == 204 ]]; then
+		if ((rc == 0)) && [[ "$code" == 204 ]]; then
 			acked=1
 		else
 			((killed)) || unexpected "phase C: push over inetd answered ${code:-nothing} (curl $rc): $(cat "$T/curl.err")"
 		fi
-		if ((killed)) && [[ "$code" != 204 ]]; then
+		if ((killed && !acked)); then
 			kills_c=$((kills_c + 1))
 		fi
 	fi
