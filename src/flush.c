@@ -54,6 +54,8 @@ struct run {
 	struct lt_rows_by_day days;
 	struct batch batch;
 	const char *tenant;
+	int claims_unsynced;         /* renamed into active/, not yet fsynced */
+	int ready_unsynced;          /* ... and out of ready/ */
 	int64_t now_s;
 	int flags;
 	int status;
@@ -600,6 +602,26 @@ defer(struct run *r, const struct item *it)
 	r->st->deferred++;
 }
 
+/* A claimed file that could not be read now waits in deferred/ for a
+ * later run; this one ends with status 75. */
+static void
+not_read_now(struct run *r, const struct item *it, const char *why)
+{
+	int rc = lt_spool_move(r->o->spool, r->tenant, "active", "deferred",
+			       it->name, r->now_s + r->o->retry_min_delay_s);
+
+	lt_error("spool file \"%s\" of tenant \"%s\" waits for a later run: %s",
+		 it->name, r->tenant, why);
+	if (rc != 0)
+		lt_error("could not defer \"%s\" of tenant \"%s\" (it stays in active/, which the next run takes back): %s",
+			 it->name, r->tenant, strerror(rc));
+	else
+		lt_hint("Nothing is wrong with the file that is known; it is kept and retried.");
+	r->st->deferred++;
+	if (r->status == LT_EX_OK)
+		r->status = LT_EX_TEMPFAIL;
+}
+
 static void
 quarantine(struct run *r, const char *name, const char *why)
 {
@@ -753,6 +775,38 @@ bisect(struct run *r)
 	return SENT;
 }
 
+/* Makes the batch's claims durable before any of its rows is sent:
+ * active/ first, then ready/.  Were a claim undone by a power cut after
+ * its INSERT, the file would be back in ready/, taken as fresh and its
+ * rows sent twice; a file in active/ is a suspect whose rows are counted
+ * in ClickHouse first.  A cut between the two fsyncs can leave the name
+ * in both directories; lt_spool_unclaim() then drops the ready/ one.
+ * Returns 0, or -1 (logged) when the claims may not be durable. */
+static int
+sync_claims(struct run *r)
+{
+	struct lt_buf dir = LT_BUF_INIT;
+	int rc = 0;
+
+	if (r->claims_unsynced &&
+	    (lt_spool_dir(&dir, r->o->spool, r->tenant, "active") < 0 ||
+	     lt_fsync_dir((char *)dir.data) < 0))
+		rc = -1;
+	else
+		r->claims_unsynced = 0;
+	if (rc == 0 && r->ready_unsynced &&
+	    (lt_spool_dir(&dir, r->o->spool, r->tenant, "ready") < 0 ||
+	     lt_fsync_dir((char *)dir.data) < 0))
+		rc = -1;
+	else if (rc == 0)
+		r->ready_unsynced = 0;
+	if (rc < 0)
+		lt_error("could not fsync directory \"%s\" before sending its files: %m",
+			 dir.data ? (char *)dir.data : r->o->spool);
+	lt_buf_free(&dir);
+	return rc;
+}
+
 /* Returns -1 when ClickHouse is not taking data: the run should stop. */
 static int
 send_batch(struct run *r)
@@ -761,6 +815,12 @@ send_batch(struct run *r)
 
 	if (r->batch.n == 0)
 		return 0;
+	if (sync_claims(r) < 0) {
+		/* Nothing sent: the files wait in deferred/. */
+		finish_batch(r);
+		r->status = LT_EX_ERROR;
+		return -1;
+	}
 	res = send_items(r, 0, r->batch.n, r->batch.n > 1);
 	if (res == DATA_ERROR && r->batch.n > 1)
 		res = bisect(r);
@@ -788,6 +848,10 @@ add_file(struct run *r, const char *state, const char *name)
 	rc = lt_spool_move(r->o->spool, r->tenant, state, "active", name, -1);
 	if (rc == ENOENT)
 		return 0;
+	if (rc == 0) {
+		r->claims_unsynced = 1;
+		r->ready_unsynced |= strcmp(state, "ready") == 0;
+	}
 	if (rc != 0) {
 		/* The file stays where it is for the next run; the run says
 		 * so in its status, or a timer would show success while the
@@ -800,8 +864,11 @@ add_file(struct run *r, const char *state, const char *name)
 	it = batch_add(&r->batch, name);
 	if (it == NULL || lt_spool_dir(&path, r->o->spool, r->tenant, "active") < 0 ||
 	    lt_buf_printf(&path, "/%s", name) < 0) {
+		/* The claim stays in active/: the next run takes it back. */
 		lt_error("out of memory");
 		lt_buf_free(&path);
+		if (r->status == LT_EX_OK)
+			r->status = LT_EX_TEMPFAIL;
 		return -1;
 	}
 	it->suspect = strcmp(state, "ready") != 0;
@@ -811,6 +878,14 @@ add_file(struct run *r, const char *state, const char *name)
 		(void)snprintf(err, sizeof(err), "it belongs to tenant \"%s\"",
 			       it->info.tenant);
 		rc = -1;
+	}
+	if (rc > 0) {
+		/* Could not be read now (out of memory or descriptors, an I/O
+		 * error): nothing is known to be wrong with the file. */
+		not_read_now(r, it, err);
+		item_free(it);
+		r->batch.n--;
+		return 0;
 	}
 	if (rc != 0) {
 		quarantine(r, name, err);

@@ -364,6 +364,10 @@ lt_spool_load(const char *path, struct lt_buf *data,
 	if (call == LT_FILE_OPEN) {
 		(void)snprintf(err, errlen, "could not open \"%s\": %s", path,
 			       strerror(rc));
+		/* A symbolic link under a spool file's name is what the file
+		 * is, not a passing trouble of reading it. */
+		if (rc == ELOOP)
+			rc = -1;
 	} else if (call == LT_FILE_NONE && (rc == EINVAL || rc == EMLINK)) {
 		(void)snprintf(err, errlen, "not a regular file with one link");
 		rc = -1;

@@ -97,8 +97,11 @@ int lt_spool_check(const unsigned char *data, size_t len,
 		   struct lt_spool_info *info, char *err, size_t errlen);
 
 /* Reads a spool file (a regular file, not a symlink) into data and checks
- * it with lt_spool_check().  Returns 0, -1 when it is corrupt (err says
- * why), or an errno value when it cannot be read. */
+ * it with lt_spool_check().  Returns 0; -1 when the file itself is wrong:
+ * corrupt, or not a regular file with one link (err says why); or an
+ * errno value when it cannot be read now (ENOMEM, EMFILE, EIO, EACCES,
+ * ...), which says nothing about its content: such a file must never be
+ * quarantined, only tried again later. */
 int lt_spool_load(const char *path, struct lt_buf *data,
 		  struct lt_spool_info *info, char *err, size_t errlen);
 
@@ -172,6 +175,11 @@ int lt_spool_dir(struct lt_buf *out, const char *root, const char *tenant,
 /* fsyncs a directory so that a rename or unlink in it is durable. */
 int lt_fsync_dir(const char *path);
 
+/* Creates directory dir (mode 0770 less the umask) when missing, refuses
+ * a symbolic link or a file under its name, and fsyncs parent, which
+ * holds its entry.  Returns 0 or -1 (errno). */
+int lt_spool_mkdir(const char *dir, const char *parent);
+
 /* The umask of the three programs: the group keeps every bit, others
  * get none.  See lt_spool_umask(). */
 #define LT_SPOOL_UMASK 0007
@@ -210,7 +218,10 @@ int lt_spool_lock(const char *root, int *fd);
 
 /* Moves every file of the tenant's active/ to deferred/, due at due_s:
  * the claims of a run that died, which may or may not have reached
- * ClickHouse.  Only call with the lock held.  Returns 0 or an errno
+ * ClickHouse.  First removes from ready/ every name that active/ or
+ * deferred/ holds too (a claim half undone by a power cut), so that no
+ * push is taken as fresh while a suspect copy of it waits.  Only call
+ * with the lock held.  Returns 0 or an errno
  * value (ENOTDIR when either directory is a symbolic link), with *moved
  * counting the files. */
 int lt_spool_unclaim(const char *root, const char *tenant, int64_t due_s,

@@ -89,14 +89,18 @@ lt_spool_umask(void)
 
 /* Creates dir when missing and makes its entry in parent durable, so a
  * file renamed into it later cannot vanish with the directory in a crash.
- * An existing one must be a directory, not a symbolic link. */
-static int
-ensure_dir(const char *dir, const char *parent)
+ * An existing one must be a directory, not a symbolic link.  It may have
+ * been made a moment ago by another process that has not fsynced parent
+ * yet, so parent is fsynced then too: this is the slow path, taken only
+ * while some of a tenant's directories are missing. */
+int
+lt_spool_mkdir(const char *dir, const char *parent)
 {
-	if (mkdir(dir, 0770) == 0)
-		return lt_fsync_dir(parent);
-	return errno == EEXIST ? real_dir(dir) : -1;
+	if (mkdir(dir, 0770) < 0 && (errno != EEXIST || real_dir(dir) < 0))
+		return -1;
+	return lt_fsync_dir(parent);
 }
+
 
 /* Creates the spool root itself when missing (a fresh installation or a
  * test); its parent is not ours, but the new entry is made durable. */
@@ -142,12 +146,12 @@ ensure_tenant_dirs(const char *root, const char *tenant, struct lt_buf *path,
 	}
 	if (lt_spool_dir(path, root, NULL, NULL) < 0)
 		goto out;
-	if (ensure_dir((char *)path->data, root) < 0)
+	if (lt_spool_mkdir((char *)path->data, root) < 0)
 		goto fail;
 	if (lt_buf_printf(&parent, "%s", (char *)path->data) < 0 ||
 	    lt_spool_dir(path, root, tenant, NULL) < 0)
 		goto out;
-	if (ensure_dir((char *)path->data, (char *)parent.data) < 0)
+	if (lt_spool_mkdir((char *)path->data, (char *)parent.data) < 0)
 		goto fail;
 	lt_buf_reset(&parent);
 	if (lt_buf_printf(&parent, "%s", (char *)path->data) < 0)
@@ -155,7 +159,7 @@ ensure_tenant_dirs(const char *root, const char *tenant, struct lt_buf *path,
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		if (lt_spool_dir(path, root, tenant, subs[i]) < 0)
 			goto out;
-		if (ensure_dir((char *)path->data, (char *)parent.data) < 0)
+		if (lt_spool_mkdir((char *)path->data, (char *)parent.data) < 0)
 			goto fail;
 	}
 	rc = 0;
@@ -582,6 +586,81 @@ unclaim_one(const char *dir, const char *name, void *arg)
 	return rc;
 }
 
+struct twins {
+	const struct lt_names *ready;
+	size_t dropped;
+};
+
+/* A name of active/ or deferred/ that ready/ holds too: the ready/ one
+ * goes.  Names are never reused, so the two are one push: a claim whose
+ * rename a power cut kept in its new directory but not out of ready/
+ * (each directory's entries are durable only once it is fsynced).  As a
+ * fresh file in ready/ its rows would be sent without asking ClickHouse
+ * what it holds already; the suspect twin is asked first. */
+static int
+drop_twin(const char *dir, const char *name, void *arg)
+{
+	struct twins *t = arg;
+	struct lt_buf path = LT_BUF_INIT;
+	int rc = 0;
+	const char *key = name;
+
+	if (t->ready->n == 0 ||
+	    bsearch(&key, t->ready->v, t->ready->n, sizeof(*t->ready->v),
+		    lt_names_compare) == NULL)
+		return 0;
+	/* dir is .../active or .../deferred; its sibling is .../ready. */
+	if (lt_buf_printf(&path, "%.*s/ready/%s", (int)(strrchr(dir, '/') - dir),
+			  dir, name) < 0)
+		rc = ENOMEM;
+	else if (unlink((char *)path.data) == 0)
+		t->dropped++;
+	else if (errno != ENOENT)
+		rc = errno;
+	lt_buf_free(&path);
+	return rc;
+}
+
+/* Drops the ready/ twins of the tenant's active/ and deferred/ files,
+ * durably. */
+static int
+drop_ready_twins(const char *root, const char *tenant, char *err, size_t errlen)
+{
+	struct lt_buf ready = LT_BUF_INIT;
+	struct lt_names names = {0};
+	struct twins t = {&names, 0};
+	int rc;
+
+	if (lt_spool_dir(&ready, root, tenant, "ready") < 0) {
+		(void)snprintf(err, errlen, "out of memory");
+		return ENOMEM;
+	}
+	rc = real_dir((char *)ready.data) < 0 ? errno : 0;
+	if (rc == 0)
+		rc = lt_names_list((char *)ready.data, NULL, &names);
+	if (rc == ENOENT) {
+		rc = 0;
+		goto out;
+	}
+	if (rc != 0) {
+		(void)snprintf(err, errlen, "could not process \"%s\": %s",
+			       (char *)ready.data, strerror(rc));
+		goto out;
+	}
+	rc = each_file(root, tenant, "active", drop_twin, &t, err, errlen);
+	if (rc == 0)
+		rc = each_file(root, tenant, "deferred", drop_twin, &t, err, errlen);
+	if (rc == 0 && t.dropped > 0 && lt_fsync_dir((char *)ready.data) < 0) {
+		rc = errno;
+		(void)snprintf(err, errlen, "could not fsync directory \"%s\": %s",
+			       (char *)ready.data, strerror(rc));
+	}
+out:
+	lt_names_free(&names);
+	lt_buf_free(&ready);
+	return rc;
+}
+
 int
 lt_spool_unclaim(const char *root, const char *tenant, int64_t due_s,
 		 size_t *moved, char *err, size_t errlen)
@@ -591,6 +670,9 @@ lt_spool_unclaim(const char *root, const char *tenant, int64_t due_s,
 	int rc;
 
 	*moved = 0;
+	rc = drop_ready_twins(root, tenant, err, errlen);
+	if (rc != 0)
+		return rc;
 	if (lt_spool_dir(&deferred, root, tenant, "deferred") < 0) {
 		(void)snprintf(err, errlen, "out of memory");
 		return ENOMEM;
@@ -708,12 +790,12 @@ lt_spool_quarantine(const char *root, const char *tenant, const char *from,
 
 	if (lt_buf_printf(&dir, "%s/quarantine", root) < 0)
 		goto out;
-	if (ensure_dir((char *)dir.data, root) < 0)
+	if (lt_spool_mkdir((char *)dir.data, root) < 0)
 		goto fail;
 	if (lt_buf_printf(&dst, "%s", (char *)dir.data) < 0 ||
 	    lt_buf_printf(&dir, "/%s", tenant) < 0)
 		goto out;
-	if (ensure_dir((char *)dir.data, (char *)dst.data) < 0)
+	if (lt_spool_mkdir((char *)dir.data, (char *)dst.data) < 0)
 		goto fail;
 	lt_buf_reset(&dst);
 	/* The note first: a file in quarantine always has its reason. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -328,6 +329,21 @@ count_files(const char *root, const char *tenant, const char *sub)
 	return n;
 }
 
+/* Copies the file at path under its own name into the tenant's sub. */
+static int
+copy_into(const char *root, const char *tenant, const char *sub, const char *path)
+{
+	struct lt_buf cmd = LT_BUF_INIT, dir = LT_BUF_INIT;
+	int rc;
+
+	ck_assert_int_eq(lt_spool_dir(&dir, root, tenant, sub), 0);
+	ck_assert_int_eq(lt_buf_printf(&cmd, "cp '%s' '%s/'", path, (char *)dir.data), 0);
+	rc = system((char *)cmd.data);
+	lt_buf_free(&cmd);
+	lt_buf_free(&dir);
+	return rc;
+}
+
 static void
 remove_tree(const char *root)
 {
@@ -389,7 +405,8 @@ START_TEST(test_load_refuses_links)
 					err, sizeof(err)), 0);
 	lt_buf_printf(&alias, "%s/symlink.spool", root);
 	ck_assert_int_eq(symlink((char *)path.data, (char *)alias.data), 0);
-	ck_assert_int_gt(lt_spool_load((char *)alias.data, &data, &info, err, sizeof(err)), 0);
+	ck_assert_int_eq(lt_spool_load((char *)alias.data, &data, &info, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "Too many levels of symbolic links"));
 	lt_buf_reset(&alias);
 	lt_buf_printf(&alias, "%s/hardlink.spool", root);
 	ck_assert_int_eq(link((char *)path.data, (char *)alias.data), 0);
@@ -399,6 +416,37 @@ START_TEST(test_load_refuses_links)
 	lt_buf_free(&path);
 	lt_buf_free(&data);
 	lt_buf_free(&alias);
+	lt_spool_encoder_free(&e);
+	remove_tree(root);
+}
+END_TEST
+
+/* A file that cannot be read now (here: no descriptor left) is not a
+ * corrupt one: an errno value, never -1, so that it is not quarantined. */
+START_TEST(test_load_failure_now_is_not_corruption)
+{
+	struct lt_spool_encoder e;
+	struct lt_spool_info info;
+	struct lt_buf path = LT_BUF_INIT, data = LT_BUF_INIT;
+	struct rlimit lim, was;
+	char err[256], *root = temp_spool();
+	int fd;
+
+	encode_sample(&e);
+	ck_assert_int_eq(lt_spool_write(root, "acme", e.out.data, e.out.len, &path,
+					err, sizeof(err)), 0);
+	fd = dup(0); /* the lowest free descriptor: the limit goes just below it */
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &was), 0);
+	lim = was;
+	lim.rlim_cur = (rlim_t)fd;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	ck_assert_int_eq(close(fd), 0);
+	ck_assert_int_eq(lt_spool_load((char *)path.data, &data, &info, err, sizeof(err)), EMFILE);
+	ck_assert_ptr_nonnull(strstr(err, "could not open"));
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &was), 0);
+	lt_buf_free(&path);
+	lt_buf_free(&data);
 	lt_spool_encoder_free(&e);
 	remove_tree(root);
 }
@@ -466,6 +514,35 @@ START_TEST(test_unclaim_and_sweep)
 	lt_names_free(&tenants);
 	lt_buf_free(&from);
 	lt_buf_free(&to);
+	remove_tree(root);
+}
+END_TEST
+
+/* A claim that a power cut kept in active/ (or that went on to
+ * deferred/) but not out of ready/: the ready/ twin is dropped, the
+ * suspect kept; other ready/ files stay. */
+START_TEST(test_unclaim_drops_ready_twins)
+{
+	struct lt_buf a = LT_BUF_INIT, b = LT_BUF_INIT, c = LT_BUF_INIT;
+	char err[256], *root = temp_spool();
+	size_t n;
+
+	ck_assert_int_eq(lt_spool_write(root, "acme", "a", 1, &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(lt_spool_write(root, "acme", "b", 1, &b, err, sizeof(err)), 0);
+	ck_assert_int_eq(lt_spool_write(root, "acme", "c", 1, &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(lt_spool_tenant_dirs(root, "acme", err, sizeof(err)), 0);
+	/* Copies under the same names, as the durable image would have. */
+	ck_assert_int_eq(copy_into(root, "acme", "active", (char *)a.data), 0);
+	ck_assert_int_eq(copy_into(root, "acme", "deferred", (char *)b.data), 0);
+	ck_assert_int_eq(lt_spool_unclaim(root, "acme", 0, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(count_files(root, "acme", "ready"), 1);
+	ck_assert_int_eq(access((char *)c.data, F_OK), 0);
+	ck_assert_uint_eq(count_files(root, "acme", "active"), 0);
+	ck_assert_uint_eq(count_files(root, "acme", "deferred"), 2);
+	lt_buf_free(&a);
+	lt_buf_free(&b);
+	lt_buf_free(&c);
 	remove_tree(root);
 }
 END_TEST
@@ -696,7 +773,9 @@ spool_suite(void)
 	tcase_add_test(dir, test_write_failure_leaves_nothing);
 	tcase_add_test(dir, test_load_refuses_links);
 	tcase_add_test(dir, test_load_refuses_fifo_and_dir);
+	tcase_add_test(dir, test_load_failure_now_is_not_corruption);
 	tcase_add_test(dir, test_unclaim_and_sweep);
+	tcase_add_test(dir, test_unclaim_drops_ready_twins);
 	tcase_add_test(dir, test_defer_and_quarantine);
 	tcase_add_test(dir, test_symlinked_dirs_refused);
 	tcase_add_test(dir, test_space_reserve);
