@@ -32,7 +32,7 @@ dup_env(char **dst, const char *value, struct lt_response *resp)
 		return 0;
 	*dst = strdup(value);
 	if (*dst == NULL) {
-		lt_response_set(resp, 500, "out of memory");
+		lt_response_set(resp, 503, "out of memory; try again later");
 		return -1;
 	}
 	return 0;
@@ -131,7 +131,7 @@ lt_cgi_read_head(struct lt_request *r, struct lt_response *resp)
 	r->method = strdup(method);
 	r->path = build_path();
 	if (r->method == NULL || r->path == NULL) {
-		lt_response_set(resp, 500, "out of memory");
+		lt_response_set(resp, 503, "out of memory; try again later");
 		return -1;
 	}
 	if (dup_env(&r->content_type, env_nonempty("CONTENT_TYPE"), resp) < 0 ||
@@ -159,7 +159,7 @@ read_some(struct lt_request *r, int fd, size_t want,
 	int w;
 
 	if (lt_buf_reserve(&r->body, want) < 0) {
-		lt_response_set(resp, 500, "out of memory");
+		lt_response_set(resp, 503, "out of memory; try again later");
 		return -1;
 	}
 	for (;;) {
@@ -198,7 +198,7 @@ lt_cgi_read_body(struct lt_request *r, int fd,
 			goto too_large;
 		left = (size_t)r->content_length;
 		if (left > 0 && lt_buf_reserve(&r->body, left) < 0) {
-			lt_response_set(resp, 500, "out of memory");
+			lt_response_set(resp, 503, "out of memory; try again later");
 			return -1;
 		}
 		/* Exactly CONTENT_LENGTH bytes (RFC 3875 4.2): the server

@@ -100,7 +100,8 @@ lt_response_set(struct lt_response *resp, int status, const char *fmt, ...)
 	va_list ap;
 
 	resp->status = status;
-	resp->retry_after = 0;
+	/* A 503 is always worth a retry; say when. */
+	resp->retry_after = status == 503 ? LT_RETRY_AFTER_S : 0;
 	resp->allow = NULL;
 	resp->www_authenticate = NULL;
 	va_start(ap, fmt);
@@ -341,7 +342,7 @@ parse_request_line(const unsigned char *s, size_t len, struct lt_request *r,
 	r->method = dup_bytes(s, (size_t)(sp1 - s));
 	r->path = dup_bytes(t, tlen);
 	if (r->method == NULL || r->path == NULL) {
-		lt_response_set(resp, 500, "out of memory");
+		lt_response_set(resp, 503, "out of memory; try again later");
 		return -1;
 	}
 	return 0;
@@ -360,7 +361,7 @@ store_once(char **dst, const unsigned char *v, size_t len, const char *name,
 	}
 	*dst = dup_bytes(v, len);
 	if (*dst == NULL) {
-		lt_response_set(resp, 500, "out of memory");
+		lt_response_set(resp, 503, "out of memory; try again later");
 		return -1;
 	}
 	return 0;
@@ -677,7 +678,7 @@ read_exact(struct lt_conn *c, struct lt_request *r, size_t want,
 	size_t take;
 
 	if (lt_buf_reserve(&r->body, want) < 0) {
-		lt_response_set(resp, 500, "out of memory");
+		lt_response_set(resp, 503, "out of memory; try again later");
 		return -1;
 	}
 	while (want > 0) {

@@ -42,8 +42,12 @@ struct lt_response {
 
 const char *lt_http_reason(int status);
 
-/* Sets status and message and clears the other headers.  Returns -1,
- * so that a refusal can be one statement: return lt_response_set(...). */
+/* Seconds a client should wait after a 503 before it tries again. */
+#define LT_RETRY_AFTER_S 30
+
+/* Sets status and message and clears the other headers, but for a 503,
+ * which gets Retry-After: LT_RETRY_AFTER_S.  Returns -1, so that a
+ * refusal can be one statement: return lt_response_set(...). */
 int lt_response_set(struct lt_response *resp, int status, const char *fmt, ...)
 	LT_PRINTF(3, 4);
 

@@ -374,7 +374,7 @@ lt_pp_fail(struct lt_push_parse *p, const char *fmt, ...)
 int
 lt_pp_oom(struct lt_push_parse *p)
 {
-	p->res->status = 500;
+	p->res->status = 503; /* worth a retry: the push is fine */
 	p->res->n_reasons = 0;
 	(void)snprintf(p->res->message, sizeof(p->res->message),
 		       "out of memory");

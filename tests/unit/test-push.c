@@ -455,12 +455,12 @@ START_TEST(test_sink_failure)
 
 	rec.fail_at = 1;
 	ck_assert_int_eq(push(body), -1);
-	ck_assert_int_eq(res.status, 500);
+	ck_assert_int_eq(res.status, 503);
 	ck_assert_str_eq(res.message, "out of memory");
 	rec.calls = 0;
 	rec.fail_at = 3;
 	ck_assert_int_eq(push(body), -1);
-	ck_assert_int_eq(res.status, 500);
+	ck_assert_int_eq(res.status, 503);
 	ck_assert_str_eq(res.message, "out of memory");
 	/* A NULL sink only validates. */
 	ck_assert_int_eq(lt_push_parse_json(body, strlen(body), &lim, NOW_NS,
