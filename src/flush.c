@@ -11,6 +11,7 @@
 
 #include "archives.h"
 #include "clickhouse.h"
+#include "dedup.h"
 #include "flush.h"
 #include "log.h"
 #include "spool.h"
@@ -945,6 +946,25 @@ claim_state(struct run *r, const char *state)
 	return rc;
 }
 
+/* The receivers' records of stored pushes (dedup.h) are kept for the
+ * tenant's dedup_window; each run removes those past it.  A failure
+ * costs only disk space, and the next run tries again. */
+static void
+expire_retry_records(struct run *r)
+{
+	struct lt_limits lim;
+	char err[512];
+	size_t removed;
+
+	lt_options_limits_for(r->o, r->tenant, &lim);
+	if (lt_dedup_expire(r->o->spool, r->tenant, r->now_s, lim.dedup_window_s,
+			    &removed, err, sizeof(err)) != 0)
+		lt_warning("%s", err);
+	else if (removed > 0)
+		lt_info("removed %zu out-of-date records of stored pushes of tenant \"%s\"",
+			removed, r->tenant);
+}
+
 static int
 flush_tenant(struct run *r, const char *tenant)
 {
@@ -973,6 +993,7 @@ flush_tenant(struct run *r, const char *tenant)
 	if (moved > 0)
 		lt_warning("took back %zu files of tenant \"%s\" claimed by an interrupted run",
 			   moved, tenant);
+	expire_retry_records(r);
 	if (claim_state(r, "deferred") < 0 || claim_state(r, "ready") < 0)
 		return -1;
 	return send_batch(r);

@@ -69,6 +69,7 @@ static const struct setting settings[] = {
 	S("max_streams_per_push", T_COUNT, limits.max_streams_per_push),
 	S("max_entries_per_push", T_COUNT, limits.max_entries_per_push),
 	S("retention", T_DURATION_S, limits.retention_s),
+	S("dedup_window", T_DURATION_S, limits.dedup_window_s),
 	S("max_decompressed_size", T_SIZE, max_decompressed_size),
 	S("max_compression_ratio", T_COUNT, max_compression_ratio),
 	S("tmp_max_age", T_DURATION_S, tmp_max_age_s),

@@ -41,6 +41,9 @@ lt_limits_defaults(struct lt_limits *l)
 	 * lines holds about 90,000 entries. */
 	l->max_streams_per_push = 10000;
 	l->max_entries_per_push = 1000000;
+	/* A client's retries of a push whose 204 it missed come within
+	 * minutes (Promtail backs off up to 5 minutes, 10 tries). */
+	l->dedup_window_s = 3600;
 }
 
 int

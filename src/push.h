@@ -35,6 +35,10 @@ struct lt_limits {
 	 * (logthra-flush's table); 0 = forever.  A limit so that it can be
 	 * set per tenant. */
 	int64_t retention_s;
+	/* Not a push limit either: a push identical to one of the tenant's
+	 * stored this long ago or less is acknowledged and not stored again
+	 * (dedup.h); 0 = never. */
+	int64_t dedup_window_s;
 };
 
 void lt_limits_defaults(struct lt_limits *l);

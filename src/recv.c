@@ -10,11 +10,9 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "auth.h"
+#include "dedup.h"
 #include "recv.h"
 #include "spool.h"
-
-/* Seconds a client should wait after a 503 before sending again. */
-#define RETRY_AFTER_S 30
 
 int64_t
 lt_now_ns(void)
@@ -226,7 +224,7 @@ decode_status(enum lt_decode_result rc)
 	case LT_DECODE_TOO_BIG:
 		return 413;
 	case LT_DECODE_NOMEM:
-		return 500;
+		return 503;
 	default:
 		return 400;
 	}
@@ -340,7 +338,6 @@ rate_limit(const struct lt_options *o, const char *tenant,
 		lt_error("%s", err);
 		(void)lt_response_set(resp, 503, "the spool could not keep the rate-limit state (%s); try again later",
 				      strerror(rc));
-		resp->retry_after = RETRY_AFTER_S;
 		return -1;
 	}
 	if (allowed)
@@ -365,7 +362,6 @@ spool_failed(int rc, const char *err, struct lt_response *resp)
 	lt_error("%s", err);
 	(void)lt_response_set(resp, 503, "the spool could not store the push (%s); try again later",
 			      strerror(rc));
-	resp->retry_after = RETRY_AFTER_S;
 	return -1;
 }
 
@@ -396,6 +392,34 @@ write_spool(const struct lt_options *o, const char *tenant,
 	return rc == 0 ? 0 : spool_failed(rc, err, resp);
 }
 
+/* Whether the push repeats one the tenant stored within its
+ * dedup_window: a client's retry of a push whose answer it missed. */
+static int
+is_retry(const struct lt_options *o, const char *tenant,
+	 const struct lt_limits *lim, const char *digest, int64_t now_ns)
+{
+	if (!lt_dedup_seen(o->spool, tenant, digest, now_ns / 1000000000,
+			   lim->dedup_window_s))
+		return 0;
+	lt_info("push of tenant \"%s\" is identical to one stored within dedup_window; acknowledged, not stored again",
+		tenant);
+	return 1;
+}
+
+/* Records a stored push against retries.  The push is stored whatever
+ * happens here: a record that is missing only lets a retry be stored a
+ * second time. */
+static void
+record_push(const struct lt_options *o, const char *tenant,
+	    const struct lt_limits *lim, const char *digest, int64_t now_ns)
+{
+	char err[512];
+
+	if (lt_dedup_record(o->spool, tenant, digest, now_ns / 1000000000,
+			    lim->dedup_window_s, err, sizeof(err)) != 0)
+		lt_warning("%s", err);
+}
+
 void
 lt_recv_store(const struct lt_options *o, const char *tenant,
 	      const struct lt_body_format *fmt, const char *body, size_t len,
@@ -406,10 +430,11 @@ lt_recv_store(const struct lt_options *o, const char *tenant,
 	struct lt_limits lim;
 	struct lt_buf decoded = LT_BUF_INIT;
 	struct lt_sink sink;
+	char digest[LT_DEDUP_HEX_LEN + 1];
 
 	resp->message[0] = '\0';
 	if (lt_spool_encoder_init(&enc, tenant, now_ns, lt_push_id_new()) < 0) {
-		(void)lt_response_set(resp, 500, "out of memory");
+		(void)lt_response_set(resp, 503, "out of memory; try again later");
 		return;
 	}
 	lt_spool_encoder_sink(&enc, &sink);
@@ -422,14 +447,20 @@ lt_recv_store(const struct lt_options *o, const char *tenant,
 	if (res.accepted == 0)
 		goto answer;
 	if (lt_spool_encoder_finish(&enc) < 0) {
-		(void)lt_response_set(resp, 500, "out of memory");
+		(void)lt_response_set(resp, 503, "out of memory; try again later");
 		goto out;
 	}
+	lt_dedup_digest(&enc, digest);
+	if (is_retry(o, tenant, &lim, digest, now_ns))
+		goto answer;
 	/* The bucket is charged only for a push the spool can take. */
 	if (check_space(o, enc.out.len, resp) < 0 ||
 	    rate_limit(o, tenant, &lim, res.accepted_bytes, now_ns, resp) < 0 ||
 	    write_spool(o, tenant, &enc, resp) < 0)
 		goto out;
+	/* Only now: a record must never stand for a push that is not on
+	 * disk, or its retry would be dropped and the push lost. */
+	record_push(o, tenant, &lim, digest, now_ns);
 answer:
 	if (res.rejected > 0)
 		partial_response(&res, resp);

@@ -129,6 +129,7 @@ lt_spool_encoder_init(struct lt_spool_encoder *e, const char *tenant,
 		lt_buf_free(&e->out);
 		return -1;
 	}
+	e->body_start = e->out.len;
 	return 0;
 }
 

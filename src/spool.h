@@ -35,6 +35,7 @@ enum lt_record_type {
  * trailer. */
 struct lt_spool_encoder {
 	struct lt_buf out;
+	size_t body_start; /* where the records after the header begin */
 	uint64_t n_streams;
 	uint64_t n_entries;
 	int failed;

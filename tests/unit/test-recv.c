@@ -29,6 +29,9 @@ setup(void)
 	lt_options_defaults(&opts);
 	free(opts.spool);
 	opts.spool = strdup(root);
+	/* The tests send the same bodies again and count files; retries
+	 * have their own test, which turns this back on. */
+	opts.limits.dedup_window_s = 0;
 }
 
 static void
@@ -92,6 +95,35 @@ START_TEST(test_seed_push_stored)
 	ck_assert_int_eq(handle("POST", "/loki/api/v1/push", "acme", SEED, &resp), 204);
 	ck_assert_uint_eq(files_in("acme", "ready"), 2);
 	ck_assert_uint_eq(files_in("acme", "tmp"), 0);
+}
+END_TEST
+
+/* A client's retry of a push it got no answer for: acknowledged again,
+ * stored once, per tenant; a push with rejected entries gets its 400
+ * again; with dedup_window 0 every push is stored. */
+START_TEST(test_retried_push_stored_once)
+{
+	static const char partial[] =
+		"{\"streams\":[{\"stream\":{\"app\":\"x\"},\"values\":"
+		"[[\"2024-01-01\",\"ok\"],[\"2024-01-01\",\"\"],[\"soon\",\"bad\"]]}]}";
+	struct lt_response resp;
+	char first[sizeof(resp.message)];
+
+	opts.limits.dedup_window_s = 3600;
+	ck_assert_int_eq(handle("POST", "/loki/api/v1/push", "acme", SEED, &resp), 204);
+	ck_assert_int_eq(handle("POST", "/loki/api/v1/push", "acme", SEED, &resp), 204);
+	ck_assert_uint_eq(files_in("acme", "ready"), 1);
+	ck_assert_int_eq(handle("POST", "/loki/api/v1/push", "beta", SEED, &resp), 204);
+	ck_assert_uint_eq(files_in("beta", "ready"), 1);
+	ck_assert_int_eq(handle("POST", "/loki/api/v1/push", "acme", partial, &resp), 400);
+	(void)snprintf(first, sizeof(first), "%s", resp.message);
+	ck_assert_uint_eq(files_in("acme", "ready"), 2);
+	ck_assert_int_eq(handle("POST", "/loki/api/v1/push", "acme", partial, &resp), 400);
+	ck_assert_str_eq(resp.message, first);
+	ck_assert_uint_eq(files_in("acme", "ready"), 2);
+	opts.limits.dedup_window_s = 0;
+	ck_assert_int_eq(handle("POST", "/loki/api/v1/push", "acme", SEED, &resp), 204);
+	ck_assert_uint_eq(files_in("acme", "ready"), 3);
 }
 END_TEST
 
@@ -457,6 +489,7 @@ START_TEST(test_rate_limit_per_tenant)
 	/* The seed's lines are 16 bytes: "slow" may take two pushes at once,
 	 * every other tenant keeps the generous global limit. */
 	write_config("ingestion_rate = 1MiB\n"
+		     "dedup_window = 0\n" /* the same push, again and again */
 		     "[tenant slow]\n"
 		     "ingestion_rate = 1\n"
 		     "ingestion_burst_size = 40\n"
@@ -775,6 +808,7 @@ recv_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_seed_push_stored);
+	tcase_add_test(tc, test_retried_push_stored_once);
 	tcase_add_test(tc, test_routing);
 	tcase_add_test(tc, test_tenants);
 	tcase_add_test(tc, test_content_type_and_size);
