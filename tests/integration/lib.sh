@@ -317,10 +317,15 @@ trap 'exit 129' HUP
 
 lt_make_tmpdir
 
-# No system configuration: every test states its settings.
-: >"$T/empty.conf"
-chmod 644 "$T/empty.conf"
-export LOGTHRA_CONFIG=$T/empty.conf
+# No system configuration: every test states its settings.  One
+# exception: most tests push the same body again on purpose, to make
+# another spool file, which dedup_window would take for a client's retry
+# and not store; tests/integration/retry.sh tests that with the default.
+# The environment covers programs the tests run, the file those that a
+# web server runs, which may not pass the environment on.
+printf 'dedup_window = 0\n' >"$T/base.conf"
+chmod 644 "$T/base.conf"
+export LOGTHRA_CONFIG=$T/base.conf
 for lt_var in $(compgen -e); do
 	case $lt_var in
 	LOGTHRA_CONFIG | LOGTHRA_TEST_KEEP | LOGTHRA_ALLOW_SKIP | LOGTHRA_TEST_CHDB_DIR) ;;
@@ -328,6 +333,7 @@ for lt_var in $(compgen -e); do
 	esac
 done
 unset lt_var
+export LOGTHRA_DEDUP_WINDOW=0
 
 # --- processes --------------------------------------------------------------
 
@@ -1182,6 +1188,7 @@ start_inetd() {
 		    systemd-socket-activate --accept --inetd \
 		    -l "127.0.0.1:$INETD_PORT" \
 		    -E LOGTHRA_CONFIG="$LOGTHRA_CONFIG" \
+		    ${LOGTHRA_DEDUP_WINDOW+-E LOGTHRA_DEDUP_WINDOW="$LOGTHRA_DEDUP_WINDOW"} \
 		    "$RECV" -D "$spool" "$@"
 		INETD_PID=$LT_LAST_PID
 		if wait_port "$INETD_PORT" "$INETD_PID" systemd-socket-activate \
