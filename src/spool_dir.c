@@ -103,15 +103,17 @@ lt_spool_mkdir(const char *dir, const char *parent)
 
 
 /* Creates the spool root itself when missing (a fresh installation or a
- * test); its parent is not ours, but the new entry is made durable. */
+ * test); its parent is not ours, but the new entry is made durable, also
+ * when it exists already: another program may have just created it
+ * without (the receiver's rate limiter creates rate/ in it first). */
 static int
 ensure_root(const char *root)
 {
 	char *copy;
 	int rc;
 
-	if (mkdir(root, 0770) < 0)
-		return errno == EEXIST ? 0 : -1;
+	if (mkdir(root, 0770) < 0 && errno != EEXIST)
+		return -1;
 	copy = strdup(root);
 	if (copy == NULL)
 		return -1;
