@@ -199,18 +199,20 @@ run_inetd(struct lt_options *o)
 	return 0;
 }
 
+/* Reads the payload.  Returns 0, LT_EX_TEMPFAIL when memory ran out (the
+ * same run may work later) or LT_EX_DATAERR. */
 static int
 read_file(const char *path, size_t max, struct lt_buf *out)
 {
 	unsigned char chunk[65536];
 	ssize_t n;
-	int fd = STDIN_FILENO, rc = -1;
+	int fd = STDIN_FILENO, rc = LT_EX_DATAERR;
 
 	if (strcmp(path, "-") != 0) {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			lt_error("could not open file \"%s\": %m", path);
-			return -1;
+			return LT_EX_DATAERR;
 		}
 	}
 	for (;;) {
@@ -229,7 +231,8 @@ read_file(const char *path, size_t max, struct lt_buf *out)
 			goto out;
 		}
 		if (lt_buf_append(out, chunk, (size_t)n) < 0) {
-			lt_error("out of memory");
+			lt_error("out of memory reading file \"%s\"; nothing was stored", path);
+			rc = LT_EX_TEMPFAIL;
 			goto out;
 		}
 	}
@@ -263,8 +266,10 @@ run_file(const struct lt_options *o, const char *tenant, const char *path)
 		lt_error("invalid tenant id \"%s\": %s", tenant, why);
 		return 1;
 	}
-	if (read_file(path, o->http.max_body_size, &body) < 0)
+	status = read_file(path, o->http.max_body_size, &body);
+	if (status != 0)
 		goto out;
+	status = LT_EX_DATAERR;
 	lt_recv_store(o, tenant, &sniff, (char *)body.data, body.len,
 		      lt_now_ns(), &resp);
 	if (resp.status == 204) {
