@@ -290,6 +290,8 @@ lt_cleanup() {
 		((rc == 77)) && rc=1
 	fi
 	lt_stop_all
+	# A mount still there must go before its directory is removed.
+	[[ -z "$LT_POWERFS_MNT" ]] || fusermount3 -u -z "$LT_POWERFS_MNT" 2>/dev/null || true
 	# An aborted test: what the memory checker found may say why.
 	((LT_MEMCHECK_DONE == 1 || rc == 0)) || lt_memcheck_show
 	if [[ -n "${T:-}" && -d "$T" ]]; then
@@ -1494,6 +1496,48 @@ loki_proto_push() {
 	stream=$(lt_pb_len 1 "$(lt_pb_text "$labels")")$entries
 	printf '%b' "$(lt_snappy "$(lt_pb_len 1 "$stream")")" >"$file"
 }
+
+# --- powerfs: a file system that keeps only what was made durable -----------
+
+# need_powerfs: tests/powerfs, which make check builds, and FUSE; sets
+# POWERFS.
+need_powerfs() {
+	need fusermount3 fuse3
+	POWERFS=$abs_top_builddir/tests/powerfs/powerfs
+	[[ -x "$POWERFS" ]] || die "$POWERFS is not built (make check builds it)"
+	[[ -c /dev/fuse ]] || die "/dev/fuse is missing: powerfs needs FUSE"
+}
+
+# powerfs_mount MOUNTPOINT LOG ARGS...: runs powerfs ARGS... MOUNTPOINT in
+# the background, its output appended to LOG, until it is mounted.  Sets
+# POWERFS_PID; the mount goes when the test ends.
+powerfs_mount() {
+	local mnt=$1 log=$2 i
+	shift 2
+	"$POWERFS" "$@" "$mnt" >>"$log" 2>&1 &
+	POWERFS_PID=$!
+	LT_POWERFS_MNT=$mnt
+	for ((i = 0; i < 300; i++)); do
+		mountpoint -q "$mnt" && return 0
+		kill -0 "$POWERFS_PID" 2>/dev/null || die "powerfs exited: $(tail -n 3 "$log")"
+		sleep 0.01
+	done
+	die "powerfs did not mount $mnt"
+}
+
+# powerfs_unmount: unmounts the last mount and waits until powerfs has
+# written its image (--dump) and exited.
+powerfs_unmount() {
+	fusermount3 -u "$LT_POWERFS_MNT" 2>/dev/null || {
+		sleep 0.5
+		fusermount3 -u "$LT_POWERFS_MNT"
+	} || die "could not unmount $LT_POWERFS_MNT"
+	wait "$POWERFS_PID" || die "powerfs exited with status $?"
+	POWERFS_PID=0
+	LT_POWERFS_MNT=
+}
+LT_POWERFS_MNT=
+POWERFS_PID=0
 
 # --- spool ------------------------------------------------------------------
 

@@ -33,12 +33,9 @@
 
 need_clickhouse
 need_inetd
-need fusermount3 fuse3
+need_powerfs
 need_built
 
-POWERFS=$abs_top_builddir/tests/powerfs/powerfs
-[[ -x "$POWERFS" ]] || die "$POWERFS is not built (make check builds it)"
-[[ -c /dev/fuse ]] || die "/dev/fuse is missing: powerfs needs FUSE"
 if [[ -n "${POWERCUT_BIN:-}" ]]; then
 	RECV=$POWERCUT_BIN/logthra-recv
 	FLUSH=$POWERCUT_BIN/logthra-flush
@@ -57,20 +54,10 @@ export LC_ALL=C # sort and join agree
 MNT=$T/mnt
 SPOOL=$MNT/spool
 mkdir -p "$MNT" "$T/img.0/spool" "$T/payloads" "$T/attempts"
-POWERFS_PID=0
 
 # ours: the programs working on the mount now (not the
 # systemd-socket-activate that starts the receivers).
 ours() { pgrep -f -- "-D $SPOOL" | grep -vx "${INETD_PID:-0}" || true; }
-
-# The mount must go before lib.sh removes $T.
-powercut_cleanup() {
-	if ((POWERFS_PID != 0)); then
-		kill -KILL $(ours) 2>/dev/null || true
-		fusermount3 -u -z "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
-	fi
-}
-trap 'lt_rc=$?; powercut_cleanup; (exit $lt_rc); lt_cleanup' EXIT
 
 start_clickhouse
 export LOGTHRA_CLICKHOUSE_URL=$CH_URL
@@ -128,10 +115,10 @@ send() {
 client() {
 	local k=$1 round=$2 j=0 p n
 	while read -r p; do
-		[[ -e "$T/stop" ]] && return 0
+		[[ -d "$T" && ! -e "$T/stop" ]] || return 0
 		send "$p" || printf '%s\n' "$p" >>"$T/retry.next.$k"
 	done <"$T/retry.$k"
-	while [[ ! -e "$T/stop" ]]; do
+	while [[ -d "$T" && ! -e "$T/stop" ]]; do
 		p=$((round * 1000 + k * 500 + j))
 		j=$((j + 1))
 		n=$(((p * 7919) % 240 + 1))
@@ -143,7 +130,7 @@ client() {
 
 # flusher: logthra-flush again and again until the power is cut.
 flusher() {
-	while [[ ! -e "$T/stop" ]]; do
+	while [[ -d "$T" && ! -e "$T/stop" ]]; do
 		"$FLUSH" -D "$SPOOL" >>"$T/flush.out" 2>&1 || true
 	done
 }
@@ -170,26 +157,19 @@ wait_quiet() {
 # gives ClickHouse its two entries.
 note "every cut point of logthra-recv creating the spool and storing one push"
 mkdir -p "$T/empty"
-"$POWERFS" --dump "$T/first.img" "$T/empty" "$MNT" >"$T/first.log" 2>&1 &
-POWERFS_PID=$!
-for ((i = 0; i < 200; i++)); do mountpoint -q "$MNT" && break; sleep 0.01; done
-LOGTHRA_INGESTION_RATE=4MiB "$RECV" -T first -D "$SPOOL" "$SEED" >"$T/first.out" 2>&1 || die "logthra-recv on powerfs failed: $(cat "$T/first.out")"
-fusermount3 -u "$MNT"
-wait "$POWERFS_PID" || die "powerfs failed: $(tail -n 3 "$T/first.log")"
-POWERFS_PID=0
+powerfs_mount "$MNT" "$T/first.log" --dump "$T/first.img" "$T/empty"
+LOGTHRA_INGESTION_RATE=4MiB "$RECV" -T first -D "$SPOOL" "$SEED" >"$T/first.out" 2>&1 ||
+    die "logthra-recv on powerfs failed: $(cat "$T/first.out")"
+powerfs_unmount
 OPS=$(sed -n 's/^powerfs: \([0-9]*\) mutating operations$/\1/p' "$T/first.log")
 [[ "$OPS" =~ ^[0-9]+$ ]] && ((OPS > 5)) || die "powerfs counted no operations: $(cat "$T/first.log")"
 acked=0 bad=
 for ((n = 1; n <= OPS; n++)); do
 	rm -rf "$T/cut.img"
-	"$POWERFS" --cut-after "$n" --dump "$T/cut.img" "$T/empty" "$MNT" >"$T/cut.log" 2>&1 &
-	POWERFS_PID=$!
-	for ((i = 0; i < 200; i++)); do mountpoint -q "$MNT" && break; sleep 0.01; done
+	powerfs_mount "$MNT" "$T/cut.log" --cut-after "$n" --dump "$T/cut.img" "$T/empty"
 	rc=0
 	LOGTHRA_INGESTION_RATE=4MiB "$RECV" -T first -D "$SPOOL" "$SEED" >/dev/null 2>&1 || rc=$?
-	fusermount3 -u "$MNT"
-	wait "$POWERFS_PID" || die "powerfs failed at cut point $n: $(tail -n 3 "$T/cut.log")"
-	POWERFS_PID=0
+	powerfs_unmount
 	((rc == 0)) || continue
 	acked=$((acked + 1))
 	if [[ ! -d "$T/cut.img/spool" ]]; then
@@ -213,15 +193,7 @@ RECOVER_BAD=0
 CUT_KILLED=0
 t0=$SECONDS
 for ((round = 1; round <= CUTS; round++)); do
-	"$POWERFS" --dump "$T/img.$round" "$T/img.$((round - 1))" "$MNT" \
-	    >>"$T/powerfs.log" 2>&1 &
-	POWERFS_PID=$!
-	for ((i = 0; i < 200; i++)); do
-		mountpoint -q "$MNT" && break
-		kill -0 "$POWERFS_PID" 2>/dev/null || die "powerfs exited at round $round: $(tail -n 3 "$T/powerfs.log")"
-		sleep 0.01
-	done
-	mountpoint -q "$MNT" || die "powerfs did not mount in round $round"
+	powerfs_mount "$MNT" "$T/powerfs.log" --dump "$T/img.$round" "$T/img.$((round - 1))"
 	rm -rf "$T/img.$((round - 1))"
 
 	# As after a boot: take back what the dead runs left.
@@ -259,12 +231,7 @@ for ((round = 1; round <= CUTS; round++)); do
 	mv "$T/retry.next.0" "$T/retry.0"
 	mv "$T/retry.next.1" "$T/retry.1"
 
-	fusermount3 -u "$MNT" 2>>"$T/powerfs.log" || {
-		sleep 0.5
-		fusermount3 -u "$MNT" || die "could not unmount powerfs in round $round"
-	}
-	wait "$POWERFS_PID" || die "powerfs failed in round $round: $(tail -n 3 "$T/powerfs.log")"
-	POWERFS_PID=0
+	powerfs_unmount
 	[[ -d "$T/img.$round/spool" ]] || die "round $round left no image of the spool"
 done
 cat "$T"/attempts/* >"$T/attempts.all"

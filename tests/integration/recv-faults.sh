@@ -12,26 +12,16 @@
 . "$(dirname "$0")/lib.sh"
 
 need_inetd
-need fusermount3 fuse3
+need_powerfs
 need_built
-
-POWERFS=$abs_top_builddir/tests/powerfs/powerfs
-[[ -x "$POWERFS" ]] || die "$POWERFS is not built (make check builds it)"
-[[ -c /dev/fuse ]] || die "/dev/fuse is missing: powerfs needs FUSE"
 
 MNT=$T/mnt
 SPOOL=$MNT/spool
 FAULTS=$T/faults
 mkdir -p "$MNT" "$T/src/spool"
 : >"$FAULTS"
-"$POWERFS" --faults "$FAULTS" "$T/src" "$MNT" >"$T/powerfs.log" 2>&1 &
-POWERFS_PID=$!
-LT_PIDS+=("$POWERFS_PID")
-LT_PID_NAMES+=(powerfs)
+powerfs_mount "$MNT" "$T/powerfs.log" --faults "$FAULTS" "$T/src"
 LT_LOGS+=("powerfs=$T/powerfs.log")
-for ((i = 0; i < 200; i++)); do mountpoint -q "$MNT" && break; sleep 0.01; done
-mountpoint -q "$MNT" || die "powerfs did not mount"
-trap 'lt_rc=$?; fusermount3 -u -z "$MNT" 2>/dev/null || true; (exit $lt_rc); lt_cleanup' EXIT
 
 # The default settings: the record against retries is made.
 unset LOGTHRA_DEDUP_WINDOW
