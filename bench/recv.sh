@@ -140,10 +140,15 @@ chmod 755 "$NULL" "$DURABLE"
 # One configuration for both transports (fcgiwrap and
 # systemd-socket-activate pass no other environment): the rate limit off,
 # since a benchmark measures the receiver, and the default body limit
-# spelled out.
+# spelled out.  wrk sends one body over and over, which dedup_window
+# would take for a client's retries after the first and not store: off,
+# so that every request stores its push (the record that the window
+# keeps for each push costs an fsync of its own, measured apart in
+# docs/benchmarks.md).
 cat >"$T/bench.conf" <<'EOF'
 ingestion_rate = 0
 max_body_size = 16MiB
+dedup_window = 0
 EOF
 chmod 644 "$T/bench.conf"
 export LOGTHRA_CONFIG=$T/bench.conf
