@@ -183,12 +183,36 @@ bucket_of(const char *name, int64_t *out)
 	return 0;
 }
 
+/* 0 when seen/ and seen/TENANT are directories, not links; ENOENT when
+ * one is missing; ENOTDIR otherwise. */
+static int
+real_dirs(const char *root, const char *tenant)
+{
+	struct lt_buf path = LT_BUF_INIT;
+	struct stat st;
+	int rc = 0, k;
+
+	for (k = 0; k < 2 && rc == 0; k++) {
+		lt_buf_reset(&path);
+		if ((k == 0 ? lt_buf_printf(&path, "%s/seen", root)
+			    : seen_path(&path, root, tenant, -1, NULL)) < 0)
+			rc = ENOMEM;
+		else if (lstat((char *)path.data, &st) < 0)
+			rc = errno;
+		else if (!S_ISDIR(st.st_mode))
+			rc = ENOTDIR;
+	}
+	lt_buf_free(&path);
+	return rc;
+}
+
 int
 lt_dedup_expire(const char *root, const char *tenant, int64_t now_s,
 		int64_t window_s, size_t *removed, char *err, size_t errlen)
 {
 	struct lt_buf dir = LT_BUF_INIT, path = LT_BUF_INIT;
 	struct lt_names names = {0};
+	struct stat st;
 	int64_t oldest_kept, b;
 	size_t i;
 	int rc;
@@ -202,7 +226,12 @@ lt_dedup_expire(const char *root, const char *tenant, int64_t now_s,
 		rc = ENOMEM;
 		goto fail;
 	}
-	rc = lt_names_list((char *)dir.data, NULL, &names);
+	/* Nothing is removed through a symbolic link planted in the spool
+	 * (logthra-spool(5)): seen/, seen/TENANT and each bucket must be
+	 * directories themselves. */
+	rc = real_dirs(root, tenant);
+	if (rc == 0)
+		rc = lt_names_list((char *)dir.data, NULL, &names);
 	if (rc == ENOENT) {
 		rc = 0;
 		goto out;
@@ -213,7 +242,7 @@ lt_dedup_expire(const char *root, const char *tenant, int64_t now_s,
 		lt_buf_reset(&path);
 		if (lt_buf_printf(&path, "%s/%s", (char *)dir.data, names.v[i]) < 0)
 			rc = ENOMEM;
-		else
+		else if (lstat((char *)path.data, &st) == 0 && S_ISDIR(st.st_mode))
 			rc = remove_bucket((char *)path.data, removed);
 	}
 	/* Not fsynced: a record that a crash brings back is in a bucket no

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -185,6 +186,41 @@ START_TEST(test_record_failure)
 }
 END_TEST
 
+/* Expiry removes nothing through a symbolic link planted in seen/: not
+ * for a tenant's directory, not for a bucket. */
+START_TEST(test_expire_follows_no_link)
+{
+	char err[256], p[512], q[512], *root = temp_spool(), *elsewhere;
+	static char other[64];
+	size_t removed;
+
+	(void)snprintf(other, sizeof(other), "/tmp/logthra-test-elsewhere-XXXXXX");
+	elsewhere = mkdtemp(other);
+	ck_assert_ptr_nonnull(elsewhere);
+	(void)snprintf(p, sizeof(p), "%s/60", elsewhere);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	(void)snprintf(p, sizeof(p), "%s/60/keep", elsewhere);
+	ck_assert_int_eq(close(creat(p, 0600)), 0);
+	/* seen/acme is a link to a directory with an old bucket in it. */
+	ck_assert_int_eq(lt_dedup_record(root, "beta", "ab", 6000, 60, err, sizeof(err)), 0);
+	(void)snprintf(q, sizeof(q), "%s/seen/acme", root);
+	ck_assert_int_eq(symlink(elsewhere, q), 0);
+	ck_assert_int_eq(lt_dedup_expire(root, "acme", 6000, 60, &removed, err, sizeof(err)), ENOTDIR);
+	ck_assert_uint_eq(removed, 0);
+	ck_assert_int_eq(access(p, F_OK), 0);
+	/* seen/beta/60 is a link to the same old bucket. */
+	(void)snprintf(q, sizeof(q), "%s/seen/beta/60", root);
+	(void)snprintf(p, sizeof(p), "%s/60", elsewhere);
+	ck_assert_int_eq(symlink(p, q), 0);
+	ck_assert_int_eq(lt_dedup_expire(root, "beta", 6000, 60, &removed, err, sizeof(err)), 0);
+	ck_assert_uint_eq(removed, 0);
+	(void)snprintf(p, sizeof(p), "%s/60/keep", elsewhere);
+	ck_assert_int_eq(access(p, F_OK), 0);
+	remove_tree(root);
+	remove_tree(elsewhere);
+}
+END_TEST
+
 static Suite *
 dedup_suite(void)
 {
@@ -197,6 +233,7 @@ dedup_suite(void)
 	tcase_add_test(tc, test_window_off);
 	tcase_add_test(tc, test_expire);
 	tcase_add_test(tc, test_record_failure);
+	tcase_add_test(tc, test_expire_follows_no_link);
 	suite_add_tcase(s, tc);
 	return s;
 }
