@@ -1504,7 +1504,8 @@ loki_proto_push() {
 need_powerfs() {
 	need fusermount3 fuse3
 	POWERFS=$abs_top_builddir/tests/powerfs/powerfs
-	[[ -x "$POWERFS" ]] || die "$POWERFS is not built (make check builds it)"
+	[[ -x "$POWERFS" ]] ||
+	    die "$POWERFS is not built: install the Debian package libfuse3-dev, run configure again, then make check (scripts/deps installs it)"
 	[[ -c /dev/fuse ]] || die "/dev/fuse is missing: powerfs needs FUSE"
 }
 

@@ -19,9 +19,14 @@
 set -euo pipefail
 
 POWERFS=${1:-${POWERFS:-}}
-if [[ -z $POWERFS || ! -x $POWERFS ]]; then
+if [[ -z $POWERFS ]]; then
 	echo "usage: $0 PATH/TO/powerfs   (or set POWERFS)" >&2
 	exit 2
+fi
+if [[ ! -x $POWERFS ]]; then
+	# Under make check: configure did not find libfuse3.
+	echo "FAIL: powerfs-selftest ($POWERFS is not built: install the Debian package libfuse3-dev and run configure again)"
+	exit 1
 fi
 read -r -a WRAPPER <<<"${POWERFS_WRAPPER:-}"
 TIMEOUT=${POWERFS_TIMEOUT:-60}
