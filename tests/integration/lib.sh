@@ -291,7 +291,7 @@ lt_cleanup() {
 	fi
 	lt_stop_all
 	# A mount still there must go before its directory is removed.
-	[[ -z "$LT_POWERFS_MNT" ]] || fusermount3 -u -z "$LT_POWERFS_MNT" 2>/dev/null || true
+	[[ -z "${LT_POWERFS_MNT:-}" ]] || fusermount3 -u -z "$LT_POWERFS_MNT" 2>/dev/null || true
 	# An aborted test: what the memory checker found may say why.
 	((LT_MEMCHECK_DONE == 1 || rc == 0)) || lt_memcheck_show
 	if [[ -n "${T:-}" && -d "$T" ]]; then
