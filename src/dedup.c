@@ -183,25 +183,22 @@ bucket_of(const char *name, int64_t *out)
 	return 0;
 }
 
-/* 0 when seen/ and seen/TENANT are directories, not links; ENOENT when
- * one is missing; ENOTDIR otherwise. */
+/* 0 when seen/ and seen/TENANT are directories, not links; else an
+ * errno value (ENOENT when one is missing). */
 static int
 real_dirs(const char *root, const char *tenant)
 {
 	struct lt_buf path = LT_BUF_INIT;
-	struct stat st;
-	int rc = 0, k;
+	int rc = 0;
 
-	for (k = 0; k < 2 && rc == 0; k++) {
-		lt_buf_reset(&path);
-		if ((k == 0 ? lt_buf_printf(&path, "%s/seen", root)
-			    : seen_path(&path, root, tenant, -1, NULL)) < 0)
-			rc = ENOMEM;
-		else if (lstat((char *)path.data, &st) < 0)
-			rc = errno;
-		else if (!S_ISDIR(st.st_mode))
-			rc = ENOTDIR;
-	}
+	if (lt_buf_printf(&path, "%s/seen", root) < 0)
+		rc = ENOMEM;
+	else if (lt_spool_real_dir((char *)path.data) < 0)
+		rc = errno;
+	else if (seen_path(&path, root, tenant, -1, NULL) < 0)
+		rc = ENOMEM;
+	else if (lt_spool_real_dir((char *)path.data) < 0)
+		rc = errno;
 	lt_buf_free(&path);
 	return rc;
 }
@@ -212,7 +209,6 @@ lt_dedup_expire(const char *root, const char *tenant, int64_t now_s,
 {
 	struct lt_buf dir = LT_BUF_INIT, path = LT_BUF_INIT;
 	struct lt_names names = {0};
-	struct stat st;
 	int64_t oldest_kept, b;
 	size_t i;
 	int rc;
@@ -242,7 +238,7 @@ lt_dedup_expire(const char *root, const char *tenant, int64_t now_s,
 		lt_buf_reset(&path);
 		if (lt_buf_printf(&path, "%s/%s", (char *)dir.data, names.v[i]) < 0)
 			rc = ENOMEM;
-		else if (lstat((char *)path.data, &st) == 0 && S_ISDIR(st.st_mode))
+		else if (lt_spool_real_dir((char *)path.data) == 0)
 			rc = remove_bucket((char *)path.data, removed);
 	}
 	/* Not fsynced: a record that a crash brings back is in a bucket no

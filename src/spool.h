@@ -176,6 +176,10 @@ int lt_spool_dir(struct lt_buf *out, const char *root, const char *tenant,
 /* fsyncs a directory so that a rename or unlink in it is durable. */
 int lt_fsync_dir(const char *path);
 
+/* 0 when path is a directory itself, not a symbolic link to one; else -1
+ * with errno set (ENOTDIR for a link or a file). */
+int lt_spool_real_dir(const char *path);
+
 /* Creates directory dir (mode 0770 less the umask) when missing, refuses
  * a symbolic link or a file under its name, and fsyncs parent, which
  * holds its entry.  Returns 0 or -1 (errno). */

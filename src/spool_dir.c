@@ -52,8 +52,8 @@ lt_fsync_dir(const char *path)
  * whoever can write into the spool must not make the programs list,
  * move, write or remove files elsewhere through a link planted in it.
  * Returns 0, or -1 with errno set (ENOTDIR for a link or a file). */
-static int
-real_dir(const char *path)
+int
+lt_spool_real_dir(const char *path)
 {
 	struct stat st;
 
@@ -96,7 +96,7 @@ lt_spool_umask(void)
 int
 lt_spool_mkdir(const char *dir, const char *parent)
 {
-	if (mkdir(dir, 0770) < 0 && (errno != EEXIST || real_dir(dir) < 0))
+	if (mkdir(dir, 0770) < 0 && (errno != EEXIST || lt_spool_real_dir(dir) < 0))
 		return -1;
 	return lt_fsync_dir(parent);
 }
@@ -292,7 +292,7 @@ lt_spool_tenant_dirs(const char *root, const char *tenant, char *err,
 	for (i = 0; rc == 0 && i <= sizeof(subs) / sizeof(subs[0]); i++) {
 		if (lt_spool_dir(&path, root, tenant, i == 0 ? NULL : subs[i - 1]) < 0) {
 			rc = ENOMEM;
-		} else if (real_dir((char *)path.data) < 0) {
+		} else if (lt_spool_real_dir((char *)path.data) < 0) {
 			rc = errno;
 			(void)snprintf(err, errlen, rc == ENOTDIR
 				       ? "\"%s\" is a symbolic link or not a directory; the spool's directories must be real ones"
@@ -535,7 +535,7 @@ each_file(const char *root, const char *tenant, const char *sub,
 		rc = ENOMEM;
 		goto fail;
 	}
-	if (real_dir((char *)dir.data) < 0) {
+	if (lt_spool_real_dir((char *)dir.data) < 0) {
 		rc = errno;
 		if (rc != ENOENT)
 			goto fail;
@@ -589,7 +589,9 @@ unclaim_one(const char *dir, const char *name, void *arg)
 }
 
 struct twins {
-	const struct lt_names *ready;
+	const char *ready;     /* the tenant's ready/ */
+	struct lt_names names; /* its names, listed at the first need */
+	int listed;
 	size_t dropped;
 };
 
@@ -598,22 +600,31 @@ struct twins {
  * rename a power cut kept in its new directory but not out of ready/
  * (each directory's entries are durable only once it is fsynced).  As a
  * fresh file in ready/ its rows would be sent without asking ClickHouse
- * what it holds already; the suspect twin is asked first. */
+ * what it holds already; the suspect twin is asked first.  ready/ is
+ * listed only when there is such a name to look for: most runs find
+ * active/ and deferred/ empty, and a backlog makes ready/ long. */
 static int
 drop_twin(const char *dir, const char *name, void *arg)
 {
 	struct twins *t = arg;
 	struct lt_buf path = LT_BUF_INIT;
-	int rc = 0;
 	const char *key = name;
+	int rc = 0;
 
-	if (t->ready->n == 0 ||
-	    bsearch(&key, t->ready->v, t->ready->n, sizeof(*t->ready->v),
+	(void)dir;
+	if (!t->listed) {
+		rc = lt_spool_real_dir(t->ready) < 0 ? errno : 0;
+		if (rc == 0)
+			rc = lt_names_list(t->ready, NULL, &t->names);
+		if (rc != 0 && rc != ENOENT)
+			return rc;
+		t->listed = 1;
+	}
+	if (t->names.n == 0 ||
+	    bsearch(&key, t->names.v, t->names.n, sizeof(*t->names.v),
 		    lt_names_compare) == NULL)
 		return 0;
-	/* dir is .../active or .../deferred; its sibling is .../ready. */
-	if (lt_buf_printf(&path, "%.*s/ready/%s", (int)(strrchr(dir, '/') - dir),
-			  dir, name) < 0)
+	if (lt_buf_printf(&path, "%s/%s", t->ready, name) < 0)
 		rc = ENOMEM;
 	else if (unlink((char *)path.data) == 0)
 		t->dropped++;
@@ -629,36 +640,23 @@ static int
 drop_ready_twins(const char *root, const char *tenant, char *err, size_t errlen)
 {
 	struct lt_buf ready = LT_BUF_INIT;
-	struct lt_names names = {0};
-	struct twins t = {&names, 0};
+	struct twins t = {NULL, {0}, 0, 0};
 	int rc;
 
 	if (lt_spool_dir(&ready, root, tenant, "ready") < 0) {
 		(void)snprintf(err, errlen, "out of memory");
 		return ENOMEM;
 	}
-	rc = real_dir((char *)ready.data) < 0 ? errno : 0;
-	if (rc == 0)
-		rc = lt_names_list((char *)ready.data, NULL, &names);
-	if (rc == ENOENT) {
-		rc = 0;
-		goto out;
-	}
-	if (rc != 0) {
-		(void)snprintf(err, errlen, "could not process \"%s\": %s",
-			       (char *)ready.data, strerror(rc));
-		goto out;
-	}
+	t.ready = (char *)ready.data;
 	rc = each_file(root, tenant, "active", drop_twin, &t, err, errlen);
 	if (rc == 0)
 		rc = each_file(root, tenant, "deferred", drop_twin, &t, err, errlen);
-	if (rc == 0 && t.dropped > 0 && lt_fsync_dir((char *)ready.data) < 0) {
+	if (rc == 0 && t.dropped > 0 && lt_fsync_dir(t.ready) < 0) {
 		rc = errno;
 		(void)snprintf(err, errlen, "could not fsync directory \"%s\": %s",
-			       (char *)ready.data, strerror(rc));
+			       t.ready, strerror(rc));
 	}
-out:
-	lt_names_free(&names);
+	lt_names_free(&t.names);
 	lt_buf_free(&ready);
 	return rc;
 }
@@ -680,7 +678,7 @@ lt_spool_unclaim(const char *root, const char *tenant, int64_t due_s,
 		return ENOMEM;
 	}
 	/* The files go there: not through a link out of the spool. */
-	if (real_dir((char *)deferred.data) < 0 && errno != ENOENT) {
+	if (lt_spool_real_dir((char *)deferred.data) < 0 && errno != ENOENT) {
 		rc = errno;
 		(void)snprintf(err, errlen, "could not process \"%s\": %s",
 			       (char *)deferred.data, strerror(rc));
