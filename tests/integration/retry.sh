@@ -72,10 +72,11 @@ make_push() {
 }
 
 # receivers SPOOL: the logthra-recv processes working on SPOOL (named in
-# their arguments under inetd, in their environment under CGI).
+# their arguments under inetd, in their environment under CGI).  Under
+# valgrind (LT_VALGRIND=1) a receiver's name is memcheck's.
 receivers() {
 	local pid
-	for pid in $(pgrep -x logthra-recv); do
+	for pid in $(pgrep -x 'logthra-recv|memcheck-amd64-|memcheck-.*'); do
 		cat "/proc/$pid/cmdline" "/proc/$pid/environ" 2>/dev/null |
 		    tr '\0' '\n' | grep -qF -- "$1" && echo "$pid"
 	done
