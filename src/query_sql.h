@@ -1,0 +1,88 @@
+/* The SQL logthra-query sends: a log query's selector, time range and
+ * line filters as a WHERE clause ClickHouse can serve from its sort key
+ * and the streams index; labels, label values and series from the
+ * streams index alone.  Nothing from a request reaches SQL except
+ * through lt_sql_quote(). */
+#ifndef LOGTHRA_QUERY_SQL_H
+#define LOGTHRA_QUERY_SQL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "logql.h"
+#include "table.h"
+
+/* Appends s[0..len) as a ClickHouse string literal: '...' with \\, \',
+ * and every byte below 0x20 or 0x7f as \xHH.  Any bytes are safe, a NUL
+ * included.  Returns 0, or -1 when out of memory (out unchanged). */
+int lt_sql_quote(struct lt_buf *out, const char *s, size_t len);
+
+/* Where the rows are: the table's names and layout (table.h), and the
+ * streams index beside it (logthra(7), THE STREAMS INDEX): TABLE_streams,
+ *
+ *   tenant_id String, stream_id UInt64, label Array(String), day Date
+ *
+ * one row per stream and UTC day it has rows on (more after merges are
+ * due: read it with GROUP BY or DISTINCT). */
+struct lt_sql_target {
+	const char *database;
+	const char *table;          /* the logs table (Distributed on a cluster) */
+	const char *streams_table;  /* TABLE_streams */
+	enum lt_table_layout layout;
+};
+
+/* What a request asks for, after its parameters were checked. */
+struct lt_sql_range {
+	const char *tenant;
+	int64_t start_ns;   /* start <= ts < end */
+	int64_t end_ns;
+};
+
+/* A log query:
+ *
+ *   SELECT timestamp_ns, stream_id, label, metadata, msg FROM TABLE
+ *   WHERE tenant_id = ... AND time range AND stream_id IN (streams of
+ *   the selector from the index) AND line filters
+ *   ORDER BY timestamp_ns DESC|ASC[, stream_id, msg] [LIMIT n]
+ *   FORMAT TabSeparated
+ *
+ * Sets pushed[i] (q->n_stages bytes) for each stage the SQL does: line
+ * filters no earlier stage changes the line for (line_format and
+ * decolorize do), with |= and != as position() and |~ !~ as match(),
+ * Go's RE2 and ClickHouse's being the same syntax.  limit > 0 adds
+ * LIMIT (the caller passes 0 when a stage left to C may drop entries).
+ * Returns 0, or -1 when out of memory. */
+int lt_sql_log_query(struct lt_buf *out, const struct lt_sql_target *t,
+		     const struct lt_logql *q, const struct lt_sql_range *r,
+		     int forward, size_t limit, unsigned char *pushed);
+
+/* Label names of the streams with rows in the range (and matching the
+ * selector when q is not NULL), sorted: one per line, FORMAT
+ * TabSeparated. */
+int lt_sql_labels(struct lt_buf *out, const struct lt_sql_target *t,
+		  const struct lt_logql *q, const struct lt_sql_range *r);
+
+/* The values of label name, likewise. */
+int lt_sql_label_values(struct lt_buf *out, const struct lt_sql_target *t,
+			const char *name, const struct lt_logql *q,
+			const struct lt_sql_range *r);
+
+/* The label sets of the streams matching any of the n selectors, one
+ * label array per line (TabSeparated of Array(String)), at most limit
+ * (0: no limit). */
+int lt_sql_series(struct lt_buf *out, const struct lt_sql_target *t,
+		  const struct lt_logql *const *q, size_t n,
+		  const struct lt_sql_range *r, size_t limit);
+
+/* index/stats for a selector: streams, chunks (the streams' days),
+ * entries and bytes (of the lines) in the range, one TabSeparated row. */
+int lt_sql_index_stats(struct lt_buf *out, const struct lt_sql_target *t,
+		       const struct lt_logql *q, const struct lt_sql_range *r);
+
+/* The condition "stream_id IN (SELECT ... FROM TABLE_streams ...)" for
+ * a selector, for other statements to build on. */
+int lt_sql_stream_condition(struct lt_buf *out, const struct lt_sql_target *t,
+			    const struct lt_logql *q, const struct lt_sql_range *r);
+
+#endif
