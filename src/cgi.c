@@ -140,7 +140,8 @@ lt_cgi_read_head(struct lt_request *r, struct lt_response *resp)
 	    dup_env(&r->content_encoding, getenv("HTTP_CONTENT_ENCODING"),
 		    resp) < 0 ||
 	    dup_env(&r->authorization, getenv("HTTP_AUTHORIZATION"), resp) < 0 ||
-	    dup_env(&r->remote_user, env_nonempty("REMOTE_USER"), resp) < 0)
+	    dup_env(&r->remote_user, env_nonempty("REMOTE_USER"), resp) < 0 ||
+	    dup_env(&r->query, getenv("QUERY_STRING"), resp) < 0)
 		return -1;
 	r->cgi = 1;
 	/* The web server owns the connection and Expect. */

@@ -41,6 +41,7 @@ request_clear(struct lt_request *r)
 
 	free(r->method);
 	free(r->path);
+	free(r->query);
 	free(r->tenant_id);
 	free(r->scope_orgid);
 	free(r->content_type);
@@ -337,11 +338,15 @@ parse_request_line(const unsigned char *s, size_t len, struct lt_request *r,
 		return -1;
 	}
 	q = memchr(t, '?', tlen);
-	if (q != NULL)
+	if (q != NULL) {
+		r->query = dup_bytes(q + 1, (size_t)(sp2 - q - 1));
 		tlen = (size_t)(q - t);
+	}
 	r->method = dup_bytes(s, (size_t)(sp1 - s));
 	r->path = dup_bytes(t, tlen);
-	if (r->method == NULL || r->path == NULL) {
+	r->http10 = h->version == 10;
+	if (r->method == NULL || r->path == NULL ||
+	    (q != NULL && r->query == NULL)) {
 		lt_response_set(resp, 503, "out of memory; try again later");
 		return -1;
 	}
@@ -951,4 +956,117 @@ lt_conn_linger(struct lt_conn *c, int timeout_ms)
 		if (n <= 0)
 			return;
 	}
+}
+
+void
+lt_http_stream_init(struct lt_http_stream *s, int fd, int cgi, int http10,
+		    int keep_alive, const char *content_type)
+{
+	s->fd = fd;
+	s->cgi = cgi;
+	/* HTTP/1.0 has no chunked coding: the body ends with the
+	 * connection. */
+	s->chunked = !cgi && !http10;
+	s->keep_alive = !cgi && !http10 && keep_alive;
+	s->started = 0;
+	s->failed = 0;
+	s->content_type = content_type;
+	s->len = 0;
+}
+
+static int
+stream_head(struct lt_http_stream *s)
+{
+	struct lt_buf b = LT_BUF_INIT;
+	int rc = -1;
+
+	if (lt_buf_printf(&b, "%s 200 OK\r\nContent-Type: %s\r\n",
+			  s->cgi ? "Status:" : "HTTP/1.1",
+			  s->content_type) < 0)
+		goto out;
+	if (s->chunked &&
+	    lt_buf_printf(&b, "Transfer-Encoding: chunked\r\n") < 0)
+		goto out;
+	if (!s->cgi && !s->keep_alive &&
+	    lt_buf_printf(&b, "Connection: close\r\n") < 0)
+		goto out;
+	if (lt_buf_append(&b, "\r\n", 2) < 0)
+		goto out;
+	rc = lt_fd_write_all(s->fd, b.data, b.len);
+out:
+	lt_buf_free(&b);
+	return rc;
+}
+
+/* Writes the gathered bytes, as one chunk when chunked. */
+static int
+stream_flush(struct lt_http_stream *s)
+{
+	char size[32];
+	int n;
+
+	if (s->failed)
+		return -1;
+	if (!s->started) {
+		s->started = 1;
+		if (stream_head(s) < 0)
+			goto fail;
+	}
+	if (s->len == 0)
+		return 0;
+	if (s->chunked) {
+		n = snprintf(size, sizeof(size), "%zx\r\n", s->len);
+		if (n < 0 || lt_fd_write_all(s->fd, size, (size_t)n) < 0)
+			goto fail;
+	}
+	if (lt_fd_write_all(s->fd, s->buf, s->len) < 0 ||
+	    (s->chunked && lt_fd_write_all(s->fd, "\r\n", 2) < 0))
+		goto fail;
+	s->len = 0;
+	return 0;
+fail:
+	s->failed = 1;
+	return -1;
+}
+
+int
+lt_http_stream_write(struct lt_http_stream *s, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t take;
+
+	while (len > 0) {
+		if (s->failed)
+			return -1;
+		if (s->len == sizeof(s->buf) && stream_flush(s) < 0)
+			return -1;
+		take = sizeof(s->buf) - s->len;
+		if (take > len)
+			take = len;
+		memcpy(s->buf + s->len, p, take);
+		s->len += take;
+		p += take;
+		len -= take;
+	}
+	return s->failed ? -1 : 0;
+}
+
+int
+lt_http_stream_end(struct lt_http_stream *s)
+{
+	static const char last[] = "0\r\n\r\n";
+
+	if (stream_flush(s) < 0)
+		return -1;
+	if (s->chunked && lt_fd_write_all(s->fd, last, sizeof(last) - 1) < 0) {
+		s->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+lt_http_stream_keep_alive(const struct lt_http_stream *s)
+{
+	return s->keep_alive && !s->failed;
 }

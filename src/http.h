@@ -15,6 +15,8 @@
 struct lt_request {
 	char *method;
 	char *path;             /* without the query string */
+	char *query;            /* the query string after "?", undecoded;
+				 * NULL when there was none */
 	char *tenant_id;        /* "tenant-id" header (the seed's) */
 	char *scope_orgid;      /* "X-Scope-OrgID" (Loki's) */
 	char *content_type;
@@ -25,6 +27,7 @@ struct lt_request {
 	int cgi;                /* came through a web server (CGI) */
 	long long content_length; /* -1 when not given */
 	int keep_alive;         /* the client may send another request */
+	int http10;             /* an HTTP/1.0 request: no chunked answer */
 	int expect_continue;    /* "Expect: 100-continue" */
 	struct lt_buf body;
 };
@@ -123,6 +126,39 @@ int lt_http_read_body(struct lt_conn *c, struct lt_request *r,
  * Returns 0 or -1. */
 int lt_http_write_response(struct lt_conn *c, const struct lt_response *resp,
 			   int keep_alive);
+
+/* --- Answers made while they are written (logthra-query) --- */
+
+/* A 200 answer whose body is written in pieces, so that its size does
+ * not set memory use: over a connection with chunked transfer coding
+ * (HTTP/1.1) or up to the connection's close (HTTP/1.0, where the
+ * answer then closes the connection), through CGI as the web server
+ * frames it.  Pieces are gathered into LT_HTTP_STREAM_BUF bytes before
+ * each write. */
+#define LT_HTTP_STREAM_BUF 65536
+struct lt_http_stream {
+	int fd;
+	int cgi;
+	int chunked;
+	int keep_alive;
+	int started;            /* the head was written */
+	int failed;             /* a write failed: the connection is lost */
+	const char *content_type;
+	size_t len;
+	unsigned char buf[LT_HTTP_STREAM_BUF];
+};
+
+/* Prepares an answer on fd; nothing is written until the first
+ * lt_http_stream_write() or lt_http_stream_end(). */
+void lt_http_stream_init(struct lt_http_stream *s, int fd, int cgi,
+			 int http10, int keep_alive, const char *content_type);
+/* Returns 0, or -1 when the client could not be written to. */
+int lt_http_stream_write(struct lt_http_stream *s, const void *data,
+			 size_t len);
+/* Writes what is left and ends the body.  Returns 0 or -1. */
+int lt_http_stream_end(struct lt_http_stream *s);
+/* Whether the connection can carry another request after the answer. */
+int lt_http_stream_keep_alive(const struct lt_http_stream *s);
 
 /* Closes the connection gracefully after a response that left request
  * bytes unread: shuts down our side for writing, then reads and discards
