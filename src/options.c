@@ -27,6 +27,8 @@ enum setting_type {
 	T_LONG_S,      /* long seconds */
 	T_CHOICE,      /* char *, one of the words in choices */
 	T_SWITCH,      /* int: 0 for the first word in choices, 1 for the second */
+	T_U64_COUNT,   /* uint64_t, plain number */
+	T_U64_SIZE,    /* uint64_t, with k/M/G suffixes */
 };
 
 struct setting {
@@ -70,6 +72,12 @@ static const struct setting settings[] = {
 	S("max_entries_per_push", T_COUNT, limits.max_entries_per_push),
 	S("retention", T_DURATION_S, limits.retention_s),
 	S("dedup_window", T_DURATION_S, limits.dedup_window_s),
+	S("max_entries_limit_per_query", T_COUNT, query_limits.max_entries),
+	S("max_query_length", T_DURATION_NS, query_limits.max_length_ns),
+	S("max_query_series", T_COUNT, query_limits.max_series),
+	S("query_timeout", T_DURATION_NS, query_limits.timeout_ns),
+	S("query_max_rows_to_read", T_U64_COUNT, query_limits.max_rows_to_read),
+	S("query_max_memory", T_U64_SIZE, query_limits.max_memory),
 	S("max_decompressed_size", T_SIZE, max_decompressed_size),
 	S("max_compression_ratio", T_COUNT, max_compression_ratio),
 	S("tmp_max_age", T_DURATION_S, tmp_max_age_s),
@@ -117,6 +125,14 @@ lt_options_defaults(struct lt_options *o)
 	memset(o, 0, sizeof(*o));
 	o->spool = xstrdup(LT_DEFAULT_SPOOL);
 	lt_limits_defaults(&o->limits);
+	/* Loki's defaults, and ClickHouse's own limits sized for one
+	 * query of a small server. */
+	o->query_limits.max_entries = 5000;
+	o->query_limits.max_length_ns = (INT64_C(30) * 24 + 1) * 3600 * NS_PER_S;
+	o->query_limits.max_series = 500;
+	o->query_limits.timeout_ns = 60 * NS_PER_S;
+	o->query_limits.max_rows_to_read = UINT64_C(1000000000);
+	o->query_limits.max_memory = UINT64_C(2) << 30;
 	o->http.max_body_size = 16u << 20;
 	o->http.max_header_size = 16u << 10;
 	o->http.read_timeout_ms = 30 * 1000;
@@ -328,6 +344,16 @@ set_number(const struct setting *st, void *field, const char *value)
 			return -1;
 		*(int *)field = choice_index(st->choices, value);
 		return 0;
+	case T_U64_COUNT:
+		if (parse_u64(value, &rest, &v) < 0 || *rest)
+			return -1;
+		*(uint64_t *)field = v;
+		return 0;
+	case T_U64_SIZE:
+		if (lt_parse_size(value, &n) < 0)
+			return -1;
+		*(uint64_t *)field = n;
+		return 0;
 	case T_CHOICE:
 		if (choice_index(st->choices, value) < 0)
 			return -1;
@@ -345,8 +371,10 @@ type_hint(enum setting_type t)
 {
 	switch (t) {
 	case T_SIZE:
+	case T_U64_SIZE:
 		return "a size such as 65536, 64KiB or 16MiB";
 	case T_COUNT:
+	case T_U64_COUNT:
 		return "a whole number";
 	case T_DURATION_NS:
 	case T_DURATION_S:
@@ -439,11 +467,28 @@ is_limit(const struct setting *st)
 	return st->offset >= at && st->offset < at + sizeof(struct lt_limits);
 }
 
+/* Whether a setting is one of the query limits, which a [tenant NAME]
+ * section may set as well. */
+static int
+is_query_limit(const struct setting *st)
+{
+	size_t at = offsetof(struct lt_options, query_limits);
+
+	return st->offset >= at &&
+	       st->offset < at + sizeof(struct lt_query_limits);
+}
+
 /* The field of a limit setting in a struct lt_limits of its own. */
 static void *
 limit_field(struct lt_limits *l, const struct setting *st)
 {
 	return (char *)l + st->offset - offsetof(struct lt_options, limits);
+}
+
+static void *
+query_limit_field(struct lt_query_limits *l, const struct setting *st)
+{
+	return (char *)l + st->offset - offsetof(struct lt_options, query_limits);
 }
 
 /* Checks a tenant's setting by applying it to a copy of the limits, then
@@ -455,14 +500,19 @@ add_tenant_setting(struct lt_options *o, const char *tenant, const char *name,
 	const struct setting *st = find_setting(name);
 	struct lt_tenant_setting *ts;
 	struct lt_limits scratch = o->limits;
+	struct lt_query_limits qscratch = o->query_limits;
+	void *field;
 
-	if (st == NULL || !is_limit(st)) {
+	if (st == NULL || (!is_limit(st) && !is_query_limit(st))) {
 		(void)snprintf(err, errlen, "setting \"%s\" cannot be set per "
-			       "tenant (only the push limits, such as "
-			       "max_line_size and ingestion_rate, can)", name);
+			       "tenant (only the push and query limits, such "
+			       "as max_line_size, ingestion_rate and "
+			       "max_query_length, can)", name);
 		return -1;
 	}
-	if (set_number(st, limit_field(&scratch, st), value) < 0) {
+	field = is_limit(st) ? limit_field(&scratch, st)
+			     : query_limit_field(&qscratch, st);
+	if (set_number(st, field, value) < 0) {
 		(void)snprintf(err, errlen,
 			       "invalid value \"%s\" for setting \"%s\": "
 			       "expected %s", value, name, type_hint(st->type));
@@ -496,8 +546,30 @@ lt_options_limits_for(const struct lt_options *o, const char *tenant,
 		if (strcmp(ts->tenant, tenant) != 0)
 			continue;
 		st = find_setting(ts->name);
+		if (!is_limit(st))
+			continue;
 		/* Checked on reading, so this cannot fail. */
 		(void)set_number(st, limit_field(out, st), ts->value);
+	}
+}
+
+void
+lt_options_query_limits_for(const struct lt_options *o, const char *tenant,
+			    struct lt_query_limits *out)
+{
+	const struct lt_tenant_setting *ts;
+	const struct setting *st;
+	size_t i;
+
+	*out = o->query_limits;
+	for (i = 0; i < o->n_tenant_settings; i++) {
+		ts = &o->tenant_settings[i];
+		if (strcmp(ts->tenant, tenant) != 0)
+			continue;
+		st = find_setting(ts->name);
+		if (!is_query_limit(st))
+			continue;
+		(void)set_number(st, query_limit_field(out, st), ts->value);
 	}
 }
 
@@ -735,6 +807,10 @@ print_setting(const struct lt_options *o, const struct setting *st)
 		break;
 	case T_LONG_S:
 		(void)printf("%s = %lds\n", st->name, *(const long *)f);
+		break;
+	case T_U64_COUNT:
+	case T_U64_SIZE:
+		(void)printf("%s = %" PRIu64 "\n", st->name, *(const uint64_t *)f);
 		break;
 	case T_CHOICE:
 		(void)printf("%s = %s\n", st->name, *(char *const *)f);

@@ -11,6 +11,7 @@
 
 #include "http.h"
 #include "push.h"
+#include "query.h"
 
 #define LT_DEFAULT_CONFIG SYSCONFDIR "/logthra/logthra.conf"
 #define LT_DEFAULT_SPOOL LOCALSTATEDIR "/spool/logthra"
@@ -34,6 +35,7 @@ struct lt_options {
 	 * freed by lt_options_free).  NULL while it is not loaded. */
 	const struct lt_auth *auth;
 	struct lt_limits limits;  /* every tenant's, unless overridden */
+	struct lt_query_limits query_limits; /* logthra-query's, likewise */
 	struct lt_tenant_setting *tenant_settings; /* in file order */
 	size_t n_tenant_settings;
 	size_t max_decompressed_size; /* a push body after Content-Encoding and snappy */
@@ -77,6 +79,11 @@ int lt_options_set(struct lt_options *o, const char *name, const char *value,
  * applied over them.  The values were checked when the file was read. */
 void lt_options_limits_for(const struct lt_options *o, const char *tenant,
 			   struct lt_limits *out);
+
+/* The query limits of one tenant, likewise. */
+void lt_options_query_limits_for(const struct lt_options *o,
+				 const char *tenant,
+				 struct lt_query_limits *out);
 
 /* Reads the config file: path given (-c/--config), else LOGTHRA_CONFIG,
  * else LT_DEFAULT_CONFIG when it exists.  Then applies the environment.
