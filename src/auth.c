@@ -33,6 +33,7 @@ struct entry {
 	size_t n_tenants;
 	unsigned line;
 	int has_secret;        /* 0 for "-" */
+	int access;            /* LT_AUTH_READ | LT_AUTH_WRITE */
 	unsigned char digest[LT_SHA256_LEN]; /* zeros for "-" */
 };
 
@@ -159,6 +160,21 @@ split_tenants(char *s, size_t *n, char *msg, size_t msglen)
 	}
 }
 
+/* "read", "write", "read,write" or "write,read". */
+static int
+parse_access(const char *s, int *access)
+{
+	if (strcmp(s, "read") == 0)
+		*access = LT_AUTH_READ;
+	else if (strcmp(s, "write") == 0)
+		*access = LT_AUTH_WRITE;
+	else if (strcmp(s, "read,write") == 0 || strcmp(s, "write,read") == 0)
+		*access = LT_AUTH_READ | LT_AUTH_WRITE;
+	else
+		return -1;
+	return 0;
+}
+
 static int
 add_entry(struct lt_auth *a, struct entry **e)
 {
@@ -184,7 +200,7 @@ static int
 parse_line(struct lt_auth *a, char *s, const char *path, unsigned line,
 	   char *err, size_t errlen)
 {
-	char *field[3], *hash, msg[512];
+	char *field[4], *hash, msg[512];
 	struct entry *e;
 	size_t n = 0, len;
 
@@ -199,9 +215,10 @@ parse_line(struct lt_auth *a, char *s, const char *path, unsigned line,
 			s++;
 		if (*s == '\0')
 			break;
-		if (n == 3)
+		if (n == 4)
 			return line_error(err, errlen, path, line, "more than "
-					  "three fields (NAME SECRET TENANTS)");
+					  "four fields (NAME SECRET TENANTS "
+					  "[ACCESS])");
 		field[n++] = s;
 		while (*s != '\0' && !is_blank(*s))
 			s++;
@@ -234,6 +251,12 @@ parse_line(struct lt_auth *a, char *s, const char *path, unsigned line,
 	if (split_tenants(field[2], &e->n_tenants, msg, sizeof(msg)) < 0)
 		return line_error(err, errlen, path, line, "%s", msg);
 	e->tenants = e->n_tenants > 0 ? field[2] : NULL;
+	/* Without the field, both: files from before it keep working. */
+	e->access = LT_AUTH_READ | LT_AUTH_WRITE;
+	if (n == 4 && parse_access(field[3], &e->access) < 0)
+		return line_error(err, errlen, path, line, "access \"%s\" "
+				  "must be read, write or read,write",
+				  field[3]);
 	a->n++;
 	return 0;
 }
@@ -635,16 +658,32 @@ ascii_caseeq(const char *s, size_t len, const char *word)
 }
 
 static enum lt_auth_result
-grant(const struct entry *e, const char *tenant, const char **who)
+grant(const struct entry *e, const char *tenant, int access, const char **who)
 {
 	if (who != NULL)
 		*who = e->name;
-	return grants(e, tenant) ? LT_AUTH_OK : LT_AUTH_FORBIDDEN;
+	return grants(e, tenant) && (e->access & access) == access
+	       ? LT_AUTH_OK : LT_AUTH_FORBIDDEN;
 }
 
 enum lt_auth_result
 lt_auth_check(const struct lt_auth *a, const char *authorization,
 	      const char *tenant, const char **who)
+{
+	return lt_auth_check_access(a, authorization, tenant, LT_AUTH_WRITE,
+				    who);
+}
+
+enum lt_auth_result
+lt_auth_check_user(const struct lt_auth *a, const char *user,
+		   const char *tenant, const char **who)
+{
+	return lt_auth_check_user_access(a, user, tenant, LT_AUTH_WRITE, who);
+}
+
+enum lt_auth_result
+lt_auth_check_access(const struct lt_auth *a, const char *authorization,
+		     const char *tenant, int access, const char **who)
 {
 	const struct entry *e = NULL;
 	const char *p, *end, *cred;
@@ -675,12 +714,12 @@ lt_auth_check(const struct lt_auth *a, const char *authorization,
 		e = check_basic(a, cred, (size_t)(end - cred));
 	if (e == NULL)
 		return LT_AUTH_BAD;
-	return grant(e, tenant, who);
+	return grant(e, tenant, access, who);
 }
 
 enum lt_auth_result
-lt_auth_check_user(const struct lt_auth *a, const char *user,
-		   const char *tenant, const char **who)
+lt_auth_check_user_access(const struct lt_auth *a, const char *user,
+			  const char *tenant, int access, const char **who)
 {
 	const struct entry *e;
 
@@ -691,7 +730,7 @@ lt_auth_check_user(const struct lt_auth *a, const char *user,
 	e = find_by_name(a, user);
 	if (e == NULL)
 		return LT_AUTH_FORBIDDEN;
-	return grant(e, tenant, who);
+	return grant(e, tenant, access, who);
 }
 
 /* Tokens and new entries */

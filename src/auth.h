@@ -1,16 +1,20 @@
 /* Authentication of pushes: the credentials file and the check of a
  * request's credentials against it (logthra-credentials(5)).
  *
- * The file lists who may push and for which tenants, one entry a line:
+ * The file lists who may push or query and for which tenants, one entry
+ * a line:
  *
- *	NAME  SECRET  TENANTS
+ *	NAME  SECRET  TENANTS  [ACCESS]
  *
  * NAME is 1 to 64 of [A-Za-z0-9_.@-]: the user name of Basic
  * authentication, a label for a bearer token, or the user a web server
  * authenticated (REMOTE_USER).  SECRET is "sha256:" and the 64 lowercase
  * hex digits of the SHA-256 of the entry's token, or "-" for an entry
  * that only a web server's REMOTE_USER can use.  TENANTS is a list of
- * tenant ids separated by commas, or "*" for every tenant.
+ * tenant ids separated by commas, or "*" for every tenant.  ACCESS,
+ * optional, limits the entry to "read" (logthra-query) or "write"
+ * (logthra-recv); "read,write" or no ACCESS allows both, so that a file
+ * written before the field existed keeps working.
  *
  * Tokens are generated (lt_auth_new_token()), never chosen: 256 random
  * bits, so a plain SHA-256 cannot be reversed and a slow password hash
@@ -45,6 +49,10 @@ struct lt_auth;
  * lowercase hex digits, or "-"'. */
 int lt_auth_load(const char *path, struct lt_auth **out, char *err,
 		 size_t errlen);
+
+/* What an entry may do with its tenants. */
+#define LT_AUTH_READ  1  /* query (logthra-query) */
+#define LT_AUTH_WRITE 2  /* push (logthra-recv) */
 
 /* Frees a loaded file; NULL is allowed. */
 void lt_auth_free(struct lt_auth *a);
@@ -93,6 +101,19 @@ enum lt_auth_result lt_auth_check(const struct lt_auth *a,
 enum lt_auth_result lt_auth_check_user(const struct lt_auth *a,
 				       const char *user, const char *tenant,
 				       const char **who);
+
+/* Both checks for an access other than pushing: access is LT_AUTH_READ
+ * or LT_AUTH_WRITE, and an entry whose ACCESS lacks it is
+ * LT_AUTH_FORBIDDEN (valid credentials, not for this).  lt_auth_check()
+ * and lt_auth_check_user() check LT_AUTH_WRITE. */
+enum lt_auth_result lt_auth_check_access(const struct lt_auth *a,
+					 const char *authorization,
+					 const char *tenant, int access,
+					 const char **who);
+enum lt_auth_result lt_auth_check_user_access(const struct lt_auth *a,
+					      const char *user,
+					      const char *tenant, int access,
+					      const char **who);
 
 /* Writes a new token, "lt_" and the base64url (no padding) of 32 bytes
  * from getrandom(2), LT_AUTH_TOKEN_LEN characters and a NUL, into buf.

@@ -332,8 +332,12 @@ START_TEST(test_load_line_errors)
 
 	bad_file("alice\n", "1: missing SECRET and TENANTS after the name");
 	bad_file("# c\nalice -\n", "2: missing TENANTS after the secret");
+	bad_file("alice - acme # x\nbob - acme read beta\n",
+		 "2: more than four fields (NAME SECRET TENANTS [ACCESS])");
 	bad_file("alice - acme # x\nbob - acme beta\n",
-		 "2: more than three fields (NAME SECRET TENANTS)");
+		 "2: access \"beta\" must be read, write or read,write");
+	bad_file("bob - acme read,read\n",
+		 "1: access \"read,read\" must be read, write or read,write");
 	bad_file("al:ice - acme\n",
 		 "1: name \"al:ice\" must be 1 to 64 letters, digits and \"_.@-\"");
 	bad_file("al/ice - acme\n",
