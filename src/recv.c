@@ -141,8 +141,9 @@ check_tenant(const char *t, struct lt_response *resp)
  * learns more than "no" without credentials. */
 static int
 authenticate(const struct lt_options *o, const struct lt_request *r,
-	     const char *tenant, struct lt_response *resp)
+	     const char *tenant, int access, struct lt_response *resp)
 {
+	const char *verb = access == LT_AUTH_READ ? "query" : "push to";
 	enum lt_auth_result res;
 	const char *who = NULL;
 	int remote;
@@ -155,9 +156,11 @@ authenticate(const struct lt_options *o, const struct lt_request *r,
 	 * client's own credentials are checked whatever the setting. */
 	remote = o->trust_remote_user && r->cgi;
 	if (remote)
-		res = lt_auth_check_user(o->auth, r->remote_user, tenant, &who);
+		res = lt_auth_check_user_access(o->auth, r->remote_user, tenant,
+						access, &who);
 	else
-		res = lt_auth_check(o->auth, r->authorization, tenant, &who);
+		res = lt_auth_check_access(o->auth, r->authorization, tenant,
+					   access, &who);
 	switch (res) {
 	case LT_AUTH_OK:
 		return 0;
@@ -176,16 +179,28 @@ authenticate(const struct lt_options *o, const struct lt_request *r,
 		 * name it, or the answer and the log would say "". */
 		if (who == NULL)
 			return lt_response_set(resp, 403,
-				      "\"%.64s\" has no entry in the credentials file and may not push to tenant \"%.160s\"",
-				      r->remote_user ? r->remote_user : "", tenant);
+				      "\"%.64s\" has no entry in the credentials file and may not %s tenant \"%.160s\"",
+				      r->remote_user ? r->remote_user : "",
+				      verb, tenant);
 		return lt_response_set(resp, 403,
-			      "\"%.64s\" may not push to tenant \"%.160s\"",
-			      who ? who : "", tenant);
+			      "\"%.64s\" may not %s tenant \"%.160s\"",
+			      who ? who : "", verb, tenant);
 	}
 	if (!remote)
 		resp->www_authenticate = "Bearer realm=\"logthra\", "
 					 "Basic realm=\"logthra\"";
 	return -1;
+}
+
+int
+lt_request_tenant(const struct lt_options *o, const struct lt_request *r,
+		  int access, const char **tenant, struct lt_response *resp)
+{
+	if (named_tenant(o, r, tenant, resp) < 0 ||
+	    authenticate(o, r, *tenant, access, resp) < 0 ||
+	    check_tenant(*tenant, resp) < 0)
+		return -1;
+	return 0;
 }
 
 int
@@ -203,9 +218,7 @@ lt_recv_check_head(const struct lt_options *o, const struct lt_request *r,
 		resp->allow = "POST";
 		return -1;
 	}
-	if (named_tenant(o, r, tenant, resp) < 0 ||
-	    authenticate(o, r, *tenant, resp) < 0 ||
-	    check_tenant(*tenant, resp) < 0 ||
+	if (lt_request_tenant(o, r, LT_AUTH_WRITE, tenant, resp) < 0 ||
 	    check_type(r, fmt, resp) < 0 || check_coding(r, fmt, resp) < 0)
 		return -1;
 	if (r->content_length >= 0 &&

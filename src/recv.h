@@ -39,6 +39,16 @@ int lt_recv_check_head(const struct lt_options *o, const struct lt_request *r,
 		       const char **tenant, struct lt_body_format *fmt,
 		       struct lt_response *resp);
 
+/* The tenant of a request, as a push and a query both decide it: the
+ * tenant-id or X-Scope-OrgID header (400 when they differ), else
+ * default_tenant (401 when there is none); with credentials_file, the
+ * request's credentials must grant access (LT_AUTH_READ or
+ * LT_AUTH_WRITE) to it (401, 403); then the id must be valid (400).
+ * Returns 0 with *tenant set, or -1 with resp filled in. */
+int lt_request_tenant(const struct lt_options *o, const struct lt_request *r,
+		      int access, const char **tenant,
+		      struct lt_response *resp);
+
 /* Decodes, parses and validates the body and writes what is valid as one
  * spool file for the tenant.  Fills resp: 204 when the push is durable;
  * 400 when the body is not a push (nothing stored) or when entries were
