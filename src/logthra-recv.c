@@ -17,6 +17,7 @@
 #include "http.h"
 #include "log.h"
 #include "options.h"
+#include "query_http.h"
 #include "recv.h"
 #include "spool.h"
 
@@ -50,7 +51,9 @@ usage(void)
 		"  -?, --help                 show this help, then exit\n\n"
 		"Endpoints: POST /loki/api/v1/push, /api/prom/push and /api/push, with\n"
 		"Loki's JSON or snappy protobuf, optionally gzip or deflate; tenant from\n"
-		"the X-Scope-OrgID or tenant-id header.\n",
+		"the X-Scope-OrgID or tenant-id header.  Loki's query paths\n"
+		"(/loki/api/v1/query_range, /labels, ...) are answered as by\n"
+		"logthra-query(1).\n",
 		lt_progname(), lt_progname(), lt_progname(), lt_progname(),
 		LT_DEFAULT_SPOOL);
 }
@@ -93,8 +96,22 @@ log_refusal(const struct lt_response *resp)
 		lt_info("answered %d: %s", resp->status, resp->message);
 }
 
+/* The query front needs ClickHouse's password, which pushes do not: read
+ * when the first query comes.  When it cannot be read, the queries
+ * fail at ClickHouse and the reason is in the log. */
+static void
+read_password_once(struct lt_options *o)
+{
+	static int done;
+
+	if (done)
+		return;
+	done = 1;
+	(void)lt_options_read_password(o);
+}
+
 static int
-run_cgi(const struct lt_options *o)
+run_cgi(struct lt_options *o)
 {
 	struct lt_request req;
 	struct lt_response resp = {0};
@@ -103,7 +120,16 @@ run_cgi(const struct lt_options *o)
 	int body_read = 0;
 
 	lt_request_init(&req);
-	if (lt_cgi_read_head(&req, &resp) == 0 &&
+	if (lt_cgi_read_head(&req, &resp) == 0 && lt_query_is_path(req.path)) {
+		/* One address for pushes and queries: the query front
+		 * answers the read paths. */
+		read_password_once(o);
+		lt_query_serve_cgi(o, &lt_query_clickhouse, &req, STDIN_FILENO,
+				   STDOUT_FILENO);
+		lt_request_free(&req);
+		return 0;
+	}
+	if (resp.status == 0 &&
 	    lt_recv_check_head(o, &req, &tenant, &fmt, &resp) == 0 &&
 	    lt_cgi_read_body(&req, STDIN_FILENO, &o->http, &resp) == 0) {
 		body_read = 1;
@@ -137,6 +163,11 @@ serve_one(struct lt_options *o, struct lt_conn *c, struct lt_auth **auth)
 		goto out;
 	if (rr == LT_READ_OK)
 		(void)lt_recv_load_auth(o, auth);
+	if (rr == LT_READ_OK && lt_query_is_path(req.path)) {
+		read_password_once(o);
+		keep = lt_query_serve_conn(o, &lt_query_clickhouse, c, &req);
+		goto out;
+	}
 	if (rr == LT_READ_OK &&
 	    lt_recv_check_head(o, &req, &tenant, &fmt, &resp) == 0 &&
 	    lt_http_read_body(c, &req, &o->http, &resp) == 0) {
