@@ -1040,7 +1040,9 @@ ch_failed(struct lt_query_error *err, const struct lt_ch_error *ce,
 			  lim != NULL ? (unsigned long long)lim->max_rows_to_read :
 					0ULL);
 	else
-		set_error(err, 502, "ClickHouse: %s", ce->message);
+		set_error(err, 502, "%s%s",
+			  ce->http_status != 0 ? "ClickHouse: " : "",
+			  ce->message);
 	return -1;
 }
 
