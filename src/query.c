@@ -15,11 +15,15 @@
 /* A row longer than this is refused rather than held: the table's lines
  * are far shorter (logthra-recv's limits), so it is not a row. */
 #define MAX_ROW (64u << 20)
+/* After a line that is not a row, how much more is read to find the
+ * exception ClickHouse may have written after it. */
+#define AFTER_BAD (64u << 10)
 /* The answer goes to the sink in pieces of about this size. */
 #define WRITE_CHUNK 65536
 /* ErrorCodes.cpp */
 #define CH_TOO_MANY_ROWS 158
 #define CH_TIMEOUT_EXCEEDED 159
+#define CH_READONLY 164
 
 /* --- JSON ---------------------------------------------------------------- */
 
@@ -1073,6 +1077,7 @@ struct line_reader {
 	/* Returns 0 to go on, 1 when it has enough, -1 to abort. */
 	int (*row)(struct line_reader *lr, const char *line, size_t len);
 	int bad;                        /* a line was not a row: ignore the rest */
+	size_t after_bad;               /* bytes read since */
 	int oom;
 	char why[256];
 };
@@ -1086,8 +1091,11 @@ on_lines(void *ctx, const char *data, size_t len)
 	int rc;
 
 	while (len > 0) {
-		if (lr->bad)
-			return 0; /* an exception may follow: read it */
+		if (lr->bad) {
+			/* An exception may follow, and is short. */
+			lr->after_bad += len;
+			return lr->after_bad > AFTER_BAD;
+		}
 		nl = memchr(data, '\n', len);
 		piece = nl != NULL ? (size_t)(nl - data) : len;
 		if (lr->partial.len + piece > MAX_ROW) {
@@ -1128,6 +1136,16 @@ run_lines(struct lt_ch *ch, const char *sql,
 
 	settings_for(&s, lim);
 	rc = lt_ch_query_stream(ch, sql, &s, on_lines, lr, &ce);
+	/* A user whose profile is readonly=1 may change no setting, and
+	 * can write nothing anyway: run the statement as it is. */
+	if (rc == -1 && ce.exception_code == CH_READONLY &&
+	    ce.http_status != 200) {
+		settings_for(&s, NULL);
+		s.readonly = 0;
+		s.timeout_ms = lim != NULL && lim->timeout_ns > 0 ?
+			(long)(lim->timeout_ns / 1000000 + 5000) : 0;
+		rc = lt_ch_query_stream(ch, sql, &s, on_lines, lr, &ce);
+	}
 	if (rc == -1)
 		return ch_failed(err, &ce, lim);
 	if (rc == -2 && lr->oom)
