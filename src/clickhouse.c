@@ -19,6 +19,12 @@
  * and only its first 2 KiB end up there. */
 #define SCRATCH_LIMIT 65536
 #define CODE_HEADER "X-ClickHouse-Exception-Code:"
+#define TAG_HEADER "X-ClickHouse-Exception-Tag:"
+/* How much of a streamed answer's end is kept to find an exception that
+ * ClickHouse wrote after the rows: its message is one line. */
+#define TAIL_KEEP 8192
+/* ErrorCodes.cpp: TIMEOUT_EXCEEDED */
+#define CH_TIMEOUT_EXCEEDED 159
 
 #ifdef PACKAGE_VERSION
 #define USER_AGENT "logthra/" PACKAGE_VERSION
@@ -42,7 +48,16 @@ struct lt_ch {
 	size_t sink_limit;
 	int out_of_memory;
 	char code[32];           /* X-ClickHouse-Exception-Code, or "" */
+	int exception_tag;       /* X-ClickHouse-Exception-Tag came */
 	char errbuf[CURL_ERROR_SIZE];
+	long total_timeout_s;    /* the handle's CURLOPT_TIMEOUT */
+	/* A streamed request (lt_ch_query_stream). */
+	lt_ch_data_fn stream_fn;
+	void *stream_ctx;
+	long stream_status;      /* 0 until the body begins */
+	int stream_stopped;      /* fn asked to end early */
+	int stream_failed;       /* fn failed */
+	struct lt_buf tail;      /* the last bytes of a 200 body */
 };
 
 /* curl_global_init() is not reentrant and must run once before any
@@ -117,8 +132,13 @@ on_header(char *line, size_t size, size_t nmemb, void *arg)
 
 	/* A new status line starts a new response (1xx, authentication):
 	 * only the last one's code counts. */
-	if (n >= 5 && memcmp(line, "HTTP/", 5) == 0)
+	if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
 		ch->code[0] = '\0';
+		ch->exception_tag = 0;
+		ch->stream_status = 0;
+	} else if (n > sizeof(TAG_HEADER) - 1 &&
+		   strncasecmp(line, TAG_HEADER, sizeof(TAG_HEADER) - 1) == 0)
+		ch->exception_tag = 1;
 	else if (n > hl && strncasecmp(line, CODE_HEADER, hl) == 0) {
 		v = line + hl;
 		end = line + n;
@@ -147,6 +167,7 @@ setup_handle(struct lt_ch *ch, const struct lt_ch_options *opt)
 	connect_s = opt->connect_timeout_s > 0 ? opt->connect_timeout_s :
 						 CONNECT_TIMEOUT_S;
 	total_s = opt->timeout_s > 0 ? opt->timeout_s : TIMEOUT_S;
+	ch->total_timeout_s = total_s;
 	if (curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ch->errbuf) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect_s) != CURLE_OK ||
@@ -268,6 +289,7 @@ lt_ch_close(struct lt_ch *ch)
 	curl_slist_free_all(ch->query_headers);
 	curl_slist_free_all(ch->insert_headers);
 	lt_buf_free(&ch->scratch);
+	lt_buf_free(&ch->tail);
 	free(ch->insert_settings);
 	free(ch->shown_url);
 	free(ch->secret);
@@ -327,6 +349,7 @@ lt_ch_error_from_body(struct lt_ch_error *err, long status, const char *body,
 	int code = -1;
 
 	err->http_status = status;
+	err->timed_out = 0;
 	trim_copy(err->message, sizeof(err->message), body ? body : "",
 		  body ? len : 0);
 	if (code_header != NULL)
@@ -379,6 +402,7 @@ transport_error(struct lt_ch *ch, CURLcode rc, struct lt_ch_error *err)
 		pretransfer = 1;
 	err->http_status = 0;
 	err->exception_code = 0;
+	err->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
 	if (ch->out_of_memory)
 		(void)snprintf(err->message, sizeof(err->message),
 			       "out of memory for the answer of ClickHouse "
@@ -399,6 +423,7 @@ url_error(struct lt_ch *ch, CURLUcode rc, struct lt_ch_error *err)
 {
 	err->http_status = 0;
 	err->exception_code = 0;
+	err->timed_out = 0;
 	(void)snprintf(err->message, sizeof(err->message),
 		       "could not reach ClickHouse at %s: %s%s", ch->shown_url,
 		       rc == CURLUE_OUT_OF_MEMORY ? "" : "invalid URL: ",
@@ -595,4 +620,271 @@ done:
 	curl_url_cleanup(u);
 	lt_buf_free(&param);
 	return rc;
+}
+
+/* Keeps the last TAIL_KEEP bytes (at least) of what came, moving bytes
+ * only now and then. */
+static int
+tail_keep(struct lt_buf *t, const char *data, size_t n)
+{
+	size_t keep;
+
+	if (n >= TAIL_KEEP) {
+		t->len = 0;
+		return lt_buf_append(t, data + n - TAIL_KEEP, TAIL_KEEP);
+	}
+	if (t->len + n > 2 * TAIL_KEEP) {
+		keep = TAIL_KEEP - n;
+		memmove(t->data, t->data + t->len - keep, keep);
+		t->len = keep;
+	}
+	return lt_buf_append(t, data, n);
+}
+
+static size_t
+on_stream_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct lt_ch *ch = arg;
+	size_t n = size * nmemb;
+	int rc;
+
+	/* The headers are all in when the body begins. */
+	if (ch->stream_status == 0 &&
+	    (curl_easy_getinfo(ch->curl, CURLINFO_RESPONSE_CODE,
+			       &ch->stream_status) != CURLE_OK ||
+	     ch->stream_status == 0))
+		ch->stream_status = -1;
+	/* An error's body is its message, kept as lt_ch_query() keeps it. */
+	if (ch->stream_status != 200)
+		return on_body(data, size, nmemb, arg);
+	if (tail_keep(&ch->tail, data, n) < 0) {
+		ch->out_of_memory = 1;
+		return 0;
+	}
+	rc = ch->stream_fn(ch->stream_ctx, data, n);
+	if (rc == 0)
+		return n;
+	if (rc > 0)
+		ch->stream_stopped = 1;
+	else
+		ch->stream_failed = 1;
+	return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
+}
+
+/* Appends "name=value" to the URL's query. */
+static CURLUcode
+add_setting(CURLU *u, const char *name, unsigned long long value)
+{
+	char param[96];
+
+	(void)snprintf(param, sizeof(param), "%s=%llu", name, value);
+	return curl_url_set(u, CURLUPART_QUERY, param, CURLU_APPENDQUERY);
+}
+
+static CURLUcode
+stream_url(struct lt_ch *ch, const struct lt_ch_query_settings *s, char **url)
+{
+	CURLU *u;
+	CURLUcode urc = CURLUE_OK;
+
+	u = curl_url_dup(ch->base);
+	if (u == NULL)
+		return CURLUE_OUT_OF_MEMORY;
+	if (s != NULL) {
+		/* readonly=2: no writes, yet the settings after it still
+		 * apply (readonly=1 would refuse them). */
+		if (s->readonly > 0)
+			urc = add_setting(u, "readonly",
+					  (unsigned long long)s->readonly);
+		if (urc == CURLUE_OK && s->max_execution_time_s > 0)
+			urc = add_setting(u, "max_execution_time",
+					  s->max_execution_time_s);
+		if (urc == CURLUE_OK && s->max_memory_usage > 0)
+			urc = add_setting(u, "max_memory_usage",
+					  s->max_memory_usage);
+		if (urc == CURLUE_OK && s->max_rows_to_read > 0)
+			urc = add_setting(u, "max_rows_to_read",
+					  s->max_rows_to_read);
+	}
+	if (urc == CURLUE_OK)
+		urc = curl_url_get(u, CURLUPART_URL, url, 0);
+	curl_url_cleanup(u);
+	return urc;
+}
+
+static void
+stream_begin(struct lt_ch *ch, lt_ch_data_fn fn, void *ctx)
+{
+	lt_buf_reset(&ch->scratch);
+	ch->sink = &ch->scratch;
+	ch->sink_start = 0;
+	ch->sink_limit = SCRATCH_LIMIT;
+	ch->tail.len = 0;
+	ch->out_of_memory = 0;
+	ch->code[0] = '\0';
+	ch->exception_tag = 0;
+	ch->errbuf[0] = '\0';
+	ch->stream_fn = fn;
+	ch->stream_ctx = ctx;
+	ch->stream_status = 0;
+	ch->stream_stopped = 0;
+	ch->stream_failed = 0;
+}
+
+/* The handle as lt_ch_query() and lt_ch_insert() expect it. */
+static CURLcode
+stream_end(struct lt_ch *ch)
+{
+	CURLcode rc;
+
+	ch->sink = NULL;
+	ch->stream_fn = NULL;
+	ch->stream_ctx = NULL;
+	rc = curl_easy_setopt(ch->curl, CURLOPT_WRITEFUNCTION, on_body);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(ch->curl, CURLOPT_TIMEOUT,
+				      ch->total_timeout_s);
+	return rc;
+}
+
+int
+lt_ch_query_stream(struct lt_ch *ch, const char *sql,
+		   const struct lt_ch_query_settings *s, lt_ch_data_fn fn,
+		   void *ctx, struct lt_ch_error *err)
+{
+	struct lt_ch_error dummy;
+	CURLUcode urc;
+	CURLcode rc, restore;
+	char *url = NULL;
+	long status = 0;
+	int result = -1;
+
+	if (err == NULL)
+		err = &dummy;
+	if (ch->base == NULL) {
+		url_error(ch, ch->base_rc, err);
+		return -1;
+	}
+	urc = stream_url(ch, s, &url);
+	if (urc != CURLUE_OK) {
+		url_error(ch, urc, err);
+		return -1;
+	}
+	stream_begin(ch, fn, ctx);
+	rc = curl_easy_setopt(ch->curl, CURLOPT_WRITEFUNCTION, on_stream_body);
+	if (rc == CURLE_OK && s != NULL && s->timeout_ms > 0)
+		rc = curl_easy_setopt(ch->curl, CURLOPT_TIMEOUT_MS,
+				      s->timeout_ms);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(ch->curl, CURLOPT_URL, url);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(ch->curl, CURLOPT_HTTPHEADER,
+				      ch->query_headers);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(ch->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+				      (curl_off_t)strlen(sql));
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(ch->curl, CURLOPT_POSTFIELDS, sql);
+	if (rc == CURLE_OK)
+		rc = curl_easy_perform(ch->curl);
+	if (rc == CURLE_WRITE_ERROR && ch->stream_stopped)
+		rc = CURLE_OK;
+	if (rc == CURLE_OK)
+		rc = curl_easy_getinfo(ch->curl, CURLINFO_RESPONSE_CODE,
+				       &status);
+	if (ch->stream_failed)
+		result = -2;
+	else if (rc != CURLE_OK)
+		transport_error(ch, rc, err);
+	else if (status != 200)
+		lt_ch_error_from_body(err, status, (const char *)ch->scratch.data,
+				      ch->scratch.len,
+				      ch->code[0] ? ch->code : NULL);
+	else if (ch->stream_stopped ||
+		 !lt_ch_find_late_exception((const char *)ch->tail.data,
+					    ch->tail.len, ch->exception_tag,
+					    err))
+		result = 0;
+	restore = stream_end(ch);
+	curl_free(url);
+	if (restore != CURLE_OK && result == 0) {
+		transport_error(ch, restore, err);
+		result = -1;
+	}
+	return result;
+}
+
+/* "Code: N" then ". DB::" (current servers) or ", e.displayText() = DB::"
+ * (18.16) at p: the start of an exception's message. */
+static int
+exception_starts(const char *p, const char *end)
+{
+	static const char *const seps[] = {". DB::", ", e.displayText() = DB::"};
+	size_t i, n;
+
+	if ((size_t)(end - p) < 7 || memcmp(p, "Code: ", 6) != 0)
+		return 0;
+	p += 6;
+	if (!isdigit((unsigned char)*p))
+		return 0;
+	while (p < end && isdigit((unsigned char)*p))
+		p++;
+	for (i = 0; i < sizeof(seps) / sizeof(seps[0]); i++) {
+		n = strlen(seps[i]);
+		if ((size_t)(end - p) >= n && memcmp(p, seps[i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static const char *
+find_bytes(const char *p, const char *end, const char *what)
+{
+	size_t n = strlen(what);
+
+	for (; (size_t)(end - p) >= n; p++)
+		if (*p == *what && memcmp(p, what, n) == 0)
+			return p;
+	return NULL;
+}
+
+int
+lt_ch_find_late_exception(const char *tail, size_t len, int tagged,
+			  struct lt_ch_error *err)
+{
+	static const char frame[] = "__exception__";
+	const size_t flen = sizeof(frame) - 1;
+	const char *end = tail + len, *from, *p, *stop;
+
+	if (tail == NULL)
+		return 0;
+	while (end > tail && isspace((unsigned char)end[-1]))
+		end--;
+	if (tagged) {
+		/* 25.11 on: the message between two __exception__ lines. */
+		if ((size_t)(end - tail) < flen ||
+		    memcmp(end - flen, frame, flen) != 0)
+			return 0;
+		end -= flen;
+		from = tail;
+		for (p = tail; (p = find_bytes(p, end, frame)) != NULL;
+		     p += flen)
+			from = p + flen;
+	} else {
+		/* Before: the message alone on the last line, or after the
+		 * part of a row that went out before it. */
+		from = end;
+		while (from > tail && from[-1] != '\n')
+			from--;
+	}
+	for (p = from; p < end; p++) {
+		if (*p != 'C' || !exception_starts(p, end))
+			continue;
+		stop = p;
+		while (stop < end && *stop != '\n' && *stop != '\r')
+			stop++;
+		lt_ch_error_from_body(err, 200, p, (size_t)(stop - p), NULL);
+		return 1;
+	}
+	return 0;
 }

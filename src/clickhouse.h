@@ -22,6 +22,7 @@ struct lt_ch_options {
 struct lt_ch_error {
 	long http_status;       /* 0 when no answer came */
 	int exception_code;     /* X-ClickHouse-Exception-Code or "Code: N"; 0 if none */
+	int timed_out;          /* libcurl gave up: longer than the request's timeout */
 	char message[2048];
 };
 
@@ -33,6 +34,41 @@ void lt_ch_close(struct lt_ch *ch);
  * (may be NULL).  Returns 0, or -1 with *err filled in. */
 int lt_ch_query(struct lt_ch *ch, const char *sql, struct lt_buf *out,
 		struct lt_ch_error *err);
+
+/* Settings for one read statement, sent as URL parameters so that the
+ * statement itself stays the caller's. */
+struct lt_ch_query_settings {
+	long timeout_ms;            /* the whole request on our side; 0: the handle's */
+	unsigned long max_execution_time_s;  /* 0: not sent */
+	unsigned long long max_memory_usage;   /* bytes; 0: not sent */
+	unsigned long long max_rows_to_read;   /* 0: not sent */
+	int readonly;               /* 1 or 2: sent; 0: not sent */
+};
+
+/* Receives the body of a 200 answer as it arrives.  Returns 0 to go on,
+ * 1 to end the transfer early (the caller has enough), -1 to abort it
+ * (the caller's own error). */
+typedef int (*lt_ch_data_fn)(void *ctx, const char *data, size_t len);
+
+/* Runs one read statement (the POST body) with settings s (may be NULL)
+ * and hands the answer to fn piece by piece, so memory does not grow
+ * with the answer.  An exception ClickHouse writes into the body after
+ * a 200 began (its "Code: N. DB::Exception: ..." at the end) is an
+ * error like any other, found when the transfer ends: the caller must
+ * not use what fn got before it knows the result.  Returns 0 (the whole
+ * answer, or fn asked to stop), -1 with *err filled in, or -2 when fn
+ * returned -1. */
+int lt_ch_query_stream(struct lt_ch *ch, const char *sql,
+		       const struct lt_ch_query_settings *s, lt_ch_data_fn fn,
+		       void *ctx, struct lt_ch_error *err);
+
+/* Finds an exception ClickHouse appended to a 200 answer, in the answer's
+ * last bytes: "Code: N. DB::Exception: ..." (or 18.16's "Code: N,
+ * e.displayText() = DB::Exception: ...") on its last line, or framed by
+ * "__exception__" lines when the answer carried X-ClickHouse-Exception-Tag
+ * (tagged non-zero).  Returns 1 and fills *err, or 0. */
+int lt_ch_find_late_exception(const char *tail, size_t len, int tagged,
+			      struct lt_ch_error *err);
 
 /* Runs "INSERT ... FORMAT X" given in the URL's query parameter with data
  * as the POST body.  block_rows > 0 sends max_insert_block_size=block_rows,

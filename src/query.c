@@ -1,0 +1,1599 @@
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pipeline.h"
+#include "query.h"
+#include "query_int.h"
+
+/* A row longer than this is refused rather than held: the table's lines
+ * are far shorter (logthra-recv's limits), so it is not a row. */
+#define MAX_ROW (64u << 20)
+/* After a line that is not a row, how much more is read to find the
+ * exception ClickHouse may have written after it. */
+#define AFTER_BAD (64u << 10)
+/* The answer goes to the sink in pieces of about this size. */
+#define WRITE_CHUNK 65536
+/* ErrorCodes.cpp */
+#define CH_TOO_MANY_ROWS 158
+#define CH_TIMEOUT_EXCEEDED 159
+#define CH_READONLY 164
+
+/* --- JSON ---------------------------------------------------------------- */
+
+/* The length of the valid UTF-8 sequence at s (of at most len bytes),
+ * or 0 when the bytes there are not one: overlong forms, surrogates and
+ * code points past U+10FFFF are invalid, as in Go's unicode/utf8. */
+static size_t
+utf8_valid_len(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	unsigned char c = s[0];
+	size_t n, i;
+	uint32_t v, min;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		v = c & 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		v = c & 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		v = c & 0x07;
+		min = 0x10000;
+	} else
+		return 0;
+	if (len < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+int
+lt_json_string(struct lt_buf *out, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	const unsigned char *run;
+	size_t saved = out->len, n;
+	uint32_t cp;
+	char esc[8];
+	const char *e;
+
+	if (lt_buf_append_byte(out, '"') < 0)
+		return -1;
+	while (p < end) {
+		/* Copy the bytes that need nothing in one go. */
+		run = p;
+		while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' &&
+		       *p < 0x80)
+			p++;
+		if (p > run && lt_buf_append(out, run, (size_t)(p - run)) < 0)
+			goto oom;
+		if (p == end)
+			break;
+		e = NULL;
+		n = 1;
+		switch (*p) {
+		case '"': e = "\\\""; break;
+		case '\\': e = "\\\\"; break;
+		case '\b': e = "\\b"; break;
+		case '\f': e = "\\f"; break;
+		case '\n': e = "\\n"; break;
+		case '\r': e = "\\r"; break;
+		case '\t': e = "\\t"; break;
+		default:
+			if (*p < 0x20) {
+				(void)snprintf(esc, sizeof(esc), "\\u%04x", *p);
+				e = esc;
+				break;
+			}
+			n = utf8_valid_len(p, (size_t)(end - p), &cp);
+			if (n == 0) {
+				e = "\\ufffd";
+				n = 1;
+			} else if (cp == 0x2028 || cp == 0x2029) {
+				/* As Go writes them, for JavaScript's sake. */
+				e = cp == 0x2028 ? "\\u2028" : "\\u2029";
+			}
+		}
+		if (e != NULL ? lt_buf_append(out, e, strlen(e)) < 0 :
+				lt_buf_append(out, p, n) < 0)
+			goto oom;
+		p += n;
+	}
+	if (lt_buf_append_byte(out, '"') < 0)
+		goto oom;
+	return 0;
+oom:
+	out->len = saved;
+	return -1;
+}
+
+/* --- TabSeparated -------------------------------------------------------- */
+
+static int
+hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The escape at s[0] == '\\' of at most len bytes, as ClickHouse reads
+ * it back (parseComplexEscapeSequence): sets *byte, returns the bytes
+ * it takes. */
+static size_t
+unescape_one(const unsigned char *s, size_t len, unsigned char *byte)
+{
+	int hi, lo;
+
+	if (len < 2) {
+		*byte = '\\';
+		return 1;
+	}
+	switch (s[1]) {
+	case 'a': *byte = '\a'; break;
+	case 'b': *byte = '\b'; break;
+	case 'e': *byte = 0x1b; break;
+	case 'f': *byte = '\f'; break;
+	case 'n': *byte = '\n'; break;
+	case 'r': *byte = '\r'; break;
+	case 't': *byte = '\t'; break;
+	case 'v': *byte = '\v'; break;
+	case '0': *byte = '\0'; break;
+	case 'x':
+		if (len >= 4 && (hi = hex_value(s[2])) >= 0 &&
+		    (lo = hex_value(s[3])) >= 0) {
+			*byte = (unsigned char)(hi << 4 | lo);
+			return 4;
+		}
+		*byte = 'x';
+		break;
+	default:
+		*byte = s[1];
+	}
+	return 2;
+}
+
+/* Appends s[0..len) unescaped, up to an unescaped stop byte (when stop
+ * is not -1).  Returns the bytes read, or (size_t)-1 when out of memory. */
+static size_t
+unescape_until(struct lt_buf *out, const unsigned char *s, size_t len,
+	       int stop)
+{
+	size_t i = 0, start, n;
+	unsigned char byte;
+
+	while (i < len) {
+		start = i;
+		while (i < len && s[i] != '\\' && (int)s[i] != stop)
+			i++;
+		if (i > start && lt_buf_append(out, s + start, i - start) < 0)
+			return (size_t)-1;
+		if (i == len || (int)s[i] == stop)
+			break;
+		n = unescape_one(s + i, len - i, &byte);
+		if (lt_buf_append_byte(out, byte) < 0)
+			return (size_t)-1;
+		i += n;
+	}
+	return i;
+}
+
+int
+lt_tsv_unescape(struct lt_buf *out, const char *s, size_t len)
+{
+	size_t saved = out->len;
+
+	if (unescape_until(out, (const unsigned char *)s, len, -1) ==
+	    (size_t)-1) {
+		out->len = saved;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+say(char *why, size_t whylen, const char *msg, size_t at)
+{
+	if (why != NULL && whylen > 0)
+		(void)snprintf(why, whylen, "%s at byte %zu", msg, at);
+}
+
+static int
+strings_push(struct lt_strings *out, size_t off, size_t len)
+{
+	struct lt_span *items;
+	size_t cap;
+
+	if (out->n == out->cap) {
+		cap = out->cap ? out->cap * 2 : 16;
+		items = realloc(out->items, cap * sizeof(*items));
+		if (items == NULL)
+			return -1;
+		out->items = items;
+		out->cap = cap;
+	}
+	out->items[out->n].off = off;
+	out->items[out->n].len = len;
+	out->n++;
+	return 0;
+}
+
+static size_t
+skip_spaces(const char *s, size_t len, size_t i)
+{
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n'))
+		i++;
+	return i;
+}
+
+int
+lt_tsv_array(const char *s, size_t len, struct lt_strings *out, char *why,
+	     size_t whylen)
+{
+	size_t i, off, n;
+
+	i = skip_spaces(s, len, 0);
+	if (i == len || s[i] != '[') {
+		say(why, whylen, "an array does not start with '['", i);
+		return -1;
+	}
+	i = skip_spaces(s, len, i + 1);
+	if (i < len && s[i] == ']')
+		goto closed;
+	for (;;) {
+		if (i == len || s[i] != '\'') {
+			say(why, whylen, "an array element is not a quoted string", i);
+			return -1;
+		}
+		i++;
+		off = out->text.len;
+		n = unescape_until(&out->text, (const unsigned char *)s + i,
+				   len - i, '\'');
+		if (n == (size_t)-1)
+			return -2;
+		i += n;
+		if (i == len) {
+			say(why, whylen, "an array element is not closed", i);
+			return -1;
+		}
+		i++;
+		if (strings_push(out, off, out->text.len - off) < 0)
+			return -2;
+		i = skip_spaces(s, len, i);
+		if (i < len && s[i] == ',') {
+			i = skip_spaces(s, len, i + 1);
+			continue;
+		}
+		if (i < len && s[i] == ']')
+			break;
+		say(why, whylen, "an array lacks ',' or ']'", i);
+		return -1;
+	}
+closed:
+	i = skip_spaces(s, len, i + 1);
+	if (i != len) {
+		say(why, whylen, "bytes follow an array", i);
+		return -1;
+	}
+	return 0;
+}
+
+void
+lt_strings_free(struct lt_strings *s)
+{
+	lt_buf_free(&s->text);
+	free(s->items);
+	s->items = NULL;
+	s->n = s->cap = 0;
+}
+
+/* A decimal integer filling s[0..len); negative only when allowed. */
+static int
+parse_int(const char *s, size_t len, int allow_negative, uint64_t *mag,
+	  int *negative)
+{
+	size_t i = 0;
+	uint64_t v = 0;
+
+	*negative = 0;
+	if (allow_negative && len > 0 && s[0] == '-') {
+		*negative = 1;
+		i = 1;
+	}
+	if (i == len)
+		return -1;
+	for (; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*mag = v;
+	return 0;
+}
+
+static int
+parse_i64(const char *s, size_t len, int64_t *out)
+{
+	uint64_t mag;
+	int neg;
+
+	if (parse_int(s, len, 1, &mag, &neg) < 0)
+		return -1;
+	if (neg) {
+		if (mag > (uint64_t)INT64_MAX + 1)
+			return -1;
+		*out = mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN :
+							  -(int64_t)mag;
+	} else {
+		if (mag > (uint64_t)INT64_MAX)
+			return -1;
+		*out = (int64_t)mag;
+	}
+	return 0;
+}
+
+static int
+parse_u64(const char *s, size_t len, uint64_t *out)
+{
+	int neg;
+
+	return parse_int(s, len, 0, out, &neg);
+}
+
+static int
+label_cmp(const void *a, const void *b)
+{
+	const struct lt_label *x = a, *y = b;
+	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+	int c = memcmp(x->name, y->name, n);
+
+	if (c != 0)
+		return c;
+	return x->name_len < y->name_len ? -1 : x->name_len > y->name_len;
+}
+
+/* Makes labels of the cells' items [from, to): "name=value" each. */
+static int
+split_items(struct lt_log_row *r, size_t from, size_t to, char *why,
+	    size_t whylen)
+{
+	const char *text = (const char *)r->cells.text.data;
+	const char *item, *eq;
+	struct lt_label *l;
+	size_t i;
+
+	for (i = from; i < to; i++) {
+		item = text + r->cells.items[i].off;
+		eq = memchr(item, '=', r->cells.items[i].len);
+		if (eq == NULL) {
+			if (why != NULL && whylen > 0)
+				(void)snprintf(why, whylen,
+					       "a label without '=' in a row");
+			return -1;
+		}
+		l = &r->lbl[i];
+		l->name = item;
+		l->name_len = (size_t)(eq - item);
+		l->value = eq + 1;
+		l->value_len = r->cells.items[i].len - l->name_len - 1;
+	}
+	if (to - from > 1)
+		qsort(r->lbl + from, to - from, sizeof(*r->lbl), label_cmp);
+	return 0;
+}
+
+int
+lt_log_row_parse(struct lt_log_row *r, const char *line, size_t len,
+		 char *why, size_t whylen)
+{
+	const char *cell[5];
+	size_t cell_len[5], n = 0, i, start = 0, n_label;
+	struct lt_label *lbl;
+	int rc;
+
+	for (i = 0; i <= len && n < 5; i++) {
+		if (i < len && line[i] != '\t')
+			continue;
+		if (n == 4)
+			i = len; /* the message: the rest of the line */
+		cell[n] = line + start;
+		cell_len[n] = i - start;
+		n++;
+		start = i + 1;
+	}
+	if (n != 5) {
+		if (why != NULL && whylen > 0)
+			(void)snprintf(why, whylen,
+				       "a row has %zu cells, not 5", n);
+		return -1;
+	}
+	if (parse_i64(cell[0], cell_len[0], &r->ts_ns) < 0 ||
+	    parse_u64(cell[1], cell_len[1], &r->stream_id) < 0) {
+		if (why != NULL && whylen > 0)
+			(void)snprintf(why, whylen,
+				       "a row's timestamp or stream is no number");
+		return -1;
+	}
+	lt_buf_reset(&r->cells.text);
+	r->cells.n = 0;
+	rc = lt_tsv_array(cell[2], cell_len[2], &r->cells, why, whylen);
+	if (rc < 0)
+		return rc;
+	n_label = r->cells.n;
+	rc = lt_tsv_array(cell[3], cell_len[3], &r->cells, why, whylen);
+	if (rc < 0)
+		return rc;
+	lt_buf_reset(&r->msg_buf);
+	if (lt_tsv_unescape(&r->msg_buf, cell[4], cell_len[4]) < 0)
+		return -2;
+	if (r->cells.n > r->lbl_cap) {
+		lbl = realloc(r->lbl, r->cells.n * sizeof(*lbl));
+		if (lbl == NULL)
+			return -2;
+		r->lbl = lbl;
+		r->lbl_cap = r->cells.n;
+	}
+	if (split_items(r, 0, n_label, why, whylen) < 0 ||
+	    split_items(r, n_label, r->cells.n, why, whylen) < 0)
+		return -1;
+	r->labels = r->lbl;
+	r->n_labels = n_label;
+	r->metadata = r->lbl + n_label;
+	r->n_metadata = r->cells.n - n_label;
+	r->msg = r->msg_buf.len > 0 ? (const char *)r->msg_buf.data : "";
+	r->msg_len = r->msg_buf.len;
+	return 0;
+}
+
+void
+lt_log_row_free(struct lt_log_row *r)
+{
+	lt_strings_free(&r->cells);
+	lt_buf_free(&r->msg_buf);
+	free(r->lbl);
+	r->lbl = NULL;
+	r->lbl_cap = 0;
+}
+
+/* --- The entries of an answer -------------------------------------------- */
+
+struct lr_entry {
+	int64_t ts_ns;
+	uint32_t stream;
+	uint32_t seq;       /* order of arrival, for a stable order */
+	size_t line_off;
+	size_t line_len;
+	uint64_t hash;
+};
+
+struct lr_stream {
+	size_t key_off, key_len;    /* the labels, length-prefixed, in keys */
+	size_t text_off, text_len;  /* {a="b", c="d"} in texts */
+	size_t n_labels;
+	uint64_t hash;
+};
+
+/* An open-addressing table of indexes + 1 (0: empty), half full at most. */
+struct slots {
+	uint32_t *v;
+	size_t cap;     /* a power of two */
+};
+
+struct lt_log_result {
+	size_t limit;
+	int forward;
+	struct lr_entry *entries;
+	size_t n_entries, cap_entries;
+	struct lr_stream *streams;
+	size_t n_streams, cap_streams;
+	struct lt_buf lines, keys, texts;
+	struct slots stream_slots, entry_slots;
+	struct lt_buf key;  /* the key of the entry being added */
+};
+
+static uint64_t
+fnv1a(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+#define FNV_BASIS 0xcbf29ce484222325ULL
+
+struct lt_log_result *
+lt_log_result_new(size_t limit, int forward)
+{
+	struct lt_log_result *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->limit = limit;
+	r->forward = forward;
+	return r;
+}
+
+void
+lt_log_result_free(struct lt_log_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->entries);
+	free(r->streams);
+	lt_buf_free(&r->lines);
+	lt_buf_free(&r->keys);
+	lt_buf_free(&r->texts);
+	lt_buf_free(&r->key);
+	free(r->stream_slots.v);
+	free(r->entry_slots.v);
+	free(r);
+}
+
+size_t
+lt_log_result_count(const struct lt_log_result *r)
+{
+	return r->n_entries;
+}
+
+int
+lt_log_result_full(const struct lt_log_result *r)
+{
+	return r->n_entries >= r->limit;
+}
+
+/* Doubles a table when it would be more than half full with one more,
+ * placing every index again by its hash. */
+static int
+slots_make_room(struct slots *s, size_t used,
+		uint64_t (*hash_of)(const struct lt_log_result *, uint32_t),
+		const struct lt_log_result *r)
+{
+	uint32_t *v;
+	size_t cap, i, j;
+
+	if ((used + 1) * 2 <= s->cap)
+		return 0;
+	cap = s->cap ? s->cap * 2 : 64;
+	v = calloc(cap, sizeof(*v));
+	if (v == NULL)
+		return -1;
+	for (i = 0; i < s->cap; i++) {
+		if (s->v[i] == 0)
+			continue;
+		j = hash_of(r, s->v[i] - 1) & (cap - 1);
+		while (v[j] != 0)
+			j = (j + 1) & (cap - 1);
+		v[j] = s->v[i];
+	}
+	free(s->v);
+	s->v = v;
+	s->cap = cap;
+	return 0;
+}
+
+static uint64_t
+stream_hash(const struct lt_log_result *r, uint32_t i)
+{
+	return r->streams[i].hash;
+}
+
+static uint64_t
+entry_hash(const struct lt_log_result *r, uint32_t i)
+{
+	return r->entries[i].hash;
+}
+
+/* Appends v as Go's strconv.Quote would write it, closely enough to
+ * order streams as Loki does: \" \\ and control bytes escaped. */
+static int
+append_go_quoted(struct lt_buf *out, const char *v, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	size_t i;
+	int rc = lt_buf_append_byte(out, '"');
+
+	for (i = 0; i < len && rc == 0; i++) {
+		if (p[i] == '"' || p[i] == '\\')
+			rc = lt_buf_printf(out, "\\%c", p[i]);
+		else if (p[i] == '\n')
+			rc = lt_buf_append(out, "\\n", 2);
+		else if (p[i] == '\t')
+			rc = lt_buf_append(out, "\\t", 2);
+		else if (p[i] < 0x20 || p[i] == 0x7f)
+			rc = lt_buf_printf(out, "\\x%02x", p[i]);
+		else
+			rc = lt_buf_append_byte(out, p[i]);
+	}
+	if (rc == 0)
+		rc = lt_buf_append_byte(out, '"');
+	return rc;
+}
+
+static int
+stream_text(struct lt_buf *out, const struct lt_label *l, size_t n)
+{
+	size_t i;
+
+	if (lt_buf_append_byte(out, '{') < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((i > 0 && lt_buf_append(out, ", ", 2) < 0) ||
+		    lt_buf_append(out, l[i].name, l[i].name_len) < 0 ||
+		    lt_buf_append_byte(out, '=') < 0 ||
+		    append_go_quoted(out, l[i].value, l[i].value_len) < 0)
+			return -1;
+	}
+	return lt_buf_append_byte(out, '}');
+}
+
+static int
+make_key(struct lt_buf *key, const struct lt_label *l, size_t n)
+{
+	size_t i;
+
+	lt_buf_reset(key);
+	for (i = 0; i < n; i++)
+		if (lt_buf_append_string(key, l[i].name, l[i].name_len) < 0 ||
+		    lt_buf_append_string(key, l[i].value, l[i].value_len) < 0)
+			return -1;
+	return 0;
+}
+
+/* The index of the stream with labels l (its key in r->key), made when
+ * new; -1 when out of memory. */
+static long
+find_stream(struct lt_log_result *r, const struct lt_label *l, size_t n)
+{
+	uint64_t h = fnv1a(FNV_BASIS, r->key.data, r->key.len);
+	struct lr_stream *s;
+	size_t j, cap, keys_len = r->keys.len, texts_len = r->texts.len;
+	uint32_t idx;
+
+	if (r->stream_slots.cap > 0) {
+		j = h & (r->stream_slots.cap - 1);
+		while ((idx = r->stream_slots.v[j]) != 0) {
+			s = &r->streams[idx - 1];
+			if (s->hash == h && s->key_len == r->key.len &&
+			    (s->key_len == 0 ||
+			     memcmp(r->keys.data + s->key_off, r->key.data,
+				    s->key_len) == 0))
+				return (long)(idx - 1);
+			j = (j + 1) & (r->stream_slots.cap - 1);
+		}
+	}
+	if (r->n_streams == r->cap_streams) {
+		cap = r->cap_streams ? r->cap_streams * 2 : 16;
+		s = realloc(r->streams, cap * sizeof(*s));
+		if (s == NULL)
+			return -1;
+		r->streams = s;
+		r->cap_streams = cap;
+	}
+	if (slots_make_room(&r->stream_slots, r->n_streams, stream_hash, r) < 0 ||
+	    lt_buf_append(&r->keys, r->key.data, r->key.len) < 0 ||
+	    stream_text(&r->texts, l, n) < 0) {
+		r->keys.len = keys_len;
+		r->texts.len = texts_len;
+		return -1;
+	}
+	s = &r->streams[r->n_streams];
+	s->key_off = keys_len;
+	s->key_len = r->key.len;
+	s->text_off = texts_len;
+	s->text_len = r->texts.len - texts_len;
+	s->n_labels = n;
+	s->hash = h;
+	j = h & (r->stream_slots.cap - 1);
+	while (r->stream_slots.v[j] != 0)
+		j = (j + 1) & (r->stream_slots.cap - 1);
+	r->stream_slots.v[j] = (uint32_t)(r->n_streams + 1);
+	return (long)r->n_streams++;
+}
+
+int
+lt_log_result_add(struct lt_log_result *r, int64_t ts_ns,
+		  const struct lt_label *labels, size_t n, const char *line,
+		  size_t len)
+{
+	struct lr_entry *e;
+	uint32_t stream, idx;
+	uint64_t h;
+	size_t j, cap;
+	long si;
+
+	if (lt_log_result_full(r))
+		return 0;
+	if (make_key(&r->key, labels, n) < 0 ||
+	    (si = find_stream(r, labels, n)) < 0)
+		return -1;
+	stream = (uint32_t)si;
+	h = fnv1a(FNV_BASIS, &stream, sizeof(stream));
+	h = fnv1a(h, &ts_ns, sizeof(ts_ns));
+	h = fnv1a(h, line, len);
+	if (r->entry_slots.cap > 0) {
+		j = h & (r->entry_slots.cap - 1);
+		while ((idx = r->entry_slots.v[j]) != 0) {
+			e = &r->entries[idx - 1];
+			if (e->hash == h && e->stream == stream &&
+			    e->ts_ns == ts_ns && e->line_len == len &&
+			    (len == 0 || memcmp(r->lines.data + e->line_off,
+						line, len) == 0))
+				return 0;
+			j = (j + 1) & (r->entry_slots.cap - 1);
+		}
+	}
+	if (r->n_entries == r->cap_entries) {
+		cap = r->cap_entries ? r->cap_entries * 2 : 64;
+		e = realloc(r->entries, cap * sizeof(*e));
+		if (e == NULL)
+			return -1;
+		r->entries = e;
+		r->cap_entries = cap;
+	}
+	if (slots_make_room(&r->entry_slots, r->n_entries, entry_hash, r) < 0)
+		return -1;
+	e = &r->entries[r->n_entries];
+	e->line_off = r->lines.len;
+	if (lt_buf_append(&r->lines, line, len) < 0)
+		return -1;
+	e->ts_ns = ts_ns;
+	e->stream = stream;
+	e->seq = (uint32_t)r->n_entries;
+	e->line_len = len;
+	e->hash = h;
+	j = h & (r->entry_slots.cap - 1);
+	while (r->entry_slots.v[j] != 0)
+		j = (j + 1) & (r->entry_slots.cap - 1);
+	r->entry_slots.v[j] = (uint32_t)(r->n_entries + 1);
+	r->n_entries++;
+	return 1;
+}
+
+/* qsort has no context argument: the result being written. */
+static const struct lt_log_result *sorting;
+static uint32_t *sorting_rank;
+
+static int
+stream_order(const void *a, const void *b)
+{
+	const struct lr_stream *x = &sorting->streams[*(const uint32_t *)a];
+	const struct lr_stream *y = &sorting->streams[*(const uint32_t *)b];
+	size_t n = x->text_len < y->text_len ? x->text_len : y->text_len;
+	int c = memcmp(sorting->texts.data + x->text_off,
+		       sorting->texts.data + y->text_off, n);
+
+	if (c != 0)
+		return c;
+	return x->text_len < y->text_len ? -1 : x->text_len > y->text_len;
+}
+
+static int
+entry_order(const void *a, const void *b)
+{
+	const struct lr_entry *x = &sorting->entries[*(const uint32_t *)a];
+	const struct lr_entry *y = &sorting->entries[*(const uint32_t *)b];
+	uint32_t rx = sorting_rank[x->stream], ry = sorting_rank[y->stream];
+
+	if (rx != ry)
+		return rx < ry ? -1 : 1;
+	if (x->ts_ns != y->ts_ns) {
+		if (sorting->forward)
+			return x->ts_ns < y->ts_ns ? -1 : 1;
+		return x->ts_ns > y->ts_ns ? -1 : 1;
+	}
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Sends what out holds when it is big enough, or when at the end. */
+static int
+flush_out(struct lt_buf *out, const struct lt_query_sink *sink, int last)
+{
+	if (!last && out->len < WRITE_CHUNK)
+		return 0;
+	if (out->len > 0 && sink->write(sink->ctx, out->data, out->len) != 0)
+		return -1;
+	lt_buf_reset(out);
+	return 0;
+}
+
+/* The labels of a stream's key as a JSON object. */
+static int
+write_labels(struct lt_buf *out, const unsigned char *key, size_t len)
+{
+	const unsigned char *p = key, *end = key + len;
+	uint64_t nl, vl;
+	int first = 1;
+
+	if (lt_buf_append_byte(out, '{') < 0)
+		return -1;
+	while (p < end) {
+		if (lt_varint_decode(&p, end, &nl) < 0 ||
+		    nl > (uint64_t)(end - p))
+			return -1;
+		if ((!first && lt_buf_append_byte(out, ',') < 0) ||
+		    lt_json_string(out, (const char *)p, (size_t)nl) < 0 ||
+		    lt_buf_append_byte(out, ':') < 0)
+			return -1;
+		p += nl;
+		if (lt_varint_decode(&p, end, &vl) < 0 ||
+		    vl > (uint64_t)(end - p) ||
+		    lt_json_string(out, (const char *)p, (size_t)vl) < 0)
+			return -1;
+		p += vl;
+		first = 0;
+	}
+	return lt_buf_append_byte(out, '}');
+}
+
+/* Loki's stats object (pkg/logqlmodel/stats): what we know in summary,
+ * the rest 0, so that clients reading it find every field. */
+static int
+write_stats(struct lt_buf *out, const struct lt_log_stats *st,
+	    uint64_t returned)
+{
+	static const char store[] =
+		"{\"totalChunksRef\":0,\"totalChunksDownloaded\":0,"
+		"\"chunksDownloadTime\":0,\"queryReferencedStructuredMetadata\":false,"
+		"\"chunk\":{\"headChunkBytes\":0,\"headChunkLines\":0,"
+		"\"decompressedBytes\":0,\"decompressedLines\":0,"
+		"\"compressedBytes\":0,\"totalDuplicates\":0,"
+		"\"postFilterLines\":0,\"headChunkStructuredMetadataBytes\":0,"
+		"\"decompressedStructuredMetadataBytes\":0},"
+		"\"chunkRefsFetchTime\":0,\"congestionControlLatency\":0,"
+		"\"pipelineWrapperFilteredLines\":0}";
+	static const char cache[] =
+		"{\"entriesFound\":0,\"entriesRequested\":0,\"entriesStored\":0,"
+		"\"bytesReceived\":0,\"bytesSent\":0,\"requests\":0,"
+		"\"downloadTime\":0,\"queryLengthServed\":0}";
+	static const char *const caches[] = {
+		"chunk", "index", "statsResult", "seriesResult", "labelResult",
+		"volumeResult", "instantMetricResult", "result"};
+	uint64_t bps = 0, lps = 0;
+	size_t i;
+
+	if (st->exec_s > 0) {
+		bps = (uint64_t)((double)st->bytes / st->exec_s);
+		lps = (uint64_t)((double)st->lines / st->exec_s);
+	}
+	if (lt_buf_printf(out,
+			  "{\"summary\":{\"bytesProcessedPerSecond\":%" PRIu64
+			  ",\"linesProcessedPerSecond\":%" PRIu64
+			  ",\"totalBytesProcessed\":%" PRIu64
+			  ",\"totalLinesProcessed\":%" PRIu64
+			  ",\"execTime\":%.9f,\"queueTime\":0,\"subqueries\":0"
+			  ",\"totalEntriesReturned\":%" PRIu64
+			  ",\"splits\":0,\"shards\":0,\"totalPostFilterLines\":%" PRIu64
+			  ",\"totalStructuredMetadataBytesProcessed\":0},"
+			  "\"querier\":{\"store\":%s},"
+			  "\"ingester\":{\"totalReached\":0,\"totalChunksMatched\":0,"
+			  "\"totalBatches\":0,\"totalLinesSent\":0,\"store\":%s},"
+			  "\"cache\":{",
+			  bps, lps, st->bytes, st->lines, st->exec_s, returned,
+			  returned, store, store) < 0)
+		return -1;
+	for (i = 0; i < sizeof(caches) / sizeof(caches[0]); i++)
+		if (lt_buf_printf(out, "%s\"%s\":%s", i ? "," : "", caches[i],
+				  cache) < 0)
+			return -1;
+	return lt_buf_printf(out, "},\"index\":{\"totalChunks\":0,"
+				  "\"postFilterChunks\":0,\"shardsDuration\":0,"
+				  "\"usedBloomFilters\":false}}");
+}
+
+static int
+write_entries(const struct lt_log_result *r, const uint32_t *order,
+	      struct lt_buf *out, const struct lt_query_sink *sink)
+{
+	const struct lr_entry *e;
+	const struct lr_stream *s;
+	uint32_t prev = UINT32_MAX;
+	size_t i;
+
+	for (i = 0; i < r->n_entries; i++) {
+		e = &r->entries[order[i]];
+		if (e->stream != prev) {
+			s = &r->streams[e->stream];
+			if ((prev != UINT32_MAX &&
+			     lt_buf_append(out, "]},", 3) < 0) ||
+			    lt_buf_append(out, "{\"stream\":", 10) < 0 ||
+			    write_labels(out, r->keys.data + s->key_off,
+					 s->key_len) < 0 ||
+			    lt_buf_append(out, ",\"values\":[", 11) < 0)
+				return -1;
+			prev = e->stream;
+		} else if (lt_buf_append_byte(out, ',') < 0)
+			return -1;
+		if (lt_buf_printf(out, "[\"%" PRId64 "\",", e->ts_ns) < 0 ||
+		    lt_json_string(out, (const char *)r->lines.data + e->line_off,
+				   e->line_len) < 0 ||
+		    lt_buf_append_byte(out, ']') < 0 ||
+		    flush_out(out, sink, 0) < 0)
+			return -1;
+	}
+	if (prev != UINT32_MAX && lt_buf_append(out, "]}", 2) < 0)
+		return -1;
+	return 0;
+}
+
+int
+lt_log_result_write(const struct lt_log_result *r,
+		    const struct lt_log_stats *st,
+		    const struct lt_query_sink *sink)
+{
+	struct lt_buf out = LT_BUF_INIT;
+	uint32_t *streams = NULL, *rank = NULL, *order = NULL;
+	size_t i;
+	int rc = -1;
+
+	streams = malloc((r->n_streams + 1) * sizeof(*streams));
+	rank = malloc((r->n_streams + 1) * sizeof(*rank));
+	order = malloc((r->n_entries + 1) * sizeof(*order));
+	if (streams == NULL || rank == NULL || order == NULL)
+		goto done;
+	for (i = 0; i < r->n_streams; i++)
+		streams[i] = (uint32_t)i;
+	for (i = 0; i < r->n_entries; i++)
+		order[i] = (uint32_t)i;
+	sorting = r;
+	qsort(streams, r->n_streams, sizeof(*streams), stream_order);
+	for (i = 0; i < r->n_streams; i++)
+		rank[streams[i]] = (uint32_t)i;
+	sorting_rank = rank;
+	qsort(order, r->n_entries, sizeof(*order), entry_order);
+	sorting = NULL;
+	sorting_rank = NULL;
+	if (lt_buf_printf(&out, "{\"status\":\"success\",\"data\":{"
+				"\"resultType\":\"streams\",\"result\":[") < 0 ||
+	    write_entries(r, order, &out, sink) < 0 ||
+	    lt_buf_append(&out, "],\"stats\":", 10) < 0 ||
+	    write_stats(&out, st, r->n_entries) < 0 ||
+	    lt_buf_append(&out, "}}", 2) < 0 || flush_out(&out, sink, 1) < 0)
+		goto done;
+	rc = 0;
+done:
+	lt_buf_free(&out);
+	free(streams);
+	free(rank);
+	free(order);
+	return rc;
+}
+
+/* --- Running statements -------------------------------------------------- */
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+set_error(struct lt_query_error *err, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+set_error(struct lt_query_error *err, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->status = status;
+	va_start(ap, fmt);
+	(void)vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+}
+
+static int
+no_memory(struct lt_query_error *err)
+{
+	set_error(err, 500, "out of memory");
+	return -1;
+}
+
+/* What the client hears of a failed statement. */
+static int
+ch_failed(struct lt_query_error *err, const struct lt_ch_error *ce,
+	  const struct lt_query_limits *lim)
+{
+	if (ce->timed_out || ce->exception_code == CH_TIMEOUT_EXCEEDED)
+		set_error(err, 504,
+			  "the query took longer than query_timeout (%" PRId64
+			  "s): %s",
+			  lim != NULL ? lim->timeout_ns / 1000000000 : 0,
+			  ce->message);
+	else if (ce->exception_code == CH_TOO_MANY_ROWS)
+		set_error(err, 400,
+			  "the query would read too many rows (limit: %llu "
+			  "rows, max_rows_to_read); consider adding more "
+			  "specific stream selectors or reduce the time range "
+			  "of the query",
+			  lim != NULL ? (unsigned long long)lim->max_rows_to_read :
+					0ULL);
+	else
+		set_error(err, 502, "%s%s",
+			  ce->http_status != 0 ? "ClickHouse: " : "",
+			  ce->message);
+	return -1;
+}
+
+static void
+settings_for(struct lt_ch_query_settings *s,
+	     const struct lt_query_limits *lim)
+{
+	int64_t secs;
+
+	memset(s, 0, sizeof(*s));
+	s->readonly = 2;
+	if (lim == NULL)
+		return;
+	if (lim->timeout_ns > 0) {
+		secs = (lim->timeout_ns + 999999999) / 1000000000;
+		s->max_execution_time_s = (unsigned long)secs;
+		/* ClickHouse's own limit first, with its message; ours when
+		 * it does not answer at all. */
+		s->timeout_ms = (long)(secs + 5) * 1000;
+	}
+	s->max_memory_usage = lim->max_memory;
+	s->max_rows_to_read = lim->max_rows_to_read;
+}
+
+/* Lines of an answer, one at a time, to a row function. */
+struct line_reader {
+	struct lt_buf partial;          /* a line begun in an earlier piece */
+	/* Returns 0 to go on, 1 when it has enough, -1 to abort. */
+	int (*row)(struct line_reader *lr, const char *line, size_t len);
+	int bad;                        /* a line was not a row: ignore the rest */
+	size_t after_bad;               /* bytes read since */
+	int oom;
+	char why[256];
+};
+
+static int
+on_lines(void *ctx, const char *data, size_t len)
+{
+	struct line_reader *lr = ctx;
+	const char *nl;
+	size_t piece;
+	int rc;
+
+	while (len > 0) {
+		if (lr->bad) {
+			/* An exception may follow, and is short. */
+			lr->after_bad += len;
+			return lr->after_bad > AFTER_BAD;
+		}
+		nl = memchr(data, '\n', len);
+		piece = nl != NULL ? (size_t)(nl - data) : len;
+		if (lr->partial.len + piece > MAX_ROW) {
+			lr->bad = 1;
+			(void)snprintf(lr->why, sizeof(lr->why),
+				       "a row longer than %u bytes", MAX_ROW);
+			return 0;
+		}
+		if (nl == NULL || lr->partial.len > 0) {
+			if (lt_buf_append(&lr->partial, data, piece) < 0) {
+				lr->oom = 1;
+				return -1;
+			}
+			if (nl == NULL)
+				return 0;
+			rc = lr->row(lr, (const char *)lr->partial.data,
+				     lr->partial.len);
+			lt_buf_reset(&lr->partial);
+		} else
+			rc = lr->row(lr, data, piece);
+		if (rc != 0)
+			return rc;
+		data += piece + 1;
+		len -= piece + 1;
+	}
+	return 0;
+}
+
+/* Runs sql and hands its rows to lr->row; the result as for a query. */
+static int
+run_lines(struct lt_ch *ch, const char *sql,
+	  const struct lt_query_limits *lim, struct line_reader *lr,
+	  struct lt_query_error *err)
+{
+	struct lt_ch_query_settings s;
+	struct lt_ch_error ce;
+	int rc;
+
+	settings_for(&s, lim);
+	rc = lt_ch_query_stream(ch, sql, &s, on_lines, lr, &ce);
+	/* A user whose profile is readonly=1 may change no setting, and
+	 * can write nothing anyway: run the statement as it is. */
+	if (rc == -1 && ce.exception_code == CH_READONLY &&
+	    ce.http_status != 200) {
+		settings_for(&s, NULL);
+		s.readonly = 0;
+		s.timeout_ms = lim != NULL && lim->timeout_ns > 0 ?
+			(long)(lim->timeout_ns / 1000000 + 5000) : 0;
+		rc = lt_ch_query_stream(ch, sql, &s, on_lines, lr, &ce);
+	}
+	if (rc == -1)
+		return ch_failed(err, &ce, lim);
+	if (rc == -2 && lr->oom)
+		return no_memory(err);
+	if (rc == -2)
+		return -1; /* lr->row set err */
+	if (lr->bad) {
+		set_error(err, 502, "ClickHouse's answer could not be read: %s",
+			  lr->why);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- Log queries ---------------------------------------------------------- */
+
+struct log_run {
+	struct line_reader lr;          /* first: the reader is the run */
+	struct lt_pipeline *pl;
+	struct lt_log_result *res;
+	struct lt_log_row row;
+	struct lt_query_error *err;
+	uint64_t lines, bytes;
+	int stopped;
+};
+
+static int
+log_row(struct line_reader *lr, const char *line, size_t len)
+{
+	struct log_run *run = (struct log_run *)lr;
+	struct lt_pl_input in;
+	struct lt_pl_output out;
+	int rc;
+
+	rc = lt_log_row_parse(&run->row, line, len, lr->why, sizeof(lr->why));
+	if (rc == -2) {
+		lr->oom = 1;
+		return -1;
+	}
+	if (rc < 0) {
+		lr->bad = 1;
+		return 0;
+	}
+	run->lines++;
+	run->bytes += run->row.msg_len;
+	in.ts_ns = run->row.ts_ns;
+	in.line = run->row.msg;
+	in.line_len = run->row.msg_len;
+	in.labels = run->row.labels;
+	in.n_labels = run->row.n_labels;
+	in.metadata = run->row.metadata;
+	in.n_metadata = run->row.n_metadata;
+	rc = lt_pipeline_run(run->pl, &in, &out);
+	if (rc < 0) {
+		lr->oom = 1;
+		return -1;
+	}
+	if (rc == 0)
+		return 0;
+	if (lt_log_result_add(run->res, in.ts_ns, out.labels, out.n_labels,
+			      out.line, out.line_len) < 0) {
+		lr->oom = 1;
+		return -1;
+	}
+	if (lt_log_result_full(run->res)) {
+		run->stopped = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* The SQL of a log query and the pipeline of what it leaves to C. */
+static int
+plan_log_query(const struct lt_sql_target *t, const struct lt_log_request *req,
+	       struct lt_buf *sql, struct lt_pipeline **pl,
+	       struct lt_query_error *err)
+{
+	unsigned char *pushed;
+	char why[512];
+	int rc = -1;
+
+	pushed = calloc(req->q->n_stages + 1, 1);
+	if (pushed == NULL)
+		return no_memory(err);
+	if (lt_sql_log_query(sql, t, req->q, &req->range, req->forward, 0,
+			     pushed) < 0) {
+		no_memory(err);
+		goto done;
+	}
+	why[0] = '\0';
+	*pl = lt_pipeline_new(req->q, pushed, why, sizeof(why));
+	if (*pl == NULL) {
+		if (strcmp(why, "out of memory") == 0)
+			no_memory(err);
+		else
+			set_error(err, 400, "%s", why);
+		goto done;
+	}
+	/* Only when nothing left can drop an entry may ClickHouse stop
+	 * at the limit itself. */
+	if (lt_pipeline_keeps_all(*pl)) {
+		lt_buf_reset(sql);
+		memset(pushed, 0, req->q->n_stages + 1);
+		if (lt_sql_log_query(sql, t, req->q, &req->range, req->forward,
+				     req->limit, pushed) < 0) {
+			no_memory(err);
+			goto done;
+		}
+	}
+	if (lt_buf_terminate(sql) < 0) {
+		no_memory(err);
+		goto done;
+	}
+	rc = 0;
+done:
+	if (rc < 0 && *pl != NULL) {
+		lt_pipeline_free(*pl);
+		*pl = NULL;
+	}
+	free(pushed);
+	return rc;
+}
+
+int
+lt_query_logs(struct lt_ch *ch, const struct lt_sql_target *t,
+	      const struct lt_query_limits *lim, const struct lt_log_request *req,
+	      const struct lt_query_sink *sink, struct lt_query_error *err)
+{
+	struct lt_buf sql = LT_BUF_INIT;
+	struct log_run run;
+	struct lt_log_stats st;
+	double started = now_s();
+	int rc = -1;
+
+	memset(&run, 0, sizeof(run));
+	run.lr.row = log_row;
+	run.err = err;
+	if (lim != NULL && lim->max_entries > 0 && req->limit > lim->max_entries) {
+		set_error(err, 400,
+			  "max entries limit per query exceeded, limit > "
+			  "max_entries_limit (%zu > %zu)",
+			  req->limit, lim->max_entries);
+		return -1;
+	}
+	run.res = lt_log_result_new(req->limit, req->forward);
+	if (run.res == NULL)
+		return no_memory(err);
+	if (plan_log_query(t, req, &sql, &run.pl, err) < 0)
+		goto done;
+	if (req->limit > 0 &&
+	    run_lines(ch, (const char *)sql.data, lim, &run.lr, err) < 0)
+		goto done;
+	if (!run.stopped && !run.lr.bad && run.lr.partial.len > 0) {
+		set_error(err, 502, "ClickHouse's answer ended inside a row");
+		goto done;
+	}
+	st.lines = run.lines;
+	st.bytes = run.bytes;
+	st.exec_s = now_s() - started;
+	if (lt_log_result_write(run.res, &st, sink) < 0) {
+		set_error(err, 500, "the answer could not be written");
+		goto done;
+	}
+	rc = 0;
+done:
+	lt_buf_free(&sql);
+	lt_buf_free(&run.lr.partial);
+	lt_log_row_free(&run.row);
+	if (run.pl != NULL)
+		lt_pipeline_free(run.pl);
+	lt_log_result_free(run.res);
+	return rc;
+}
+
+/* --- Labels, label values, series, index stats ------------------------- */
+
+/* Answers built whole before they are written, so that a failure writes
+ * nothing: {"status":"success","data":[ ... ]}. */
+struct list_run {
+	struct line_reader lr;
+	struct lt_buf json;
+	struct lt_buf cell;
+	struct lt_log_row series;       /* the label array of a series */
+	size_t n;
+	size_t max;                     /* series: more is an error */
+	int over;
+};
+
+static int
+list_begin(struct list_run *run)
+{
+	return lt_buf_printf(&run->json, "{\"status\":\"success\",\"data\":[");
+}
+
+static int
+list_end(struct list_run *run, const struct lt_query_sink *sink,
+	 struct lt_query_error *err)
+{
+	if (lt_buf_append(&run->json, "]}", 2) < 0)
+		return no_memory(err);
+	if (sink->write(sink->ctx, run->json.data, run->json.len) != 0) {
+		set_error(err, 500, "the answer could not be written");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+list_free(struct list_run *run)
+{
+	lt_buf_free(&run->lr.partial);
+	lt_buf_free(&run->json);
+	lt_buf_free(&run->cell);
+	lt_log_row_free(&run->series);
+}
+
+/* A line with one string: a label name or value. */
+static int
+name_row(struct line_reader *lr, const char *line, size_t len)
+{
+	struct list_run *run = (struct list_run *)lr;
+
+	lt_buf_reset(&run->cell);
+	if (lt_tsv_unescape(&run->cell, line, len) < 0 ||
+	    (run->n > 0 && lt_buf_append_byte(&run->json, ',') < 0) ||
+	    lt_json_string(&run->json, (const char *)run->cell.data,
+			   run->cell.len) < 0) {
+		lr->oom = 1;
+		return -1;
+	}
+	run->n++;
+	return 0;
+}
+
+static int
+run_names(struct lt_ch *ch, struct lt_buf *sql, const struct lt_query_sink *sink,
+	  struct lt_query_error *err)
+{
+	struct list_run run;
+	int rc = -1;
+
+	memset(&run, 0, sizeof(run));
+	run.lr.row = name_row;
+	if (lt_buf_terminate(sql) < 0 || list_begin(&run) < 0) {
+		no_memory(err);
+		goto done;
+	}
+	if (run_lines(ch, (const char *)sql->data, NULL, &run.lr, err) < 0 ||
+	    list_end(&run, sink, err) < 0)
+		goto done;
+	rc = 0;
+done:
+	list_free(&run);
+	return rc;
+}
+
+int
+lt_query_labels(struct lt_ch *ch, const struct lt_sql_target *t,
+		const struct lt_logql *q, const struct lt_sql_range *r,
+		const struct lt_query_sink *sink, struct lt_query_error *err)
+{
+	struct lt_buf sql = LT_BUF_INIT;
+	int rc;
+
+	if (lt_sql_labels(&sql, t, q, r) < 0)
+		rc = no_memory(err);
+	else
+		rc = run_names(ch, &sql, sink, err);
+	lt_buf_free(&sql);
+	return rc;
+}
+
+int
+lt_query_label_values(struct lt_ch *ch, const struct lt_sql_target *t,
+		      const char *name, const struct lt_logql *q,
+		      const struct lt_sql_range *r,
+		      const struct lt_query_sink *sink,
+		      struct lt_query_error *err)
+{
+	struct lt_buf sql = LT_BUF_INIT;
+	int rc;
+
+	if (lt_sql_label_values(&sql, t, name, q, r) < 0)
+		rc = no_memory(err);
+	else
+		rc = run_names(ch, &sql, sink, err);
+	lt_buf_free(&sql);
+	return rc;
+}
+
+/* A line with a label array: one series, as a JSON object. */
+static int
+series_row(struct line_reader *lr, const char *line, size_t len)
+{
+	struct list_run *run = (struct list_run *)lr;
+	struct lt_log_row *s = &run->series;
+	size_t i;
+	int rc;
+
+	if (run->n >= run->max) {
+		run->over = 1;
+		return 1;
+	}
+	lt_buf_reset(&s->cells.text);
+	s->cells.n = 0;
+	rc = lt_tsv_array(line, len, &s->cells, lr->why, sizeof(lr->why));
+	if (rc == -2)
+		goto oom;
+	if (rc < 0) {
+		lr->bad = 1;
+		return 0;
+	}
+	if (s->cells.n > s->lbl_cap) {
+		free(s->lbl);
+		s->lbl = malloc(s->cells.n * sizeof(*s->lbl));
+		s->lbl_cap = s->lbl != NULL ? s->cells.n : 0;
+		if (s->lbl == NULL)
+			goto oom;
+	}
+	if (split_items(s, 0, s->cells.n, lr->why, sizeof(lr->why)) < 0) {
+		lr->bad = 1;
+		return 0;
+	}
+	if ((run->n > 0 && lt_buf_append_byte(&run->json, ',') < 0) ||
+	    lt_buf_append_byte(&run->json, '{') < 0)
+		goto oom;
+	for (i = 0; i < s->cells.n; i++)
+		if ((i > 0 && lt_buf_append_byte(&run->json, ',') < 0) ||
+		    lt_json_string(&run->json, s->lbl[i].name,
+				   s->lbl[i].name_len) < 0 ||
+		    lt_buf_append_byte(&run->json, ':') < 0 ||
+		    lt_json_string(&run->json, s->lbl[i].value,
+				   s->lbl[i].value_len) < 0)
+			goto oom;
+	if (lt_buf_append_byte(&run->json, '}') < 0)
+		goto oom;
+	run->n++;
+	return 0;
+oom:
+	lr->oom = 1;
+	return -1;
+}
+
+int
+lt_query_series(struct lt_ch *ch, const struct lt_sql_target *t,
+		const struct lt_query_limits *lim,
+		const struct lt_logql *const *q, size_t n,
+		const struct lt_sql_range *r,
+		const struct lt_query_sink *sink, struct lt_query_error *err)
+{
+	struct lt_buf sql = LT_BUF_INIT;
+	struct list_run run;
+	size_t max = lim != NULL && lim->max_series > 0 ? lim->max_series :
+							    SIZE_MAX - 1;
+	int rc = -1;
+
+	memset(&run, 0, sizeof(run));
+	run.lr.row = series_row;
+	run.max = max;
+	/* One more than the limit says whether there are more. */
+	if (lt_sql_series(&sql, t, q, n, r, max + 1) < 0 ||
+	    lt_buf_terminate(&sql) < 0 || list_begin(&run) < 0) {
+		no_memory(err);
+		goto done;
+	}
+	if (run_lines(ch, (const char *)sql.data, lim, &run.lr, err) < 0)
+		goto done;
+	if (run.over) {
+		set_error(err, 400,
+			  "maximum number of series (%zu) reached for a single "
+			  "query; consider reducing query cardinality by adding "
+			  "more specific stream selectors, reducing the time "
+			  "range, or aggregating results with functions like "
+			  "sum(), count() or topk() (max_query_series)",
+			  max);
+		goto done;
+	}
+	if (list_end(&run, sink, err) < 0)
+		goto done;
+	rc = 0;
+done:
+	lt_buf_free(&sql);
+	list_free(&run);
+	return rc;
+}
+
+struct stats_run {
+	struct line_reader lr;
+	uint64_t v[4];
+	int rows;
+};
+
+static int
+stats_row(struct line_reader *lr, const char *line, size_t len)
+{
+	struct stats_run *run = (struct stats_run *)lr;
+	size_t i, start = 0, k = 0;
+
+	if (run->rows++ > 0)
+		return 0;
+	for (i = 0; i <= len && k < 4; i++) {
+		if (i < len && line[i] != '\t')
+			continue;
+		if (parse_u64(line + start, i - start, &run->v[k]) < 0)
+			break;
+		k++;
+		start = i + 1;
+	}
+	if (k != 4 || i <= len) {
+		lr->bad = 1;
+		(void)snprintf(lr->why, sizeof(lr->why),
+			       "index stats are not 4 numbers");
+	}
+	return 0;
+}
+
+int
+lt_query_index_stats(struct lt_ch *ch, const struct lt_sql_target *t,
+		     const struct lt_logql *q, const struct lt_sql_range *r,
+		     const struct lt_query_sink *sink, struct lt_query_error *err)
+{
+	struct lt_buf sql = LT_BUF_INIT, json = LT_BUF_INIT;
+	struct stats_run run;
+	int rc = -1;
+
+	memset(&run, 0, sizeof(run));
+	run.lr.row = stats_row;
+	if (lt_sql_index_stats(&sql, t, q, r) < 0 || lt_buf_terminate(&sql) < 0) {
+		no_memory(err);
+		goto done;
+	}
+	if (run_lines(ch, (const char *)sql.data, NULL, &run.lr, err) < 0)
+		goto done;
+	if (lt_buf_printf(&json,
+			  "{\"streams\":%" PRIu64 ",\"chunks\":%" PRIu64
+			  ",\"entries\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
+			  run.v[0], run.v[1], run.v[2], run.v[3]) < 0) {
+		no_memory(err);
+		goto done;
+	}
+	if (sink->write(sink->ctx, json.data, json.len) != 0) {
+		set_error(err, 500, "the answer could not be written");
+		goto done;
+	}
+	rc = 0;
+done:
+	lt_buf_free(&sql);
+	lt_buf_free(&json);
+	lt_buf_free(&run.lr.partial);
+	return rc;
+}

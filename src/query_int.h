@@ -1,0 +1,102 @@
+/* The parts of query.c its unit tests reach: ClickHouse's TabSeparated
+ * cells read back, JSON strings written, and the entries of a log
+ * query's answer kept, grouped into streams and written as Loki does. */
+#ifndef LOGTHRA_QUERY_INT_H
+#define LOGTHRA_QUERY_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "push.h"
+#include "query.h"
+
+/* Appends s[0..len) as a JSON string, quotes included: ", \ and control
+ * characters escaped, each byte of invalid UTF-8 as U+FFFD (as Go's
+ * encoding/json does).  Returns 0, or -1 when out of memory. */
+int lt_json_string(struct lt_buf *out, const char *s, size_t len);
+
+/* Appends a TabSeparated cell unescaped: \b \f \n \r \t \0 \a \v \e,
+ * \xHH, and a backslash before any other byte stands for that byte.
+ * Returns 0, or -1 when out of memory. */
+int lt_tsv_unescape(struct lt_buf *out, const char *s, size_t len);
+
+/* A byte range of a buffer (offsets, as the buffer may move). */
+struct lt_span {
+	size_t off;
+	size_t len;
+};
+
+/* Strings read from cells: their bytes in text, where each one is in
+ * items.  Reused row after row. */
+struct lt_strings {
+	struct lt_buf text;
+	struct lt_span *items;
+	size_t n, cap;
+};
+
+/* Parses an Array(String) cell as ClickHouse writes it in TabSeparated,
+ * ['a=b','c\'d'] (elements quoted and escaped, the array itself not
+ * escaped again), adding each element to out.  Returns 0, -1 when the
+ * cell is not such an array (why set), -2 when out of memory. */
+int lt_tsv_array(const char *s, size_t len, struct lt_strings *out,
+		 char *why, size_t whylen);
+void lt_strings_free(struct lt_strings *s);
+
+/* One row of a log query's answer: timestamp_ns, stream_id, label,
+ * metadata, msg.  labels and metadata are split at their first '=' and
+ * sorted by name; everything points into the row's own memory, valid
+ * until the next parse. */
+struct lt_log_row {
+	int64_t ts_ns;
+	uint64_t stream_id;
+	const struct lt_label *labels;
+	size_t n_labels;
+	const struct lt_label *metadata;
+	size_t n_metadata;
+	const char *msg;
+	size_t msg_len;
+	/* Memory of the row. */
+	struct lt_strings cells;     /* label elements, then metadata's */
+	struct lt_buf msg_buf;
+	struct lt_label *lbl;
+	size_t lbl_cap;
+};
+
+/* Parses one line (without its '\n').  Returns 0, -1 when the line is
+ * not such a row (why set), -2 when out of memory. */
+int lt_log_row_parse(struct lt_log_row *r, const char *line, size_t len,
+		     char *why, size_t whylen);
+void lt_log_row_free(struct lt_log_row *r);
+
+/* The entries of a log query's answer, at most limit of them. */
+struct lt_log_result;
+
+struct lt_log_stats {
+	uint64_t lines;    /* rows read from ClickHouse */
+	uint64_t bytes;    /* their lines' bytes */
+	double exec_s;
+};
+
+struct lt_log_result *lt_log_result_new(size_t limit, int forward);
+void lt_log_result_free(struct lt_log_result *r);
+
+/* Adds an entry of the stream with the given labels (sorted by name, no
+ * duplicates).  An entry equal to one kept (same labels, timestamp and
+ * line) is shown once, as Loki does.  Returns 1 when kept, 0 for a
+ * duplicate or when the result is full, -1 when out of memory. */
+int lt_log_result_add(struct lt_log_result *r, int64_t ts_ns,
+		      const struct lt_label *labels, size_t n,
+		      const char *line, size_t len);
+size_t lt_log_result_count(const struct lt_log_result *r);
+int lt_log_result_full(const struct lt_log_result *r);
+
+/* Writes Loki's answer: the streams ordered as Loki orders them (by
+ * their label set's text, {a="b", c="d"}), each one's values by
+ * timestamp in the result's direction.  Returns 0, or -1 when out of
+ * memory or sink failed. */
+int lt_log_result_write(const struct lt_log_result *r,
+			const struct lt_log_stats *st,
+			const struct lt_query_sink *sink);
+
+#endif

@@ -1,0 +1,469 @@
+#include "config.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "clickhouse.h"
+#include "query_sql.h"
+
+#define NS_PER_SECOND INT64_C(1000000000)
+#define SECONDS_PER_DAY INT64_C(86400)
+/* The times both layouts hold: 18.16's DateTime and Date end with 2105
+ * (toDateTime(4294967295), its UInt32's last second, reads back as
+ * 1970).  A range reaching past them asks about no other rows. */
+#define LAST_DAY INT64_C(49672)  /* 2105-12-31 */
+#define LAST_SECOND ((LAST_DAY + 1) * SECONDS_PER_DAY - 1)
+
+int
+lt_sql_quote(struct lt_buf *out, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned char *o;
+	size_t i;
+
+	/* At most four bytes for each, and the quotes: one reservation,
+	 * so that a failure leaves out as it was. */
+	if (len > (SIZE_MAX - 2) / 4 || lt_buf_reserve(out, 4 * len + 2) < 0)
+		return -1;
+	o = out->data + out->len;
+	*o++ = '\'';
+	for (i = 0; i < len; i++) {
+		if (p[i] == '\\' || p[i] == '\'') {
+			*o++ = '\\';
+			*o++ = p[i];
+		} else if (p[i] < 0x20 || p[i] == 0x7f) {
+			*o++ = '\\';
+			*o++ = 'x';
+			*o++ = (unsigned char)hex[p[i] >> 4];
+			*o++ = (unsigned char)hex[p[i] & 15];
+		} else {
+			*o++ = p[i];
+		}
+	}
+	*o++ = '\'';
+	out->len = (size_t)(o - out->data);
+	return 0;
+}
+
+static int
+quote_str(struct lt_buf *out, const char *s)
+{
+	return lt_sql_quote(out, s, strlen(s));
+}
+
+static int
+text(struct lt_buf *out, const char *s)
+{
+	return lt_buf_append(out, s, strlen(s));
+}
+
+static int
+names_valid(const struct lt_sql_target *t, int logs, int streams)
+{
+	return t != NULL && t->database != NULL &&
+	       lt_ch_identifier_valid(t->database) &&
+	       (!logs || (t->table != NULL && lt_ch_identifier_valid(t->table))) &&
+	       (!streams || (t->streams_table != NULL &&
+			     lt_ch_identifier_valid(t->streams_table)));
+}
+
+/* --- the stream selector against the streams index --- */
+
+/* Whether a stream without the label matches: Prometheus and Loki read
+ * an absent label as "", so a="" means "no label a", a!="x" and
+ * a=~".*" take streams without a too.  A regex that does not compile
+ * counts as not matching: ClickHouse then refuses the statement. */
+static int
+empty_compatible(const struct lt_matcher *m)
+{
+	switch (m->op) {
+	case LT_MATCH_EQ:
+		return m->value[0] == '\0';
+	case LT_MATCH_NE:
+		return m->value[0] != '\0';
+	default:
+		return lt_matcher_matches(m, "", 0) == 1;
+	}
+}
+
+/* "(?-s)^(?:re)$" as a literal, or "(?-s)re" unanchored: ClickHouse's
+ * match() lets . match a newline unless told (?-s), Go's does not. */
+static int
+regex_literal(struct lt_buf *out, const char *re, int anchored)
+{
+	struct lt_buf pattern = LT_BUF_INIT;
+	int rc = 0;
+
+	rc |= text(&pattern, anchored ? "(?-s)^(?:" : "(?-s)");
+	rc |= text(&pattern, re);
+	if (anchored)
+		rc |= text(&pattern, ")$");
+	if (rc == 0)
+		rc = lt_sql_quote(out, (const char *)pattern.data, pattern.len);
+	lt_buf_free(&pattern);
+	return rc;
+}
+
+/* 'name=value' as the label array holds it; value may be "". */
+static int
+label_literal(struct lt_buf *out, const char *name, const char *value)
+{
+	struct lt_buf pair = LT_BUF_INIT;
+	int rc = 0;
+
+	rc |= text(&pair, name);
+	rc |= lt_buf_append(&pair, "=", 1);
+	rc |= text(&pair, value);
+	if (rc == 0)
+		rc = lt_sql_quote(out, (const char *)pair.data, pair.len);
+	lt_buf_free(&pair);
+	return rc;
+}
+
+/* Whether the value of label x (x the whole "name=value") satisfies
+ * m, or, with negate, does not. */
+static int
+value_test(struct lt_buf *out, const struct lt_matcher *m, int negate)
+{
+	int rc = 0, eq = m->op == LT_MATCH_EQ || m->op == LT_MATCH_NE;
+	int positive = (m->op == LT_MATCH_EQ || m->op == LT_MATCH_RE) != negate;
+
+	if (eq) {
+		rc |= text(out, positive ? "x = " : "x != ");
+		return rc | label_literal(out, m->name, m->value);
+	}
+	rc |= lt_buf_printf(out, "%smatch(substring(x, %zu), ", positive ? "" : "NOT ",
+			    strlen(m->name) + 2);
+	rc |= regex_literal(out, m->value, 1);
+	return rc | lt_buf_append(out, ")", 1);
+}
+
+/* One matcher as a condition on the label array.  A stream has at most
+ * one label of a name: when an absent label matches, the condition is
+ * that no label of the name fails; otherwise that one passes. */
+static int
+matcher_condition(struct lt_buf *out, const struct lt_matcher *m)
+{
+	int rc = 0, absent_matches = empty_compatible(m);
+
+	/* The common cases, which ClickHouse also serves from an index. */
+	if (m->value[0] != '\0' && m->op == LT_MATCH_EQ) {
+		rc |= text(out, "has(label, ");
+		rc |= label_literal(out, m->name, m->value);
+		return rc | lt_buf_append(out, ")", 1);
+	}
+	if (m->value[0] != '\0' && m->op == LT_MATCH_NE) {
+		rc |= text(out, "NOT has(label, ");
+		rc |= label_literal(out, m->name, m->value);
+		return rc | lt_buf_append(out, ")", 1);
+	}
+	rc |= text(out, absent_matches ? "NOT arrayExists(x -> startsWith(x, " :
+			"arrayExists(x -> startsWith(x, ");
+	rc |= label_literal(out, m->name, "");
+	rc |= text(out, ") AND ");
+	rc |= value_test(out, m, absent_matches);
+	return rc | text(out, ", label)");
+}
+
+/* " AND m1 AND m2 ..." for the selector (nothing for none). */
+static int
+selector_conditions(struct lt_buf *out, const struct lt_logql *q)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; q != NULL && i < q->n_matchers; i++) {
+		rc |= text(out, " AND ");
+		rc |= matcher_condition(out, &q->matchers[i]);
+	}
+	return rc;
+}
+
+/* --- time --- */
+
+static int64_t
+clamp(int64_t v, int64_t lo, int64_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Days since the epoch as 'YYYY-MM-DD' (Howard Hinnant's
+ * civil_from_days, for days >= 0). */
+static int
+append_day(struct lt_buf *out, int64_t days)
+{
+	int64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+	int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+	int64_t y = yoe + era * 400 + (m <= 2);
+
+	return lt_buf_printf(out, "toDate('%04" PRId64 "-%02" PRId64 "-%02" PRId64 "')",
+			     y, m, d);
+}
+
+/* The range's nanoseconds, within what the tables hold: start <= ts <
+ * end, end > start unless the range is empty. */
+static void
+range_ns(const struct lt_sql_range *r, int64_t *start, int64_t *end)
+{
+	*start = clamp(r->start_ns, 0, LAST_SECOND * NS_PER_SECOND);
+	*end = clamp(r->end_ns, 0, (LAST_SECOND + 1) * NS_PER_SECOND);
+}
+
+/* "day >= A AND day <= B": the UTC days the range touches. */
+static int
+day_range(struct lt_buf *out, const struct lt_sql_range *r)
+{
+	int64_t start, end, first, last;
+	int rc = 0;
+
+	range_ns(r, &start, &end);
+	first = clamp(start / NS_PER_SECOND / SECONDS_PER_DAY, 0, LAST_DAY);
+	last = end > start ? (end - 1) / NS_PER_SECOND / SECONDS_PER_DAY : first;
+	last = clamp(last, 0, LAST_DAY);
+	rc |= text(out, "day >= ");
+	rc |= append_day(out, first);
+	rc |= text(out, " AND day <= ");
+	return rc | append_day(out, last);
+}
+
+/* tenant, coarse range on timestamp for the sort key, exact range on
+ * timestamp_ns. */
+static int
+logs_range(struct lt_buf *out, const struct lt_sql_target *t,
+	   const struct lt_sql_range *r)
+{
+	int64_t start, end;
+	int rc = 0;
+
+	range_ns(r, &start, &end);
+	rc |= text(out, "tenant_id = ");
+	rc |= quote_str(out, r->tenant);
+	rc |= text(out, " AND ");
+	rc |= lt_table_time_range(out, t->layout, start, end > start ? end - 1 : start);
+	return rc | lt_buf_printf(out, " AND timestamp_ns >= %" PRId64
+				  " AND timestamp_ns < %" PRId64, start, end);
+}
+
+/* "FROM db.streams WHERE tenant_id = ... AND day range" */
+static int
+streams_from(struct lt_buf *out, const struct lt_sql_target *t,
+	     const struct lt_sql_range *r)
+{
+	int rc = 0;
+
+	rc |= lt_buf_printf(out, "FROM %s.%s WHERE tenant_id = ", t->database,
+			    t->streams_table);
+	rc |= quote_str(out, r->tenant);
+	rc |= text(out, " AND ");
+	return rc | day_range(out, r);
+}
+
+static int
+stream_condition(struct lt_buf *out, const struct lt_sql_target *t,
+		 const struct lt_logql *q, const struct lt_sql_range *r)
+{
+	int rc = 0;
+
+	rc |= text(out, "stream_id IN (SELECT stream_id ");
+	rc |= streams_from(out, t, r);
+	rc |= selector_conditions(out, q);
+	return rc | lt_buf_append(out, ")", 1);
+}
+
+/* Ends a statement: NUL-terminated, or out as it was before.  The
+ * appends before it collect their results with rc |= : after one fails
+ * the others may still add (all is dropped here), but -1 stays. */
+static int
+finish(struct lt_buf *out, size_t old, int rc)
+{
+	if (rc != 0 || lt_buf_terminate(out) < 0) {
+		out->len = old;
+		return -1;
+	}
+	return 0;
+}
+
+int
+lt_sql_stream_condition(struct lt_buf *out, const struct lt_sql_target *t,
+			const struct lt_logql *q, const struct lt_sql_range *r)
+{
+	size_t old = out->len;
+
+	if (!names_valid(t, 0, 1))
+		return -1;
+	return finish(out, old, stream_condition(out, t, q, r));
+}
+
+/* --- line filters --- */
+
+/* Whether a stage leaves the line as it was: line filters after one
+ * that does not see what was stored. */
+static int
+keeps_line(const struct lt_stage *s)
+{
+	return s->kind != LT_STAGE_LINE_FORMAT && s->kind != LT_STAGE_DECOLORIZE;
+}
+
+/* One value of a line filter as a test of msg. */
+static int
+line_test(struct lt_buf *out, enum lt_line_op op, const char *value)
+{
+	int rc = 0;
+
+	switch (op) {
+	case LT_LINE_CONTAINS:
+	case LT_LINE_NOT_CONTAINS:
+		rc |= text(out, "position(msg, ");
+		rc |= quote_str(out, value);
+		return rc | text(out, op == LT_LINE_CONTAINS ? ") > 0" : ") = 0");
+	default:
+		rc |= text(out, op == LT_LINE_MATCH ? "match(msg, " : "NOT match(msg, ");
+		rc |= regex_literal(out, value, 0);
+		return rc | lt_buf_append(out, ")", 1);
+	}
+}
+
+/* |= and |~ keep a line any alternative matches; != and !~ drop it. */
+static int
+line_filter(struct lt_buf *out, const struct lt_line_filter *f)
+{
+	int keep = f->op == LT_LINE_CONTAINS || f->op == LT_LINE_MATCH;
+	size_t i;
+	int rc = 0;
+
+	if (f->n_values == 0)
+		return 0;
+	rc |= text(out, " AND ");
+	if (f->n_values > 1)
+		rc |= lt_buf_append(out, "(", 1);
+	for (i = 0; i < f->n_values; i++) {
+		if (i > 0)
+			rc |= text(out, keep ? " OR " : " AND ");
+		rc |= line_test(out, f->op, f->values[i]);
+	}
+	if (f->n_values > 1)
+		rc |= lt_buf_append(out, ")", 1);
+	return rc;
+}
+
+int
+lt_sql_log_query(struct lt_buf *out, const struct lt_sql_target *t,
+		 const struct lt_logql *q, const struct lt_sql_range *r,
+		 int forward, size_t limit, unsigned char *pushed)
+{
+	size_t old = out->len, i;
+	int rc = 0, line_kept = 1;
+
+	if (!names_valid(t, 1, 1))
+		return -1;
+	rc |= lt_buf_printf(out, "SELECT timestamp_ns, stream_id, label, metadata, msg "
+			    "FROM %s.%s WHERE ", t->database, t->table);
+	rc |= logs_range(out, t, r);
+	rc |= text(out, " AND ");
+	rc |= stream_condition(out, t, q, r);
+	for (i = 0; i < q->n_stages; i++) {
+		const struct lt_stage *s = &q->stages[i];
+
+		pushed[i] = line_kept && s->kind == LT_STAGE_LINE_FILTER;
+		if (pushed[i])
+			rc |= line_filter(out, &s->line);
+		line_kept = line_kept && keeps_line(s);
+	}
+	rc |= lt_buf_printf(out, " ORDER BY timestamp_ns %s, stream_id, msg",
+			    forward ? "ASC" : "DESC");
+	if (limit > 0)
+		rc |= lt_buf_printf(out, " LIMIT %zu", limit);
+	rc |= text(out, " FORMAT TabSeparated");
+	return finish(out, old, rc);
+}
+
+/* --- the streams index alone --- */
+
+int
+lt_sql_labels(struct lt_buf *out, const struct lt_sql_target *t,
+	      const struct lt_logql *q, const struct lt_sql_range *r)
+{
+	size_t old = out->len;
+	int rc = 0;
+
+	if (!names_valid(t, 0, 1))
+		return -1;
+	rc |= text(out, "SELECT DISTINCT arrayJoin(arrayMap(x -> substring(x, 1, "
+		   "position(x, '=') - 1), label)) AS name ");
+	rc |= streams_from(out, t, r);
+	rc |= selector_conditions(out, q);
+	rc |= text(out, " ORDER BY name FORMAT TabSeparated");
+	return finish(out, old, rc);
+}
+
+int
+lt_sql_label_values(struct lt_buf *out, const struct lt_sql_target *t,
+		    const char *name, const struct lt_logql *q,
+		    const struct lt_sql_range *r)
+{
+	size_t old = out->len;
+	int rc = 0;
+
+	if (!names_valid(t, 0, 1))
+		return -1;
+	rc |= text(out, "SELECT DISTINCT substring(arrayJoin(arrayFilter(x -> "
+		   "startsWith(x, ");
+	rc |= label_literal(out, name, "");
+	rc |= lt_buf_printf(out, "), label)), %zu) AS value ", strlen(name) + 2);
+	rc |= streams_from(out, t, r);
+	rc |= selector_conditions(out, q);
+	rc |= text(out, " ORDER BY value FORMAT TabSeparated");
+	return finish(out, old, rc);
+}
+
+int
+lt_sql_series(struct lt_buf *out, const struct lt_sql_target *t,
+	      const struct lt_logql *const *q, size_t n,
+	      const struct lt_sql_range *r, size_t limit)
+{
+	size_t old = out->len, i;
+	int rc = 0;
+
+	if (!names_valid(t, 0, 1))
+		return -1;
+	rc |= text(out, "SELECT DISTINCT label ");
+	rc |= streams_from(out, t, r);
+	if (n > 0)
+		rc |= text(out, " AND (");
+	for (i = 0; i < n; i++) {
+		/* "1" starts each selector's conjunction, so that one of no
+		 * matchers is true. */
+		rc |= text(out, i > 0 ? " OR (1" : "(1");
+		rc |= selector_conditions(out, q[i]);
+		rc |= lt_buf_append(out, ")", 1);
+	}
+	if (n > 0)
+		rc |= lt_buf_append(out, ")", 1);
+	rc |= text(out, " ORDER BY label");
+	if (limit > 0)
+		rc |= lt_buf_printf(out, " LIMIT %zu", limit);
+	rc |= text(out, " FORMAT TabSeparated");
+	return finish(out, old, rc);
+}
+
+int
+lt_sql_index_stats(struct lt_buf *out, const struct lt_sql_target *t,
+		   const struct lt_logql *q, const struct lt_sql_range *r)
+{
+	size_t old = out->len;
+	int rc = 0;
+
+	if (!names_valid(t, 1, 1))
+		return -1;
+	rc |= lt_buf_printf(out, "SELECT uniqExact(stream_id), uniqExact(stream_id, "
+			    "toDate(timestamp, 'UTC')), count(), sum(length(msg)) "
+			    "FROM %s.%s WHERE ", t->database, t->table);
+	rc |= logs_range(out, t, r);
+	rc |= text(out, " AND ");
+	rc |= stream_condition(out, t, q, r);
+	rc |= text(out, " FORMAT TabSeparated");
+	return finish(out, old, rc);
+}

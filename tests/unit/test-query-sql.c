@@ -1,0 +1,586 @@
+/* Unit tests: the SQL of logthra-query (query_sql.c), for syntax trees
+ * built by hand, and the quoting every request's text goes through. */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query_sql.h"
+
+/* Strings of the tree: the tree's fields are char *, a compound
+ * literal gives a writable copy. */
+#define S(text) ((char[]){text})
+#define MATCHER(n, o, v) {S(n), S(v), o}
+
+static const struct lt_sql_target portable = {
+	"logs", "log", "log_streams", LT_LAYOUT_PORTABLE,
+};
+static const struct lt_sql_target current = {
+	"logs", "log", "log_streams", LT_LAYOUT_CURRENT,
+};
+
+/* 2023-11-14 22:13:20 UTC to 2023-11-16 01:59:00 UTC. */
+static const struct lt_sql_range range = {
+	"acme", INT64_C(1700000000000000000), INT64_C(1700096340000000000),
+};
+
+#define TENANT_DAYS "tenant_id = 'acme' AND day >= toDate('2023-11-14') " \
+	"AND day <= toDate('2023-11-16')"
+#define PORTABLE_RANGE "tenant_id = 'acme' AND timestamp >= " \
+	"toDateTime(1700000000) AND timestamp <= toDateTime(1700096339) " \
+	"AND timestamp_ns >= 1700000000000000000 AND timestamp_ns < " \
+	"1700096340000000000"
+#define CURRENT_RANGE "tenant_id = 'acme' AND timestamp >= " \
+	"fromUnixTimestamp64Nano(toInt64(1700000000000000000), 'UTC') AND " \
+	"timestamp <= fromUnixTimestamp64Nano(toInt64(1700096339999999999), " \
+	"'UTC') AND timestamp_ns >= 1700000000000000000 AND timestamp_ns < " \
+	"1700096340000000000"
+#define COLUMNS "SELECT timestamp_ns, stream_id, label, metadata, msg FROM logs.log WHERE "
+
+static struct lt_logql
+selector(struct lt_matcher *m, size_t n)
+{
+	struct lt_logql q;
+
+	memset(&q, 0, sizeof(q));
+	q.matchers = m;
+	q.n_matchers = n;
+	return q;
+}
+
+static struct lt_stage
+line_stage(enum lt_line_op op, char **values, size_t n)
+{
+	struct lt_stage s;
+
+	memset(&s, 0, sizeof(s));
+	s.kind = LT_STAGE_LINE_FILTER;
+	s.line.op = op;
+	s.line.values = values;
+	s.line.n_values = n;
+	return s;
+}
+
+static struct lt_stage
+other_stage(enum lt_stage_kind kind)
+{
+	struct lt_stage s;
+
+	memset(&s, 0, sizeof(s));
+	s.kind = kind;
+	return s;
+}
+
+static void
+assert_sql(const struct lt_buf *b, const char *want)
+{
+	ck_assert_ptr_nonnull(b->data);
+	ck_assert_str_eq((const char *)b->data, want);
+	ck_assert_uint_eq(b->len, strlen(want));
+}
+
+/* --- lt_sql_quote --- */
+
+static void
+assert_quote(const char *in, size_t len, const char *want)
+{
+	struct lt_buf b = LT_BUF_INIT;
+
+	ck_assert_int_eq(lt_sql_quote(&b, in, len), 0);
+	ck_assert_int_eq(lt_buf_terminate(&b), 0);
+	assert_sql(&b, want);
+	lt_buf_free(&b);
+}
+
+START_TEST(test_quote_cases)
+{
+	assert_quote("", 0, "''");
+	assert_quote("api", 3, "'api'");
+	assert_quote("it's", 4, "'it\\'s'");
+	assert_quote("a\\b", 3, "'a\\\\b'");
+	assert_quote("\\'", 2, "'\\\\\\''");
+	assert_quote("'; DROP TABLE logs.log; --", 26,
+		     "'\\'; DROP TABLE logs.log; --'");
+	assert_quote("a\0b", 3, "'a\\x00b'");
+	assert_quote("\n\r\t", 3, "'\\x0A\\x0D\\x09'");
+	assert_quote("\x1f\x20\x7e\x7f", 4, "'\\x1F ~\\x7F'");
+	/* UTF-8, valid or not, goes as it is. */
+	assert_quote("caf\xc3\xa9", 5, "'caf\xc3\xa9'");
+	assert_quote("\xff\xfe\x80", 3, "'\xff\xfe\x80'");
+	assert_quote("\"`", 2, "'\"`'");
+}
+END_TEST
+
+static unsigned int
+hex_digit(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	ck_assert_msg(c >= 'A' && c <= 'F', "not a hex digit: %u", c);
+	return c - 'A' + 10;
+}
+
+/* ClickHouse's reading of a literal written as lt_sql_quote writes
+ * them (the escapes it uses only): the input again, and the literal
+ * ends at its last byte. */
+static size_t
+decode_literal(const unsigned char *s, size_t len, unsigned char *out)
+{
+	size_t i, o = 0;
+	unsigned int v;
+
+	ck_assert_uint_ge(len, 2);
+	ck_assert_uint_eq(s[0], '\'');
+	ck_assert_uint_eq(s[len - 1], '\'');
+	for (i = 1; i < len - 1; i++) {
+		ck_assert_msg(s[i] != '\'', "unescaped quote at %zu", i);
+		ck_assert_msg(s[i] >= 0x20 && s[i] != 0x7f, "raw control byte at %zu", i);
+		if (s[i] != '\\') {
+			out[o++] = s[i];
+			continue;
+		}
+		ck_assert_uint_lt(i + 1, len - 1);
+		if (s[i + 1] == '\\' || s[i + 1] == '\'') {
+			out[o++] = s[++i];
+			continue;
+		}
+		ck_assert_uint_eq(s[i + 1], 'x');
+		ck_assert_uint_lt(i + 3, len - 1);
+		v = hex_digit(s[i + 2]) << 4 | hex_digit(s[i + 3]);
+		out[o++] = (unsigned char)v;
+		i += 3;
+	}
+	return o;
+}
+
+START_TEST(test_quote_every_byte)
+{
+	unsigned char in[3], out[8];
+	struct lt_buf b = LT_BUF_INIT;
+	int c = _i;
+	size_t n;
+
+	in[0] = 'a';
+	in[1] = (unsigned char)c;
+	in[2] = 'z';
+	ck_assert_int_eq(lt_sql_quote(&b, (const char *)in, 3), 0);
+	n = decode_literal(b.data, b.len, out);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_mem_eq(out, in, 3);
+	/* Escaped exactly when the header says. */
+	if (c == '\\' || c == '\'')
+		ck_assert_uint_eq(b.len, 6);
+	else if (c < 0x20 || c == 0x7f)
+		ck_assert_uint_eq(b.len, 8);
+	else
+		ck_assert_uint_eq(b.len, 5);
+	lt_buf_free(&b);
+}
+END_TEST
+
+/* Every byte value, many times over, in one long string; appended
+ * after what the buffer held. */
+START_TEST(test_quote_long)
+{
+	size_t len = 256 * 1024, i, n;
+	unsigned char *in = malloc(len), *out = malloc(len);
+	struct lt_buf b = LT_BUF_INIT;
+
+	ck_assert_ptr_nonnull(in);
+	ck_assert_ptr_nonnull(out);
+	for (i = 0; i < len; i++)
+		in[i] = (unsigned char)(i * 7 + i / 256);
+	ck_assert_int_eq(lt_buf_append(&b, "x = ", 4), 0);
+	ck_assert_int_eq(lt_sql_quote(&b, (const char *)in, len), 0);
+	ck_assert_mem_eq(b.data, "x = ", 4);
+	n = decode_literal(b.data + 4, b.len - 4, out);
+	ck_assert_uint_eq(n, len);
+	ck_assert(memcmp(in, out, len) == 0);
+	free(in);
+	free(out);
+	lt_buf_free(&b);
+}
+END_TEST
+
+/* NULs only, and quotes and backslashes only: worst cases for length. */
+START_TEST(test_quote_runs)
+{
+	unsigned char in[64], out[64];
+	struct lt_buf b = LT_BUF_INIT;
+	size_t n;
+
+	memset(in, 0, sizeof(in));
+	ck_assert_int_eq(lt_sql_quote(&b, (const char *)in, sizeof(in)), 0);
+	ck_assert_uint_eq(b.len, 2 + 4 * sizeof(in));
+	n = decode_literal(b.data, b.len, out);
+	ck_assert_uint_eq(n, sizeof(in));
+	ck_assert_mem_eq(out, in, sizeof(in));
+	lt_buf_reset(&b);
+	memset(in, '\'', 32);
+	memset(in + 32, '\\', 32);
+	ck_assert_int_eq(lt_sql_quote(&b, (const char *)in, sizeof(in)), 0);
+	ck_assert_uint_eq(b.len, 2 + 2 * sizeof(in));
+	n = decode_literal(b.data, b.len, out);
+	ck_assert_uint_eq(n, sizeof(in));
+	ck_assert_mem_eq(out, in, sizeof(in));
+	lt_buf_free(&b);
+}
+END_TEST
+
+/* --- log queries --- */
+
+START_TEST(test_log_simple)
+{
+	struct lt_matcher m[] = {MATCHER("app", LT_MATCH_EQ, "api")};
+	struct lt_logql q = selector(m, 1);
+	struct lt_buf b = LT_BUF_INIT;
+
+	ck_assert_int_eq(lt_sql_log_query(&b, &portable, &q, &range, 0, 100, NULL), 0);
+	assert_sql(&b, COLUMNS PORTABLE_RANGE " AND stream_id IN (SELECT stream_id "
+		   "FROM logs.log_streams WHERE " TENANT_DAYS " AND has(label, "
+		   "'app=api')) ORDER BY timestamp_ns DESC, stream_id, msg LIMIT 100 "
+		   "FORMAT TabSeparated");
+	lt_buf_free(&b);
+}
+END_TEST
+
+/* {app="api", env=~"prod|stage"} |= "error" or "fatal" | json
+ *   | line_format "{{.msg}}" != "debug", forward, no limit. */
+START_TEST(test_log_current)
+{
+	struct lt_matcher m[] = {
+		MATCHER("app", LT_MATCH_EQ, "api"),
+		MATCHER("env", LT_MATCH_RE, "prod|stage"),
+	};
+	char *either[] = {S("error"), S("fatal")}, *debug[] = {S("debug")};
+	struct lt_stage st[4];
+	struct lt_logql q = selector(m, 2);
+	struct lt_buf b = LT_BUF_INIT;
+	unsigned char pushed[4];
+
+	st[0] = line_stage(LT_LINE_CONTAINS, either, 2);
+	st[1] = other_stage(LT_STAGE_JSON);
+	st[2] = other_stage(LT_STAGE_LINE_FORMAT);
+	st[2].text = S("{{.msg}}");
+	st[3] = line_stage(LT_LINE_NOT_CONTAINS, debug, 1);
+	q.stages = st;
+	q.n_stages = 4;
+	memset(pushed, 7, sizeof(pushed));
+	ck_assert_int_eq(lt_sql_log_query(&b, &current, &q, &range, 1, 0, pushed), 0);
+	assert_sql(&b, COLUMNS CURRENT_RANGE " AND stream_id IN (SELECT stream_id "
+		   "FROM logs.log_streams WHERE " TENANT_DAYS " AND has(label, "
+		   "'app=api') AND arrayExists(x -> startsWith(x, 'env=') AND "
+		   "match(substring(x, 5), '(?-s)^(?:prod|stage)$'), label)) AND "
+		   "(position(msg, 'error') > 0 OR position(msg, 'fatal') > 0) "
+		   "ORDER BY timestamp_ns ASC, stream_id, msg FORMAT TabSeparated");
+	ck_assert_uint_eq(pushed[0], 1);
+	ck_assert_uint_eq(pushed[1], 0);
+	ck_assert_uint_eq(pushed[2], 0);
+	ck_assert_uint_eq(pushed[3], 0);
+	lt_buf_free(&b);
+}
+END_TEST
+
+/* Line filters before decolorize or line_format go to SQL, whatever
+ * else is between; none after. */
+START_TEST(test_log_pushed)
+{
+	struct lt_matcher m[] = {MATCHER("app", LT_MATCH_EQ, "api")};
+	char *a[] = {S("a")}, *bc[] = {S("b"), S("c")}, *d[] = {S("d")},
+	     *e[] = {S("e")}, *f[] = {S("f.*g")};
+	struct lt_stage st[9];
+	struct lt_logql q = selector(m, 1);
+	struct lt_buf b = LT_BUF_INIT;
+	unsigned char pushed[9];
+	static const unsigned char want[9] = {1, 0, 0, 1, 1, 0, 0, 0, 0};
+	size_t i;
+
+	st[0] = line_stage(LT_LINE_MATCH, a, 1);
+	st[1] = other_stage(LT_STAGE_JSON);
+	st[2] = other_stage(LT_STAGE_LABEL_FILTER);
+	st[3] = line_stage(LT_LINE_NOT_MATCH, bc, 2);
+	st[4] = line_stage(LT_LINE_NOT_CONTAINS, f, 1);
+	st[5] = other_stage(LT_STAGE_DECOLORIZE);
+	st[6] = line_stage(LT_LINE_CONTAINS, d, 1);
+	st[7] = other_stage(LT_STAGE_LABEL_FORMAT);
+	st[8] = line_stage(LT_LINE_CONTAINS, e, 1);
+	q.stages = st;
+	q.n_stages = 9;
+	memset(pushed, 7, sizeof(pushed));
+	ck_assert_int_eq(lt_sql_log_query(&b, &portable, &q, &range, 0, 0, pushed), 0);
+	assert_sql(&b, COLUMNS PORTABLE_RANGE " AND stream_id IN (SELECT stream_id "
+		   "FROM logs.log_streams WHERE " TENANT_DAYS " AND has(label, "
+		   "'app=api')) AND match(msg, '(?-s)a') AND (NOT match(msg, "
+		   "'(?-s)b') AND NOT match(msg, '(?-s)c')) AND position(msg, "
+		   "'f.*g') = 0 ORDER BY timestamp_ns DESC, stream_id, msg FORMAT "
+		   "TabSeparated");
+	for (i = 0; i < 9; i++)
+		ck_assert_msg(pushed[i] == want[i], "pushed[%zu] %u", i, pushed[i]);
+	lt_buf_free(&b);
+}
+END_TEST
+
+/* A request's text reaches SQL only as literals. */
+START_TEST(test_log_quoted)
+{
+	struct lt_matcher m[] = {
+		MATCHER("app", LT_MATCH_EQ, "a\\b') OR 1 --\n"),
+		MATCHER("env", LT_MATCH_RE, "x'|\\d"),
+	};
+	char *v[] = {S("it's\t\\")};
+	struct lt_stage st[1];
+	struct lt_logql q = selector(m, 2);
+	struct lt_sql_range r = range;
+	struct lt_buf b = LT_BUF_INIT;
+	unsigned char pushed[1];
+
+	r.tenant = "o'neil";
+	st[0] = line_stage(LT_LINE_CONTAINS, v, 1);
+	q.stages = st;
+	q.n_stages = 1;
+	ck_assert_int_eq(lt_sql_log_query(&b, &portable, &q, &r, 0, 5, pushed), 0);
+	assert_sql(&b, COLUMNS "tenant_id = 'o\\'neil' AND timestamp >= "
+		   "toDateTime(1700000000) AND timestamp <= toDateTime(1700096339) "
+		   "AND timestamp_ns >= 1700000000000000000 AND timestamp_ns < "
+		   "1700096340000000000 AND stream_id IN (SELECT stream_id FROM "
+		   "logs.log_streams WHERE tenant_id = 'o\\'neil' AND day >= "
+		   "toDate('2023-11-14') AND day <= toDate('2023-11-16') AND "
+		   "has(label, 'app=a\\\\b\\') OR 1 --\\x0A') AND arrayExists(x -> "
+		   "startsWith(x, 'env=') AND match(substring(x, 5), "
+		   "'(?-s)^(?:x\\'|\\\\d)$'), label)) AND position(msg, "
+		   "'it\\'s\\x09\\\\') > 0 ORDER BY timestamp_ns DESC, stream_id, "
+		   "msg LIMIT 5 FORMAT TabSeparated");
+	ck_assert_uint_eq(pushed[0], 1);
+	lt_buf_free(&b);
+}
+END_TEST
+
+/* The range is kept to what the tables hold: from 1970 to the end of
+ * 2105. */
+START_TEST(test_log_range_clamped)
+{
+	struct lt_matcher m[] = {MATCHER("app", LT_MATCH_EQ, "api")};
+	struct lt_logql q = selector(m, 1);
+	struct lt_sql_range r = {"acme", -5, INT64_MAX};
+	struct lt_buf b = LT_BUF_INIT;
+
+	ck_assert_int_eq(lt_sql_log_query(&b, &portable, &q, &r, 0, 1, NULL), 0);
+	assert_sql(&b, COLUMNS "tenant_id = 'acme' AND timestamp >= toDateTime(0) "
+		   "AND timestamp <= toDateTime(4291747199) AND timestamp_ns >= 0 "
+		   "AND timestamp_ns < 4291747200000000000 AND stream_id IN (SELECT "
+		   "stream_id FROM logs.log_streams WHERE tenant_id = 'acme' AND day "
+		   ">= toDate('1970-01-01') AND day <= toDate('2105-12-31') AND "
+		   "has(label, 'app=api')) ORDER BY timestamp_ns DESC, stream_id, "
+		   "msg LIMIT 1 FORMAT TabSeparated");
+	lt_buf_free(&b);
+}
+END_TEST
+
+/* One nanosecond before midnight and midnight: the days of the last
+ * nanosecond in the range, end excluded. */
+START_TEST(test_days)
+{
+	struct lt_matcher m[] = {MATCHER("app", LT_MATCH_EQ, "api")};
+	struct lt_logql q = selector(m, 1);
+	/* 2024-02-28 23:59:59.999999999 to 2024-03-01 00:00:00 */
+	struct lt_sql_range r = {"t", INT64_C(1709164799999999999),
+				 INT64_C(1709251200000000000)};
+	struct lt_buf b = LT_BUF_INIT;
+
+	ck_assert_int_eq(lt_sql_stream_condition(&b, &portable, &q, &r), 0);
+	assert_sql(&b, "stream_id IN (SELECT stream_id FROM logs.log_streams WHERE "
+		   "tenant_id = 't' AND day >= toDate('2024-02-28') AND day <= "
+		   "toDate('2024-02-29') AND has(label, 'app=api'))");
+	lt_buf_free(&b);
+}
+END_TEST
+
+/* Matchers an absent label satisfies take streams without it. */
+START_TEST(test_empty_compatible)
+{
+	struct lt_matcher m[] = {
+		MATCHER("app", LT_MATCH_EQ, "api"),
+		MATCHER("a", LT_MATCH_EQ, ""),
+		MATCHER("b", LT_MATCH_NE, "x"),
+		MATCHER("c", LT_MATCH_RE, ".*"),
+		MATCHER("d", LT_MATCH_RE, "x|"),
+		MATCHER("e", LT_MATCH_NE, ""),
+		MATCHER("f", LT_MATCH_NRE, ".*"),
+		MATCHER("g", LT_MATCH_NRE, "y"),
+		MATCHER("h", LT_MATCH_RE, ".+"),
+		MATCHER("i", LT_MATCH_NRE, ".+"),
+	};
+	struct lt_logql q = selector(m, 10);
+	struct lt_buf b = LT_BUF_INIT;
+
+	ck_assert_int_eq(lt_sql_stream_condition(&b, &portable, &q, &range), 0);
+	assert_sql(&b, "stream_id IN (SELECT stream_id FROM logs.log_streams WHERE "
+		   TENANT_DAYS " AND has(label, 'app=api')"
+		   " AND NOT arrayExists(x -> startsWith(x, 'a=') AND x != 'a=', label)"
+		   " AND NOT has(label, 'b=x')"
+		   " AND NOT arrayExists(x -> startsWith(x, 'c=') AND NOT "
+		   "match(substring(x, 3), '(?-s)^(?:.*)$'), label)"
+		   " AND NOT arrayExists(x -> startsWith(x, 'd=') AND NOT "
+		   "match(substring(x, 3), '(?-s)^(?:x|)$'), label)"
+		   " AND arrayExists(x -> startsWith(x, 'e=') AND x != 'e=', label)"
+		   " AND arrayExists(x -> startsWith(x, 'f=') AND NOT "
+		   "match(substring(x, 3), '(?-s)^(?:.*)$'), label)"
+		   " AND NOT arrayExists(x -> startsWith(x, 'g=') AND "
+		   "match(substring(x, 3), '(?-s)^(?:y)$'), label)"
+		   " AND arrayExists(x -> startsWith(x, 'h=') AND "
+		   "match(substring(x, 3), '(?-s)^(?:.+)$'), label)"
+		   " AND NOT arrayExists(x -> startsWith(x, 'i=') AND "
+		   "match(substring(x, 3), '(?-s)^(?:.+)$'), label))");
+	lt_buf_free(&b);
+}
+END_TEST
+
+/* --- the streams index --- */
+
+START_TEST(test_labels)
+{
+	struct lt_matcher m[] = {MATCHER("env", LT_MATCH_NE, "dev")};
+	struct lt_logql q = selector(m, 1);
+	struct lt_buf b = LT_BUF_INIT;
+
+	ck_assert_int_eq(lt_sql_labels(&b, &portable, NULL, &range), 0);
+	assert_sql(&b, "SELECT DISTINCT arrayJoin(arrayMap(x -> substring(x, 1, "
+		   "position(x, '=') - 1), label)) AS name FROM logs.log_streams "
+		   "WHERE " TENANT_DAYS " ORDER BY name FORMAT TabSeparated");
+	lt_buf_reset(&b);
+	ck_assert_int_eq(lt_sql_labels(&b, &current, &q, &range), 0);
+	assert_sql(&b, "SELECT DISTINCT arrayJoin(arrayMap(x -> substring(x, 1, "
+		   "position(x, '=') - 1), label)) AS name FROM logs.log_streams "
+		   "WHERE " TENANT_DAYS " AND NOT has(label, 'env=dev') ORDER BY "
+		   "name FORMAT TabSeparated");
+	lt_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_label_values)
+{
+	struct lt_matcher m[] = {MATCHER("env", LT_MATCH_EQ, "prod")};
+	struct lt_logql q = selector(m, 1);
+	struct lt_buf b = LT_BUF_INIT;
+
+	ck_assert_int_eq(lt_sql_label_values(&b, &portable, "app", &q, &range), 0);
+	assert_sql(&b, "SELECT DISTINCT substring(arrayJoin(arrayFilter(x -> "
+		   "startsWith(x, 'app='), label)), 5) AS value FROM "
+		   "logs.log_streams WHERE " TENANT_DAYS " AND has(label, "
+		   "'env=prod') ORDER BY value FORMAT TabSeparated");
+	lt_buf_reset(&b);
+	ck_assert_int_eq(lt_sql_label_values(&b, &portable, "service_name", NULL,
+					     &range), 0);
+	assert_sql(&b, "SELECT DISTINCT substring(arrayJoin(arrayFilter(x -> "
+		   "startsWith(x, 'service_name='), label)), 14) AS value FROM "
+		   "logs.log_streams WHERE " TENANT_DAYS " ORDER BY value FORMAT "
+		   "TabSeparated");
+	lt_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_series)
+{
+	struct lt_matcher m1[] = {MATCHER("app", LT_MATCH_EQ, "api")};
+	struct lt_matcher m2[] = {
+		MATCHER("app", LT_MATCH_EQ, "web"),
+		MATCHER("env", LT_MATCH_NE, "dev"),
+	};
+	struct lt_logql q1 = selector(m1, 1), q2 = selector(m2, 2);
+	const struct lt_logql *qs[] = {&q1, &q2};
+	struct lt_buf b = LT_BUF_INIT;
+
+	ck_assert_int_eq(lt_sql_series(&b, &portable, qs, 2, &range, 10), 0);
+	assert_sql(&b, "SELECT DISTINCT label FROM logs.log_streams WHERE "
+		   TENANT_DAYS " AND ((1 AND has(label, 'app=api')) OR (1 AND "
+		   "has(label, 'app=web') AND NOT has(label, 'env=dev'))) ORDER BY "
+		   "label LIMIT 10 FORMAT TabSeparated");
+	lt_buf_reset(&b);
+	ck_assert_int_eq(lt_sql_series(&b, &portable, qs, 1, &range, 0), 0);
+	assert_sql(&b, "SELECT DISTINCT label FROM logs.log_streams WHERE "
+		   TENANT_DAYS " AND ((1 AND has(label, 'app=api'))) ORDER BY "
+		   "label FORMAT TabSeparated");
+	lt_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_index_stats)
+{
+	struct lt_matcher m[] = {MATCHER("app", LT_MATCH_EQ, "api")};
+	struct lt_logql q = selector(m, 1);
+	struct lt_buf b = LT_BUF_INIT;
+
+	ck_assert_int_eq(lt_sql_index_stats(&b, &current, &q, &range), 0);
+	assert_sql(&b, "SELECT uniqExact(stream_id), uniqExact(stream_id, "
+		   "toDate(timestamp, 'UTC')), count(), sum(length(msg)) FROM "
+		   "logs.log WHERE " CURRENT_RANGE " AND stream_id IN (SELECT "
+		   "stream_id FROM logs.log_streams WHERE " TENANT_DAYS " AND "
+		   "has(label, 'app=api')) FORMAT TabSeparated");
+	lt_buf_free(&b);
+}
+END_TEST
+
+/* A table name that is no identifier is refused, and out kept. */
+START_TEST(test_bad_names)
+{
+	struct lt_matcher m[] = {MATCHER("app", LT_MATCH_EQ, "api")};
+	struct lt_logql q = selector(m, 1);
+	struct lt_sql_target t = portable;
+	struct lt_buf b = LT_BUF_INIT;
+
+	ck_assert_int_eq(lt_buf_append(&b, "kept", 4), 0);
+	t.streams_table = "log_streams; DROP";
+	ck_assert_int_eq(lt_sql_labels(&b, &t, &q, &range), -1);
+	ck_assert_int_eq(lt_sql_stream_condition(&b, &t, &q, &range), -1);
+	t = portable;
+	t.table = "log`";
+	ck_assert_int_eq(lt_sql_log_query(&b, &t, &q, &range, 0, 0, NULL), -1);
+	ck_assert_int_eq(lt_sql_index_stats(&b, &t, &q, &range), -1);
+	ck_assert_uint_eq(b.len, 4);
+	ck_assert_mem_eq(b.data, "kept", 4);
+	lt_buf_free(&b);
+}
+END_TEST
+
+static Suite *
+query_sql_suite(void)
+{
+	Suite *s = suite_create("query_sql");
+	TCase *tq = tcase_create("quote");
+	TCase *tl = tcase_create("log");
+	TCase *ts = tcase_create("streams");
+
+	tcase_add_test(tq, test_quote_cases);
+	tcase_add_loop_test(tq, test_quote_every_byte, 0, 256);
+	tcase_add_test(tq, test_quote_long);
+	tcase_add_test(tq, test_quote_runs);
+	suite_add_tcase(s, tq);
+	tcase_add_test(tl, test_log_simple);
+	tcase_add_test(tl, test_log_current);
+	tcase_add_test(tl, test_log_pushed);
+	tcase_add_test(tl, test_log_quoted);
+	tcase_add_test(tl, test_log_range_clamped);
+	tcase_add_test(tl, test_days);
+	tcase_add_test(tl, test_empty_compatible);
+	tcase_add_test(tl, test_bad_names);
+	suite_add_tcase(s, tl);
+	tcase_add_test(ts, test_labels);
+	tcase_add_test(ts, test_label_values);
+	tcase_add_test(ts, test_series);
+	tcase_add_test(ts, test_index_stats);
+	suite_add_tcase(s, ts);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(query_sql_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
