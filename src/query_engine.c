@@ -13,14 +13,18 @@
 /* The streams index's name is the table's and "_streams". */
 static char streams_table[128];
 
+/* The caller logs the answer; an unreachable server names itself. */
 static int
 ch_failed(struct lt_query_error *err, const char *what,
 	  const struct lt_ch_error *ce)
 {
-	lt_error("%s: %s", what, ce->message);
 	err->status = 502;
-	(void)snprintf(err->message, sizeof(err->message),
-		       "%s: %.900s", what, ce->message);
+	if (ce->http_status == 0)
+		(void)snprintf(err->message, sizeof(err->message), "%.1000s",
+			       ce->message);
+	else
+		(void)snprintf(err->message, sizeof(err->message),
+			       "%s: %.900s", what, ce->message);
 	return -1;
 }
 
@@ -36,7 +40,7 @@ find_layout(struct lt_ch *ch, const struct lt_options *o,
 	struct lt_ch_error ce;
 
 	if (lt_table_server_version(ch, &v, &ce) < 0)
-		return ch_failed(err, "could not reach ClickHouse", &ce);
+		return ch_failed(err, "ClickHouse could not tell its version", &ce);
 	lt_table_spec_for(&spec, &v);
 	spec.database = o->database;
 	spec.table = o->table;

@@ -1,7 +1,7 @@
 /* Unit tests: logthra-query's front: form decoding, Loki's times and
  * durations, limits and their messages, routing, tenants with read and
  * write tokens, and the streamed answer.  The engine is a stand-in that
- * records what it was asked. */
+ * records what it was asked; the parser is the real one (logql.c). */
 #include "config.h"
 
 #include <check.h>
@@ -990,32 +990,6 @@ START_TEST(test_print_lines)
 	ck_assert_str_eq(err, "unexpected answer: values before stream");
 }
 END_TEST
-
-/* --- A stand-in for the LogQL parser (logql.c): the front only needs
- * to know that a query parses or why not. --- */
-
-struct lt_logql *
-lt_logql_parse(const char *text, size_t len, char *why, size_t whylen)
-{
-	if (len == 0 || text[0] != '{' || memchr(text, '}', len) == NULL) {
-		(void)snprintf(why, whylen, "parse error at line 1, col 1: syntax error: unexpected %s",
-			       len == 0 ? "$end" : "IDENTIFIER");
-		return NULL;
-	}
-	return calloc(1, sizeof(struct lt_logql));
-}
-
-struct lt_logql *
-lt_logql_parse_selector(const char *text, size_t len, char *why, size_t whylen)
-{
-	return lt_logql_parse(text, len, why, whylen);
-}
-
-void
-lt_logql_free(struct lt_logql *q)
-{
-	free(q);
-}
 
 static Suite *
 query_http_suite(void)
