@@ -2400,7 +2400,7 @@ piece_add(struct pl_stage *s, const char *text, size_t len, int capture)
 static int
 pattern_new(struct pl_stage *s, const char *pat, char *why, size_t whylen)
 {
-	size_t len = strlen(pat), i = 0, lit = 0, e, k, named = 0;
+	size_t len = strlen(pat), i = 0, lit = 0, e, k, named = 0, prev = 0;
 
 	/* At most one piece per byte, and one more. */
 	if ((s->pieces = calloc(len + 1, sizeof(*s->pieces))) == NULL)
@@ -2418,11 +2418,12 @@ pattern_new(struct pl_stage *s, const char *pat, char *why, size_t whylen)
 				    s->pieces[s->n_pieces - 1].capture) {
 					say(why, whylen,
 					    "found consecutive capture '%.*s': invalid expression",
-					    (int)(e + 1 - lit), pat + lit);
+					    (int)(e + 1 - prev), pat + prev);
 					return -1;
 				}
 				if (piece_add(s, pat + i + 1, e - i - 1, 1) < 0)
 					goto oom;
+				prev = i;
 				i = lit = e + 1;
 				continue;
 			}
