@@ -1295,20 +1295,25 @@ lt_logql_free(struct lt_logql *q)
 }
 
 /* Grows *arr (of *n items of size) by one zeroed item; NULL when out of
- * memory. */
+ * memory.  The room doubles whenever *n reaches a power of two (from
+ * 4), so it is known from *n alone. */
 static void *
 append(struct parser *p, void **arr, size_t *n, size_t size)
 {
+	size_t room;
 	void *grown;
 
-	if (*n == SIZE_MAX / size - 1 ||
-	    (grown = realloc(*arr, (*n + 1) * size)) == NULL) {
-		oom(p);
-		return NULL;
+	if (*n == 0 || (*n >= 4 && (*n & (*n - 1)) == 0)) {
+		room = *n == 0 ? 4 : *n * 2;
+		if (room > SIZE_MAX / size ||
+		    (grown = realloc(*arr, room * size)) == NULL) {
+			oom(p);
+			return NULL;
+		}
+		*arr = grown;
 	}
-	*arr = grown;
-	memset((char *)grown + *n * size, 0, size);
-	return (char *)grown + (*n)++ * size;
+	memset((char *)*arr + *n * size, 0, size);
+	return (char *)*arr + (*n)++ * size;
 }
 
 static int
