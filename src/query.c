@@ -69,7 +69,7 @@ utf8_valid_len(const unsigned char *s, size_t len, uint32_t *cp)
 }
 
 int
-lt_json_string(struct lt_buf *out, const char *s, size_t len)
+lt_json_quote(struct lt_buf *out, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 	const unsigned char *run;
@@ -843,13 +843,13 @@ write_labels(struct lt_buf *out, const unsigned char *key, size_t len)
 		    nl > (uint64_t)(end - p))
 			return -1;
 		if ((!first && lt_buf_append_byte(out, ',') < 0) ||
-		    lt_json_string(out, (const char *)p, (size_t)nl) < 0 ||
+		    lt_json_quote(out, (const char *)p, (size_t)nl) < 0 ||
 		    lt_buf_append_byte(out, ':') < 0)
 			return -1;
 		p += nl;
 		if (lt_varint_decode(&p, end, &vl) < 0 ||
 		    vl > (uint64_t)(end - p) ||
-		    lt_json_string(out, (const char *)p, (size_t)vl) < 0)
+		    lt_json_quote(out, (const char *)p, (size_t)vl) < 0)
 			return -1;
 		p += vl;
 		first = 0;
@@ -936,7 +936,7 @@ write_entries(const struct lt_log_result *r, const uint32_t *order,
 		} else if (lt_buf_append_byte(out, ',') < 0)
 			return -1;
 		if (lt_buf_printf(out, "[\"%" PRId64 "\",", e->ts_ns) < 0 ||
-		    lt_json_string(out, (const char *)r->lines.data + e->line_off,
+		    lt_json_quote(out, (const char *)r->lines.data + e->line_off,
 				   e->line_len) < 0 ||
 		    lt_buf_append_byte(out, ']') < 0 ||
 		    flush_out(out, sink, 0) < 0)
@@ -1408,7 +1408,7 @@ name_row(struct line_reader *lr, const char *line, size_t len)
 	lt_buf_reset(&run->cell);
 	if (lt_tsv_unescape(&run->cell, line, len) < 0 ||
 	    (run->n > 0 && lt_buf_append_byte(&run->json, ',') < 0) ||
-	    lt_json_string(&run->json, (const char *)run->cell.data,
+	    lt_json_quote(&run->json, (const char *)run->cell.data,
 			   run->cell.len) < 0) {
 		lr->oom = 1;
 		return -1;
@@ -1511,10 +1511,10 @@ series_row(struct line_reader *lr, const char *line, size_t len)
 		goto oom;
 	for (i = 0; i < s->cells.n; i++)
 		if ((i > 0 && lt_buf_append_byte(&run->json, ',') < 0) ||
-		    lt_json_string(&run->json, s->lbl[i].name,
+		    lt_json_quote(&run->json, s->lbl[i].name,
 				   s->lbl[i].name_len) < 0 ||
 		    lt_buf_append_byte(&run->json, ':') < 0 ||
-		    lt_json_string(&run->json, s->lbl[i].value,
+		    lt_json_quote(&run->json, s->lbl[i].value,
 				   s->lbl[i].value_len) < 0)
 			goto oom;
 	if (lt_buf_append_byte(&run->json, '}') < 0)
