@@ -69,7 +69,7 @@ utf8_valid_len(const unsigned char *s, size_t len, uint32_t *cp)
 }
 
 int
-lt_json_string(struct lt_buf *out, const char *s, size_t len)
+lt_json_quote(struct lt_buf *out, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 	const unsigned char *run;
@@ -843,13 +843,13 @@ write_labels(struct lt_buf *out, const unsigned char *key, size_t len)
 		    nl > (uint64_t)(end - p))
 			return -1;
 		if ((!first && lt_buf_append_byte(out, ',') < 0) ||
-		    lt_json_string(out, (const char *)p, (size_t)nl) < 0 ||
+		    lt_json_quote(out, (const char *)p, (size_t)nl) < 0 ||
 		    lt_buf_append_byte(out, ':') < 0)
 			return -1;
 		p += nl;
 		if (lt_varint_decode(&p, end, &vl) < 0 ||
 		    vl > (uint64_t)(end - p) ||
-		    lt_json_string(out, (const char *)p, (size_t)vl) < 0)
+		    lt_json_quote(out, (const char *)p, (size_t)vl) < 0)
 			return -1;
 		p += vl;
 		first = 0;
@@ -936,7 +936,7 @@ write_entries(const struct lt_log_result *r, const uint32_t *order,
 		} else if (lt_buf_append_byte(out, ',') < 0)
 			return -1;
 		if (lt_buf_printf(out, "[\"%" PRId64 "\",", e->ts_ns) < 0 ||
-		    lt_json_string(out, (const char *)r->lines.data + e->line_off,
+		    lt_json_quote(out, (const char *)r->lines.data + e->line_off,
 				   e->line_len) < 0 ||
 		    lt_buf_append_byte(out, ']') < 0 ||
 		    flush_out(out, sink, 0) < 0)
@@ -1217,12 +1217,14 @@ log_row(struct line_reader *lr, const char *line, size_t len)
 	return 0;
 }
 
-/* The SQL of a log query and the pipeline of what it leaves to C. */
+/* The pipeline of what the SQL leaves to C, and whether ClickHouse may
+ * apply the limit: only when nothing left can drop an entry. */
 static int
 plan_log_query(const struct lt_sql_target *t, const struct lt_log_request *req,
-	       struct lt_buf *sql, struct lt_pipeline **pl,
+	       struct lt_pipeline **pl, int *sql_limits,
 	       struct lt_query_error *err)
 {
+	struct lt_buf sql = LT_BUF_INIT;
 	unsigned char *pushed;
 	char why[512];
 	int rc = -1;
@@ -1230,7 +1232,7 @@ plan_log_query(const struct lt_sql_target *t, const struct lt_log_request *req,
 	pushed = calloc(req->q->n_stages + 1, 1);
 	if (pushed == NULL)
 		return no_memory(err);
-	if (lt_sql_log_query(sql, t, req->q, &req->range, req->forward, 0,
+	if (lt_sql_log_query(&sql, t, req->q, &req->range, req->forward, 0,
 			     pushed) < 0) {
 		no_memory(err);
 		goto done;
@@ -1244,41 +1246,70 @@ plan_log_query(const struct lt_sql_target *t, const struct lt_log_request *req,
 			set_error(err, 400, "%s", why);
 		goto done;
 	}
-	/* Only when nothing left can drop an entry may ClickHouse stop
-	 * at the limit itself. */
-	if (lt_pipeline_keeps_all(*pl)) {
-		lt_buf_reset(sql);
-		memset(pushed, 0, req->q->n_stages + 1);
-		if (lt_sql_log_query(sql, t, req->q, &req->range, req->forward,
-				     req->limit, pushed) < 0) {
-			no_memory(err);
-			goto done;
-		}
-	}
-	if (lt_buf_terminate(sql) < 0) {
+	*sql_limits = lt_pipeline_keeps_all(*pl);
+	rc = 0;
+done:
+	lt_buf_free(&sql);
+	free(pushed);
+	return rc;
+}
+
+/* One run of the statement with LIMIT sql_limit (0: none) into a new
+ * result. */
+static int
+run_log_query(struct lt_ch *ch, const struct lt_sql_target *t,
+	      const struct lt_query_limits *lim,
+	      const struct lt_log_request *req, size_t sql_limit,
+	      struct log_run *run, struct lt_query_error *err)
+{
+	struct lt_buf sql = LT_BUF_INIT;
+	unsigned char *pushed;
+	int rc = -1;
+
+	lt_log_result_free(run->res);
+	run->res = lt_log_result_new(req->limit, req->forward);
+	pushed = calloc(req->q->n_stages + 1, 1);
+	if (run->res == NULL || pushed == NULL ||
+	    lt_sql_log_query(&sql, t, req->q, &req->range, req->forward,
+			     sql_limit, pushed) < 0 ||
+	    lt_buf_terminate(&sql) < 0) {
 		no_memory(err);
+		goto done;
+	}
+	run->lines = run->bytes = 0;
+	run->stopped = 0;
+	run->lr.bad = 0;
+	run->lr.after_bad = 0;
+	lt_buf_reset(&run->lr.partial);
+	if (run_lines(ch, (const char *)sql.data, lim, &run->lr, err) < 0)
+		goto done;
+	if (!run->stopped && run->lr.partial.len > 0) {
+		set_error(err, 502, "ClickHouse's answer ended inside a row");
 		goto done;
 	}
 	rc = 0;
 done:
-	if (rc < 0 && *pl != NULL) {
-		lt_pipeline_free(*pl);
-		*pl = NULL;
-	}
+	lt_buf_free(&sql);
 	free(pushed);
 	return rc;
 }
+
+/* With LIMIT in the SQL, duplicates among the rows leave fewer entries
+ * than asked for: the statement runs again with a larger LIMIT, and at
+ * last with none (the transfer then stops when the result is full). */
+#define SQL_LIMIT_TRIES 4
 
 int
 lt_query_logs(struct lt_ch *ch, const struct lt_sql_target *t,
 	      const struct lt_query_limits *lim, const struct lt_log_request *req,
 	      const struct lt_query_sink *sink, struct lt_query_error *err)
 {
-	struct lt_buf sql = LT_BUF_INIT;
 	struct log_run run;
 	struct lt_log_stats st;
 	double started = now_s();
-	int rc = -1;
+	uint64_t lines = 0, bytes = 0;
+	size_t sql_limit = 0;
+	int rc = -1, sql_limits = 0, tries = 0;
 
 	memset(&run, 0, sizeof(run));
 	run.lr.row = log_row;
@@ -1290,20 +1321,27 @@ lt_query_logs(struct lt_ch *ch, const struct lt_sql_target *t,
 			  req->limit, lim->max_entries);
 		return -1;
 	}
-	run.res = lt_log_result_new(req->limit, req->forward);
-	if (run.res == NULL)
-		return no_memory(err);
-	if (plan_log_query(t, req, &sql, &run.pl, err) < 0)
+	if (plan_log_query(t, req, &run.pl, &sql_limits, err) < 0)
 		goto done;
-	if (req->limit > 0 &&
-	    run_lines(ch, (const char *)sql.data, lim, &run.lr, err) < 0)
-		goto done;
-	if (!run.stopped && !run.lr.bad && run.lr.partial.len > 0) {
-		set_error(err, 502, "ClickHouse's answer ended inside a row");
+	if (sql_limits)
+		sql_limit = req->limit;
+	if (req->limit == 0 &&
+	    (run.res = lt_log_result_new(0, req->forward)) == NULL) {
+		no_memory(err);
 		goto done;
 	}
-	st.lines = run.lines;
-	st.bytes = run.bytes;
+	while (req->limit > 0) {
+		if (run_log_query(ch, t, lim, req, sql_limit, &run, err) < 0)
+			goto done;
+		lines += run.lines;
+		bytes += run.bytes;
+		if (sql_limit == 0 || lt_log_result_full(run.res) ||
+		    run.lines < sql_limit)
+			break;
+		sql_limit = ++tries < SQL_LIMIT_TRIES ? sql_limit * 4 : 0;
+	}
+	st.lines = lines;
+	st.bytes = bytes;
 	st.exec_s = now_s() - started;
 	if (lt_log_result_write(run.res, &st, sink) < 0) {
 		set_error(err, 500, "the answer could not be written");
@@ -1311,7 +1349,6 @@ lt_query_logs(struct lt_ch *ch, const struct lt_sql_target *t,
 	}
 	rc = 0;
 done:
-	lt_buf_free(&sql);
 	lt_buf_free(&run.lr.partial);
 	lt_log_row_free(&run.row);
 	if (run.pl != NULL)
@@ -1371,7 +1408,7 @@ name_row(struct line_reader *lr, const char *line, size_t len)
 	lt_buf_reset(&run->cell);
 	if (lt_tsv_unescape(&run->cell, line, len) < 0 ||
 	    (run->n > 0 && lt_buf_append_byte(&run->json, ',') < 0) ||
-	    lt_json_string(&run->json, (const char *)run->cell.data,
+	    lt_json_quote(&run->json, (const char *)run->cell.data,
 			   run->cell.len) < 0) {
 		lr->oom = 1;
 		return -1;
@@ -1474,10 +1511,10 @@ series_row(struct line_reader *lr, const char *line, size_t len)
 		goto oom;
 	for (i = 0; i < s->cells.n; i++)
 		if ((i > 0 && lt_buf_append_byte(&run->json, ',') < 0) ||
-		    lt_json_string(&run->json, s->lbl[i].name,
+		    lt_json_quote(&run->json, s->lbl[i].name,
 				   s->lbl[i].name_len) < 0 ||
 		    lt_buf_append_byte(&run->json, ':') < 0 ||
-		    lt_json_string(&run->json, s->lbl[i].value,
+		    lt_json_quote(&run->json, s->lbl[i].value,
 				   s->lbl[i].value_len) < 0)
 			goto oom;
 	if (lt_buf_append_byte(&run->json, '}') < 0)

@@ -14,7 +14,7 @@
 /* Appends s[0..len) as a JSON string, quotes included: ", \ and control
  * characters escaped, each byte of invalid UTF-8 as U+FFFD (as Go's
  * encoding/json does).  Returns 0, or -1 when out of memory. */
-int lt_json_string(struct lt_buf *out, const char *s, size_t len);
+int lt_json_quote(struct lt_buf *out, const char *s, size_t len);
 
 /* Appends a TabSeparated cell unescaped: \b \f \n \r \t \0 \a \v \e,
  * \xHH, and a backslash before any other byte stands for that byte.

@@ -410,6 +410,111 @@ START_TEST(test_insert_url)
 }
 END_TEST
 
+struct got {
+	struct lt_buf data;
+	int calls;
+	int stop;          /* ask to stop at the first call */
+};
+
+static int
+on_data(void *ctx, const char *data, size_t len)
+{
+	struct got *g = ctx;
+
+	g->calls++;
+	ck_assert_int_eq(lt_buf_append(&g->data, data, len), 0);
+	return g->stop;
+}
+
+/* A read statement's settings ride in the URL; an exception written
+ * after a 200 began is an error with its code; the handle serves
+ * lt_ch_query() afterwards as before. */
+START_TEST(test_stream_late_exception)
+{
+	static const char *const answers[] = {
+	    "HTTP/1.1 200 OK\r\nContent-Length: 51\r\n\r\n"
+	    "1\t2\n3\t4\nCode: 159. DB::Exception: Timeout exceeded\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n5\t6\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n42", NULL};
+	struct lt_ch_query_settings st;
+	struct fake f;
+	struct got g;
+	struct lt_buf out = LT_BUF_INIT, req = LT_BUF_INIT;
+	struct lt_ch *ch;
+
+	memset(&g, 0, sizeof(g));
+	memset(&st, 0, sizeof(st));
+	st.readonly = 2;
+	st.max_execution_time_s = 60;
+	st.max_memory_usage = 1000;
+	st.max_rows_to_read = 5;
+	st.timeout_ms = 4000;
+	fake_start(&f, answers);
+	ch = open_fake(&f, NULL, NULL, "/");
+	ck_assert_int_eq(lt_ch_query_stream(ch, "SELECT a", &st, on_data, &g,
+					    &err), -1);
+	ck_assert_int_eq(err.exception_code, 159);
+	ck_assert_int_eq(err.http_status, 200);
+	ck_assert_str_eq(err.message, "Code: 159. DB::Exception: Timeout exceeded");
+	ck_assert_uint_eq(g.data.len, 51);
+	ck_assert_int_eq(memcmp(g.data.data, "1\t2\n3\t4\n", 8), 0);
+	/* Without settings, and an answer with no exception. */
+	lt_buf_reset(&g.data);
+	ck_assert_int_eq(lt_ch_query_stream(ch, "SELECT b", NULL, on_data, &g,
+					    &err), 0);
+	ck_assert_uint_eq(g.data.len, 4);
+	ck_assert_int_eq(lt_ch_query(ch, "SELECT 42", &out, &err), 0);
+	ck_assert_str_eq((char *)out.data, "42");
+	lt_ch_close(ch);
+	fake_finish(&f, &req);
+	ck_assert_int_eq(strncmp((char *)req.data,
+				 "POST /?readonly=2&max_execution_time=60&"
+				 "max_memory_usage=1000&max_rows_to_read=5 "
+				 "HTTP/1.1\r\n", 91), 0);
+	ck_assert_ptr_ne(strstr((char *)req.data, "SELECT aPOST / HTTP/1.1\r\n"),
+			 NULL);
+	ck_assert_ptr_ne(strstr((char *)req.data, "SELECT bPOST / HTTP/1.1\r\n"),
+			 NULL);
+	lt_buf_free(&g.data);
+	lt_buf_free(&out);
+	lt_buf_free(&req);
+}
+END_TEST
+
+/* An error status: its body is the message, not data; a callback that
+ * asks to stop ends the transfer with success. */
+START_TEST(test_stream_error_and_stop)
+{
+	static const char *const answers[] = {
+	    "HTTP/1.1 404 Not Found\r\nX-ClickHouse-Exception-Code: 47\r\n"
+	    "Content-Length: 40\r\n\r\n"
+	    "Code: 47. DB::Exception: Unknown x. (UN)",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n1\n2\n3\n4\n", NULL};
+	struct fake f;
+	struct got g;
+	struct lt_buf req = LT_BUF_INIT;
+	struct lt_ch *ch;
+
+	memset(&g, 0, sizeof(g));
+	fake_start(&f, answers);
+	ch = open_fake(&f, NULL, NULL, "/");
+	ck_assert_int_eq(lt_ch_query_stream(ch, "SELECT x", NULL, on_data, &g,
+					    &err), -1);
+	ck_assert_int_eq(g.calls, 0);
+	ck_assert_int_eq(err.http_status, 404);
+	ck_assert_int_eq(err.exception_code, 47);
+	ck_assert_str_eq(err.message, "Code: 47. DB::Exception: Unknown x. (UN)");
+	g.stop = 1;
+	ck_assert_int_eq(lt_ch_query_stream(ch, "SELECT y", NULL, on_data, &g,
+					    &err), 0);
+	ck_assert_int_eq(g.calls, 1);
+	lt_ch_close(ch);
+	fake_finish(&f, &req);
+	lt_buf_free(&g.data);
+	lt_buf_free(&req);
+}
+END_TEST
+
 /* Settings for every INSERT go after the URL's own, before the query. */
 START_TEST(test_insert_settings_url)
 {
@@ -583,6 +688,8 @@ clickhouse_suite(void)
 	tcase_add_test(tc, test_query_keepalive_auth);
 	tcase_add_test(tc, test_insert_url);
 	tcase_add_test(tc, test_insert_settings_url);
+	tcase_add_test(tc, test_stream_late_exception);
+	tcase_add_test(tc, test_stream_error_and_stop);
 	tcase_add_test(tc, test_query_error_answer);
 	tcase_add_test(tc, test_unreachable);
 	tcase_add_test(tc, test_bad_url);

@@ -18,7 +18,7 @@ assert_json(const char *in, size_t len, const char *want)
 {
 	struct lt_buf b = LT_BUF_INIT;
 
-	ck_assert_int_eq(lt_json_string(&b, in, len), 0);
+	ck_assert_int_eq(lt_json_quote(&b, in, len), 0);
 	ck_assert_int_eq(lt_buf_terminate(&b), 0);
 	ck_assert_str_eq((const char *)b.data, want);
 	lt_buf_free(&b);
