@@ -24,7 +24,13 @@ int lt_sql_quote(struct lt_buf *out, const char *s, size_t len);
  *   tenant_id String, stream_id UInt64, label Array(String), day Date
  *
  * one row per stream and UTC day it has rows on (more after merges are
- * due: read it with GROUP BY or DISTINCT). */
+ * due: read it with GROUP BY or DISTINCT).
+ *
+ * The functions below append a NUL-terminated statement (or condition)
+ * to out and return 0, or return -1, out unchanged, when memory runs out
+ * or a database or table name is no identifier.  A statement holds the
+ * request's text up to four times its length (\xHH): past 256 KiB,
+ * ClickHouse wants a larger max_query_size on the request's URL. */
 struct lt_sql_target {
 	const char *database;
 	const char *table;          /* the logs table (Distributed on a cluster) */
