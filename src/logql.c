@@ -450,6 +450,78 @@ lt_go_bytes(const char *s, double *bytes)
 	return -1;
 }
 
+/* Length of the valid UTF-8 sequence at s (avail > 0 bytes), or 0. */
+static size_t
+utf8_seq(const unsigned char *s, size_t avail)
+{
+	size_t n, k;
+	uint32_t cp, min;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = s[0] & 0x1f;
+		min = 0x80;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = s[0] & 0x0f;
+		min = 0x800;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = s[0] & 0x07;
+		min = 0x10000;
+	} else
+		return 0;
+	if (avail < n)
+		return 0;
+	for (k = 1; k < n; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[k] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* Go's regexp reads each byte that is not UTF-8 as U+FFFD, which `.`
+ * matches; PCRE2 would let nothing match it.  Returns a copy of value
+ * with those bytes replaced, or NULL (*out_len 0) when value is UTF-8
+ * already, or NULL with *out_len 1 when memory runs out. */
+static char *
+go_runes(const char *value, size_t len, size_t *out_len)
+{
+	const unsigned char *v = (const unsigned char *)value;
+	size_t i, n, o = 0, bad = 0;
+	char *out;
+
+	*out_len = 0;
+	for (i = 0; i < len; i += n)
+		if ((n = utf8_seq(v + i, len - i)) == 0) {
+			bad++;
+			n = 1;
+		}
+	if (bad == 0)
+		return NULL;
+	if ((out = malloc(len + 2 * bad)) == NULL) {
+		*out_len = 1;
+		return NULL;
+	}
+	for (i = 0; i < len; i += n) {
+		if ((n = utf8_seq(v + i, len - i)) == 0) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			n = 1;
+		} else {
+			memcpy(out + o, value + i, n);
+			o += n;
+		}
+	}
+	*out_len = o;
+	return out;
+}
+
 /* ---- regexes ---- */
 
 /* Compiles re as Go's regexp reads it, as well as PCRE2 can: UTF-8,
@@ -504,8 +576,17 @@ re_match(const pcre2_code *code, const char *value, size_t len)
 {
 	pcre2_match_context *mc;
 	pcre2_match_data *md;
+	size_t fixed_len;
+	char *fixed;
 	int rc;
 
+	if ((fixed = go_runes(value, len, &fixed_len)) != NULL) {
+		rc = re_match(code, fixed, fixed_len);
+		free(fixed);
+		return rc;
+	}
+	if (fixed_len != 0)
+		return -1;
 	if ((mc = pcre2_match_context_create(NULL)) == NULL)
 		return -1;
 	(void)pcre2_set_match_limit(mc, RE_MATCH_LIMIT);
@@ -608,36 +689,7 @@ peek_at(const struct parser *p, size_t at)
 static size_t
 utf8_len(const struct parser *p, size_t at)
 {
-	const unsigned char *s = (const unsigned char *)p->text + at;
-	size_t avail = p->len - at, n, k;
-	uint32_t cp, min;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 2;
-		cp = s[0] & 0x1f;
-		min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3;
-		cp = s[0] & 0x0f;
-		min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 4;
-		cp = s[0] & 0x07;
-		min = 0x10000;
-	} else
-		return 0;
-	if (avail < n)
-		return 0;
-	for (k = 1; k < n; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[k] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
+	return utf8_seq((const unsigned char *)p->text + at, p->len - at);
 }
 
 static int
@@ -744,10 +796,15 @@ bad_value:
 static int
 lex_string(struct parser *p)
 {
-	size_t start = p->pos, at = start + 1, o = 0, n;
+	size_t start = p->pos, at = start + 1, o = 0, n, end;
 	char quote = p->text[start], c, *out;
 
-	if ((out = malloc(p->len - start + 1)) == NULL) {
+	/* Escapes only shrink: the text up to the closing quote is room
+	 * enough. */
+	for (end = at; end < p->len && p->text[end] != quote; end++)
+		if (p->text[end] == '\\' && quote == '"')
+			end++;
+	if ((out = malloc(end - start + 1)) == NULL) {
 		oom(p);
 		return -1;
 	}
@@ -1238,20 +1295,25 @@ lt_logql_free(struct lt_logql *q)
 }
 
 /* Grows *arr (of *n items of size) by one zeroed item; NULL when out of
- * memory. */
+ * memory.  The room doubles whenever *n reaches a power of two (from
+ * 4), so it is known from *n alone. */
 static void *
 append(struct parser *p, void **arr, size_t *n, size_t size)
 {
+	size_t room;
 	void *grown;
 
-	if (*n == SIZE_MAX / size - 1 ||
-	    (grown = realloc(*arr, (*n + 1) * size)) == NULL) {
-		oom(p);
-		return NULL;
+	if (*n == 0 || (*n >= 4 && (*n & (*n - 1)) == 0)) {
+		room = *n == 0 ? 4 : *n * 2;
+		if (room > SIZE_MAX / size ||
+		    (grown = realloc(*arr, room * size)) == NULL) {
+			oom(p);
+			return NULL;
+		}
+		*arr = grown;
 	}
-	*arr = grown;
-	memset((char *)grown + *n * size, 0, size);
-	return (char *)grown + (*n)++ * size;
+	memset((char *)*arr + *n * size, 0, size);
+	return (char *)*arr + (*n)++ * size;
 }
 
 static int
@@ -1495,9 +1557,10 @@ cmp_op(enum tok k, enum lt_cmp_op *op)
 	}
 }
 
-/* The right side of name CMP: a number (signed), a duration or a size. */
+/* The right side of name CMP: a number (signed), a duration or a size.
+ * ip_ok: after = or !=, where Loki would take an ip("...") filter. */
 static int
-filter_value(struct parser *p, struct lt_label_filter *f)
+filter_value(struct parser *p, struct lt_label_filter *f, int ip_ok)
 {
 	double sign = 1;
 
@@ -1518,7 +1581,7 @@ filter_value(struct parser *p, struct lt_label_filter *f)
 		f->kind = LT_LF_NUMBER;
 		break;
 	case T_FUNC:
-		if (strcmp(p->tok.name, "ip") == 0) {
+		if (ip_ok && strcmp(p->tok.name, "ip") == 0) {
 			fail_at(p, p->tok.start,
 				"ip() label filters are not supported");
 			return -1;
@@ -1566,7 +1629,7 @@ filter_primary(struct parser *p, int nest, size_t *depth)
 		if (p->tok.kind != T_STRING &&
 		    (mop == LT_MATCH_EQ || mop == LT_MATCH_NE)) {
 			f->cmp = mop == LT_MATCH_EQ ? LT_CMP_EQ : LT_CMP_NE;
-			if (filter_value(p, f) != 0)
+			if (filter_value(p, f, 1) != 0)
 				goto fail;
 			return f;
 		}
@@ -1588,7 +1651,7 @@ filter_primary(struct parser *p, int nest, size_t *depth)
 		unexpected(p, NULL);
 		goto fail;
 	}
-	if (next(p) != 0 || filter_value(p, f) != 0)
+	if (next(p) != 0 || filter_value(p, f, 0) != 0)
 		goto fail;
 	return f;
 fail:

@@ -895,6 +895,7 @@ parse_pipeline(struct ps *p, const char *context, enum tok closer)
 	}
 	if (last < 0)
 		return perr(p, tk.pos, "missing value for %s", context);
+	p->t->nodes[pipe].end = tk.pos;
 	return pipe;
 }
 
@@ -1025,7 +1026,7 @@ parse_list(struct ps *p, int *term, size_t *term_pos)
 	struct token tk;
 	const char *open;
 	size_t start, delim;
-	int list, id, last = -1, trim_left;
+	int list, id, pipe, last = -1, trim_left;
 
 	if ((list = new_node(p, N_LIST, p->pos)) < 0)
 		return -1;
@@ -1086,9 +1087,12 @@ parse_list(struct ps *p, int *term, size_t *term_pos)
 		unlex(p, &tk);
 		if ((id = new_node(p, N_ACTION, tk.pos)) < 0)
 			return -1;
-		p->t->nodes[id].first = parse_pipeline(p, "command", T_RDELIM);
-		if (p->t->nodes[id].first < 0)
+		/* Not assigned in one statement: the parse may move nodes. */
+		pipe = parse_pipeline(p, "command", T_RDELIM);
+		if (pipe < 0)
 			return -1;
+		p->t->nodes[id].first = pipe;
+		p->t->nodes[id].end = p->t->nodes[pipe].end;
 		add_child(p, list, &last, id);
 	}
 }
@@ -1358,6 +1362,9 @@ xerr(struct ex *e, int node, const char *msg)
 
 	if (e->why == NULL || e->whylen == 0)
 		return -1;
+	while (len > 0 && is_space(t->src[pos + len - 1]))
+		len--;
+	more = len > 20;
 	while (line_start > 0 && t->src[line_start - 1] != '\n')
 		line_start--;
 	(void)snprintf(e->why, e->whylen,

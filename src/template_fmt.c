@@ -1257,7 +1257,8 @@ fmt_one(struct tx *x, struct lt_buf *out, const struct spec *sp,
 	return bad_verb(x, out, vb, v);
 }
 
-/* A width or precision: digits, or * taking an int argument. */
+/* A width or precision: digits, or * taking an int argument.  1 when
+ * there is one, 0 when not, -1 for a bad *, -2 for too many digits. */
 static int
 fmt_num(struct tx *x, const char *f, size_t n, size_t *i, const struct tv *a,
 	int na, int *argi, int *val)
@@ -1278,13 +1279,15 @@ fmt_num(struct tx *x, const char *f, size_t n, size_t *i, const struct tv *a,
 	if (*i >= n || f[*i] < '0' || f[*i] > '9')
 		return 0;
 	while (*i < n && f[*i] >= '0' && f[*i] <= '9') {
+		/* Go gives up on a crazy long number, and on the rest of
+		 * the format with it. */
+		if (v > FMT_TOO_LARGE) {
+			*i = n;
+			return -2;
+		}
 		v = v * 10 + (f[*i] - '0');
-		if (v > FMT_TOO_LARGE)
-			v = FMT_TOO_LARGE + 1;
 		(*i)++;
 	}
-	if (v > FMT_TOO_LARGE)
-		return -1;
 	*val = (int)v;
 	return 1;
 }
@@ -1325,7 +1328,9 @@ lt_fmt_printf(struct tx *x, const char *f, size_t n, const struct tv *a,
 				break;
 		}
 		rc = fmt_num(x, f, n, &i, a, na, &argi, &sp.wid);
-		if (rc < 0) {
+		if (rc == -2)
+			sp.wid = -1;
+		else if (rc < 0) {
 			if (lt_buf_append(out, "%!(BADWIDTH)", 12) < 0)
 				return -1;
 			sp.wid = -1;
@@ -1337,7 +1342,9 @@ lt_fmt_printf(struct tx *x, const char *f, size_t n, const struct tv *a,
 		if (i < n && f[i] == '.') {
 			i++;
 			rc = fmt_num(x, f, n, &i, a, na, &argi, &sp.prec);
-			if (rc < 0 || sp.prec < -1) {
+			if (rc == -2)
+				sp.prec = -1;
+			else if (rc < 0 || sp.prec < -1) {
 				if (lt_buf_append(out, "%!(BADPREC)", 11) < 0)
 					return -1;
 				sp.prec = -1;
