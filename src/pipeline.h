@@ -49,7 +49,8 @@ struct lt_pl_output {
  * every stage): regexes (PCRE2, with match limits), templates, patterns.
  * Returns NULL with why set when one does not compile (a 400 for the
  * client: "invalid regexp ...", the template's error), or "out of
- * memory". */
+ * memory".  The pipeline keeps copies of what it needs: q may be freed
+ * once it is made. */
 struct lt_pipeline *lt_pipeline_new(const struct lt_logql *q,
 				    const unsigned char *skip, char *why,
 				    size_t whylen);
