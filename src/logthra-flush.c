@@ -181,6 +181,123 @@ print_ddl(const struct lt_options *o, const char *given_version)
 	return rc;
 }
 
+/* Prints a statement of --migrate and, unless dry_run, sends it.
+ * Returns 0, or -1 (logged) when ClickHouse refused it. */
+static int
+migrate_statement(struct lt_ch *ch, const char *sql, int dry_run)
+{
+	struct lt_ch_error err;
+
+	(void)printf("%s;\n", sql);
+	if (dry_run)
+		return 0;
+	if (lt_ch_query(ch, sql, NULL, &err) < 0) {
+		lt_error("ClickHouse refused the change");
+		lt_detail("%s", err.message);
+		lt_hint("The changes printed before this one were made.");
+		return -1;
+	}
+	return 0;
+}
+
+/* The servers that hold rows: each shard of a cluster, or ch. */
+struct servers {
+	struct lt_ch **v;
+	size_t n;
+	int own;      /* v's connections are ours to close */
+};
+
+static int
+open_servers(const struct lt_options *o, struct lt_ch **ch, struct servers *sv)
+{
+	memset(sv, 0, sizeof(*sv));
+	if (o->cluster == NULL) {
+		sv->v = ch;
+		sv->n = 1;
+		return 0;
+	}
+	sv->own = 1;
+	return lt_flush_open_shards(o, &sv->v, &sv->n);
+}
+
+static void
+close_servers(struct servers *sv)
+{
+	size_t i;
+
+	if (!sv->own)
+		return;
+	for (i = 0; i < sv->n; i++)
+		lt_ch_close(sv->v[i]);
+	free(sv->v);
+}
+
+/* The streams index of --migrate (logthra(7), THE STREAMS INDEX): its
+ * table when missing, then, on each server holding rows, the days of
+ * the logs table with streams it lacks, a day at a time.  *changes
+ * counts the statements.  Returns LT_EX_OK, or another status. */
+static int
+migrate_streams(const struct lt_options *o, struct lt_ch *ch,
+		const struct lt_table_spec *spec, const struct lt_table_found *found,
+		int dry_run, int *changes)
+{
+	struct lt_buf sql = LT_BUF_INIT;
+	struct lt_ch_error err;
+	struct servers sv;
+	int32_t *days = NULL;
+	int present, i, n = 0, rc = LT_EX_TEMPFAIL;
+	size_t k;
+
+	present = lt_table_streams_present(ch, spec, &err);
+	if (present < 0) {
+		lt_error("could not ask ClickHouse whether the streams index exists");
+		lt_detail("%s", err.message);
+		return LT_EX_TEMPFAIL;
+	}
+	for (i = 0; !present && (n = lt_table_streams_ddl_statement(&sql, spec, i)) == 0; i++) {
+		++*changes;
+		if (migrate_statement(ch, (char *)sql.data, dry_run) < 0)
+			goto out;
+	}
+	if (!present && n < 0) {
+		lt_error("out of memory");
+		goto out;
+	}
+	if (open_servers(o, &ch, &sv) < 0) {
+		rc = LT_EX_ERROR;
+		goto close;
+	}
+	for (k = 0; k < sv.n; k++) {
+		/* A dry run asks about a streams table that is not made. */
+		n = lt_table_streams_missing_days(sv.v[k], spec, present || !dry_run,
+						  &days, &err);
+		if (n < 0) {
+			lt_error("could not ask ClickHouse which days the streams index lacks");
+			lt_detail("%s", err.message);
+			goto close;
+		}
+		for (i = 0; i < n; i++) {
+			lt_buf_reset(&sql);
+			if (lt_table_streams_backfill_sql(&sql, spec, found->layout, days[i]) < 0) {
+				lt_error("out of memory");
+				goto close;
+			}
+			++*changes;
+			if (migrate_statement(sv.v[k], (char *)sql.data, dry_run) < 0)
+				goto close;
+		}
+		free(days);
+		days = NULL;
+	}
+	rc = LT_EX_OK;
+close:
+	close_servers(&sv);
+out:
+	free(days);
+	lt_buf_free(&sql);
+	return rc;
+}
+
 /* --migrate: reads the table, prints the changes, makes them unless
  * dry_run. */
 static int
@@ -215,26 +332,22 @@ migrate(const struct lt_options *o, int dry_run)
 	if (!found.exists)
 		(void)printf("-- %s.%s does not exist: logthra-flush creates it as --print-ddl shows.\n",
 			     o->database, o->table);
-	else if (n == 0)
-		(void)printf("-- %s.%s needs no change that --migrate makes (ClickHouse %d.%d).\n",
-			     o->database, o->table, v.major, v.minor);
 	for (stmt = (char *)left.data; (end = strchr(stmt, '\n')) != NULL; stmt = end + 1)
 		(void)printf("-- not changed: %.*s\n", (int)(end - stmt), stmt);
 	rc = LT_EX_OK;
 	for (stmt = (char *)alters.data; (end = strchr(stmt, '\n')) != NULL; stmt = end + 1) {
 		*end = '\0';
-		(void)printf("%s\n", stmt);
-		if (dry_run)
-			continue;
 		end[-1] = '\0'; /* the ';' */
-		if (lt_ch_query(ch, stmt, NULL, &err) < 0) {
-			lt_error("ClickHouse refused the change");
-			lt_detail("%s", err.message);
-			lt_hint("The changes printed before this one were made.");
+		if (migrate_statement(ch, stmt, dry_run) < 0) {
 			rc = LT_EX_TEMPFAIL;
 			break;
 		}
 	}
+	if (rc == LT_EX_OK && found.exists)
+		rc = migrate_streams(o, ch, &spec, &found, dry_run, &n);
+	if (rc == LT_EX_OK && found.exists && n == 0)
+		(void)printf("-- %s.%s needs no change that --migrate makes (ClickHouse %d.%d).\n",
+			     o->database, o->table, v.major, v.minor);
 	if (fflush(stdout) != 0) {
 		lt_error("could not write to standard output: %m");
 		rc = LT_EX_ERROR;
@@ -260,7 +373,16 @@ check_names(const struct lt_options *o)
 		lt_hint("Use letters, digits and underscores, starting with a letter or underscore.");
 		return -1;
 	}
-	if (o->cluster != NULL) {
+	if (o->cluster == NULL) {
+		struct lt_table_spec s = {.database = o->database, .table = o->table};
+		char name[LT_TABLE_NAME_SIZE];
+
+		if (lt_table_streams_name(&s, 0, name, sizeof(name)) < 0) {
+			lt_error("table name \"%s\" is too long", o->table);
+			lt_hint("The streams index beside it is TABLE_streams, at most 64 characters.");
+			return -1;
+		}
+	} else {
 		struct lt_table_spec s = {.database = o->database, .table = o->table};
 
 		if (!lt_ch_identifier_valid(o->cluster)) {
@@ -270,7 +392,7 @@ check_names(const struct lt_options *o)
 		}
 		if (lt_table_set_cluster(&s, o->cluster) < 0) {
 			lt_error("table name \"%s\" is too long for a cluster", o->table);
-			lt_hint("The shards' tables are named TABLE_local, at most 64 characters.");
+			lt_hint("The shards' tables are named TABLE_local and TABLE_streams_local, at most 64 characters.");
 			return -1;
 		}
 	}
