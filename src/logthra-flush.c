@@ -200,100 +200,137 @@ migrate_statement(struct lt_ch *ch, const char *sql, int dry_run)
 	return 0;
 }
 
-/* The servers that hold rows: each shard of a cluster, or ch. */
-struct servers {
-	struct lt_ch **v;
-	size_t n;
-	int own;      /* v's connections are ours to close */
+/* The streams index's part of --migrate (logthra(7), THE STREAMS
+ * INDEX): its table when missing, then, on each server that holds rows
+ * (each shard of a cluster), the days of the logs table with streams it
+ * lacks, filled in a day at a time. */
+struct streams_plan {
+	int present;
+	struct lt_ch **servers;
+	size_t n_servers;
+	int own_servers;      /* the shards' connections, ours to close */
+	int32_t **days;       /* per server */
+	int *n_days;
+	struct lt_buf alters; /* of an existing table's TTL, ";\n" after each */
+	int changes;
 };
 
-static int
-open_servers(const struct lt_options *o, struct lt_ch **ch, struct servers *sv)
-{
-	memset(sv, 0, sizeof(*sv));
-	if (o->cluster == NULL) {
-		sv->v = ch;
-		sv->n = 1;
-		return 0;
-	}
-	sv->own = 1;
-	return lt_flush_open_shards(o, &sv->v, &sv->n);
-}
-
 static void
-close_servers(struct servers *sv)
+streams_plan_free(struct streams_plan *p)
 {
-	size_t i;
-
-	if (!sv->own)
-		return;
-	for (i = 0; i < sv->n; i++)
-		lt_ch_close(sv->v[i]);
-	free(sv->v);
-}
-
-/* The streams index of --migrate (logthra(7), THE STREAMS INDEX): its
- * table when missing, then, on each server holding rows, the days of
- * the logs table with streams it lacks, a day at a time.  *changes
- * counts the statements.  Returns LT_EX_OK, or another status. */
-static int
-migrate_streams(const struct lt_options *o, struct lt_ch *ch,
-		const struct lt_table_spec *spec, const struct lt_table_found *found,
-		int dry_run, int *changes)
-{
-	struct lt_buf sql = LT_BUF_INIT;
-	struct lt_ch_error err;
-	struct servers sv;
-	int32_t *days = NULL;
-	int present, i, n = 0, rc = LT_EX_TEMPFAIL;
 	size_t k;
 
-	present = lt_table_streams_present(ch, spec, &err);
-	if (present < 0) {
+	for (k = 0; k < p->n_servers; k++) {
+		if (p->own_servers)
+			lt_ch_close(p->servers[k]);
+		if (p->days != NULL)
+			free(p->days[k]);
+	}
+	if (p->own_servers)
+		free(p->servers);
+	free(p->days);
+	free(p->n_days);
+	lt_buf_free(&p->alters);
+}
+
+/* Asks what is to be done.  Returns LT_EX_OK, or another status. */
+static int
+plan_streams(const struct lt_options *o, struct lt_ch **ch,
+	     const struct lt_table_spec *spec, struct streams_plan *p)
+{
+	struct lt_ch_error err;
+	size_t k;
+	int n;
+
+	memset(p, 0, sizeof(*p));
+	p->present = lt_table_streams_present(*ch, spec, &err);
+	if (p->present < 0) {
 		lt_error("could not ask ClickHouse whether the streams index exists");
 		lt_detail("%s", err.message);
 		return LT_EX_TEMPFAIL;
 	}
-	for (i = 0; !present && (n = lt_table_streams_ddl_statement(&sql, spec, i)) == 0; i++) {
-		++*changes;
-		if (migrate_statement(ch, (char *)sql.data, dry_run) < 0)
-			goto out;
+	p->changes = p->present ? 0 : 1 + (spec->cluster != NULL);
+	if (p->present) {
+		struct lt_buf create = LT_BUF_INIT;
+
+		n = lt_table_streams_show(*ch, spec, &create, &err);
+		if (n == 0)
+			n = lt_table_streams_migrations(spec, (char *)create.data, &p->alters);
+		lt_buf_free(&create);
+		if (n < 0 || lt_buf_terminate(&p->alters) < 0) {
+			lt_error("could not read the streams index's table");
+			lt_detail("%s", err.message);
+			return LT_EX_TEMPFAIL;
+		}
+		p->changes += n;
 	}
-	if (!present && n < 0) {
+	if (o->cluster == NULL) {
+		p->servers = ch;
+		p->n_servers = 1;
+	} else {
+		p->own_servers = 1;
+		if (lt_flush_open_shards(o, &p->servers, &p->n_servers) < 0)
+			return LT_EX_ERROR;
+	}
+	p->days = calloc(p->n_servers, sizeof(*p->days));
+	p->n_days = calloc(p->n_servers, sizeof(*p->n_days));
+	if (p->days == NULL || p->n_days == NULL) {
 		lt_error("out of memory");
-		goto out;
+		return LT_EX_ERROR;
 	}
-	if (open_servers(o, &ch, &sv) < 0) {
-		rc = LT_EX_ERROR;
-		goto close;
-	}
-	for (k = 0; k < sv.n; k++) {
-		/* A dry run asks about a streams table that is not made. */
-		n = lt_table_streams_missing_days(sv.v[k], spec, present || !dry_run,
-						  &days, &err);
+	for (k = 0; k < p->n_servers; k++) {
+		n = lt_table_streams_missing_days(p->servers[k], spec, p->present,
+						  &p->days[k], &err);
 		if (n < 0) {
 			lt_error("could not ask ClickHouse which days the streams index lacks");
 			lt_detail("%s", err.message);
-			goto close;
+			return LT_EX_TEMPFAIL;
 		}
-		for (i = 0; i < n; i++) {
+		p->n_days[k] = n;
+		p->changes += n;
+	}
+	return LT_EX_OK;
+}
+
+/* Prints and (unless dry_run) makes the changes of the plan. */
+static int
+carry_out_streams(struct lt_ch *ch, const struct lt_table_spec *spec,
+		  enum lt_table_layout logs_layout, const struct streams_plan *p,
+		  int dry_run)
+{
+	struct lt_buf sql = LT_BUF_INIT;
+	int i, n = 0, rc = LT_EX_TEMPFAIL;
+	size_t k;
+
+	char *stmt, *end;
+
+	for (i = 0; !p->present && (n = lt_table_streams_ddl_statement(&sql, spec, i)) == 0; i++)
+		if (migrate_statement(ch, (char *)sql.data, dry_run) < 0)
+			goto out;
+	if (n < 0) {
+		lt_error("out of memory");
+		goto out;
+	}
+	for (stmt = (char *)p->alters.data; stmt != NULL && (end = strchr(stmt, '\n')) != NULL;
+	     stmt = end + 1) {
+		end[-1] = '\0'; /* the ';' */
+		if (migrate_statement(ch, stmt, dry_run) < 0)
+			goto out;
+	}
+	for (k = 0; k < p->n_servers; k++) {
+		for (i = 0; i < p->n_days[k]; i++) {
 			lt_buf_reset(&sql);
-			if (lt_table_streams_backfill_sql(&sql, spec, found->layout, days[i]) < 0) {
+			if (lt_table_streams_backfill_sql(&sql, spec, logs_layout,
+							  p->days[k][i]) < 0) {
 				lt_error("out of memory");
-				goto close;
+				goto out;
 			}
-			++*changes;
-			if (migrate_statement(sv.v[k], (char *)sql.data, dry_run) < 0)
-				goto close;
+			if (migrate_statement(p->servers[k], (char *)sql.data, dry_run) < 0)
+				goto out;
 		}
-		free(days);
-		days = NULL;
 	}
 	rc = LT_EX_OK;
-close:
-	close_servers(&sv);
 out:
-	free(days);
 	lt_buf_free(&sql);
 	return rc;
 }
@@ -310,6 +347,7 @@ migrate(const struct lt_options *o, int dry_run)
 	struct lt_ch_version v;
 	struct lt_ch_error err;
 	struct lt_ch *ch = connect_clickhouse(o);
+	struct streams_plan plan = {0};
 	char *stmt, *end;
 	int n, rc = LT_EX_TEMPFAIL;
 
@@ -329,9 +367,14 @@ migrate(const struct lt_options *o, int dry_run)
 		lt_error("out of memory");
 		goto out;
 	}
+	if (found.exists && (rc = plan_streams(o, &ch, &spec, &plan)) != LT_EX_OK)
+		goto out;
 	if (!found.exists)
 		(void)printf("-- %s.%s does not exist: logthra-flush creates it as --print-ddl shows.\n",
 			     o->database, o->table);
+	else if (n == 0 && plan.changes == 0)
+		(void)printf("-- %s.%s needs no change that --migrate makes (ClickHouse %d.%d).\n",
+			     o->database, o->table, v.major, v.minor);
 	for (stmt = (char *)left.data; (end = strchr(stmt, '\n')) != NULL; stmt = end + 1)
 		(void)printf("-- not changed: %.*s\n", (int)(end - stmt), stmt);
 	rc = LT_EX_OK;
@@ -344,15 +387,13 @@ migrate(const struct lt_options *o, int dry_run)
 		}
 	}
 	if (rc == LT_EX_OK && found.exists)
-		rc = migrate_streams(o, ch, &spec, &found, dry_run, &n);
-	if (rc == LT_EX_OK && found.exists && n == 0)
-		(void)printf("-- %s.%s needs no change that --migrate makes (ClickHouse %d.%d).\n",
-			     o->database, o->table, v.major, v.minor);
+		rc = carry_out_streams(ch, &spec, found.layout, &plan, dry_run);
 	if (fflush(stdout) != 0) {
 		lt_error("could not write to standard output: %m");
 		rc = LT_EX_ERROR;
 	}
 out:
+	streams_plan_free(&plan);
 	free(tenants);
 	lt_buf_free(&alters);
 	lt_buf_free(&left);

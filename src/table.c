@@ -676,7 +676,8 @@ note_missing(struct lt_table_found *f, const char *name, const char *type)
 }
 
 static int
-ttl_matches(const struct lt_table_spec *s, const char *create_sql, int found_ttl)
+ttl_matches(const struct lt_table_spec *s, const char *create_sql, int found_ttl,
+	    int streams)
 {
 	struct lt_buf want = LT_BUF_INIT;
 	const char *at;
@@ -684,7 +685,7 @@ ttl_matches(const struct lt_table_spec *s, const char *create_sql, int found_ttl
 
 	if (!has_ttl(s))
 		return !found_ttl;
-	if (lt_buf_printf(&want, "TTL ") < 0 || append_ttl_rules(&want, s, 0) < 0 ||
+	if (lt_buf_printf(&want, "TTL ") < 0 || append_ttl_rules(&want, s, streams) < 0 ||
 	    lt_buf_terminate(&want) < 0) {
 		lt_buf_free(&want);
 		return 0;
@@ -740,7 +741,7 @@ lt_table_inspect(const struct lt_table_spec *s, const char *columns_tsv,
 	else if (strstr(create_sql, "INDEX msg_tokens ") != NULL)
 		f->index = LT_INDEX_TOKENBF;
 	f->has_ttl = strstr(create_sql, "TTL ") != NULL;
-	f->ttl_matches = ttl_matches(s, create_sql, f->has_ttl);
+	f->ttl_matches = ttl_matches(s, create_sql, f->has_ttl, 0);
 	f->ttl_only_drop_parts = strstr(create_sql, "ttl_only_drop_parts = 1") != NULL;
 }
 
@@ -925,4 +926,37 @@ lt_table_streams_backfill_sql(struct lt_buf *out, const struct lt_table_spec *s,
 			   "FROM %s.%s WHERE day = toDate('%s')) GROUP BY tenant_id, stream_id",
 			   date, s->database, name, date) == 0;
 	return statement(out, ok, old);
+}
+
+int
+lt_table_streams_migrations(const struct lt_table_spec *s, const char *create_sql,
+			    struct lt_buf *out)
+{
+	char name[LT_TABLE_NAME_SIZE];
+	int found_ttl = strstr(create_sql, "TTL ") != NULL;
+	int only_drop_parts = strstr(create_sql, "ttl_only_drop_parts = 1") != NULL;
+	int n = 0, rc = 0;
+
+	if (lt_table_streams_name(s, 1, name, sizeof(name)) < 0)
+		return -1;
+	/* The portable layout has no TTL: its days go with the logs
+	 * table's (lt_table_drop_old_days()). */
+	if (s->layout != LT_LAYOUT_CURRENT)
+		return 0;
+	if (!ttl_matches(s, create_sql, found_ttl, 1) && (has_ttl(s) || found_ttl)) {
+		n++;
+		rc |= alter_start(out, s, name);
+		if (!has_ttl(s))
+			rc |= lt_buf_printf(out, "REMOVE TTL;\n");
+		else
+			rc |= lt_buf_printf(out, "MODIFY TTL ") | append_ttl_rules(out, s, 1) |
+			      lt_buf_append(out, ";\n", 2);
+	}
+	if (wants_ttl_only_drop_parts(s) != only_drop_parts) {
+		n++;
+		rc |= alter_start(out, s, name);
+		rc |= lt_buf_printf(out, "MODIFY SETTING ttl_only_drop_parts = %d;\n",
+				    wants_ttl_only_drop_parts(s));
+	}
+	return rc < 0 ? -1 : n;
 }

@@ -181,6 +181,13 @@ int lt_table_streams_missing_days_sql(struct lt_buf *out,
 int lt_table_streams_backfill_sql(struct lt_buf *out, const struct lt_table_spec *s,
 				  enum lt_table_layout logs_layout, int32_t day);
 
+/* The ALTERs (each ending ";\n", appended to out) that bring the TTL
+ * and ttl_only_drop_parts of an existing streams table, whose SHOW
+ * CREATE TABLE text is create_sql, to s's retention: a day longer than
+ * the logs table's, in whole days.  Returns their number, or -1. */
+int lt_table_streams_migrations(const struct lt_table_spec *s,
+				const char *create_sql, struct lt_buf *out);
+
 /* --- on the server (table_server.c) --- */
 
 struct lt_ch;
@@ -211,6 +218,11 @@ int lt_table_drop_old_days(struct lt_ch *ch, const struct lt_table_spec *s,
  * the Distributed one) exists: 1, 0, or -1 with err set. */
 int lt_table_streams_present(struct lt_ch *ch, const struct lt_table_spec *s,
 			     struct lt_ch_error *err);
+
+/* The text of SHOW CREATE TABLE of the streams table rows go to, into
+ * create (NUL-terminated). */
+int lt_table_streams_show(struct lt_ch *ch, const struct lt_table_spec *s,
+			  struct lt_buf *create, struct lt_ch_error *err);
 
 /* Creates the streams table when it is missing (ON CLUSTER on a
  * cluster).  Returns 1 when it made it, 0 when it was there, -1. */

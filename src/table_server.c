@@ -121,6 +121,26 @@ lt_table_streams_present(struct lt_ch *ch, const struct lt_table_spec *s,
 	return tables_present(ch, s, name, local, err);
 }
 
+int
+lt_table_streams_show(struct lt_ch *ch, const struct lt_table_spec *s,
+		      struct lt_buf *create, struct lt_ch_error *err)
+{
+	struct lt_buf sql = LT_BUF_INIT;
+	char name[LT_TABLE_NAME_SIZE];
+	int rc;
+
+	if (lt_table_streams_name(s, 1, name, sizeof(name)) < 0 ||
+	    lt_buf_printf(&sql, "SHOW CREATE TABLE %s.%s FORMAT TabSeparatedRaw",
+			  s->database, name) < 0 ||
+	    lt_buf_terminate(&sql) < 0) {
+		lt_buf_free(&sql);
+		return no_memory(err);
+	}
+	rc = ask(ch, (char *)sql.data, create, err);
+	lt_buf_free(&sql);
+	return rc;
+}
+
 /* Runs the statements of a DDL function until the last. */
 static int
 run_ddl(struct lt_ch *ch, const struct lt_table_spec *s,
