@@ -48,6 +48,9 @@ struct run {
 	enum lt_table_layout layout; /* of the existing table */
 	int drop_days;               /* retention is ours: the table has no TTL */
 	struct lt_buf insert_sql;
+	struct lt_buf streams_insert_sql;
+	struct lt_stream_days streams; /* of the items being sent to a shard */
+	struct lt_buf streams_rows;
 	char query_id[64];       /* "logthra-SPOOLHASH-" + a counter per INSERT */
 	size_t id_prefix_len;
 	unsigned long n_inserts;
@@ -209,7 +212,8 @@ ensure_table(struct run *r)
 	as_found = r->spec;
 	as_found.layout = found.layout;
 	r->layout = found.layout;
-	if (lt_table_insert_sql(&r->insert_sql, &as_found) < 0) {
+	if (lt_table_insert_sql(&r->insert_sql, &as_found) < 0 ||
+	    lt_table_streams_insert_sql(&r->streams_insert_sql, &r->spec) < 0) {
 		lt_error("out of memory");
 		return LT_EX_ERROR;
 	}
@@ -500,6 +504,15 @@ check_presence(struct run *r)
 
 /* --- sending --- */
 
+/* The next query_id: the spool's prefix, a counter and the pid. */
+static void
+next_query_id(struct run *r)
+{
+	(void)snprintf(r->query_id + r->id_prefix_len,
+		       sizeof(r->query_id) - r->id_prefix_len, "%lu-%ld",
+		       ++r->n_inserts, (long)getpid());
+}
+
 static enum send_result
 send_day(struct run *r, struct lt_ch *ch, const struct lt_day_rows *d, int quiet)
 {
@@ -508,9 +521,7 @@ send_day(struct run *r, struct lt_ch *ch, const struct lt_day_rows *d, int quiet
 
 	/* One day is one partition, and block_rows above the row count
 	 * keeps the INSERT to one block: one part, all or nothing. */
-	(void)snprintf(r->query_id + r->id_prefix_len,
-		       sizeof(r->query_id) - r->id_prefix_len, "%lu-%ld",
-		       ++r->n_inserts, (long)getpid());
+	next_query_id(r);
 	if (lt_ch_insert(ch, (char *)r->insert_sql.data, d->rows.data,
 			 d->rows.len, d->n_rows + 1, r->query_id, err) == 0) {
 		r->st->rows += d->n_rows;
@@ -528,8 +539,52 @@ send_day(struct run *r, struct lt_ch *ch, const struct lt_day_rows *d, int quiet
 								 : DEFERRED;
 }
 
+/* ClickHouse refuses an INSERT into more partitions (days) than this,
+ * by default (max_partitions_per_insert_block). */
+#define STREAMS_DAYS_PER_INSERT 100
+
+/* Indexes the streams of r->streams on shard ch before their rows go
+ * in (logthra(7), THE STREAMS INDEX): a row that can be read has its
+ * stream indexed.  Rows already there fold into one in ClickHouse, so
+ * a second time costs nothing but the INSERT.  A failure is the logs
+ * INSERT's: the batch waits for a later run. */
+static enum send_result
+send_streams(struct run *r, struct lt_ch *ch, int quiet)
+{
+	struct lt_ch_error *err = &r->last_err;
+	enum send_result res = SENT;
+	int32_t from_day = INT32_MIN;
+	long long n;
+	char what[256];
+
+	for (;;) {
+		lt_buf_reset(&r->streams_rows);
+		n = lt_stream_days_rowbinary(&r->streams, &from_day,
+					     STREAMS_DAYS_PER_INSERT, &r->streams_rows);
+		if (n < 0) {
+			lt_error("out of memory");
+			return DEFERRED;
+		}
+		if (n == 0)
+			return res;
+		next_query_id(r);
+		if (lt_ch_insert(ch, (char *)r->streams_insert_sql.data,
+				 r->streams_rows.data, r->streams_rows.len,
+				 (size_t)n + 1, r->query_id, err) == 0)
+			continue;
+		if (err->http_status != 0 && lt_ch_error_is_data(err) && quiet)
+			return DATA_ERROR;
+		(void)snprintf(what, sizeof(what),
+			       "could not insert %lld streams of tenant \"%s\" into the streams index",
+			       n, r->tenant);
+		report_ch_error(what, r->o, err);
+		return err->http_status != 0 && lt_ch_error_is_data(err) ? DATA_ERROR
+									 : DEFERRED;
+	}
+}
+
 /* Sends the rows of items [from, to) of the batch that go to shard k,
- * one INSERT per day.  A push goes whole to shard push_id % shards, as
+ * their streams first, then one INSERT per day.  A push goes whole to shard push_id % shards, as
  * the Distributed table would send it. */
 static enum send_result
 send_shard(struct run *r, size_t k, size_t from, size_t to, int quiet)
@@ -543,17 +598,21 @@ send_shard(struct run *r, size_t k, size_t from, size_t to, int quiet)
 	size_t i;
 
 	lt_rows_by_day_reset(&r->days);
+	lt_stream_days_reset(&r->streams);
 	for (i = from; i < to; i++) {
 		const struct item *it = &r->batch.v[i];
 
 		if (it->info.push_id % r->n_shards != k)
 			continue;
 		if (lt_spool_rowbinary(it->data.data, it->data.len, rows_time,
-				       it->skip, it->n_skip, &r->days) < 0) {
+				       it->skip, it->n_skip, &r->days) < 0 ||
+		    lt_spool_stream_days(it->data.data, it->data.len, &r->streams) < 0) {
 			lt_error("out of memory");
 			return DEFERRED;
 		}
 	}
+	if (r->days.n > 0)
+		res = send_streams(r, r->shards[k], quiet);
 	for (i = 0; i < r->days.n && res == SENT; i++)
 		res = send_day(r, r->shards[k], &r->days.v[i], quiet);
 	return res;
@@ -1019,16 +1078,53 @@ make_id_prefix(struct run *r)
 					    "logthra-%016" PRIx64 "-", h);
 }
 
+int
+lt_flush_open_shards(const struct lt_options *o, struct lt_ch ***shards, size_t *n)
+{
+	struct lt_ch_options co = lt_flush_ch_options(o);
+	const char *p, *sep = " \t";
+	char *url;
+	size_t len;
+	int rc = 0;
+
+	*shards = NULL;
+	*n = 0;
+	if (o->shard_urls == NULL) {
+		lt_error("cluster \"%s\" is set but shard_urls is not", o->cluster);
+		return -1;
+	}
+	for (p = o->shard_urls + strspn(o->shard_urls, sep); *p != '\0' && rc == 0;
+	     p += len, p += strspn(p, sep)) {
+		struct lt_ch **more = reallocarray(*shards, *n + 1, sizeof(*more));
+
+		len = strcspn(p, sep);
+		if (more == NULL || (url = strndup(p, len)) == NULL) {
+			if (more != NULL)
+				*shards = more;
+			rc = -1;
+			break;
+		}
+		*shards = more;
+		co.url = url;
+		(*shards)[*n] = lt_ch_open(&co);
+		free(url);
+		if ((*shards)[*n] == NULL)
+			rc = -1;
+		else
+			++*n;
+	}
+	if (rc == 0 && *n == 0) {
+		lt_error("shard_urls names no shard of cluster \"%s\"", o->cluster);
+		rc = -1;
+	}
+	return rc;
+}
+
 /* One connection per shard of a cluster, from shard_urls, in the order
  * of the cluster's shard numbers; on one server the one connection. */
 static int
-open_shards(struct run *r, struct lt_ch_options *co)
+open_shards(struct run *r)
 {
-	const char *p, *sep = " \t";
-	char *url;
-	size_t n = 0, len;
-	int rc = 0;
-
 	if (r->o->cluster == NULL) {
 		r->shards = malloc(sizeof(*r->shards));
 		if (r->shards == NULL)
@@ -1037,35 +1133,7 @@ open_shards(struct run *r, struct lt_ch_options *co)
 		r->n_shards = 1;
 		return 0;
 	}
-	if (r->o->shard_urls == NULL) {
-		lt_error("cluster \"%s\" is set but shard_urls is not", r->o->cluster);
-		return -1;
-	}
-	for (p = r->o->shard_urls + strspn(r->o->shard_urls, sep); *p != '\0' && rc == 0;
-	     p += len, p += strspn(p, sep)) {
-		struct lt_ch **more = reallocarray(r->shards, n + 1, sizeof(*more));
-
-		len = strcspn(p, sep);
-		if (more == NULL || (url = strndup(p, len)) == NULL) {
-			if (more != NULL)
-				r->shards = more;
-			rc = -1;
-			break;
-		}
-		r->shards = more;
-		co->url = url;
-		r->shards[n] = lt_ch_open(co);
-		free(url);
-		if (r->shards[n] == NULL)
-			rc = -1;
-		else
-			r->n_shards = ++n;
-	}
-	if (rc == 0 && n == 0) {
-		lt_error("shard_urls names no shard of cluster \"%s\"", r->o->cluster);
-		rc = -1;
-	}
-	return rc;
+	return lt_flush_open_shards(r->o, &r->shards, &r->n_shards);
 }
 
 struct lt_ch_options
@@ -1087,7 +1155,7 @@ open_clickhouse(struct run *r)
 
 	make_id_prefix(r);
 	r->ch = lt_ch_open(&co);
-	if (r->ch == NULL || open_shards(r, &co) < 0) {
+	if (r->ch == NULL || open_shards(r) < 0) {
 		if (r->ch == NULL)
 			lt_error("could not initialize libcurl");
 		lt_hint("Check clickhouse_url, cluster and shard_urls (logthra.conf(5)).");
@@ -1195,6 +1263,9 @@ lt_flush_run(const struct lt_options *o, int flags, struct lt_flush_stats *st)
 		r.status = LT_EX_DATAERR;
 	close_clickhouse(&r);
 	lt_buf_free(&r.insert_sql);
+	lt_buf_free(&r.streams_insert_sql);
+	lt_buf_free(&r.streams_rows);
+	lt_stream_days_free(&r.streams);
 	free(r.retentions);
 	lt_rows_by_day_free(&r.days);
 	batch_clear(&r.batch);

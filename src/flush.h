@@ -66,6 +66,12 @@ int lt_flush_table_spec(const struct lt_options *o, const struct lt_ch_version *
  * timeouts), for its other commands too. */
 struct lt_ch_options lt_flush_ch_options(const struct lt_options *o);
 
+/* One connection per shard of the cluster, from shard_urls, in shard
+ * order, into *shards (n of them; the caller closes each and frees the
+ * array, also after a failure).  Returns 0, or -1 (logged). */
+int lt_flush_open_shards(const struct lt_options *o, struct lt_ch ***shards,
+			 size_t *n);
+
 #define LT_FLUSH_RETRY_NOW 1 /* deferred files are due, whatever their mtime */
 #define LT_FLUSH_LOCKED 2    /* the caller holds SPOOL/flush.lock (lt_flush_lock) */
 

@@ -181,6 +181,160 @@ print_ddl(const struct lt_options *o, const char *given_version)
 	return rc;
 }
 
+/* Prints a statement of --migrate and, unless dry_run, sends it.
+ * Returns 0, or -1 (logged) when ClickHouse refused it. */
+static int
+migrate_statement(struct lt_ch *ch, const char *sql, int dry_run)
+{
+	struct lt_ch_error err;
+
+	(void)printf("%s;\n", sql);
+	if (dry_run)
+		return 0;
+	if (lt_ch_query(ch, sql, NULL, &err) < 0) {
+		lt_error("ClickHouse refused the change");
+		lt_detail("%s", err.message);
+		lt_hint("The changes printed before this one were made.");
+		return -1;
+	}
+	return 0;
+}
+
+/* The streams index's part of --migrate (logthra(7), THE STREAMS
+ * INDEX): its table when missing, then, on each server that holds rows
+ * (each shard of a cluster), the days of the logs table with streams it
+ * lacks, filled in a day at a time. */
+struct streams_plan {
+	int present;
+	struct lt_ch **servers;
+	size_t n_servers;
+	int own_servers;      /* the shards' connections, ours to close */
+	int32_t **days;       /* per server */
+	int *n_days;
+	struct lt_buf alters; /* of an existing table's TTL, ";\n" after each */
+	int changes;
+};
+
+static void
+streams_plan_free(struct streams_plan *p)
+{
+	size_t k;
+
+	for (k = 0; k < p->n_servers; k++) {
+		if (p->own_servers)
+			lt_ch_close(p->servers[k]);
+		if (p->days != NULL)
+			free(p->days[k]);
+	}
+	if (p->own_servers)
+		free(p->servers);
+	free(p->days);
+	free(p->n_days);
+	lt_buf_free(&p->alters);
+}
+
+/* Asks what is to be done.  Returns LT_EX_OK, or another status. */
+static int
+plan_streams(const struct lt_options *o, struct lt_ch **ch,
+	     const struct lt_table_spec *spec, struct streams_plan *p)
+{
+	struct lt_ch_error err;
+	size_t k;
+	int n;
+
+	memset(p, 0, sizeof(*p));
+	p->present = lt_table_streams_present(*ch, spec, &err);
+	if (p->present < 0) {
+		lt_error("could not ask ClickHouse whether the streams index exists");
+		lt_detail("%s", err.message);
+		return LT_EX_TEMPFAIL;
+	}
+	p->changes = p->present ? 0 : 1 + (spec->cluster != NULL);
+	if (p->present) {
+		struct lt_buf create = LT_BUF_INIT;
+
+		n = lt_table_streams_show(*ch, spec, &create, &err);
+		if (n == 0)
+			n = lt_table_streams_migrations(spec, (char *)create.data, &p->alters);
+		lt_buf_free(&create);
+		if (n < 0 || lt_buf_terminate(&p->alters) < 0) {
+			lt_error("could not read the streams index's table");
+			lt_detail("%s", err.message);
+			return LT_EX_TEMPFAIL;
+		}
+		p->changes += n;
+	}
+	if (o->cluster == NULL) {
+		p->servers = ch;
+		p->n_servers = 1;
+	} else {
+		p->own_servers = 1;
+		if (lt_flush_open_shards(o, &p->servers, &p->n_servers) < 0)
+			return LT_EX_ERROR;
+	}
+	p->days = calloc(p->n_servers, sizeof(*p->days));
+	p->n_days = calloc(p->n_servers, sizeof(*p->n_days));
+	if (p->days == NULL || p->n_days == NULL) {
+		lt_error("out of memory");
+		return LT_EX_ERROR;
+	}
+	for (k = 0; k < p->n_servers; k++) {
+		n = lt_table_streams_missing_days(p->servers[k], spec, p->present,
+						  &p->days[k], &err);
+		if (n < 0) {
+			lt_error("could not ask ClickHouse which days the streams index lacks");
+			lt_detail("%s", err.message);
+			return LT_EX_TEMPFAIL;
+		}
+		p->n_days[k] = n;
+		p->changes += n;
+	}
+	return LT_EX_OK;
+}
+
+/* Prints and (unless dry_run) makes the changes of the plan. */
+static int
+carry_out_streams(struct lt_ch *ch, const struct lt_table_spec *spec,
+		  enum lt_table_layout logs_layout, const struct streams_plan *p,
+		  int dry_run)
+{
+	struct lt_buf sql = LT_BUF_INIT;
+	int i, n = 0, rc = LT_EX_TEMPFAIL;
+	size_t k;
+
+	char *stmt, *end;
+
+	for (i = 0; !p->present && (n = lt_table_streams_ddl_statement(&sql, spec, i)) == 0; i++)
+		if (migrate_statement(ch, (char *)sql.data, dry_run) < 0)
+			goto out;
+	if (n < 0) {
+		lt_error("out of memory");
+		goto out;
+	}
+	for (stmt = (char *)p->alters.data; stmt != NULL && (end = strchr(stmt, '\n')) != NULL;
+	     stmt = end + 1) {
+		end[-1] = '\0'; /* the ';' */
+		if (migrate_statement(ch, stmt, dry_run) < 0)
+			goto out;
+	}
+	for (k = 0; k < p->n_servers; k++) {
+		for (i = 0; i < p->n_days[k]; i++) {
+			lt_buf_reset(&sql);
+			if (lt_table_streams_backfill_sql(&sql, spec, logs_layout,
+							  p->days[k][i]) < 0) {
+				lt_error("out of memory");
+				goto out;
+			}
+			if (migrate_statement(p->servers[k], (char *)sql.data, dry_run) < 0)
+				goto out;
+		}
+	}
+	rc = LT_EX_OK;
+out:
+	lt_buf_free(&sql);
+	return rc;
+}
+
 /* --migrate: reads the table, prints the changes, makes them unless
  * dry_run. */
 static int
@@ -193,6 +347,7 @@ migrate(const struct lt_options *o, int dry_run)
 	struct lt_ch_version v;
 	struct lt_ch_error err;
 	struct lt_ch *ch = connect_clickhouse(o);
+	struct streams_plan plan = {0};
 	char *stmt, *end;
 	int n, rc = LT_EX_TEMPFAIL;
 
@@ -212,10 +367,12 @@ migrate(const struct lt_options *o, int dry_run)
 		lt_error("out of memory");
 		goto out;
 	}
+	if (found.exists && (rc = plan_streams(o, &ch, &spec, &plan)) != LT_EX_OK)
+		goto out;
 	if (!found.exists)
 		(void)printf("-- %s.%s does not exist: logthra-flush creates it as --print-ddl shows.\n",
 			     o->database, o->table);
-	else if (n == 0)
+	else if (n == 0 && plan.changes == 0)
 		(void)printf("-- %s.%s needs no change that --migrate makes (ClickHouse %d.%d).\n",
 			     o->database, o->table, v.major, v.minor);
 	for (stmt = (char *)left.data; (end = strchr(stmt, '\n')) != NULL; stmt = end + 1)
@@ -223,23 +380,20 @@ migrate(const struct lt_options *o, int dry_run)
 	rc = LT_EX_OK;
 	for (stmt = (char *)alters.data; (end = strchr(stmt, '\n')) != NULL; stmt = end + 1) {
 		*end = '\0';
-		(void)printf("%s\n", stmt);
-		if (dry_run)
-			continue;
 		end[-1] = '\0'; /* the ';' */
-		if (lt_ch_query(ch, stmt, NULL, &err) < 0) {
-			lt_error("ClickHouse refused the change");
-			lt_detail("%s", err.message);
-			lt_hint("The changes printed before this one were made.");
+		if (migrate_statement(ch, stmt, dry_run) < 0) {
 			rc = LT_EX_TEMPFAIL;
 			break;
 		}
 	}
+	if (rc == LT_EX_OK && found.exists)
+		rc = carry_out_streams(ch, &spec, found.layout, &plan, dry_run);
 	if (fflush(stdout) != 0) {
 		lt_error("could not write to standard output: %m");
 		rc = LT_EX_ERROR;
 	}
 out:
+	streams_plan_free(&plan);
 	free(tenants);
 	lt_buf_free(&alters);
 	lt_buf_free(&left);
@@ -260,7 +414,16 @@ check_names(const struct lt_options *o)
 		lt_hint("Use letters, digits and underscores, starting with a letter or underscore.");
 		return -1;
 	}
-	if (o->cluster != NULL) {
+	if (o->cluster == NULL) {
+		struct lt_table_spec s = {.database = o->database, .table = o->table};
+		char name[LT_TABLE_NAME_SIZE];
+
+		if (lt_table_streams_name(&s, 0, name, sizeof(name)) < 0) {
+			lt_error("table name \"%s\" is too long", o->table);
+			lt_hint("The streams index beside it is TABLE_streams, at most 64 characters.");
+			return -1;
+		}
+	} else {
 		struct lt_table_spec s = {.database = o->database, .table = o->table};
 
 		if (!lt_ch_identifier_valid(o->cluster)) {
@@ -270,7 +433,7 @@ check_names(const struct lt_options *o)
 		}
 		if (lt_table_set_cluster(&s, o->cluster) < 0) {
 			lt_error("table name \"%s\" is too long for a cluster", o->table);
-			lt_hint("The shards' tables are named TABLE_local, at most 64 characters.");
+			lt_hint("The shards' tables are named TABLE_local and TABLE_streams_local, at most 64 characters.");
 			return -1;
 		}
 	}

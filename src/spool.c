@@ -575,3 +575,173 @@ lt_spool_filter(const unsigned char *data, size_t len, int64_t since_ns,
 		return -1;
 	return close_record(out, start, LT_REC_END);
 }
+
+/* --- the streams index --- */
+
+static size_t
+stream_day_slot(const struct lt_stream_days *set, uint64_t stream_id, int32_t day)
+{
+	uint64_t h = (stream_id ^ (uint64_t)(uint32_t)day) * UINT64_C(0x9e3779b97f4a7c15);
+	size_t i = (size_t)(h >> 32) & (set->cap - 1);
+
+	while (set->v[i].stream != NULL &&
+	       (set->v[i].stream_id != stream_id || set->v[i].day != day))
+		i = (i + 1) & (set->cap - 1);
+	return i;
+}
+
+/* Doubles the slots (from 64), keeping the set at most half full. */
+static int
+stream_days_grow(struct lt_stream_days *set)
+{
+	struct lt_stream_days bigger = *set;
+	size_t i;
+
+	bigger.cap = set->cap ? set->cap * 2 : 64;
+	bigger.v = calloc(bigger.cap, sizeof(*bigger.v));
+	if (bigger.v == NULL)
+		return -1;
+	for (i = 0; i < set->cap; i++)
+		if (set->v[i].stream != NULL)
+			bigger.v[stream_day_slot(&bigger, set->v[i].stream_id,
+						 set->v[i].day)] = set->v[i];
+	free(set->v);
+	*set = bigger;
+	return 0;
+}
+
+static int
+stream_day_add(struct lt_stream_days *set, const unsigned char *stream,
+	       size_t stream_len, int32_t day)
+{
+	uint64_t id = lt_load_u64le(stream);
+	size_t i;
+
+	if (set->sorted)
+		return -1;
+	if ((set->n + 1) * 2 > set->cap && stream_days_grow(set) < 0)
+		return -1;
+	i = stream_day_slot(set, id, day);
+	if (set->v[i].stream != NULL)
+		return 0;
+	set->v[i] = (struct lt_stream_day){id, day, stream, stream_len};
+	set->n++;
+	return 0;
+}
+
+int
+lt_spool_stream_days(const unsigned char *data, size_t len,
+		     struct lt_stream_days *set)
+{
+	size_t off = LT_SPOOL_MAGIC_LEN + 4, rec_len;
+	const unsigned char *stream = NULL, *payload;
+	size_t stream_len = 0;
+	int32_t day, last_day = 0;
+	int added = 0;
+
+	/* The file was checked (CRCs, lengths, record order): its records
+	 * are only stepped over here, and only a change of stream or day
+	 * costs a look-up. */
+	while (len - off >= REC_OVERHEAD) {
+		rec_len = lt_load_u32le(data + off + 1);
+		payload = data + off + 5;
+		switch (data[off]) {
+		case LT_REC_HEADER:
+			set->tenant = payload;
+			set->tenant_len = rec_len - 16;
+			break;
+		case LT_REC_STREAM:
+			stream = payload;
+			stream_len = rec_len;
+			added = 0;
+			break;
+		case LT_REC_ENTRY:
+			day = lt_day_of((int64_t)lt_load_u64le(payload));
+			if (stream != NULL && (!added || day != last_day)) {
+				if (stream_day_add(set, stream, stream_len, day) < 0)
+					return -1;
+				added = 1;
+				last_day = day;
+			}
+			break;
+		default:
+			break;
+		}
+		off += rec_len + REC_OVERHEAD;
+	}
+	return 0;
+}
+
+static int
+stream_day_order(const void *a, const void *b)
+{
+	const struct lt_stream_day *x = a, *y = b;
+
+	if (x->day != y->day)
+		return x->day < y->day ? -1 : 1;
+	if (x->stream_id != y->stream_id)
+		return x->stream_id < y->stream_id ? -1 : 1;
+	return 0;
+}
+
+/* Date is a UInt16 of days since 1970-01-01. */
+static uint16_t
+date_of(int32_t day)
+{
+	return day < 0 ? 0 : day > 65535 ? 65535 : (uint16_t)day;
+}
+
+long long
+lt_stream_days_rowbinary(struct lt_stream_days *set, int32_t *from_day,
+			 size_t max_days, struct lt_buf *out)
+{
+	size_t i, j, days = 0;
+	long long rows = 0;
+	unsigned char date[2];
+
+	if (!set->sorted) {
+		for (i = j = 0; i < set->cap; i++)
+			if (set->v[i].stream != NULL)
+				set->v[j++] = set->v[i];
+		if (set->n > 0)
+			qsort(set->v, set->n, sizeof(*set->v), stream_day_order);
+		set->sorted = 1;
+	}
+	for (i = 0; i < set->n && set->v[i].day <= *from_day; i++)
+		;
+	for (; i < set->n; i++) {
+		const struct lt_stream_day *sd = &set->v[i];
+
+		if (rows == 0 || sd->day != *from_day) {
+			if (days++ == max_days)
+				break;
+			*from_day = sd->day;
+		}
+		date[0] = date_of(sd->day) & 0xff;
+		date[1] = date_of(sd->day) >> 8;
+		if (lt_buf_append(out, set->tenant, set->tenant_len) < 0 ||
+		    lt_buf_append(out, sd->stream, sd->stream_len) < 0 ||
+		    lt_buf_append(out, date, 2) < 0)
+			return -1;
+		rows++;
+	}
+	return rows;
+}
+
+void
+lt_stream_days_reset(struct lt_stream_days *set)
+{
+	if (set->v != NULL)
+		memset(set->v, 0, set->cap * sizeof(*set->v));
+	set->n = 0;
+	set->sorted = 0;
+	set->tenant = NULL;
+	set->tenant_len = 0;
+}
+
+void
+lt_stream_days_free(struct lt_stream_days *set)
+{
+	free(set->v);
+	memset(set, 0, sizeof(*set));
+}

@@ -156,6 +156,43 @@ long long lt_spool_rowbinary(const unsigned char *data, size_t len,
 void lt_rows_by_day_reset(struct lt_rows_by_day *r);
 void lt_rows_by_day_free(struct lt_rows_by_day *r);
 
+/* The streams index (logthra(7), THE STREAMS INDEX): each distinct
+ * (stream, UTC day) of some checked spool files of one tenant, as a
+ * hash set whose entries point into the files' data, which must stay
+ * put while it is used. */
+struct lt_stream_day {
+	uint64_t stream_id;
+	int32_t day;
+	const unsigned char *stream;  /* stream_id UInt64, label Array(String) */
+	size_t stream_len;
+};
+
+struct lt_stream_days {
+	struct lt_stream_day *v;      /* cap slots; stream NULL: free */
+	size_t n;
+	size_t cap;
+	const unsigned char *tenant;  /* RowBinary String */
+	size_t tenant_len;
+	int sorted;                   /* v[0..n) by day: no more adding */
+};
+
+/* Adds the (stream, day) pairs of the entries of a checked spool file
+ * (its tenant must be the set's other files').  Returns 0, or -1 when
+ * out of memory. */
+int lt_spool_stream_days(const unsigned char *data, size_t len,
+			 struct lt_stream_days *set);
+
+/* Appends the RowBinary rows (tenant_id, stream_id, label, day) of the
+ * set, ordered by day, starting with the first day past *from_day (on
+ * the first call INT32_MIN) and covering at most max_days days; sets
+ * *from_day to the last day appended.  Returns the number of rows, 0
+ * when no day is left, or -1 when out of memory. */
+long long lt_stream_days_rowbinary(struct lt_stream_days *set,
+				   int32_t *from_day, size_t max_days,
+				   struct lt_buf *out);
+void lt_stream_days_reset(struct lt_stream_days *set);
+void lt_stream_days_free(struct lt_stream_days *set);
+
 /* Writes to out a new spool file with the same header (push_id too) and
  * only the entries of a checked file whose time is in [since_ns,
  * until_ns) (0 = unbounded); streams left without entries are dropped.

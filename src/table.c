@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "clickhouse.h"
 #include "table.h"
@@ -83,8 +84,15 @@ append_literal(struct lt_buf *out, const char *text)
 /* "toDateTime(timestamp) + toIntervalDay(7)": written the way SHOW
  * CREATE TABLE prints it back, so that the two can be compared. */
 static int
-append_expiry(struct lt_buf *out, int64_t seconds)
+append_expiry(struct lt_buf *out, int64_t seconds, int streams)
 {
+	/* A streams row of day D stands for rows up to the end of D: it
+	 * stays a day longer than they, in whole days, and Date needs no
+	 * time zone. */
+	if (streams)
+		return lt_buf_printf(out, "day + toIntervalDay(%lld)",
+				     (long long)((seconds + SECONDS_PER_DAY - 1) /
+						 SECONDS_PER_DAY + 1));
 	if (seconds % SECONDS_PER_DAY == 0)
 		return lt_buf_printf(out, "toDateTime(timestamp) + toIntervalDay(%lld)",
 				     (long long)(seconds / SECONDS_PER_DAY));
@@ -96,7 +104,7 @@ append_expiry(struct lt_buf *out, int64_t seconds)
  * of its own, then the table's for the others.  Nothing when all is
  * kept forever. */
 static int
-append_ttl_rules(struct lt_buf *out, const struct lt_table_spec *s)
+append_ttl_rules(struct lt_buf *out, const struct lt_table_spec *s, int streams)
 {
 	size_t i, n = 0, listed = 0;
 
@@ -104,7 +112,7 @@ append_ttl_rules(struct lt_buf *out, const struct lt_table_spec *s)
 		if (s->tenants[i].seconds == 0)
 			continue;
 		if ((n++ > 0 && lt_buf_append(out, ", ", 2) < 0) ||
-		    append_expiry(out, s->tenants[i].seconds) < 0 ||
+		    append_expiry(out, s->tenants[i].seconds, streams) < 0 ||
 		    lt_buf_printf(out, " WHERE tenant_id = ") < 0 ||
 		    append_literal(out, s->tenants[i].tenant) < 0)
 			return -1;
@@ -112,7 +120,7 @@ append_ttl_rules(struct lt_buf *out, const struct lt_table_spec *s)
 	if (s->retention_s == 0)
 		return 0;
 	if ((n > 0 && lt_buf_append(out, ", ", 2) < 0) ||
-	    append_expiry(out, s->retention_s) < 0)
+	    append_expiry(out, s->retention_s, streams) < 0)
 		return -1;
 	if (s->n_tenants == 0)
 		return 0;
@@ -223,7 +231,7 @@ append_current_table(struct lt_buf *out, const struct lt_table_spec *s)
 	    lt_buf_printf(out, "%s", table_keys) < 0)
 		return -1;
 	if (has_ttl(s) && (lt_buf_printf(out, "\nTTL ") < 0 ||
-			   append_ttl_rules(out, s) < 0))
+			   append_ttl_rules(out, s, 0) < 0))
 		return -1;
 	if (wants_ttl_only_drop_parts(s) &&
 	    lt_buf_printf(out, "\nSETTINGS ttl_only_drop_parts = 1") < 0)
@@ -231,13 +239,46 @@ append_current_table(struct lt_buf *out, const struct lt_table_spec *s)
 	return 0;
 }
 
+/* "TABLE_streams", or "TABLE_streams_local" for a cluster's shards;
+ * "" when the name would be too long. */
+static const char *
+streams_name(const struct lt_table_spec *s, int local, char *name, size_t size)
+{
+	int n = snprintf(name, size, "%s_streams%s", s->table != NULL ? s->table : "",
+			 local ? "_local" : "");
+
+	if (n < 0 || (size_t)n >= size)
+		name[0] = '\0';
+	return name;
+}
+
 static int
 names_valid(const struct lt_table_spec *s)
 {
+	char streams[LT_TABLE_NAME_SIZE], streams_local[LT_TABLE_NAME_SIZE];
+
 	return lt_ch_identifier_valid(s->database) &&
 	       lt_ch_identifier_valid(s->table) &&
-	       (s->cluster == NULL || (lt_ch_identifier_valid(s->cluster) &&
-				       lt_ch_identifier_valid(s->local_table)));
+	       lt_ch_identifier_valid(streams_name(s, 0, streams, sizeof(streams))) &&
+	       (s->cluster == NULL ||
+		(lt_ch_identifier_valid(s->cluster) &&
+		 lt_ch_identifier_valid(s->local_table) &&
+		 lt_ch_identifier_valid(streams_name(s, 1, streams_local,
+						     sizeof(streams_local)))));
+}
+
+int
+lt_table_streams_name(const struct lt_table_spec *s, int data_table, char *name,
+		      size_t size)
+{
+	if (size == 0)
+		return -1;
+	(void)streams_name(s, data_table && s->cluster != NULL, name, size);
+	if (!names_valid(s)) {
+		name[0] = '\0';
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -268,24 +309,106 @@ append_on_cluster(struct lt_buf *out, const struct lt_table_spec *s)
 	return s->cluster != NULL ? lt_buf_printf(out, " ON CLUSTER %s", s->cluster) : 0;
 }
 
-/* Appends statement index; 1 past the last, -1 on a bad name or no
- * memory (out then unchanged). */
+/* The streams index, logthra(7), THE STREAMS INDEX: a stream's row per
+ * UTC day it has rows on.  Rows come again (every batch writes its
+ * streams, a retry writes them again): ReplacingMergeTree folds them,
+ * and queries read it with GROUP BY.  Partitions by day, as the logs
+ * table, so that old days go the same way. */
+static const char portable_streams_columns[] =
+    "(\n"
+    "    tenant_id String,\n"
+    "    stream_id UInt64,\n"
+    "    label Array(String),\n"
+    "    day Date\n"
+    ")\n";
+static const char current_streams_columns[] =
+    "(\n"
+    "    tenant_id LowCardinality(String),\n"
+    "    stream_id UInt64,\n"
+    "    label Array(String) CODEC(ZSTD(1)),\n"
+    "    day Date\n"
+    ")\n";
+static const char streams_keys[] =
+    "PARTITION BY day\n"
+    "ORDER BY (tenant_id, stream_id, day)";
+
 static int
-append_statement(struct lt_buf *out, const struct lt_table_spec *s, int index)
+append_streams_table(struct lt_buf *out, const struct lt_table_spec *s)
 {
+	char local[LT_TABLE_NAME_SIZE];
+	int current = s->layout == LT_LAYOUT_CURRENT;
+
+	if (lt_buf_printf(out, "%s", current ? current_streams_columns
+					      : portable_streams_columns) < 0)
+		return -1;
+	if (s->cluster != NULL) {
+		if (lt_buf_printf(out, "ENGINE = ReplicatedReplacingMergeTree("
+				  "'/clickhouse/tables/{shard}/%s/%s', '{replica}')\n",
+				  s->database, streams_name(s, 1, local, sizeof(local))) < 0)
+			return -1;
+	} else if (lt_buf_printf(out, "ENGINE = %s\n", current ? "ReplacingMergeTree"
+							      : "ReplacingMergeTree()") < 0) {
+		return -1;
+	}
+	if (lt_buf_printf(out, "%s", streams_keys) < 0)
+		return -1;
+	if (has_ttl(s) && (lt_buf_printf(out, "\nTTL ") < 0 ||
+			   append_ttl_rules(out, s, 1) < 0))
+		return -1;
+	if (wants_ttl_only_drop_parts(s) &&
+	    lt_buf_printf(out, "\nSETTINGS ttl_only_drop_parts = 1") < 0)
+		return -1;
+	return 0;
+}
+
+/* The statements, in order; a cluster's Distributed tables are left
+ * out on one server. */
+enum ddl_step {
+	STEP_DATABASE,
+	STEP_LOGS,
+	STEP_LOGS_DISTRIBUTED,
+	STEP_STREAMS,
+	STEP_STREAMS_DISTRIBUTED,
+	STEP_END,
+};
+
+/* The step of statement index, from first on: -1 past the last. */
+static int
+ddl_step(const struct lt_table_spec *s, enum ddl_step first, int index)
+{
+	int step;
+
+	for (step = first; step < STEP_END; step++) {
+		if (s->cluster == NULL && (step == STEP_LOGS_DISTRIBUTED ||
+					   step == STEP_STREAMS_DISTRIBUTED))
+			continue;
+		if (index-- == 0)
+			return step;
+	}
+	return -1;
+}
+
+/* Appends the statement of a step; 1 past the last, -1 on a bad name
+ * or no memory (out then unchanged). */
+static int
+append_step(struct lt_buf *out, const struct lt_table_spec *s, int step)
+{
+	char streams[LT_TABLE_NAME_SIZE], streams_local[LT_TABLE_NAME_SIZE];
 	size_t old = out->len;
 	int rc;
 
 	if (!names_valid(s))
 		return -1;
-	switch (index) {
-	case 0:
+	(void)streams_name(s, 0, streams, sizeof(streams));
+	(void)streams_name(s, 1, streams_local, sizeof(streams_local));
+	switch (step) {
+	case STEP_DATABASE:
 		rc = lt_buf_printf(out, "CREATE DATABASE IF NOT EXISTS %s",
 				   s->database);
 		if (rc == 0)
 			rc = append_on_cluster(out, s);
 		break;
-	case 1:
+	case STEP_LOGS:
 		rc = lt_buf_printf(out, "CREATE TABLE IF NOT EXISTS %s.%s",
 				   s->database, lt_table_data_table(s));
 		if (rc == 0)
@@ -301,16 +424,33 @@ append_statement(struct lt_buf *out, const struct lt_table_spec *s, int index)
 		else if (rc == 0)
 			rc = append_current_table(out, s);
 		break;
-	case 2:
+	case STEP_LOGS_DISTRIBUTED:
 		/* Queries read every shard through it; the sharding key is
 		 * what logthra-flush routes by (push_id % shards). */
-		if (s->cluster == NULL)
-			return 1;
 		rc = lt_buf_printf(out, "CREATE TABLE IF NOT EXISTS %s.%s ON CLUSTER %s "
 				   "AS %s.%s\nENGINE = Distributed(%s, %s, %s, push_id)",
 				   s->database, s->table, s->cluster, s->database,
 				   s->local_table, s->cluster, s->database,
 				   s->local_table);
+		break;
+	case STEP_STREAMS:
+		rc = lt_buf_printf(out, "CREATE TABLE IF NOT EXISTS %s.%s", s->database,
+				   s->cluster != NULL ? streams_local : streams);
+		if (rc == 0)
+			rc = append_on_cluster(out, s);
+		if (rc == 0)
+			rc = lt_buf_append(out, "\n", 1);
+		if (rc == 0)
+			rc = append_streams_table(out, s);
+		break;
+	case STEP_STREAMS_DISTRIBUTED:
+		/* logthra-flush writes a stream's rows on the shard of the
+		 * logs rows they index (so that a shard answers for its own
+		 * rows); stream_id shards what else is written through it. */
+		rc = lt_buf_printf(out, "CREATE TABLE IF NOT EXISTS %s.%s ON CLUSTER %s "
+				   "AS %s.%s\nENGINE = Distributed(%s, %s, %s, stream_id)",
+				   s->database, streams, s->cluster, s->database,
+				   streams_local, s->cluster, s->database, streams_local);
 		break;
 	default:
 		return 1;
@@ -320,6 +460,12 @@ append_statement(struct lt_buf *out, const struct lt_table_spec *s, int index)
 		return -1;
 	}
 	return 0;
+}
+
+static int
+append_statement(struct lt_buf *out, const struct lt_table_spec *s, int index)
+{
+	return append_step(out, s, ddl_step(s, STEP_DATABASE, index));
 }
 
 int
@@ -341,21 +487,35 @@ lt_table_ddl(struct lt_buf *out, const struct lt_table_spec *s)
 	return 0;
 }
 
-int
-lt_table_ddl_statement(struct lt_buf *out, const struct lt_table_spec *s,
-		       int index)
+static int
+ddl_statement_from(struct lt_buf *out, const struct lt_table_spec *s,
+		   enum ddl_step first, int index)
 {
 	int rc;
 
 	if (index < 0)
 		return 1;
 	lt_buf_reset(out);
-	rc = append_statement(out, s, index);
+	rc = append_step(out, s, ddl_step(s, first, index));
 	if (rc == 0 && lt_buf_terminate(out) < 0) {
 		lt_buf_reset(out);
 		return -1;
 	}
 	return rc;
+}
+
+int
+lt_table_ddl_statement(struct lt_buf *out, const struct lt_table_spec *s,
+		       int index)
+{
+	return ddl_statement_from(out, s, STEP_DATABASE, index);
+}
+
+int
+lt_table_streams_ddl_statement(struct lt_buf *out, const struct lt_table_spec *s,
+			       int index)
+{
+	return ddl_statement_from(out, s, STEP_STREAMS, index);
 }
 
 /* Appends a statement made by printf and terminates; out unchanged on
@@ -516,7 +676,8 @@ note_missing(struct lt_table_found *f, const char *name, const char *type)
 }
 
 static int
-ttl_matches(const struct lt_table_spec *s, const char *create_sql, int found_ttl)
+ttl_matches(const struct lt_table_spec *s, const char *create_sql, int found_ttl,
+	    int streams)
 {
 	struct lt_buf want = LT_BUF_INIT;
 	const char *at;
@@ -524,7 +685,7 @@ ttl_matches(const struct lt_table_spec *s, const char *create_sql, int found_ttl
 
 	if (!has_ttl(s))
 		return !found_ttl;
-	if (lt_buf_printf(&want, "TTL ") < 0 || append_ttl_rules(&want, s) < 0 ||
+	if (lt_buf_printf(&want, "TTL ") < 0 || append_ttl_rules(&want, s, streams) < 0 ||
 	    lt_buf_terminate(&want) < 0) {
 		lt_buf_free(&want);
 		return 0;
@@ -580,7 +741,7 @@ lt_table_inspect(const struct lt_table_spec *s, const char *columns_tsv,
 	else if (strstr(create_sql, "INDEX msg_tokens ") != NULL)
 		f->index = LT_INDEX_TOKENBF;
 	f->has_ttl = strstr(create_sql, "TTL ") != NULL;
-	f->ttl_matches = ttl_matches(s, create_sql, f->has_ttl);
+	f->ttl_matches = ttl_matches(s, create_sql, f->has_ttl, 0);
 	f->ttl_only_drop_parts = strstr(create_sql, "ttl_only_drop_parts = 1") != NULL;
 }
 
@@ -611,7 +772,7 @@ alter_ttl(struct lt_buf *out, const struct lt_table_spec *s)
 		return alter(out, s, "REMOVE TTL");
 	if (alter_start(out, s, lt_table_data_table(s)) < 0 ||
 	    lt_buf_printf(out, "MODIFY TTL ") < 0 ||
-	    append_ttl_rules(out, s) < 0)
+	    append_ttl_rules(out, s, 0) < 0)
 		return -1;
 	return lt_buf_append(out, ";\n", 2);
 }
@@ -697,4 +858,105 @@ lt_table_oldest_day_kept(const struct lt_table_spec *s, int64_t now_s)
 	if (now_s < longest)
 		return 0;
 	return (int32_t)((now_s - longest) / SECONDS_PER_DAY);
+}
+
+/* --- the streams index --- */
+
+int
+lt_table_streams_insert_sql(struct lt_buf *out, const struct lt_table_spec *s)
+{
+	char name[LT_TABLE_NAME_SIZE];
+	size_t old = out->len;
+
+	if (lt_table_streams_name(s, 1, name, sizeof(name)) < 0)
+		return -1;
+	return statement(out, lt_buf_printf(out,
+	    "INSERT INTO %s.%s (tenant_id, stream_id, label, day) FORMAT RowBinary",
+	    s->database, name) == 0, old);
+}
+
+int
+lt_table_streams_missing_days_sql(struct lt_buf *out, const struct lt_table_spec *s,
+				  int streams_exist)
+{
+	char name[LT_TABLE_NAME_SIZE];
+	size_t old = out->len;
+	int ok;
+
+	if (lt_table_streams_name(s, 1, name, sizeof(name)) < 0)
+		return -1;
+	/* The days of the logs table, less those whose every (tenant,
+	 * stream) the index holds.  Only the cheap columns are read. */
+	ok = lt_buf_printf(out, "SELECT toString(d) FROM (SELECT DISTINCT "
+			   "toDate(timestamp, 'UTC') AS d, tenant_id, stream_id FROM %s.%s)",
+			   s->database, lt_table_data_table(s)) == 0;
+	if (ok && streams_exist)
+		ok = lt_buf_printf(out, " WHERE (d, tenant_id, stream_id) NOT IN "
+				   "(SELECT day, tenant_id, stream_id FROM %s.%s)",
+				   s->database, name) == 0;
+	if (ok)
+		ok = lt_buf_printf(out, " GROUP BY d ORDER BY d FORMAT TabSeparatedRaw") == 0;
+	return statement(out, ok, old);
+}
+
+int
+lt_table_streams_backfill_sql(struct lt_buf *out, const struct lt_table_spec *s,
+			      enum lt_table_layout logs_layout, int32_t day)
+{
+	char name[LT_TABLE_NAME_SIZE], date[11];
+	int64_t start_ns = (int64_t)day * SECONDS_PER_DAY * 1000000000;
+	time_t t = (time_t)day * SECONDS_PER_DAY;
+	size_t old = out->len;
+	struct tm tm;
+	int ok;
+
+	if (lt_table_streams_name(s, 1, name, sizeof(name)) < 0 ||
+	    gmtime_r(&t, &tm) == NULL || strftime(date, sizeof(date), "%Y-%m-%d", &tm) != 10)
+		return -1;
+	/* One day, one partition of each table: the time range lets the
+	 * logs table read that day alone; the streams the index holds of
+	 * it already are left out, so that a second run adds nothing. */
+	ok = lt_buf_printf(out, "INSERT INTO %s.%s (tenant_id, stream_id, label, day) "
+			   "SELECT tenant_id, stream_id, any(label), toDate('%s') FROM %s.%s WHERE ",
+			   s->database, name, date, s->database, lt_table_data_table(s)) == 0 &&
+	     lt_table_time_range(out, logs_layout, start_ns,
+				 start_ns + SECONDS_PER_DAY * 1000000000 - 1) == 0 &&
+	     lt_buf_printf(out, " AND toDate(timestamp, 'UTC') = toDate('%s') AND "
+			   "(tenant_id, stream_id) NOT IN (SELECT tenant_id, stream_id "
+			   "FROM %s.%s WHERE day = toDate('%s')) GROUP BY tenant_id, stream_id",
+			   date, s->database, name, date) == 0;
+	return statement(out, ok, old);
+}
+
+int
+lt_table_streams_migrations(const struct lt_table_spec *s, const char *create_sql,
+			    struct lt_buf *out)
+{
+	char name[LT_TABLE_NAME_SIZE];
+	int found_ttl = strstr(create_sql, "TTL ") != NULL;
+	int only_drop_parts = strstr(create_sql, "ttl_only_drop_parts = 1") != NULL;
+	int n = 0, rc = 0;
+
+	if (lt_table_streams_name(s, 1, name, sizeof(name)) < 0)
+		return -1;
+	/* The portable layout has no TTL: its days go with the logs
+	 * table's (lt_table_drop_old_days()). */
+	if (s->layout != LT_LAYOUT_CURRENT)
+		return 0;
+	if (!ttl_matches(s, create_sql, found_ttl, 1) && (has_ttl(s) || found_ttl)) {
+		n++;
+		rc |= alter_start(out, s, name);
+		if (!has_ttl(s))
+			rc |= lt_buf_printf(out, "REMOVE TTL;\n");
+		else
+			rc |= lt_buf_printf(out, "MODIFY TTL ") | append_ttl_rules(out, s, 1) |
+			      lt_buf_append(out, ";\n", 2);
+	}
+	if (wants_ttl_only_drop_parts(s) != only_drop_parts) {
+		n++;
+		rc |= alter_start(out, s, name);
+		rc |= lt_buf_printf(out, "MODIFY SETTING ttl_only_drop_parts = %d;\n",
+				    wants_ttl_only_drop_parts(s));
+	}
+	return rc < 0 ? -1 : n;
 }

@@ -44,6 +44,9 @@ struct lt_tenant_retention {
 	int64_t seconds;   /* 0: kept forever */
 };
 
+/* Room for a table's name: identifiers are at most 64 bytes. */
+#define LT_TABLE_NAME_SIZE 80
+
 struct lt_table_spec {
 	const char *database;
 	const char *table;       /* what queries read; Distributed on a cluster */
@@ -142,6 +145,49 @@ int lt_table_migrations(const struct lt_table_spec *s,
  * holds every tenant; -1 when everything is kept. */
 int32_t lt_table_oldest_day_kept(const struct lt_table_spec *s, int64_t now_s);
 
+/* --- the streams index (logthra(7), THE STREAMS INDEX) ---
+ *
+ * TABLE_streams (tenant_id, stream_id, label, day Date): a row per
+ * stream and UTC day it has rows on, which logthra-flush writes before
+ * the rows themselves; on a cluster TABLE_streams_local on each shard,
+ * holding the streams of that shard's rows, and a Distributed
+ * TABLE_streams.  lt_table_ddl() creates it with the logs table; so
+ * does lt_table_ensure() when it alone is missing; lt_table_set_cluster()
+ * and the names' checks cover its names too. */
+
+/* The streams table's name into name: what queries read (data_table
+ * 0), or the one rows are written to (data_table 1: TABLE_streams_local
+ * on a cluster).  Returns -1 when a name is invalid or too long. */
+int lt_table_streams_name(const struct lt_table_spec *s, int data_table,
+			  char *name, size_t size);
+
+/* The statements that create the streams table alone (on a cluster its
+ * shards' table, then the Distributed one), as lt_table_ddl_statement(). */
+int lt_table_streams_ddl_statement(struct lt_buf *out, const struct lt_table_spec *s,
+				   int index);
+
+/* The INSERT whose body lt_stream_days_rowbinary() (spool.h) writes. */
+int lt_table_streams_insert_sql(struct lt_buf *out, const struct lt_table_spec *s);
+
+/* --migrate's backfill, on each server that holds rows (each shard):
+ * the query whose answer (one "2024-01-01" per line) is the days of
+ * the logs table with a (tenant, stream) the index lacks (every day
+ * when the streams table does not exist yet, streams_exist 0), and the
+ * INSERT ... SELECT that adds exactly those of one day (days since
+ * 1970-01-01), from a logs table of layout logs_layout. */
+int lt_table_streams_missing_days_sql(struct lt_buf *out,
+				      const struct lt_table_spec *s,
+				      int streams_exist);
+int lt_table_streams_backfill_sql(struct lt_buf *out, const struct lt_table_spec *s,
+				  enum lt_table_layout logs_layout, int32_t day);
+
+/* The ALTERs (each ending ";\n", appended to out) that bring the TTL
+ * and ttl_only_drop_parts of an existing streams table, whose SHOW
+ * CREATE TABLE text is create_sql, to s's retention: a day longer than
+ * the logs table's, in whole days.  Returns their number, or -1. */
+int lt_table_streams_migrations(const struct lt_table_spec *s,
+				const char *create_sql, struct lt_buf *out);
+
 /* --- on the server (table_server.c) --- */
 
 struct lt_ch;
@@ -156,16 +202,38 @@ int lt_table_fetch(struct lt_ch *ch, const struct lt_table_spec *s,
 		   struct lt_table_found *f, struct lt_ch_error *err);
 
 /* Creates the database and the table as s says when they are missing
- * (system.tables; an existing table is left as it is), then reads what
- * it is. */
+ * (system.tables; an existing table is left as it is), and the streams
+ * table when it alone is missing, then reads what the logs table is. */
 int lt_table_ensure(struct lt_ch *ch, const struct lt_table_spec *s,
 		    struct lt_table_found *f, struct lt_ch_error *err);
 
 /* Drops the partitions (UTC days) older than the retention: for tables
- * without TTL.  The names of the dropped ones ("2024-01-01") are
+ * without TTL; the streams table's too.  The names of the dropped ones ("2024-01-01") are
  * appended to dropped, one per line.  Returns how many, or -1. */
 int lt_table_drop_old_days(struct lt_ch *ch, const struct lt_table_spec *s,
 			   int64_t now_s, struct lt_buf *dropped,
 			   struct lt_ch_error *err);
+
+/* Whether the streams table (and on a cluster its shards' table beside
+ * the Distributed one) exists: 1, 0, or -1 with err set. */
+int lt_table_streams_present(struct lt_ch *ch, const struct lt_table_spec *s,
+			     struct lt_ch_error *err);
+
+/* The text of SHOW CREATE TABLE of the streams table rows go to, into
+ * create (NUL-terminated). */
+int lt_table_streams_show(struct lt_ch *ch, const struct lt_table_spec *s,
+			  struct lt_buf *create, struct lt_ch_error *err);
+
+/* Creates the streams table when it is missing (ON CLUSTER on a
+ * cluster).  Returns 1 when it made it, 0 when it was there, -1. */
+int lt_table_ensure_streams(struct lt_ch *ch, const struct lt_table_spec *s,
+			    struct lt_ch_error *err);
+
+/* The days (days since 1970-01-01, ascending) for which this server's
+ * logs table has streams its streams table lacks, into days; returns
+ * how many, or -1. */
+int lt_table_streams_missing_days(struct lt_ch *ch, const struct lt_table_spec *s,
+				  int streams_exist, int32_t **days,
+				  struct lt_ch_error *err);
 
 #endif

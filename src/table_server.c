@@ -81,18 +81,18 @@ out:
 	return rc;
 }
 
-/* Whether the table (and on a cluster the shards' table beside the
+/* Whether table (and on a cluster local, the shards' table beside the
  * Distributed one) exists on this server: 1, 0, or -1. */
 static int
-tables_present(struct lt_ch *ch, const struct lt_table_spec *s,
-	       struct lt_ch_error *err)
+tables_present(struct lt_ch *ch, const struct lt_table_spec *s, const char *table,
+	       const char *local, struct lt_ch_error *err)
 {
 	struct lt_buf sql = LT_BUF_INIT, answer = LT_BUF_INIT;
 	int rc = -1;
 
 	if (lt_buf_printf(&sql, "SELECT count() FROM system.tables WHERE "
 			  "database = '%s' AND name IN ('%s', '%s')", s->database,
-			  s->table, lt_table_data_table(s)) < 0 ||
+			  table, local) < 0 ||
 	    lt_buf_terminate(&sql) < 0) {
 		(void)no_memory(err);
 		goto out;
@@ -107,28 +107,88 @@ out:
 }
 
 int
-lt_table_ensure(struct lt_ch *ch, const struct lt_table_spec *s,
-		struct lt_table_found *f, struct lt_ch_error *err)
+lt_table_streams_present(struct lt_ch *ch, const struct lt_table_spec *s,
+			 struct lt_ch_error *err)
+{
+	char name[LT_TABLE_NAME_SIZE], local[LT_TABLE_NAME_SIZE];
+
+	if (lt_table_streams_name(s, 0, name, sizeof(name)) < 0 ||
+	    lt_table_streams_name(s, 1, local, sizeof(local)) < 0) {
+		memset(err, 0, sizeof(*err));
+		(void)snprintf(err->message, sizeof(err->message), "invalid table name");
+		return -1;
+	}
+	return tables_present(ch, s, name, local, err);
+}
+
+int
+lt_table_streams_show(struct lt_ch *ch, const struct lt_table_spec *s,
+		      struct lt_buf *create, struct lt_ch_error *err)
 {
 	struct lt_buf sql = LT_BUF_INIT;
-	int i, rc;
+	char name[LT_TABLE_NAME_SIZE];
+	int rc;
 
-	/* The DDL only when something is missing: on a cluster, ON CLUSTER
-	 * waits for every shard, minutes when one is down, and each one
-	 * leaves a task in ZooKeeper. */
-	rc = tables_present(ch, s, err);
-	if (rc < 0)
-		return -1;
-	rc = rc == 1 ? 1 : 0;
+	if (lt_table_streams_name(s, 1, name, sizeof(name)) < 0 ||
+	    lt_buf_printf(&sql, "SHOW CREATE TABLE %s.%s FORMAT TabSeparatedRaw",
+			  s->database, name) < 0 ||
+	    lt_buf_terminate(&sql) < 0) {
+		lt_buf_free(&sql);
+		return no_memory(err);
+	}
+	rc = ask(ch, (char *)sql.data, create, err);
+	lt_buf_free(&sql);
+	return rc;
+}
+
+/* Runs the statements of a DDL function until the last. */
+static int
+run_ddl(struct lt_ch *ch, const struct lt_table_spec *s,
+	int (*statement)(struct lt_buf *, const struct lt_table_spec *, int),
+	struct lt_ch_error *err)
+{
+	struct lt_buf sql = LT_BUF_INIT;
+	int i, rc = 0;
+
 	for (i = 0; rc == 0; i++) {
-		rc = lt_table_ddl_statement(&sql, s, i);
+		rc = statement(&sql, s, i);
 		if (rc < 0)
 			(void)no_memory(err);
 		else if (rc == 0)
 			rc = lt_ch_query(ch, (char *)sql.data, NULL, err);
 	}
 	lt_buf_free(&sql);
+	return rc < 0 ? -1 : 0;
+}
+
+int
+lt_table_ensure_streams(struct lt_ch *ch, const struct lt_table_spec *s,
+			struct lt_ch_error *err)
+{
+	int rc = lt_table_streams_present(ch, s, err);
+
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	return run_ddl(ch, s, lt_table_streams_ddl_statement, err) < 0 ? -1 : 1;
+}
+
+int
+lt_table_ensure(struct lt_ch *ch, const struct lt_table_spec *s,
+		struct lt_table_found *f, struct lt_ch_error *err)
+{
+	int rc;
+
+	/* The DDL only when something is missing: on a cluster, ON CLUSTER
+	 * waits for every shard, minutes when one is down, and each one
+	 * leaves a task in ZooKeeper. */
+	rc = tables_present(ch, s, s->table, lt_table_data_table(s), err);
 	if (rc < 0)
+		return -1;
+	if (rc == 0 && run_ddl(ch, s, lt_table_ddl_statement, err) < 0)
+		return -1;
+	/* An installation from before the streams index gets it here,
+	 * empty: logthra-flush --migrate fills in the days before. */
+	if (rc == 1 && lt_table_ensure_streams(ch, s, err) < 0)
 		return -1;
 	return lt_table_fetch(ch, s, f, err);
 }
@@ -146,24 +206,20 @@ day_partition_id(int32_t day, char id[9])
 	return strftime(id, 9, "%Y%m%d", &tm) == 8 ? 0 : -1;
 }
 
-int
-lt_table_drop_old_days(struct lt_ch *ch, const struct lt_table_spec *s,
-		       int64_t now_s, struct lt_buf *dropped,
-		       struct lt_ch_error *err)
+/* Drops table's day partitions before oldest_id; with dropped, appends
+ * each day's name to it. */
+static int
+drop_days_before(struct lt_ch *ch, const struct lt_table_spec *s, const char *table,
+		 const char *oldest_id, struct lt_buf *dropped, struct lt_ch_error *err)
 {
 	struct lt_buf sql = LT_BUF_INIT, ids = LT_BUF_INIT;
-	int32_t oldest = lt_table_oldest_day_kept(s, now_s);
-	char oldest_id[9], *line, *end;
+	char *line, *end;
 	int n = 0;
 
-	if (oldest < 0)
-		return 0;
-	if (day_partition_id(oldest, oldest_id) < 0 ||
-	    lt_buf_printf(&sql, "SELECT DISTINCT partition_id FROM system.parts "
+	if (lt_buf_printf(&sql, "SELECT DISTINCT partition_id FROM system.parts "
 			  "WHERE database = '%s' AND table = '%s' AND active "
 			  "AND partition_id < '%s' ORDER BY partition_id "
-			  "FORMAT TabSeparatedRaw", s->database,
-			  lt_table_data_table(s), oldest_id) < 0 ||
+			  "FORMAT TabSeparatedRaw", s->database, table, oldest_id) < 0 ||
 	    lt_buf_terminate(&sql) < 0) {
 		n = no_memory(err);
 		goto out;
@@ -182,7 +238,7 @@ lt_table_drop_old_days(struct lt_ch *ch, const struct lt_table_spec *s,
 			continue;
 		lt_buf_reset(&sql);
 		if (lt_buf_printf(&sql, "ALTER TABLE %s.%s DROP PARTITION ID '%s'",
-				  s->database, lt_table_data_table(s), line) < 0 ||
+				  s->database, table, line) < 0 ||
 		    lt_buf_terminate(&sql) < 0) {
 			n = no_memory(err);
 			break;
@@ -191,7 +247,8 @@ lt_table_drop_old_days(struct lt_ch *ch, const struct lt_table_spec *s,
 			n = -1;
 			break;
 		}
-		if (lt_buf_printf(dropped, "%.4s-%.2s-%.2s\n", line, line + 4,
+		if (dropped != NULL &&
+		    lt_buf_printf(dropped, "%.4s-%.2s-%.2s\n", line, line + 4,
 				  line + 6) < 0) {
 			n = no_memory(err);
 			break;
@@ -201,5 +258,71 @@ lt_table_drop_old_days(struct lt_ch *ch, const struct lt_table_spec *s,
 out:
 	lt_buf_free(&sql);
 	lt_buf_free(&ids);
+	return n;
+}
+
+int
+lt_table_drop_old_days(struct lt_ch *ch, const struct lt_table_spec *s,
+		       int64_t now_s, struct lt_buf *dropped,
+		       struct lt_ch_error *err)
+{
+	int32_t oldest = lt_table_oldest_day_kept(s, now_s);
+	char oldest_id[9], streams[LT_TABLE_NAME_SIZE];
+	int n;
+
+	if (oldest < 0)
+		return 0;
+	if (day_partition_id(oldest, oldest_id) < 0 ||
+	    lt_table_streams_name(s, 1, streams, sizeof(streams)) < 0)
+		return no_memory(err);
+	n = drop_days_before(ch, s, lt_table_data_table(s), oldest_id, dropped, err);
+	/* The index's days after the logs table's: a stream's row goes
+	 * last.  (Its partition ID of a Date is the same YYYYMMDD.) */
+	if (n >= 0 && drop_days_before(ch, s, streams, oldest_id, NULL, err) < 0)
+		n = -1;
+	return n;
+}
+
+int
+lt_table_streams_missing_days(struct lt_ch *ch, const struct lt_table_spec *s,
+			      int streams_exist, int32_t **days,
+			      struct lt_ch_error *err)
+{
+	struct lt_buf sql = LT_BUF_INIT, answer = LT_BUF_INIT;
+	int32_t *v = NULL, *more;
+	struct tm tm;
+	char *line, *end;
+	int n = 0;
+
+	*days = NULL;
+	if (lt_table_streams_missing_days_sql(&sql, s, streams_exist) < 0) {
+		n = no_memory(err);
+		goto out;
+	}
+	if (ask(ch, (char *)sql.data, &answer, err) < 0) {
+		n = -1;
+		goto out;
+	}
+	for (line = (char *)answer.data; (end = strchr(line, '\n')) != NULL; line = end + 1) {
+		*end = '\0';
+		memset(&tm, 0, sizeof(tm));
+		if (sscanf(line, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+			continue;
+		tm.tm_year -= 1900;
+		tm.tm_mon -= 1;
+		more = realloc(v, ((size_t)n + 1) * sizeof(*v));
+		if (more == NULL) {
+			n = no_memory(err);
+			goto out;
+		}
+		v = more;
+		v[n++] = (int32_t)(timegm(&tm) / 86400);
+	}
+	*days = v;
+	v = NULL;
+out:
+	free(v);
+	lt_buf_free(&sql);
+	lt_buf_free(&answer);
 	return n;
 }

@@ -6,9 +6,12 @@
 #    metadata, a message with every awkward byte (tab, newline, quotes,
 #    backslash, UTF-8, control bytes, NUL), a push across two days, and a
 #    long tenant id; flushed into rows that are checked value by value;
+#  - the streams index holds the pushed streams on the days of their
+#    lines, exactly those of the logs table's rows;
 #  - a second flush adds nothing, and neither does the claimed file of a
-#    run that died after its INSERT (the presence query); after one day
-#    of it is dropped, only that day is sent again;
+#    run that died after its INSERT (the presence query), to the rows or
+#    to the index; after one day of it is dropped, only that day is sent
+#    again, and its streams again, which fold into the ones there;
 #  - every example query of README.md ("The table") and logthra(7), taken
 #    from the documents as written, answers what it should, and so do the
 #    DROP PARTITION and RENAME TABLE of logthra(7).
@@ -143,6 +146,20 @@ $long	1	1" \
     "rows and pushes per tenant; a long tenant id is kept whole"
 check_eq 0 "$(rows "SELECT count() FROM logs.log WHERE push_id = 0")" \
     "every row has its push_id"
+gamma_index() {
+	rows "SELECT stream_id, label, day FROM logs.log_streams WHERE tenant_id = 'gamma'
+	    GROUP BY stream_id, label, day ORDER BY day, label"
+}
+gamma_pushed="$(fnv1a64 app=bulk shard=0)	['app=bulk','shard=0']	2024-03-01
+$(fnv1a64 app=bulk shard=1)	['app=bulk','shard=1']	2024-03-01
+$(fnv1a64 app=bulk shard=0)	['app=bulk','shard=0']	2024-03-02
+$(fnv1a64 app=bulk shard=1)	['app=bulk','shard=1']	2024-03-02"
+check_eq "$gamma_pushed" "$(gamma_index)" \
+    "the streams index: gamma's 2 streams on each of the 2 days of their lines"
+check_eq 4 "$(rows "SELECT count() FROM logs.log_streams WHERE tenant_id = 'gamma'")" \
+    "one row each: the batch's streams are written once"
+check_streams_index logs.log "the streams index holds exactly the streams and days of the rows"
+index_before=$(streams_indexed logs.log_streams)
 
 # --- nothing twice -------------------------------------------------------------
 
@@ -168,6 +185,8 @@ note "a claimed file whose rows all arrived: the presence query finds them"
 claim_gamma
 check_match '^flushed 1 files, 0 rows, ' "$RUN_OUT" "no row sent again"
 check_eq 3008 "$(rows "SELECT count() FROM logs.log")" "still 3008 rows"
+check_eq "$index_before" "$(streams_indexed logs.log_streams)" \
+    "the streams index, read with GROUP BY, is as it was"
 
 # --- the documents' queries ------------------------------------------------------
 
@@ -241,6 +260,8 @@ check_match '^flushed 1 files, 1500 rows, ' "$RUN_OUT" "1500 rows sent again"
 check_eq "2024-03-01	1500
 2024-03-02	1500" "$(rows "SELECT toDate(timestamp, 'UTC') AS d, count() FROM logs.log
     WHERE tenant_id = 'gamma' GROUP BY d ORDER BY d")" "gamma has each day once"
+check_eq "$gamma_pushed" "$(gamma_index)" \
+    "its streams, sent again with the day, fold into the index's (GROUP BY)"
 
 note "a claimed file whose last day lies within one second: found all the same"
 # Three days, the last one's rows within one second: ClickHouse 26.7

@@ -5,8 +5,11 @@
 # push_id % 2, every entry exactly once, and stays so through a second
 # flush, a re-claimed file of a dead run and a shard that is down during
 # a flush; queries through the Distributed table answer what the same
-# pushes answer on one server; retention drops old days on every shard;
-# a wrong shard list or cluster name is refused.
+# pushes answer on one server; the streams index on each shard holds
+# exactly the streams and days of that shard's rows, and --migrate
+# fills it on each shard when it is missing; retention drops old days on
+# every shard, of the index too; a wrong shard list or cluster name is
+# refused.
 . "$(dirname "$0")/lib.sh"
 
 need_clickhouse
@@ -39,6 +42,30 @@ check_contains "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/logs/lo
 check_contains "ENGINE = Distributed($CHC_CLUSTER, logs, log_local, push_id)" "$RUN_OUT" \
     "a Distributed table sharded by push_id"
 
+check_contains "CREATE TABLE IF NOT EXISTS logs.log_streams_local ON CLUSTER $CHC_CLUSTER" \
+    "$RUN_OUT" "the streams index's shard tables, ON CLUSTER"
+check_contains "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/logs/log_streams_local', '{replica}')" \
+    "$RUN_OUT" "replicated, folding duplicates"
+check_contains "ENGINE = Distributed($CHC_CLUSTER, logs, log_streams_local, stream_id)" "$RUN_OUT" \
+    "and a Distributed table over them"
+
+# check_shard_indexes WHAT: each shard's index holds exactly the streams
+# and days of that shard's rows, and the Distributed ones agree.
+check_shard_indexes() {
+	local i
+	for i in 0 1; do
+		CH_URL=${CHC_URLS[$i]}
+		check_eq "$(streams_of_logs logs.log_local)" "$(streams_indexed logs.log_streams_local)" \
+		    "$1: shard $((i + 1))'s index holds the streams and days of its rows"
+	done
+	CH_URL=${CHC_URLS[1]} check_streams_index logs.log "$1: through the Distributed tables too"
+}
+# The pushes, worked out by hand: 3 tenants, streams {app=a0..a2,
+# level=info}, each on 2 days.
+pushed=$(for t in acme beta gamma; do for a in 0 1 2; do for d in 01 02; do
+	printf "%s\t['app=a%s','level=info']\t2024-01-%s\n" "$t" "$a" "$d"; done; done; done)
+indexed() { on 0 "SELECT tenant_id, label, day FROM logs.log_streams GROUP BY tenant_id, label, day ORDER BY tenant_id, label, day"; }
+
 note "a flush into the cluster"
 cflush
 check_rc 0 "logthra-flush --cluster"
@@ -56,6 +83,8 @@ check_eq 0 "$(on 1 "SELECT count() FROM logs.log_local WHERE push_id % 2 != 1")"
 check_eq 0 "$(on 0 "SELECT count() FROM (SELECT push_id, count() AS c FROM logs.log GROUP BY push_id HAVING c != 3)")" \
     "every push has its 3 rows"
 check_eq 90 "$(on 0 "SELECT uniqExact(tenant_id, msg) FROM logs.log")" "no row twice"
+check_eq "$pushed" "$(indexed)" "the streams index holds the pushed streams on their days"
+check_shard_indexes "after the flush"
 
 note "queries through the Distributed table answer as on one server"
 run "$FLUSH" -D "$T/spool-single" -U "${CHC_URLS[0]}" -d single
@@ -82,6 +111,7 @@ LOGTHRA_RETRY_MIN_DELAY=0 cflush --retry-now
 check_rc 0 "--retry-now of the re-claimed file"
 check_match '^flushed 1 files, 0 rows, ' "$RUN_OUT" "its rows are found on their shard: none sent again"
 check_eq 90 "$(on 0 "SELECT count() FROM logs.log")" "still 90 rows"
+check_eq "$pushed" "$(indexed)" "the index, read with GROUP BY, has nothing more"
 
 note "a shard down during a flush"
 for i in $(seq 11 20); do push_n acme "$i"; done
@@ -97,11 +127,29 @@ check_eq 120 "$(on 0 "SELECT count() FROM logs.log")" "120 rows: the 30 new ones
 check_eq 0 "$(on 0 "SELECT count() FROM (SELECT push_id, count() AS c FROM logs.log GROUP BY push_id HAVING c != 3)")" \
     "every push has its 3 rows, none twice"
 
+check_shard_indexes "after a shard was down"
+
+note "--migrate fills a missing index on each shard"
+on 0 "DROP TABLE logs.log_streams ON CLUSTER $CHC_CLUSTER" >/dev/null
+on 0 "DROP TABLE logs.log_streams_local ON CLUSTER $CHC_CLUSTER" >/dev/null
+run "$FLUSH" -U "${CHC_URLS[0]}" --cluster "$CHC_CLUSTER" --shard-urls "$URLS" --migrate
+check_rc 0 "--migrate --cluster"
+check_contains "CREATE TABLE IF NOT EXISTS logs.log_streams_local ON CLUSTER $CHC_CLUSTER" "$RUN_OUT" \
+    "creates the index on every shard"
+check_eq 4 "$(grep -c '^INSERT INTO logs.log_streams_local ' <<<"$RUN_OUT")" \
+    "fills it, a statement per day and shard"
+check_eq "$pushed" "$(indexed)" "the index holds the pushed streams again"
+check_shard_indexes "after --migrate"
+run "$FLUSH" -U "${CHC_URLS[0]}" --cluster "$CHC_CLUSTER" --shard-urls "$URLS" --migrate
+check_eq "-- logs.log needs no change that --migrate makes (ClickHouse 18.16)." "$RUN_OUT" \
+    "a second --migrate has nothing to do"
+
 note "retention drops old days on every shard"
 run "$FLUSH" -D "$SPOOL" -U "${CHC_URLS[0]}" --cluster "$CHC_CLUSTER" --shard-urls "$URLS" --retention 1
 check_rc 0 "a flush with retention 1 day"
 check_contains "dropped day 2024-01-01" "$RUN_OUT" "2024-01-01 is dropped"
 check_eq 0 "$(on 0 "SELECT count() FROM logs.log")" "nothing of 2024 is left on any shard"
+check_eq 0 "$(on 1 "SELECT count() FROM logs.log_streams")" "nor in the streams index"
 
 note "a wrong cluster or shard list"
 cflush --shard-urls "${CHC_URLS[0]}"

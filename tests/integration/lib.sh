@@ -821,6 +821,35 @@ ch_query() {
 	cat "$T/ch.out"
 }
 
+# The streams index of logthra(7), THE STREAMS INDEX, beside a logs table:
+# streams_of_logs LOGS and streams_indexed STREAMS print the (tenant,
+# stream, label, day) set, one TSV row each in the same order, the first
+# computed from the logs table's rows by a GROUP BY written here, the
+# second as queries read the index (duplicates folded by GROUP BY).
+streams_of_logs() {
+	ch_query "SELECT tenant_id, stream_id, any(label),
+	    toDate(timestamp, 'UTC') AS d FROM $1
+	    GROUP BY tenant_id, stream_id, d
+	    ORDER BY tenant_id, stream_id, d FORMAT TSV"
+}
+streams_indexed() {
+	ch_query "SELECT tenant_id, stream_id, label, day FROM $1
+	    GROUP BY tenant_id, stream_id, label, day
+	    ORDER BY tenant_id, stream_id, day FORMAT TSV"
+}
+# check_streams_index DB.LOGS WHAT: the index DB.LOGS_streams holds
+# exactly the streams and days of DB.LOGS's rows.
+check_streams_index() {
+	local want got
+	want=$(streams_of_logs "$1") || want="(query failed)"
+	got=$(streams_indexed "$1_streams") || got="(query failed)"
+	if [[ -z "$want" ]]; then
+		fail "$2: the logs table has rows to compare"
+		return
+	fi
+	check_eq "$want" "$got" "$2"
+}
+
 # ch_unwritable_table DB: DB.log with Logthra's columns, which ClickHouse
 # refuses to insert into (a view): a refused INSERT, for the tests of
 # what logthra-flush does then.

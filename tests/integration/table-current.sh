@@ -144,6 +144,27 @@ check_contains "Name: msg_text" "$(ch_query "EXPLAIN indexes = 1 SELECT msg FROM
 check_eq "disk error on sda" "$(rows "SELECT msg FROM cur.log WHERE has(label, 'level=error')
     AND timestamp_ns = $(ns 1 123456789)")" "has(label, ...) and timestamp_ns in WHERE"
 
+check_streams_index cur.log "the streams index holds exactly the streams and days of the rows"
+check_eq "acme	['app=api']	$(date -u -d "@$base" +%F)
+acme	['app=web','level=error']	$(date -u -d "@$base" +%F)
+beta	['app=web','host=h1']	$(date -u -d "@$((base - 864000))" +%F)
+beta	['app=web','host=h1']	$(date -u -d "@$base" +%F)" \
+    "$(rows "SELECT tenant_id, label, day FROM cur.log_streams GROUP BY tenant_id, label, day
+    ORDER BY tenant_id, label, day")" "the pushed streams, each on the days of its lines"
+check_eq "tenant_id	LowCardinality(String)
+stream_id	UInt64
+label	Array(String)
+day	Date" "$(ch_query "SELECT name, type FROM system.columns WHERE database = 'cur'
+    AND table = 'log_streams' ORDER BY position FORMAT TSVRaw")" \
+    "the streams table's columns, tenant_id LowCardinality"
+create=$(ch_query "SHOW CREATE TABLE cur.log_streams FORMAT TabSeparatedRaw")
+check_contains "ENGINE = ReplacingMergeTree
+PARTITION BY day
+ORDER BY (tenant_id, stream_id, day)
+TTL day + toIntervalDay(31)
+SETTINGS ttl_only_drop_parts = 1" "$create" \
+    "a ReplacingMergeTree by day, kept a day longer than the rows"
+
 run "$FLUSH" -D "$SPOOL" -U "$CH_URL" -d cur --retention 30
 check_rc 0 "a second flush"
 check_match '^flushed 0 files, 0 rows, ' "$RUN_OUT" "flushes nothing"
@@ -158,13 +179,18 @@ check_eq "-- cur.log needs no change that --migrate makes (ClickHouse $version).
     "$RUN_OUT" "nothing to change"
 run "$FLUSH" -U "$CH_URL" -d cur --retention 7 --migrate --dry-run
 check_rc 0 "--migrate --dry-run --retention 7"
-check_eq "ALTER TABLE cur.log MODIFY TTL toDateTime(timestamp) + toIntervalDay(7);" \
-    "$RUN_OUT" "exactly one change: MODIFY TTL"
+check_eq "ALTER TABLE cur.log MODIFY TTL toDateTime(timestamp) + toIntervalDay(7);
+ALTER TABLE cur.log_streams MODIFY TTL day + toIntervalDay(8);" \
+    "$RUN_OUT" "exactly the TTL's change, of the logs table and of the streams index"
 check_contains "toIntervalDay(30)" "$(show_create cur)" "the dry run changed nothing"
 run "$FLUSH" -U "$CH_URL" -d cur --retention 7 --migrate
 check_rc 0 "--migrate --retention 7"
-check_eq "ALTER TABLE cur.log MODIFY TTL toDateTime(timestamp) + toIntervalDay(7);" \
-    "$RUN_OUT" "prints the change it makes"
+check_eq "ALTER TABLE cur.log MODIFY TTL toDateTime(timestamp) + toIntervalDay(7);
+ALTER TABLE cur.log_streams MODIFY TTL day + toIntervalDay(8);" \
+    "$RUN_OUT" "prints the changes it makes"
+check_contains "TTL day + toIntervalDay(8)" \
+    "$(ch_query "SHOW CREATE TABLE cur.log_streams FORMAT TabSeparatedRaw")" \
+    "the streams index's TTL follows"
 create=$(show_create cur)
 check_contains "TTL toDateTime(timestamp) + toIntervalDay(7)
 SETTINGS ttl_only_drop_parts = 1" "$create" "SHOW CREATE TABLE: TTL 7 days"
@@ -203,7 +229,9 @@ check_eq "-- ten.log needs no change that --migrate makes (ClickHouse $version).
 # Its first rule is acme's 7 days: not a TTL of 7 days for everyone.
 run "$FLUSH" -U "$CH_URL" -d ten --retention 7 --migrate --dry-run
 check_eq "ALTER TABLE ten.log MODIFY TTL toDateTime(timestamp) + toIntervalDay(7);
-ALTER TABLE ten.log MODIFY SETTING ttl_only_drop_parts = 1;" "$RUN_OUT" \
+ALTER TABLE ten.log MODIFY SETTING ttl_only_drop_parts = 1;
+ALTER TABLE ten.log_streams MODIFY TTL day + toIntervalDay(8);
+ALTER TABLE ten.log_streams MODIFY SETTING ttl_only_drop_parts = 1;" "$RUN_OUT" \
     "without the tenants' sections, --retention 7 replaces the rules (acme's is also 7 days)"
 check_eq "new line" "$(rows "SELECT msg FROM ten.log WHERE tenant_id = 'o\\'brien'
     AND timestamp_ns = $(ns 5 0)")" "the quoted tenant's rows arrive"
@@ -233,7 +261,10 @@ check_eq "acme	['app=web','env=prod']	$(date -u -d "@$((base + 6))" '+%F %T')	$(
 run "$FLUSH" -U "$CH_URL" -d old --retention 30 --migrate --dry-run
 check_rc 0 "--migrate --dry-run --retention 30 of the portable table"
 dry=$RUN_OUT
-check_eq 6 "$(wc -l <<<"$dry")" "6 lines: a note and 5 changes"
+check_eq 8 "$(wc -l <<<"$dry")" "8 lines: a note, 5 changes of the table, 2 of its streams index"
+check_eq "ALTER TABLE old.log_streams MODIFY TTL day + toIntervalDay(31);
+ALTER TABLE old.log_streams MODIFY SETTING ttl_only_drop_parts = 1;" "$(tail -n 2 <<<"$dry")" \
+    "the streams index (made portable, with the table) gets the TTL too"
 check_match '^-- not changed: the table has the portable layout .* see logthra\(7\), ' \
     "$(head -n 1 <<<"$dry")" "first, the portable layout is not changed, and why"
 check_eq 1 "$(lines_starting "ALTER TABLE old.log ADD COLUMN IF NOT EXISTS labels Map(String, String) MATERIALIZED " "$dry")" \

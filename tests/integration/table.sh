@@ -2,8 +2,12 @@
 # The table on Debian's ClickHouse (18.16): --print-ddl for given versions
 # without a server and for the server it asks; the portable table made
 # and filled; retention by dropping old days (the longest tenant's wins,
-# "kept forever" keeps all); --migrate finds nothing to do there; a
-# table the INSERT cannot fill is refused by name and the files kept.
+# "kept forever" keeps all, and the streams index loses the same days);
+# the streams index after a flush holds exactly the pushed streams and
+# days, a second flush of the same pushes adds none, and --migrate
+# makes and fills it for a table from before it; --migrate then finds
+# nothing to do; a table the INSERT cannot fill is refused by name and
+# the files kept.
 # (tests/integration/chdb.sh does the current layout on ClickHouse 26.)
 . "$(dirname "$0")/lib.sh"
 
@@ -90,6 +94,73 @@ check_eq 2 "$(rows "SELECT count() FROM logs.log")" "keeps every day"
 run "$FLUSH" -D "$SPOOL" -U "$CH_URL" --retention tomorrow
 check_rc 1 "--retention tomorrow is refused"
 check_contains "retention" "$RUN_ERR" "naming the setting"
+
+check_eq "$today" "$(rows "SELECT DISTINCT day FROM logs.log_streams")" \
+    "the streams index lost the same days"
+
+note "the streams index (logthra(7), THE STREAMS INDEX)"
+streams_push() {
+	printf '%s\n' '{"streams":[{"stream":{"app":"a"},"values":[["2024-03-01T23:59:59.9Z","1"],["2024-03-02T00:00:00Z","2"]]},{"stream":{"env":"x","app":"b"},"values":[["2024-03-02T10:00:00Z","3"],["2024-03-02T11:00:00Z","4"]]}]}' >"$T/s1.json"
+	printf '%s\n' '{"streams":[{"stream":{"app":"a"},"values":[["2024-03-02T05:00:00Z","5"]]}]}' >"$T/s2.json"
+	run "$RECV" -T acme -D "$SPOOL" "$T/s1.json"
+	check_rc 0 "a push of acme: {app=a} on 1 and 2 March, {app=b,env=x} on 2 March"
+	run "$RECV" -T beta -D "$SPOOL" "$T/s2.json"
+	check_rc 0 "a push of beta: {app=a} on 2 March"
+}
+# What the pushes say, worked out by hand: a row per tenant, stream and day.
+pushed="acme	['app=a']	2024-03-01
+acme	['app=a']	2024-03-02
+acme	['app=b','env=x']	2024-03-02
+beta	['app=a']	2024-03-02"
+indexed() { rows "SELECT tenant_id, label, day FROM idx.log_streams GROUP BY tenant_id, label, day ORDER BY tenant_id, day, label"; }
+streams_push
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL" -d idx
+check_rc 0 "flush into a new database idx"
+check_eq "$pushed" "$(indexed)" "idx.log_streams holds the pushed (tenant, stream, day) set"
+check_streams_index idx.log "and exactly the streams and days of idx.log's rows"
+check_eq String "$(rows "SELECT type FROM system.columns WHERE database = 'idx' AND table = 'log_streams' AND name = 'tenant_id'")" \
+    "tenant_id String on 18.16"
+check_eq ReplacingMergeTree "$(rows "SELECT engine FROM system.tables WHERE database = 'idx' AND name = 'log_streams'")" \
+    "a ReplacingMergeTree"
+streams_push
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL" -d idx
+check_rc 0 "the same pushes flushed again"
+check_eq 10 "$(rows "SELECT count() FROM idx.log")" "the logs table has their rows twice"
+check_eq "$pushed" "$(indexed)" "the index, read with GROUP BY, has nothing more"
+check_streams_index idx.log "and still matches the logs table"
+
+note "--migrate fills the index of a table made before it"
+ch_query "DROP TABLE idx.log_streams" >/dev/null
+run "$FLUSH" -U "$CH_URL" -d idx --migrate --dry-run
+check_rc 0 "--migrate --dry-run"
+check_contains "CREATE TABLE IF NOT EXISTS idx.log_streams" "$RUN_OUT" "would create the index"
+check_eq 2 "$(grep -c '^INSERT INTO idx.log_streams ' <<<"$RUN_OUT")" \
+    "and fill it, a statement per day of the logs table"
+check_eq 0 "$(rows "SELECT count() FROM system.tables WHERE database = 'idx' AND name = 'log_streams'")" \
+    "a dry run changes nothing"
+run "$FLUSH" -U "$CH_URL" -d idx --migrate
+check_rc 0 "--migrate"
+check_eq "$pushed" "$(indexed)" "the index holds the pushed set"
+check_streams_index idx.log "exactly the streams and days of idx.log"
+run "$FLUSH" -U "$CH_URL" -d idx --migrate
+check_rc 0 "--migrate again"
+check_eq "-- idx.log needs no change that --migrate makes (ClickHouse 18.16)." "$RUN_OUT" \
+    "finds nothing more to do"
+# An installation upgraded without --migrate: a flush makes the index,
+# empty, and indexes new rows; --migrate adds the days before.
+ch_query "DROP TABLE idx.log_streams" >/dev/null
+printf '%s\n' '{"streams":[{"stream":{"app":"c"},"values":[["2024-03-03T00:00:00Z","6"]]}]}' >"$T/s3.json"
+run "$RECV" -T beta -D "$SPOOL" "$T/s3.json"
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL" -d idx
+check_rc 0 "a flush into idx.log without its index"
+check_eq "beta	['app=c']	2024-03-03" "$(indexed)" "makes the index with the new push's stream alone"
+run "$FLUSH" -U "$CH_URL" -d idx --migrate
+check_rc 0 "--migrate"
+check_eq 2 "$(grep -c '^INSERT INTO idx.log_streams ' <<<"$RUN_OUT")" "fills the 2 days it lacks"
+check_not_contains "CREATE TABLE" "$RUN_OUT" "and creates nothing"
+check_eq "$pushed
+beta	['app=c']	2024-03-03" "$(indexed)" "the index holds every pushed stream and day"
+check_streams_index idx.log "exactly those of idx.log"
 
 note "--migrate on 18.16"
 run "$FLUSH" -U "$CH_URL" --migrate --dry-run --retention 30

@@ -262,6 +262,147 @@ START_TEST(test_rowbinary_days)
 }
 END_TEST
 
+/* A row of the streams index as ClickHouse reads RowBinary: tenant
+ * (a varint length and "acme"), stream_id, label (a count and each
+ * "name=value"), day (Date: UInt16 little-endian). */
+static void
+append_index_row(struct lt_buf *b, const struct lt_label *l, size_t n, uint16_t day)
+{
+	size_t i;
+
+	ck_assert_int_eq(lt_buf_append(b, "\x04" "acme", 5), 0);
+	ck_assert_int_eq(lt_buf_append_u64le(b, lt_stream_id(l, n)), 0);
+	ck_assert_int_eq(lt_buf_append_byte(b, (unsigned char)n), 0);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(lt_buf_append_byte(b, (unsigned char)(l[i].name_len + 1 +
+								       l[i].value_len)), 0);
+		ck_assert_int_eq(lt_buf_append(b, l[i].name, l[i].name_len), 0);
+		ck_assert_int_eq(lt_buf_append(b, "=", 1), 0);
+		ck_assert_int_eq(lt_buf_append(b, l[i].value, l[i].value_len), 0);
+	}
+	ck_assert_int_eq(lt_buf_append_byte(b, day & 0xff), 0);
+	ck_assert_int_eq(lt_buf_append_byte(b, day >> 8), 0);
+}
+
+/* One entry per (labels, day) given, in that order, as a push of acme. */
+static void
+encode_days(struct lt_spool_encoder *e, const struct lt_label *const *l,
+	    const size_t *n, const int32_t *day, size_t count)
+{
+	struct lt_sink sink;
+	struct lt_entry en = {0, "x", 1, NULL, 0};
+	size_t i;
+
+	ck_assert_int_eq(lt_spool_encoder_init(e, "acme", 1, 9), 0);
+	lt_spool_encoder_sink(e, &sink);
+	for (i = 0; i < count; i++) {
+		if (i == 0 || l[i] != l[i - 1])
+			ck_assert_int_eq(sink.stream(sink.ctx, l[i], n[i]), 0);
+		en.ts_ns = (int64_t)day[i] * INT64_C(86400000000000) + 3600;
+		ck_assert_int_eq(sink.entry(sink.ctx, &en), 0);
+	}
+	ck_assert_int_eq(lt_spool_encoder_finish(e), 0);
+}
+
+START_TEST(test_stream_days)
+{
+	static const struct lt_label b[] = {{"app", 3, "x", 1}};
+	static const struct lt_label c[] = {{"app", 3, "y", 1}};
+	/* labels (A): days 2, 1, 2 (back and forth); B on day 1; then a
+	 * second file: A on day 1 again, C on day 3. */
+	const struct lt_label *l1[] = {labels, labels, labels, b};
+	const size_t n1[] = {2, 2, 2, 1};
+	const int32_t d1[] = {19724, 19723, 19724, 19723};
+	const struct lt_label *l2[] = {labels, c};
+	const size_t n2[] = {2, 1};
+	const int32_t d2[] = {19723, 19725};
+	struct lt_spool_encoder e1, e2;
+	struct lt_stream_days set = {0};
+	struct lt_buf got = LT_BUF_INIT, want = LT_BUF_INIT;
+	int32_t from = INT32_MIN;
+	int a_first = lt_stream_id(labels, 2) < lt_stream_id(b, 1);
+
+	encode_days(&e1, l1, n1, d1, 4);
+	encode_days(&e2, l2, n2, d2, 2);
+	ck_assert_int_eq(lt_spool_stream_days(e1.out.data, e1.out.len, &set), 0);
+	ck_assert_int_eq(lt_spool_stream_days(e2.out.data, e2.out.len, &set), 0);
+	ck_assert_uint_eq(set.n, 4);
+
+	/* At most 2 days an INSERT: day 1 (A and B, by stream_id), day 2. */
+	ck_assert_int_eq(lt_stream_days_rowbinary(&set, &from, 2, &got), 3);
+	ck_assert_int_eq(from, 19724);
+	if (a_first)
+		append_index_row(&want, labels, 2, 19723);
+	append_index_row(&want, b, 1, 19723);
+	if (!a_first)
+		append_index_row(&want, labels, 2, 19723);
+	append_index_row(&want, labels, 2, 19724);
+	ck_assert_uint_eq(got.len, want.len);
+	ck_assert_mem_eq(got.data, want.data, want.len);
+	/* Then day 3, then nothing. */
+	lt_buf_reset(&got);
+	lt_buf_reset(&want);
+	ck_assert_int_eq(lt_stream_days_rowbinary(&set, &from, 2, &got), 1);
+	ck_assert_int_eq(from, 19725);
+	append_index_row(&want, c, 1, 19725);
+	ck_assert_uint_eq(got.len, want.len);
+	ck_assert_mem_eq(got.data, want.data, want.len);
+	lt_buf_reset(&got);
+	ck_assert_int_eq(lt_stream_days_rowbinary(&set, &from, 2, &got), 0);
+	ck_assert_uint_eq(got.len, 0);
+
+	/* Reset, the set takes files again; the same file twice is one. */
+	lt_stream_days_reset(&set);
+	ck_assert_int_eq(lt_spool_stream_days(e2.out.data, e2.out.len, &set), 0);
+	ck_assert_int_eq(lt_spool_stream_days(e2.out.data, e2.out.len, &set), 0);
+	ck_assert_uint_eq(set.n, 2);
+	from = INT32_MIN;
+	ck_assert_int_eq(lt_stream_days_rowbinary(&set, &from, 100, &got), 2);
+
+	lt_stream_days_free(&set);
+	lt_buf_free(&got);
+	lt_buf_free(&want);
+	lt_spool_encoder_free(&e1);
+	lt_spool_encoder_free(&e2);
+}
+END_TEST
+
+/* Many streams: the set grows and keeps each (stream, day) once. */
+START_TEST(test_stream_days_many)
+{
+	struct lt_spool_encoder e;
+	struct lt_stream_days set = {0};
+	struct lt_buf got = LT_BUF_INIT;
+	struct lt_sink sink;
+	struct lt_entry en = {0, "x", 1, NULL, 0};
+	struct lt_label l = {"n", 1, NULL, 4};
+	char value[5];
+	int32_t from = INT32_MIN;
+	int i, pass;
+
+	ck_assert_int_eq(lt_spool_encoder_init(&e, "acme", 1, 9), 0);
+	lt_spool_encoder_sink(&e, &sink);
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < 1000; i++) {
+			(void)snprintf(value, sizeof(value), "%04d", i);
+			l.value = value;
+			ck_assert_int_eq(sink.stream(sink.ctx, &l, 1), 0);
+			en.ts_ns = INT64_C(1704067200000000000) + (int64_t)(i % 2) * INT64_C(86400000000000);
+			ck_assert_int_eq(sink.entry(sink.ctx, &en), 0);
+		}
+	}
+	ck_assert_int_eq(lt_spool_encoder_finish(&e), 0);
+	ck_assert_int_eq(lt_spool_stream_days(e.out.data, e.out.len, &set), 0);
+	ck_assert_uint_eq(set.n, 1000);
+	ck_assert_int_eq(lt_stream_days_rowbinary(&set, &from, 1, &got), 500);
+	ck_assert_int_eq(lt_stream_days_rowbinary(&set, &from, 1, &got), 500);
+	ck_assert_int_eq(lt_stream_days_rowbinary(&set, &from, 1, &got), 0);
+	lt_stream_days_free(&set);
+	lt_buf_free(&got);
+	lt_spool_encoder_free(&e);
+}
+END_TEST
+
 START_TEST(test_filter)
 {
 	struct lt_spool_encoder e;
@@ -767,6 +908,8 @@ spool_suite(void)
 	tcase_add_test(format, test_rowbinary);
 	tcase_add_test(format, test_rowbinary_datetime64);
 	tcase_add_test(format, test_rowbinary_days);
+	tcase_add_test(format, test_stream_days);
+	tcase_add_test(format, test_stream_days_many);
 	tcase_add_test(format, test_filter);
 	tcase_add_test(format, test_stream_id);
 	tcase_add_test(dir, test_write_and_load);

@@ -24,7 +24,17 @@ static const char portable_ddl[] =
     ")\n"
     "ENGINE = MergeTree()\n"
     "PARTITION BY toDate(timestamp, 'UTC')\n"
-    "ORDER BY (tenant_id, toStartOfHour(timestamp), stream_id, timestamp);\n";
+    "ORDER BY (tenant_id, toStartOfHour(timestamp), stream_id, timestamp);\n"
+    "CREATE TABLE IF NOT EXISTS logs.log_streams\n"
+    "(\n"
+    "    tenant_id String,\n"
+    "    stream_id UInt64,\n"
+    "    label Array(String),\n"
+    "    day Date\n"
+    ")\n"
+    "ENGINE = ReplacingMergeTree()\n"
+    "PARTITION BY day\n"
+    "ORDER BY (tenant_id, stream_id, day);\n";
 
 /* The columns answer of a table made by each layout, as ClickHouse
  * gives them (name TAB type). */
@@ -198,7 +208,7 @@ START_TEST(test_statements_match_ddl)
 		ck_assert_int_eq(lt_buf_append(&all, b.data, b.len), 0);
 		ck_assert_int_eq(lt_buf_append(&all, ";\n", 2), 0);
 	}
-	ck_assert_int_eq(i, 2);
+	ck_assert_int_eq(i, 3);
 	ck_assert_int_eq(lt_table_ddl_statement(&b, &s, -1), 1);
 	ck_assert_int_eq(lt_buf_terminate(&all), 0);
 	ddl = ddl_of(&s);
@@ -545,7 +555,19 @@ START_TEST(test_cluster)
 	    "PARTITION BY toDate(timestamp, 'UTC')\n"
 	    "ORDER BY (tenant_id, toStartOfHour(timestamp), stream_id, timestamp);\n"
 	    "CREATE TABLE IF NOT EXISTS logs.log ON CLUSTER web AS logs.log_local\n"
-	    "ENGINE = Distributed(web, logs, log_local, push_id);\n";
+	    "ENGINE = Distributed(web, logs, log_local, push_id);\n"
+	    "CREATE TABLE IF NOT EXISTS logs.log_streams_local ON CLUSTER web\n"
+	    "(\n"
+	    "    tenant_id String,\n"
+	    "    stream_id UInt64,\n"
+	    "    label Array(String),\n"
+	    "    day Date\n"
+	    ")\n"
+	    "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/logs/log_streams_local', '{replica}')\n"
+	    "PARTITION BY day\n"
+	    "ORDER BY (tenant_id, stream_id, day);\n"
+	    "CREATE TABLE IF NOT EXISTS logs.log_streams ON CLUSTER web AS logs.log_streams_local\n"
+	    "ENGINE = Distributed(web, logs, log_streams_local, stream_id);\n";
 	struct lt_table_spec s = spec_for(18, 16);
 	struct lt_buf b = LT_BUF_INIT, left = LT_BUF_INIT;
 	struct lt_table_found f;
@@ -590,6 +612,132 @@ START_TEST(test_cluster)
 }
 END_TEST
 
+/* The streams index on the current layout: LowCardinality tenant, a
+ * codec on the labels, and a TTL a day longer than the rows' in whole
+ * days (a row of day D stands for rows up to the end of D), with the
+ * tenants' rules; its statements alone, after the logs table's. */
+START_TEST(test_streams_current)
+{
+	static const char want[] =
+	    "CREATE TABLE IF NOT EXISTS logs.log_streams\n"
+	    "(\n"
+	    "    tenant_id LowCardinality(String),\n"
+	    "    stream_id UInt64,\n"
+	    "    label Array(String) CODEC(ZSTD(1)),\n"
+	    "    day Date\n"
+	    ")\n"
+	    "ENGINE = ReplacingMergeTree\n"
+	    "PARTITION BY day\n"
+	    "ORDER BY (tenant_id, stream_id, day)\n"
+	    "TTL day + toIntervalDay(31)\n"
+	    "SETTINGS ttl_only_drop_parts = 1";
+	struct lt_table_spec s = spec_for(26, 7);
+	struct lt_tenant_retention t[] = {{"acme", 7 * 86400}, {"it's", 0}, {"b", 3600}};
+	struct lt_buf b = LT_BUF_INIT;
+	char *ddl;
+
+	s.retention_s = 30 * 86400;
+	ck_assert_int_eq(lt_table_streams_ddl_statement(&b, &s, 0), 0);
+	ck_assert_str_eq((char *)b.data, want);
+	ck_assert_int_eq(lt_table_streams_ddl_statement(&b, &s, 1), 1);
+	/* The last statement of the whole DDL. */
+	ddl = ddl_of(&s);
+	ck_assert_ptr_nonnull(strstr(ddl, want));
+	ck_assert_str_eq(strstr(ddl, want) + strlen(want), ";\n");
+	free(ddl);
+
+	/* 3600 s: the rows of day D go by D + 1 at the latest; the index
+	 * keeps D until D + 2. */
+	s.tenants = t;
+	s.n_tenants = 3;
+	ck_assert_int_eq(lt_table_streams_ddl_statement(&b, &s, 0), 0);
+	ck_assert_ptr_nonnull(strstr((char *)b.data,
+	    "\nTTL day + toIntervalDay(8) WHERE tenant_id = 'acme', "
+	    "day + toIntervalDay(2) WHERE tenant_id = 'b', "
+	    "day + toIntervalDay(31) WHERE tenant_id NOT IN ('acme', 'it\\'s', 'b')"));
+	ck_assert_ptr_null(strstr((char *)b.data, "ttl_only_drop_parts"));
+
+	/* Kept forever: no TTL. */
+	s.retention_s = 0;
+	s.n_tenants = 0;
+	ck_assert_int_eq(lt_table_streams_ddl_statement(&b, &s, 0), 0);
+	ck_assert_ptr_null(strstr((char *)b.data, "TTL"));
+	lt_buf_free(&b);
+}
+END_TEST
+
+/* Names, the INSERT and --migrate's SQL, on one server and a cluster. */
+START_TEST(test_streams_sql)
+{
+	struct lt_table_spec s = spec_for(18, 16);
+	struct lt_buf b = LT_BUF_INIT;
+	char name[LT_TABLE_NAME_SIZE];
+
+	ck_assert_int_eq(lt_table_streams_name(&s, 0, name, sizeof(name)), 0);
+	ck_assert_str_eq(name, "log_streams");
+	ck_assert_int_eq(lt_table_streams_name(&s, 1, name, sizeof(name)), 0);
+	ck_assert_str_eq(name, "log_streams");
+	ck_assert_int_eq(lt_table_streams_insert_sql(&b, &s), 0);
+	ck_assert_str_eq((char *)b.data, "INSERT INTO logs.log_streams "
+			 "(tenant_id, stream_id, label, day) FORMAT RowBinary");
+	lt_buf_reset(&b);
+	ck_assert_int_eq(lt_table_streams_missing_days_sql(&b, &s, 1), 0);
+	ck_assert_str_eq((char *)b.data,
+	    "SELECT toString(d) FROM (SELECT DISTINCT toDate(timestamp, 'UTC') AS d, "
+	    "tenant_id, stream_id FROM logs.log) WHERE (d, tenant_id, stream_id) NOT IN "
+	    "(SELECT day, tenant_id, stream_id FROM logs.log_streams) "
+	    "GROUP BY d ORDER BY d FORMAT TabSeparatedRaw");
+	lt_buf_reset(&b);
+	ck_assert_int_eq(lt_table_streams_missing_days_sql(&b, &s, 0), 0);
+	ck_assert_ptr_null(strstr((char *)b.data, "log_streams"));
+	lt_buf_reset(&b);
+	/* 19723: 2024-01-01. */
+	ck_assert_int_eq(lt_table_streams_backfill_sql(&b, &s, LT_LAYOUT_PORTABLE, 19723), 0);
+	ck_assert_str_eq((char *)b.data,
+	    "INSERT INTO logs.log_streams (tenant_id, stream_id, label, day) "
+	    "SELECT tenant_id, stream_id, any(label), toDate('2024-01-01') FROM logs.log "
+	    "WHERE timestamp >= toDateTime(1704067200) AND timestamp <= toDateTime(1704153599) "
+	    "AND toDate(timestamp, 'UTC') = toDate('2024-01-01') AND (tenant_id, stream_id) "
+	    "NOT IN (SELECT tenant_id, stream_id FROM logs.log_streams WHERE day = "
+	    "toDate('2024-01-01')) GROUP BY tenant_id, stream_id");
+
+	/* A cluster: rows and the backfill go to the shards' tables. */
+	ck_assert_int_eq(lt_table_set_cluster(&s, "web"), 0);
+	ck_assert_int_eq(lt_table_streams_name(&s, 0, name, sizeof(name)), 0);
+	ck_assert_str_eq(name, "log_streams");
+	ck_assert_int_eq(lt_table_streams_name(&s, 1, name, sizeof(name)), 0);
+	ck_assert_str_eq(name, "log_streams_local");
+	lt_buf_reset(&b);
+	ck_assert_int_eq(lt_table_streams_insert_sql(&b, &s), 0);
+	ck_assert_ptr_nonnull(strstr((char *)b.data, "INSERT INTO logs.log_streams_local ("));
+	lt_buf_reset(&b);
+	ck_assert_int_eq(lt_table_streams_backfill_sql(&b, &s, LT_LAYOUT_CURRENT, 19723), 0);
+	ck_assert_ptr_nonnull(strstr((char *)b.data,
+	    "INSERT INTO logs.log_streams_local (tenant_id"));
+	ck_assert_ptr_nonnull(strstr((char *)b.data, " FROM logs.log_local WHERE timestamp >= "
+				     "fromUnixTimestamp64Nano(toInt64(1704067200000000000), 'UTC')"));
+	ck_assert_ptr_nonnull(strstr((char *)b.data, "FROM logs.log_streams_local WHERE day"));
+	ck_assert_int_eq(lt_table_streams_ddl_statement(&b, &s, 0), 0);
+	ck_assert_ptr_nonnull(strstr((char *)b.data,
+	    "CREATE TABLE IF NOT EXISTS logs.log_streams_local ON CLUSTER web\n"));
+	ck_assert_int_eq(lt_table_streams_ddl_statement(&b, &s, 1), 0);
+	ck_assert_str_eq((char *)b.data,
+	    "CREATE TABLE IF NOT EXISTS logs.log_streams ON CLUSTER web AS "
+	    "logs.log_streams_local\nENGINE = Distributed(web, logs, log_streams_local, stream_id)");
+	ck_assert_int_eq(lt_table_streams_ddl_statement(&b, &s, 2), 1);
+
+	/* A table name whose index's name is too long (57 + 8 > 64). */
+	s = spec_for(18, 16);
+	s.table = "t12345678901234567890123456789012345678901234567890123456";
+	ck_assert_int_eq(lt_table_streams_name(&s, 0, name, sizeof(name)), -1);
+	lt_buf_reset(&b);
+	ck_assert_int_eq(lt_table_ddl(&b, &s), -1);
+	ck_assert_int_eq(lt_table_streams_insert_sql(&b, &s), -1);
+	ck_assert_uint_eq(b.len, 0);
+	lt_buf_free(&b);
+}
+END_TEST
+
 static Suite *
 table_suite(void)
 {
@@ -614,6 +762,8 @@ table_suite(void)
 	tcase_add_test(tc, test_migrations_old_server);
 	tcase_add_test(tc, test_oldest_day_kept);
 	tcase_add_test(tc, test_cluster);
+	tcase_add_test(tc, test_streams_current);
+	tcase_add_test(tc, test_streams_sql);
 	suite_add_tcase(s, tc);
 	return s;
 }
