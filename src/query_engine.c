@@ -10,8 +10,8 @@
 #include "query_http.h"
 #include "table.h"
 
-/* The streams index's name is the table's and "_streams". */
-static char streams_table[128];
+/* The streams index beside the table (lt_table_streams_name()). */
+static char streams_table[LT_TABLE_NAME_SIZE];
 
 /* The caller logs the answer; an unreachable server names itself. */
 static int
@@ -41,9 +41,17 @@ find_layout(struct lt_ch *ch, const struct lt_options *o,
 
 	if (lt_table_server_version(ch, &v, &ce) < 0)
 		return ch_failed(err, "ClickHouse could not tell its version", &ce);
+	memset(&spec, 0, sizeof(spec));
 	lt_table_spec_for(&spec, &v);
 	spec.database = o->database;
-	spec.table = o->table;
+	spec.table = o->table;   /* Distributed on a cluster: what queries read */
+	if (lt_table_streams_name(&spec, 0, streams_table,
+				  sizeof(streams_table)) < 0) {
+		err->status = 500;
+		(void)snprintf(err->message, sizeof(err->message),
+			       "invalid table name \"%s\" in the settings", o->table);
+		return -1;
+	}
 	if (lt_table_fetch(ch, &spec, &found, &ce) < 0)
 		return ch_failed(err, "could not read the table's layout", &ce);
 	if (!found.exists) {
@@ -63,19 +71,12 @@ ch_open(const struct lt_options *o, const struct lt_query_limits *lim,
 {
 	struct lt_ch_options co;
 	struct lt_ch *ch;
-	int n;
 
 	if (!lt_ch_identifier_valid(o->database) ||
 	    !lt_ch_identifier_valid(o->table)) {
 		err->status = 500;
 		(void)snprintf(err->message, sizeof(err->message),
 			       "invalid database or table name in the settings");
-		return NULL;
-	}
-	n = snprintf(streams_table, sizeof(streams_table), "%s_streams", o->table);
-	if (n < 0 || (size_t)n >= sizeof(streams_table)) {
-		err->status = 500;
-		(void)snprintf(err->message, sizeof(err->message), "table name too long");
 		return NULL;
 	}
 	memset(&co, 0, sizeof(co));
