@@ -634,6 +634,37 @@ lt_matcher_matches(const struct lt_matcher *m, const char *value, size_t len)
 	return -1;
 }
 
+/* Text for a one-line message: control bytes as \xHH (and, with
+ * quoted, " and \ escaped as Go's %q does), at most SHOWN bytes. */
+#define SHOWN 200
+static void
+show_text(const char *s, size_t len, int quoted, char *buf, size_t buflen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+	unsigned char c;
+
+	for (i = 0; i < len && o + 8 < buflen; i++) {
+		if (i == SHOWN) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f) {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 15];
+		} else if (quoted && (c == '"' || c == '\\')) {
+			buf[o++] = '\\';
+			buf[o++] = (char)c;
+		} else
+			buf[o++] = (char)c;
+	}
+	buf[o] = '\0';
+}
+
 /* A regex of the query must compile: Loki refuses it while parsing.
  * Named groups are counted for `| regexp`. */
 static int
@@ -641,10 +672,12 @@ check_regex(struct parser *p, const char *re, int anchored, int need_names)
 {
 	pcre2_code *code;
 	uint32_t names = 0;
-	char err[256];
+	char err[256], shown[4 * SHOWN + 8];
 
+	show_text(re, strlen(re), 0, shown, sizeof(shown));
 	if ((code = re_compile(re, anchored, err, sizeof(err))) == NULL) {
-		say(p, "parse error : error parsing regexp: %s: `%s`", err, re);
+		say(p, "parse error : error parsing regexp: %s: `%s`", err,
+		    shown);
 		return -1;
 	}
 	if (need_names &&
@@ -652,7 +685,7 @@ check_regex(struct parser *p, const char *re, int anchored, int need_names)
 	     names == 0)) {
 		pcre2_code_free(code);
 		say(p, "parse error : at least one named capture must be "
-		    "supplied: `%s`", re);
+		    "supplied: `%s`", shown);
 		return -1;
 	}
 	pcre2_code_free(code);
@@ -979,6 +1012,7 @@ static int
 lex_range(struct parser *p)
 {
 	size_t start = p->pos, i = start + 1;
+	char shown[4 * SHOWN + 8];
 	double v;
 
 	while (i < p->len && p->text[i] != ']')
@@ -988,9 +1022,9 @@ lex_range(struct parser *p)
 		return -1;
 	}
 	if (prom_duration(p->text + start + 1, i - start - 1, &v) != 0) {
-		fail_at(p, start, "not a valid duration string: \"%.*s\"",
-			(int)(i - start - 1 > 64 ? 64 : i - start - 1),
-			p->text + start + 1);
+		show_text(p->text + start + 1, i - start - 1, 1, shown,
+			  sizeof(shown));
+		fail_at(p, start, "not a valid duration string: \"%s\"", shown);
 		return -1;
 	}
 	p->tok.kind = T_RANGE;
