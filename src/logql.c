@@ -7,8 +7,9 @@
  * name is a keyword only when "(" (or by/without and "(") follows it;
  * any character it does not know is an IDENTIFIER; `#` and `//` start
  * comments to the end of the line, as do C block comments.  The parser
- * follows expr.y: where yacc resolves a conflict by shifting (`,` and a space between label filters), the
- * right side takes everything up to the end of the filter.  Messages
+ * follows expr.y: where yacc resolves a conflict by shifting (`,` and a
+ * space between label filters), the right side takes everything up to
+ * the end of the filter.  Messages
  * are Loki's: "parse error at line L, col C: syntax error: unexpected
  * X", columns counted in characters from 1, X the token's yacc name. */
 #include "config.h"
@@ -34,22 +35,22 @@
 enum tok {
 	T_EOF,
 	T_IDENT,
-	T_BAD,       /* a character or name Loki reads as IDENTIFIER but no rule takes */
+	T_BAD,       /* what Loki reads as IDENTIFIER but no rule takes */
 	T_STRING,
 	T_NUMBER,
 	T_DURATION,
 	T_BYTES,
 	T_RANGE,
 	T_FLAG,
-	T_FUNC,      /* rate(, sum by (, ip(: a metric query or an ip() filter */
-	T_LBRACE, T_RBRACE, T_LPAREN, T_RPAREN, T_COMMA, T_DOT,
+	T_FUNC,      /* rate(, sum by (, ip(: metric queries, ip() */
+	T_LBRACE, T_RBRACE, T_LPAREN, T_RPAREN, T_RBRACKET, T_COMMA, T_DOT,
 	T_EQ, T_NEQ, T_RE, T_NRE, T_CMP_EQ, T_GT, T_GE, T_LT, T_LE,
 	T_PIPE, T_PIPE_EXACT, T_PIPE_MATCH, T_PIPE_PATTERN, T_NPA,
 	T_ADD, T_SUB, T_MUL, T_DIV, T_MOD, T_POW,
 	T_OR, T_AND,
 	T_JSON, T_LOGFMT, T_REGEXP, T_PATTERN, T_UNPACK, T_LINE_FMT,
 	T_LABEL_FMT, T_DECOLORIZE, T_DROP, T_KEEP,
-	T_KEYWORD,   /* by, without, unwrap, offset, ...: no place in a log query */
+	T_KEYWORD,   /* by, unwrap, offset...: not in log queries */
 };
 
 struct token {
@@ -93,7 +94,8 @@ static const struct word keywords[] = {
 	{ "ignoring", T_KEYWORD, "ignoring" },
 	{ "group_left", T_KEYWORD, "group_left" },
 	{ "group_right", T_KEYWORD, "group_right" },
-	{ "unless", T_KEYWORD, "unless" }, { "variants", T_KEYWORD, "variants" },
+	{ "unless", T_KEYWORD, "unless" },
+	{ "variants", T_KEYWORD, "variants" },
 	{ "of", T_KEYWORD, "of" },
 };
 
@@ -132,7 +134,8 @@ static const char *const tok_names[] = {
 	[T_STRING] = "STRING", [T_NUMBER] = "NUMBER",
 	[T_DURATION] = "DURATION", [T_BYTES] = "BYTES", [T_RANGE] = "RANGE",
 	[T_FLAG] = "PARSER_FLAG", [T_LBRACE] = "{", [T_RBRACE] = "}",
-	[T_LPAREN] = "(", [T_RPAREN] = ")", [T_COMMA] = ",", [T_DOT] = ".",
+	[T_LPAREN] = "(", [T_RPAREN] = ")", [T_RBRACKET] = "]",
+	[T_COMMA] = ",", [T_DOT] = ".",
 	[T_EQ] = "=", [T_NEQ] = "!=", [T_RE] = "=~", [T_NRE] = "!~",
 	[T_CMP_EQ] = "==", [T_GT] = ">", [T_GE] = ">=", [T_LT] = "<",
 	[T_LE] = "<=", [T_PIPE] = "|", [T_PIPE_EXACT] = "|=",
@@ -229,7 +232,8 @@ static void
 unexpected(struct parser *p, const char *expecting)
 {
 	if (expecting != NULL)
-		fail_at(p, p->tok.start, "syntax error: unexpected %s, expecting %s",
+		fail_at(p, p->tok.start,
+			"syntax error: unexpected %s, expecting %s",
 			tok_name(&p->tok), expecting);
 	else
 		fail_at(p, p->tok.start, "syntax error: unexpected %s",
@@ -436,7 +440,8 @@ lt_go_bytes(const char *s, double *bytes)
 	if (end - i >= sizeof(unit))
 		return -1;
 	for (u = 0; i < end; i++, u++)
-		unit[u] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+		unit[u] = (char)(s[i] >= 'A' && s[i] <= 'Z' ?
+				 s[i] - 'A' + 'a' : s[i]);
 	unit[u] = '\0';
 	for (k = 0; k < sizeof(units) / sizeof(units[0]); k++) {
 		if (strcmp(units[k].unit, unit) == 0) {
@@ -634,6 +639,37 @@ lt_matcher_matches(const struct lt_matcher *m, const char *value, size_t len)
 	return -1;
 }
 
+/* Text for a one-line message: control bytes as \xHH (and, with
+ * quoted, " and \ escaped as Go's %q does), at most SHOWN bytes. */
+#define SHOWN 200
+static void
+show_text(const char *s, size_t len, int quoted, char *buf, size_t buflen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+	unsigned char c;
+
+	for (i = 0; i < len && o + 8 < buflen; i++) {
+		if (i == SHOWN) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f) {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 15];
+		} else if (quoted && (c == '"' || c == '\\')) {
+			buf[o++] = '\\';
+			buf[o++] = (char)c;
+		} else
+			buf[o++] = (char)c;
+	}
+	buf[o] = '\0';
+}
+
 /* A regex of the query must compile: Loki refuses it while parsing.
  * Named groups are counted for `| regexp`. */
 static int
@@ -641,10 +677,12 @@ check_regex(struct parser *p, const char *re, int anchored, int need_names)
 {
 	pcre2_code *code;
 	uint32_t names = 0;
-	char err[256];
+	char err[256], shown[4 * SHOWN + 8];
 
+	show_text(re, strlen(re), 0, shown, sizeof(shown));
 	if ((code = re_compile(re, anchored, err, sizeof(err))) == NULL) {
-		say(p, "parse error : error parsing regexp: %s: `%s`", err, re);
+		say(p, "parse error : error parsing regexp: %s: `%s`", err,
+		    shown);
 		return -1;
 	}
 	if (need_names &&
@@ -652,7 +690,7 @@ check_regex(struct parser *p, const char *re, int anchored, int need_names)
 	     names == 0)) {
 		pcre2_code_free(code);
 		say(p, "parse error : at least one named capture must be "
-		    "supplied: `%s`", re);
+		    "supplied: `%s`", shown);
 		return -1;
 	}
 	pcre2_code_free(code);
@@ -921,7 +959,8 @@ lex_units(struct parser *p, size_t start)
 	double v;
 
 	end = run_of(p, p->pos, "numsdhwy");
-	if (end > p->pos && loki_duration(p->text + start, end - start, &v) == 0) {
+	if (end > p->pos &&
+	    loki_duration(p->text + start, end - start, &v) == 0) {
 		p->tok.kind = T_DURATION;
 		p->tok.num = v;
 		p->pos = end;
@@ -979,6 +1018,7 @@ static int
 lex_range(struct parser *p)
 {
 	size_t start = p->pos, i = start + 1;
+	char shown[4 * SHOWN + 8];
 	double v;
 
 	while (i < p->len && p->text[i] != ']')
@@ -988,9 +1028,9 @@ lex_range(struct parser *p)
 		return -1;
 	}
 	if (prom_duration(p->text + start + 1, i - start - 1, &v) != 0) {
-		fail_at(p, start, "not a valid duration string: \"%.*s\"",
-			(int)(i - start - 1 > 64 ? 64 : i - start - 1),
-			p->text + start + 1);
+		show_text(p->text + start + 1, i - start - 1, 1, shown,
+			  sizeof(shown));
+		fail_at(p, start, "not a valid duration string: \"%s\"", shown);
 		return -1;
 	}
 	p->tok.kind = T_RANGE;
@@ -1080,7 +1120,8 @@ skip_blank(struct parser *p)
 			start = p->pos;
 			p->pos += 2;
 			while (p->pos + 1 < p->len &&
-			       !(p->text[p->pos] == '*' && p->text[p->pos + 1] == '/'))
+			       !(p->text[p->pos] == '*' &&
+				 p->text[p->pos + 1] == '/'))
 				p->pos++;
 			if (p->pos + 1 >= p->len) {
 				fail_at(p, start, "comment not terminated");
@@ -1114,7 +1155,8 @@ lex_operator(struct parser *p)
 		{ "<=", T_LE },
 		{ ",", T_COMMA }, { ".", T_DOT }, { "{", T_LBRACE },
 		{ "}", T_RBRACE }, { "=", T_EQ }, { "|", T_PIPE },
-		{ "(", T_LPAREN }, { ")", T_RPAREN }, { "+", T_ADD },
+		{ "(", T_LPAREN }, { ")", T_RPAREN }, { "]", T_RBRACKET },
+		{ "+", T_ADD },
 		{ "-", T_SUB }, { "*", T_MUL }, { "/", T_DIV }, { "%", T_MOD },
 		{ "^", T_POW }, { ">", T_GT }, { "<", T_LT },
 	};
@@ -1143,7 +1185,8 @@ lex_minus(struct parser *p)
 		while (i < p->len && (is_name_start(p->text[i]) ||
 				      p->text[i] == '-') && p->text[i] != '_')
 			i++;
-		if ((i - start == 8 && memcmp(p->text + start, "--strict", 8) == 0) ||
+		if ((i - start == 8 &&
+		     memcmp(p->text + start, "--strict", 8) == 0) ||
 		    (i - start == 12 &&
 		     memcmp(p->text + start, "--keep-empty", 12) == 0)) {
 			p->tok.kind = T_FLAG;
@@ -1181,7 +1224,8 @@ next(struct parser *p)
 	} else if (c == '\'') {
 		if (lex_char(p) != 0)
 			return -1;
-	} else if (is_digit((char)c) || (c == '.' && is_digit(peek_at(p, p->pos + 1)))) {
+	} else if (is_digit((char)c) ||
+		   (c == '.' && is_digit(peek_at(p, p->pos + 1)))) {
 		lex_number(p);
 	} else if (is_name_start((char)c) || c >= 0x80) {
 		if (c >= 0x80 && utf8_len(p, p->pos) == 0) {
@@ -1767,10 +1811,12 @@ parse_pipe_stage(struct parser *p, struct lt_logql *q)
 	case T_PATTERN:
 		s = new_stage(p, q, p->tok.kind == T_REGEXP ? LT_STAGE_REGEXP :
 			      LT_STAGE_PATTERN);
-		if (s == NULL || next(p) != 0 || expect(p, T_STRING, "STRING") != 0)
+		if (s == NULL || next(p) != 0 ||
+		    expect(p, T_STRING, "STRING") != 0)
 			return -1;
 		s->text = take_str(p);
-		if (s->kind == LT_STAGE_REGEXP && check_regex(p, s->text, 0, 1) != 0)
+		if (s->kind == LT_STAGE_REGEXP &&
+		    check_regex(p, s->text, 0, 1) != 0)
 			return -1;
 		return next(p);
 	case T_UNPACK:

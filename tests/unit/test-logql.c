@@ -472,6 +472,8 @@ static const struct {
 	  "unexpected IDENTIFIER" },
 	{ "{a=\"b\"} + {a=\"c\"}", "parse error at line 1, col 9: syntax "
 	  "error: unexpected +" },
+	{ "{a=\"b\"} ]", "parse error at line 1, col 9: syntax error: "
+	  "unexpected ]" },
 	{ "(({a=\"b\"}) |= \"x\")", "parse error at line 1, col 12: syntax "
 	  "error: unexpected |=" },
 	{ "({a=\"b\"}", "parse error at line 1, col 9: syntax error: "
