@@ -12,6 +12,7 @@
 #include <math.h>
 #include <pcre2.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,16 @@ struct ps {
 	int failed;
 };
 
+/* Messages are one line: the template's own bytes quoted in them may
+ * hold newlines and other control characters. */
+static void
+one_line(char *why)
+{
+	for (; *why != '\0'; why++)
+		if ((unsigned char)*why < 0x20 || *why == 0x7f)
+			*why = ' ';
+}
+
 static int perr(struct ps *, size_t, const char *, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -126,6 +137,7 @@ perr(struct ps *p, size_t at, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(p->why + k, p->whylen - (size_t)k, fmt, ap);
 	va_end(ap);
+	one_line(p->why);
 	return -1;
 }
 
@@ -1232,11 +1244,16 @@ lt_tmpl_match_context(const struct tx *x)
 
 /* ---- execution ---- */
 
+/* Scratch memory: chunks freed together when the execution ends.
+ * Every allocation is aligned for any type (argument arrays live here
+ * too). */
 struct scratch {
 	struct scratch *next;
 	size_t cap, used;
-	char data[];
+	max_align_t data[];
 };
+
+#define SCRATCH_ALIGN (sizeof(max_align_t))
 
 struct ex {
 	struct tx x;
@@ -1267,6 +1284,9 @@ lt_tx_alloc(struct tx *x, size_t n)
 	struct scratch *s = x->scratch;
 	size_t cap;
 
+	if (n > x->scratch_max)
+		n = x->scratch_max + 1;
+	n = (n + SCRATCH_ALIGN - 1) / SCRATCH_ALIGN * SCRATCH_ALIGN;
 	if (n > x->scratch_max || x->scratch_used > x->scratch_max - n) {
 		(void)lt_tx_fail(x, "template needs over %zu bytes of memory",
 				 x->scratch_max);
@@ -1285,7 +1305,7 @@ lt_tx_alloc(struct tx *x, size_t n)
 	}
 	x->scratch_used += n;
 	s->used += n;
-	return s->data + s->used - n;
+	return (char *)s->data + s->used - n;
 }
 
 int
@@ -1372,6 +1392,7 @@ xerr(struct ex *e, int node, const char *msg)
 		       TMPL_NAME, line_of(t->src, pos), pos - line_start,
 		       TMPL_NAME, (int)(more ? 20 : len), t->src + pos,
 		       more ? "..." : "", msg);
+	one_line(e->why);
 	return -1;
 }
 

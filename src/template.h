@@ -33,8 +33,9 @@ struct lt_tmpl_entry {
 };
 
 /* Compiles text[0..len).  Returns the template, or NULL with why set
- * ("template: line_format:1: function \"nope\" not defined", Go's way of
- * saying it), or "out of memory".  At most LT_TMPL_MAX_NODES nodes. */
+ * ("template: line:1: function \"nope\" not defined", Go's way of saying
+ * it, with the name Loki gives its templates), or "out of memory".  At
+ * most LT_TMPL_MAX_NODES nodes. */
 #define LT_TMPL_MAX_NODES 4096
 struct lt_tmpl *lt_tmpl_compile(const char *text, size_t len, char *why,
 				size_t whylen);

@@ -212,24 +212,178 @@ to_float64(const struct tv *v)
 	}
 }
 
-/* Sprig does float arithmetic in decimals from each float's shortest
- * digits: 0.1+0.2 is 0.3.  Long double from those digits comes to the
- * same double. */
-static long double
-to_decimal(const struct tv *v)
+/* Sprig does float arithmetic in decimals (shopspring/decimal) from
+ * each float's shortest digits: addf 0.1 0.2 is 0.3, not the double
+ * sum 0.30000000000000004.  A decimal here is m * 10^e with m in 128
+ * bits, enough for two 17-digit operands; when a result does not fit,
+ * the double arithmetic stands in. */
+struct dec {
+	__int128 m;
+	int e;
+};
+
+#define DEC_LIMIT ((__int128)1000000000000000000 * 1000000000000000000 * 10)
+
+static int
+dec_from(const struct tv *v, struct dec *d)
 {
 	char tmp[40];
 	double f = to_float64(v);
-	int p;
+	const char *c;
+	int p, nd = 0, neg = f < 0;
 
 	if (isnan(f) || isinf(f))
-		return f;
+		return -1;
+	d->m = 0;
+	d->e = 0;
+	if (f == 0)
+		return 0;
 	for (p = 1; p <= 17; p++) {
 		(void)snprintf(tmp, sizeof(tmp), "%.*e", p - 1, f);
 		if (strtod(tmp, NULL) == f)
 			break;
 	}
-	return strtold(tmp, NULL);
+	for (c = tmp; *c != '\0' && *c != 'e'; c++)
+		if (*c >= '0' && *c <= '9') {
+			d->m = d->m * 10 + (*c - '0');
+			nd++;
+		}
+	d->e = (*c == 'e' ? atoi(c + 1) : 0) - (nd - 1);
+	if (neg)
+		d->m = -d->m;
+	return 0;
+}
+
+static __int128
+dec_abs(__int128 m)
+{
+	return m < 0 ? -m : m;
+}
+
+/* Brings d to exponent e (below its own): -1 when m grows too big. */
+static int
+dec_lower(struct dec *d, int e)
+{
+	while (d->e > e) {
+		if (dec_abs(d->m) >= DEC_LIMIT / 10)
+			return -1;
+		d->m *= 10;
+		d->e--;
+	}
+	return 0;
+}
+
+static int
+dec_add(struct dec *a, struct dec b)
+{
+	if (a->m == 0) {
+		*a = b;
+		return 0;
+	}
+	if (b.m == 0)
+		return 0;
+	if (dec_lower(a, b.e) < 0 || dec_lower(&b, a->e) < 0)
+		return -1;
+	a->m += b.m;
+	return dec_abs(a->m) >= DEC_LIMIT ? -1 : 0;
+}
+
+static int
+dec_mul(struct dec *a, struct dec b)
+{
+	if (a->m != 0 && dec_abs(b.m) > DEC_LIMIT / dec_abs(a->m))
+		return -1;
+	a->m *= b.m;
+	a->e += b.e;
+	return 0;
+}
+
+/* Decimal division: 16 digits after the point, half away from zero. */
+static int
+dec_div(struct dec *a, struct dec b)
+{
+	__int128 q, r;
+	int k = a->e - b.e + 16;
+
+	/* The quotient of a mantissa by a divisor made 10^-k times larger
+	 * is then in units of 10^-16 too; a divisor too large for that
+	 * makes the quotient round to 0. */
+	for (; k < 0; k++) {
+		if (dec_abs(b.m) >= DEC_LIMIT / 10) {
+			a->m = 0;
+			a->e = 0;
+			return 0;
+		}
+		b.m *= 10;
+	}
+	while (k-- > 0) {
+		if (dec_abs(a->m) >= DEC_LIMIT / 10)
+			return -1;
+		a->m *= 10;
+		a->e--;
+	}
+	q = a->m / b.m;
+	r = a->m % b.m;
+	if (2 * dec_abs(r) >= dec_abs(b.m))
+		q += (a->m < 0) != (b.m < 0) ? -1 : 1;
+	a->m = q;
+	a->e = -16;
+	return 0;
+}
+
+static double
+dec_double(struct dec d)
+{
+	char tmp[64];
+	size_t i = sizeof(tmp) - 1;
+	__int128 m = dec_abs(d.m);
+	int k;
+
+	tmp[i] = '\0';
+	k = snprintf(NULL, 0, "e%d", d.e);
+	i -= (size_t)k;
+	(void)snprintf(tmp + i, (size_t)k + 1, "e%d", d.e);
+	do {
+		tmp[--i] = (char)('0' + (int)(m % 10));
+		m /= 10;
+	} while (m > 0);
+	if (d.m < 0)
+		tmp[--i] = '-';
+	return strtod(tmp + i, NULL);
+}
+
+enum decop { DEC_ADD, DEC_SUB, DEC_MUL, DEC_DIV };
+
+/* a[0] op a[1] op ...; *zero_div when a divisor is 0. */
+static double
+dec_fold(const struct tv *a, int n, enum decop op, int *zero_div)
+{
+	struct dec acc, d;
+	double f = n > 0 ? to_float64(&a[0]) : 0, g;
+	int k, exact = n == 0 || dec_from(&a[0], &acc) == 0;
+
+	if (n == 0)
+		acc.m = 0, acc.e = 0;
+	for (k = 1; k < n; k++) {
+		g = to_float64(&a[k]);
+		if (op == DEC_DIV && g == 0) {
+			*zero_div = 1;
+			return 0;
+		}
+		if (exact && dec_from(&a[k], &d) < 0)
+			exact = 0;
+		if (exact && op == DEC_SUB)
+			d.m = -d.m;
+		if (exact && (op == DEC_ADD || op == DEC_SUB))
+			exact = dec_add(&acc, d) == 0;
+		else if (exact && op == DEC_MUL)
+			exact = dec_mul(&acc, d) == 0;
+		else if (exact)
+			exact = dec_div(&acc, d) == 0;
+		f = op == DEC_ADD ? f + g : op == DEC_SUB ? f - g :
+		    op == DEC_MUL ? f * g : f / g;
+	}
+	return exact ? dec_double(acc) : f;
 }
 
 /* ---- strings ---- */
@@ -902,54 +1056,36 @@ F(minf) { (void)x; return minmaxf(a, n, 0, res); }
 
 F(addf)
 {
-	long double s = 0;
-	int k;
+	int z = 0;
 
 	(void)x;
-	for (k = 0; k < n; k++)
-		s += to_decimal(&a[k]);
-	return ret_float(res, (double)s);
+	return ret_float(res, dec_fold(a, n, DEC_ADD, &z));
 }
 
 F(subf)
 {
-	long double s = to_decimal(&a[0]);
-	int k;
+	int z = 0;
 
 	(void)x;
-	for (k = 1; k < n; k++)
-		s -= to_decimal(&a[k]);
-	return ret_float(res, (double)s);
+	return ret_float(res, dec_fold(a, n, DEC_SUB, &z));
 }
 
 F(mulf)
 {
-	long double s = to_decimal(&a[0]);
-	int k;
+	int z = 0;
 
 	(void)x;
-	for (k = 1; k < n; k++)
-		s *= to_decimal(&a[k]);
-	return ret_float(res, (double)s);
+	return ret_float(res, dec_fold(a, n, DEC_MUL, &z));
 }
 
-/* Decimal division keeps 16 digits after the point. */
 F(divf)
 {
-	long double s = to_decimal(&a[0]), d;
-	char tmp[512];
-	int k;
+	int z = 0;
+	double q = dec_fold(a, n, DEC_DIV, &z);
 
-	for (k = 1; k < n; k++) {
-		d = to_decimal(&a[k]);
-		if (d == 0)
-			return lt_tx_fail(x, "decimal division by 0");
-		s /= d;
-		if (fabsl(s) < 1e300L && snprintf(tmp, sizeof(tmp), "%.16Lf", s) <
-					     (int)sizeof(tmp))
-			s = strtold(tmp, NULL);
-	}
-	return ret_float(res, (double)s);
+	if (z)
+		return lt_tx_fail(x, "decimal division by 0");
+	return ret_float(res, q);
 }
 
 F(ceil) { (void)x; (void)n; return ret_float(res, ceil(to_float64(&a[0]))); }
