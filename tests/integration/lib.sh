@@ -43,6 +43,7 @@ export abs_top_srcdir abs_top_builddir
 RECV=$abs_top_builddir/src/logthra-recv
 FLUSH=$abs_top_builddir/src/logthra-flush
 REPLAY=$abs_top_builddir/src/logthra-replay
+QUERY=$abs_top_builddir/src/logthra-query
 SEED=$abs_top_srcdir/tests/data/seed-push.json
 
 LT_CHECKS=0
@@ -496,7 +497,7 @@ main(int argc, char **argv)
 	return 127;
 }
 EOF
-	for var in RECV FLUSH REPLAY; do
+	for var in RECV FLUSH REPLAY QUERY; do
 		prog=${!var}
 		[[ -x "$prog" ]] || continue # need_built reports it
 		name=${prog##*/}
@@ -1281,12 +1282,20 @@ lt_install_clients() {
 # run: the one built, or a copy in $T/bin when the build tree is out of
 # that user's reach (e.g. under /root).
 lt_cgi_recv() {
-	LT_CGI_RECV=$RECV
-	if ((LT_UID == 0)) && ! as_user "$LT_CGI_USER" test -x "$RECV"; then
+	LT_CGI_RECV=$(lt_cgi_program "$RECV")
+	LT_CGI_QUERY=$(lt_cgi_program "$QUERY")
+}
+
+# lt_cgi_program PATH: PATH, or a copy of it the CGI user can run.
+lt_cgi_program() {
+	local name=${1##*/}
+	if ((LT_UID == 0)) && ! as_user "$LT_CGI_USER" test -x "$1"; then
 		mkdir -p "$T/bin"
-		cp "$RECV" "$T/bin/logthra-recv"
-		chmod 755 "$T/bin" "$T/bin/logthra-recv"
-		LT_CGI_RECV=$T/bin/logthra-recv
+		cp "$1" "$T/bin/$name"
+		chmod 755 "$T/bin" "$T/bin/$name"
+		printf '%s\n' "$T/bin/$name"
+	else
+		printf '%s\n' "$1"
 	fi
 }
 
@@ -1351,6 +1360,10 @@ ${NGINX_LOCATION_EXTRA:-}
 	fastcgi_param LOGTHRA_CONFIG $LOGTHRA_CONFIG;
 $params	fastcgi_pass unix:$sock;
 EOF
+	# Loki's read paths go to logthra-query, as docs/recipes/nginx.md has it.
+	sed "s|SCRIPT_FILENAME $recv;|SCRIPT_FILENAME $LT_CGI_QUERY;|" \
+	    "$dir/logthra-fastcgi.conf" >"$dir/logthra-query-fastcgi.conf"
+	printf '\tfastcgi_buffering off;\n' >>"$dir/logthra-query-fastcgi.conf"
 	for attempt in 1 2 3; do
 		NGINX_PORT=$(free_port)
 		local user_line=
@@ -1378,6 +1391,9 @@ http {
 		server_name localhost;
 		location ~ ^/(api/push|loki/api/v1/push)\$ {
 			include $dir/logthra-fastcgi.conf;
+		}
+		location ~ ^/(loki/api/v1/(query_range|query|labels|label|label/[^/]+/values|series|index/stats|status/buildinfo)|ready)\$ {
+			include $dir/logthra-query-fastcgi.conf;
 		}
 		location / {
 			include $dir/logthra-fastcgi.conf;
