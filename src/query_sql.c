@@ -87,18 +87,21 @@ empty_compatible(const struct lt_matcher *m)
 	}
 }
 
-/* "(?-s)^(?:re)$" as a literal, or "(?-s)re" unanchored: ClickHouse's
- * match() lets . match a newline unless told (?-s), Go's does not. */
+/* "(?-s)^(?:re)$" as a literal, or "(?-s)(?:re)" unanchored: ClickHouse's
+ * match() lets . match a newline unless told (?-s), Go's does not.  The
+ * group is there for ClickHouse 18.16, whose match() looks for the
+ * regex's literal text before it runs RE2 and ignores a flag such as
+ * (?i) in doing so: match('a query', '(?i)QUERY') is 0 there, and 1 with
+ * the group (its search for literals does not look inside one). */
 static int
 regex_literal(struct lt_buf *out, const char *re, int anchored)
 {
 	struct lt_buf pattern = LT_BUF_INIT;
 	int rc = 0;
 
-	rc |= text(&pattern, anchored ? "(?-s)^(?:" : "(?-s)");
+	rc |= text(&pattern, anchored ? "(?-s)^(?:" : "(?-s)(?:");
 	rc |= text(&pattern, re);
-	if (anchored)
-		rc |= text(&pattern, ")$");
+	rc |= text(&pattern, anchored ? ")$" : ")");
 	if (rc == 0)
 		rc = lt_sql_quote(out, (const char *)pattern.data, pattern.len);
 	lt_buf_free(&pattern);

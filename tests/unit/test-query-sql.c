@@ -315,8 +315,8 @@ START_TEST(test_log_pushed)
 	ck_assert_int_eq(lt_sql_log_query(&b, &portable, &q, &range, 0, 0, pushed), 0);
 	assert_sql(&b, COLUMNS PORTABLE_RANGE " AND stream_id IN (SELECT stream_id "
 		   "FROM logs.log_streams WHERE " TENANT_DAYS " AND has(label, "
-		   "'app=api')) AND match(msg, '(?-s)a') AND (NOT match(msg, "
-		   "'(?-s)b') AND NOT match(msg, '(?-s)c')) AND position(msg, "
+		   "'app=api')) AND match(msg, '(?-s)(?:a)') AND (NOT match(msg, "
+		   "'(?-s)(?:b)') AND NOT match(msg, '(?-s)(?:c)')) AND position(msg, "
 		   "'f.*g') = 0 ORDER BY timestamp_ns DESC, stream_id, msg FORMAT "
 		   "TabSeparated");
 	for (i = 0; i < 9; i++)
