@@ -41,7 +41,8 @@ for svc in logthra-recv@.service logthra-flush.service; do
 done
 
 recv_unit=$(cat "$T/units/logthra-recv@.service")
-for line in User=logthra-recv Group=logthra PrivateNetwork=yes ProtectSystem=strict \
+for line in User=logthra-recv Group=logthra IPAddressDeny=any IPAddressAllow=localhost \
+    ProtectSystem=strict \
     NoNewPrivileges=yes "ReadWritePaths=$(sed -n 's/^d \([^ ]*\) .*/\1/p' \
     "$BUILD/systemd/logthra.conf.tmpfiles")" StandardInput=socket; do
 	check_contains "$line" "$recv_unit" "logthra-recv@.service: $line"
