@@ -438,17 +438,16 @@ label_del(struct lt_pipeline *p, const char *name, size_t nlen)
 	p->n_labels--;
 }
 
-/* Whether the entry's stream labels or structured metadata have name:
- * then a parser names its label NAME_extracted. */
+/* Whether the entry's stream labels have name: then a parser names its
+ * label NAME_extracted.  Structured metadata does not count: as in
+ * Loki's LabelsBuilder.BaseHas, a parsed label of the same name replaces
+ * it. */
 static int
 base_has(const struct lt_pipeline *p, const char *name, size_t len)
 {
 	int found;
 
 	(void)label_find(p->in->labels, p->in->n_labels, name, len, &found);
-	if (found)
-		return 1;
-	(void)label_find(p->in->metadata, p->in->n_metadata, name, len, &found);
 	return found;
 }
 

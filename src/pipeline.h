@@ -2,8 +2,8 @@
  * query that ClickHouse did not do (query_sql.h says which it did).
  * Parsers add labels, label filters and line filters drop entries,
  * formats rewrite the line or labels, all as Loki's pkg/logql/log does:
- * a parsed label whose name a stream label or structured metadata has
- * already is named NAME_extracted; a parser that fails sets __error__
+ * a parsed label whose name a stream label has already is named
+ * NAME_extracted (one of structured metadata is replaced); a parser that fails sets __error__
  * (JSONParserErr, LogfmtParserErr, ...) and __error_details__; a label
  * filter that cannot read its label as a number sets __error__ too
  * (LabelFilterErr); an entry with __error__ is kept, and a later
