@@ -705,6 +705,13 @@ stream_url(struct lt_ch *ch, const struct lt_ch_query_settings *s, char **url)
 		if (urc == CURLUE_OK && s->max_rows_to_read > 0)
 			urc = add_setting(u, "max_rows_to_read",
 					  s->max_rows_to_read);
+		if (urc == CURLUE_OK && s->max_query_size > 0)
+			urc = add_setting(u, "max_query_size",
+					  s->max_query_size);
+		if (urc == CURLUE_OK && s->distributed_local)
+			urc = curl_url_set(u, CURLUPART_QUERY,
+					   "distributed_product_mode=local",
+					   CURLU_APPENDQUERY);
 	}
 	if (urc == CURLUE_OK)
 		urc = curl_url_get(u, CURLUPART_URL, url, 0);

@@ -1058,6 +1058,11 @@ settings_for(struct lt_ch_query_settings *s,
 
 	memset(s, 0, sizeof(*s));
 	s->readonly = 2;
+	/* A query of LT_LOGQL_MAX_LEN bytes quotes to at most four times
+	 * that; 18.16 refuses a statement over its 256 KiB default with a
+	 * misleading syntax error. */
+	s->max_query_size = 1u << 20;
+	s->distributed_local = 1;
 	if (lim == NULL)
 		return;
 	if (lim->timeout_ns > 0) {
@@ -1140,8 +1145,7 @@ run_lines(struct lt_ch *ch, const char *sql,
 	 * can write nothing anyway: run the statement as it is. */
 	if (rc == -1 && ce.exception_code == CH_READONLY &&
 	    ce.http_status != 200) {
-		settings_for(&s, NULL);
-		s.readonly = 0;
+		memset(&s, 0, sizeof(s));
 		s.timeout_ms = lim != NULL && lim->timeout_ns > 0 ?
 			(long)(lim->timeout_ns / 1000000 + 5000) : 0;
 		rc = lt_ch_query_stream(ch, sql, &s, on_lines, lr, &ce);
