@@ -14,10 +14,16 @@
 # command.
 #
 # Environment: LT_CLICKHOUSE=chdb runs it against ClickHouse 26 (chdb),
-# the current table layout.
+# the current table layout; LT_CLICKHOUSE=cluster against two Debian
+# shards with ZooKeeper (logthra-flush --cluster, Distributed tables), the
+# queries sent to the second.
 . "$(dirname "$0")/lib.sh"
 
-if [[ "${LT_CLICKHOUSE:-}" == chdb ]]; then need_chdb; else need_clickhouse; fi
+case ${LT_CLICKHOUSE:-} in
+chdb) need_chdb ;;
+cluster) need_clickhouse; need_zookeeper ;;
+*) need_clickhouse ;;
+esac
 need_inetd
 need_nginx
 need python3 python3
@@ -26,7 +32,16 @@ need_built
 REF=$abs_top_srcdir/tests/integration/query-ref.py
 SPOOL=$T/spool
 mkdir -p "$SPOOL" "$T/pushes"
-if [[ "${LT_CLICKHOUSE:-}" == chdb ]]; then start_chdb; else start_clickhouse; fi
+flush_args=()
+case ${LT_CLICKHOUSE:-} in
+chdb) start_chdb ;;
+cluster)
+	start_clickhouse_cluster 2 --zookeeper
+	flush_args=(--cluster "$CHC_CLUSTER" --shard-urls "${CHC_URLS[0]} ${CHC_URLS[1]}")
+	CH_URL=${CHC_URLS[1]}
+	;;
+*) start_clickhouse ;;
+esac
 
 # The data set two hours back, whole minutes; the queries' range covers it.
 base=$((($(date +%s) - 7200) / 60 * 60))
@@ -35,8 +50,13 @@ for f in "$T"/pushes/*.json; do
 	tenant=${f##*/}
 	"$RECV" -T "${tenant%%-*}" -D "$SPOOL" "$f" || die "logthra-recv of $f failed"
 done
-run "$FLUSH" -D "$SPOOL" -U "$CH_URL"
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL" "${flush_args[@]}"
 check_rc 0 "logthra-flush of the data set"
+if [[ "${LT_CLICKHOUSE:-}" == cluster ]]; then
+	n0=$(CH_URL=${CHC_URLS[0]} ch_query "SELECT count() FROM logs.log_local")
+	n1=$(CH_URL=${CHC_URLS[1]} ch_query "SELECT count() FROM logs.log_local")
+	check_eq 1 "$((n0 > 0 && n1 > 0))" "both shards hold rows ($n0 and $n1)"
+fi
 
 CONF=$T/query.conf
 { cat "$T/base.conf"; printf 'clickhouse_url = %s\n' "$CH_URL"; } >"$CONF"
