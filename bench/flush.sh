@@ -73,6 +73,7 @@ cp -a "$T/spool" "$T/spool.orig"
 
 fresh_table() {
 	ch_query "DROP TABLE IF EXISTS logs.log" >/dev/null
+	ch_query "DROP TABLE IF EXISTS logs.log_streams" >/dev/null
 	"$FLUSH" -U "$CH_URL" -D "$T/empty-spool" >/dev/null
 }
 mkdir -p "$T/empty-spool"

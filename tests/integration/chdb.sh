@@ -241,6 +241,14 @@ for doc in README.md logthra.7; do
 	check_query "$doc" 5 "${Q[4]}" "$meta"
 done
 
+# logthra(7)'s query of the index, as written (an .EX block of its own).
+index_query=$(awk '/^\.EX/ { ex = 1; n = 0; next } /^\.EE/ { ex = 0; next }
+    ex && n++ == 0 && index($0, "SELECT label FROM logs.log_streams") == 1 { on = 1 }
+    ex && on { print } !ex { on = 0 }' "$abs_top_srcdir/man/logthra.7" | man_unroff)
+check_query logthra.7 "THE STREAMS INDEX" "$index_query" "['app=test-app','level=error']
+['app=test-app','level=info']
+['app=test-app','level=warn']"
+
 note "logthra(7): old days go with DROP PARTITION"
 drop=$(man_statement 'ALTER TABLE logs.log DROP PARTITION')
 check_eq "ALTER TABLE logs.log DROP PARTITION '2024-01-01'" "$drop" \

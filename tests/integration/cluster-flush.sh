@@ -85,6 +85,18 @@ check_eq 0 "$(on 0 "SELECT count() FROM (SELECT push_id, count() AS c FROM logs.
 check_eq 90 "$(on 0 "SELECT uniqExact(tenant_id, msg) FROM logs.log")" "no row twice"
 check_eq "$pushed" "$(indexed)" "the streams index holds the pushed streams on their days"
 check_shard_indexes "after the flush"
+# How logthra-query reads the index on a cluster: each shard resolves
+# the selector in its own index (distributed_product_mode=local rewrites
+# the Distributed streams table to the shard's), or the index is read
+# once and sent to the shards (GLOBAL IN); both count what has() does.
+want=$(on 0 "SELECT count() FROM logs.log WHERE tenant_id = 'acme' AND has(label, 'app=a1')")
+check_eq "$want" "$(CH_URL="${CHC_URLS[0]}?distributed_product_mode=local" ch_query "SELECT count() FROM logs.log
+    WHERE tenant_id = 'acme' AND stream_id IN (SELECT stream_id FROM logs.log_streams
+    WHERE tenant_id = 'acme' AND has(label, 'app=a1'))")" \
+    "a selector through the index, each shard in its own ($want rows)"
+check_eq "$want" "$(on 1 "SELECT count() FROM logs.log WHERE tenant_id = 'acme' AND stream_id
+    GLOBAL IN (SELECT stream_id FROM logs.log_streams WHERE tenant_id = 'acme'
+    AND has(label, 'app=a1'))")" "and with GLOBAL IN"
 
 note "queries through the Distributed table answer as on one server"
 run "$FLUSH" -D "$T/spool-single" -U "${CHC_URLS[0]}" -d single

@@ -468,6 +468,12 @@ partial=$(sed 's/^crash-\([0-9]*\)-.*/\1/' "$T/got.distinct" | uniq -c |
     awk 'NR == FNR { n[$1] = $2; next } $2 in n && $1 != n[$2] { print "push " $2 ": " $1 " of " n[$2] }' \
     "$PUSHES" - | head -n 20)
 check_eq "" "$partial" "every push is in ClickHouse whole or not at all"
+# logthra(7), THE STREAMS INDEX: whatever the kills, a row in the table
+# has its stream and day in the index (which may hold more).
+check_eq 0 "$(rows "SELECT count() FROM (SELECT DISTINCT tenant_id, stream_id,
+    toDate(timestamp, 'UTC') AS d FROM logs.log) WHERE (tenant_id, stream_id, d) NOT IN
+    (SELECT tenant_id, stream_id, day FROM logs.log_streams)")" \
+    "every row's stream and day is in the streams index"
 present=$(sed 's/^crash-\([0-9]*\)-.*/\1/' "$T/got.distinct" | uniq |
     awk 'NR == FNR { if ($3 == 0) u[$1] = 1; next } $1 in u' "$PUSHES" - | wc -l)
 note "$((present)) of $PUSH_UNACKED unacknowledged pushes are in ClickHouse (stored before the kill)"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # logthra-flush when things go wrong: ClickHouse down, ClickHouse
-# refusing the insert, a corrupt spool file, another flush holding the
-# lock.  Nothing may be lost and nothing may arrive twice.
+# refusing the insert of the rows or of the streams index, a corrupt
+# spool file, another flush holding the lock.  Nothing may be lost and nothing may arrive twice.
 . "$(dirname "$0")/lib.sh"
 
 need_clickhouse
@@ -69,6 +69,29 @@ run "$FLUSH" -D "$SPOOL" -U "$CH_URL" --retry-now
 check_rc 0 "--retry-now flushes them into the right table at once"
 check_eq 4 "$(rows "SELECT count() FROM logs.log WHERE tenant_id = 'acme'")" \
     "and arrive once"
+
+note "ClickHouse refuses the streams index's insert"
+mkdir -p "$T/none"
+run "$FLUSH" -D "$T/none" -U "$CH_URL" -d sx
+check_rc 0 "a flush of nothing makes sx.log and its index"
+ch_query "DROP TABLE sx.log_streams" >/dev/null
+ch_query "CREATE VIEW sx.log_streams AS SELECT '' AS tenant_id, toUInt64(0) AS stream_id,
+    emptyArrayString() AS label, toDate(0) AS day WHERE 0" >/dev/null
+spool_with sx acme
+SPOOL=$T/sx
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL" -d sx
+check_rc 75 "logthra-flush when the index takes no rows"
+check_contains 'could not insert 1 streams of tenant "acme" into the streams index' "$RUN_ERR" \
+    "the error says so"
+check_eq 1 "$(count_files "$SPOOL/tenants/acme/deferred")" "the file waits in deferred/"
+check_eq 0 "$(count_files "$SPOOL/quarantine")" "nothing is quarantined"
+check_eq 0 "$(rows "SELECT count() FROM sx.log")" "no row went in without its stream indexed"
+ch_query "DROP TABLE sx.log_streams" >/dev/null
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL" -d sx --retry-now
+check_rc 0 "once the index takes rows again, --retry-now flushes the file"
+check_eq "$(rows "SELECT count() FROM logs.log WHERE tenant_id = 'acme' AND push_id = (SELECT any(push_id) FROM logs.log WHERE tenant_id = 'acme')")" \
+    "$(rows "SELECT count() FROM sx.log")" "all the push's rows, once"
+check_streams_index sx.log "and its streams are indexed"
 
 note "a corrupt spool file"
 spool_with corrupt acme acme beta
