@@ -149,6 +149,25 @@ check_eq 400 "$HTTP_STATUS" "a 40-day range -> 400"
 check_contains "the query time range exceeds the limit" "$HTTP_BODY" "in Loki's words"
 http_req -G -H 'X-Scope-OrgID: acme' --data-urlencode 'query={app="api"}' "$NGINX_URL/loki/api/v1/query"
 check_eq 400 "$HTTP_STATUS" "a log query as an instant query -> 400"
+note "hostile queries: a clear 400 or a plain answer, never harm"
+for bad in 'limit=-1' 'limit=abc' 'limit=1e12' 'direction=sideways'; do
+	ask "$INETD_URL" acme '{app="api"}' "$bad"
+	check_eq 400 "$HTTP_STATUS" "$bad -> 400 ($(head -c 120 "$T/answer.json"))"
+done
+http_req -G -H 'X-Scope-OrgID: acme' --data-urlencode 'query={app="api"}' \
+    --data-urlencode 'start=0' --data-urlencode 'end=4102444800' "$INETD_URL/loki/api/v1/query_range"
+check_eq 400 "$HTTP_STATUS" "a range of 130 years -> 400"
+deep=$(printf '(%.0s' $(seq 200))'a="b"'$(printf ')%.0s' $(seq 200))
+ask "$INETD_URL" acme "{app=\"api\"} | $deep" ''
+check_eq 400 "$HTTP_STATUS" "label filters nested 200 deep -> 400"
+check_contains "parse error" "$(cat "$T/answer.json")" "a parse error names the limit"
+ask "$INETD_URL" acme '{app="api"} |~ "(a+)+$" | json | msg=~"(x+x+)+y"' 'limit=5'
+check_eq 200 "$HTTP_STATUS" "catastrophic regexes in a line and a label filter: answered"
+ask "$INETD_URL" acme '{app="api"} |= "\x01'"'"'\\"' 'limit=5'
+check_eq 200 "$HTTP_STATUS" "a control byte, a quote and a backslash in a line filter are text"
+ask "$INETD_URL" acme '{app="api"} |= "\x00"' 'limit=5'
+check_eq 400 "$HTTP_STATUS" "a NUL in a string -> 400"
+check_contains "NUL" "$(cat "$T/answer.json")" "saying so"
 ask "$NGINX_URL" acme "{app=\"api'; DROP TABLE logs.log; --\"}" 'limit=10'
 check_eq 200 "$HTTP_STATUS" "a quote in a label value is a value"
 check_eq '[]' "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["data"]["result"])' "$T/answer.json" 2>&1)" \
