@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
 #include "pipeline.h"
 #include "query.h"
 #include "query_int.h"
@@ -1134,6 +1135,8 @@ run_lines(struct lt_ch *ch, const char *sql,
 	struct lt_ch_error ce;
 	int rc;
 
+	/* At -vv: what ClickHouse is asked, to rerun it alone. */
+	lt_debug("SQL: %s", sql);
 	settings_for(&s, lim);
 	rc = lt_ch_query_stream(ch, sql, &s, on_lines, lr, &ce);
 	/* A user whose profile is readonly=1 may change no setting, and
