@@ -200,7 +200,13 @@ static int
 name_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
 	size_t m = alen < blen ? alen : blen;
-	int c = m > 0 ? memcmp(a, b, m) : 0;
+	int c;
+
+	/* Names mostly differ in their first byte: no call for those
+	 * (every parsed label of every entry is looked up). */
+	if (m > 0 && a[0] != b[0])
+		return (unsigned char)a[0] < (unsigned char)b[0] ? -1 : 1;
+	c = m > 0 ? memcmp(a, b, m) : 0;
 
 	if (c != 0)
 		return c;
@@ -527,6 +533,9 @@ utf8_fix(struct lt_pipeline *p, const char *s, size_t len, size_t *outlen)
 	char *d;
 
 	for (i = 0; i < len; i += k) {
+		k = 1;
+		if (u[i] < 0x80) /* ASCII, most values: no decoding */
+			continue;
 		k = utf8_seq(u + i, len - i, &cp);
 		if (k == 0 || cp == 0xfffd)
 			break;
@@ -708,6 +717,9 @@ append_sanitized(struct lt_buf *b, const char *key, size_t len)
 	if (b->len == 0 && u[0] >= '0' && u[0] <= '9' &&
 	    lt_buf_append_byte(b, '_') < 0)
 		return -1;
+	/* At most a byte each, written in place. */
+	if (lt_buf_reserve(b, len) < 0)
+		return -1;
 	for (i = 0; i < len; i += k) {
 		c = u[i];
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -719,8 +731,7 @@ append_sanitized(struct lt_buf *b, const char *key, size_t len)
 				k = 1;
 			c = '_';
 		}
-		if (lt_buf_append_byte(b, c) < 0)
-			return -1;
+		b->data[b->len++] = c;
 	}
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
 #include "pipeline.h"
 #include "query.h"
 #include "query_int.h"
@@ -379,33 +380,117 @@ label_cmp(const void *a, const void *b)
 	return x->name_len < y->name_len ? -1 : x->name_len > y->name_len;
 }
 
-/* Makes labels of the cells' items [from, to): "name=value" each. */
+/* Whether labels are in name order already, as the table keeps them. */
 static int
-split_items(struct lt_log_row *r, size_t from, size_t to, char *why,
-	    size_t whylen)
+labels_sorted(const struct lt_label *l, size_t n)
 {
-	const char *text = (const char *)r->cells.text.data;
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (label_cmp(&l[i - 1], &l[i]) > 0)
+			return 0;
+	return 1;
+}
+
+/* Makes out[0 .. to - from) of the cells' items [from, to): "name=value"
+ * each, sorted by name. */
+static int
+split_items(const struct lt_strings *cells, size_t from, size_t to,
+	    struct lt_label *out, char *why, size_t whylen)
+{
+	const char *text = (const char *)cells->text.data;
 	const char *item, *eq;
 	struct lt_label *l;
 	size_t i;
 
 	for (i = from; i < to; i++) {
-		item = text + r->cells.items[i].off;
-		eq = memchr(item, '=', r->cells.items[i].len);
+		item = text + cells->items[i].off;
+		eq = memchr(item, '=', cells->items[i].len);
 		if (eq == NULL) {
 			if (why != NULL && whylen > 0)
 				(void)snprintf(why, whylen,
 					       "a label without '=' in a row");
 			return -1;
 		}
-		l = &r->lbl[i];
+		l = &out[i - from];
 		l->name = item;
 		l->name_len = (size_t)(eq - item);
 		l->value = eq + 1;
-		l->value_len = r->cells.items[i].len - l->name_len - 1;
+		l->value_len = cells->items[i].len - l->name_len - 1;
 	}
-	if (to - from > 1)
-		qsort(r->lbl + from, to - from, sizeof(*r->lbl), label_cmp);
+	if (to - from > 1 && !labels_sorted(out, to - from))
+		qsort(out, to - from, sizeof(*out), label_cmp);
+	return 0;
+}
+
+static int
+grow_labels(struct lt_label **lbl, size_t *cap, size_t n)
+{
+	struct lt_label *l;
+
+	if (n <= *cap)
+		return 0;
+	l = realloc(*lbl, n * sizeof(*l));
+	if (l == NULL)
+		return -1;
+	*lbl = l;
+	*cap = n;
+	return 0;
+}
+
+/* A stream's label array as last seen, and its labels.  A query's rows
+ * come in time order, the streams' rows interleaved: a slot per
+ * stream_id modulo ROW_STREAM_SLOTS keeps each one's parse for its next
+ * row.  Arrays longer than ROW_STREAM_MAX_CELL are parsed every time,
+ * so that the slots stay small. */
+#define ROW_STREAM_SLOTS 64
+#define ROW_STREAM_MAX_CELL 4096
+
+struct row_stream {
+	int used;
+	struct lt_buf cell;             /* the array as ClickHouse wrote it */
+	struct lt_strings items;        /* its elements, unescaped */
+	struct lt_label *lbl;
+	size_t n, cap;
+};
+
+struct lt_row_streams {
+	struct row_stream slot[ROW_STREAM_SLOTS];
+};
+
+/* Sets r->labels from cell, parsed or the same as a slot's. */
+static int
+cached_labels(struct lt_log_row *r, const char *cell, size_t len, char *why,
+	      size_t whylen)
+{
+	struct row_stream *s;
+	int rc;
+
+	if (r->streams == NULL &&
+	    (r->streams = calloc(1, sizeof(*r->streams))) == NULL)
+		return -2;
+	s = &r->streams->slot[r->stream_id % ROW_STREAM_SLOTS];
+	/* The bytes decide, not the id: the labels are those of this row. */
+	if (!s->used || s->cell.len != len ||
+	    (len > 0 && memcmp(s->cell.data, cell, len) != 0)) {
+		s->used = 0;
+		lt_buf_reset(&s->cell);
+		lt_buf_reset(&s->items.text);
+		s->items.n = 0;
+		rc = lt_tsv_array(cell, len, &s->items, why, whylen);
+		if (rc < 0)
+			return rc;
+		if (grow_labels(&s->lbl, &s->cap, s->items.n) < 0 ||
+		    lt_buf_append(&s->cell, cell, len) < 0)
+			return -2;
+		if (split_items(&s->items, 0, s->items.n, s->lbl, why,
+				whylen) < 0)
+			return -1;
+		s->n = s->items.n;
+		s->used = 1;
+	}
+	r->labels = s->lbl;
+	r->n_labels = s->n;
 	return 0;
 }
 
@@ -414,20 +499,23 @@ lt_log_row_parse(struct lt_log_row *r, const char *line, size_t len,
 		 char *why, size_t whylen)
 {
 	const char *cell[5];
-	size_t cell_len[5], n = 0, i, start = 0, n_label;
-	struct lt_label *lbl;
+	size_t cell_len[5], n, start = 0, n_label = 0;
+	const char *tab;
 	int rc;
 
-	for (i = 0; i <= len && n < 5; i++) {
-		if (i < len && line[i] != '\t')
-			continue;
-		if (n == 4)
-			i = len; /* the message: the rest of the line */
+	/* Four tabs end the first four cells; the message is the rest of
+	 * the line, tabs and all. */
+	for (n = 0; n < 4; n++) {
+		tab = memchr(line + start, '\t', len - start);
+		if (tab == NULL)
+			break;
 		cell[n] = line + start;
-		cell_len[n] = i - start;
-		n++;
-		start = i + 1;
+		cell_len[n] = (size_t)(tab - line) - start;
+		start = (size_t)(tab - line) + 1;
 	}
+	cell[n] = line + start;
+	cell_len[n] = len - start;
+	n++;
 	if (n != 5) {
 		if (why != NULL && whylen > 0)
 			(void)snprintf(why, whylen,
@@ -443,31 +531,39 @@ lt_log_row_parse(struct lt_log_row *r, const char *line, size_t len,
 	}
 	lt_buf_reset(&r->cells.text);
 	r->cells.n = 0;
-	rc = lt_tsv_array(cell[2], cell_len[2], &r->cells, why, whylen);
+	if (cell_len[2] <= ROW_STREAM_MAX_CELL)
+		rc = cached_labels(r, cell[2], cell_len[2], why, whylen);
+	else {
+		rc = lt_tsv_array(cell[2], cell_len[2], &r->cells, why, whylen);
+		n_label = r->cells.n;
+	}
 	if (rc < 0)
 		return rc;
-	n_label = r->cells.n;
 	rc = lt_tsv_array(cell[3], cell_len[3], &r->cells, why, whylen);
 	if (rc < 0)
 		return rc;
+	if (grow_labels(&r->lbl, &r->lbl_cap, r->cells.n) < 0)
+		return -2;
+	if (split_items(&r->cells, 0, n_label, r->lbl, why, whylen) < 0 ||
+	    split_items(&r->cells, n_label, r->cells.n, r->lbl + n_label, why,
+			whylen) < 0)
+		return -1;
+	if (cell_len[2] > ROW_STREAM_MAX_CELL) {
+		r->labels = r->lbl;
+		r->n_labels = n_label;
+	}
+	r->metadata = r->lbl + n_label;
+	r->n_metadata = r->cells.n - n_label;
+	/* Most lines have no escape: then the line is the cell itself. */
+	if (memchr(cell[4], '\\', cell_len[4]) == NULL) {
+		r->msg = cell_len[4] > 0 ? cell[4] : "";
+		r->msg_len = cell_len[4];
+		return 0;
+	}
 	lt_buf_reset(&r->msg_buf);
 	if (lt_tsv_unescape(&r->msg_buf, cell[4], cell_len[4]) < 0)
 		return -2;
-	if (r->cells.n > r->lbl_cap) {
-		lbl = realloc(r->lbl, r->cells.n * sizeof(*lbl));
-		if (lbl == NULL)
-			return -2;
-		r->lbl = lbl;
-		r->lbl_cap = r->cells.n;
-	}
-	if (split_items(r, 0, n_label, why, whylen) < 0 ||
-	    split_items(r, n_label, r->cells.n, why, whylen) < 0)
-		return -1;
-	r->labels = r->lbl;
-	r->n_labels = n_label;
-	r->metadata = r->lbl + n_label;
-	r->n_metadata = r->cells.n - n_label;
-	r->msg = r->msg_buf.len > 0 ? (const char *)r->msg_buf.data : "";
+	r->msg = (const char *)r->msg_buf.data;
 	r->msg_len = r->msg_buf.len;
 	return 0;
 }
@@ -475,11 +571,22 @@ lt_log_row_parse(struct lt_log_row *r, const char *line, size_t len,
 void
 lt_log_row_free(struct lt_log_row *r)
 {
+	size_t i;
+
 	lt_strings_free(&r->cells);
 	lt_buf_free(&r->msg_buf);
 	free(r->lbl);
 	r->lbl = NULL;
 	r->lbl_cap = 0;
+	if (r->streams != NULL) {
+		for (i = 0; i < ROW_STREAM_SLOTS; i++) {
+			lt_buf_free(&r->streams->slot[i].cell);
+			lt_strings_free(&r->streams->slot[i].items);
+			free(r->streams->slot[i].lbl);
+		}
+		free(r->streams);
+		r->streams = NULL;
+	}
 }
 
 /* --- The entries of an answer -------------------------------------------- */
@@ -1139,6 +1246,8 @@ run_lines(struct lt_ch *ch, const char *sql,
 	struct lt_ch_error ce;
 	int rc;
 
+	/* At -vv: what ClickHouse is asked, to rerun it alone. */
+	lt_debug("SQL: %s", sql);
 	settings_for(&s, lim);
 	rc = lt_ch_query_stream(ch, sql, &s, on_lines, lr, &ce);
 	/* A user whose profile is readonly=1 may change no setting, and
@@ -1499,14 +1608,10 @@ series_row(struct line_reader *lr, const char *line, size_t len)
 		lr->bad = 1;
 		return 0;
 	}
-	if (s->cells.n > s->lbl_cap) {
-		free(s->lbl);
-		s->lbl = malloc(s->cells.n * sizeof(*s->lbl));
-		s->lbl_cap = s->lbl != NULL ? s->cells.n : 0;
-		if (s->lbl == NULL)
-			goto oom;
-	}
-	if (split_items(s, 0, s->cells.n, lr->why, sizeof(lr->why)) < 0) {
+	if (grow_labels(&s->lbl, &s->lbl_cap, s->cells.n) < 0)
+		goto oom;
+	if (split_items(&s->cells, 0, s->cells.n, s->lbl, lr->why,
+			sizeof(lr->why)) < 0) {
 		lr->bad = 1;
 		return 0;
 	}

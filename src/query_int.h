@@ -45,8 +45,10 @@ void lt_strings_free(struct lt_strings *s);
 
 /* One row of a log query's answer: timestamp_ns, stream_id, label,
  * metadata, msg.  labels and metadata are split at their first '=' and
- * sorted by name; everything points into the row's own memory, valid
- * until the next parse. */
+ * sorted by name; everything points into the row's own memory, or msg
+ * into the line parsed, valid until the next parse. */
+struct lt_row_streams;
+
 struct lt_log_row {
 	int64_t ts_ns;
 	uint64_t stream_id;
@@ -61,6 +63,9 @@ struct lt_log_row {
 	struct lt_buf msg_buf;
 	struct lt_label *lbl;
 	size_t lbl_cap;
+	/* The label sets of recent streams, parsed once: every row of a
+	 * stream repeats its label array (query.c). */
+	struct lt_row_streams *streams;
 };
 
 /* Parses one line (without its '\n').  Returns 0, -1 when the line is

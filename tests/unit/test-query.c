@@ -214,6 +214,65 @@ START_TEST(test_log_row)
 }
 END_TEST
 
+/* A stream's label array is parsed once and kept for its later rows;
+ * what decides is the array's bytes, so a row of the same stream id with
+ * other labels (a collision, or a slot shared by ids 64 apart) gets its
+ * own.  A message without escapes is the cell itself. */
+START_TEST(test_log_row_streams)
+{
+	struct lt_log_row r;
+	char why[128];
+	static const char a1[] = "1\t7\t['app=a','env=x']\t[]\tone\ttab";
+	static const char b1[] = "2\t71\t['app=b']\t['k=v']\ttwo";
+	static const char a2[] = "3\t7\t['app=a','env=x']\t[]\tthree";
+	static const char c1[] = "4\t7\t['app=c']\t[]\tfour";
+	static const char big_head[] = "5\t7\t['app=";
+	struct lt_buf big = LT_BUF_INIT;
+	size_t i;
+
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(lt_log_row_parse(&r, a1, sizeof(a1) - 1, why, sizeof(why)), 0);
+	ck_assert_uint_eq(r.n_labels, 2);
+	assert_label(&r.labels[0], "app", "a");
+	assert_label(&r.labels[1], "env", "x");
+	ck_assert_uint_eq(r.msg_len, 7);
+	ck_assert_mem_eq(r.msg, "one\ttab", 7);
+	/* 71 = 7 + 64: the same slot. */
+	ck_assert_int_eq(lt_log_row_parse(&r, b1, sizeof(b1) - 1, why, sizeof(why)), 0);
+	ck_assert_uint_eq(r.n_labels, 1);
+	assert_label(&r.labels[0], "app", "b");
+	ck_assert_uint_eq(r.n_metadata, 1);
+	assert_label(&r.metadata[0], "k", "v");
+	ck_assert_int_eq(lt_log_row_parse(&r, a2, sizeof(a2) - 1, why, sizeof(why)), 0);
+	ck_assert_uint_eq(r.n_labels, 2);
+	assert_label(&r.labels[0], "app", "a");
+	assert_label(&r.labels[1], "env", "x");
+	ck_assert_uint_eq(r.n_metadata, 0);
+	ck_assert_mem_eq(r.msg, "three", 5);
+	ck_assert_int_eq(lt_log_row_parse(&r, a2, sizeof(a2) - 1, why, sizeof(why)), 0);
+	ck_assert_uint_eq(r.n_labels, 2);
+	assert_label(&r.labels[1], "env", "x");
+	ck_assert_int_eq(lt_log_row_parse(&r, c1, sizeof(c1) - 1, why, sizeof(why)), 0);
+	ck_assert_uint_eq(r.n_labels, 1);
+	assert_label(&r.labels[0], "app", "c");
+	/* A label array past 4096 bytes is parsed on its own. */
+	ck_assert_int_eq(lt_buf_append(&big, big_head, sizeof(big_head) - 1), 0);
+	for (i = 0; i < 5000; i++)
+		ck_assert_int_eq(lt_buf_append_byte(&big, 'v'), 0);
+	ck_assert_int_eq(lt_buf_append(&big, "','b=2']\t['m=1']\tfive", 22), 0);
+	ck_assert_int_eq(lt_log_row_parse(&r, (const char *)big.data, big.len, why,
+					  sizeof(why)), 0);
+	ck_assert_uint_eq(r.n_labels, 2);
+	ck_assert_uint_eq(r.labels[0].value_len, 5000);
+	assert_label(&r.labels[1], "b", "2");
+	ck_assert_uint_eq(r.n_metadata, 1);
+	assert_label(&r.metadata[0], "m", "1");
+	ck_assert_mem_eq(r.msg, "five", 4);
+	lt_buf_free(&big);
+	lt_log_row_free(&r);
+}
+END_TEST
+
 static const char *const bad_rows[] = {
 	"1\t2\t[]\t[]",                       /* four cells */
 	"x\t2\t[]\t[]\tm",                    /* no number */
@@ -535,6 +594,7 @@ query_suite(void)
 	tcase_add_loop_test(tt, test_tsv_array_bad, 0,
 			    (int)(sizeof(bad_arrays) / sizeof(bad_arrays[0])));
 	tcase_add_test(tt, test_log_row);
+	tcase_add_test(tt, test_log_row_streams);
 	tcase_add_loop_test(tt, test_log_row_bad, 0,
 			    (int)(sizeof(bad_rows) / sizeof(bad_rows[0])));
 	tcase_add_test(tt, test_late_exception);

@@ -1,0 +1,185 @@
+#!/bin/bash
+# Query benchmark: how close logthra-query comes to the SQL it sends run
+# alone on the same ClickHouse, and its peak resident size whatever the
+# answer's size.
+#
+# A day of BENCH_QUERY_ROWS access-log entries (JSON lines with method,
+# path, status, duration, user, bytes) in 100 streams over 10 label
+# names, written into the logs table and the streams index directly in
+# SQL (INSERT ... SELECT FROM numbers(N)); logthra-flush makes the tables
+# from one small push first, so that they are its own.  For each query,
+# logthra-query prints the statements it runs at -vv; then, BENCH_RUNS
+# times each, interleaved:
+#   - curl posting those statements to ClickHouse, the answer to
+#     /dev/null (the floor: ClickHouse's work and the transfer);
+#   - logthra-query in command mode, -o json to /dev/null, under
+#     /usr/bin/time for its peak resident size.
+# Prints medians, the ratio of logthra-query's time to curl's, the peak
+# RSS, and PASS/FAIL against the targets: at most 1.2 times the SQL
+# alone, at most 64 MB.  Exits 1 when a target is missed.
+#
+# Usage: bench/query.sh            (after a build; make bench runs it)
+#   BENCH_QUERY_ROWS=10000000 BENCH_RUNS=5
+set -euo pipefail
+LT_NAME=bench-query
+. "$(dirname "$0")/../tests/integration/lib.sh"
+
+ROWS=${BENCH_QUERY_ROWS:-10000000}
+RUNS=${BENCH_RUNS:-5}
+MAX_RATIO=1.2
+MAX_KIB=65536
+TENANT=bench
+# The day of the rows, UTC: fixed, so that every run reads the same.
+DAY=2026-12-01
+FROM=${DAY}T00:00:00Z
+TO=$(date -u -d "$DAY + 1 day" +%Y-%m-%dT%H:%M:%SZ)
+
+need_clickhouse
+need_built
+[[ -x /usr/bin/time ]] || lt_missing /usr/bin/time time
+start_clickhouse
+export LOGTHRA_CONFIG=/dev/null LOGTHRA_CLICKHOUSE_URL=$CH_URL
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+note "logthra-flush makes the tables from one push"
+mkdir -p "$T/spool"
+printf '{"streams":[{"stream":{"app":"setup"},"values":[["%s","tables made"]]}]}\n' \
+    "$(date -u +%s%N)" >"$T/setup.json"
+"$RECV" -T setup -D "$T/spool" "$T/setup.json" || die "logthra-recv"
+"$FLUSH" -D "$T/spool" -U "$CH_URL" >/dev/null || die "logthra-flush"
+
+# Row n: stream n % 100, whose ten labels (sorted by name, as the table
+# holds them) take 2 to 100 values; its time spreads the rows evenly over
+# the day.  The line is an access-log entry: 2% of statuses are 5xx.
+# ch_query gives up after 60 s; filling 10 million rows takes longer.
+ch_long() {
+	curl -sS --fail-with-body -o "$T/ch.out" --data-binary "$1" "$CH_URL" ||
+	    { cat "$T/ch.out" >&2; return 1; }
+}
+note "filling logs.log with $ROWS rows"
+t0=$(now)
+ch_long "INSERT INTO logs.log
+    (tenant_id, stream_id, label, timestamp, timestamp_ns, msg, metadata, push_id)
+SELECT '$TENANT', sipHash64(arrayStringConcat(lbl, ',')) AS sid, lbl,
+    toDateTime(intDiv(tns, 1000000000)), tns, line, emptyArrayString(), 1
+FROM (
+    SELECT number AS n, n % 100 AS s,
+        [concat('app=app', toString(s % 10)),
+         concat('cluster=eu-', toString(s % 2)),
+         concat('container=c', toString(s % 5)),
+         concat('env=', ['prod', 'staging', 'dev'][s % 3 + 1]),
+         concat('host=node-', toString(s)),
+         concat('job=ns', toString(s % 4), '/app', toString(s % 10)),
+         concat('level=', ['info', 'warn', 'error', 'debug'][s % 4 + 1]),
+         concat('namespace=ns', toString(s % 4)),
+         concat('region=r', toString(s % 3)),
+         concat('team=t', toString(s % 7))] AS lbl,
+        toInt64(toUInt32(toDateTime('$DAY 00:00:00', 'UTC'))) * 1000000000
+            + intDiv(n * 86400000000000, $ROWS) AS tns,
+        intHash32(n) AS h,
+        if(h % 50 = 0, [500, 502, 503][h % 3 + 1],
+           [200, 200, 200, 201, 204, 301, 304, 400, 404][h % 9 + 1]) AS status,
+        concat('{\"time\":\"', toString(toDateTime(intDiv(tns, 1000000000), 'UTC')),
+            '\",\"method\":\"', ['GET', 'GET', 'GET', 'POST', 'PUT', 'DELETE'][h % 6 + 1],
+            '\",\"path\":\"/api/v1/', ['items', 'users', 'orders', 'carts', 'search'][intDiv(h, 7) % 5 + 1],
+            '/', toString(intDiv(h, 35) % 100000),
+            '\",\"status\":', toString(status),
+            ',\"duration_ms\":', toString(intDiv(h, 11) % 3000),
+            ',\"user\":\"user', toString(intDiv(h, 13) % 10000),
+            '\",\"bytes\":', toString(intDiv(h, 17) % 100000),
+            ',\"ua\":\"Mozilla/5.0 (X11; Linux x86_64)\"}') AS line
+    FROM numbers($ROWS))" >/dev/null || die "filling logs.log"
+note "streams index from the rows"
+ch_long "INSERT INTO logs.log_streams (tenant_id, stream_id, label, day)
+    SELECT tenant_id, stream_id, any(label), toDate(timestamp, 'UTC') AS d
+    FROM logs.log WHERE tenant_id = '$TENANT' GROUP BY tenant_id, stream_id, d" >/dev/null ||
+    die "filling logs.log_streams"
+note "merging parts, so that merges do not run during the timings"
+ch_long "OPTIMIZE TABLE logs.log PARTITION '$DAY' FINAL" >/dev/null || die "OPTIMIZE"
+t1=$(now)
+note "filled in $(elapsed "$t0" "$t1") s"
+count=$(ch_query "SELECT count() FROM logs.log WHERE tenant_id = '$TENANT'")
+[[ $count == "$ROWS" ]] || die "logs.log holds $count rows of $ROWS"
+streams=$(ch_query "SELECT uniqExact(stream_id) FROM logs.log_streams WHERE tenant_id = '$TENANT'")
+[[ $streams == 100 ]] || die "the streams index holds $streams streams of 100"
+check_streams_index logs.log "the streams index agrees with the rows"
+
+query() {
+	"$QUERY" -T "$TENANT" --from="$FROM" --to="$TO" -o json "$@"
+}
+
+# The cases: a name, a limit, a query.  {app="app3"} is 10 streams, a
+# tenth of the rows.
+CASES=(
+	"selector	100	{app=\"app3\"}"
+	"selector	5000	{app=\"app3\"}"
+	"substring	100	{app=\"app3\"} |= \"/orders/4242\""
+	"substring	5000	{app=\"app3\"} |= \"/orders/\""
+	"json filter	100	{app=\"app3\"} | json | status >= 500"
+	"json filter	5000	{app=\"app3\"} | json | status >= 500"
+	"json, drops most	100	{app=\"app3\"} | json | status >= 500 | duration_ms > 2990"
+)
+
+printf '\n%s rows, %s runs each, medians (seconds)\n' "$ROWS" "$RUNS"
+printf '  %-18s %6s %8s %8s %7s %8s %8s  %s\n' query limit "SQL" logthra ratio "peak MB" entries query
+mkdir -p "$abs_top_builddir/bench/results"
+tsv=$abs_top_builddir/bench/results/query.tsv
+printf 'case\tlimit\tquery\tsql_s\tquery_s\tratio\tpeak_kib\tentries\n' >"$tsv"
+for c in "${CASES[@]}"; do
+	IFS=$'\t' read -r name limit q <<<"$c"
+	# The statements, as logthra-query runs them (more than one when a
+	# LIMIT in the SQL left too few entries).
+	query -vv --limit="$limit" "$q" >"$T/answer.json" 2>"$T/debug" ||
+	    die "logthra-query $q: $(cat "$T/debug")"
+	sed -n 's/^logthra-query: debug: SQL: //p' "$T/debug" >"$T/sql"
+	[[ -s "$T/sql" ]] || die "logthra-query printed no SQL at -vv"
+	if awk 'length($0) >= 4000 { bad = 1 } END { exit !bad }' "$T/sql"; then
+		die "a statement is too long for the debug line: cut short"
+	fi
+	entries=$(python3 -c 'import json, sys
+print(sum(len(s["values"]) for s in json.load(sys.stdin)["data"]["result"]))' <"$T/answer.json") ||
+	    die "logthra-query $q: not Loki's answer"
+	sql_times=() q_times=() peaks=()
+	for ((r = 0; r < RUNS; r++)); do
+		t0=$(now)
+		while IFS= read -r stmt; do
+			curl -sS --fail -o /dev/null --data-binary "$stmt" "$CH_URL" ||
+			    die "curl: $stmt"
+		done <"$T/sql"
+		t1=$(now)
+		sql_times+=("$(elapsed "$t0" "$t1")")
+		t0=$(now)
+		/usr/bin/time -o "$T/time" -f '%M' "$QUERY" -T "$TENANT" --from="$FROM" \
+		    --to="$TO" -o json --limit="$limit" "$q" >/dev/null ||
+		    die "logthra-query $q"
+		t1=$(now)
+		q_times+=("$(elapsed "$t0" "$t1")")
+		peaks+=("$(tail -n 1 "$T/time")")
+	done
+	sql_med=$(median "${sql_times[@]}")
+	q_med=$(median "${q_times[@]}")
+	peak=$(printf '%s\n' "${peaks[@]}" | sort -n | tail -n 1)
+	rat=$(ratio "$q_med" "$sql_med")
+	printf '  %-18s %6s %8s %8s %7s %8.1f %8s  %s\n' "$name" "$limit" "$sql_med" "$q_med" \
+	    "$rat" "$(awk -v k="$peak" 'BEGIN { print k / 1024 }')" "$entries" "$q"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$limit" "$q" "$sql_med" "$q_med" \
+	    "$rat" "$peak" "$entries" >>"$tsv"
+	printf '%s\n' "$name, limit $limit: SQL ${sql_times[*]}; logthra-query ${q_times[*]}" >>"$T/runs"
+	if awk -v r="$rat" -v m="$MAX_RATIO" 'BEGIN { exit !(r <= m) }'; then
+		ok "$name, limit $limit: $rat times the SQL alone: at most $MAX_RATIO"
+	else
+		fail "$name, limit $limit: $rat times the SQL alone: over $MAX_RATIO"
+	fi
+	if ((peak <= MAX_KIB)); then
+		ok "$name, limit $limit: peak $((peak / 1024)) MB: at most 64 MB"
+	else
+		fail "$name, limit $limit: peak $((peak / 1024)) MB: over 64 MB"
+	fi
+done
+note "every run (seconds):"
+sed 's/^/#   /' "$T/runs"
+finish
