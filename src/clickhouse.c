@@ -708,6 +708,9 @@ stream_url(struct lt_ch *ch, const struct lt_ch_query_settings *s, char **url)
 		if (urc == CURLUE_OK && s->max_query_size > 0)
 			urc = add_setting(u, "max_query_size",
 					  s->max_query_size);
+		if (urc == CURLUE_OK && s->max_bytes_before_external_sort > 0)
+			urc = add_setting(u, "max_bytes_before_external_sort",
+					  s->max_bytes_before_external_sort);
 		if (urc == CURLUE_OK && s->distributed_local)
 			urc = curl_url_set(u, CURLUPART_QUERY,
 					   "distributed_product_mode=local",

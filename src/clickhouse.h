@@ -44,6 +44,8 @@ struct lt_ch_query_settings {
 	unsigned long long max_rows_to_read;   /* 0: not sent */
 	int readonly;               /* 1 or 2: sent; 0: not sent */
 	unsigned long long max_query_size;     /* bytes; 0: not sent */
+	/* A sort over this many bytes spills to disk (0: not sent). */
+	unsigned long long max_bytes_before_external_sort;
 	/* distributed_product_mode=local: an IN subquery over a Distributed
 	 * table reads each shard's own table (the streams index of a
 	 * cluster indexes each shard's rows on that shard). */

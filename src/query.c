@@ -1180,6 +1180,10 @@ settings_for(struct lt_ch_query_settings *s,
 		s->timeout_ms = (long)(secs + 5) * 1000;
 	}
 	s->max_memory_usage = lim->max_memory;
+	/* A log query whose pipeline may drop lines carries no LIMIT, and
+	 * ClickHouse sorts all of its selection: past half the memory
+	 * limit the sort goes to disk instead of failing the query. */
+	s->max_bytes_before_external_sort = lim->max_memory / 2;
 	s->max_rows_to_read = lim->max_rows_to_read;
 }
 
