@@ -864,10 +864,12 @@ lt_ch_find_late_exception(const char *tail, size_t len, int tagged,
 {
 	static const char frame[] = "__exception__";
 	const size_t flen = sizeof(frame) - 1;
-	const char *end = tail + len, *from, *p, *stop;
+	const char *end, *from, *p, *stop;
 
+	/* An empty answer has no buffer: no offset from NULL. */
 	if (tail == NULL)
 		return 0;
+	end = tail + len;
 	while (end > tail && isspace((unsigned char)end[-1]))
 		end--;
 	if (tagged) {

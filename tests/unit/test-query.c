@@ -337,6 +337,9 @@ START_TEST(test_late_exception)
 	ck_assert_int_eq(lt_ch_find_late_exception("Code: x. DB::E\n", 15, 0, &e), 0);
 	ck_assert_int_eq(lt_ch_find_late_exception(old, sizeof(old) - 1, 1, &e), 0);
 	ck_assert_int_eq(lt_ch_find_late_exception("", 0, 0, &e), 0);
+	/* An empty answer has no buffer at all (UBSan: no offset from NULL). */
+	ck_assert_int_eq(lt_ch_find_late_exception(NULL, 0, 0, &e), 0);
+	ck_assert_int_eq(lt_ch_find_late_exception(NULL, 0, 1, &e), 0);
 }
 END_TEST
 
