@@ -428,7 +428,11 @@ grow_labels(struct lt_label **lbl, size_t *cap, size_t n)
 {
 	struct lt_label *l;
 
-	if (n <= *cap)
+	/* Never NULL after success, even for no labels: callers add an
+	 * offset to it, and an offset from NULL is undefined. */
+	if (n == 0)
+		n = 1;
+	if (n <= *cap && *lbl != NULL)
 		return 0;
 	l = realloc(*lbl, n * sizeof(*l));
 	if (l == NULL)
