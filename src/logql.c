@@ -155,6 +155,8 @@ static void say(struct parser *, const char *, ...)
 	__attribute__((format(printf, 2, 3)));
 static void fail_at(struct parser *, size_t, const char *, ...)
 	__attribute__((format(printf, 3, 4)));
+static void vsay(struct parser *, const char *, va_list)
+	__attribute__((format(printf, 2, 0)));
 
 static void
 vsay(struct parser *p, const char *fmt, va_list ap)
