@@ -122,9 +122,8 @@ name_char(char c)
 	return name_start(c) || (c >= '0' && c <= '9');
 }
 
-/* The value of hex digit c, or -1. */
-static int
-hexval(char c)
+int
+lt_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -146,15 +145,15 @@ hexrun(const struct lp *p, size_t at, int ndigits, uint32_t *v)
 	if (p->len - at < (size_t)ndigits)
 		return -1;
 	for (i = 0; i < ndigits; i++) {
-		if ((d = hexval(p->text[at + (size_t)i])) < 0)
+		if ((d = lt_hex_digit(p->text[at + (size_t)i])) < 0)
 			return -1;
 		*v = *v << 4 | (uint32_t)d;
 	}
 	return 0;
 }
 
-static size_t
-put_utf8(char *o, uint32_t cp)
+size_t
+lt_utf8_put(char *o, uint32_t cp)
 {
 	if (cp < 0x80) {
 		o[0] = (char)cp;
@@ -242,7 +241,7 @@ escape(struct lp *p, char *out, size_t *o)
 		if (v > 0x10ffff)
 			return fail_value(p, at, "escape \\%.*s is above "
 					  "U+10FFFF", ndigits + 1, t + at + 1);
-		*o += put_utf8(out + *o, v);
+		*o += lt_utf8_put(out + *o, v);
 		p->pos += 2 + (size_t)ndigits;
 		return 0;
 	default:

@@ -17,6 +17,7 @@
 #define LOGTHRA_LABELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "push.h"
 
@@ -34,5 +35,12 @@ int lt_labels_parse(const char *text, size_t len, char *scratch,
 /* Whether s[0..len) is valid UTF-8 (no overlong forms, no surrogates,
  * nothing above U+10FFFF). */
 int lt_utf8_valid(const char *s, size_t len);
+
+/* Writes code point cp (at most U+10FFFF) as UTF-8 at o, which has room
+ * for 4 bytes; returns the number of bytes written. */
+size_t lt_utf8_put(char *o, uint32_t cp);
+
+/* The value of hex digit c, or -1. */
+int lt_hex_digit(int c);
 
 #endif

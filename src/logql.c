@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "labels.h"
 #include "logql.h"
 
 /* A catastrophic regex (nested quantifiers against a long value) stops
@@ -732,43 +733,6 @@ utf8_len(const struct parser *p, size_t at)
 	return utf8_seq((const unsigned char *)p->text + at, p->len - at);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static size_t
-put_utf8(char *o, uint32_t cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | cp >> 6);
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | cp >> 12);
-		o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | cp >> 18);
-	o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 /* One escape of a double-quoted string, backslash at *at: text/scanner
  * checks its form ("invalid char escape"), strconv.UnquoteChar its
  * value ("invalid syntax").  Appends the bytes to out; every escape is
@@ -811,7 +775,7 @@ unescape(struct parser *p, size_t start, size_t *at, char *out, size_t *o)
 		goto bad_form;
 	}
 	for (k = 0; k < ndigits; k++) {
-		if ((d = hexval(peek_at(p, i + 1 + k))) < 0)
+		if ((d = lt_hex_digit(peek_at(p, i + 1 + k))) < 0)
 			goto bad_form;
 		v = v << 4 | (uint32_t)d;
 	}
@@ -822,7 +786,7 @@ unescape(struct parser *p, size_t start, size_t *at, char *out, size_t *o)
 	}
 	if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
 		goto bad_value;
-	*o += put_utf8(out + *o, v);
+	*o += lt_utf8_put(out + *o, v);
 	return 0;
 bad_form:
 	fail_at(p, start, "invalid char escape");

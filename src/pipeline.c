@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "labels.h"
 #include "pipeline.h"
 #include "template.h"
 
@@ -586,31 +587,6 @@ hex4(const char *s, uint32_t *v)
 	return 0;
 }
 
-static size_t
-put_utf8(char *o, uint32_t cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | cp >> 6);
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | cp >> 12);
-		o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | cp >> 18);
-	o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 /* Unescapes the inside of a JSON string into d (at least len bytes: an
  * escape is never shorter than what it stands for).  logfmt (its
  * unquoteBytes) also takes \' and refuses control characters.  Returns
@@ -657,7 +633,7 @@ json_unescape(const char *s, size_t len, char *d, int logfmt)
 			} else if (cp >= 0xd800 && cp <= 0xdfff) {
 				cp = 0xfffd;
 			}
-			o += put_utf8(d + o, cp);
+			o += lt_utf8_put(d + o, cp);
 			continue;
 		default:
 			return -1;

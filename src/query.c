@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "labels.h"
 #include "log.h"
 #include "pipeline.h"
 #include "query.h"
@@ -131,18 +132,6 @@ oom:
 
 /* --- TabSeparated -------------------------------------------------------- */
 
-static int
-hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The escape at s[0] == '\\' of at most len bytes, as ClickHouse reads
  * it back (parseComplexEscapeSequence): sets *byte, returns the bytes
  * it takes. */
@@ -166,8 +155,8 @@ unescape_one(const unsigned char *s, size_t len, unsigned char *byte)
 	case 'v': *byte = '\v'; break;
 	case '0': *byte = '\0'; break;
 	case 'x':
-		if (len >= 4 && (hi = hex_value(s[2])) >= 0 &&
-		    (lo = hex_value(s[3])) >= 0) {
+		if (len >= 4 && (hi = lt_hex_digit(s[2])) >= 0 &&
+		    (lo = lt_hex_digit(s[3])) >= 0) {
 			*byte = (unsigned char)(hi << 4 | lo);
 			return 4;
 		}

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "labels.h"
 #include "query_cli.h"
 
 /* Deep enough for the answer's shape; anything deeper is not one. */
@@ -82,29 +83,9 @@ hex4(const char *p, unsigned *v)
 static int
 put_utf8(struct lt_buf *b, unsigned c)
 {
-	unsigned char u[4];
-	size_t n;
+	char u[4];
 
-	if (c < 0x80) {
-		u[0] = (unsigned char)c;
-		n = 1;
-	} else if (c < 0x800) {
-		u[0] = (unsigned char)(0xc0 | c >> 6);
-		u[1] = (unsigned char)(0x80 | (c & 0x3f));
-		n = 2;
-	} else if (c < 0x10000) {
-		u[0] = (unsigned char)(0xe0 | c >> 12);
-		u[1] = (unsigned char)(0x80 | (c >> 6 & 0x3f));
-		u[2] = (unsigned char)(0x80 | (c & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (unsigned char)(0xf0 | c >> 18);
-		u[1] = (unsigned char)(0x80 | (c >> 12 & 0x3f));
-		u[2] = (unsigned char)(0x80 | (c >> 6 & 0x3f));
-		u[3] = (unsigned char)(0x80 | (c & 0x3f));
-		n = 4;
-	}
-	return lt_buf_append(b, u, n);
+	return lt_buf_append(b, u, lt_utf8_put(u, c));
 }
 
 /* A JSON string, unescaped, appended to out (NULL: skipped). */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "labels.h"
 #include "template.h"
 #include "template_int.h"
 
@@ -502,43 +503,11 @@ pool_add(struct ps *p, const void *s, size_t n, size_t *off)
 }
 
 static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 put_rune_buf(struct lt_buf *b, uint32_t cp)
 {
-	unsigned char o[4];
-	size_t n;
+	char o[4];
 
-	if (cp < 0x80) {
-		o[0] = (unsigned char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		o[0] = (unsigned char)(0xc0 | cp >> 6);
-		o[1] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		o[0] = (unsigned char)(0xe0 | cp >> 12);
-		o[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-		o[2] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		o[0] = (unsigned char)(0xf0 | cp >> 18);
-		o[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
-		o[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-		o[3] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return lt_buf_append(b, o, n);
+	return lt_buf_append(b, o, lt_utf8_put(o, cp));
 }
 
 /* strconv.Unquote of a "..." or '...' body s[0..n) into out; -1 when
@@ -583,7 +552,7 @@ unquote(const char *s, size_t n, char q, struct lt_buf *out)
 				return -1;
 			v = 0;
 			for (k = 0; k < nd; k++) {
-				if ((d = hexval(s[i + 2 + k])) < 0)
+				if ((d = lt_hex_digit(s[i + 2 + k])) < 0)
 					return -1;
 				v = v << 4 | (uint32_t)d;
 			}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "labels.h"
 #include "template_int.h"
 
 /* Go's fmt refuses widths and precisions over a million. */
@@ -59,31 +60,11 @@ lt_utf8_next(const char *str, size_t n, uint32_t *r)
 static int
 put_rune(struct lt_buf *out, uint32_t cp)
 {
-	unsigned char o[4];
-	size_t n;
+	char o[4];
 
 	if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		cp = 0xfffd;
-	if (cp < 0x80) {
-		o[0] = (unsigned char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		o[0] = (unsigned char)(0xc0 | cp >> 6);
-		o[1] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		o[0] = (unsigned char)(0xe0 | cp >> 12);
-		o[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-		o[2] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		o[0] = (unsigned char)(0xf0 | cp >> 18);
-		o[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
-		o[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-		o[3] = (unsigned char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return lt_buf_append(out, o, n);
+	return lt_buf_append(out, o, lt_utf8_put(o, cp));
 }
 
 static size_t
