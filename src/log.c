@@ -1,8 +1,11 @@
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -126,4 +129,22 @@ lt_try_help(void)
 {
 	(void)fprintf(stderr, "Try \"%s --help\" for more information.\n",
 		      progname);
+}
+
+void
+lt_log_keep_stderr_off_the_wire(void)
+{
+	struct stat in, err;
+	int fd;
+
+	if (fstat(STDIN_FILENO, &in) < 0 || fstat(STDERR_FILENO, &err) < 0 ||
+	    !S_ISSOCK(err.st_mode) || in.st_ino != err.st_ino ||
+	    in.st_dev != err.st_dev)
+		return;
+	lt_log_to_syslog();
+	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+		lt_warning("could not redirect standard error: %m");
+	if (fd > STDERR_FILENO)
+		(void)close(fd);
 }

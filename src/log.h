@@ -16,6 +16,12 @@ const char *lt_progname(void);
  * stderr: for when stderr is the client's connection (classic inetd). */
 void lt_log_to_syslog(void);
 
+/* Classic inetd hands the connection to stderr too: a message written
+ * there would land in the middle of the HTTP stream.  When stderr is the
+ * socket on stdin, logs to syslog from now on and points stderr at
+ * /dev/null. */
+void lt_log_keep_stderr_off_the_wire(void);
+
 /* 0 = errors and warnings only, 1 = also lt_info(), 2 = also lt_debug(). */
 void lt_log_set_verbosity(int level);
 int lt_log_verbosity(void);

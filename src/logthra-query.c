@@ -142,25 +142,6 @@ out:
 	return keep;
 }
 
-/* As logthra-recv: classic inetd hands the connection to stderr too. */
-static void
-keep_stderr_off_the_wire(void)
-{
-	struct stat in, err;
-	int fd;
-
-	if (fstat(STDIN_FILENO, &in) < 0 || fstat(STDERR_FILENO, &err) < 0 ||
-	    !S_ISSOCK(err.st_mode) || in.st_ino != err.st_ino ||
-	    in.st_dev != err.st_dev)
-		return;
-	lt_log_to_syslog();
-	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
-		lt_warning("could not redirect standard error: %m");
-	if (fd > STDERR_FILENO)
-		(void)close(fd);
-}
-
 static int
 run_inetd(struct lt_options *o)
 {
@@ -403,7 +384,7 @@ main(int argc, char **argv)
 		(void)lt_recv_load_auth(&o, &auth);
 		status = run_cgi(&o);
 	} else if (mode == MODE_INETD) {
-		keep_stderr_off_the_wire();
+		lt_log_keep_stderr_off_the_wire();
 		(void)lt_options_read_password(&o);
 		status = run_inetd(&o);
 	} else {

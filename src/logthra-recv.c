@@ -186,27 +186,6 @@ out:
 	return keep;
 }
 
-/* Classic inetd hands the connection to stderr too: a message written
- * there would land in the middle of the HTTP stream.  Then log to syslog
- * and point stderr at /dev/null. */
-static void
-keep_stderr_off_the_wire(void)
-{
-	struct stat in, err;
-	int fd;
-
-	if (fstat(STDIN_FILENO, &in) < 0 || fstat(STDERR_FILENO, &err) < 0 ||
-	    !S_ISSOCK(err.st_mode) || in.st_ino != err.st_ino ||
-	    in.st_dev != err.st_dev)
-		return;
-	lt_log_to_syslog();
-	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
-		lt_warning("could not redirect standard error: %m");
-	if (fd > STDERR_FILENO)
-		(void)close(fd);
-}
-
 static int
 run_inetd(struct lt_options *o)
 {
@@ -433,7 +412,7 @@ main(int argc, char **argv)
 		(void)lt_recv_load_auth(&o, &auth);
 		status = run_cgi(&o);
 	} else if (mode == MODE_INETD) {
-		keep_stderr_off_the_wire(); /* before anything is logged */
+		lt_log_keep_stderr_off_the_wire(); /* before anything is logged */
 		status = run_inetd(&o);
 	} else {
 		status = run_file(&o, tenant, optind < argc ? argv[optind] : "-");
