@@ -5,9 +5,10 @@
  *       | status >= 500 and duration > 1s | line_format "{{.msg}}"
  *
  * The grammar and the error texts follow Loki's (pkg/logql/syntax);
- * logthra-query(1), LOGQL, lists what is accepted.  Metric queries are
- * not parsed here (yet): lt_logql_parse() refuses them with Loki's
- * message for an unexpected token.
+ * logthra-query(1), LOGQL, lists what is accepted.  lt_logql_parse()
+ * takes log queries only; lt_logql_parse_query() takes a log query or a
+ * metric query (range and vector aggregations, binary operators, ...),
+ * whose tree is struct lt_expr below.
  *
  * Every string in the tree is its own NUL-terminated, unescaped copy,
  * owned by the tree and freed with lt_logql_free(). */
@@ -156,5 +157,161 @@ int lt_matcher_matches(const struct lt_matcher *m, const char *value, size_t len
  * humanize) into bytes; returns 0 or -1. */
 int lt_go_duration(const char *s, double *seconds);
 int lt_go_bytes(const char *s, double *bytes);
+
+/* --- Metric queries ----------------------------------------------------
+
+ *   sum by (level) (count_over_time({app="api"} |= "error" [5m]))
+ *   quantile_over_time(0.99, {app="api"} | json | unwrap duration(took)
+ *       | __error__="" [1m] offset 1h) by (route)
+ *   topk(3, rate({env="prod"}[1m])) / on (app) group_left sum by (app) (...)
+ *   vector(1) + vector(1)
+ */
+
+/* Range aggregations: op(log range) */
+enum lt_range_op {
+	LT_RANGE_COUNT,        /* count_over_time */
+	LT_RANGE_RATE,         /* rate: entries per second, or unwrapped sum per second */
+	LT_RANGE_BYTES,        /* bytes_over_time */
+	LT_RANGE_BYTES_RATE,   /* bytes_rate */
+	LT_RANGE_ABSENT,       /* absent_over_time */
+	/* over unwrapped values only */
+	LT_RANGE_SUM,          /* sum_over_time */
+	LT_RANGE_AVG,
+	LT_RANGE_MIN,
+	LT_RANGE_MAX,
+	LT_RANGE_FIRST,
+	LT_RANGE_LAST,
+	LT_RANGE_STDDEV,
+	LT_RANGE_STDVAR,
+	LT_RANGE_QUANTILE,     /* quantile_over_time(phi, ...): param */
+	LT_RANGE_RATE_COUNTER, /* rate_counter */
+};
+
+/* How an unwrapped label's value becomes a number. */
+enum lt_unwrap_conv {
+	LT_UNWRAP_NUMBER,           /* | unwrap x: a float */
+	LT_UNWRAP_DURATION,         /* | unwrap duration(x) or duration_seconds(x): seconds */
+	LT_UNWRAP_BYTES,            /* | unwrap bytes(x): bytes */
+};
+
+enum lt_vector_op {
+	LT_VEC_SUM,
+	LT_VEC_AVG,
+	LT_VEC_MIN,
+	LT_VEC_MAX,
+	LT_VEC_COUNT,
+	LT_VEC_STDDEV,
+	LT_VEC_STDVAR,
+	LT_VEC_TOPK,           /* param: k */
+	LT_VEC_BOTTOMK,        /* param: k */
+	LT_VEC_SORT,
+	LT_VEC_SORT_DESC,
+};
+
+enum lt_binary_op {
+	LT_BIN_OR,             /* lowest precedence */
+	LT_BIN_AND,
+	LT_BIN_UNLESS,
+	LT_BIN_EQ,             /* == */
+	LT_BIN_NE,
+	LT_BIN_GT,
+	LT_BIN_GE,
+	LT_BIN_LT,
+	LT_BIN_LE,
+	LT_BIN_ADD,
+	LT_BIN_SUB,
+	LT_BIN_MUL,
+	LT_BIN_DIV,
+	LT_BIN_MOD,
+	LT_BIN_POW,            /* highest, right associative */
+};
+
+/* by (a, b) or without (a, b); present 0 when neither was written
+ * (sum(x) aggregates everything into one series, as sum by () does). */
+struct lt_grouping {
+	int present;
+	int without;
+	char **labels;
+	size_t n_labels;
+};
+
+/* A binary operator's vector matching: on (a) / ignoring (a), then
+ * group_left (b) / group_right (b).  present 0: neither was written
+ * (match on all labels, one to one). */
+enum lt_card {
+	LT_CARD_ONE_TO_ONE,
+	LT_CARD_GROUP_LEFT,    /* many left series to one right */
+	LT_CARD_GROUP_RIGHT,
+};
+
+struct lt_vector_match {
+	int present;
+	int on;                /* on(...) rather than ignoring(...) */
+	char **labels;
+	size_t n_labels;
+	enum lt_card card;
+	char **include;        /* the labels of group_left(...) / group_right(...) */
+	size_t n_include;
+};
+
+enum lt_expr_kind {
+	LT_EXPR_RANGE,         /* a range aggregation */
+	LT_EXPR_VECTOR_AGG,    /* a vector aggregation of left */
+	LT_EXPR_BINARY,        /* left op right */
+	LT_EXPR_NUMBER,        /* a scalar: param (an optional unary - folded in) */
+	LT_EXPR_VECTOR,        /* vector(param): one series, no labels */
+	LT_EXPR_LABEL_REPLACE, /* label_replace(left, dst, replacement, src, regex) */
+};
+
+struct lt_expr {
+	enum lt_expr_kind kind;
+
+	/* LT_EXPR_RANGE: the log query (selector and stages before any
+	 * unwrap), the unwrapped label (NULL: none) and its conversion, the
+	 * label filters written after the unwrap (NULL: none), the range
+	 * [r] and offset. */
+	enum lt_range_op range_op;
+	struct lt_logql *log;
+	char *unwrap;
+	enum lt_unwrap_conv conv;
+	struct lt_label_filter *unwrap_filter;
+	int64_t range_ns;
+	int64_t offset_ns;
+
+	/* LT_RANGE_QUANTILE's phi, topk/bottomk's k, a NUMBER's or VECTOR's
+	 * value. */
+	double param;
+
+	/* LT_EXPR_RANGE (the unwrapped ops, whose samples are grouped
+	 * before they are aggregated) and LT_EXPR_VECTOR_AGG. */
+	struct lt_grouping grouping;
+
+	enum lt_vector_op vector_op;
+
+	/* LT_EXPR_VECTOR_AGG and LT_EXPR_LABEL_REPLACE: left is the operand. */
+	struct lt_expr *left, *right;
+	enum lt_binary_op binary_op;
+	int return_bool;                  /* == bool, > bool, ... */
+	struct lt_vector_match match;
+
+	/* LT_EXPR_LABEL_REPLACE (regex: RE2, anchored at both ends) */
+	char *dst, *replacement, *src, *regex;
+};
+
+/* A query as a client sends it: a log query or a metric query, exactly
+ * one of the two set. */
+struct lt_query_ast {
+	struct lt_logql *log;
+	struct lt_expr *metric;
+};
+
+/* Parses either kind.  Returns 0, or -1 with why as lt_logql_parse()
+ * gives it (Loki's texts: "parse error at line 1, col 24: syntax error:
+ * unexpected ...", "invalid aggregation sum_over_time without unwrap",
+ * "unwrap ... not supported for operation count_over_time", ...). */
+int lt_logql_parse_query(const char *text, size_t len, struct lt_query_ast *out,
+			 char *why, size_t whylen);
+void lt_query_ast_free(struct lt_query_ast *a);
+void lt_expr_free(struct lt_expr *e);
 
 #endif

@@ -959,9 +959,9 @@ write_labels(struct lt_buf *out, const unsigned char *key, size_t len)
 
 /* Loki's stats object (pkg/logqlmodel/stats): what we know in summary,
  * the rest 0, so that clients reading it find every field. */
-static int
-write_stats(struct lt_buf *out, const struct lt_log_stats *st,
-	    uint64_t returned)
+int
+lt_query_write_stats(struct lt_buf *out, const struct lt_log_stats *st,
+		     uint64_t returned)
 {
 	static const char store[] =
 		"{\"totalChunksRef\":0,\"totalChunksDownloaded\":0,"
@@ -1078,7 +1078,7 @@ lt_log_result_write(const struct lt_log_result *r,
 				"\"resultType\":\"streams\",\"result\":[") < 0 ||
 	    write_entries(r, order, &out, sink) < 0 ||
 	    lt_buf_append(&out, "],\"stats\":", 10) < 0 ||
-	    write_stats(&out, st, r->n_entries) < 0 ||
+	    lt_query_write_stats(&out, st, r->n_entries) < 0 ||
 	    lt_buf_append(&out, "}}", 2) < 0 || flush_out(&out, sink, 1) < 0)
 		goto done;
 	rc = 0;

@@ -78,4 +78,79 @@ int lt_query_index_stats(struct lt_ch *ch, const struct lt_sql_target *t,
 			 const struct lt_logql *q, const struct lt_sql_range *r,
 			 const struct lt_query_sink *sink, struct lt_query_error *err);
 
+/* --- Metric queries (query_metric.c) --- */
+
+/* A metric query (logql.h, struct lt_expr) evaluated at start_ns +
+ * i * step_ns for i < n_steps; an instant query has n_steps 1. */
+struct lt_metric_request {
+	const struct lt_expr *e;
+	const char *tenant;
+	int64_t start_ns;
+	int64_t step_ns;
+	size_t n_steps;
+	int instant;
+};
+
+/* Runs it: the leaves in ClickHouse (counts and bytes per time bucket
+ * with GROUP BY where the whole pipeline is SQL; otherwise the rows
+ * through the pipeline in C), the rest in C (metric.h).  Writes Loki's
+ * matrix, vector or scalar answer.  Returns 0, or -1 with *err (400 for
+ * a limit, with Loki's message) and nothing written. */
+int lt_query_metric(struct lt_ch *ch, const struct lt_sql_target *t,
+		    const struct lt_query_limits *lim,
+		    const struct lt_metric_request *req,
+		    const struct lt_query_sink *sink, struct lt_query_error *err);
+
+/* --- Grafana's endpoints: volume, detected labels and fields
+ * (query_drill.c) --- */
+
+/* /loki/api/v1/index/volume (step_ns 0: one value per series over the
+ * range, a "vector") and /index/volume_range (a "matrix" of step_ns
+ * buckets): the bytes of the lines of the streams matching q, per
+ * series (aggregate_by_labels 0: the streams' labels, or only
+ * target_labels when given) or per label name (aggregate_by_labels 1),
+ * the limit largest. */
+struct lt_volume_request {
+	const struct lt_logql *q;
+	struct lt_sql_range range;
+	int64_t step_ns;
+	size_t limit;
+	const char *const *target_labels;
+	size_t n_target_labels;
+	int aggregate_by_labels;
+};
+
+int lt_query_volume(struct lt_ch *ch, const struct lt_sql_target *t,
+		    const struct lt_query_limits *lim,
+		    const struct lt_volume_request *req,
+		    const struct lt_query_sink *sink, struct lt_query_error *err);
+
+/* /loki/api/v1/detected_labels: the stream labels of the streams
+ * matching q (NULL: all) in the range, with their cardinality:
+ * {"detectedLabels":[{"label":"app","cardinality":3},...]}. */
+int lt_query_detected_labels(struct lt_ch *ch, const struct lt_sql_target *t,
+			     const struct lt_query_limits *lim,
+			     const struct lt_logql *q, const struct lt_sql_range *r,
+			     const struct lt_query_sink *sink,
+			     struct lt_query_error *err);
+
+/* /loki/api/v1/detected_fields: the fields of the last line_limit lines
+ * of the log query q (structured metadata, and the keys json or logfmt
+ * finds in the lines), each with its type, cardinality and parsers, at
+ * most field_limit; with values_of set (/detected_field/NAME/values),
+ * that field's values instead. */
+struct lt_fields_request {
+	const struct lt_logql *q;
+	struct lt_sql_range range;
+	size_t line_limit;
+	size_t field_limit;
+	const char *values_of;
+};
+
+int lt_query_detected_fields(struct lt_ch *ch, const struct lt_sql_target *t,
+			     const struct lt_query_limits *lim,
+			     const struct lt_fields_request *req,
+			     const struct lt_query_sink *sink,
+			     struct lt_query_error *err);
+
 #endif

@@ -85,6 +85,13 @@ enum lt_query_endpoint {
 	LT_EP_INDEX_STATS,   /* /loki/api/v1/index/stats */
 	LT_EP_BUILDINFO,     /* /loki/api/v1/status/buildinfo */
 	LT_EP_READY,         /* /ready */
+	LT_EP_VOLUME,        /* /loki/api/v1/index/volume */
+	LT_EP_VOLUME_RANGE,  /* /loki/api/v1/index/volume_range */
+	LT_EP_DETECTED_LABELS, /* /loki/api/v1/detected_labels */
+	LT_EP_DETECTED_FIELDS, /* /loki/api/v1/detected_fields */
+	LT_EP_DETECTED_FIELD_VALUES, /* /loki/api/v1/detected_field/NAME/values */
+	LT_EP_PATTERNS,      /* /loki/api/v1/patterns */
+	LT_EP_TAIL,          /* /loki/api/v1/tail (a websocket) */
 };
 
 /* The endpoint of a path; for label values, the label's name (percent
@@ -131,6 +138,27 @@ struct lt_query_engine {
 			   const struct lt_sql_range *r,
 			   const struct lt_query_sink *sink,
 			   struct lt_query_error *err);
+	int (*metric)(struct lt_ch *ch, const struct lt_sql_target *t,
+		      const struct lt_query_limits *lim,
+		      const struct lt_metric_request *req,
+		      const struct lt_query_sink *sink,
+		      struct lt_query_error *err);
+	int (*volume)(struct lt_ch *ch, const struct lt_sql_target *t,
+		      const struct lt_query_limits *lim,
+		      const struct lt_volume_request *req,
+		      const struct lt_query_sink *sink,
+		      struct lt_query_error *err);
+	int (*detected_labels)(struct lt_ch *ch, const struct lt_sql_target *t,
+			       const struct lt_query_limits *lim,
+			       const struct lt_logql *q,
+			       const struct lt_sql_range *r,
+			       const struct lt_query_sink *sink,
+			       struct lt_query_error *err);
+	int (*detected_fields)(struct lt_ch *ch, const struct lt_sql_target *t,
+			       const struct lt_query_limits *lim,
+			       const struct lt_fields_request *req,
+			       const struct lt_query_sink *sink,
+			       struct lt_query_error *err);
 };
 
 /* The real one: ClickHouse through query.c (query_engine.c). */

@@ -96,6 +96,13 @@ int lt_log_result_add(struct lt_log_result *r, int64_t ts_ns,
 size_t lt_log_result_count(const struct lt_log_result *r);
 int lt_log_result_full(const struct lt_log_result *r);
 
+/* Appends Loki's stats object (pkg/logqlmodel/stats) for a query that
+ * read st's lines and returned `returned` entries (or samples): every
+ * field a client may read, the ones not known here 0.  Returns 0, or -1
+ * when out of memory. */
+int lt_query_write_stats(struct lt_buf *out, const struct lt_log_stats *st,
+			 uint64_t returned);
+
 /* Writes Loki's answer: the streams ordered as Loki orders them (by
  * their label set's text, {a="b", c="d"}), each one's values by
  * timestamp in the result's direction.  Returns 0, or -1 when out of
