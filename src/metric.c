@@ -1203,6 +1203,11 @@ eval_leaf(struct ev *ev, const struct lt_expr *e,
 	}
 	if (m == NULL)
 		return ev_no_memory(ev);
+	if (m->n_steps != ev->st->n) {
+		lt_matrix_free(m);
+		return ev_error(ev, 500, "the range aggregation gave %zu steps, "
+				"not %zu", m->n_steps, ev->st->n);
+	}
 	if (ev->max_series > 0 && m->n > ev->max_series) {
 		lt_matrix_free(m);
 		return ev_error(ev, 400, SERIES_LIMIT_FMT, ev->max_series);
