@@ -111,6 +111,17 @@ static const char *const word_settings[] = {
 	"[%s] connection failed",
 };
 
+/* The setting with its "%s" replaced by word. */
+static void
+fill(char *out, size_t size, const char *setting, const char *word)
+{
+	const char *at = strstr(setting, "%s");
+
+	ck_assert_ptr_nonnull(at);
+	(void)snprintf(out, size, "%.*s%s%s", (int)(at - setting), setting,
+		       word, at + 2);
+}
+
 static void
 check_words(const char *line, const char *want)
 {
@@ -129,8 +140,7 @@ START_TEST(test_loki_words)
 	for (i = 0; i <= n; i++)
 		upper[i] = (char)toupper((unsigned char)loki_words[_i].line[i]);
 	for (i = 0; i < sizeof(word_settings) / sizeof(word_settings[0]); i++) {
-		(void)snprintf(line, sizeof(line), word_settings[i],
-			       loki_words[_i].line);
+		fill(line, sizeof(line), word_settings[i], loki_words[_i].line);
 		check_words(line, loki_words[_i].level);
 	}
 	(void)snprintf(line, sizeof(line), "this is a %s message", upper);
