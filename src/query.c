@@ -741,6 +741,12 @@ append_go_quoted(struct lt_buf *out, const char *v, size_t len)
 	return rc;
 }
 
+int
+lt_go_quote(struct lt_buf *out, const char *v, size_t len)
+{
+	return append_go_quoted(out, v, len);
+}
+
 static int
 stream_text(struct lt_buf *out, const struct lt_label *l, size_t n)
 {

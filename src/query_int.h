@@ -22,6 +22,11 @@ int lt_json_quote(struct lt_buf *out, const char *s, size_t len);
  * Returns 0, or -1 when out of memory. */
 int lt_tsv_unescape(struct lt_buf *out, const char *s, size_t len);
 
+/* Appends v as Go's strconv.Quote writes it, as far as Loki's label
+ * set texts ({a="b", c="d"}) need it for their order.  Returns 0, or -1
+ * when out of memory. */
+int lt_go_quote(struct lt_buf *out, const char *v, size_t len);
+
 /* A byte range of a buffer (offsets, as the buffer may move). */
 struct lt_span {
 	size_t off;
