@@ -31,11 +31,11 @@ static void
 usage(void)
 {
 	(void)printf(
-		"%s answers Loki's query API (LogQL log queries, labels, series)\n"
-		"from ClickHouse.\n\n"
+		"%s answers Loki's query API (LogQL log and metric queries, labels,\n"
+		"series, volume) from ClickHouse.\n\n"
 		"Usage:\n"
 		"  %s [OPTION]...             as CGI or inetd service\n"
-		"  %s [OPTION]... QUERY       run a log query, print what it finds\n\n"
+		"  %s [OPTION]... QUERY       run a query, print what it finds\n\n"
 		"Options:\n"
 		"  -c, --config=FILE          read settings from FILE\n"
 		"  -m, --mode=MODE            cgi, inetd or command (default: chosen from\n"
@@ -46,6 +46,9 @@ usage(void)
 		"      --to=TIME              end of the range (default: now)\n"
 		"      --limit=N              at most N entries (default %s)\n"
 		"      --forward              oldest first (default: newest first)\n"
+		"      --step=DURATION        a metric query's resolution (default:\n"
+		"                             the range / 250, at least 1s)\n"
+		"      --instant              a metric query at --to only\n"
 		"  -o, --output=FORMAT        lines or json (default lines)\n"
 		"      --default-tenant=TENANT  tenant of requests that name none\n"
 		"      --print-config         print the effective settings and exit\n"
@@ -60,7 +63,7 @@ usage(void)
 
 enum {
 	OPT_DEFAULT_TENANT = 256, OPT_PRINT_CONFIG, OPT_SINCE, OPT_FROM,
-	OPT_TO, OPT_LIMIT, OPT_FORWARD,
+	OPT_TO, OPT_LIMIT, OPT_FORWARD, OPT_STEP, OPT_INSTANT,
 };
 
 static const struct option long_options[] = {
@@ -73,6 +76,8 @@ static const struct option long_options[] = {
 	{"to", required_argument, NULL, OPT_TO},
 	{"limit", required_argument, NULL, OPT_LIMIT},
 	{"forward", no_argument, NULL, OPT_FORWARD},
+	{"step", required_argument, NULL, OPT_STEP},
+	{"instant", no_argument, NULL, OPT_INSTANT},
 	{"default-tenant", required_argument, NULL, OPT_DEFAULT_TENANT},
 	{"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
 	{"verbose", no_argument, NULL, 'v'},
@@ -84,8 +89,9 @@ static const struct option long_options[] = {
 /* What the command line asks of a command-mode query. */
 struct command {
 	const char *tenant;
-	const char *since, *from, *to, *limit;
+	const char *since, *from, *to, *limit, *step;
 	int forward;
+	int instant;
 	enum output output;
 };
 
@@ -214,8 +220,22 @@ build_form(struct lt_form *form, const char *query, const struct command *cmd)
 			   cmd->forward ? "forward" : "backward") < 0 ||
 	       (cmd->since && lt_form_add(form, "since", cmd->since) < 0) ||
 	       (cmd->from && lt_form_add(form, "start", cmd->from) < 0) ||
-	       (cmd->to && lt_form_add(form, "end", cmd->to) < 0)
+	       (cmd->to && lt_form_add(form, "end", cmd->to) < 0) ||
+	       (cmd->to && cmd->instant && lt_form_add(form, "time", cmd->to) < 0) ||
+	       (cmd->step && lt_form_add(form, "step", cmd->step) < 0)
 		       ? -1 : 0;
+}
+
+/* Whether an answer is a log query's: the engine writes resultType
+ * first, so its opening says. */
+static int
+is_streams(const struct lt_buf *answer)
+{
+	static const char head[] =
+		"{\"status\":\"success\",\"data\":{\"resultType\":\"streams\"";
+
+	return answer->len >= sizeof(head) - 1 &&
+	       memcmp(answer->data, head, sizeof(head) - 1) == 0;
 }
 
 static int
@@ -254,7 +274,8 @@ run_command(const struct lt_options *o, const struct command *cmd,
 		sink.write = buf_sink_write;
 		sink.ctx = &answer;
 	}
-	if (lt_query_run(o, &lt_query_clickhouse, LT_EP_QUERY_RANGE, NULL,
+	if (lt_query_run(o, &lt_query_clickhouse,
+			 cmd->instant ? LT_EP_QUERY : LT_EP_QUERY_RANGE, NULL,
 			 tenant, &form, lt_now_ns(), &sink, &err) < 0) {
 		report(&err);
 		status = error_status(&err);
@@ -262,6 +283,14 @@ run_command(const struct lt_options *o, const struct command *cmd,
 	}
 	if (cmd->output == OUT_JSON) {
 		if (fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
+			lt_error("could not write the output: %m");
+			goto out;
+		}
+	} else if (!is_streams(&answer)) {
+		/* A metric query's matrix or vector: as logcli does, the
+		 * answer as it is. */
+		if (fwrite(answer.data, 1, answer.len, stdout) != answer.len ||
+		    fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
 			lt_error("could not write the output: %m");
 			goto out;
 		}
@@ -354,6 +383,8 @@ main(int argc, char **argv)
 		case OPT_TO: check_time("--to", optarg); cmd.to = optarg; break;
 		case OPT_LIMIT: cmd.limit = optarg; break;
 		case OPT_FORWARD: cmd.forward = 1; break;
+		case OPT_STEP: cmd.step = optarg; break;
+		case OPT_INSTANT: cmd.instant = 1; break;
 		case OPT_DEFAULT_TENANT: lt_cli_set(&cli, "--default-tenant", "default_tenant", optarg); break;
 		case OPT_PRINT_CONFIG: show = 1; break;
 		default:

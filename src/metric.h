@@ -53,6 +53,8 @@ struct lt_matrix_mem;
 struct lt_matrix {
 	size_t n_steps;
 	int scalar;
+	int ordered;                 /* keep the series' order in an instant
+				      * query's vector (sort, sort_desc) */
 	struct lt_series *series;
 	size_t n, cap;
 	struct lt_matrix_mem *mem;   /* the labels' strings, values */
@@ -84,7 +86,13 @@ long lt_matrix_series(struct lt_matrix *m, const struct lt_label *l, size_t n);
  * Limits: max_series series in the answer, max_samples samples held at
  * once (over all series); past either, lt_range_eval_add() returns -2
  * with Loki's words in why ("maximum number of series (500) reached for
- * a single query", ...). */
+ * a single query; ...").
+ *
+ * A sample with an __error__ label in some step's window makes the query
+ * fail as Loki's does (-2, why: "pipeline error: 'JSONParserErr' for
+ * series: '{...}'. Use a label filter to intentionally skip this
+ * error...", a 400), unless it also has __preserve_error__="true": then
+ * it is a series of its own, its labels not grouped. */
 struct lt_range_eval;
 
 struct lt_range_eval *lt_range_eval_new(const struct lt_expr *e,
@@ -94,7 +102,8 @@ struct lt_range_eval *lt_range_eval_new(const struct lt_expr *e,
 
 /* One sample of the series with labels l (sorted by name: stream labels,
  * structured metadata and parsed labels, as the pipeline left them).
- * Returns 0, -1 when out of memory, -2 when a limit was passed. */
+ * Returns 0, -1 when out of memory, -2 when a limit was passed or for a
+ * pipeline error (why set).  After an error, re only wants freeing. */
 int lt_range_eval_add(struct lt_range_eval *re, const struct lt_label *l,
 		      size_t n, int64_t ts_ns, double v, char *why,
 		      size_t whylen);
@@ -131,8 +140,9 @@ int lt_metric_eval(const struct lt_expr *e, const struct lt_steps *st,
  *   {"status":"success","data":{"resultType":"matrix","result":
  *    [{"metric":{"a":"b"},"values":[[1700000000,"2"],...]}],"stats":{...}}}
  * an instant query's "vector" ({"metric":{},"value":[ts,"2"]}) or, for a
- * scalar, "scalar" ([ts,"2"]).  Series are in Loki's order (by labels;
- * sort, sort_desc, topk and bottomk's order for an instant query),
+ * scalar, "scalar" ([ts,"2"]).  Series are in Loki's order: by labels,
+ * except an instant query's vector when m->ordered (a tree with sort or
+ * sort_desc, as Loki's Sortable(): topk alone is sorted by labels),
  * values as Go's strconv.FormatFloat(v, 'f', -1, 64) ("NaN", "+Inf").
  * Returns 0, or -1 when out of memory or the sink failed. */
 int lt_metric_write(const struct lt_matrix *m, const struct lt_steps *st,
