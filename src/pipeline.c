@@ -165,6 +165,12 @@ struct lt_pipeline {
 	struct lt_buf name;       /* a label name being built */
 	struct lt_buf tmp;        /* template output, NUL-terminated numbers */
 	int oom;
+
+	/* The keys leading to the json parser's value at each depth, and
+	 * who wants to hear of them (lt_pipeline_json_paths()). */
+	struct lt_pl_json_key json_path[JSON_MAX_DEPTH + 1];
+	lt_pl_json_leaf_fn json_leaf;
+	void *json_leaf_ctx;
 };
 
 /* ---- small helpers ---- */
@@ -459,27 +465,39 @@ base_has(const struct lt_pipeline *p, const char *name, size_t len)
 }
 
 /* Sets a parsed label: the name is copied (with _extracted when the base
- * labels have it), the value must stay put. */
-static void
-parsed_set(struct lt_pipeline *p, const char *name, size_t nlen,
-	   const char *value, size_t vlen)
+ * labels have it), the value must stay put.  Returns the name as set
+ * (NUL-terminated, *setlen its length), or NULL for none or no memory. */
+static const char *
+parsed_set_named(struct lt_pipeline *p, const char *name, size_t nlen,
+		 const char *value, size_t vlen, size_t *setlen)
 {
 	char *n;
 	size_t len = nlen;
 
 	if (nlen == 0)
-		return;
+		return NULL;
 	if (base_has(p, name, nlen))
 		len += sizeof(EXTRACTED) - 1;
 	if ((n = arena_alloc(&p->arena, len + 1)) == NULL) {
 		p->oom = 1;
-		return;
+		return NULL;
 	}
 	memcpy(n, name, nlen);
 	if (len > nlen)
 		memcpy(n + nlen, EXTRACTED, sizeof(EXTRACTED) - 1);
 	n[len] = '\0';
 	label_set(p, n, len, value, vlen);
+	*setlen = len;
+	return n;
+}
+
+static void
+parsed_set(struct lt_pipeline *p, const char *name, size_t nlen,
+	   const char *value, size_t vlen)
+{
+	size_t len;
+
+	(void)parsed_set_named(p, name, nlen, value, vlen, &len);
 }
 
 /* ---- UTF-8 and escapes ---- */
@@ -1052,6 +1070,27 @@ js_leaf_value(struct lt_pipeline *p, const struct js *j, enum js_type t,
 	return j->s + a;
 }
 
+/* Sets the label of a leaf at depth, and tells who asked for its path. */
+static int
+json_leaf(struct lt_pipeline *p, const struct js *j, enum js_type t, size_t a,
+	  size_t b, int esc, int depth)
+{
+	const char *v, *name;
+	size_t vlen, nlen;
+
+	v = js_leaf_value(p, j, t, a, b, esc, &vlen);
+	if (p->oom)
+		return -1;
+	name = parsed_set_named(p, (const char *)p->name.data, p->name.len, v,
+				vlen, &nlen);
+	if (p->oom)
+		return -1;
+	if (name != NULL && p->json_leaf != NULL)
+		p->json_leaf(p->json_leaf_ctx, name, nlen, p->json_path,
+			     (size_t)depth + 1);
+	return 0;
+}
+
 /* Walks the object at pos, setting a label for every string, number and
  * boolean leaf, named by the keys that lead to it joined with "_"
  * (p->name holds the prefix).  Labels set before an error stay, as with
@@ -1059,8 +1098,8 @@ js_leaf_value(struct lt_pipeline *p, const struct js *j, enum js_type t,
 static int
 json_walk(struct lt_pipeline *p, struct js *j, int depth)
 {
-	const char *key, *v;
-	size_t klen, a, b, vlen, prefix = p->name.len;
+	const char *key;
+	size_t klen, a, b, prefix = p->name.len;
 	enum js_type t;
 	int esc, more;
 
@@ -1084,6 +1123,8 @@ json_walk(struct lt_pipeline *p, struct js *j, int depth)
 			p->oom = 1;
 			return -1;
 		}
+		p->json_path[depth].key = key;
+		p->json_path[depth].len = klen;
 		js_ws(j);
 		if (j->pos < j->n && j->s[j->pos] == '{' &&
 		    depth < JSON_MAX_DEPTH) {
@@ -1092,15 +1133,9 @@ json_walk(struct lt_pipeline *p, struct js *j, int depth)
 		} else {
 			if (js_value(j, &t, &a, &b, &esc) < 0)
 				return -1;
-			if (t == JS_STRING || t == JS_NUMBER || t == JS_BOOL) {
-				v = js_leaf_value(p, j, t, a, b, esc, &vlen);
-				if (p->oom)
-					return -1;
-				parsed_set(p, (const char *)p->name.data,
-					   p->name.len, v, vlen);
-				if (p->oom)
-					return -1;
-			}
+			if ((t == JS_STRING || t == JS_NUMBER || t == JS_BOOL) &&
+			    json_leaf(p, j, t, a, b, esc, depth) < 0)
+				return -1;
 		}
 		p->name.len = prefix;
 	} while ((more = js_next(j)) == 1);
@@ -2053,6 +2088,13 @@ lt_pipeline_run(struct lt_pipeline *p, const struct lt_pl_input *in,
 	out->labels = p->out;
 	out->n_labels = finish_labels(p);
 	return 1;
+}
+
+void
+lt_pipeline_json_paths(struct lt_pipeline *p, lt_pl_json_leaf_fn fn, void *ctx)
+{
+	p->json_leaf = fn;
+	p->json_leaf_ctx = ctx;
 }
 
 int

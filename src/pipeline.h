@@ -61,6 +61,24 @@ void lt_pipeline_free(struct lt_pipeline *p);
 int lt_pipeline_run(struct lt_pipeline *p, const struct lt_pl_input *in,
 		    struct lt_pl_output *out);
 
+/* One key of the path to a JSON value. */
+struct lt_pl_json_key {
+	const char *key;      /* as in the document, unescaped */
+	size_t len;
+};
+
+/* Called for each label the json parser without parameters sets: its
+ * name as set (NAME_extracted when a stream label has NAME) and the
+ * keys that lead to the value, valid during the call only.  Grafana's
+ * detected fields report them as a field's jsonPath. */
+typedef void (*lt_pl_json_leaf_fn)(void *ctx, const char *label, size_t len,
+				   const struct lt_pl_json_key *path,
+				   size_t n);
+
+/* Has the pipeline tell fn of every such label from now on. */
+void lt_pipeline_json_paths(struct lt_pipeline *p, lt_pl_json_leaf_fn fn,
+			    void *ctx);
+
 /* Whether the pipeline keeps every entry (no filters left to run): then
  * the SQL may apply the query's limit itself. */
 int lt_pipeline_keeps_all(const struct lt_pipeline *p);

@@ -741,6 +741,12 @@ append_go_quoted(struct lt_buf *out, const char *v, size_t len)
 	return rc;
 }
 
+int
+lt_go_quote(struct lt_buf *out, const char *v, size_t len)
+{
+	return append_go_quoted(out, v, len);
+}
+
 static int
 stream_text(struct lt_buf *out, const struct lt_label *l, size_t n)
 {
@@ -1280,7 +1286,25 @@ struct log_run {
 	struct lt_query_error *err;
 	uint64_t lines, bytes;
 	int stopped;
+	/* lt_query_log_entries(): each entry kept goes here instead. */
+	lt_log_entry_fn entry_fn;
+	void *entry_ctx;
+	size_t kept, limit;
 };
+
+/* An entry the pipeline kept, to the caller's function: 0 to go on, 1
+ * when the limit is reached, -1 when it failed (its error set). */
+static int
+entry_kept(struct log_run *run, const struct lt_pl_output *out)
+{
+	if (run->entry_fn(run->entry_ctx, &run->row, out, run->err) < 0)
+		return -1;
+	if (++run->kept >= run->limit) {
+		run->stopped = 1;
+		return 1;
+	}
+	return 0;
+}
 
 static int
 log_row(struct line_reader *lr, const char *line, size_t len)
@@ -1315,6 +1339,8 @@ log_row(struct line_reader *lr, const char *line, size_t len)
 	}
 	if (rc == 0)
 		return 0;
+	if (run->entry_fn != NULL)
+		return entry_kept(run, &out);
 	if (lt_log_result_add(run->res, in.ts_ns, out.labels, out.n_labels,
 			      out.line, out.line_len) < 0) {
 		lr->oom = 1;
@@ -1464,6 +1490,82 @@ done:
 	if (run.pl != NULL)
 		lt_pipeline_free(run.pl);
 	lt_log_result_free(run.res);
+	return rc;
+}
+
+int
+lt_query_log_entries(struct lt_ch *ch, const struct lt_sql_target *t,
+		     const struct lt_query_limits *lim,
+		     const struct lt_log_request *req, lt_log_entry_fn fn,
+		     void *ctx, struct lt_query_error *err)
+{
+	struct log_run run;
+	int rc = -1, sql_limits = 0;
+
+	memset(&run, 0, sizeof(run));
+	run.lr.row = log_row;
+	run.err = err;
+	run.entry_fn = fn;
+	run.entry_ctx = ctx;
+	run.limit = req->limit;
+	if (req->limit == 0)
+		return 0;
+	if (plan_log_query(t, req, &run.pl, &sql_limits, err) < 0)
+		goto done;
+	/* No duplicates are merged here: the first LIMIT is enough. */
+	if (run_log_query(ch, t, lim, req, sql_limits ? req->limit : 0, &run,
+			  err) < 0)
+		goto done;
+	rc = 0;
+done:
+	lt_buf_free(&run.lr.partial);
+	lt_log_row_free(&run.row);
+	if (run.pl != NULL)
+		lt_pipeline_free(run.pl);
+	lt_log_result_free(run.res);
+	return rc;
+}
+
+/* --- Rows of any statement ------------------------------------------------ */
+
+struct rows_run {
+	struct line_reader lr;
+	lt_query_row_fn fn;
+	void *ctx;
+	struct lt_query_error *err;
+	int failed;
+};
+
+static int
+any_row(struct line_reader *lr, const char *line, size_t len)
+{
+	struct rows_run *run = (struct rows_run *)lr;
+	int rc = run->fn(run->ctx, line, len, run->err);
+
+	if (rc < 0)
+		run->failed = 1;
+	return rc;
+}
+
+int
+lt_query_rows(struct lt_ch *ch, const char *sql,
+	      const struct lt_query_limits *lim, lt_query_row_fn fn, void *ctx,
+	      struct lt_query_error *err)
+{
+	struct rows_run run;
+	int rc;
+
+	memset(&run, 0, sizeof(run));
+	run.lr.row = any_row;
+	run.fn = fn;
+	run.ctx = ctx;
+	run.err = err;
+	rc = run_lines(ch, sql, lim, &run.lr, err);
+	if (rc == 0 && run.lr.partial.len > 0 && !run.failed) {
+		set_error(err, 502, "ClickHouse's answer ended inside a row");
+		rc = -1;
+	}
+	lt_buf_free(&run.lr.partial);
 	return rc;
 }
 

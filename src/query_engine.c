@@ -114,4 +114,7 @@ const struct lt_query_engine lt_query_clickhouse = {
 	.label_values = lt_query_label_values,
 	.series = lt_query_series,
 	.index_stats = lt_query_index_stats,
+	.volume = lt_query_volume,
+	.detected_labels = lt_query_detected_labels,
+	.detected_fields = lt_query_detected_fields,
 };

@@ -644,6 +644,33 @@ lt_query_bounds(const struct lt_form *form, int64_t now_ns, int64_t *start_ns,
 
 #define API "/loki/api/v1/"
 
+/* Whether path is prefix NAME/values; NAME, percent decoded, goes to
+ * name. */
+static int
+named_path(const char *path, const char *prefix, char *name, size_t namelen)
+{
+	const char *p, *slash;
+	char err[64], *decoded;
+	size_t n;
+
+	if (strncmp(path, prefix, strlen(prefix)) != 0)
+		return 0;
+	p = path + strlen(prefix);
+	slash = strchr(p, '/');
+	if (slash == NULL || slash == p || strcmp(slash, "/values") != 0)
+		return 0;
+	decoded = unescape(p, (size_t)(slash - p), 0, &n, err, sizeof(err));
+	if (decoded == NULL)
+		return 0;
+	if (n + 1 > namelen || memchr(decoded, '\0', n) != NULL) {
+		free(decoded);
+		return 0;
+	}
+	memcpy(name, decoded, n + 1);
+	free(decoded);
+	return 1;
+}
+
 enum lt_query_endpoint
 lt_query_route(const char *path, char *name, size_t namelen)
 {
@@ -658,31 +685,23 @@ lt_query_route(const char *path, char *name, size_t namelen)
 		{API "series", LT_EP_SERIES},
 		{API "index/stats", LT_EP_INDEX_STATS},
 		{API "status/buildinfo", LT_EP_BUILDINFO},
+		{API "index/volume", LT_EP_VOLUME},
+		{API "index/volume_range", LT_EP_VOLUME_RANGE},
+		{API "detected_labels", LT_EP_DETECTED_LABELS},
+		{API "detected_fields", LT_EP_DETECTED_FIELDS},
+		{API "patterns", LT_EP_PATTERNS},
 		{"/ready", LT_EP_READY},
 	};
-	const char *p, *slash;
-	char err[64], *decoded;
-	size_t i, n;
+	size_t i;
 
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		if (strcmp(path, fixed[i].path) == 0)
 			return fixed[i].ep;
-	if (strncmp(path, API "label/", sizeof(API "label/") - 1) != 0)
-		return LT_EP_NONE;
-	p = path + sizeof(API "label/") - 1;
-	slash = strchr(p, '/');
-	if (slash == NULL || slash == p || strcmp(slash, "/values") != 0)
-		return LT_EP_NONE;
-	decoded = unescape(p, (size_t)(slash - p), 0, &n, err, sizeof(err));
-	if (decoded == NULL)
-		return LT_EP_NONE;
-	if (n + 1 > namelen || memchr(decoded, '\0', n) != NULL) {
-		free(decoded);
-		return LT_EP_NONE;
-	}
-	memcpy(name, decoded, n + 1);
-	free(decoded);
-	return LT_EP_LABEL_VALUES;
+	if (named_path(path, API "label/", name, namelen))
+		return LT_EP_LABEL_VALUES;
+	if (named_path(path, API "detected_field/", name, namelen))
+		return LT_EP_DETECTED_FIELD_VALUES;
+	return LT_EP_NONE;
 }
 
 int
@@ -787,10 +806,10 @@ seconds_or_duration(const char *s, int64_t *ns, struct lt_query_error *err)
 }
 
 /* step and interval: a log query does not use them, but Loki refuses
- * the same values. */
+ * the same values.  *step_ns (may be NULL) gets the step. */
 static int
-param_step(const struct lt_form *form, int64_t start, int64_t end,
-	   struct lt_query_error *err)
+param_step_value(const struct lt_form *form, int64_t start, int64_t end,
+		 int64_t *step_ns, struct lt_query_error *err)
 {
 	const char *s = lt_form_get(form, "step");
 	const char *iv = lt_form_get(form, "interval");
@@ -806,6 +825,8 @@ param_step(const struct lt_form *form, int64_t start, int64_t end,
 		return set_error(err, 400, "zero or negative query resolution step widths are not accepted. Try a positive integer");
 	if ((end - start) / step > MAX_POINTS)
 		return set_error(err, 400, "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter");
+	if (step_ns != NULL)
+		*step_ns = step;
 	if (iv != NULL) {
 		if (seconds_or_duration(iv, &interval, err) < 0)
 			return -1;
@@ -813,6 +834,13 @@ param_step(const struct lt_form *form, int64_t start, int64_t end,
 			return set_error(err, 400, "interval must be >= 0");
 	}
 	return 0;
+}
+
+static int
+param_step(const struct lt_form *form, int64_t start, int64_t end,
+	   struct lt_query_error *err)
+{
+	return param_step_value(form, start, end, NULL, err);
 }
 
 /* max_query_length, for every endpoint with a range. */
@@ -1124,6 +1152,279 @@ run_buildinfo(struct run *r)
 	return 0;
 }
 
+/* --- Grafana's endpoints: volume, detected labels and fields, patterns --- */
+
+/* seriesvolume.DefaultLimit, and loghttp's defaults for detected fields. */
+#define VOLUME_DEFAULT_LIMIT 100
+#define FIELDS_DEFAULT_LINE_LIMIT 100
+#define FIELDS_DEFAULT_LIMIT 1000
+
+/* An optional positive integer parameter, as Loki's parseInt and its
+ * "limit must be a positive value"; zero is the default when
+ * zero_default is set (volumeLimit). */
+static int
+param_positive(const struct lt_form *form, const char *name, int64_t def,
+	       int zero_default, size_t *out, struct lt_query_error *err)
+{
+	const char *s = lt_form_get(form, name);
+	char why[256];
+	int64_t v = def;
+
+	if (s != NULL && go_parse_int(s, "Atoi", &v, why, sizeof(why)) < 0)
+		return set_error(err, 400, "%s", why);
+	if (v == 0 && zero_default)
+		v = def;
+	if (v <= 0)
+		return set_error(err, 400, "limit must be a positive value");
+	*out = (uint64_t)v > SIZE_MAX ? SIZE_MAX : (size_t)v;
+	return 0;
+}
+
+static int
+check_end(struct run *r)
+{
+	if (r->range.end_ns < r->range.start_ns)
+		return set_error(r->err, 400, "end timestamp must not be before or equal to start time");
+	return 0;
+}
+
+/* A selector that may be "{}" (every stream: *q stays NULL), as Loki's
+ * seriesvolume.MatchAny; "" is none when allow_none. */
+static int
+param_selector(struct run *r, int allow_none, struct lt_logql **q)
+{
+	const char *text = lt_form_get(r->form, "query");
+
+	*q = NULL;
+	if ((text == NULL && allow_none) ||
+	    (text != NULL && is_empty_selector(text)))
+		return 0;
+	return parse_query(text, 1, q, r->err);
+}
+
+struct drill_arg {
+	struct lt_volume_request volume;
+	struct lt_fields_request fields;
+	struct lt_logql *q;
+	char **targets;
+	size_t n_targets;
+};
+
+static void
+drill_arg_free(struct drill_arg *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_targets; i++)
+		free(a->targets[i]);
+	free(a->targets);
+	lt_logql_free(a->q);
+}
+
+/* targetLabels: names separated by commas, as strings.Split. */
+static int
+param_targets(struct run *r, struct drill_arg *a)
+{
+	const char *s = lt_form_get(r->form, "targetLabels"), *comma;
+	size_t n = 1, i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		n += s[i] == ',';
+	if ((a->targets = calloc(n, sizeof(*a->targets))) == NULL)
+		return set_error(r->err, 503, "out of memory; try again later");
+	for (; a->n_targets < n; s = comma + 1) {
+		comma = strchr(s, ',');
+		if (comma == NULL)
+			comma = s + strlen(s);
+		a->targets[a->n_targets] = strndup(s, (size_t)(comma - s));
+		if (a->targets[a->n_targets] == NULL)
+			return set_error(r->err, 503, "out of memory; try again later");
+		a->n_targets++;
+	}
+	return 0;
+}
+
+static int
+param_aggregate_by(struct run *r, int *by_labels)
+{
+	const char *s = lt_form_get(r->form, "aggregateBy");
+
+	*by_labels = 0;
+	if (s == NULL || strcmp(s, "series") == 0)
+		return 0;
+	if (strcmp(s, "labels") == 0) {
+		*by_labels = 1;
+		return 0;
+	}
+	return set_error(r->err, 400, "invalid aggregation option");
+}
+
+static int
+call_volume(struct run *r, struct lt_ch *ch, const struct lt_sql_target *t,
+	    void *arg)
+{
+	struct drill_arg *a = arg;
+
+	return r->e->volume(ch, t, &r->lim, &a->volume, r->sink, r->err);
+}
+
+/* The parameters of /index/volume_range as ParseRangeQuery reads them:
+ * its step, which Loki carries in milliseconds. */
+static int
+volume_range_params(struct run *r, int64_t *step)
+{
+	int forward;
+
+	if (lt_query_bounds(r->form, r->now_ns, &r->range.start_ns,
+			    &r->range.end_ns, r->err) < 0 ||
+	    check_end(r) < 0 || param_direction(r->form, &forward, r->err) < 0 ||
+	    param_step_value(r->form, r->range.start_ns, r->range.end_ns, step,
+			     r->err) < 0)
+		return -1;
+	*step = *step / NS_PER_MS * NS_PER_MS;
+	return 0;
+}
+
+/* /index/volume's, as ParseInstantQuery and then bounds() read them. */
+static int
+volume_instant_params(struct run *r, int *by_labels)
+{
+	const char *t = lt_form_get(r->form, "time");
+	char why[512];
+	int64_t ns;
+	int forward;
+
+	if (t != NULL && lt_query_parse_time(t, &ns, why, sizeof(why)) < 0)
+		return set_error(r->err, 400, "%s", why);
+	if (param_direction(r->form, &forward, r->err) < 0 ||
+	    param_aggregate_by(r, by_labels) < 0 ||
+	    lt_query_bounds(r->form, r->now_ns, &r->range.start_ns,
+			    &r->range.end_ns, r->err) < 0)
+		return -1;
+	return check_end(r);
+}
+
+static int
+run_volume(struct run *r, int range)
+{
+	struct drill_arg a;
+	int64_t step = 0;
+	int by_labels = 0, rc = -1;
+
+	memset(&a, 0, sizeof(a));
+	if (param_positive(r->form, "limit", VOLUME_DEFAULT_LIMIT, 1,
+			   &a.volume.limit, r->err) < 0)
+		return -1;
+	if (range ? volume_range_params(r, &step) < 0 ||
+		    param_aggregate_by(r, &by_labels) < 0 :
+		    volume_instant_params(r, &by_labels) < 0)
+		return -1;
+	if (param_targets(r, &a) < 0 || param_selector(r, 0, &a.q) < 0 ||
+	    check_length(&r->lim, r->range.start_ns, r->range.end_ns, r->err) < 0)
+		goto out;
+	a.volume.q = a.q;
+	a.volume.range = r->range;
+	a.volume.step_ns = step;
+	a.volume.target_labels = (const char *const *)a.targets;
+	a.volume.n_target_labels = a.n_targets;
+	a.volume.aggregate_by_labels = by_labels;
+	rc = with_engine(r, call_volume, &a);
+out:
+	drill_arg_free(&a);
+	return rc;
+}
+
+static int
+call_detected_labels(struct run *r, struct lt_ch *ch,
+		     const struct lt_sql_target *t, void *arg)
+{
+	struct drill_arg *a = arg;
+
+	return r->e->detected_labels(ch, t, &r->lim, a->q, &r->range, r->sink,
+				     r->err);
+}
+
+static int
+run_detected_labels(struct run *r)
+{
+	struct drill_arg a;
+	int rc = -1;
+
+	memset(&a, 0, sizeof(a));
+	if (lt_query_bounds(r->form, r->now_ns, &r->range.start_ns,
+			    &r->range.end_ns, r->err) < 0 || check_end(r) < 0 ||
+	    param_selector(r, 1, &a.q) < 0)
+		return -1;
+	if (check_length(&r->lim, r->range.start_ns, r->range.end_ns, r->err) == 0)
+		rc = with_engine(r, call_detected_labels, &a);
+	drill_arg_free(&a);
+	return rc;
+}
+
+static int
+call_detected_fields(struct run *r, struct lt_ch *ch,
+		     const struct lt_sql_target *t, void *arg)
+{
+	struct drill_arg *a = arg;
+
+	return r->e->detected_fields(ch, t, &r->lim, &a->fields, r->sink, r->err);
+}
+
+/* ParseDetectedFieldsQuery, then the query frontend's checks. */
+static int
+run_detected_fields(struct run *r, const char *values_of)
+{
+	struct drill_arg a;
+	const char *limit = lt_form_get(r->form, "limit");
+	size_t line_limit, field_limit;
+	int rc = -1;
+
+	memset(&a, 0, sizeof(a));
+	if (lt_query_bounds(r->form, r->now_ns, &r->range.start_ns,
+			    &r->range.end_ns, r->err) < 0 || check_end(r) < 0 ||
+	    param_positive(r->form, "line_limit", FIELDS_DEFAULT_LINE_LIMIT, 0,
+			   &line_limit, r->err) < 0 ||
+	    /* field_limit: Loki's older name, read when limit is not given */
+	    param_positive(r->form, limit != NULL ? "limit" : "field_limit",
+			   FIELDS_DEFAULT_LIMIT, 0, &field_limit, r->err) < 0 ||
+	    param_step(r->form, r->range.start_ns, r->range.end_ns, r->err) < 0 ||
+	    parse_query(lt_form_get(r->form, "query"), 0, &a.q, r->err) < 0)
+		return -1;
+	if (r->lim.max_entries > 0 && line_limit > r->lim.max_entries) {
+		(void)set_error(r->err, 400, "max entries limit per query exceeded, limit > max_entries_limit_per_query (%zu > %zu)",
+				line_limit, r->lim.max_entries);
+		goto out;
+	}
+	if (check_length(&r->lim, r->range.start_ns, r->range.end_ns, r->err) < 0)
+		goto out;
+	a.fields.q = a.q;
+	a.fields.range = r->range;
+	a.fields.line_limit = line_limit;
+	a.fields.field_limit = field_limit;
+	a.fields.values_of = values_of;
+	rc = with_engine(r, call_detected_fields, &a);
+out:
+	drill_arg_free(&a);
+	return rc;
+}
+
+/* Loki's patterns come from its pattern ingester, which has no
+ * counterpart here: the answer is Loki's shape with no pattern. */
+static int
+run_patterns(struct run *r)
+{
+	static const char empty[] = "{\"status\":\"success\",\"data\":[]}";
+
+	if (lt_query_bounds(r->form, r->now_ns, &r->range.start_ns,
+			    &r->range.end_ns, r->err) < 0 || check_end(r) < 0)
+		return -1;
+	if (r->sink->write(r->sink->ctx, empty, sizeof(empty) - 1) != 0)
+		return set_error(r->err, 500, "could not write the answer");
+	return 0;
+}
+
 int
 lt_query_run(const struct lt_options *o, const struct lt_query_engine *e,
 	     enum lt_query_endpoint ep, const char *label_name,
@@ -1162,6 +1463,18 @@ lt_query_run(const struct lt_options *o, const struct lt_query_engine *e,
 		return run_buildinfo(&r);
 	case LT_EP_READY:
 		return set_error(err, 200, "ready");
+	case LT_EP_VOLUME:
+	case LT_EP_VOLUME_RANGE:
+		return run_volume(&r, ep == LT_EP_VOLUME_RANGE);
+	case LT_EP_DETECTED_LABELS:
+		return run_detected_labels(&r);
+	case LT_EP_DETECTED_FIELDS:
+		return run_detected_fields(&r, NULL);
+	case LT_EP_DETECTED_FIELD_VALUES:
+		return run_detected_fields(&r, label_name);
+	case LT_EP_PATTERNS:
+		return run_patterns(&r);
+	case LT_EP_TAIL:
 	case LT_EP_NONE:
 		break;
 	}

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "pipeline.h"
 #include "push.h"
 #include "query.h"
 
@@ -20,6 +21,11 @@ int lt_json_quote(struct lt_buf *out, const char *s, size_t len);
  * \xHH, and a backslash before any other byte stands for that byte.
  * Returns 0, or -1 when out of memory. */
 int lt_tsv_unescape(struct lt_buf *out, const char *s, size_t len);
+
+/* Appends v as Go's strconv.Quote writes it, as far as Loki's label
+ * set texts ({a="b", c="d"}) need it for their order.  Returns 0, or -1
+ * when out of memory. */
+int lt_go_quote(struct lt_buf *out, const char *v, size_t len);
 
 /* A byte range of a buffer (offsets, as the buffer may move). */
 struct lt_span {
@@ -110,5 +116,37 @@ int lt_query_write_stats(struct lt_buf *out, const struct lt_log_stats *st,
 int lt_log_result_write(const struct lt_log_result *r,
 			const struct lt_log_stats *st,
 			const struct lt_query_sink *sink);
+
+/* --- For the other engines (query_drill.c) --- */
+
+/* Called with each line of a statement's answer (without its '\n'):
+ * returns 0 to go on, 1 when it has read enough, -1 when it failed,
+ * with err set. */
+typedef int (*lt_query_row_fn)(void *ctx, const char *line, size_t len,
+			       struct lt_query_error *err);
+
+/* Runs sql (FORMAT TabSeparated) with the limits' settings and hands its
+ * rows to fn.  Returns 0, or -1 with err set: ClickHouse's failures as
+ * for a log query, or fn's own. */
+int lt_query_rows(struct lt_ch *ch, const char *sql,
+		  const struct lt_query_limits *lim, lt_query_row_fn fn,
+		  void *ctx, struct lt_query_error *err);
+
+/* Called with each entry a log query keeps: the row as stored (stream
+ * labels, structured metadata, line) and what the pipeline made of it.
+ * Both are valid during the call only.  Returns 0 to go on, -1 when it
+ * failed, with err set. */
+typedef int (*lt_log_entry_fn)(void *ctx, const struct lt_log_row *row,
+			       const struct lt_pl_output *out,
+			       struct lt_query_error *err);
+
+/* Runs a log query as lt_query_logs() does (the same SQL and pipeline)
+ * but hands each kept entry to fn, in the query's direction, at most
+ * req->limit of them; entries that are the same are not merged.
+ * Returns 0, or -1 with err set. */
+int lt_query_log_entries(struct lt_ch *ch, const struct lt_sql_target *t,
+			 const struct lt_query_limits *lim,
+			 const struct lt_log_request *req, lt_log_entry_fn fn,
+			 void *ctx, struct lt_query_error *err);
 
 #endif

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clickhouse.h"
@@ -468,5 +469,160 @@ lt_sql_index_stats(struct lt_buf *out, const struct lt_sql_target *t,
 	rc |= text(out, " AND ");
 	rc |= stream_condition(out, t, q, r);
 	rc |= text(out, " FORMAT TabSeparated");
+	return finish(out, old, rc);
+}
+
+/* --- Grafana's endpoints: volume and detected labels --- */
+
+/* The name of a label element x ('name=value'). */
+#define NAME_OF(x) "substring(" x ", 1, position(" x ", '=') - 1)"
+
+/* "[n1, n2]" as a literal array of strings. */
+static int
+names_array(struct lt_buf *out, const char *const *names, size_t n)
+{
+	size_t i;
+	int rc = lt_buf_append(out, "[", 1);
+
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			rc |= text(out, ", ");
+		rc |= quote_str(out, names[i]);
+	}
+	return rc | lt_buf_append(out, "]", 1);
+}
+
+/* Whether the selector has a matcher on name. */
+static int
+selector_names(const struct lt_logql *q, const char *name)
+{
+	size_t i;
+
+	for (i = 0; q != NULL && i < q->n_matchers; i++)
+		if (strcmp(q->matchers[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The group of a stream's bytes: its label array cut to the labels asked
+ * for (series), or each of its label names (labels). */
+static int
+volume_key(struct lt_buf *out, const struct lt_logql *q,
+	   const struct lt_sql_volume *v)
+{
+	const char **names;
+	size_t i, n = 0;
+	int rc = 0;
+
+	if (v->by_labels) {
+		rc |= text(out, "arrayJoin(");
+		if (v->n_target_labels > 0) {
+			rc |= text(out, "arrayFilter(n -> has(");
+			rc |= names_array(out, v->target_labels, v->n_target_labels);
+			rc |= text(out, ", n), ");
+		}
+		rc |= text(out, "arrayMap(x -> " NAME_OF("x") ", label)");
+		if (v->n_target_labels > 0)
+			rc |= lt_buf_append(out, ")", 1);
+		return rc | lt_buf_append(out, ")", 1);
+	}
+	if (v->n_target_labels == 0 && (q == NULL || q->n_matchers == 0))
+		return text(out, "label");
+	if (v->n_target_labels > 0) {
+		names = (const char **)v->target_labels;
+		n = v->n_target_labels;
+	} else {
+		names = calloc(q->n_matchers, sizeof(*names));
+		if (names == NULL)
+			return -1;
+		for (i = 0; i < q->n_matchers; i++)
+			names[n++] = q->matchers[i].name;
+	}
+	rc |= text(out, "arrayFilter(x -> has(");
+	rc |= names_array(out, names, n);
+	rc |= text(out, ", " NAME_OF("x") "), label)");
+	if (v->n_target_labels == 0)
+		free(names);
+	return rc;
+}
+
+/* Loki adds name=~".+" to the selector for each target label it does
+ * not name: a stream without one of them does not count. */
+static int
+target_conditions(struct lt_buf *out, const struct lt_logql *q,
+		  const struct lt_sql_volume *v)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < v->n_target_labels; i++) {
+		if (selector_names(q, v->target_labels[i]))
+			continue;
+		rc |= text(out, " AND arrayExists(x -> startsWith(x, ");
+		rc |= label_literal(out, v->target_labels[i], "");
+		rc |= text(out, "), label)");
+	}
+	return rc;
+}
+
+int
+lt_sql_volume(struct lt_buf *out, const struct lt_sql_target *t,
+	      const struct lt_logql *q, const struct lt_sql_range *r,
+	      const struct lt_sql_volume *v)
+{
+	size_t old = out->len;
+	int rc = 0;
+
+	if (!names_valid(t, 1, 1))
+		return -1;
+	rc |= text(out, "SELECT b, k, sum(v) AS vol FROM (SELECT ");
+	if (v->step_ns > 0)
+		rc |= lt_buf_printf(out, "intDiv(timestamp_ns, %" PRId64 ")",
+				    v->step_ns);
+	else
+		rc |= lt_buf_append(out, "0", 1);
+	rc |= lt_buf_printf(out, " AS b, label, sum(length(msg)) AS v FROM %s.%s WHERE ",
+			    t->database, t->table);
+	rc |= logs_range(out, t, r);
+	rc |= text(out, " AND ");
+	rc |= stream_condition(out, t, q, r);
+	rc |= target_conditions(out, q, v);
+	rc |= text(out, " GROUP BY b, label) GROUP BY b, ");
+	rc |= volume_key(out, q, v);
+	rc |= text(out, " AS k ORDER BY b, vol DESC");
+	if (v->per_bucket > 0)
+		rc |= lt_buf_printf(out, " LIMIT %zu BY b", v->per_bucket);
+	rc |= text(out, " FORMAT TabSeparated");
+	return finish(out, old, rc);
+}
+
+/* What Loki takes for an identifier rather than a label worth showing:
+ * a number strconv.ParseFloat reads (decimal, Inf, NaN) or a UUID as
+ * google/uuid's Parse reads it (plain, in braces, urn:uuid:, or 32 hex
+ * digits). */
+#define UUID_RE "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-" \
+	"[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+static const char id_regex[] =
+	"^(?:[+-]?(?:(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+	"|(?i:inf(?:inity)?))|(?i:nan)"
+	"|" UUID_RE "|\\{" UUID_RE "\\}|(?i:urn:uuid:)" UUID_RE
+	"|[0-9a-fA-F]{32})$";
+
+int
+lt_sql_detected_labels(struct lt_buf *out, const struct lt_sql_target *t,
+		       const struct lt_logql *q, const struct lt_sql_range *r)
+{
+	size_t old = out->len;
+	int rc = 0;
+
+	if (!names_valid(t, 0, 1))
+		return -1;
+	rc |= text(out, "SELECT " NAME_OF("pair") " AS name, uniqExact(pair), "
+		   "countIf(NOT match(substring(pair, position(pair, '=') + 1), ");
+	rc |= quote_str(out, id_regex);
+	rc |= text(out, ")) FROM (SELECT DISTINCT arrayJoin(label) AS pair ");
+	rc |= streams_from(out, t, r);
+	rc |= selector_conditions(out, q);
+	rc |= text(out, ") GROUP BY name ORDER BY name FORMAT TabSeparated");
 	return finish(out, old, rc);
 }

@@ -91,4 +91,35 @@ int lt_sql_index_stats(struct lt_buf *out, const struct lt_sql_target *t,
 int lt_sql_stream_condition(struct lt_buf *out, const struct lt_sql_target *t,
 			    const struct lt_logql *q, const struct lt_sql_range *r);
 
+/* /index/volume: the bytes of the lines in the range of the streams
+ * matching q (NULL or no matchers: every stream), per bucket b of
+ * step_ns (intDiv(timestamp_ns, step_ns); 0 when step_ns is 0) and
+ * group k, one "b TAB k TAB bytes" row each, ordered by b and bytes
+ * (largest first), at most per_bucket rows a bucket (0: all).  The
+ * group k is a label array (TabSeparated Array(String)): the stream's
+ * labels named by target_labels, or else by q's matchers, or all of
+ * them for no matchers; with by_labels, a label name (String) for each
+ * label of the stream (or each of target_labels it has).  A stream
+ * counts only when it has every target label, as Loki adds name=~".+"
+ * for each target its selector does not name. */
+struct lt_sql_volume {
+	int64_t step_ns;
+	const char *const *target_labels;
+	size_t n_target_labels;
+	int by_labels;
+	size_t per_bucket;
+};
+
+int lt_sql_volume(struct lt_buf *out, const struct lt_sql_target *t,
+		  const struct lt_logql *q, const struct lt_sql_range *r,
+		  const struct lt_sql_volume *v);
+
+/* /detected_labels: for each label name of the streams (matching q when
+ * not NULL) with rows in the range, in name order: "name TAB values TAB
+ * others", values its distinct values, others those of them that are no
+ * number (Go's ParseFloat: decimal, Inf, NaN) and no UUID. */
+int lt_sql_detected_labels(struct lt_buf *out, const struct lt_sql_target *t,
+			   const struct lt_logql *q,
+			   const struct lt_sql_range *r);
+
 #endif

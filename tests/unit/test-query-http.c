@@ -34,6 +34,10 @@ static struct {
 	char name[64];
 	size_t n_groups;
 	int have_q;
+	struct lt_volume_request volume;
+	char targets[64];                 /* the target labels, joined by '|' */
+	struct lt_fields_request fields;
+	char values_of[64];
 } seen;
 
 static struct lt_ch *
@@ -138,9 +142,67 @@ fake_stats(struct lt_ch *ch, const struct lt_sql_target *t,
 	return answer(sink, "stats");
 }
 
+static int
+fake_volume(struct lt_ch *ch, const struct lt_sql_target *t,
+	    const struct lt_query_limits *lim,
+	    const struct lt_volume_request *req,
+	    const struct lt_query_sink *sink, struct lt_query_error *err)
+{
+	size_t i, o = 0;
+
+	(void)ch;
+	(void)t;
+	(void)lim;
+	(void)err;
+	seen.volume = *req;
+	seen.range = req->range;
+	seen.have_q = req->q != NULL;
+	for (i = 0; i < req->n_target_labels; i++)
+		o += (size_t)snprintf(seen.targets + o, sizeof(seen.targets) - o,
+				      "%s%s", i > 0 ? "|" : "",
+				      req->target_labels[i]);
+	return answer(sink, "volume");
+}
+
+static int
+fake_detected_labels(struct lt_ch *ch, const struct lt_sql_target *t,
+		     const struct lt_query_limits *lim,
+		     const struct lt_logql *q, const struct lt_sql_range *r,
+		     const struct lt_query_sink *sink,
+		     struct lt_query_error *err)
+{
+	(void)ch;
+	(void)t;
+	(void)lim;
+	(void)err;
+	seen.range = *r;
+	seen.have_q = q != NULL;
+	return answer(sink, "detected_labels");
+}
+
+static int
+fake_detected_fields(struct lt_ch *ch, const struct lt_sql_target *t,
+		     const struct lt_query_limits *lim,
+		     const struct lt_fields_request *req,
+		     const struct lt_query_sink *sink,
+		     struct lt_query_error *err)
+{
+	(void)ch;
+	(void)t;
+	(void)lim;
+	(void)err;
+	seen.fields = *req;
+	seen.range = req->range;
+	seen.have_q = req->q != NULL;
+	(void)snprintf(seen.values_of, sizeof(seen.values_of), "%s",
+		       req->values_of != NULL ? req->values_of : "(none)");
+	return answer(sink, "detected_fields");
+}
+
 static const struct lt_query_engine fake = {
 	fake_open, fake_close, fake_logs, fake_labels, fake_values,
-	fake_series, fake_stats,
+	fake_series, fake_stats, NULL /* metric */, fake_volume,
+	fake_detected_labels, fake_detected_fields,
 };
 
 static int
@@ -640,6 +702,154 @@ START_TEST(test_buildinfo)
 }
 END_TEST
 
+/* --- Grafana's endpoints --- */
+
+START_TEST(test_volume_params)
+{
+	struct lt_query_error err;
+
+	/* /index/volume: one bucket over the range, Loki's default limit */
+	ck_assert_int_eq(run(LT_EP_VOLUME, "acme",
+			     "query={app=~\".%2B\"}&start=1699990000&end=1700000000",
+			     &err), 0);
+	ck_assert_str_eq(seen.what, "volume");
+	ck_assert_int_eq(seen.have_q, 1);
+	ck_assert(seen.volume.step_ns == 0);
+	ck_assert_uint_eq(seen.volume.limit, 100);
+	ck_assert_uint_eq(seen.volume.n_target_labels, 0);
+	ck_assert_int_eq(seen.volume.aggregate_by_labels, 0);
+	ck_assert(seen.range.start_ns == INT64_C(1699990000) * S);
+	ck_assert(seen.range.end_ns == NOW);
+
+	/* {} is every stream; limit=0 is the default (volumeLimit) */
+	ck_assert_int_eq(run(LT_EP_VOLUME, "acme", "query={ }&limit=0", &err), 0);
+	ck_assert_int_eq(seen.have_q, 0);
+	ck_assert_uint_eq(seen.volume.limit, 100);
+
+	/* volume_range: its step; targetLabels split at commas */
+	ck_assert_int_eq(run(LT_EP_VOLUME_RANGE, "acme",
+			     "query={a=\"b\"}&start=1699999000&end=1700000000&step=60"
+			     "&targetLabels=a,b&aggregateBy=labels&limit=7",
+			     &err), 0);
+	ck_assert(seen.volume.step_ns == 60 * S);
+	ck_assert_uint_eq(seen.volume.n_target_labels, 2);
+	ck_assert_str_eq(seen.targets, "a|b");
+	ck_assert_int_eq(seen.volume.aggregate_by_labels, 1);
+	ck_assert_uint_eq(seen.volume.limit, 7);
+	/* the default step: 1000 s / 250 */
+	ck_assert_int_eq(run(LT_EP_VOLUME_RANGE, "acme",
+			     "query={a=\"b\"}&start=1699999000&aggregateBy=series",
+			     &err), 0);
+	ck_assert(seen.volume.step_ns == 4 * S);
+	ck_assert_int_eq(seen.volume.aggregate_by_labels, 0);
+	/* Loki carries the step in milliseconds */
+	ck_assert_int_eq(run(LT_EP_VOLUME_RANGE, "acme",
+			     "query={a=\"b\"}&start=1699999990&step=0.0015",
+			     &err), 0);
+	ck_assert(seen.volume.step_ns == 1000000);
+}
+END_TEST
+
+START_TEST(test_volume_refusals)
+{
+	struct lt_query_error err;
+
+	refused(LT_EP_VOLUME, "query={a=\"b\"}&aggregateBy=streams", 400,
+		"invalid aggregation option");
+	refused(LT_EP_VOLUME, "query={a=\"b\"}&limit=-1", 400,
+		"limit must be a positive value");
+	refused(LT_EP_VOLUME, "query={a=\"b\"}&limit=x", 400,
+		"strconv.Atoi: parsing \"x\": invalid syntax");
+	refused(LT_EP_VOLUME, "query={a=\"b\"}&start=1700000001", 400,
+		"end timestamp must not be before or equal to start time");
+	refused(LT_EP_VOLUME_RANGE, "query={a=\"b\"}&step=0", 400,
+		"zero or negative query resolution step widths are not "
+		"accepted. Try a positive integer");
+	refused(LT_EP_VOLUME_RANGE, "query={a=\"b\"}&aggregateBy=x", 400,
+		"invalid aggregation option");
+	refused(LT_EP_VOLUME, "query={a=\"b\"}&since=800h", 400,
+		"the query time range exceeds the limit (query length: "
+		"800h0m0s, limit: 30d1h)");
+	/* a selector only, and one is needed */
+	ck_assert_int_eq(run(LT_EP_VOLUME, "acme", "", &err), -1);
+	ck_assert_int_eq(err.status, 400);
+	ck_assert_int_eq(run(LT_EP_VOLUME, "acme", "query={a=\"b\"} |= \"x\"",
+			     &err), -1);
+	ck_assert_int_eq(err.status, 400);
+	ck_assert_int_eq(seen.calls, 0);
+}
+END_TEST
+
+START_TEST(test_detected_params)
+{
+	struct lt_query_error err;
+
+	ck_assert_int_eq(run(LT_EP_DETECTED_LABELS, "acme", "since=2h", &err), 0);
+	ck_assert_str_eq(seen.what, "detected_labels");
+	ck_assert_int_eq(seen.have_q, 0);
+	ck_assert(seen.range.start_ns == NOW - 7200 * S);
+	ck_assert_int_eq(run(LT_EP_DETECTED_LABELS, "acme", "query={}", &err), 0);
+	ck_assert_int_eq(seen.have_q, 0);
+	ck_assert_int_eq(run(LT_EP_DETECTED_LABELS, "acme", "query={a=\"b\"}",
+			     &err), 0);
+	ck_assert_int_eq(seen.have_q, 1);
+
+	/* detected_fields: a log query, line_limit 100, limit 1000 */
+	ck_assert_int_eq(run(LT_EP_DETECTED_FIELDS, "acme",
+			     "query={a=\"b\"} | json", &err), 0);
+	ck_assert_str_eq(seen.what, "detected_fields");
+	ck_assert_int_eq(seen.have_q, 1);
+	ck_assert_uint_eq(seen.fields.line_limit, 100);
+	ck_assert_uint_eq(seen.fields.field_limit, 1000);
+	ck_assert_str_eq(seen.values_of, "(none)");
+	/* field_limit, Loki's older name, only when limit is not given */
+	ck_assert_int_eq(run(LT_EP_DETECTED_FIELDS, "acme",
+			     "query={a=\"b\"}&line_limit=5&field_limit=9", &err), 0);
+	ck_assert_uint_eq(seen.fields.line_limit, 5);
+	ck_assert_uint_eq(seen.fields.field_limit, 9);
+	ck_assert_int_eq(run(LT_EP_DETECTED_FIELDS, "acme",
+			     "query={a=\"b\"}&limit=7&field_limit=9", &err), 0);
+	ck_assert_uint_eq(seen.fields.field_limit, 7);
+	/* /detected_field/NAME/values: the name from the path */
+	ck_assert_int_eq(run(LT_EP_DETECTED_FIELD_VALUES, "acme",
+			     "query={a=\"b\"}", &err), 0);
+	ck_assert_str_eq(seen.values_of, "app");
+
+	memset(&seen, 0, sizeof(seen));
+	refused(LT_EP_DETECTED_FIELDS, "query={a=\"b\"}&line_limit=0", 400,
+		"limit must be a positive value");
+	refused(LT_EP_DETECTED_FIELDS, "query={a=\"b\"}&limit=-2", 400,
+		"limit must be a positive value");
+	refused(LT_EP_DETECTED_FIELDS, "query={a=\"b\"}&line_limit=5001", 400,
+		"max entries limit per query exceeded, limit > "
+		"max_entries_limit_per_query (5001 > 5000)");
+	refused(LT_EP_DETECTED_LABELS, "start=1700000001", 400,
+		"end timestamp must not be before or equal to start time");
+	ck_assert_int_eq(run(LT_EP_DETECTED_FIELDS, "acme",
+			     "query=count_over_time({a=\"b\"}[1m])", &err), -1);
+	ck_assert_int_eq(err.status, 400);
+	ck_assert_int_eq(seen.calls, 0);
+}
+END_TEST
+
+START_TEST(test_patterns)
+{
+	struct lt_buf out = LT_BUF_INIT;
+	struct lt_query_sink sink = {buf_write, &out};
+	struct lt_query_error err;
+	struct lt_form form;
+
+	lt_form_init(&form);
+	ck_assert_int_eq(lt_query_run(&opts, &fake, LT_EP_PATTERNS, NULL, "acme",
+				      &form, NOW, &sink, &err), 0);
+	ck_assert_int_eq(lt_buf_terminate(&out), 0);
+	ck_assert_str_eq((char *)out.data, "{\"status\":\"success\",\"data\":[]}");
+	/* no engine: nothing to read */
+	ck_assert_int_eq(seen.opened, 0);
+	lt_buf_free(&out);
+}
+END_TEST
+
 /* --- Routing --- */
 
 START_TEST(test_routing)
@@ -663,7 +873,18 @@ START_TEST(test_routing)
 	ck_assert_int_eq(lt_query_route("/loki/api/v1/label/a/b/values", name, sizeof(name)), LT_EP_NONE);
 	ck_assert_int_eq(lt_query_route("/loki/api/v1/label/a%zz/values", name, sizeof(name)), LT_EP_NONE);
 	ck_assert_int_eq(lt_query_route("/loki/api/v1/label/a_very_long_name/values", name, sizeof(name)), LT_EP_NONE);
-	ck_assert_int_eq(lt_query_route("/loki/api/v1/tail", name, sizeof(name)), LT_EP_NONE);
+	ck_assert_int_eq(lt_query_route("/loki/api/v1/index/volume", name, sizeof(name)), LT_EP_VOLUME);
+	ck_assert_int_eq(lt_query_route("/loki/api/v1/index/volume_range", name, sizeof(name)), LT_EP_VOLUME_RANGE);
+	ck_assert_int_eq(lt_query_route("/loki/api/v1/detected_labels", name, sizeof(name)), LT_EP_DETECTED_LABELS);
+	ck_assert_int_eq(lt_query_route("/loki/api/v1/detected_fields", name, sizeof(name)), LT_EP_DETECTED_FIELDS);
+	ck_assert_int_eq(lt_query_route("/loki/api/v1/patterns", name, sizeof(name)), LT_EP_PATTERNS);
+	ck_assert_int_eq(lt_query_route("/loki/api/v1/detected_field/user_id/values", name, sizeof(name)), LT_EP_DETECTED_FIELD_VALUES);
+	ck_assert_str_eq(name, "user_id");
+	ck_assert_int_eq(lt_query_route("/loki/api/v1/detected_field/a%2Eb/values", name, sizeof(name)), LT_EP_DETECTED_FIELD_VALUES);
+	ck_assert_str_eq(name, "a.b");
+	ck_assert_int_eq(lt_query_route("/loki/api/v1/detected_field//values", name, sizeof(name)), LT_EP_NONE);
+	ck_assert_int_eq(lt_query_route("/loki/api/v1/detected_field/x", name, sizeof(name)), LT_EP_NONE);
+	ck_assert_int_eq(lt_query_route("/loki/api/v1/detected_fields/", name, sizeof(name)), LT_EP_NONE);
 	ck_assert_int_eq(lt_query_route("/loki/api/v1/query_range/", name, sizeof(name)), LT_EP_NONE);
 
 	/* What logthra-recv hands over: not its own push paths. */
@@ -1011,6 +1232,10 @@ query_http_suite(void)
 	tcase_add_test(tc, test_query_limit_settings);
 	tcase_add_test(tc, test_other_endpoints);
 	tcase_add_test(tc, test_buildinfo);
+	tcase_add_test(tc, test_volume_params);
+	tcase_add_test(tc, test_volume_refusals);
+	tcase_add_test(tc, test_detected_params);
+	tcase_add_test(tc, test_patterns);
 	tcase_add_test(tc, test_routing);
 	tcase_add_test(tc, test_check_head);
 	tcase_add_test(tc, test_tenant_tokens);

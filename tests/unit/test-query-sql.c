@@ -525,6 +525,121 @@ START_TEST(test_index_stats)
 }
 END_TEST
 
+/* --- Grafana's endpoints --- */
+
+#define VOLUME_FROM "SELECT b, k, sum(v) AS vol FROM (SELECT "
+#define VOLUME_INNER " AS b, label, sum(length(msg)) AS v FROM logs.log WHERE " \
+	PORTABLE_RANGE " AND stream_id IN (SELECT stream_id FROM " \
+	"logs.log_streams WHERE " TENANT_DAYS
+#define NAME_OF_X "substring(x, 1, position(x, '=') - 1)"
+
+START_TEST(test_volume_series)
+{
+	struct lt_matcher m[] = {
+		MATCHER("app", LT_MATCH_EQ, "api"),
+		MATCHER("env", LT_MATCH_EQ, "prod"),
+	};
+	struct lt_logql q = selector(m, 2);
+	struct lt_sql_volume v;
+	struct lt_buf b = LT_BUF_INIT;
+
+	/* instant: one bucket; the groups are the selector's labels */
+	memset(&v, 0, sizeof(v));
+	v.per_bucket = 1001;
+	ck_assert_int_eq(lt_sql_volume(&b, &portable, &q, &range, &v), 0);
+	assert_sql(&b, VOLUME_FROM "0" VOLUME_INNER " AND has(label, 'app=api') "
+		   "AND has(label, 'env=prod')) GROUP BY b, label) GROUP BY b, "
+		   "arrayFilter(x -> has(['app', 'env'], " NAME_OF_X "), label) "
+		   "AS k ORDER BY b, vol DESC LIMIT 1001 BY b FORMAT TabSeparated");
+	/* every stream ({}): whole label sets */
+	lt_buf_reset(&b);
+	v.per_bucket = 0;
+	ck_assert_int_eq(lt_sql_volume(&b, &portable, NULL, &range, &v), 0);
+	assert_sql(&b, VOLUME_FROM "0" VOLUME_INNER ") GROUP BY b, label) "
+		   "GROUP BY b, label AS k ORDER BY b, vol DESC FORMAT TabSeparated");
+	lt_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_volume_targets)
+{
+	struct lt_matcher m[] = {MATCHER("app", LT_MATCH_EQ, "api")};
+	struct lt_logql q = selector(m, 1);
+	const char *targets[] = {"app", "pod"};
+	struct lt_sql_volume v;
+	struct lt_buf b = LT_BUF_INIT;
+
+	/* buckets of a minute; pod=~".+" added, app named already */
+	memset(&v, 0, sizeof(v));
+	v.step_ns = INT64_C(60000000000);
+	v.target_labels = targets;
+	v.n_target_labels = 2;
+	v.per_bucket = 1001;
+	ck_assert_int_eq(lt_sql_volume(&b, &portable, &q, &range, &v), 0);
+	assert_sql(&b, VOLUME_FROM "intDiv(timestamp_ns, 60000000000)"
+		   VOLUME_INNER " AND has(label, 'app=api')) AND arrayExists(x -> "
+		   "startsWith(x, 'pod='), label) GROUP BY b, label) GROUP BY b, "
+		   "arrayFilter(x -> has(['app', 'pod'], " NAME_OF_X "), label) "
+		   "AS k ORDER BY b, vol DESC LIMIT 1001 BY b FORMAT TabSeparated");
+	/* aggregateBy=labels: each label name, or each target */
+	lt_buf_reset(&b);
+	v.by_labels = 1;
+	v.n_target_labels = 1;
+	ck_assert_int_eq(lt_sql_volume(&b, &portable, &q, &range, &v), 0);
+	assert_sql(&b, VOLUME_FROM "intDiv(timestamp_ns, 60000000000)"
+		   VOLUME_INNER " AND has(label, 'app=api')) GROUP BY b, label) "
+		   "GROUP BY b, arrayJoin(arrayFilter(n -> has(['app'], n), "
+		   "arrayMap(x -> " NAME_OF_X ", label))) AS k ORDER BY b, vol "
+		   "DESC LIMIT 1001 BY b FORMAT TabSeparated");
+	lt_buf_reset(&b);
+	v.n_target_labels = 0;
+	v.step_ns = 0;
+	ck_assert_int_eq(lt_sql_volume(&b, &portable, &q, &range, &v), 0);
+	assert_sql(&b, VOLUME_FROM "0" VOLUME_INNER " AND has(label, 'app=api')) "
+		   "GROUP BY b, label) GROUP BY b, arrayJoin(arrayMap(x -> "
+		   NAME_OF_X ", label)) AS k ORDER BY b, vol DESC LIMIT 1001 BY b "
+		   "FORMAT TabSeparated");
+	/* a target label's name is quoted like any text of a request */
+	lt_buf_reset(&b);
+	targets[0] = "a'b";
+	v.by_labels = 0;
+	v.n_target_labels = 1;
+	v.per_bucket = 0;
+	ck_assert_int_eq(lt_sql_volume(&b, &portable, &q, &range, &v), 0);
+	assert_sql(&b, VOLUME_FROM "0" VOLUME_INNER " AND has(label, 'app=api')) "
+		   "AND arrayExists(x -> startsWith(x, 'a\\'b='), label) GROUP BY "
+		   "b, label) GROUP BY b, arrayFilter(x -> has(['a\\'b'], "
+		   NAME_OF_X "), label) AS k ORDER BY b, vol DESC FORMAT "
+		   "TabSeparated");
+	lt_buf_free(&b);
+}
+END_TEST
+
+#define UUID_RE "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-" \
+	"[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+START_TEST(test_detected_labels)
+{
+	struct lt_matcher m[] = {MATCHER("app", LT_MATCH_EQ, "api")};
+	struct lt_logql q = selector(m, 1);
+	struct lt_buf b = LT_BUF_INIT;
+
+	ck_assert_int_eq(lt_sql_detected_labels(&b, &portable, &q, &range), 0);
+	/* the regex: a Go float (decimal, Inf, Infinity, NaN) or a UUID as
+	 * google/uuid reads it; in the literal each \ is doubled */
+	assert_sql(&b, "SELECT substring(pair, 1, position(pair, '=') - 1) AS "
+		   "name, uniqExact(pair), countIf(NOT match(substring(pair, "
+		   "position(pair, '=') + 1), '^(?:[+-]?(?:(?:[0-9]+(?:\\\\.[0-9]*)?"
+		   "|\\\\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?i:inf(?:inity)?))|(?i:nan)|"
+		   UUID_RE "|\\\\{" UUID_RE "\\\\}|(?i:urn:uuid:)" UUID_RE
+		   "|[0-9a-fA-F]{32})$')) FROM (SELECT DISTINCT arrayJoin(label) "
+		   "AS pair FROM logs.log_streams WHERE " TENANT_DAYS " AND "
+		   "has(label, 'app=api')) GROUP BY name ORDER BY name FORMAT "
+		   "TabSeparated");
+	lt_buf_free(&b);
+}
+END_TEST
+
 /* A table name that is no identifier is refused, and out kept. */
 START_TEST(test_bad_names)
 {
@@ -541,6 +656,11 @@ START_TEST(test_bad_names)
 	t.table = "log`";
 	ck_assert_int_eq(lt_sql_log_query(&b, &t, &q, &range, 0, 0, NULL), -1);
 	ck_assert_int_eq(lt_sql_index_stats(&b, &t, &q, &range), -1);
+	ck_assert_int_eq(lt_sql_volume(&b, &t, &q, &range,
+				       &(struct lt_sql_volume){0, NULL, 0, 0, 0}), -1);
+	t = portable;
+	t.streams_table = "";
+	ck_assert_int_eq(lt_sql_detected_labels(&b, &t, &q, &range), -1);
 	ck_assert_uint_eq(b.len, 4);
 	ck_assert_mem_eq(b.data, "kept", 4);
 	lt_buf_free(&b);
@@ -572,6 +692,9 @@ query_sql_suite(void)
 	tcase_add_test(ts, test_labels);
 	tcase_add_test(ts, test_label_values);
 	tcase_add_test(ts, test_series);
+	tcase_add_test(ts, test_volume_series);
+	tcase_add_test(ts, test_volume_targets);
+	tcase_add_test(ts, test_detected_labels);
 	tcase_add_test(ts, test_index_stats);
 	suite_add_tcase(s, ts);
 	return s;
