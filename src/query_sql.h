@@ -63,6 +63,26 @@ int lt_sql_log_query(struct lt_buf *out, const struct lt_sql_target *t,
 		     const struct lt_logql *q, const struct lt_sql_range *r,
 		     int forward, size_t limit, unsigned char *pushed);
 
+/* The fast path of a range aggregation that counts entries or their
+ * bytes (count_over_time, rate, bytes_over_time, bytes_rate,
+ * absent_over_time) over a log query whose every stage the SQL does
+ * (pushed[i] set for each one it did: the caller checks): ClickHouse
+ * counts the rows of r per series and time bucket,
+ *
+ *   SELECT k, stream_id, label, metadata, count(), sum(length(msg))
+ *
+ * one TabSeparated row per series and bucket, ordered by k.  Bucket k
+ * holds the rows with r->start_ns + k * width_ns <= ts < r->start_ns +
+ * (k + 1) * width_ns.  A series is a stream and its structured metadata
+ * (by NULL), or the labels a sum's grouping keeps, `by (a, b)` or
+ * `without (a, b)`, from the label and metadata arrays apart (the
+ * caller merges them, metadata first); stream_id is then any stream's
+ * of the group. */
+int lt_sql_metric_buckets(struct lt_buf *out, const struct lt_sql_target *t,
+			  const struct lt_logql *q, const struct lt_sql_range *r,
+			  int64_t width_ns, const struct lt_grouping *by,
+			  unsigned char *pushed);
+
 /* Label names of the streams with rows in the range (and matching the
  * selector when q is not NULL), sorted: one per line, FORMAT
  * TabSeparated. */
