@@ -70,41 +70,7 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int64_t
-gcd64(int64_t a, int64_t b)
-{
-	int64_t t;
-
-	while (b != 0) {
-		t = a % b;
-		a = b;
-		b = t;
-	}
-	return a;
-}
-
 /* --- What a leaf reads ---------------------------------------------------- */
-
-/* The rows one range aggregation needs: lo < ts <= hi, with lo the first
- * window's start and hi the last window's end. */
-struct leaf_span {
-	int64_t lo, hi;
-};
-
-static int
-leaf_span(const struct lt_expr *e, const struct lt_steps *st,
-	  struct leaf_span *sp, struct lt_query_error *err)
-{
-	int64_t last;
-
-	if (__builtin_mul_overflow((int64_t)(st->n - 1), st->step_ns, &last) ||
-	    __builtin_add_overflow(st->start_ns, last, &last) ||
-	    __builtin_sub_overflow(last, e->offset_ns, &sp->hi) ||
-	    __builtin_sub_overflow(st->start_ns, e->offset_ns, &sp->lo) ||
-	    __builtin_sub_overflow(sp->lo, e->range_ns, &sp->lo))
-		return set_error(err, 400, "the query's time range and offset are out of range");
-	return 0;
-}
 
 /* max_query_length as a querier checks it: the part of the query one
  * querier runs and the range. */
@@ -315,7 +281,7 @@ struct leaf_read {
 	struct lt_range_eval *re;
 	struct lt_log_row row;
 	struct lt_label *grouped;
-	int64_t lo, width;              /* fast path: buckets */
+	struct lt_sql_buckets b;        /* fast path: buckets */
 	struct lt_query_error *err;
 };
 
@@ -447,7 +413,7 @@ bucket_row(struct lt_line_reader *lr, const char *line, size_t len)
 	end = p + lf->row.msg_len;
 	if (parse_count(&p, end, &count) < 0 || p == end || *p++ != '\t' ||
 	    parse_count(&p, end, &bytes) < 0 || p != end || lf->row.ts_ns < 0 ||
-	    lf->row.ts_ns >= MAX_BUCKETS) {
+	    lf->row.ts_ns >= lf->b.n_buckets) {
 		lr->bad = 1;
 		(void)snprintf(lr->why, sizeof(lr->why), "a bucket's row is not k, series, counts");
 		return 0;
@@ -455,7 +421,7 @@ bucket_row(struct lt_line_reader *lr, const char *line, size_t len)
 	lf->run->lines += count;
 	lf->run->bytes += bytes;
 	/* The bucket's last nanosecond. */
-	ts = lf->lo + (lf->row.ts_ns + 1) * lf->width;
+	ts = lt_sql_bucket_end(&lf->b, lf->row.ts_ns);
 	/* The pipeline has no stages: it merges the labels and metadata. */
 	in.line = "";
 	in.line_len = 0;
@@ -485,28 +451,19 @@ read_rows(struct leaf_read *lf, const struct lt_buf *sql)
 /* The fast path's statement, or 0 when the leaf cannot take it (sql
  * left empty). */
 static int
-bucket_sql(struct leaf_read *lf, const struct leaf_span *sp, struct lt_buf *sql)
+bucket_sql(struct leaf_read *lf, struct lt_buf *sql)
 {
 	const struct lt_expr *e = lf->e;
-	const struct lt_steps *st = lf->st;
-	struct lt_sql_range r;
 	unsigned char *pushed;
 	size_t i;
 	int ok = 1;
 
-	if (!counts_only(e))
+	if (!counts_only(e) || lf->b.n_buckets > MAX_BUCKETS)
 		return 0;
-	lf->width = st->n > 1 ? gcd64(st->step_ns, e->range_ns) : e->range_ns;
-	if (lf->width <= 0 || (sp->hi - sp->lo) / lf->width > MAX_BUCKETS)
-		return 0;
-	lf->lo = sp->lo;
-	r.tenant = lf->run->tenant;
-	r.start_ns = sp->lo + 1;
-	r.end_ns = sp->hi + 1;
 	if ((pushed = calloc(e->log->n_stages + 1, 1)) == NULL)
 		return no_memory(lf->err);
-	if (lt_sql_metric_buckets(sql, lf->run->t, e->log, &r, lf->width,
-				  lf->by, pushed) < 0) {
+	if (lt_sql_metric_buckets(sql, lf->run->t, e->log, lf->run->tenant,
+				  &lf->b, lf->by, pushed) < 0) {
 		free(pushed);
 		return no_memory(lf->err);
 	}
@@ -519,9 +476,10 @@ bucket_sql(struct leaf_read *lf, const struct leaf_span *sp, struct lt_buf *sql)
 	return ok;
 }
 
-/* The general path's pipeline and statement. */
+/* The general path's pipeline and statement: lo < ts <= hi, oldest
+ * first. */
 static int
-entry_sql(struct leaf_read *lf, const struct leaf_span *sp, struct lt_buf *sql)
+entry_sql(struct leaf_read *lf, struct lt_buf *sql)
 {
 	const struct lt_expr *e = lf->e;
 	struct lt_sql_range r;
@@ -530,8 +488,8 @@ entry_sql(struct leaf_read *lf, const struct leaf_span *sp, struct lt_buf *sql)
 	int rc = -1;
 
 	r.tenant = lf->run->tenant;
-	r.start_ns = sp->lo + 1;
-	r.end_ns = sp->hi + 1;
+	r.start_ns = lf->b.lo_ns + 1;
+	r.end_ns = lf->b.hi_ns + 1;
 	if ((pushed = calloc(e->log->n_stages + 1, 1)) == NULL)
 		return no_memory(lf->err);
 	if (lt_sql_log_query(sql, lf->run->t, e->log, &r, 1, 0, pushed) < 0) {
@@ -606,7 +564,6 @@ leaf_run(void *ctx, const struct lt_expr *e, const struct lt_grouping *sum_by,
 {
 	struct metric_run *run = ctx;
 	struct leaf_read lf;
-	struct leaf_span sp = {0, 0};
 	struct lt_grouping no_labels;
 	struct lt_expr eval;
 	struct lt_logql none;
@@ -615,15 +572,22 @@ leaf_run(void *ctx, const struct lt_expr *e, const struct lt_grouping *sum_by,
 	int fast, rc = -1;
 
 	*out = NULL;
-	if (check_length(run->lim, e, st, err) < 0 || leaf_span(e, st, &sp, err) < 0)
+	if (check_length(run->lim, e, st, err) < 0)
 		return -1;
 	memset(&lf, 0, sizeof(lf));
+	lf.b.start_ns = st->start_ns;
+	lf.b.step_ns = st->step_ns;
+	lf.b.n_steps = st->n;
+	lf.b.range_ns = e->range_ns;
+	lf.b.offset_ns = e->offset_ns;
+	if (lt_sql_bucket_plan(&lf.b) < 0)
+		return set_error(err, 400, "the query's time range and offset are out of range");
 	lf.run = run;
 	lf.e = e;
 	lf.st = st;
 	lf.err = err;
 	plan_grouping(&lf, sum_by, &no_labels, &eval);
-	if ((fast = bucket_sql(&lf, &sp, &sql)) < 0)
+	if ((fast = bucket_sql(&lf, &sql)) < 0)
 		goto done;
 	if (fast) {
 		memset(&none, 0, sizeof(none));
@@ -634,7 +598,7 @@ leaf_run(void *ctx, const struct lt_expr *e, const struct lt_grouping *sum_by,
 		}
 		lf.lr.row = bucket_row;
 	} else {
-		if (entry_sql(&lf, &sp, &sql) < 0)
+		if (entry_sql(&lf, &sql) < 0)
 			goto done;
 		lf.lr.row = entry_row;
 		lf.grouped = calloc(LT_PL_MAX_LABELS + 2, sizeof(*lf.grouped));

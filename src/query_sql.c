@@ -519,19 +519,65 @@ grouped_array(struct lt_buf *out, const struct lt_grouping *by,
 	return rc | lt_buf_printf(out, ", %s) AS %s", col, alias);
 }
 
+static int64_t
+gcd64(int64_t a, int64_t b)
+{
+	int64_t t;
+
+	while (b != 0) {
+		t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+int
+lt_sql_bucket_plan(struct lt_sql_buckets *b)
+{
+	int64_t last;
+
+	if (b->n_steps == 0 || b->step_ns <= 0 || b->range_ns <= 0 ||
+	    b->n_steps > (uint64_t)INT64_MAX)
+		return -1;
+	if (__builtin_mul_overflow((int64_t)(b->n_steps - 1), b->step_ns, &last) ||
+	    __builtin_add_overflow(b->start_ns, last, &last) ||
+	    __builtin_sub_overflow(last, b->offset_ns, &b->hi_ns) ||
+	    __builtin_sub_overflow(b->start_ns, b->offset_ns, &b->lo_ns) ||
+	    __builtin_sub_overflow(b->lo_ns, b->range_ns, &b->lo_ns) ||
+	    b->hi_ns == INT64_MAX)
+		return -1;
+	/* Every window is a whole number of buckets: its ends are steps
+	 * apart and a range long. */
+	b->width_ns = b->n_steps > 1 ? gcd64(b->step_ns, b->range_ns) : b->range_ns;
+	b->n_buckets = (b->hi_ns - b->lo_ns) / b->width_ns;
+	return 0;
+}
+
+int64_t
+lt_sql_bucket_end(const struct lt_sql_buckets *b, int64_t k)
+{
+	return b->lo_ns + (k + 1) * b->width_ns;
+}
+
 int
 lt_sql_metric_buckets(struct lt_buf *out, const struct lt_sql_target *t,
-		      const struct lt_logql *q, const struct lt_sql_range *r,
-		      int64_t width_ns, const struct lt_grouping *by,
+		      const struct lt_logql *q, const char *tenant,
+		      const struct lt_sql_buckets *b, const struct lt_grouping *by,
 		      unsigned char *pushed)
 {
+	struct lt_sql_range r;
 	size_t old = out->len;
 	int rc = 0;
 
-	if (!names_valid(t, 1, 1) || width_ns <= 0)
+	if (!names_valid(t, 1, 1) || b->width_ns <= 0)
 		return -1;
+	/* lo < ts <= hi */
+	r.tenant = tenant;
+	r.start_ns = b->lo_ns + 1;
+	r.end_ns = b->hi_ns + 1;
 	rc |= lt_buf_printf(out, "SELECT intDiv(timestamp_ns - (%" PRId64 "), %"
-			    PRId64 ") AS k, ", r->start_ns, width_ns);
+			    PRId64 ") AS k, ", r.start_ns, b->width_ns);
 	if (by == NULL) {
 		rc |= text(out, "stream_id, any(label), metadata, ");
 	} else {
@@ -543,7 +589,7 @@ lt_sql_metric_buckets(struct lt_buf *out, const struct lt_sql_target *t,
 	}
 	rc |= lt_buf_printf(out, "count(), sum(length(msg)) FROM %s.%s WHERE ",
 			    t->database, t->table);
-	rc |= logs_where(out, t, q, r, pushed);
+	rc |= logs_where(out, t, q, &r, pushed);
 	rc |= text(out, by == NULL ? " GROUP BY stream_id, metadata, k" :
 		   " GROUP BY key_label, key_metadata, k");
 	rc |= text(out, " ORDER BY k FORMAT TabSeparated");
