@@ -180,69 +180,6 @@ group_labels(const struct lt_label *l, size_t n, const struct lt_grouping *by,
 	return k;
 }
 
-/* s as Go's strconv.Quote writes it, near enough: \" \\ and control
- * bytes escaped. */
-static int
-go_quote(struct lt_buf *b, const char *s, size_t len)
-{
-	size_t i;
-	int rc = lt_buf_append_byte(b, '"');
-
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			rc |= lt_buf_printf(b, "\\%c", c);
-		else if (c == '\n')
-			rc |= lt_buf_append(b, "\\n", 2);
-		else if (c == '\t')
-			rc |= lt_buf_append(b, "\\t", 2);
-		else if (c == '\r')
-			rc |= lt_buf_append(b, "\\r", 2);
-		else if (c < 0x20 || c == 0x7f)
-			rc |= lt_buf_printf(b, "\\x%02x", c);
-		else
-			rc |= lt_buf_append_byte(b, (char)c);
-	}
-	return rc | lt_buf_append_byte(b, '"');
-}
-
-/* Loki's PipelineError for a sample whose labels carry __error__. */
-static int
-pipeline_error(const struct lt_label *l, size_t n, struct lt_query_error *err)
-{
-	struct lt_buf b = LT_BUF_INIT;
-	const char *kind = "";
-	size_t i, kind_len = 0;
-	int rc = 0;
-
-	rc |= lt_buf_append_byte(&b, '{');
-	for (i = 0; i < n; i++) {
-		if (label_is(&l[i], "__error__")) {
-			kind = l[i].value;
-			kind_len = l[i].value_len;
-		}
-		if (i > 0)
-			rc |= lt_buf_append(&b, ", ", 2);
-		rc |= lt_buf_printf(&b, "%.*s=", (int)l[i].name_len, l[i].name);
-		rc |= go_quote(&b, l[i].value, l[i].value_len);
-	}
-	rc |= lt_buf_append_byte(&b, '}');
-	rc |= lt_buf_terminate(&b);
-	if (rc != 0) {
-		lt_buf_free(&b);
-		return no_memory(err);
-	}
-	(void)set_error(err, 400,
-			"pipeline error: '%.*s' for series: '%.600s'.\n"
-			"Use a label filter to intentionally skip this error. (e.g | __error__!=\"%.*s\").\n"
-			"To skip all potential errors you can match empty errors.(e.g __error__=\"\")\n"
-			"The label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )\n",
-			(int)kind_len, kind, (const char *)b.data, (int)kind_len, kind);
-	lt_buf_free(&b);
-	return -1;
-}
-
 static int
 has_error(const struct lt_label *l, size_t n)
 {
@@ -252,20 +189,6 @@ has_error(const struct lt_label *l, size_t n)
 		if (label_is(&l[i], "__error__") && l[i].value_len > 0)
 			return 1;
 	return 0;
-}
-
-/* Whether ts lies in the window of some step: Loki only sees (and
- * refuses) a sample with an error there. */
-static int
-in_a_window(const struct lt_expr *e, const struct lt_steps *st, int64_t ts)
-{
-	int64_t base = st->start_ns - e->offset_ns, i, end;
-
-	i = ts <= base ? 0 : (ts - base + st->step_ns - 1) / st->step_ns;
-	if ((uint64_t)i >= st->n)
-		return 0;
-	end = base + i * st->step_ns;
-	return end - e->range_ns < ts;
 }
 
 /* --- Reading a leaf --------------------------------------------------------- */
@@ -359,12 +282,6 @@ entry_row(struct lt_line_reader *lr, const char *line, size_t len)
 	}
 	if (rc == 0)
 		return 0;
-	if (has_error(out.labels, out.n_labels)) {
-		if (!in_a_window(lf->e, lf->st, in.ts_ns))
-			return 0;
-		(void)pipeline_error(out.labels, out.n_labels, lf->err);
-		return -1;
-	}
 	if (lf->e->unwrap != NULL)
 		v = out.value;
 	else if (lf->e->range_op == LT_RANGE_BYTES ||
@@ -372,6 +289,11 @@ entry_row(struct lt_line_reader *lr, const char *line, size_t len)
 		v = (double)out.line_len;
 	else
 		v = 1;
+	/* A sample with an error keeps all its labels, as Loki's
+	 * GroupedLabels(): the range aggregation refuses it with Loki's
+	 * pipeline error when a window holds it. */
+	if (has_error(out.labels, out.n_labels))
+		return add_sample(lf, out.labels, out.n_labels, in.ts_ns, v);
 	n = group_labels(out.labels, out.n_labels, lf->by, lf->drop, lf->grouped);
 	return add_sample(lf, lf->grouped, n, in.ts_ns, v);
 }
