@@ -117,4 +117,5 @@ const struct lt_query_engine lt_query_clickhouse = {
 	.volume = lt_query_volume,
 	.detected_labels = lt_query_detected_labels,
 	.detected_fields = lt_query_detected_fields,
+	.metric = lt_query_metric,
 };
