@@ -1,7 +1,8 @@
 #!/bin/bash
 # Query benchmark: how close logthra-query comes to the SQL it sends run
 # alone on the same ClickHouse, and its peak resident size whatever the
-# answer's size.
+# answer's size; for metric queries (the log-volume histogram), how
+# close it comes to the best statement written by hand.
 #
 # A day of BENCH_QUERY_ROWS access-log entries (JSON lines with method,
 # path, status, duration, user, bytes) in 100 streams over 10 label
@@ -178,6 +179,77 @@ print(sum(len(s["values"]) for s in json.load(sys.stdin)["data"]["result"]))' <"
 		ok "$name, limit $limit: peak $((peak / 1024)) MB: at most 64 MB"
 	else
 		fail "$name, limit $limit: peak $((peak / 1024)) MB: over 64 MB"
+	fi
+done
+# Metric queries: Explore's log-volume histogram of the day, per level,
+# against the best statement one can write for the same answer by hand
+# (the faster of grouping by stream or by level, per minute, with the
+# selector resolved in the streams index); a rate over overlapping
+# windows, for its ratio to the same hand-written statement.
+SEL="SELECT stream_id FROM logs.log_streams WHERE tenant_id = '$TENANT' AND has(label, 'app=app3')"
+RANGE_SQL="tenant_id = '$TENANT' AND timestamp >= toDateTime('$DAY 00:00:00', 'UTC')
+    AND timestamp < toDateTime('$DAY 00:00:00', 'UTC') + 86400 AND stream_id IN ($SEL)"
+BEST_BY_STREAM="SELECT stream_id, any(label), toStartOfMinute(timestamp) AS m, count()
+    FROM logs.log WHERE $RANGE_SQL GROUP BY stream_id, m FORMAT TabSeparated"
+BEST_BY_LEVEL="SELECT arrayFirst(x -> startsWith(x, 'level='), label) AS lv,
+    toStartOfMinute(timestamp) AS m, count()
+    FROM logs.log WHERE $RANGE_SQL GROUP BY lv, m FORMAT TabSeparated"
+METRIC_CASES=(
+	"volume histogram	60s	sum by (level) (count_over_time({app=\"app3\"} | drop __error__ [1m]))	target"
+	"rate, 5m windows	60s	sum by (level) (rate({app=\"app3\"} [5m]))	report"
+)
+printf '\nmetric queries over the day, %s runs each, medians (seconds)\n' "$RUNS"
+printf '  %-18s %6s %8s %8s %7s %8s %8s  %s\n' query step "best SQL" logthra ratio "peak MB" points query
+mtsv=$abs_top_builddir/bench/results/metric.tsv
+printf 'case\tstep\tquery\tbest_sql_s\tquery_s\tratio\tpeak_kib\tpoints\n' >"$mtsv"
+for c in "${METRIC_CASES[@]}"; do
+	IFS=$'\t' read -r name step q kind <<<"$c"
+	query --step="$step" "$q" >"$T/answer.json" 2>"$T/debug" ||
+	    die "logthra-query $q: $(cat "$T/debug")"
+	points=$(python3 -c 'import json, sys
+d = json.load(sys.stdin)["data"]
+assert d["resultType"] == "matrix", d["resultType"]
+print(sum(len(s["values"]) for s in d["result"]))' <"$T/answer.json") ||
+	    die "logthra-query $q: not a matrix"
+	a_times=() b_times=() q_times=() peaks=()
+	for ((r = 0; r < RUNS; r++)); do
+		t0=$(now)
+		curl -sS --fail -o /dev/null --data-binary "$BEST_BY_STREAM" "$CH_URL" || die "curl: $BEST_BY_STREAM"
+		t1=$(now)
+		a_times+=("$(elapsed "$t0" "$t1")")
+		t0=$(now)
+		curl -sS --fail -o /dev/null --data-binary "$BEST_BY_LEVEL" "$CH_URL" || die "curl: $BEST_BY_LEVEL"
+		t1=$(now)
+		b_times+=("$(elapsed "$t0" "$t1")")
+		t0=$(now)
+		/usr/bin/time -o "$T/time" -f '%M' "$QUERY" -T "$TENANT" --from="$FROM" \
+		    --to="$TO" -o json --step="$step" "$q" >/dev/null || die "logthra-query $q"
+		t1=$(now)
+		q_times+=("$(elapsed "$t0" "$t1")")
+		peaks+=("$(tail -n 1 "$T/time")")
+	done
+	a_med=$(median "${a_times[@]}")
+	b_med=$(median "${b_times[@]}")
+	best=$(awk -v a="$a_med" -v b="$b_med" 'BEGIN { print (a < b) ? a : b }')
+	q_med=$(median "${q_times[@]}")
+	peak=$(printf '%s\n' "${peaks[@]}" | sort -n | tail -n 1)
+	rat=$(ratio "$q_med" "$best")
+	printf '  %-18s %6s %8s %8s %7s %8.1f %8s  %s\n' "$name" "$step" "$best" "$q_med" \
+	    "$rat" "$(awk -v k="$peak" 'BEGIN { print k / 1024 }')" "$points" "$q"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$step" "$q" "$best" "$q_med" \
+	    "$rat" "$peak" "$points" >>"$mtsv"
+	printf '%s\n' "$name: by stream ${a_times[*]}; by level ${b_times[*]}; logthra-query ${q_times[*]}" >>"$T/runs"
+	if [[ $kind == target ]]; then
+		if awk -v r="$rat" -v m="$MAX_RATIO" 'BEGIN { exit !(r <= m) }'; then
+			ok "$name: $rat times the best SQL: at most $MAX_RATIO"
+		else
+			fail "$name: $rat times the best SQL: over $MAX_RATIO"
+		fi
+	fi
+	if ((peak <= MAX_KIB)); then
+		ok "$name: peak $((peak / 1024)) MB: at most 64 MB"
+	else
+		fail "$name: peak $((peak / 1024)) MB: over 64 MB"
 	fi
 done
 note "every run (seconds):"
