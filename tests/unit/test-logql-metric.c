@@ -651,6 +651,11 @@ static const struct {
 	  "expecting ," },
 	{ "approx_topk(3, " A ")", "parse error at line 1, col 1: syntax "
 	  "error: unexpected APPROX_TOPK: approx_topk is not supported" },
+	/* text/scanner reads NaN and Inf as identifiers: no such literals. */
+	{ "vector(1) + NaN", "parse error at line 1, col 13: syntax error: "
+	  "unexpected IDENTIFIER" },
+	{ "-Inf", "parse error at line 1, col 2: syntax error: unexpected "
+	  "IDENTIFIER, expecting NUMBER" },
 	{ "", "parse error at line 1, col 1: syntax error: unexpected $end" },
 	{ "-0", "parse error at line 0, col 1: syntax error: unexpected "
 	  "DURATION" },
