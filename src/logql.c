@@ -184,18 +184,37 @@ lq_tok_name(const struct token *t)
 	return tok_names[t->kind];
 }
 
+/* Whether Loki's lexer read the token with text/scanner's Next(), which
+ * sets the line of the position it reports to 0 (the column stays the
+ * token's): two-character operators, ranges, durations, sizes, flags. */
+static int
+read_with_next(enum tok k)
+{
+	switch (k) {
+	case T_RANGE: case T_DURATION: case T_BYTES: case T_FLAG:
+	case T_NEQ: case T_RE: case T_NRE: case T_NPA: case T_PIPE_EXACT:
+	case T_PIPE_MATCH: case T_PIPE_PATTERN: case T_CMP_EQ: case T_GE:
+	case T_LE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* yacc's "unexpected X", with ", expecting ..." where the state has
  * four or fewer tokens to shift, as goyacc's verbose errors give. */
 void
 lq_unexpected(struct parser *p, const char *expecting)
 {
-	if (expecting != NULL)
-		lq_fail_at(p, p->tok.start,
-			"syntax error: unexpected %s, expecting %s",
-			lq_tok_name(&p->tok), expecting);
-	else
-		lq_fail_at(p, p->tok.start, "syntax error: unexpected %s",
-			lq_tok_name(&p->tok));
+	size_t line, col;
+
+	line_col(p, p->tok.start, &line, &col);
+	if (read_with_next(p->tok.kind))
+		line = 0;
+	lq_say(p, "parse error at line %zu, col %zu: syntax error: "
+	       "unexpected %s%s%s", line, col, lq_tok_name(&p->tok),
+	       expecting != NULL ? ", expecting " : "",
+	       expecting != NULL ? expecting : "");
 }
 
 /* ---- durations and sizes ---- */
@@ -933,24 +952,76 @@ lex_number(struct parser *p)
 		p->tok.num = HUGE_VAL;
 }
 
-/* A `[...]` range: only metric queries have one. */
+/* Why Prometheus' model.ParseDuration refuses s (prom_duration() did),
+ * in its words. */
+static void
+prom_duration_error(const char *s, size_t len, char *msg, size_t msglen)
+{
+	static const char *const units[] = {
+		"y", "w", "d", "h", "m", "s", "ms",
+	};
+	char shown[4 * LQ_SHOWN + 8], unit[4 * LQ_SHOWN + 8];
+	size_t i = 0, u, k, last = 0;
+
+	lq_show_text(s, len, 1, shown, sizeof(shown));
+	if (len == 0) {
+		(void)snprintf(msg, msglen, "empty duration string");
+		return;
+	}
+	while (i < len) {
+		for (u = i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == u)
+			break;  /* no number */
+		for (u = i; i < len && !(s[i] >= '0' && s[i] <= '9'); i++)
+			;
+		if (i == u)
+			break;  /* no unit */
+		for (k = 0; k < sizeof(units) / sizeof(units[0]); k++)
+			if (strlen(units[k]) == i - u &&
+			    memcmp(units[k], s + u, i - u) == 0)
+				break;
+		if (k == sizeof(units) / sizeof(units[0])) {
+			lq_show_text(s + u, i - u, 1, unit, sizeof(unit));
+			(void)snprintf(msg, msglen, "unknown unit \"%s\" in "
+				       "duration \"%s\"", unit, shown);
+			return;
+		}
+		if (k + 1 <= last) {
+			last = 0;  /* units out of order */
+			break;
+		}
+		last = k + 1;
+	}
+	if (i < len || last == 0)
+		(void)snprintf(msg, msglen, "not a valid duration string: "
+			       "\"%s\"", shown);
+	else
+		(void)snprintf(msg, msglen, "duration out of range");
+}
+
+/* A `[...]` range.  Loki's lexer reports its errors after reading on
+ * with text/scanner's Next(), which leaves the line 0 and the column
+ * the "["'s. */
 static int
 lex_range(struct parser *p)
 {
-	size_t start = p->pos, i = start + 1;
-	char shown[4 * LQ_SHOWN + 8];
+	size_t start = p->pos, i = start + 1, line, col;
+	char msg[2 * (4 * LQ_SHOWN + 8) + 64];
 	double v;
 
 	while (i < p->len && p->text[i] != ']')
 		i++;
+	line_col(p, start, &line, &col);
 	if (i >= p->len) {
-		lq_fail_at(p, start, "missing closing ']' in duration");
+		lq_say(p, "parse error at line 0, col %zu: missing closing ']' "
+		       "in duration", col);
 		return -1;
 	}
 	if (prom_duration(p->text + start + 1, i - start - 1, &v) != 0) {
-		lq_show_text(p->text + start + 1, i - start - 1, 1, shown,
-			  sizeof(shown));
-		lq_fail_at(p, start, "not a valid duration string: \"%s\"", shown);
+		prom_duration_error(p->text + start + 1, i - start - 1, msg,
+				    sizeof(msg));
+		lq_say(p, "parse error at line 0, col %zu: %s", col, msg);
 		return -1;
 	}
 	p->tok.kind = T_RANGE;

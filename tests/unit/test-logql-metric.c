@@ -568,7 +568,10 @@ static const struct {
 	{ "label_replace(" A ", \"d\", \"r\", \"s\", \"(\")",
 	  E "invalid regex in label_replace: error parsing regexp: missing "
 	  "closing parenthesis: `^(?:()$`" },
-	/* Syntax, worked through expr.y. */
+	/* Syntax, worked through expr.y.  Loki reads ranges, durations,
+	 * sizes, flags and two-character operators with text/scanner's
+	 * Next(), which sets the line it reports to 0: parser_test.go has
+	 * min({ foo = "bar" }[5m]) at line 0, col 20. */
 	{ "sum({a=\"b\"})",
 	  "parse error at line 1, col 12: syntax error: unexpected )" },
 	{ "sum(" A ") by (a) by (b)",
@@ -593,16 +596,50 @@ static const struct {
 	{ "sum_over_time({a=\"b\"} | unwrap x | json [5m])",
 	  "parse error at line 1, col 36: syntax error: unexpected json" },
 	{ "sum_over_time({a=\"b\"} | unwrap [5m])",
-	  "parse error at line 1, col 32: syntax error: unexpected RANGE, "
+	  "parse error at line 0, col 32: syntax error: unexpected RANGE, "
 	  "expecting IDENTIFIER or BYTES_CONV or DURATION_CONV or "
 	  "DURATION_SECONDS_CONV" },
 	{ "sum_over_time({a=\"b\"} | unwrap bytes(1) [5m])",
 	  "parse error at line 1, col 38: syntax error: unexpected NUMBER, "
 	  "expecting IDENTIFIER" },
+	/* parser_test.go: the lexer's own errors in a range. */
+	{ "rate({ foo = \"bar\" }[5minutes])", "parse error at line 0, col 21: "
+	  "unknown unit \"minutes\" in duration \"5minutes\"" },
+	{ "rate({ foo = \"bar\" }[5)", "parse error at line 0, col 21: missing "
+	  "closing ']' in duration" },
+	{ "min({ foo = \"bar\" }[5m])", "parse error at line 0, col 20: "
+	  "syntax error: unexpected RANGE" },
+	{ "unk({ foo = \"bar\" }[5m])", "parse error at line 1, col 1: syntax "
+	  "error: unexpected IDENTIFIER" },
+	{ "absent_over_time({ foo = \"bar\" }[5h]) by (foo)",
+	  E "grouping not allowed for absent_over_time aggregation" },
+	{ "label_replace(rate({ foo = \"bar\" }[5m]),\"\")", "parse error at "
+	  "line 1, col 43: syntax error: unexpected ), expecting ," },
+	{ "sum(3 ,count_over_time({ foo = \"bar\" }[5h]))",
+	  E "unsupported parameter for operation sum(3," },
+	{ "bottomk(he,count_over_time({ foo = \"bar\" }[5h]))", "parse error at "
+	  "line 1, col 9: syntax error: unexpected IDENTIFIER" },
+	{ "bottomk(1.2,count_over_time({ foo = \"bar\" }[5h]))",
+	  E "invalid parameter bottomk(1.2," },
+	{ "stddev({ foo = \"bar\" })", "parse error at line 1, col 23: syntax "
+	  "error: unexpected )" },
+	/* Prometheus' words for the other bad ranges. */
+	{ "rate({a=\"b\"}[5m1h])", "parse error at line 0, col 13: not a valid "
+	  "duration string: \"5m1h\"" },
+	{ "rate({a=\"b\"}[1.5h])", "parse error at line 0, col 13: unknown unit "
+	  "\".\" in duration \"1.5h\"" },
+	{ "rate({a=\"b\"}[])", "parse error at line 0, col 13: empty duration "
+	  "string" },
+	{ "rate({a=\"b\"}[m])", "parse error at line 0, col 13: not a valid "
+	  "duration string: \"m\"" },
+	{ "rate(({a=\"b\"}))", "parse error at line 1, col 15: syntax error: "
+	  "unexpected ), expecting RANGE" },
+	{ "count_over_time(({a=\"b\"})[5m] | json)", "parse error at line 1, "
+	  "col 31: syntax error: unexpected |" },
 	{ "rate({a=\"b\"}[5m]) [5m]",
-	  "parse error at line 1, col 19: syntax error: unexpected RANGE" },
+	  "parse error at line 0, col 19: syntax error: unexpected RANGE" },
 	{ "rate({a=\"b\"}[5m] [5m])",
-	  "parse error at line 1, col 18: syntax error: unexpected RANGE" },
+	  "parse error at line 0, col 18: syntax error: unexpected RANGE" },
 	{ "sum(" A ") by (a,)", "parse error at line 1, col 30: syntax error: "
 	  "unexpected ), expecting IDENTIFIER" },
 	{ A " + on (a) bool " A,
@@ -614,10 +651,15 @@ static const struct {
 	  "expecting ," },
 	{ "approx_topk(3, " A ")", "parse error at line 1, col 1: syntax "
 	  "error: unexpected APPROX_TOPK: approx_topk is not supported" },
+	/* text/scanner reads NaN and Inf as identifiers: no such literals. */
+	{ "vector(1) + NaN", "parse error at line 1, col 13: syntax error: "
+	  "unexpected IDENTIFIER" },
+	{ "-Inf", "parse error at line 1, col 2: syntax error: unexpected "
+	  "IDENTIFIER, expecting NUMBER" },
 	{ "", "parse error at line 1, col 1: syntax error: unexpected $end" },
-	{ "-0", "parse error at line 1, col 1: syntax error: unexpected "
+	{ "-0", "parse error at line 0, col 1: syntax error: unexpected "
 	  "DURATION" },
-	{ A " > 5m", "parse error at line 1, col 21: syntax error: unexpected "
+	{ A " > 5m", "parse error at line 0, col 21: syntax error: unexpected "
 	  "DURATION" },
 	{ A " +", "parse error at line 1, col 20: syntax error: unexpected "
 	  "$end" },
