@@ -731,12 +731,17 @@ DROP_ERR = lambda lab, line: ({k: v for k, v in lab.items() if k != "__error__"}
 
 
 def numf(name, conv, pred):
-    """A numeric, duration or size label filter: an entry that has an
-    error already passes it (pkg/logql/log/label_filter.go: only string
-    matchers filter errors out); otherwise as query-ref.py's num()."""
-    return qr.keep_if(lambda lab: "__error__" in lab or qr.num(lab, name, conv, pred))
+    """A numeric, duration or size label filter (query-ref.py's num(), as
+    pkg/logql/log/label_filter.go: an absent label drops the entry, one
+    that does not convert keeps it with __error__=LabelFilterErr)."""
+    return qr.keep_if(lambda lab: qr.num(lab, name, conv, pred))
 
 
+def dropping(*names):
+    return lambda lab, line: ({k: v for k, v in lab.items() if k not in names}, line)
+
+
+WEB_REQUESTS = qr.chain(LOGFMT, dropping("msg", "method", "path", "duration", "bytes"))
 NO_ERR = lambda lab: "__error__" not in lab  # noqa: E731
 
 
@@ -805,10 +810,16 @@ def _queries():
               JSON_OK, numf("status", float, lambda v: v >= 500)))),
         C("count-json-error", 'count_over_time({app="api", level="info"} | json [5m])', R60,
           rng("count_over_time", API_INFO, 300, pipe=qr.parse_json), expect_error="pipeline error"),
-        C("count-error-passes-filter", 'sum by (__error__) (count_over_time({app="api", level="info"} | json | status >= 500 [10m]))',
+        C("count-filter-drops-unparsed", 'sum by (__error__) (count_over_time({app="api", level="info"} | json | status >= 500 [10m]))',
           R300, agg("sum", rng("count_over_time", API_INFO, 600, pipe=qr.chain(
-              qr.parse_json, numf("status", float, lambda v: v >= 500))), by=["__error__"]),
+              qr.parse_json, numf("status", float, lambda v: v >= 500))), by=["__error__"])),
+        C("count-label-filter-error", 'sum(count_over_time({app="api", level="info"} | json | took > 1s [10m]))',
+          R300, agg("sum", rng("count_over_time", API_INFO, 600, pipe=qr.chain(
+              qr.parse_json, numf("took", qr.duration, lambda v: v > 1)))),
           expect_error="pipeline error"),
+        C("count-label-filter-error-dropped", 'sum by (level) (count_over_time({app="api", level="info"} | json | took > 1s | drop __error__ [10m]))',
+          R300, agg("sum", rng("count_over_time", API_INFO, 600, pipe=qr.chain(
+              qr.parse_json, numf("took", qr.duration, lambda v: v > 1), DROP_ERR)), by=["level"])),
         C("absent-none", 'absent_over_time({app="api", env="prod"}[5m])', R60,
           rng("absent_over_time", labels_are(app="api", env="prod"), 300,
               absent={"app": "api", "env": "prod"})),
@@ -823,8 +834,8 @@ def _queries():
     q += [
         C("sum-unwrap", 'sum_over_time({app="api"} | json | __error__="" | unwrap latency [5m])', R60,
           unw("sum_over_time", API, 300, L)),
-        C("avg-unwrap", 'avg_over_time({app="api"} | json | __error__="" | unwrap latency [10m])', R300,
-          unw("avg_over_time", API, 600, L)),
+        C("avg-unwrap", 'avg_over_time({app="api"} | json | __error__="" | unwrap latency [10m]) by (level)', R300,
+          unw("avg_over_time", API, 600, L, by=["level"])),
         C("min-unwrap", 'min_over_time({app="api"} | json | __error__="" | unwrap latency [5m]) by (route)', R60,
           unw("min_over_time", API, 300, L, by=["route"])),
         C("max-unwrap", 'max_over_time({app="api"} | json | __error__="" | unwrap latency [5m]) by (route)', R60,
@@ -837,44 +848,45 @@ def _queries():
           unw("stddev_over_time", API, 600, L, by=["route"])),
         C("stdvar-unwrap", 'stdvar_over_time({app="api"} | json | __error__="" | unwrap latency [10m]) by (route)', R300,
           unw("stdvar_over_time", API, 600, L, by=["route"])),
-        C("quantile-99", 'quantile_over_time(0.99, {app="api"} | json | __error__="" | unwrap latency [10m])',
-          R60, unw("quantile_over_time", API, 600, L, param=0.99)),
+        C("quantile-99", 'quantile_over_time(0.99, {app="api"} | json | __error__="" | unwrap latency [10m]) by (route)',
+          R60, unw("quantile_over_time", API, 600, L, param=0.99, by=["route"])),
         C("quantile-50-by", 'quantile_over_time(0.5, {app="api"} | json | __error__="" | unwrap latency [10m]) by (route)',
           R300, unw("quantile_over_time", API, 600, L, param=0.5, by=["route"])),
-        C("quantile-0", 'quantile_over_time(0, {app="api"} | json | __error__="" | unwrap latency [10m])',
-          R300, unw("quantile_over_time", API, 600, L, param=0.0)),
-        C("rate-unwrap", 'rate({app="api"} | json | __error__="" | unwrap latency [5m]) by (route)', R60,
-          unw("rate", API, 300, L, by=["route"])),
-        C("sum-unwrap-by", 'sum_over_time({app="api"} | json | __error__="" | unwrap latency [5m]) by (level)', R60,
-          unw("sum_over_time", API, 300, L, by=["level"])),
+        C("quantile-0", 'quantile_over_time(0, {app="api"} | json | __error__="" | unwrap latency [10m]) by (env)',
+          R300, unw("quantile_over_time", API, 600, L, param=0.0, by=["env"])),
+        C("rate-unwrap", 'sum by (route) (rate({app="api"} | json | __error__="" | unwrap latency [5m]))', R60,
+          agg("sum", unw("rate", API, 300, L), by=["route"])),
+        C("sum-unwrap-by", 'sum by (level) (sum_over_time({app="api"} | json | __error__="" | unwrap latency [5m]))', R60,
+          agg("sum", unw("sum_over_time", API, 300, L), by=["level"])),
         C("avg-unwrap-without", 'avg_over_time({app="api"} | json | __error__="" | unwrap latency [5m]) without (msg, took, size, hits, status)',
           R300, unw("avg_over_time", API, 300, L, without=["msg", "took", "size", "hits", "status"])),
-        C("unwrap-duration", 'sum_over_time({app="api", level="info"} | json | unwrap duration(took) | __error__="" [10m]) by (route)',
-          R60, unw("sum_over_time", API_INFO, 600, "took", pipe=qr.parse_json, conv="duration",
-                   post=NO_ERR, by=["route"])),
+        C("unwrap-duration", 'sum by (route) (sum_over_time({app="api", level="info"} | json | unwrap duration(took) | __error__="" [10m]))',
+          R60, agg("sum", unw("sum_over_time", API_INFO, 600, "took", pipe=qr.parse_json, conv="duration",
+                              post=NO_ERR), by=["route"])),
         C("unwrap-duration-seconds", 'max_over_time({app="web"} | logfmt | unwrap duration_seconds(duration) | __error__="" [5m]) by (method)',
           R60, unw("max_over_time", WEB, 300, "duration", pipe=LOGFMT, conv="duration", post=NO_ERR,
                    by=["method"])),
-        C("unwrap-bytes", 'sum_over_time({app="web"} | logfmt | unwrap bytes(bytes) [5m]) by (path)', R60,
-          unw("sum_over_time", WEB, 300, "bytes", pipe=LOGFMT, conv="bytes", by=["path"])),
+        C("unwrap-bytes", 'sum by (path) (sum_over_time({app="web"} | logfmt | unwrap bytes(bytes) [5m]))', R60,
+          agg("sum", unw("sum_over_time", WEB, 300, "bytes", pipe=LOGFMT, conv="bytes"), by=["path"])),
         C("unwrap-bytes-json", 'avg_over_time({app="api", level="info"} | json | unwrap bytes(size) | __error__="" [15m]) by (env)',
           R300, unw("avg_over_time", API_INFO, 900, "size", pipe=qr.parse_json, conv="bytes", post=NO_ERR,
                     by=["env"])),
-        C("unwrap-error", 'sum_over_time({app="api", level="info"} | json | unwrap took [5m]) by (route)', R60,
-          unw("sum_over_time", API_INFO, 300, "took", pipe=qr.parse_json, by=["route"]),
+        C("unwrap-error", 'sum by (route) (sum_over_time({app="api", level="info"} | json | unwrap took [5m]))', R60,
+          agg("sum", unw("sum_over_time", API_INFO, 300, "took", pipe=qr.parse_json), by=["route"]),
           expect_error="pipeline error"),
-        C("unwrap-error-dropped", 'sum_over_time({app="web"} | logfmt | unwrap duration(duration) | __error__!="SampleExtractionErr" [5m]) by (path)',
-          R60, unw("sum_over_time", WEB, 300, "duration", pipe=LOGFMT, conv="duration",
-                   post=lambda lab: lab.get("__error__") != "SampleExtractionErr", by=["path"])),
-        C("unwrap-missing", 'sum_over_time({app="api"} | json | __error__="" | unwrap hits [5m]) by (level)', R60,
-          unw("sum_over_time", API, 300, "hits", by=["level"])),
+        C("unwrap-error-dropped", 'sum by (path) (sum_over_time({app="web"} | logfmt | unwrap duration(duration) | __error__!="SampleExtractionErr" [5m]))',
+          R60, agg("sum", unw("sum_over_time", WEB, 300, "duration", pipe=LOGFMT, conv="duration",
+                              post=lambda lab: lab.get("__error__") != "SampleExtractionErr"), by=["path"])),
+        C("unwrap-missing", 'sum by (level) (sum_over_time({app="api"} | json | __error__="" | unwrap hits [5m]))', R60,
+          agg("sum", unw("sum_over_time", API, 300, "hits"), by=["level"])),
         C("unwrap-post-filter", 'max_over_time({app="api"} | json | __error__="" | unwrap latency | latency > 200 [5m]) by (route)',
           R60, unw("max_over_time", API, 300, L, by=["route"],
-                   post=lambda lab: "__error__" in lab or qr.num(lab, "latency", float, lambda v: v > 200))),
-        C("rate-counter", 'rate_counter({app="web"} | logfmt | unwrap requests [10m]) by (app)', R60,
-          unw("rate_counter", WEB, 600, "requests", pipe=LOGFMT, by=["app"])),
-        C("rate-counter-json", 'rate_counter({app="api", level="info"} | json | __error__="" | unwrap hits [5m]) by (route)',
-          R300, unw("rate_counter", API_INFO, 300, "hits", by=["route"])),
+                   post=lambda lab: qr.num(lab, "latency", float, lambda v: v > 200))),
+        C("rate-counter", 'rate_counter({app="web"} | logfmt | drop msg, method, path, duration, bytes | unwrap requests [10m])',
+          R60, unw("rate_counter", WEB, 600, "requests", pipe=WEB_REQUESTS)),
+        C("rate-counter-json", 'rate_counter({app="api", level="info"} | json | __error__="" | drop msg, took, size, latency, status | unwrap hits [5m])',
+          R300, unw("rate_counter", API_INFO, 300, "hits", pipe=qr.chain(
+              JSON_OK, dropping("msg", "took", "size", "latency", "status")))),
     ]
     # vector aggregations
     cot_by_level = rng("count_over_time", API, 300)
@@ -1009,8 +1021,8 @@ def _queries():
           I(5000), unw("quantile_over_time", API, 3600, L, param=0.9, by=["level"])),
         C("i-stddev", 'stddev_over_time({app="api", level="error"} | json | unwrap latency [1h])', I(5000),
           unw("stddev_over_time", labels_are(app="api", level="error"), 3600, L, pipe=qr.parse_json)),
-        C("i-rate-counter", 'rate_counter({app="web"} | logfmt | unwrap requests [1h]) by (env)', I(7200),
-          unw("rate_counter", WEB, 3600, "requests", pipe=LOGFMT, by=["env"])),
+        C("i-rate-counter", 'rate_counter({app="web"} | logfmt | drop msg, method, path, duration, bytes | unwrap requests [1h])',
+          I(7200), unw("rate_counter", WEB, 3600, "requests", pipe=WEB_REQUESTS)),
         C("i-absent", 'absent_over_time({app="nothing", env="x"}[5m])', I(3000),
           rng("absent_over_time", labels_are(app="nothing", env="x"), 300, absent={"app": "nothing", "env": "x"})),
         C("i-absent-present", 'absent_over_time({app="api"}[5m])', I(3000),
@@ -1186,7 +1198,8 @@ def main():
             if present and not os.path.exists(os.path.join(d, name + ".status")):
                 continue
             why = check_one(name, q, base, d, dl)
-            print("ok %s" % name if why is None else "FAIL %s: %s" % (name, why))
+            print("ok %s" % name if why is None else
+                  "FAIL %s: %s" % (name, why.replace("\n", "\\n")))
     else:
         sys.exit("unknown command " + args[0])
 
