@@ -14,10 +14,7 @@
  * X", columns counted in characters from 1, X the token's yacc name. */
 #include "config.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-
 #include <math.h>
-#include <pcre2.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,51 +24,12 @@
 
 #include "labels.h"
 #include "logql.h"
+#include "logql_int.h"
 
 /* A catastrophic regex (nested quantifiers against a long value) stops
  * at these instead of running for minutes. */
 #define RE_MATCH_LIMIT 1000000
 #define RE_DEPTH_LIMIT 10000
-
-enum tok {
-	T_EOF,
-	T_IDENT,
-	T_BAD,       /* what Loki reads as IDENTIFIER but no rule takes */
-	T_STRING,
-	T_NUMBER,
-	T_DURATION,
-	T_BYTES,
-	T_RANGE,
-	T_FLAG,
-	T_FUNC,      /* rate(, sum by (, ip(: metric queries, ip() */
-	T_LBRACE, T_RBRACE, T_LPAREN, T_RPAREN, T_RBRACKET, T_COMMA, T_DOT,
-	T_EQ, T_NEQ, T_RE, T_NRE, T_CMP_EQ, T_GT, T_GE, T_LT, T_LE,
-	T_PIPE, T_PIPE_EXACT, T_PIPE_MATCH, T_PIPE_PATTERN, T_NPA,
-	T_ADD, T_SUB, T_MUL, T_DIV, T_MOD, T_POW,
-	T_OR, T_AND,
-	T_JSON, T_LOGFMT, T_REGEXP, T_PATTERN, T_UNPACK, T_LINE_FMT,
-	T_LABEL_FMT, T_DECOLORIZE, T_DROP, T_KEEP,
-	T_KEYWORD,   /* by, unwrap, offset...: not in log queries */
-};
-
-struct token {
-	enum tok kind;
-	size_t start, end;   /* bytes of the text */
-	char *str;           /* T_STRING: the unquoted value, owned */
-	size_t str_len;
-	double num;          /* NUMBER; DURATION in seconds; BYTES */
-	const char *name;    /* T_FUNC, T_KEYWORD: the yacc name */
-};
-
-struct parser {
-	const char *text;
-	size_t len;
-	size_t pos;          /* the lexer's next byte */
-	struct token tok;    /* the look-ahead */
-	char *why;
-	size_t whylen;
-	int failed;
-};
 
 struct word {
 	const char *text;
@@ -152,10 +110,6 @@ static const char ERR_EMPTY_COMPATIBLE[] =
 
 /* ---- messages ---- */
 
-static void say(struct parser *, const char *, ...)
-	__attribute__((format(printf, 2, 3)));
-static void fail_at(struct parser *, size_t, const char *, ...)
-	__attribute__((format(printf, 3, 4)));
 static void vsay(struct parser *, const char *, va_list)
 	__attribute__((format(printf, 2, 0)));
 
@@ -170,8 +124,8 @@ vsay(struct parser *p, const char *fmt, va_list ap)
 }
 
 /* A message with no place, as Loki's "parse error : ...". */
-static void
-say(struct parser *p, const char *fmt, ...)
+void
+lq_say(struct parser *p, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -180,10 +134,10 @@ say(struct parser *p, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
-oom(struct parser *p)
+void
+lq_oom(struct parser *p)
 {
-	say(p, "out of memory");
+	lq_say(p, "out of memory");
 }
 
 /* Line and column of byte off as Go's text/scanner counts them: lines
@@ -205,8 +159,8 @@ line_col(const struct parser *p, size_t off, size_t *line, size_t *col)
 }
 
 /* "parse error at line L, col C: " and the message. */
-static void
-fail_at(struct parser *p, size_t off, const char *fmt, ...)
+void
+lq_fail_at(struct parser *p, size_t off, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -218,11 +172,11 @@ fail_at(struct parser *p, size_t off, const char *fmt, ...)
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	line_col(p, off, &line, &col);
-	say(p, "parse error at line %zu, col %zu: %s", line, col, msg);
+	lq_say(p, "parse error at line %zu, col %zu: %s", line, col, msg);
 }
 
-static const char *
-tok_name(const struct token *t)
+const char *
+lq_tok_name(const struct token *t)
 {
 	if (t->kind == T_FUNC || t->kind == T_KEYWORD || t->kind >= T_OR)
 		return t->name;
@@ -231,16 +185,16 @@ tok_name(const struct token *t)
 
 /* yacc's "unexpected X", with ", expecting ..." where the state has
  * four or fewer tokens to shift, as goyacc's verbose errors give. */
-static void
-unexpected(struct parser *p, const char *expecting)
+void
+lq_unexpected(struct parser *p, const char *expecting)
 {
 	if (expecting != NULL)
-		fail_at(p, p->tok.start,
+		lq_fail_at(p, p->tok.start,
 			"syntax error: unexpected %s, expecting %s",
-			tok_name(&p->tok), expecting);
+			lq_tok_name(&p->tok), expecting);
 	else
-		fail_at(p, p->tok.start, "syntax error: unexpected %s",
-			tok_name(&p->tok));
+		lq_fail_at(p, p->tok.start, "syntax error: unexpected %s",
+			lq_tok_name(&p->tok));
 }
 
 /* ---- durations and sizes ---- */
@@ -535,8 +489,8 @@ go_runes(const char *value, size_t len, size_t *out_len)
 /* Compiles re as Go's regexp reads it, as well as PCRE2 can: UTF-8,
  * `$` only at the end, `.` stopping at \n only.  With anchored, as
  * Prometheus' matchers do: ^(?:re)$.  NULL with the reason in err. */
-static pcre2_code *
-re_compile(const char *re, int anchored, char *err, size_t errlen)
+pcre2_code *
+lq_re_compile(const char *re, int anchored, char *err, size_t errlen)
 {
 	pcre2_compile_context *cc;
 	pcre2_code *code = NULL;
@@ -631,7 +585,7 @@ lt_matcher_matches(const struct lt_matcher *m, const char *value, size_t len)
 		return m->op == LT_MATCH_EQ ? r : !r;
 	case LT_MATCH_RE:
 	case LT_MATCH_NRE:
-		if ((code = re_compile(m->value, 1, err, sizeof(err))) == NULL)
+		if ((code = lq_re_compile(m->value, 1, err, sizeof(err))) == NULL)
 			return -1;
 		r = re_match(code, value, len);
 		pcre2_code_free(code);
@@ -643,17 +597,16 @@ lt_matcher_matches(const struct lt_matcher *m, const char *value, size_t len)
 }
 
 /* Text for a one-line message: control bytes as \xHH (and, with
- * quoted, " and \ escaped as Go's %q does), at most SHOWN bytes. */
-#define SHOWN 200
-static void
-show_text(const char *s, size_t len, int quoted, char *buf, size_t buflen)
+ * quoted, " and \ escaped as Go's %q does), at most LQ_SHOWN bytes. */
+void
+lq_show_text(const char *s, size_t len, int quoted, char *buf, size_t buflen)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i, o = 0;
 	unsigned char c;
 
 	for (i = 0; i < len && o + 8 < buflen; i++) {
-		if (i == SHOWN) {
+		if (i == LQ_SHOWN) {
 			memcpy(buf + o, "...", 3);
 			o += 3;
 			break;
@@ -680,11 +633,11 @@ check_regex(struct parser *p, const char *re, int anchored, int need_names)
 {
 	pcre2_code *code;
 	uint32_t names = 0;
-	char err[256], shown[4 * SHOWN + 8];
+	char err[256], shown[4 * LQ_SHOWN + 8];
 
-	show_text(re, strlen(re), 0, shown, sizeof(shown));
-	if ((code = re_compile(re, anchored, err, sizeof(err))) == NULL) {
-		say(p, "parse error : error parsing regexp: %s: `%s`", err,
+	lq_show_text(re, strlen(re), 0, shown, sizeof(shown));
+	if ((code = lq_re_compile(re, anchored, err, sizeof(err))) == NULL) {
+		lq_say(p, "parse error : error parsing regexp: %s: `%s`", err,
 		    shown);
 		return -1;
 	}
@@ -692,7 +645,7 @@ check_regex(struct parser *p, const char *re, int anchored, int need_names)
 	    (pcre2_pattern_info(code, PCRE2_INFO_NAMECOUNT, &names) != 0 ||
 	     names == 0)) {
 		pcre2_code_free(code);
-		say(p, "parse error : at least one named capture must be "
+		lq_say(p, "parse error : at least one named capture must be "
 		    "supplied: `%s`", shown);
 		return -1;
 	}
@@ -789,10 +742,10 @@ unescape(struct parser *p, size_t start, size_t *at, char *out, size_t *o)
 	*o += lt_utf8_put(out + *o, v);
 	return 0;
 bad_form:
-	fail_at(p, start, "invalid char escape");
+	lq_fail_at(p, start, "invalid char escape");
 	return -1;
 bad_value:
-	fail_at(p, start, "invalid syntax");
+	lq_fail_at(p, start, "invalid syntax");
 	return -1;
 }
 
@@ -809,20 +762,20 @@ lex_string(struct parser *p)
 		if (p->text[end] == '\\' && quote == '"')
 			end++;
 	if ((out = malloc(end - start + 1)) == NULL) {
-		oom(p);
+		lq_oom(p);
 		return -1;
 	}
 	p->tok.str = out;
 	for (;;) {
 		if (at >= p->len || (quote == '"' && p->text[at] == '\n')) {
-			fail_at(p, start, "literal not terminated");
+			lq_fail_at(p, start, "literal not terminated");
 			return -1;
 		}
 		c = p->text[at];
 		if (c == quote)
 			break;
 		if (c == '\0') {
-			fail_at(p, start, "invalid character NUL");
+			lq_fail_at(p, start, "invalid character NUL");
 			return -1;
 		}
 		if (c == '\\' && quote == '"') {
@@ -831,7 +784,7 @@ lex_string(struct parser *p)
 			continue;
 		}
 		if ((n = utf8_len(p, at)) == 0) {
-			fail_at(p, start, "invalid UTF-8 encoding");
+			lq_fail_at(p, start, "invalid UTF-8 encoding");
 			return -1;
 		}
 		memcpy(out + o, p->text + at, n);
@@ -839,7 +792,7 @@ lex_string(struct parser *p)
 		at += n;
 	}
 	if (memchr(out, '\0', o) != NULL) {
-		fail_at(p, start, "a NUL in a string is not supported");
+		lq_fail_at(p, start, "a NUL in a string is not supported");
 		return -1;
 	}
 	out[o] = '\0';
@@ -859,7 +812,7 @@ lex_char(struct parser *p)
 
 	for (;;) {
 		if (at >= p->len || p->text[at] == '\n') {
-			fail_at(p, start, "literal not terminated");
+			lq_fail_at(p, start, "literal not terminated");
 			return -1;
 		}
 		c = p->text[at];
@@ -875,18 +828,18 @@ lex_char(struct parser *p)
 			else if (k > 0)
 				at += 2 + k;
 			else {
-				fail_at(p, start, "invalid char escape");
+				lq_fail_at(p, start, "invalid char escape");
 				return -1;
 			}
 		} else if ((k = utf8_len(p, at)) == 0) {
-			fail_at(p, start, "invalid UTF-8 encoding");
+			lq_fail_at(p, start, "invalid UTF-8 encoding");
 			return -1;
 		} else
 			at += k;
 		n++;
 	}
 	if (n != 1) {
-		fail_at(p, start, "invalid char literal");
+		lq_fail_at(p, start, "invalid char literal");
 		return -1;
 	}
 	p->tok.kind = T_BAD;
@@ -984,22 +937,23 @@ static int
 lex_range(struct parser *p)
 {
 	size_t start = p->pos, i = start + 1;
-	char shown[4 * SHOWN + 8];
+	char shown[4 * LQ_SHOWN + 8];
 	double v;
 
 	while (i < p->len && p->text[i] != ']')
 		i++;
 	if (i >= p->len) {
-		fail_at(p, start, "missing closing ']' in duration");
+		lq_fail_at(p, start, "missing closing ']' in duration");
 		return -1;
 	}
 	if (prom_duration(p->text + start + 1, i - start - 1, &v) != 0) {
-		show_text(p->text + start + 1, i - start - 1, 1, shown,
+		lq_show_text(p->text + start + 1, i - start - 1, 1, shown,
 			  sizeof(shown));
-		fail_at(p, start, "not a valid duration string: \"%s\"", shown);
+		lq_fail_at(p, start, "not a valid duration string: \"%s\"", shown);
 		return -1;
 	}
 	p->tok.kind = T_RANGE;
+	p->tok.num = v;
 	p->pos = i + 1;
 	return 0;
 }
@@ -1090,12 +1044,12 @@ skip_blank(struct parser *p)
 				 p->text[p->pos + 1] == '/'))
 				p->pos++;
 			if (p->pos + 1 >= p->len) {
-				fail_at(p, start, "comment not terminated");
+				lq_fail_at(p, start, "comment not terminated");
 				return -1;
 			}
 			p->pos += 2;
 		} else if (c == '\0') {
-			fail_at(p, p->pos, "invalid character NUL");
+			lq_fail_at(p, p->pos, "invalid character NUL");
 			return -1;
 		} else if (p->pos == 0 && p->len >= 3 &&
 			   memcmp(p->text, "\xef\xbb\xbf", 3) == 0) {
@@ -1168,8 +1122,8 @@ lex_minus(struct parser *p)
 }
 
 /* Reads the next token into p->tok, freeing the last one's string. */
-static int
-next(struct parser *p)
+int
+lq_next(struct parser *p)
 {
 	unsigned char c;
 	size_t n;
@@ -1195,7 +1149,7 @@ next(struct parser *p)
 		lex_number(p);
 	} else if (is_name_start((char)c) || c >= 0x80) {
 		if (c >= 0x80 && utf8_len(p, p->pos) == 0) {
-			fail_at(p, p->pos, "invalid UTF-8 encoding");
+			lq_fail_at(p, p->pos, "invalid UTF-8 encoding");
 			return -1;
 		}
 		lex_word(p);
@@ -1215,8 +1169,8 @@ next(struct parser *p)
 }
 
 /* Takes the look-ahead's string. */
-static char *
-take_str(struct parser *p)
+char *
+lq_take_str(struct parser *p)
 {
 	char *s = p->tok.str;
 
@@ -1224,14 +1178,14 @@ take_str(struct parser *p)
 	return s;
 }
 
-static char *
-tok_text_dup(struct parser *p)
+char *
+lq_tok_text_dup(struct parser *p)
 {
 	size_t n = p->tok.end - p->tok.start;
 	char *s;
 
 	if ((s = malloc(n + 1)) == NULL) {
-		oom(p);
+		lq_oom(p);
 		return NULL;
 	}
 	memcpy(s, p->text + p->tok.start, n);
@@ -1240,11 +1194,11 @@ tok_text_dup(struct parser *p)
 }
 
 /* Requires a token of kind k, else "unexpected". */
-static int
-expect(struct parser *p, enum tok k, const char *expecting)
+int
+lq_expect(struct parser *p, enum tok k, const char *expecting)
 {
 	if (p->tok.kind != k) {
-		unexpected(p, expecting);
+		lq_unexpected(p, expecting);
 		return -1;
 	}
 	return 0;
@@ -1259,13 +1213,13 @@ free_matcher(struct lt_matcher *m)
 	free(m->value);
 }
 
-static void
-free_filter(struct lt_label_filter *f)
+void
+lq_free_filter(struct lt_label_filter *f)
 {
 	if (f == NULL)
 		return;
-	free_filter(f->left);
-	free_filter(f->right);
+	lq_free_filter(f->left);
+	lq_free_filter(f->right);
 	free_matcher(&f->matcher);
 	free(f->name);
 	free(f);
@@ -1279,7 +1233,7 @@ free_stage(struct lt_stage *s)
 	for (i = 0; i < s->line.n_values; i++)
 		free(s->line.values[i]);
 	free(s->line.values);
-	free_filter(s->filter);
+	lq_free_filter(s->filter);
 	free(s->text);
 	for (i = 0; i < s->n_params; i++) {
 		free(s->params[i].name);
@@ -1307,8 +1261,8 @@ lt_logql_free(struct lt_logql *q)
 /* Grows *arr (of *n items of size) by one zeroed item; NULL when out of
  * memory.  The room doubles whenever *n reaches a power of two (from
  * 4), so it is known from *n alone. */
-static void *
-append(struct parser *p, void **arr, size_t *n, size_t size)
+void *
+lq_append(struct parser *p, void **arr, size_t *n, size_t size)
 {
 	size_t room;
 	void *grown;
@@ -1317,7 +1271,7 @@ append(struct parser *p, void **arr, size_t *n, size_t size)
 		room = *n == 0 ? 4 : *n * 2;
 		if (room > SIZE_MAX / size ||
 		    (grown = realloc(*arr, room * size)) == NULL) {
-			oom(p);
+			lq_oom(p);
 			return NULL;
 		}
 		*arr = grown;
@@ -1344,43 +1298,43 @@ static int
 matcher_value(struct parser *p, struct lt_matcher *m, const char *expecting)
 {
 	if (!match_op(p->tok.kind, &m->op)) {
-		unexpected(p, expecting);
+		lq_unexpected(p, expecting);
 		return -1;
 	}
-	if (next(p) != 0 || expect(p, T_STRING, "STRING") != 0)
+	if (lq_next(p) != 0 || lq_expect(p, T_STRING, "STRING") != 0)
 		return -1;
-	m->value = take_str(p);
+	m->value = lq_take_str(p);
 	if ((m->op == LT_MATCH_RE || m->op == LT_MATCH_NRE) &&
 	    check_regex(p, m->value, 1, 0) != 0)
 		return -1;
-	return next(p);
+	return lq_next(p);
 }
 
 /* {name="value", ...}: the look-ahead is the "{". */
-static int
-parse_selector(struct parser *p, struct lt_logql *q)
+int
+lq_parse_selector(struct parser *p, struct lt_logql *q)
 {
 	struct lt_matcher *m;
 
-	if (next(p) != 0)
+	if (lq_next(p) != 0)
 		return -1;
 	if (p->tok.kind == T_RBRACE)
-		return next(p);
+		return lq_next(p);
 	for (;;) {
-		if (expect(p, T_IDENT, "IDENTIFIER or }") != 0)
+		if (lq_expect(p, T_IDENT, "IDENTIFIER or }") != 0)
 			return -1;
-		m = append(p, (void **)&q->matchers, &q->n_matchers, sizeof(*m));
-		if (m == NULL || (m->name = tok_text_dup(p)) == NULL)
+		m = lq_append(p, (void **)&q->matchers, &q->n_matchers, sizeof(*m));
+		if (m == NULL || (m->name = lq_tok_text_dup(p)) == NULL)
 			return -1;
-		if (next(p) != 0 ||
+		if (lq_next(p) != 0 ||
 		    matcher_value(p, m, "= or =~ or !~ or !=") != 0)
 			return -1;
 		if (p->tok.kind == T_RBRACE)
-			return next(p);
-		if (expect(p, T_COMMA, "} or ,") != 0 || next(p) != 0)
+			return lq_next(p);
+		if (lq_expect(p, T_COMMA, "} or ,") != 0 || lq_next(p) != 0)
 			return -1;
 		if (p->tok.kind != T_IDENT) {
-			unexpected(p, "IDENTIFIER");
+			lq_unexpected(p, "IDENTIFIER");
 			return -1;
 		}
 	}
@@ -1391,7 +1345,7 @@ new_stage(struct parser *p, struct lt_logql *q, enum lt_stage_kind kind)
 {
 	struct lt_stage *s;
 
-	s = append(p, (void **)&q->stages, &q->n_stages, sizeof(*s));
+	s = lq_append(p, (void **)&q->stages, &q->n_stages, sizeof(*s));
 	if (s != NULL)
 		s->kind = kind;
 	return s;
@@ -1404,19 +1358,19 @@ line_value(struct parser *p, struct lt_line_filter *lf)
 	char **v;
 
 	if (p->tok.kind == T_FUNC && strcmp(p->tok.name, "ip") == 0) {
-		fail_at(p, p->tok.start, "ip() line filters are not supported");
+		lq_fail_at(p, p->tok.start, "ip() line filters are not supported");
 		return -1;
 	}
-	if (expect(p, T_STRING, "STRING or ip") != 0)
+	if (lq_expect(p, T_STRING, "STRING or ip") != 0)
 		return -1;
 	if ((lf->op == LT_LINE_MATCH || lf->op == LT_LINE_NOT_MATCH) &&
 	    check_regex(p, p->tok.str, 0, 0) != 0)
 		return -1;
-	v = append(p, (void **)&lf->values, &lf->n_values, sizeof(*v));
+	v = lq_append(p, (void **)&lf->values, &lf->n_values, sizeof(*v));
 	if (v == NULL)
 		return -1;
-	*v = take_str(p);
-	return next(p);
+	*v = lq_take_str(p);
+	return lq_next(p);
 }
 
 /* |= "a" or "b", != "a", |~ "re", !~ "re". */
@@ -1432,17 +1386,17 @@ parse_line_filter(struct parser *p, struct lt_logql *q)
 	case T_PIPE_MATCH: op = LT_LINE_MATCH; break;
 	case T_NRE: op = LT_LINE_NOT_MATCH; break;
 	default:
-		fail_at(p, p->tok.start, "pattern line filters (%s) are not "
-			"supported", tok_name(&p->tok));
+		lq_fail_at(p, p->tok.start, "pattern line filters (%s) are not "
+			"supported", lq_tok_name(&p->tok));
 		return -1;
 	}
 	if ((s = new_stage(p, q, LT_STAGE_LINE_FILTER)) == NULL)
 		return -1;
 	s->line.op = op;
-	if (next(p) != 0 || line_value(p, &s->line) != 0)
+	if (lq_next(p) != 0 || line_value(p, &s->line) != 0)
 		return -1;
 	while (p->tok.kind == T_OR)
-		if (next(p) != 0 || line_value(p, &s->line) != 0)
+		if (lq_next(p) != 0 || line_value(p, &s->line) != 0)
 			return -1;
 	return 0;
 }
@@ -1455,22 +1409,22 @@ parse_extractions(struct parser *p, struct lt_stage *s)
 	struct lt_named *n;
 
 	for (;;) {
-		if (expect(p, T_IDENT, "IDENTIFIER") != 0)
+		if (lq_expect(p, T_IDENT, "IDENTIFIER") != 0)
 			return -1;
-		n = append(p, (void **)&s->params, &s->n_params, sizeof(*n));
-		if (n == NULL || (n->name = tok_text_dup(p)) == NULL ||
-		    next(p) != 0)
+		n = lq_append(p, (void **)&s->params, &s->n_params, sizeof(*n));
+		if (n == NULL || (n->name = lq_tok_text_dup(p)) == NULL ||
+		    lq_next(p) != 0)
 			return -1;
 		if (p->tok.kind == T_EQ) {
-			if (next(p) != 0 || expect(p, T_STRING, "STRING") != 0)
+			if (lq_next(p) != 0 || lq_expect(p, T_STRING, "STRING") != 0)
 				return -1;
-			n->expression = take_str(p);
-			if (next(p) != 0)
+			n->expression = lq_take_str(p);
+			if (lq_next(p) != 0)
 				return -1;
 		}
 		if (p->tok.kind != T_COMMA)
 			return 0;
-		if (next(p) != 0)
+		if (lq_next(p) != 0)
 			return -1;
 	}
 }
@@ -1482,27 +1436,27 @@ parse_label_format(struct parser *p, struct lt_stage *s)
 	struct lt_named *n;
 
 	for (;;) {
-		if (expect(p, T_IDENT, "IDENTIFIER") != 0)
+		if (lq_expect(p, T_IDENT, "IDENTIFIER") != 0)
 			return -1;
-		n = append(p, (void **)&s->params, &s->n_params, sizeof(*n));
-		if (n == NULL || (n->name = tok_text_dup(p)) == NULL ||
-		    next(p) != 0 || expect(p, T_EQ, "=") != 0 || next(p) != 0)
+		n = lq_append(p, (void **)&s->params, &s->n_params, sizeof(*n));
+		if (n == NULL || (n->name = lq_tok_text_dup(p)) == NULL ||
+		    lq_next(p) != 0 || lq_expect(p, T_EQ, "=") != 0 || lq_next(p) != 0)
 			return -1;
 		if (p->tok.kind == T_IDENT) {
-			if ((n->expression = tok_text_dup(p)) == NULL)
+			if ((n->expression = lq_tok_text_dup(p)) == NULL)
 				return -1;
 		} else if (p->tok.kind == T_STRING) {
-			n->expression = take_str(p);
+			n->expression = lq_take_str(p);
 			n->is_template = 1;
 		} else {
-			unexpected(p, "IDENTIFIER or STRING");
+			lq_unexpected(p, "IDENTIFIER or STRING");
 			return -1;
 		}
-		if (next(p) != 0)
+		if (lq_next(p) != 0)
 			return -1;
 		if (p->tok.kind != T_COMMA)
 			return 0;
-		if (next(p) != 0)
+		if (lq_next(p) != 0)
 			return -1;
 	}
 }
@@ -1516,11 +1470,11 @@ parse_drop_keep(struct parser *p, struct lt_stage *s)
 	int rc;
 
 	for (;;) {
-		if (expect(p, T_IDENT, "IDENTIFIER") != 0)
+		if (lq_expect(p, T_IDENT, "IDENTIFIER") != 0)
 			return -1;
-		n = append(p, (void **)&s->params, &s->n_params, sizeof(*n));
-		if (n == NULL || (n->name = tok_text_dup(p)) == NULL ||
-		    next(p) != 0)
+		n = lq_append(p, (void **)&s->params, &s->n_params, sizeof(*n));
+		if (n == NULL || (n->name = lq_tok_text_dup(p)) == NULL ||
+		    lq_next(p) != 0)
 			return -1;
 		if (match_op(p->tok.kind, &n->op)) {
 			memset(&m, 0, sizeof(m));
@@ -1532,21 +1486,19 @@ parse_drop_keep(struct parser *p, struct lt_stage *s)
 		}
 		if (p->tok.kind != T_COMMA)
 			return 0;
-		if (next(p) != 0)
+		if (lq_next(p) != 0)
 			return -1;
 	}
 }
 
 /* ---- label filters ---- */
 
-static struct lt_label_filter *filter_expr(struct parser *, int, int,
-					   size_t *);
 
 static int
 too_deep(struct parser *p, int nest, size_t depth)
 {
 	if (nest > LT_LOGQL_MAX_DEPTH || depth > LT_LOGQL_MAX_DEPTH) {
-		fail_at(p, p->tok.start, "label filters nested deeper than "
+		lq_fail_at(p, p->tok.start, "label filters nested deeper than "
 			"LT_LOGQL_MAX_DEPTH (%d)", LT_LOGQL_MAX_DEPTH);
 		return 1;
 	}
@@ -1584,7 +1536,7 @@ filter_value(struct parser *p, struct lt_label_filter *f, int ip_ok)
 	case T_ADD:
 	case T_SUB:
 		sign = p->tok.kind == T_SUB ? -1 : 1;
-		if (next(p) != 0 || expect(p, T_NUMBER, "NUMBER") != 0)
+		if (lq_next(p) != 0 || lq_expect(p, T_NUMBER, "NUMBER") != 0)
 			return -1;
 		/* FALLTHROUGH */
 	case T_NUMBER:
@@ -1592,17 +1544,17 @@ filter_value(struct parser *p, struct lt_label_filter *f, int ip_ok)
 		break;
 	case T_FUNC:
 		if (ip_ok && strcmp(p->tok.name, "ip") == 0) {
-			fail_at(p, p->tok.start,
+			lq_fail_at(p, p->tok.start,
 				"ip() label filters are not supported");
 			return -1;
 		}
 		/* FALLTHROUGH */
 	default:
-		unexpected(p, NULL);
+		lq_unexpected(p, NULL);
 		return -1;
 	}
 	f->number = sign * p->tok.num;
-	return next(p);
+	return lq_next(p);
 }
 
 /* name OP value, or ( filters ). */
@@ -1613,27 +1565,27 @@ filter_primary(struct parser *p, int nest, size_t *depth)
 	enum lt_match_op mop;
 
 	if (p->tok.kind == T_LPAREN) {
-		if (too_deep(p, nest + 1, 0) || next(p) != 0)
+		if (too_deep(p, nest + 1, 0) || lq_next(p) != 0)
 			return NULL;
-		if ((f = filter_expr(p, 0, nest + 1, depth)) == NULL)
+		if ((f = lq_filter_expr(p, 0, nest + 1, depth)) == NULL)
 			return NULL;
-		if (expect(p, T_RPAREN, NULL) != 0 || next(p) != 0) {
-			free_filter(f);
+		if (lq_expect(p, T_RPAREN, NULL) != 0 || lq_next(p) != 0) {
+			lq_free_filter(f);
 			return NULL;
 		}
 		return f;
 	}
-	if (expect(p, T_IDENT, NULL) != 0)
+	if (lq_expect(p, T_IDENT, NULL) != 0)
 		return NULL;
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
-		oom(p);
+		lq_oom(p);
 		return NULL;
 	}
 	*depth = 1;
-	if ((f->name = tok_text_dup(p)) == NULL || next(p) != 0)
+	if ((f->name = lq_tok_text_dup(p)) == NULL || lq_next(p) != 0)
 		goto fail;
 	if (match_op(p->tok.kind, &mop)) {
-		if (next(p) != 0)
+		if (lq_next(p) != 0)
 			goto fail;
 		/* = and != also compare numbers, durations and sizes. */
 		if (p->tok.kind != T_STRING &&
@@ -1647,25 +1599,25 @@ filter_primary(struct parser *p, int nest, size_t *depth)
 		f->matcher.name = f->name;
 		f->name = NULL;
 		f->matcher.op = mop;
-		if (expect(p, T_STRING, "STRING") != 0)
+		if (lq_expect(p, T_STRING, "STRING") != 0)
 			goto fail;
-		f->matcher.value = take_str(p);
+		f->matcher.value = lq_take_str(p);
 		if ((mop == LT_MATCH_RE || mop == LT_MATCH_NRE) &&
 		    check_regex(p, f->matcher.value, 1, 0) != 0)
 			goto fail;
-		if (next(p) != 0)
+		if (lq_next(p) != 0)
 			goto fail;
 		return f;
 	}
 	if (!cmp_op(p->tok.kind, &f->cmp)) {
-		unexpected(p, NULL);
+		lq_unexpected(p, NULL);
 		goto fail;
 	}
-	if (next(p) != 0 || filter_value(p, f, 0) != 0)
+	if (lq_next(p) != 0 || filter_value(p, f, 0) != 0)
 		goto fail;
 	return f;
 fail:
-	free_filter(f);
+	lq_free_filter(f);
 	return NULL;
 }
 
@@ -1676,9 +1628,9 @@ join(struct parser *p, enum lt_label_filter_kind kind,
 	struct lt_label_filter *f;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
-		oom(p);
-		free_filter(left);
-		free_filter(right);
+		lq_oom(p);
+		lq_free_filter(left);
+		lq_free_filter(right);
 		return NULL;
 	}
 	f->kind = kind;
@@ -1697,8 +1649,8 @@ starts_filter(enum tok k)
  * than `or`, both to the left; after `,` or a space (rules without a
  * precedence, where yacc shifts), the right side is all the rest.
  * min_prec: 0 any, 1 or, 2 and. */
-static struct lt_label_filter *
-filter_expr(struct parser *p, int min_prec, int nest, size_t *depth)
+struct lt_label_filter *
+lq_filter_expr(struct parser *p, int min_prec, int nest, size_t *depth)
 {
 	struct lt_label_filter *left, *right;
 	size_t dl, dr;
@@ -1710,9 +1662,9 @@ filter_expr(struct parser *p, int min_prec, int nest, size_t *depth)
 		return NULL;
 	for (;;) {
 		if (p->tok.kind == T_COMMA || starts_filter(p->tok.kind)) {
-			if (p->tok.kind == T_COMMA && next(p) != 0)
+			if (p->tok.kind == T_COMMA && lq_next(p) != 0)
 				goto fail;
-			if ((right = filter_expr(p, 0, nest + 1, &dr)) == NULL)
+			if ((right = lq_filter_expr(p, 0, nest + 1, &dr)) == NULL)
 				goto fail;
 			dl = 1 + (dl > dr ? dl : dr);
 			if ((left = join(p, LT_LF_AND, left, right)) == NULL)
@@ -1729,9 +1681,9 @@ filter_expr(struct parser *p, int min_prec, int nest, size_t *depth)
 			break;
 		if (prec < min_prec)
 			break;
-		if (next(p) != 0)
+		if (lq_next(p) != 0)
 			goto fail;
-		if ((right = filter_expr(p, prec + 1, nest + 1, &dr)) == NULL)
+		if ((right = lq_filter_expr(p, prec + 1, nest + 1, &dr)) == NULL)
 			goto fail;
 		dl = 1 + (dl > dr ? dl : dr);
 		left = join(p, prec == 2 ? LT_LF_AND : LT_LF_OR, left, right);
@@ -1743,7 +1695,7 @@ filter_expr(struct parser *p, int min_prec, int nest, size_t *depth)
 	*depth = dl;
 	return left;
 fail:
-	free_filter(left);
+	lq_free_filter(left);
 	return NULL;
 }
 
@@ -1758,18 +1710,18 @@ parse_pipe_stage(struct parser *p, struct lt_logql *q)
 
 	switch (p->tok.kind) {
 	case T_JSON:
-		if ((s = new_stage(p, q, LT_STAGE_JSON)) == NULL || next(p) != 0)
+		if ((s = new_stage(p, q, LT_STAGE_JSON)) == NULL || lq_next(p) != 0)
 			return -1;
 		return p->tok.kind == T_IDENT ? parse_extractions(p, s) : 0;
 	case T_LOGFMT:
-		if ((s = new_stage(p, q, LT_STAGE_LOGFMT)) == NULL || next(p) != 0)
+		if ((s = new_stage(p, q, LT_STAGE_LOGFMT)) == NULL || lq_next(p) != 0)
 			return -1;
 		while (p->tok.kind == T_FLAG) {
 			if (p->text[p->tok.start + 2] == 's')
 				s->logfmt_strict = 1;
 			else
 				s->logfmt_keep_empty = 1;
-			if (next(p) != 0)
+			if (lq_next(p) != 0)
 				return -1;
 		}
 		return p->tok.kind == T_IDENT ? parse_extractions(p, s) : 0;
@@ -1777,51 +1729,51 @@ parse_pipe_stage(struct parser *p, struct lt_logql *q)
 	case T_PATTERN:
 		s = new_stage(p, q, p->tok.kind == T_REGEXP ? LT_STAGE_REGEXP :
 			      LT_STAGE_PATTERN);
-		if (s == NULL || next(p) != 0 ||
-		    expect(p, T_STRING, "STRING") != 0)
+		if (s == NULL || lq_next(p) != 0 ||
+		    lq_expect(p, T_STRING, "STRING") != 0)
 			return -1;
-		s->text = take_str(p);
+		s->text = lq_take_str(p);
 		if (s->kind == LT_STAGE_REGEXP &&
 		    check_regex(p, s->text, 0, 1) != 0)
 			return -1;
-		return next(p);
+		return lq_next(p);
 	case T_UNPACK:
 	case T_DECOLORIZE:
 		s = new_stage(p, q, p->tok.kind == T_UNPACK ? LT_STAGE_UNPACK :
 			      LT_STAGE_DECOLORIZE);
-		return s == NULL ? -1 : next(p);
+		return s == NULL ? -1 : lq_next(p);
 	case T_LINE_FMT:
 		if ((s = new_stage(p, q, LT_STAGE_LINE_FORMAT)) == NULL ||
-		    next(p) != 0 || expect(p, T_STRING, "STRING") != 0)
+		    lq_next(p) != 0 || lq_expect(p, T_STRING, "STRING") != 0)
 			return -1;
-		s->text = take_str(p);
-		return next(p);
+		s->text = lq_take_str(p);
+		return lq_next(p);
 	case T_LABEL_FMT:
 		if ((s = new_stage(p, q, LT_STAGE_LABEL_FORMAT)) == NULL ||
-		    next(p) != 0)
+		    lq_next(p) != 0)
 			return -1;
 		return parse_label_format(p, s);
 	case T_DROP:
 	case T_KEEP:
 		s = new_stage(p, q, p->tok.kind == T_DROP ? LT_STAGE_DROP :
 			      LT_STAGE_KEEP);
-		if (s == NULL || next(p) != 0)
+		if (s == NULL || lq_next(p) != 0)
 			return -1;
 		return parse_drop_keep(p, s);
 	case T_IDENT:
 	case T_LPAREN:
 		if ((s = new_stage(p, q, LT_STAGE_LABEL_FILTER)) == NULL)
 			return -1;
-		s->filter = filter_expr(p, 0, 0, &depth);
+		s->filter = lq_filter_expr(p, 0, 0, &depth);
 		return s->filter == NULL ? -1 : 0;
 	default:
-		unexpected(p, NULL);
+		lq_unexpected(p, NULL);
 		return -1;
 	}
 }
 
-static int
-parse_pipeline(struct parser *p, struct lt_logql *q)
+int
+lq_parse_pipeline(struct parser *p, struct lt_logql *q)
 {
 	for (;;) {
 		switch (p->tok.kind) {
@@ -1835,7 +1787,14 @@ parse_pipeline(struct parser *p, struct lt_logql *q)
 				return -1;
 			break;
 		case T_PIPE:
-			if (next(p) != 0 || parse_pipe_stage(p, q) != 0)
+			if (lq_next(p) != 0)
+				return -1;
+			if (p->in_range && p->tok.kind == T_KEYWORD &&
+			    strcmp(p->tok.name, "unwrap") == 0) {
+				p->at_unwrap = 1;
+				return 0;
+			}
+			if (parse_pipe_stage(p, q) != 0)
 				return -1;
 			break;
 		default:
@@ -1857,41 +1816,41 @@ parse_query(struct parser *p, struct lt_logql *q)
 {
 	size_t parens = 0;
 
-	if (next(p) != 0)
+	if (lq_next(p) != 0)
 		return -1;
 	while (p->tok.kind == T_LPAREN) {
 		if (++parens > LT_LOGQL_MAX_DEPTH) {
-			fail_at(p, p->tok.start, "parentheses nested deeper "
+			lq_fail_at(p, p->tok.start, "parentheses nested deeper "
 				"than LT_LOGQL_MAX_DEPTH (%d)", LT_LOGQL_MAX_DEPTH);
 			return -1;
 		}
-		if (next(p) != 0)
+		if (lq_next(p) != 0)
 			return -1;
 	}
 	if (metric_start(p->tok.kind)) {
-		fail_at(p, p->tok.start, "syntax error: unexpected %s: metric "
-			"queries are not supported", tok_name(&p->tok));
+		lq_fail_at(p, p->tok.start, "syntax error: unexpected %s: metric "
+			"queries are not supported", lq_tok_name(&p->tok));
 		return -1;
 	}
-	if (expect(p, T_LBRACE, NULL) != 0 || parse_selector(p, q) != 0 ||
-	    parse_pipeline(p, q) != 0)
+	if (lq_expect(p, T_LBRACE, NULL) != 0 || lq_parse_selector(p, q) != 0 ||
+	    lq_parse_pipeline(p, q) != 0)
 		return -1;
 	for (; parens > 0; parens--)
-		if (expect(p, T_RPAREN, NULL) != 0 || next(p) != 0)
+		if (lq_expect(p, T_RPAREN, NULL) != 0 || lq_next(p) != 0)
 			return -1;
-	return expect(p, T_EOF, NULL);
+	return lq_expect(p, T_EOF, NULL);
 }
 
 /* Loki's validateMatchers: some matcher must refuse the empty value. */
-static int
-check_selective(struct parser *p, const struct lt_logql *q)
+int
+lq_check_selective(struct parser *p, const struct lt_logql *q)
 {
 	size_t i;
 
 	for (i = 0; i < q->n_matchers; i++)
 		if (lt_matcher_matches(&q->matchers[i], "", 0) == 0)
 			return 0;
-	say(p, "parse error : %s", ERR_EMPTY_COMPATIBLE);
+	lq_say(p, "parse error : %s", ERR_EMPTY_COMPATIBLE);
 	return -1;
 }
 
@@ -1909,27 +1868,27 @@ parse(const char *text, size_t len, char *why, size_t whylen, int selector)
 	if (why != NULL && whylen > 0)
 		why[0] = '\0';
 	if (len > LT_LOGQL_MAX_LEN) {
-		say(&p, "parse error : input size too long (%zu > %d): "
+		lq_say(&p, "parse error : input size too long (%zu > %d): "
 		    "LT_LOGQL_MAX_LEN", len, LT_LOGQL_MAX_LEN);
 		return NULL;
 	}
 	if (text == NULL)
 		p.text = "";
 	if ((q = calloc(1, sizeof(*q))) == NULL) {
-		oom(&p);
+		lq_oom(&p);
 		return NULL;
 	}
-	if (parse_query(&p, q) != 0 || check_selective(&p, q) != 0)
+	if (parse_query(&p, q) != 0 || lq_check_selective(&p, q) != 0)
 		goto fail;
 	if (selector && q->n_stages > 0) {
-		say(&p, "only label matchers are supported");
+		lq_say(&p, "only label matchers are supported");
 		goto fail;
 	}
 	free(p.tok.str);
 	return q;
 fail:
 	if (!p.failed)
-		oom(&p);
+		lq_oom(&p);
 	free(p.tok.str);
 	lt_logql_free(q);
 	return NULL;

@@ -53,6 +53,8 @@ struct lt_matrix_mem;
 struct lt_matrix {
 	size_t n_steps;
 	int scalar;
+	int ordered;                 /* keep the series' order in an instant
+				      * query's vector (sort, sort_desc) */
 	struct lt_series *series;
 	size_t n, cap;
 	struct lt_matrix_mem *mem;   /* the labels' strings, values */
@@ -131,8 +133,9 @@ int lt_metric_eval(const struct lt_expr *e, const struct lt_steps *st,
  *   {"status":"success","data":{"resultType":"matrix","result":
  *    [{"metric":{"a":"b"},"values":[[1700000000,"2"],...]}],"stats":{...}}}
  * an instant query's "vector" ({"metric":{},"value":[ts,"2"]}) or, for a
- * scalar, "scalar" ([ts,"2"]).  Series are in Loki's order (by labels;
- * sort, sort_desc, topk and bottomk's order for an instant query),
+ * scalar, "scalar" ([ts,"2"]).  Series are in Loki's order: by labels,
+ * except an instant query's vector when m->ordered (a tree with sort or
+ * sort_desc, as Loki's Sortable(): topk alone is sorted by labels),
  * values as Go's strconv.FormatFloat(v, 'f', -1, 64) ("NaN", "+Inf").
  * Returns 0, or -1 when out of memory or the sink failed. */
 int lt_metric_write(const struct lt_matrix *m, const struct lt_steps *st,

@@ -165,6 +165,11 @@ struct lt_pipeline {
 	struct lt_buf name;       /* a label name being built */
 	struct lt_buf tmp;        /* template output, NUL-terminated numbers */
 	int oom;
+	/* Metric queries: the label read as the entry's value after the
+	 * stages, and the label filters after it (lt_pipeline_unwrap()). */
+	char *unwrap;
+	enum lt_unwrap_conv conv;
+	struct pl_filter *post;
 };
 
 /* ---- small helpers ---- */
@@ -1923,6 +1928,123 @@ run_decolorize(struct lt_pipeline *p, const struct pl_stage *s)
 	p->line_len = o;
 }
 
+/* ---- unwrap (metric queries) ---- */
+
+/* Go's time.ParseDuration message for s, which lt_go_duration() refused:
+ * "missing unit" or "unknown unit" where its scan stops there, else
+ * "invalid duration". */
+static void
+duration_error(const char *s, char *out, size_t len)
+{
+	static const char *const units[] = {"ns", "us", "\xc2\xb5s",
+		"\xce\xbcs", "ms", "s", "m", "h"};
+	const char *p = s + (*s == '+' || *s == '-'), *u;
+	size_t i, n;
+	int digits;
+
+	while (*p != '\0') {
+		digits = 0;
+		for (; *p >= '0' && *p <= '9'; p++)
+			digits = 1;
+		if (*p == '.')
+			for (p++; *p >= '0' && *p <= '9'; p++)
+				digits = 1;
+		if (!digits)
+			break;
+		for (u = p; *p != '\0' && *p != '.' && (*p < '0' || *p > '9'); p++)
+			;
+		n = (size_t)(p - u);
+		if (n == 0) {
+			(void)snprintf(out, len, "time: missing unit in duration \"%.200s\"", s);
+			return;
+		}
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (strlen(units[i]) == n && memcmp(units[i], u, n) == 0)
+				break;
+		if (i == sizeof(units) / sizeof(units[0])) {
+			(void)snprintf(out, len, "time: unknown unit \"%.*s\" in duration \"%.200s\"",
+				       (int)(n > 100 ? 100 : n), u, s);
+			return;
+		}
+	}
+	(void)snprintf(out, len, "time: invalid duration \"%.200s\"", s);
+}
+
+/* go-humanize's ParseBytes message for s, which lt_go_bytes() refused:
+ * the number before the unit does not parse, or the unit is unknown
+ * (lower case, spaces trimmed). */
+static void
+bytes_error(const char *s, char *out, size_t len)
+{
+	char num[128], unit[128];
+	const char *p = s, *why;
+	size_t n = 0, k = 0, end;
+	double v;
+
+	for (; (*p >= '0' && *p <= '9') || *p == '.' || *p == ','; p++)
+		if (*p != ',' && n + 1 < sizeof(num))
+			num[n++] = *p;
+	num[n] = '\0';
+	if (go_parse_float(num, &v, &why) < 0) {
+		(void)snprintf(out, len, "strconv.ParseFloat: parsing \"%s\": %s",
+			       num, why);
+		return;
+	}
+	while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+		p++;
+	for (end = strlen(p); end > 0 && (p[end - 1] == ' ' ||
+		     (p[end - 1] >= '\t' && p[end - 1] <= '\r')); end--)
+		;
+	for (; k < end && k + 1 < sizeof(unit); k++)
+		unit[k] = (char)(p[k] >= 'A' && p[k] <= 'Z' ? p[k] - 'A' + 'a' : p[k]);
+	unit[k] = '\0';
+	(void)snprintf(out, len, "unhandled size name: %s", unit);
+}
+
+/* After the stages: the unwrapped label's value as a number.  An absent
+ * or empty label drops the entry; one that does not convert sets
+ * SampleExtractionErr and keeps it with the value 0 (or Go's infinity
+ * for a float out of range); then the label filters written after the
+ * unwrap.  As Loki's labelSampleExtractor.  Returns 1 keep, 0 drop. */
+static int
+run_unwrap(struct lt_pipeline *p, double *value)
+{
+	const char *v, *why = "invalid syntax";
+	char msg[512];
+	size_t len;
+	int rc;
+
+	*value = 0;
+	v = label_get(p, p->unwrap, strlen(p->unwrap), &len);
+	if (v == NULL || len == 0)
+		return 0;
+	p->tmp.len = 0;
+	if (lt_buf_append(&p->tmp, v, len) < 0 || lt_buf_terminate(&p->tmp) < 0) {
+		p->oom = 1;
+		return 0;
+	}
+	v = (const char *)p->tmp.data;
+	if (p->conv == LT_UNWRAP_DURATION)
+		rc = lt_go_duration(v, value);
+	else if (p->conv == LT_UNWRAP_BYTES)
+		rc = lt_go_bytes(v, value);
+	else
+		rc = go_parse_float(v, value, &why);
+	if (rc < 0) {
+		if (p->conv == LT_UNWRAP_DURATION)
+			duration_error(v, msg, sizeof(msg));
+		else if (p->conv == LT_UNWRAP_BYTES)
+			bytes_error(v, msg, sizeof(msg));
+		else
+			(void)snprintf(msg, sizeof(msg),
+				       "strconv.ParseFloat: parsing \"%.200s\": %s", v, why);
+		if (p->conv != LT_UNWRAP_NUMBER || strcmp(why, "invalid syntax") == 0)
+			*value = 0;
+		set_errorf(p, "SampleExtractionErr", "%s", msg);
+	}
+	return p->post == NULL || run_filter(p, p->post);
+}
+
 /* ---- running ---- */
 
 /* Runs one stage: 1 keep, 0 drop. */
@@ -2048,6 +2170,11 @@ lt_pipeline_run(struct lt_pipeline *p, const struct lt_pl_input *in,
 		if (p->oom)
 			return -1;
 	}
+	out->value = 0;
+	if (p->unwrap != NULL && !run_unwrap(p, &out->value))
+		return p->oom ? -1 : 0;
+	if (p->oom)
+		return -1;
 	out->line = p->line;
 	out->line_len = p->line_len;
 	out->labels = p->out;
@@ -2528,6 +2655,8 @@ lt_pipeline_free(struct lt_pipeline *p)
 	pcre2_match_context_free(p->mctx);
 	pcre2_jit_stack_free(p->jit);
 	arena_free(&p->arena);
+	free(p->unwrap);
+	filter_free(p->post);
 	free(p->labels);
 	free(p->out);
 	lt_buf_free(&p->name);
@@ -2611,4 +2740,21 @@ oom:
 fail:
 	lt_pipeline_free(p);
 	return NULL;
+}
+
+int
+lt_pipeline_unwrap(struct lt_pipeline *p, const char *label,
+		   enum lt_unwrap_conv conv, const struct lt_label_filter *post,
+		   char *why, size_t whylen)
+{
+	if ((p->unwrap = strdup(label)) == NULL) {
+		say(why, whylen, "out of memory");
+		return -1;
+	}
+	p->conv = conv;
+	if (post != NULL && (p->post = filter_new(post, why, whylen)) == NULL)
+		return -1;
+	/* An entry without the label is dropped. */
+	p->keeps_all = 0;
+	return 0;
 }

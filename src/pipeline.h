@@ -39,6 +39,7 @@ struct lt_pl_output {
 	size_t line_len;
 	const struct lt_label *labels;
 	size_t n_labels;
+	double value;       /* the unwrapped value (lt_pipeline_unwrap()), or 0 */
 };
 
 /* Limits per entry, so one entry cannot take unbounded memory or time. */
@@ -60,6 +61,21 @@ void lt_pipeline_free(struct lt_pipeline *p);
  * kept, 0 when a filter dropped it, -1 when memory ran out. */
 int lt_pipeline_run(struct lt_pipeline *p, const struct lt_pl_input *in,
 		    struct lt_pl_output *out);
+
+/* For a metric query over unwrapped values (| unwrap label,
+ * | unwrap duration(label), | unwrap bytes(label), then label filters):
+ * after the stages, out->value is the label's value as conv reads it
+ * (Go's strconv.ParseFloat, time.ParseDuration in seconds, go-humanize's
+ * ParseBytes).  As Loki's labelSampleExtractor: an entry whose label is
+ * absent or empty is dropped; one whose value does not convert gets
+ * __error__="SampleExtractionErr" and __error_details__ (Go's message)
+ * and the value 0; then post (may be NULL), the label filters written
+ * after the unwrap, runs.  Returns 0, or -1 with why set (a regex of
+ * post that does not compile, "out of memory"). */
+int lt_pipeline_unwrap(struct lt_pipeline *p, const char *label,
+		       enum lt_unwrap_conv conv,
+		       const struct lt_label_filter *post, char *why,
+		       size_t whylen);
 
 /* Whether the pipeline keeps every entry (no filters left to run): then
  * the SQL may apply the query's limit itself. */

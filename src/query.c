@@ -1180,21 +1180,11 @@ settings_for(struct lt_ch_query_settings *s,
 	s->max_rows_to_read = lim->max_rows_to_read;
 }
 
-/* Lines of an answer, one at a time, to a row function. */
-struct line_reader {
-	struct lt_buf partial;          /* a line begun in an earlier piece */
-	/* Returns 0 to go on, 1 when it has enough, -1 to abort. */
-	int (*row)(struct line_reader *lr, const char *line, size_t len);
-	int bad;                        /* a line was not a row: ignore the rest */
-	size_t after_bad;               /* bytes read since */
-	int oom;
-	char why[256];
-};
 
 static int
 on_lines(void *ctx, const char *data, size_t len)
 {
-	struct line_reader *lr = ctx;
+	struct lt_line_reader *lr = ctx;
 	const char *nl;
 	size_t piece;
 	int rc;
@@ -1236,7 +1226,7 @@ on_lines(void *ctx, const char *data, size_t len)
 /* Runs sql and hands its rows to lr->row; the result as for a query. */
 static int
 run_lines(struct lt_ch *ch, const char *sql,
-	  const struct lt_query_limits *lim, struct line_reader *lr,
+	  const struct lt_query_limits *lim, struct lt_line_reader *lr,
 	  struct lt_query_error *err)
 {
 	struct lt_ch_query_settings s;
@@ -1270,10 +1260,18 @@ run_lines(struct lt_ch *ch, const char *sql,
 	return 0;
 }
 
+int
+lt_query_run_lines(struct lt_ch *ch, const char *sql,
+		   const struct lt_query_limits *lim, struct lt_line_reader *lr,
+		   struct lt_query_error *err)
+{
+	return run_lines(ch, sql, lim, lr, err);
+}
+
 /* --- Log queries ---------------------------------------------------------- */
 
 struct log_run {
-	struct line_reader lr;          /* first: the reader is the run */
+	struct lt_line_reader lr;          /* first: the reader is the run */
 	struct lt_pipeline *pl;
 	struct lt_log_result *res;
 	struct lt_log_row row;
@@ -1283,7 +1281,7 @@ struct log_run {
 };
 
 static int
-log_row(struct line_reader *lr, const char *line, size_t len)
+log_row(struct lt_line_reader *lr, const char *line, size_t len)
 {
 	struct log_run *run = (struct log_run *)lr;
 	struct lt_pl_input in;
@@ -1472,7 +1470,7 @@ done:
 /* Answers built whole before they are written, so that a failure writes
  * nothing: {"status":"success","data":[ ... ]}. */
 struct list_run {
-	struct line_reader lr;
+	struct lt_line_reader lr;
 	struct lt_buf json;
 	struct lt_buf cell;
 	struct lt_log_row series;       /* the label array of a series */
@@ -1511,7 +1509,7 @@ list_free(struct list_run *run)
 
 /* A line with one string: a label name or value. */
 static int
-name_row(struct line_reader *lr, const char *line, size_t len)
+name_row(struct lt_line_reader *lr, const char *line, size_t len)
 {
 	struct list_run *run = (struct list_run *)lr;
 
@@ -1585,7 +1583,7 @@ lt_query_label_values(struct lt_ch *ch, const struct lt_sql_target *t,
 
 /* A line with a label array: one series, as a JSON object. */
 static int
-series_row(struct line_reader *lr, const char *line, size_t len)
+series_row(struct lt_line_reader *lr, const char *line, size_t len)
 {
 	struct list_run *run = (struct list_run *)lr;
 	struct lt_log_row *s = &run->series;
@@ -1676,13 +1674,13 @@ done:
 }
 
 struct stats_run {
-	struct line_reader lr;
+	struct lt_line_reader lr;
 	uint64_t v[4];
 	int rows;
 };
 
 static int
-stats_row(struct line_reader *lr, const char *line, size_t len)
+stats_row(struct lt_line_reader *lr, const char *line, size_t len)
 {
 	struct stats_run *run = (struct stats_run *)lr;
 	size_t i, start = 0, k = 0;

@@ -114,4 +114,5 @@ const struct lt_query_engine lt_query_clickhouse = {
 	.label_values = lt_query_label_values,
 	.series = lt_query_series,
 	.index_stats = lt_query_index_stats,
+	.metric = lt_query_metric,
 };

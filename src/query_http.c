@@ -786,11 +786,12 @@ seconds_or_duration(const char *s, int64_t *ns, struct lt_query_error *err)
 	return set_error(err, 400, "cannot parse %s to a valid duration", q);
 }
 
-/* step and interval: a log query does not use them, but Loki refuses
- * the same values. */
+/* step and interval: a metric query is evaluated every step (Loki's
+ * default: the range over 250, at least 1s); a log query does not use
+ * them, but Loki refuses the same values. */
 static int
 param_step(const struct lt_form *form, int64_t start, int64_t end,
-	   struct lt_query_error *err)
+	   int64_t *step_out, struct lt_query_error *err)
 {
 	const char *s = lt_form_get(form, "step");
 	const char *iv = lt_form_get(form, "interval");
@@ -812,6 +813,7 @@ param_step(const struct lt_form *form, int64_t start, int64_t end,
 		if (interval < 0)
 			return set_error(err, 400, "interval must be >= 0");
 	}
+	*step_out = step;
 	return 0;
 }
 
@@ -841,6 +843,22 @@ parse_query(const char *text, int selector_only, struct lt_logql **q,
 	*q = selector_only ? lt_logql_parse_selector(text, strlen(text), why, sizeof(why))
 			   : lt_logql_parse(text, strlen(text), why, sizeof(why));
 	if (*q != NULL)
+		return 0;
+	return set_error(err, strcmp(why, "out of memory") == 0 ? 503 : 400,
+			 "%s", why);
+}
+
+/* A log query or a metric query, for /query and /query_range. */
+static int
+parse_any(const char *text, struct lt_query_ast *ast, struct lt_query_error *err)
+{
+	char why[900];
+
+	memset(ast, 0, sizeof(*ast));
+	if (text == NULL)
+		text = "";
+	why[0] = '\0';
+	if (lt_logql_parse_query(text, strlen(text), ast, why, sizeof(why)) == 0)
 		return 0;
 	return set_error(err, strcmp(why, "out of memory") == 0 ? 503 : 400,
 			 "%s", why);
@@ -893,11 +911,51 @@ call_logs(struct run *r, struct lt_ch *ch, const struct lt_sql_target *t,
 }
 
 static int
-run_query_range(struct run *r)
+call_metric(struct run *r, struct lt_ch *ch, const struct lt_sql_target *t,
+	    void *arg)
+{
+	return r->e->metric(ch, t, &r->lim, arg, r->sink, r->err);
+}
+
+/* A log query over the range, newest or oldest entries first. */
+static int
+run_log_range(struct run *r, const struct lt_logql *q, size_t limit,
+	      int forward)
 {
 	struct logs_arg a;
-	struct lt_logql *q = NULL;
+
+	if (r->lim.max_entries > 0 && limit > r->lim.max_entries)
+		return set_error(r->err, 400, "max entries limit per query exceeded, limit > max_entries_limit_per_query (%zu > %zu)",
+				 limit, r->lim.max_entries);
+	memset(&a, 0, sizeof(a));
+	a.req.q = q;
+	a.req.range = r->range;
+	a.req.limit = limit;
+	a.req.forward = forward;
+	return with_engine(r, call_logs, &a);
+}
+
+/* A metric query evaluated at start, start + step, ... up to end. */
+static int
+run_metric_range(struct run *r, const struct lt_expr *e, int64_t step)
+{
+	struct lt_metric_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.e = e;
+	req.tenant = r->tenant;
+	req.start_ns = r->range.start_ns;
+	req.step_ns = step;
+	req.n_steps = (size_t)((r->range.end_ns - r->range.start_ns) / step) + 1;
+	return with_engine(r, call_metric, &req);
+}
+
+static int
+run_query_range(struct run *r)
+{
+	struct lt_query_ast ast;
 	size_t limit;
+	int64_t step = 0;
 	int forward, rc = -1;
 
 	if (lt_query_bounds(r->form, r->now_ns, &r->range.start_ns,
@@ -907,35 +965,30 @@ run_query_range(struct run *r)
 		return set_error(r->err, 400, "end timestamp must not be before or equal to start time");
 	if (param_limit(r->form, &limit, r->err) < 0 ||
 	    param_direction(r->form, &forward, r->err) < 0 ||
-	    param_step(r->form, r->range.start_ns, r->range.end_ns, r->err) < 0 ||
-	    parse_query(lt_form_get(r->form, "query"), 0, &q, r->err) < 0)
+	    param_step(r->form, r->range.start_ns, r->range.end_ns, &step,
+		       r->err) < 0 ||
+	    parse_any(lt_form_get(r->form, "query"), &ast, r->err) < 0)
 		return -1;
 	if (check_length(&r->lim, r->range.start_ns, r->range.end_ns, r->err) < 0)
 		goto out;
-	if (r->lim.max_entries > 0 && limit > r->lim.max_entries) {
-		(void)set_error(r->err, 400, "max entries limit per query exceeded, limit > max_entries_limit_per_query (%zu > %zu)",
-				limit, r->lim.max_entries);
-		goto out;
-	}
-	memset(&a, 0, sizeof(a));
-	a.req.q = q;
-	a.req.range = r->range;
-	a.req.limit = limit;
-	a.req.forward = forward;
-	rc = with_engine(r, call_logs, &a);
+	if (ast.log != NULL)
+		rc = run_log_range(r, ast.log, limit, forward);
+	else
+		rc = run_metric_range(r, ast.metric, step);
 out:
-	lt_logql_free(q);
+	lt_query_ast_free(&ast);
 	return rc;
 }
 
 static int
 run_instant(struct run *r)
 {
-	struct lt_logql *q = NULL;
+	struct lt_query_ast ast;
+	struct lt_metric_request req;
 	const char *t = lt_form_get(r->form, "time");
 	size_t limit;
-	int64_t ns;
-	int forward;
+	int64_t ns = r->now_ns;
+	int forward, rc;
 	char why[512];
 
 	if (param_limit(r->form, &limit, r->err) < 0)
@@ -943,12 +996,23 @@ run_instant(struct run *r)
 	if (t != NULL && lt_query_parse_time(t, &ns, why, sizeof(why)) < 0)
 		return set_error(r->err, 400, "%s", why);
 	if (param_direction(r->form, &forward, r->err) < 0 ||
-	    parse_query(lt_form_get(r->form, "query"), 0, &q, r->err) < 0)
+	    parse_any(lt_form_get(r->form, "query"), &ast, r->err) < 0)
 		return -1;
-	/* A log query parsed: Loki 3 answers it only over a range; a
-	 * metric query is what the parser refused above. */
-	lt_logql_free(q);
-	return set_error(r->err, 400, "log queries are not supported as an instant query type, please change your query to a range query type");
+	if (ast.log != NULL) {
+		/* Loki 3 answers a log query only over a range. */
+		lt_query_ast_free(&ast);
+		return set_error(r->err, 400, "log queries are not supported as an instant query type, please change your query to a range query type");
+	}
+	memset(&req, 0, sizeof(req));
+	req.e = ast.metric;
+	req.tenant = r->tenant;
+	req.start_ns = ns;
+	req.step_ns = 1;   /* one step: any positive width */
+	req.n_steps = 1;
+	req.instant = 1;
+	rc = with_engine(r, call_metric, &req);
+	lt_query_ast_free(&ast);
+	return rc;
 }
 
 struct labels_arg {

@@ -111,4 +111,26 @@ int lt_log_result_write(const struct lt_log_result *r,
 			const struct lt_log_stats *st,
 			const struct lt_query_sink *sink);
 
+/* Lines of an answer, one at a time, to a row function (for the
+ * statements of query.c and query_metric.c). */
+struct lt_line_reader {
+	struct lt_buf partial;          /* a line begun in an earlier piece */
+	/* Returns 0 to go on, 1 when it has enough, -1 to abort (with
+	 * oom set, or the caller's error filled in). */
+	int (*row)(struct lt_line_reader *lr, const char *line, size_t len);
+	int bad;                        /* a line was not a row: ignore the rest */
+	size_t after_bad;               /* bytes read since */
+	int oom;
+	char why[256];
+};
+
+/* Runs sql with the settings of lim (NULL: none but readonly) and hands
+ * its rows to lr->row.  Returns 0, or -1 with err: ClickHouse's failure
+ * (502, 504 past the query timeout, 400 past max_rows_to_read), 500 out
+ * of memory, 502 for an answer that is not rows; when lr->row aborted
+ * without oom, err is left as it set it. */
+int lt_query_run_lines(struct lt_ch *ch, const char *sql,
+		       const struct lt_query_limits *lim,
+		       struct lt_line_reader *lr, struct lt_query_error *err);
+
 #endif

@@ -352,18 +352,16 @@ line_filter(struct lt_buf *out, const struct lt_line_filter *f)
 	return rc;
 }
 
-int
-lt_sql_log_query(struct lt_buf *out, const struct lt_sql_target *t,
-		 const struct lt_logql *q, const struct lt_sql_range *r,
-		 int forward, size_t limit, unsigned char *pushed)
+/* The rows of a log query: tenant, time range, streams of the selector,
+ * and the line filters the SQL can do (pushed[i] set for those). */
+static int
+logs_where(struct lt_buf *out, const struct lt_sql_target *t,
+	   const struct lt_logql *q, const struct lt_sql_range *r,
+	   unsigned char *pushed)
 {
-	size_t old = out->len, i;
+	size_t i;
 	int rc = 0, line_kept = 1;
 
-	if (!names_valid(t, 1, 1))
-		return -1;
-	rc |= lt_buf_printf(out, "SELECT timestamp_ns, stream_id, label, metadata, msg "
-			    "FROM %s.%s WHERE ", t->database, t->table);
 	rc |= logs_range(out, t, r);
 	rc |= text(out, " AND ");
 	rc |= stream_condition(out, t, q, r);
@@ -375,6 +373,22 @@ lt_sql_log_query(struct lt_buf *out, const struct lt_sql_target *t,
 			rc |= line_filter(out, &s->line);
 		line_kept = line_kept && keeps_line(s);
 	}
+	return rc;
+}
+
+int
+lt_sql_log_query(struct lt_buf *out, const struct lt_sql_target *t,
+		 const struct lt_logql *q, const struct lt_sql_range *r,
+		 int forward, size_t limit, unsigned char *pushed)
+{
+	size_t old = out->len;
+	int rc = 0;
+
+	if (!names_valid(t, 1, 1))
+		return -1;
+	rc |= lt_buf_printf(out, "SELECT timestamp_ns, stream_id, label, metadata, msg "
+			    "FROM %s.%s WHERE ", t->database, t->table);
+	rc |= logs_where(out, t, q, r, pushed);
 	rc |= lt_buf_printf(out, " ORDER BY timestamp_ns %s, stream_id, msg",
 			    forward ? "ASC" : "DESC");
 	if (limit > 0)
@@ -468,5 +482,116 @@ lt_sql_index_stats(struct lt_buf *out, const struct lt_sql_target *t,
 	rc |= text(out, " AND ");
 	rc |= stream_condition(out, t, q, r);
 	rc |= text(out, " FORMAT TabSeparated");
+	return finish(out, old, rc);
+}
+
+/* --- metric queries --- */
+
+/* "(startsWith(x, 'a=') OR startsWith(x, 'b='))": x is one of the
+ * labels named. */
+static int
+names_test(struct lt_buf *out, const struct lt_grouping *by)
+{
+	size_t i;
+	int rc = 0;
+
+	rc |= lt_buf_append(out, "(", 1);
+	for (i = 0; i < by->n_labels; i++) {
+		rc |= text(out, i > 0 ? " OR startsWith(x, " : "startsWith(x, ");
+		rc |= label_literal(out, by->labels[i], "");
+		rc |= lt_buf_append(out, ")", 1);
+	}
+	return rc | lt_buf_append(out, ")", 1);
+}
+
+/* The part of array col (label or metadata) a grouping keeps, AS alias. */
+static int
+grouped_array(struct lt_buf *out, const struct lt_grouping *by,
+	      const char *col, const char *alias)
+{
+	int rc = 0;
+
+	if (by->n_labels == 0)
+		return lt_buf_printf(out, "%s AS %s", by->without ? col :
+				     "emptyArrayString()", alias);
+	rc |= text(out, by->without ? "arrayFilter(x -> NOT " : "arrayFilter(x -> ");
+	rc |= names_test(out, by);
+	return rc | lt_buf_printf(out, ", %s) AS %s", col, alias);
+}
+
+static int64_t
+gcd64(int64_t a, int64_t b)
+{
+	int64_t t;
+
+	while (b != 0) {
+		t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+int
+lt_sql_bucket_plan(struct lt_sql_buckets *b)
+{
+	int64_t last;
+
+	if (b->n_steps == 0 || b->step_ns <= 0 || b->range_ns <= 0 ||
+	    b->n_steps > (uint64_t)INT64_MAX)
+		return -1;
+	if (__builtin_mul_overflow((int64_t)(b->n_steps - 1), b->step_ns, &last) ||
+	    __builtin_add_overflow(b->start_ns, last, &last) ||
+	    __builtin_sub_overflow(last, b->offset_ns, &b->hi_ns) ||
+	    __builtin_sub_overflow(b->start_ns, b->offset_ns, &b->lo_ns) ||
+	    __builtin_sub_overflow(b->lo_ns, b->range_ns, &b->lo_ns) ||
+	    b->hi_ns == INT64_MAX)
+		return -1;
+	/* Every window is a whole number of buckets: its ends are steps
+	 * apart and a range long. */
+	b->width_ns = b->n_steps > 1 ? gcd64(b->step_ns, b->range_ns) : b->range_ns;
+	b->n_buckets = (b->hi_ns - b->lo_ns) / b->width_ns;
+	return 0;
+}
+
+int64_t
+lt_sql_bucket_end(const struct lt_sql_buckets *b, int64_t k)
+{
+	return b->lo_ns + (k + 1) * b->width_ns;
+}
+
+int
+lt_sql_metric_buckets(struct lt_buf *out, const struct lt_sql_target *t,
+		      const struct lt_logql *q, const char *tenant,
+		      const struct lt_sql_buckets *b, const struct lt_grouping *by,
+		      unsigned char *pushed)
+{
+	struct lt_sql_range r;
+	size_t old = out->len;
+	int rc = 0;
+
+	if (!names_valid(t, 1, 1) || b->width_ns <= 0)
+		return -1;
+	/* lo < ts <= hi */
+	r.tenant = tenant;
+	r.start_ns = b->lo_ns + 1;
+	r.end_ns = b->hi_ns + 1;
+	rc |= lt_buf_printf(out, "SELECT intDiv(timestamp_ns - (%" PRId64 "), %"
+			    PRId64 ") AS k, ", r.start_ns, b->width_ns);
+	if (by == NULL) {
+		rc |= text(out, "stream_id, any(label), metadata, ");
+	} else {
+		rc |= text(out, "any(stream_id), ");
+		rc |= grouped_array(out, by, "label", "key_label");
+		rc |= text(out, ", ");
+		rc |= grouped_array(out, by, "metadata", "key_metadata");
+		rc |= text(out, ", ");
+	}
+	rc |= lt_buf_printf(out, "count(), sum(length(msg)) FROM %s.%s WHERE ",
+			    t->database, t->table);
+	rc |= logs_where(out, t, q, &r, pushed);
+	rc |= text(out, by == NULL ? " GROUP BY stream_id, metadata, k" :
+		   " GROUP BY key_label, key_metadata, k");
+	rc |= text(out, " ORDER BY k FORMAT TabSeparated");
 	return finish(out, old, rc);
 }

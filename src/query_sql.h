@@ -63,6 +63,50 @@ int lt_sql_log_query(struct lt_buf *out, const struct lt_sql_target *t,
 		     const struct lt_logql *q, const struct lt_sql_range *r,
 		     int forward, size_t limit, unsigned char *pushed);
 
+/* The fast path of a range aggregation that counts entries or their
+ * bytes (count_over_time, rate, bytes_over_time, bytes_rate,
+ * absent_over_time) over a log query whose every stage the SQL does:
+ * ClickHouse counts the rows per series and time bucket.
+ *
+ * The aggregation is evaluated at start + i * step for i < n_steps, its
+ * window at t being (t - offset - range, t - offset].
+ * lt_sql_bucket_plan() sets the rest: the rows any window holds, lo <
+ * ts <= hi (lo = start - offset - range, hi = the last step - offset),
+ * and buckets of width_ns = gcd(step, range) (range for one step), so
+ * that each window is a whole number of them: bucket k holds lo + k *
+ * width < ts <= lo + (k + 1) * width, and lt_sql_bucket_end() is its
+ * last nanosecond.  It returns 0, or -1 when a time is out of range. */
+struct lt_sql_buckets {
+	int64_t start_ns;
+	int64_t step_ns;
+	size_t n_steps;
+	int64_t range_ns;
+	int64_t offset_ns;
+	/* lt_sql_bucket_plan() */
+	int64_t lo_ns, hi_ns;
+	int64_t width_ns;
+	int64_t n_buckets;
+};
+
+int lt_sql_bucket_plan(struct lt_sql_buckets *b);
+int64_t lt_sql_bucket_end(const struct lt_sql_buckets *b, int64_t k);
+
+/* The statement, with pushed[i] (q->n_stages bytes) set for each stage
+ * it does (the caller checks that none is left):
+ *
+ *   SELECT k, stream_id, label, metadata, count(), sum(length(msg))
+ *
+ * one TabSeparated row per series and bucket, ordered by k.  A series
+ * is a stream and its structured metadata (by NULL), or the labels a
+ * sum's grouping keeps, `by (a, b)` or `without (a, b)` (by () or a sum
+ * without grouping: none), from the label and metadata arrays apart
+ * (the caller merges them, metadata first); stream_id is then any
+ * stream's of the group. */
+int lt_sql_metric_buckets(struct lt_buf *out, const struct lt_sql_target *t,
+			  const struct lt_logql *q, const char *tenant,
+			  const struct lt_sql_buckets *b,
+			  const struct lt_grouping *by, unsigned char *pushed);
+
 /* Label names of the streams with rows in the range (and matching the
  * selector when q is not NULL), sorted: one per line, FORMAT
  * TabSeparated. */

@@ -24,7 +24,12 @@ JSON
 cat >"$T/beta.json" <<JSON
 {"streams":[{"stream":{"app":"api"},"values":[["$(ts 120)","beta's secret error"]]}]}
 JSON
+cat >"$T/gamma.json" <<JSON
+{"streams":[{"stream":{"app":"pay"},"values":[
+ ["$(ts 250)","took=abc status=200"],["$(ts 200)","took=2.5 status=500"],["$(ts 100)","took=1.5 status=200"]]}]}
+JSON
 "$RECV" -T acme "$T/acme.json" || die "logthra-recv acme"
+"$RECV" -T gamma "$T/gamma.json" || die "logthra-recv gamma"
 "$RECV" -T beta "$T/beta.json" || die "logthra-recv beta"
 run "$FLUSH"
 check_rc 0 "logthra-flush"
@@ -76,5 +81,68 @@ out=$(GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET REQUEST_URI='/loki/api/v1/lab
 check_contains "Status: 200 OK" "$out" "CGI answer"
 check_contains '"api"' "$out" "beta's values"
 check_not_contains '"db"' "$out" "not acme's"
+
+note "metric queries (counts worked out from the pushes above)"
+# GET path through CGI as tenant, with name=value parameters; prints the
+# answer's series one a line: labels as JSON, then the value (instant)
+# or time-since-now:value pairs (range), or the status and message.
+cat >"$T/result.py" <<'PY'
+import json, sys
+head, _, body = sys.stdin.read().partition("\r\n\r\n")
+if not head.startswith("Status: 200"):
+    print(head.split("\r\n")[0], body.strip())
+    sys.exit(0)
+data, now = json.loads(body)["data"], int(sys.argv[1])
+for s in data["result"]:
+    m = json.dumps(s["metric"], sort_keys=True, separators=(",", ":"))
+    if data["resultType"] == "vector":
+        print(m, s["value"][1])
+    else:
+        print(m, " ".join("%d:%s" % (int(float(t)) - now, v) for t, v in s["values"]))
+PY
+metric() {
+	local path=$1 tenant=$2 qs
+	shift 2
+	qs=$(python3 -c 'import sys, urllib.parse
+print(urllib.parse.urlencode([a.split("=", 1) for a in sys.argv[1:]]))' "$@")
+	GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET REQUEST_URI="/loki/api/v1/$path" \
+		QUERY_STRING="$qs" HTTP_X_SCOPE_ORGID=$tenant "$QUERY" |
+		python3 "$T/result.py" "$now"
+}
+check_eq '{"app":"api","env":"prod"} 3' \
+    "$(metric query acme 'query=count_over_time({app="api"}[10m])' "time=$now")" \
+    "count_over_time: three lines in 10 minutes"
+check_eq '{"app":"api","env":"prod"} 0.005' \
+    "$(metric query acme 'query=rate({app="api"}[10m])' "time=$now")" \
+    "rate: 3 / 600 s"
+check_eq $'{"app":"api"} 3\n{"app":"db"} 1' \
+    "$(metric query acme 'query=sum by (app) (count_over_time({app=~".+"}[10m]))' "time=$now")" \
+    "sum by (app)"
+check_eq '{} 2' \
+    "$(metric query acme 'query=sum(count_over_time({app=~".+"} |= "error" | drop __error__, __error_details__ [10m]))' "time=$now")" \
+    "sum of a filtered count, Grafana's drop of the error labels"
+check_eq '{"app":"db"} 16' \
+    "$(metric query acme 'query=bytes_over_time({app="db"}[10m])' "time=$now")" \
+    "bytes_over_time: the line's bytes"
+# Steps at -330, -270, ..., -30 s, windows (t - 60 s, t]: the lines at
+# -300, -200 and -100 s fall in those ending at -270, -150 and -90 s.
+check_eq '{"app":"api","env":"prod"} -270:1 -150:1 -90:1' \
+    "$(metric query_range acme 'query=count_over_time({app="api"}[1m])' \
+	"start=$((now - 330))" "end=$now" step=60)" \
+    "a range query's steps"
+check_eq '{"app":"db","what":"slow"} 1' \
+    "$(metric query acme 'query=count_over_time({app="db"} | regexp "(?P<what>\\w+) query" [10m])' "time=$now")" \
+    "a count through the pipeline (a parser)"
+check_eq '{} 4' \
+    "$(metric query gamma 'query=sum(sum_over_time({app="pay"} | logfmt | unwrap took | __error__="" [10m]))' "time=$now")" \
+    "sum_over_time of an unwrapped label: 2.5 + 1.5, the bad one dropped"
+check_eq $'{"status":"200"} 1.5\n{"status":"500"} 2.5' \
+    "$(metric query gamma 'query=max_over_time({app="pay"} | logfmt | unwrap took | __error__="" [10m]) by (status)' "time=$now")" \
+    "max_over_time by (status)"
+out=$(metric query gamma 'query=sum_over_time({app="pay"} | logfmt | unwrap took [10m])' "time=$now")
+check_contains "Status: 400" "$out" "an unwrap error is a 400"
+check_contains "pipeline error: 'SampleExtractionErr' for series: '{__error__=\"SampleExtractionErr\", __error_details__=\"strconv.ParseFloat: parsing \\\"abc\\\": invalid syntax\", app=\"pay\", status=\"200\", took=\"abc\"}'" \
+    "$out" "in Loki's words, with the series"
+check_eq '{} 2' "$(metric query acme 'query=vector(1)+vector(1)')" "Grafana's data source test"
 
 finish

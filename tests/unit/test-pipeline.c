@@ -1637,6 +1637,147 @@ START_TEST(test_long_line)
 }
 END_TEST
 
+/* ---- unwrap (metric queries) ---- */
+
+/* q with `| unwrap label` (conv) and post filter f, run on one entry of
+ * {app="api"}: dropped (want_labels NULL) or kept with value and
+ * labels. */
+static void
+check_unwrap(const struct q *q, const char *label, enum lt_unwrap_conv conv,
+	     const struct lt_label_filter *f, const char *line,
+	     double want_value, const char *want_labels)
+{
+	struct lt_pipeline *p = new_pipeline(q, NULL);
+	struct lbls in, want;
+	struct lt_pl_input e;
+	struct lt_pl_output out;
+	struct lt_buf got = LT_BUF_INIT, exp = LT_BUF_INIT;
+	char why[256] = "";
+
+	ck_assert_msg(lt_pipeline_unwrap(p, label, conv, f, why, sizeof(why)) == 0,
+		      "%s", why);
+	ck_assert_int_eq(lt_pipeline_keeps_all(p), 0);
+	parse_labels(&in, "{app=\"api\"}");
+	memset(&e, 0, sizeof(e));
+	e.line = line;
+	e.line_len = strlen(line);
+	e.labels = in.l;
+	e.n_labels = in.n;
+	memset(&out, 0, sizeof(out));
+	if (want_labels == NULL) {
+		ck_assert_int_eq(lt_pipeline_run(p, &e, &out), 0);
+	} else {
+		ck_assert_int_eq(lt_pipeline_run(p, &e, &out), 1);
+		ck_assert_msg(out.value == want_value, "%s: %g, not %g", line,
+			      out.value, want_value);
+		parse_labels(&want, want_labels);
+		format_labels(&got, out.labels, out.n_labels);
+		format_labels(&exp, want.l, want.n);
+		ck_assert_str_eq((const char *)got.data, (const char *)exp.data);
+		free(want.scratch);
+	}
+	lt_buf_free(&got);
+	lt_buf_free(&exp);
+	free(in.scratch);
+	lt_pipeline_free(p);
+}
+
+START_TEST(test_unwrap_number)
+{
+	struct q q;
+
+	q_init(&q);
+	q_logfmt(&q, 0, 0, NULL);
+	check_unwrap(&q, "took", LT_UNWRAP_NUMBER, NULL, "took=1.5 msg=x", 1.5,
+		     "{app=\"api\", msg=\"x\", took=\"1.5\"}");
+	check_unwrap(&q, "took", LT_UNWRAP_NUMBER, NULL, "took=-2e3", -2000,
+		     "{app=\"api\", took=\"-2e3\"}");
+	/* No label: no sample (Loki's issue 6713). */
+	check_unwrap(&q, "took", LT_UNWRAP_NUMBER, NULL, "msg=x", 0, NULL);
+	/* A value that is no number: kept with 0 and the error. */
+	check_unwrap(&q, "took", LT_UNWRAP_NUMBER, NULL, "took=abc", 0,
+		     "{__error__=\"SampleExtractionErr\", __error_details__="
+		     "\"strconv.ParseFloat: parsing \\\"abc\\\": invalid syntax\", "
+		     "app=\"api\", took=\"abc\"}");
+}
+END_TEST
+
+START_TEST(test_unwrap_empty)
+{
+	struct q q;
+
+	q_init(&q);
+	q_json(&q, NULL);
+	check_unwrap(&q, "took", LT_UNWRAP_NUMBER, NULL, "{\"took\":\"\"}", 0, NULL);
+	check_unwrap(&q, "took", LT_UNWRAP_NUMBER, NULL, "{\"took\":7}", 7,
+		     "{app=\"api\", took=\"7\"}");
+}
+END_TEST
+
+/* time.ParseDuration's three messages. */
+START_TEST(test_unwrap_duration)
+{
+	struct q q;
+
+	q_init(&q);
+	q_logfmt(&q, 0, 0, NULL);
+	check_unwrap(&q, "t", LT_UNWRAP_DURATION, NULL, "t=250ms", 0.25,
+		     "{app=\"api\", t=\"250ms\"}");
+	check_unwrap(&q, "t", LT_UNWRAP_DURATION, NULL, "t=1m30s", 90,
+		     "{app=\"api\", t=\"1m30s\"}");
+	check_unwrap(&q, "t", LT_UNWRAP_DURATION, NULL, "t=5x", 0,
+		     "{__error__=\"SampleExtractionErr\", __error_details__="
+		     "\"time: unknown unit \\\"x\\\" in duration \\\"5x\\\"\", "
+		     "app=\"api\", t=\"5x\"}");
+	check_unwrap(&q, "t", LT_UNWRAP_DURATION, NULL, "t=5", 0,
+		     "{__error__=\"SampleExtractionErr\", __error_details__="
+		     "\"time: missing unit in duration \\\"5\\\"\", app=\"api\", t=\"5\"}");
+	check_unwrap(&q, "t", LT_UNWRAP_DURATION, NULL, "t=abc", 0,
+		     "{__error__=\"SampleExtractionErr\", __error_details__="
+		     "\"time: invalid duration \\\"abc\\\"\", app=\"api\", t=\"abc\"}");
+}
+END_TEST
+
+/* go-humanize's ParseBytes: KB is 1000, KiB 1024. */
+START_TEST(test_unwrap_bytes)
+{
+	struct q q;
+
+	q_init(&q);
+	q_logfmt(&q, 0, 0, NULL);
+	check_unwrap(&q, "size", LT_UNWRAP_BYTES, NULL, "size=1.5KB", 1500,
+		     "{app=\"api\", size=\"1.5KB\"}");
+	check_unwrap(&q, "size", LT_UNWRAP_BYTES, NULL, "size=2KiB", 2048,
+		     "{app=\"api\", size=\"2KiB\"}");
+	check_unwrap(&q, "size", LT_UNWRAP_BYTES, NULL, "size=12XYZ", 0,
+		     "{__error__=\"SampleExtractionErr\", __error_details__="
+		     "\"unhandled size name: xyz\", app=\"api\", size=\"12XYZ\"}");
+	check_unwrap(&q, "size", LT_UNWRAP_BYTES, NULL, "size=abc", 0,
+		     "{__error__=\"SampleExtractionErr\", __error_details__="
+		     "\"strconv.ParseFloat: parsing \\\"\\\": invalid syntax\", "
+		     "app=\"api\", size=\"abc\"}");
+}
+END_TEST
+
+/* The label filters after the unwrap see its error and its label. */
+START_TEST(test_unwrap_post_filter)
+{
+	struct q q;
+	struct lt_label_filter *no_error, *over_one;
+
+	q_init(&q);
+	q_logfmt(&q, 0, 0, NULL);
+	no_error = lf_str(&q, "__error__", LT_MATCH_EQ, "");
+	over_one = lf_cmp(&q, LT_LF_NUMBER, "took", LT_CMP_GT, 1);
+	check_unwrap(&q, "took", LT_UNWRAP_NUMBER, no_error, "took=abc", 0, NULL);
+	check_unwrap(&q, "took", LT_UNWRAP_NUMBER, no_error, "took=3", 3,
+		     "{app=\"api\", took=\"3\"}");
+	check_unwrap(&q, "took", LT_UNWRAP_NUMBER, over_one, "took=0.5", 0, NULL);
+	check_unwrap(&q, "took", LT_UNWRAP_NUMBER, over_one, "took=1.5", 1.5,
+		     "{app=\"api\", took=\"1.5\"}");
+}
+END_TEST
+
 static Suite *
 pipeline_suite(void)
 {
@@ -1739,6 +1880,11 @@ pipeline_suite(void)
 	tcase_add_test(tw, test_sorted_output);
 	tcase_add_test(tw, test_max_labels);
 	tcase_add_test(tw, test_long_line);
+	tcase_add_test(tw, test_unwrap_number);
+	tcase_add_test(tw, test_unwrap_empty);
+	tcase_add_test(tw, test_unwrap_duration);
+	tcase_add_test(tw, test_unwrap_bytes);
+	tcase_add_test(tw, test_unwrap_post_filter);
 	suite_add_tcase(s, tw);
 	return s;
 }

@@ -34,6 +34,10 @@ static struct {
 	char name[64];
 	size_t n_groups;
 	int have_q;
+	struct lt_metric_request metric;  /* e is not kept: the kinds are */
+	enum lt_expr_kind kind;
+	enum lt_range_op range_op;
+	int64_t range_ns;
 } seen;
 
 static struct lt_ch *
@@ -138,9 +142,38 @@ fake_stats(struct lt_ch *ch, const struct lt_sql_target *t,
 	return answer(sink, "stats");
 }
 
+static int
+fake_metric(struct lt_ch *ch, const struct lt_sql_target *t,
+	    const struct lt_query_limits *lim,
+	    const struct lt_metric_request *req,
+	    const struct lt_query_sink *sink, struct lt_query_error *err)
+{
+	const struct lt_expr *e = req->e;
+
+	(void)ch;
+	(void)t;
+	(void)lim;
+	(void)err;
+	seen.metric = *req;
+	seen.metric.e = NULL;
+	seen.kind = e->kind;
+	/* The leaf under a vector aggregation. */
+	while (e->kind == LT_EXPR_VECTOR_AGG)
+		e = e->left;
+	seen.range_op = e->range_op;
+	seen.range_ns = e->kind == LT_EXPR_RANGE ? e->range_ns : 0;
+	return answer(sink, "metric");
+}
+
 static const struct lt_query_engine fake = {
-	fake_open, fake_close, fake_logs, fake_labels, fake_values,
-	fake_series, fake_stats,
+	.open = fake_open,
+	.close = fake_close,
+	.logs = fake_logs,
+	.labels = fake_labels,
+	.label_values = fake_values,
+	.series = fake_series,
+	.index_stats = fake_stats,
+	.metric = fake_metric,
 };
 
 static int
@@ -991,6 +1024,135 @@ START_TEST(test_print_lines)
 }
 END_TEST
 
+/* --- Metric queries --- */
+
+/* count_over_time({app="api"}[5m]) from 1699990000 to 1699999000 every
+ * minute: 9000 s / 60 s + 1 = 151 steps, the first at start. */
+START_TEST(test_metric_range)
+{
+	struct lt_query_error err;
+
+	ck_assert_int_eq(run(LT_EP_QUERY_RANGE, "acme",
+			     "query=count_over_time(%7Bapp%3D%22api%22%7D%5B5m%5D)"
+			     "&start=1699990000&end=1699999000&step=60", &err), 0);
+	ck_assert_str_eq(seen.what, "metric");
+	ck_assert_int_eq(seen.kind, LT_EXPR_RANGE);
+	ck_assert_int_eq(seen.range_op, LT_RANGE_COUNT);
+	ck_assert(seen.range_ns == 300 * S);
+	ck_assert_str_eq(seen.metric.tenant, "acme");
+	ck_assert(seen.metric.start_ns == INT64_C(1699990000) * S);
+	ck_assert(seen.metric.step_ns == 60 * S);
+	ck_assert_uint_eq(seen.metric.n_steps, 151);
+	ck_assert_int_eq(seen.metric.instant, 0);
+	ck_assert_int_eq(seen.opened, 1);
+	ck_assert_int_eq(seen.closed, 1);
+
+	/* A step that does not divide the range: 9000 / 7 = 1285.7, so
+	 * 1286 steps, the last at 1699998995. */
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(run(LT_EP_QUERY_RANGE, "acme",
+			     "query=sum by (level) (rate({app=\"api\"}[1m]))"
+			     "&start=1699990000&end=1699999000&step=7s", &err), 0);
+	ck_assert_int_eq(seen.kind, LT_EXPR_VECTOR_AGG);
+	ck_assert_int_eq(seen.range_op, LT_RANGE_RATE);
+	ck_assert(seen.metric.step_ns == 7 * S);
+	ck_assert_uint_eq(seen.metric.n_steps, 1286);
+
+	/* start == end: one step. */
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(run(LT_EP_QUERY_RANGE, "acme",
+			     "query=rate({app=\"api\"}[1m])"
+			     "&start=1699990000&end=1699990000&step=60", &err), 0);
+	ck_assert_uint_eq(seen.metric.n_steps, 1);
+}
+END_TEST
+
+/* Loki's default step: max(floor((end - start) / 250 s), 1 s). */
+START_TEST(test_metric_default_step)
+{
+	struct lt_query_error err;
+
+	/* The default hour: 3600 / 250 = 14.4, 14 s; 3600 / 14 = 257.1, so
+	 * 258 steps. */
+	ck_assert_int_eq(run(LT_EP_QUERY_RANGE, "acme",
+			     "query=count_over_time({app=\"api\"}[1m])", &err), 0);
+	ck_assert(seen.metric.start_ns == NOW - 3600 * S);
+	ck_assert(seen.metric.step_ns == 14 * S);
+	ck_assert_uint_eq(seen.metric.n_steps, 258);
+	/* 10000 s: 40 s, 251 steps. */
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(run(LT_EP_QUERY_RANGE, "acme",
+			     "query=count_over_time({app=\"api\"}[1m])"
+			     "&start=1699990000&end=1700000000", &err), 0);
+	ck_assert(seen.metric.step_ns == 40 * S);
+	ck_assert_uint_eq(seen.metric.n_steps, 251);
+	/* 100 s: under 250 s, 1 s; 101 steps. */
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(run(LT_EP_QUERY_RANGE, "acme",
+			     "query=count_over_time({app=\"api\"}[1m])"
+			     "&start=1699999900&end=1700000000", &err), 0);
+	ck_assert(seen.metric.step_ns == 1 * S);
+	ck_assert_uint_eq(seen.metric.n_steps, 101);
+}
+END_TEST
+
+START_TEST(test_metric_instant)
+{
+	struct lt_query_error err;
+
+	ck_assert_int_eq(run(LT_EP_QUERY, "acme",
+			     "query=sum(bytes_over_time({app=\"api\"}[1h]))"
+			     "&time=1700000100", &err), 0);
+	ck_assert_str_eq(seen.what, "metric");
+	ck_assert_int_eq(seen.kind, LT_EXPR_VECTOR_AGG);
+	ck_assert_int_eq(seen.range_op, LT_RANGE_BYTES);
+	ck_assert(seen.metric.start_ns == INT64_C(1700000100) * S);
+	ck_assert_uint_eq(seen.metric.n_steps, 1);
+	ck_assert_int_eq(seen.metric.instant, 1);
+	ck_assert_int_gt(seen.metric.step_ns, 0);
+	/* Without time: now. */
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(run(LT_EP_QUERY, "acme",
+			     "query=count_over_time({app=\"api\"}[1m])", &err), 0);
+	ck_assert(seen.metric.start_ns == NOW);
+	ck_assert_int_eq(seen.metric.instant, 1);
+}
+END_TEST
+
+/* Grafana's test of a Loki data source: an instant vector(1)+vector(1)
+ * (pkg/tsdb/loki, CheckHealth), answered whatever the data. */
+START_TEST(test_metric_grafana_health)
+{
+	struct lt_query_error err;
+
+	ck_assert_int_eq(run(LT_EP_QUERY, "acme",
+			     "query=vector(1)%2Bvector(1)&time=1700000000000000000",
+			     &err), 0);
+	ck_assert_str_eq(seen.what, "metric");
+	ck_assert_int_eq(seen.kind, LT_EXPR_BINARY);
+	ck_assert(seen.metric.start_ns == NOW);
+	ck_assert_uint_eq(seen.metric.n_steps, 1);
+	ck_assert_int_eq(seen.metric.instant, 1);
+}
+END_TEST
+
+START_TEST(test_metric_refusals)
+{
+	/* The step limit holds for metric queries (their points). */
+	refused(LT_EP_QUERY_RANGE, "query=rate({a=\"b\"}[1m])&step=0.1", 400,
+		"exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter");
+	refused(LT_EP_QUERY_RANGE,
+		"query=rate({a=\"b\"}[1m])&start=1697321600&end=1700000000", 400,
+		"the query time range exceeds the limit (query length: 744h0m0s, limit: 30d1h)");
+	refused(LT_EP_QUERY_RANGE, "query=rate({a=\"b\"}[1m])&step=-5", 400,
+		"zero or negative query resolution step widths are not accepted. Try a positive integer");
+	refused(LT_EP_QUERY, "query=rate({a=\"b\"}[1m])&time=x", 400,
+		"strconv.ParseInt: parsing \"x\": invalid syntax");
+	refused(LT_EP_QUERY, "query=rate({a=\"b\"}[1m])&limit=0", 400,
+		"limit must be a positive value");
+}
+END_TEST
+
 static Suite *
 query_http_suite(void)
 {
@@ -1007,6 +1169,11 @@ query_http_suite(void)
 	tcase_add_test(tc, test_bounds);
 	tcase_add_test(tc, test_query_range_params);
 	tcase_add_test(tc, test_query_range_refusals);
+	tcase_add_test(tc, test_metric_range);
+	tcase_add_test(tc, test_metric_default_step);
+	tcase_add_test(tc, test_metric_instant);
+	tcase_add_test(tc, test_metric_grafana_health);
+	tcase_add_test(tc, test_metric_refusals);
 	tcase_add_test(tc, test_limits_per_tenant);
 	tcase_add_test(tc, test_query_limit_settings);
 	tcase_add_test(tc, test_other_endpoints);

@@ -547,6 +547,214 @@ START_TEST(test_bad_names)
 }
 END_TEST
 
+/* --- Metric buckets --- */
+
+#define SEC INT64_C(1000000000)
+
+static struct lt_sql_buckets
+plan(int64_t start_s, int64_t step_s, size_t n, int64_t range_s,
+     int64_t offset_s)
+{
+	struct lt_sql_buckets b;
+
+	memset(&b, 0, sizeof(b));
+	b.start_ns = start_s * SEC;
+	b.step_ns = step_s * SEC;
+	b.n_steps = n;
+	b.range_ns = range_s * SEC;
+	b.offset_ns = offset_s * SEC;
+	ck_assert_int_eq(lt_sql_bucket_plan(&b), 0);
+	return b;
+}
+
+/* Steps at 1000s, 1060s, 1120s over [5m]: windows (700, 1000],
+ * (760, 1060], (820, 1120]; gcd(60, 300) = 60s buckets from 700s, seven
+ * of them; the first window is buckets 0..4, the last 2..6. */
+START_TEST(test_buckets_range)
+{
+	struct lt_sql_buckets b = plan(1000, 60, 3, 300, 0);
+
+	ck_assert_int_eq(b.lo_ns, 700 * SEC);
+	ck_assert_int_eq(b.hi_ns, 1120 * SEC);
+	ck_assert_int_eq(b.width_ns, 60 * SEC);
+	ck_assert_int_eq(b.n_buckets, 7);
+	ck_assert_int_eq(lt_sql_bucket_end(&b, 0), 760 * SEC);
+	ck_assert_int_eq(lt_sql_bucket_end(&b, 4), 1000 * SEC);
+	ck_assert_int_eq(lt_sql_bucket_end(&b, 6), 1120 * SEC);
+}
+END_TEST
+
+/* A step that does not divide the range: 45s and [1m] make 15s
+ * buckets; windows at 1000s and 1045s are (940, 1000] and (985, 1045]:
+ * buckets 0..3 and 3..6 (985 = 940 + 3 * 15). */
+START_TEST(test_buckets_gcd)
+{
+	struct lt_sql_buckets b = plan(1000, 45, 2, 60, 0);
+
+	ck_assert_int_eq(b.width_ns, 15 * SEC);
+	ck_assert_int_eq(b.lo_ns, 940 * SEC);
+	ck_assert_int_eq(b.hi_ns, 1045 * SEC);
+	ck_assert_int_eq(b.n_buckets, 7);
+	ck_assert_int_eq(lt_sql_bucket_end(&b, 2), 985 * SEC);
+	ck_assert_int_eq(lt_sql_bucket_end(&b, 6), 1045 * SEC);
+}
+END_TEST
+
+/* offset 10m moves every window back; offset -30s forward. */
+START_TEST(test_buckets_offset)
+{
+	struct lt_sql_buckets b = plan(1000, 60, 3, 300, 600);
+
+	ck_assert_int_eq(b.lo_ns, 100 * SEC);
+	ck_assert_int_eq(b.hi_ns, 520 * SEC);
+	ck_assert_int_eq(lt_sql_bucket_end(&b, 4), 400 * SEC);  /* 1000 - 600 */
+	b = plan(1000, 60, 3, 300, -30);
+	ck_assert_int_eq(b.lo_ns, 730 * SEC);
+	ck_assert_int_eq(b.hi_ns, 1150 * SEC);
+	ck_assert_int_eq(lt_sql_bucket_end(&b, 4), 1030 * SEC);
+	ck_assert_int_eq(b.n_buckets, 7);
+}
+END_TEST
+
+/* An instant query: one bucket, the window itself, whatever the step. */
+START_TEST(test_buckets_instant)
+{
+	struct lt_sql_buckets b = plan(1000, 7, 1, 3600, 0);
+
+	ck_assert_int_eq(b.width_ns, 3600 * SEC);
+	ck_assert_int_eq(b.lo_ns, -2600 * SEC);
+	ck_assert_int_eq(b.hi_ns, 1000 * SEC);
+	ck_assert_int_eq(b.n_buckets, 1);
+	ck_assert_int_eq(lt_sql_bucket_end(&b, 0), 1000 * SEC);
+}
+END_TEST
+
+START_TEST(test_buckets_out_of_range)
+{
+	struct lt_sql_buckets b;
+
+	memset(&b, 0, sizeof(b));
+	b.start_ns = INT64_MAX - 10;
+	b.step_ns = 1;
+	b.n_steps = 100;
+	b.range_ns = 5;
+	ck_assert_int_eq(lt_sql_bucket_plan(&b), -1);
+	b.start_ns = INT64_MIN + 3;
+	b.n_steps = 1;
+	ck_assert_int_eq(lt_sql_bucket_plan(&b), -1);
+	b.start_ns = 0;
+	b.range_ns = 0;
+	ck_assert_int_eq(lt_sql_bucket_plan(&b), -1);
+	b.range_ns = 5;
+	b.step_ns = 0;
+	b.n_steps = 2;
+	ck_assert_int_eq(lt_sql_bucket_plan(&b), -1);
+}
+END_TEST
+
+/* Rows 700s < ts <= 1120s: timestamp_ns >= 700s + 1ns, < 1120s + 1ns;
+ * k = intDiv(ts - (700s + 1ns), 60s): 700s + 1ns and 760s are bucket 0,
+ * 760s + 1ns bucket 1. */
+START_TEST(test_buckets_sql)
+{
+	struct lt_matcher m[] = {MATCHER("app", LT_MATCH_EQ, "api")};
+	char *a[] = {S("error")};
+	struct lt_stage st[2];
+	struct lt_logql q = selector(m, 1);
+	struct lt_sql_buckets b = plan(1000, 60, 3, 300, 0);
+	struct lt_buf out = LT_BUF_INIT;
+	unsigned char pushed[2];
+
+	st[0] = line_stage(LT_LINE_CONTAINS, a, 1);
+	st[1] = other_stage(LT_STAGE_JSON);
+	q.stages = st;
+	q.n_stages = 2;
+	memset(pushed, 7, sizeof(pushed));
+	ck_assert_int_eq(lt_sql_metric_buckets(&out, &portable, &q, "acme", &b,
+					       NULL, pushed), 0);
+	assert_sql(&out, "SELECT intDiv(timestamp_ns - (700000000001), 60000000000) AS k, "
+		   "stream_id, any(label), metadata, count(), sum(length(msg)) "
+		   "FROM logs.log WHERE tenant_id = 'acme' AND timestamp >= "
+		   "toDateTime(700) AND timestamp <= toDateTime(1120) AND "
+		   "timestamp_ns >= 700000000001 AND timestamp_ns < 1120000000001 "
+		   "AND stream_id IN (SELECT stream_id FROM logs.log_streams WHERE "
+		   "tenant_id = 'acme' AND day >= toDate('1970-01-01') AND day <= "
+		   "toDate('1970-01-01') AND has(label, 'app=api')) AND "
+		   "position(msg, 'error') > 0 GROUP BY stream_id, metadata, k "
+		   "ORDER BY k FORMAT TabSeparated");
+	ck_assert_uint_eq(pushed[0], 1);
+	ck_assert_uint_eq(pushed[1], 0);
+	lt_buf_free(&out);
+}
+END_TEST
+
+/* sum by (level, app) and sum without (pod): the arrays filtered by
+ * name, the names quoted; sum() keeps no label. */
+START_TEST(test_buckets_grouped)
+{
+	struct lt_matcher m[] = {MATCHER("app", LT_MATCH_EQ, "api")};
+	char *names[] = {S("level"), S("it's")};
+	struct lt_logql q = selector(m, 1);
+	struct lt_sql_buckets b = plan(1000, 60, 1, 60, 0);
+	struct lt_grouping by = {1, 0, names, 2};
+	struct lt_buf out = LT_BUF_INIT;
+	unsigned char pushed[1];
+	const char *sql;
+
+	ck_assert_int_eq(lt_sql_metric_buckets(&out, &portable, &q, "acme", &b,
+					       &by, pushed), 0);
+	sql = (const char *)out.data;
+	ck_assert_msg(strstr(sql, "SELECT intDiv(timestamp_ns - (940000000001), "
+			     "60000000000) AS k, any(stream_id), arrayFilter(x -> "
+			     "(startsWith(x, 'level=') OR startsWith(x, 'it\\'s=')), "
+			     "label) AS key_label, arrayFilter(x -> (startsWith(x, "
+			     "'level=') OR startsWith(x, 'it\\'s=')), metadata) AS "
+			     "key_metadata, count(), sum(length(msg)) FROM logs.log "
+			     "WHERE ") == sql, "%s", sql);
+	ck_assert_ptr_nonnull(strstr(sql, " GROUP BY key_label, key_metadata, k "
+				     "ORDER BY k FORMAT TabSeparated"));
+	lt_buf_reset(&out);
+	by.without = 1;
+	by.n_labels = 1;
+	ck_assert_int_eq(lt_sql_metric_buckets(&out, &portable, &q, "acme", &b,
+					       &by, pushed), 0);
+	ck_assert_ptr_nonnull(strstr((const char *)out.data,
+		"arrayFilter(x -> NOT (startsWith(x, 'level=')), label) AS key_label, "
+		"arrayFilter(x -> NOT (startsWith(x, 'level=')), metadata) AS key_metadata"));
+	lt_buf_reset(&out);
+	by.without = 0;
+	by.n_labels = 0;
+	ck_assert_int_eq(lt_sql_metric_buckets(&out, &portable, &q, "acme", &b,
+					       &by, pushed), 0);
+	ck_assert_ptr_nonnull(strstr((const char *)out.data,
+		"any(stream_id), emptyArrayString() AS key_label, "
+		"emptyArrayString() AS key_metadata, count()"));
+	lt_buf_free(&out);
+}
+END_TEST
+
+/* A window before the epoch: the offset reaches back past 0; the rows'
+ * range clamps, k still counts from lo. */
+START_TEST(test_buckets_negative)
+{
+	struct lt_matcher m[] = {MATCHER("app", LT_MATCH_EQ, "api")};
+	struct lt_logql q = selector(m, 1);
+	struct lt_sql_buckets b = plan(100, 60, 1, 300, 0);
+	struct lt_buf out = LT_BUF_INIT;
+	unsigned char pushed[1];
+
+	ck_assert_int_eq(b.lo_ns, -200 * SEC);
+	ck_assert_int_eq(lt_sql_metric_buckets(&out, &portable, &q, "acme", &b,
+					       NULL, pushed), 0);
+	ck_assert_msg(strncmp((const char *)out.data,
+			      "SELECT intDiv(timestamp_ns - (-199999999999), "
+			      "300000000000) AS k, ", 66) == 0, "%s", out.data);
+	ck_assert_ptr_nonnull(strstr((const char *)out.data,
+		"timestamp_ns >= 0 AND timestamp_ns < 100000000001"));
+	lt_buf_free(&out);
+}
+END_TEST
+
 static Suite *
 query_sql_suite(void)
 {
@@ -554,6 +762,7 @@ query_sql_suite(void)
 	TCase *tq = tcase_create("quote");
 	TCase *tl = tcase_create("log");
 	TCase *ts = tcase_create("streams");
+	TCase *tm = tcase_create("metric");
 
 	tcase_add_test(tq, test_quote_cases);
 	tcase_add_loop_test(tq, test_quote_every_byte, 0, 256);
@@ -574,6 +783,15 @@ query_sql_suite(void)
 	tcase_add_test(ts, test_series);
 	tcase_add_test(ts, test_index_stats);
 	suite_add_tcase(s, ts);
+	tcase_add_test(tm, test_buckets_range);
+	tcase_add_test(tm, test_buckets_gcd);
+	tcase_add_test(tm, test_buckets_offset);
+	tcase_add_test(tm, test_buckets_instant);
+	tcase_add_test(tm, test_buckets_out_of_range);
+	tcase_add_test(tm, test_buckets_sql);
+	tcase_add_test(tm, test_buckets_grouped);
+	tcase_add_test(tm, test_buckets_negative);
+	suite_add_tcase(s, tm);
 	return s;
 }
 
