@@ -818,6 +818,8 @@ window_value(struct lt_range_eval *re, const struct win *w, double *out)
 
 	switch (re->e->range_op) {
 	case LT_RANGE_COUNT:
+		*out = re->presummed ? w->sum : (double)w->n;
+		return 0;
 	case LT_RANGE_BYTES:
 		*out = w->sum;
 		return 0;
@@ -829,7 +831,7 @@ window_value(struct lt_range_eval *re, const struct win *w, double *out)
 		return 0;
 	case LT_RANGE_RATE:
 		if (re->e->unwrap == NULL) {
-			*out = w->sum / secs;
+			*out = (re->presummed ? w->sum : (double)w->n) / secs;
 			return 0;
 		}
 		for (i = 0; i < w->n; i++)
@@ -889,6 +891,11 @@ compute_step(struct lt_range_eval *re, size_t step)
 		if (window_value(re, w, &v) < 0)
 			return -1;
 		series_set(&re->out->series[i], step, v);
+		/* What the next window no longer needs goes now: the
+		 * samples held stay those of one window. */
+		if (step + 1 < re->st.n)
+			win_drop_until(re, w, window_end(re, step + 1) -
+					      re->e->range_ns);
 	}
 	return 0;
 }
