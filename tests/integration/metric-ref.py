@@ -163,6 +163,7 @@ CONV = {"num": conv_float, "duration": conv_duration, "bytes": conv_bytes}
 # ("bin", op, left, right, opts) opts: dict bool, on, ignoring, card
 #     ("one", "left", "right"), include
 # ("num", v)  ("vector", v)  ("label_replace", inner, dst, repl, src, regex)
+# ("refused", why): a query Loki refuses with a 400 saying why
 
 class QueryError(Exception):
     pass
@@ -575,6 +576,8 @@ def evaluate(node, steps, ctx):
         return ("vector", [{(): float(node[1])} for _ in steps])
     if kind == "label_replace":
         return eval_label_replace(node, steps, ctx)
+    if kind == "refused":
+        raise QueryError(node[1])
     raise ValueError(kind)
 
 
@@ -745,8 +748,9 @@ WEB_REQUESTS = qr.chain(LOGFMT, dropping("msg", "method", "path", "duration", "b
 NO_ERR = lambda lab: "__error__" not in lab  # noqa: E731
 
 
-def R(start, end, step):
-    """A range query over base+start .. base+end every step seconds."""
+def R(start, end, step, text=None):
+    """A range query over base+start .. base+end every step seconds (sent
+    as text when given, else as a number of seconds)."""
     def steps(base):
         out, t = [], (base + start) * NS
         while t <= (base + end) * NS:
@@ -754,7 +758,7 @@ def R(start, end, step):
             t += int(step * NS)
         return out
     steps.params = lambda base: {"start": str((base + start) * NS), "end": str((base + end) * NS),
-                                 "step": str(step)}
+                                 "step": text or str(step)}
     return steps
 
 
@@ -1000,6 +1004,39 @@ def _queries():
           R300, ("label_replace", rng("count_over_time", API, 600), "level", "${1}x", "level", "(e.*)")),
         C("label-replace-delete", 'label_replace(count_over_time({app="api"}[10m]), "env", "", "app", "api")',
           R300, ("label_replace", rng("count_over_time", API, 600), "env", "", "app", "api")),
+    ]
+    # more edges: a range shorter than the step, metadata filters,
+    # quantiles past 1, and queries Loki's parser refuses
+    q += [
+        C("step-as-duration", 'sum by (app) (count_over_time({app=~"api|web"}[2m]))', R(630, 4230, 90, "1m30s"),
+          agg("sum", rng("count_over_time", app_is("api", "web"), 120), by=["app"])),
+        C("step-fraction", 'sum(bytes_over_time({app="db"}[1m]))', R(1000, 1600, 7.5, "7.5"),
+          agg("sum", rng("bytes_over_time", DB, 60))),
+        C("range-under-step", 'count_over_time({app="api"}[10s])', R60, rng("count_over_time", API, 10)),
+        C("rate-under-step", 'sum(rate({app="web"}[20s]))', R300, agg("sum", rng("rate", WEB, 20))),
+        C("metadata-filter", 'sum by (trace_id) (count_over_time({app="db"} | trace_id="tr1" [15m]))', R300,
+          agg("sum", rng("count_over_time", DB, 900, pipe=qr.keep_if(lambda lab: lab.get("trace_id") == "tr1")),
+              by=["trace_id"])),
+        C("quantile-past-1", 'quantile_over_time(1.5, {app="api"} | json | __error__="" | unwrap latency [10m]) by (level)',
+          R300, unw("quantile_over_time", API, 600, L, param=1.5, by=["level"])),
+        C("bad-grouping", 'sum_over_time({app="api"} | json | unwrap latency [5m]) by (route)', R60,
+          ("refused", "grouping not allowed for sum_over_time aggregation"),
+          expect_error="grouping not allowed for sum_over_time aggregation"),
+        C("bad-unwrap", 'count_over_time({app="api"} | json | unwrap latency [5m])', R60,
+          ("refused", "invalid aggregation count_over_time with unwrap"),
+          expect_error="invalid aggregation count_over_time with unwrap"),
+        C("bad-no-unwrap", 'max_over_time({app="api"}[5m])', R60,
+          ("refused", "invalid aggregation max_over_time without unwrap"),
+          expect_error="invalid aggregation max_over_time without unwrap"),
+        C("bad-topk-0", 'topk(0, count_over_time({app="api"}[5m]))', I(3600),
+          ("refused", "invalid parameter (must be greater than 0) topk(0"),
+          expect_error="invalid parameter (must be greater than 0) topk(0"),
+        # Loki folds two literals without Prometheus's demand for bool
+        # (syntax.reduceBinOp): a comparison is 0 or 1
+        C("scalar-compare", '1 > 2', I(3600), binop(">", num(1), num(2))),
+        C("scalar-compare-bool", '1 < bool 2', I(3600), binop("<", num(1), num(2), bool=True)),
+        C("bad-label-replace-regex", 'label_replace(count_over_time({app="api"}[5m]), "a", "b", "app", "(")', R60,
+          ("refused", "invalid regex in label_replace"), expect_error="invalid regex in label_replace"),
     ]
     # instant queries
     q += [
