@@ -72,6 +72,7 @@ static const struct setting settings[] = {
 	S("max_entries_per_push", T_COUNT, limits.max_entries_per_push),
 	S("retention", T_DURATION_S, limits.retention_s),
 	S("dedup_window", T_DURATION_S, limits.dedup_window_s),
+	C("discover_log_levels", T_SWITCH, limits.discover_log_levels, "no|yes"),
 	S("max_entries_limit_per_query", T_COUNT, query_limits.max_entries),
 	S("max_query_length", T_DURATION_NS, query_limits.max_length_ns),
 	S("max_query_series", T_COUNT, query_limits.max_series),

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "labels.h"
+#include "level.h"
 #include "log.h"
 #include "push_int.h"
 
@@ -21,6 +22,11 @@
 #define QUOTE_MAX (LT_QUOTE_BUF - 8)
 /* Below this, insertion sort beats qsort and cannot go quadratic. */
 #define SMALL_SORT 16
+
+/* The pair add_level() inserts, its value filled in. */
+static const struct lt_label level_label = {
+	LT_LEVEL_NAME, LT_LEVEL_NAME_LEN, NULL, 0
+};
 
 void
 lt_limits_defaults(struct lt_limits *l)
@@ -44,6 +50,7 @@ lt_limits_defaults(struct lt_limits *l)
 	/* A client's retries of a push whose 204 it missed come within
 	 * minutes (Promtail backs off up to 5 minutes, 10 tries). */
 	l->dedup_window_s = 3600;
+	l->discover_log_levels = 1;
 }
 
 int
@@ -572,6 +579,13 @@ check_time(struct lt_push_parse *p, int64_t ts)
 	return 0;
 }
 
+static int
+is_level_name(const struct lt_label *l)
+{
+	return l->name_len == LT_LEVEL_NAME_LEN &&
+	       memcmp(l->name, LT_LEVEL_NAME, LT_LEVEL_NAME_LEN) == 0;
+}
+
 /* Checks structured metadata and copies it, sorted, into p->meta. */
 static int
 check_metadata(struct lt_push_parse *p, const struct lt_label *md, size_t n,
@@ -603,8 +617,11 @@ check_metadata(struct lt_push_parse *p, const struct lt_label *md, size_t n,
 					    "is not valid UTF-8",
 					    lt_pp_quote(q, md[i].name,
 							md[i].name_len));
-		/* Both lie inside the body, so the sum cannot wrap. */
-		size += md[i].name_len + md[i].value_len;
+		/* Loki leaves detected_level out of the size, whoever
+		 * set it (util.StructuredMetadataSize).  Both lie inside
+		 * the body, so the sum cannot wrap. */
+		if (!is_level_name(&md[i]))
+			size += md[i].name_len + md[i].value_len;
 	}
 	if (size > lim->max_metadata_size)
 		return lt_pp_reject(p, 1, "structured metadata is too large "
@@ -620,6 +637,42 @@ check_metadata(struct lt_push_parse *p, const struct lt_label *md, size_t n,
 		return lt_pp_reject(p, 1, "duplicate structured metadata name %s",
 				    lt_pp_quote(q, dup->name, dup->name_len));
 	*size_out = size;
+	return 0;
+}
+
+/* Loki's discover_log_levels, after the entry passed its checks: the
+ * n sorted pairs of p->meta get detected_level (level.h), which the
+ * limits do not count.  One the client sent is normalized and kept; an
+ * empty one, which Loki drops before it looks, is filled in.  Returns
+ * 0, or -1 when out of memory. */
+static int
+add_level(struct lt_push_parse *p, size_t *n, const char *line, size_t len)
+{
+	struct lt_label *m = p->meta;
+	const char *level;
+	size_t at, level_len;
+
+	for (at = 0; at < *n && label_cmp(&m[at], &level_label) < 0; at++)
+		;
+	if (at < *n && is_level_name(&m[at]) && m[at].value_len > 0) {
+		m[at].value = lt_level_normalize(m[at].value, m[at].value_len,
+						 &m[at].value_len);
+		return 0;
+	}
+	level = lt_level_detect(p->labels, p->n_labels, m, *n, line, len,
+				&level_len);
+	if (level == NULL)
+		return 0;
+	if (at == *n || !is_level_name(&m[at])) {
+		if (reserve(&p->meta, &p->cap_meta, *n + 1) < 0)
+			return -1;
+		m = p->meta;
+		memmove(m + at + 1, m + at, (*n - at) * sizeof(*m));
+		m[at] = level_label;
+		(*n)++;
+	}
+	m[at].value = level;
+	m[at].value_len = level_len;
 	return 0;
 }
 
@@ -655,6 +708,9 @@ lt_pp_entry(struct lt_push_parse *p, int64_t ts_ns, const char *line,
 	rc = check_metadata(p, metadata, n_meta, &md_size);
 	if (rc != 0)
 		return rc;
+	if (p->lim->discover_log_levels &&
+	    add_level(p, &n_meta, line, line_len) < 0)
+		return lt_pp_oom(p);
 	e.ts_ns = ts_ns;
 	e.line = line;
 	e.line_len = line_len;

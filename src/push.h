@@ -23,7 +23,8 @@ struct lt_limits {
 	size_t max_label_names;        /* labels per stream, 15 */
 	size_t max_label_name_length;  /* 1024 */
 	size_t max_label_value_length; /* 2048 */
-	size_t max_metadata_size;      /* structured metadata bytes per entry, 64 KiB */
+	size_t max_metadata_size;      /* structured metadata bytes per entry, 64 KiB,
+					* not counting detected_level, as Loki */
 	size_t max_metadata_entries;   /* structured metadata pairs per entry, 128 */
 	int64_t creation_grace_ns;     /* how far in the future, 10 minutes */
 	int64_t max_age_ns;            /* how far in the past; 0 = no limit */
@@ -39,6 +40,10 @@ struct lt_limits {
 	 * stored this long ago or less is acknowledged and not stored again
 	 * (dedup.h); 0 = never. */
 	int64_t dedup_window_s;
+	/* Gives each entry structured metadata detected_level, the level
+	 * Loki's distributor finds (level.h); Loki's discover_log_levels,
+	 * on by default. */
+	int discover_log_levels;
 };
 
 void lt_limits_defaults(struct lt_limits *l);
@@ -83,8 +88,9 @@ struct lt_sink {
 struct lt_push_result {
 	int status;
 	size_t accepted;       /* entries handed to the sink */
-	size_t accepted_bytes; /* their lines and structured metadata, the
-				* bytes Loki's rate limits count */
+	size_t accepted_bytes; /* their lines and structured metadata but
+				* detected_level, the bytes Loki's rate
+				* limits count */
 	size_t rejected;       /* entries rejected, with those of rejected streams */
 	size_t n_reasons;      /* lines in message */
 	int reasons_cut;       /* more reasons than LT_PUSH_REASONS came */

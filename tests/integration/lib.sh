@@ -320,13 +320,16 @@ trap 'exit 129' HUP
 
 lt_make_tmpdir
 
-# No system configuration: every test states its settings.  One
-# exception: most tests push the same body again on purpose, to make
+# No system configuration: every test states its settings.  Two
+# exceptions: most tests push the same body again on purpose, to make
 # another spool file, which dedup_window would take for a client's retry
 # and not store; tests/integration/retry.sh tests that with the default.
+# And most compare the structured metadata they stored, or answers with
+# it, with what they pushed, so discover_log_levels does not add
+# detected_level; tests/integration/level.sh tests it with the default.
 # The environment covers programs the tests run, the file those that a
 # web server runs, which may not pass the environment on.
-printf 'dedup_window = 0\n' >"$T/base.conf"
+printf 'dedup_window = 0\ndiscover_log_levels = no\n' >"$T/base.conf"
 chmod 644 "$T/base.conf"
 export LOGTHRA_CONFIG=$T/base.conf
 for lt_var in $(compgen -e); do
@@ -336,7 +339,7 @@ for lt_var in $(compgen -e); do
 	esac
 done
 unset lt_var
-export LOGTHRA_DEDUP_WINDOW=0
+export LOGTHRA_DEDUP_WINDOW=0 LOGTHRA_DISCOVER_LOG_LEVELS=no
 
 # --- processes --------------------------------------------------------------
 
@@ -1221,6 +1224,7 @@ start_inetd() {
 		    -l "127.0.0.1:$INETD_PORT" \
 		    -E LOGTHRA_CONFIG="$LOGTHRA_CONFIG" \
 		    ${LOGTHRA_DEDUP_WINDOW+-E LOGTHRA_DEDUP_WINDOW="$LOGTHRA_DEDUP_WINDOW"} \
+		    ${LOGTHRA_DISCOVER_LOG_LEVELS+-E LOGTHRA_DISCOVER_LOG_LEVELS="$LOGTHRA_DISCOVER_LOG_LEVELS"} \
 		    "$RECV" -D "$spool" "$@"
 		INETD_PID=$LT_LAST_PID
 		if wait_port "$INETD_PORT" "$INETD_PID" systemd-socket-activate \

@@ -128,6 +128,36 @@ START_TEST(test_precedence)
 }
 END_TEST
 
+/* Loki's discover_log_levels: on by default, a switch, per tenant. */
+START_TEST(test_discover_log_levels)
+{
+	struct lt_cli cli = {0};
+	struct lt_options o;
+	struct lt_limits l;
+	char err[256], *path;
+
+	lt_options_defaults(&o);
+	ck_assert_int_eq(o.limits.discover_log_levels, 1);
+	ck_assert_int_eq(lt_options_set(&o, "discover_log_levels", "no", err,
+					sizeof(err)), 0);
+	ck_assert_int_eq(o.limits.discover_log_levels, 0);
+	ck_assert_int_eq(lt_options_set(&o, "discover_log_levels", "true", err,
+					sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "expected one of no|yes"));
+	lt_options_free(&o);
+
+	path = write_config("[tenant quiet]\ndiscover_log_levels = no\n");
+	cli.config = path;
+	ck_assert_int_eq(lt_cli_apply(&cli, &o), 0);
+	lt_options_limits_for(&o, "quiet", &l);
+	ck_assert_int_eq(l.discover_log_levels, 0);
+	lt_options_limits_for(&o, "acme", &l);
+	ck_assert_int_eq(l.discover_log_levels, 1);
+	lt_options_free(&o);
+	ck_assert_int_eq(unlink(path), 0);
+}
+END_TEST
+
 START_TEST(test_bad_config)
 {
 	struct lt_options o;
@@ -245,6 +275,7 @@ options_suite(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_set_errors);
 	tcase_add_test(tc, test_precedence);
+	tcase_add_test(tc, test_discover_log_levels);
 	tcase_add_test(tc, test_bad_config);
 	tcase_add_test(tc, test_password_file);
 	tcase_add_test(tc, test_empty_required);

@@ -24,6 +24,9 @@ setup(void)
 	memset(&rec, 0, sizeof(rec));
 	memset(&res, 0, sizeof(res));
 	lt_limits_defaults(&lim);
+	/* The parsers' own tests see entries as sent: the level Loki adds
+	 * is tested in test_detected_level* and in test-level. */
+	lim.discover_log_levels = 0;
 }
 
 static void
@@ -98,6 +101,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(lim.max_metadata_entries, 128);
 	ck_assert(lim.creation_grace_ns == 600LL * 1000000000);
 	ck_assert(lim.max_age_ns == 0);
+	lt_limits_defaults(&lim);
+	ck_assert_int_eq(lim.discover_log_levels, 1);
 }
 END_TEST
 
@@ -869,6 +874,77 @@ START_TEST(test_tenant)
 }
 END_TEST
 
+/* Loki's discover_log_levels: every accepted entry gets detected_level,
+ * in its sorted place among the metadata; one sent is normalized, an
+ * empty one filled in; none counts toward the size limit or the bytes
+ * of the rate limit. */
+START_TEST(test_detected_level)
+{
+	lim.discover_log_levels = 1;
+	ck_assert_int_eq(push("{\"streams\":[{\"stream\":{\"app\":\"x\"},"
+		"\"values\":[[\"1\",\"level=error msg=x\"],"
+		"[\"2\",\"hi\",{\"trace_id\":\"abc\",\"a\":\"1\"}],"
+		"[\"3\",\"x\",{\"detected_level\":\"WARNING\"}],"
+		"[\"4\",\"lvl=dbg\",{\"detected_level\":\"\"}],"
+		"[\"5\",\"x\",{\"detected_level\":\"notice\"}]]},"
+		"{\"stream\":{\"level\":\"Info\",\"app\":\"y\"},"
+		"\"values\":[[\"6\",\"level=error\"]]}]}"), 0);
+	ck_assert_uint_eq(res.accepted, 6);
+	ck_assert_str_eq(logtext(),
+		"S app=x\n"
+		"E 1 level=error msg=x [detected_level=error]\n"
+		"E 2 hi [a=1,detected_level=unknown,trace_id=abc]\n"
+		"E 3 x [detected_level=warn]\n"
+		"E 4 lvl=dbg [detected_level=debug]\n"
+		"E 5 x [detected_level=notice]\n"
+		"S app=y,level=Info\n"
+		"E 6 level=error [detected_level=info]\n");
+	/* Lines, then a=1 and trace_id=abc: 17 + 2 + 1 + 7 + 1 + 11, and
+	 * 2 + 11. */
+	ck_assert_uint_eq(res.accepted_bytes, 39 + 13);
+
+	/* detected_level is left out of max_metadata_size, even as sent
+	 * and with discover_log_levels off. */
+	teardown();
+	setup();
+	lim.max_metadata_size = 3;
+	ck_assert_int_eq(push(ONE("[\"1\",\"x\",{\"detected_level\":\"critical\"}],"
+				  "[\"2\",\"y\",{\"ab\":\"cd\"}]")), 0);
+	ck_assert_uint_eq(res.accepted, 1);
+	ck_assert_uint_eq(res.accepted_bytes, 1);
+	ck_assert_ptr_nonnull(strstr(res.message, "entry 2: structured "
+				     "metadata is too large (4 bytes, limit 3)"));
+	ck_assert_str_eq(logtext(), "S app=x\nE 1 x [detected_level=critical]\n");
+}
+END_TEST
+
+START_TEST(test_detected_level_off)
+{
+	ck_assert_int_eq(push(ONE("[\"1\",\"level=error msg=x\"]")), 0);
+	ck_assert_str_eq(logtext(), "S app=x\nE 1 level=error msg=x\n");
+}
+END_TEST
+
+START_TEST(test_detected_level_proto)
+{
+	struct lt_buf req = LT_BUF_INIT, st = LT_BUF_INIT;
+	static const char labels[] = "{app=\"api\"}";
+
+	lim.discover_log_levels = 1;
+	pb_bytes(&st, 1, labels, strlen(labels));
+	pb_entry(&st, 1, 0, "level=warn", NULL, NULL);
+	pb_entry(&st, 2, 0, "{\"msg\":\"x\"}", "severity_number", "17");
+	pb_bytes(&req, 1, st.data, st.len);
+	ck_assert_int_eq(push_pb(&req), 0);
+	ck_assert_str_eq(logtext(), "S app=api\n"
+		"E 1000000000 level=warn [detected_level=warn]\n"
+		"E 2000000000 {\"msg\":\"x\"} "
+		"[detected_level=error,severity_number=17]\n");
+	lt_buf_free(&req);
+	lt_buf_free(&st);
+}
+END_TEST
+
 static Suite *
 push_suite(void)
 {
@@ -901,6 +977,9 @@ push_suite(void)
 	tcase_add_test(tc, test_legacy_json);
 	tcase_add_test(tc, test_proto);
 	tcase_add_test(tc, test_proto_limits);
+	tcase_add_test(tc, test_detected_level);
+	tcase_add_test(tc, test_detected_level_off);
+	tcase_add_test(tc, test_detected_level_proto);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("names");
