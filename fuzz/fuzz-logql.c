@@ -6,7 +6,14 @@
  * deeper than LT_LOGQL_MAX_DEPTH.  A tree is then written back as
  * LogQL, every label filter in parentheses and every string with Go
  * escapes, and parsed again: writing that tree must give the same text.
- * The first bytes are also read as a Go duration and a size. */
+ * The first bytes are also read as a Go duration and a size.
+ *
+ * Every input is also parsed by lt_logql_parse_query(): a log query it
+ * gives must be lt_logql_parse()'s (and whatever lt_logql_parse() takes
+ * it takes as a log query); a metric tree must hold what logql.h
+ * promises (no two scalars under one operator, a range's selector and
+ * unwrap, height within LT_LOGQL_MAX_DEPTH), and written back as LogQL
+ * it must parse to a tree that writes the same text. */
 #include "config.h"
 
 #include <math.h>
@@ -321,6 +328,262 @@ done:
 	free(b.s);
 }
 
+/* ---- metric queries ---- */
+
+static const char *const range_names[] = {
+	"count_over_time", "rate", "bytes_over_time", "bytes_rate",
+	"absent_over_time", "sum_over_time", "avg_over_time", "min_over_time",
+	"max_over_time", "first_over_time", "last_over_time",
+	"stddev_over_time", "stdvar_over_time", "quantile_over_time",
+	"rate_counter",
+};
+
+static const char *const vector_names[] = {
+	"sum", "avg", "min", "max", "count", "stddev", "stdvar", "topk",
+	"bottomk", "sort", "sort_desc",
+};
+
+static const char *const binary_names[] = {
+	"or", "and", "unless", "==", "!=", ">", ">=", "<", "<=", "+", "-",
+	"*", "/", "%", "^",
+};
+
+static void
+put_names(struct text *t, char **names, size_t n)
+{
+	size_t i;
+
+	if (n > 0 && names == NULL)
+		abort();
+	put(t, " (");
+	for (i = 0; i < n; i++) {
+		check_name(names[i]);
+		put(t, "%s%s", i == 0 ? "" : ", ", names[i]);
+	}
+	put(t, ")");
+}
+
+static void
+put_grouping(struct text *t, const struct lt_grouping *g)
+{
+	if (!g->present) {
+		if (g->n_labels != 0 || g->without)
+			abort();
+		return;
+	}
+	put(t, " %s", g->without ? "without" : "by");
+	put_names(t, g->labels, g->n_labels);
+}
+
+static size_t put_expr(struct text *, const struct lt_expr *);
+
+static void
+put_range(struct text *t, const struct lt_expr *e)
+{
+	static const char *const convs[] = { "", "duration", "bytes" };
+	struct text log = { NULL, 0, 0, 1 };
+
+	if ((unsigned)e->range_op > LT_RANGE_RATE_COUNTER || e->log == NULL ||
+	    e->left != NULL || e->right != NULL ||
+	    (e->unwrap == NULL && e->unwrap_filter != NULL))
+		abort();
+	put(t, "%s(", range_names[e->range_op]);
+	if (e->range_op == LT_RANGE_QUANTILE) {
+		if (!(e->param >= 0) || isinf(e->param))
+			abort();
+		put(t, "%.17g, ", e->param);
+	}
+	put_query(&log, e->log);
+	if (!log.exact)
+		t->exact = 0;
+	put(t, "%s", log.s);
+	free(log.s);
+	if (e->unwrap != NULL) {
+		check_name(e->unwrap);
+		if ((unsigned)e->conv > LT_UNWRAP_BYTES)
+			abort();
+		if (e->conv == LT_UNWRAP_NUMBER)
+			put(t, " | unwrap %s", e->unwrap);
+		else
+			put(t, " | unwrap %s(%s)", convs[e->conv], e->unwrap);
+	}
+	if (e->unwrap_filter != NULL) {
+		put(t, " | ");
+		if (put_filter(t, e->unwrap_filter) > LT_LOGQL_MAX_DEPTH)
+			abort();
+	}
+	/* Prometheus' durations: whole milliseconds at least.  Past 2^52
+	 * nanoseconds the seconds the lexer reads lose some. */
+	if (e->range_ns < 0 || e->range_ns % 1000000 != 0)
+		abort();
+	if (e->range_ns >= 4503599627370496LL ||
+	    e->offset_ns >= 4503599627370496LL ||
+	    e->offset_ns <= -4503599627370496LL)
+		t->exact = 0;
+	put(t, " [%lldms]", (long long)(e->range_ns / 1000000));
+	if (e->offset_ns != 0)
+		put(t, " offset %lldns", (long long)e->offset_ns);
+	put(t, ")");
+	put_grouping(t, &e->grouping);
+}
+
+static size_t
+put_binary(struct text *t, const struct lt_expr *e)
+{
+	const struct lt_vector_match *m = &e->match;
+	size_t dl, dr;
+
+	if ((unsigned)e->binary_op > LT_BIN_POW || e->left == NULL ||
+	    e->right == NULL || (e->left->kind == LT_EXPR_NUMBER &&
+				 e->right->kind == LT_EXPR_NUMBER))
+		abort();
+	put(t, "(");
+	dl = put_expr(t, e->left);
+	put(t, " %s%s", binary_names[e->binary_op],
+	    e->return_bool ? " bool" : "");
+	if (m->present) {
+		put(t, " %s", m->on ? "on" : "ignoring");
+		put_names(t, m->labels, m->n_labels);
+		if (m->card != LT_CARD_ONE_TO_ONE) {
+			put(t, " %s", m->card == LT_CARD_GROUP_LEFT ?
+			    "group_left" : "group_right");
+			put_names(t, m->include, m->n_include);
+		}
+	} else if (m->n_labels != 0 || m->card != LT_CARD_ONE_TO_ONE)
+		abort();
+	if (m->card == LT_CARD_ONE_TO_ONE && m->n_include != 0)
+		abort();
+	put(t, " ");
+	dr = put_expr(t, e->right);
+	put(t, ")");
+	return 1 + (dl > dr ? dl : dr);
+}
+
+/* Writes e; returns its height. */
+static size_t
+put_expr(struct text *t, const struct lt_expr *e)
+{
+	size_t d;
+
+	if (e == NULL)
+		abort();
+	switch (e->kind) {
+	case LT_EXPR_RANGE:
+		put_range(t, e);
+		return 1;
+	case LT_EXPR_VECTOR_AGG:
+		if ((unsigned)e->vector_op > LT_VEC_SORT_DESC || e->right != NULL)
+			abort();
+		put(t, "%s", vector_names[e->vector_op]);
+		put_grouping(t, &e->grouping);
+		put(t, " (");
+		if (e->vector_op == LT_VEC_TOPK || e->vector_op == LT_VEC_BOTTOMK) {
+			if (!(e->param >= 1) || e->param != floor(e->param))
+				abort();
+			put(t, "%.0f, ", e->param);
+		}
+		d = put_expr(t, e->left);
+		put(t, ")");
+		return d + 1;
+	case LT_EXPR_BINARY:
+		return put_binary(t, e);
+	case LT_EXPR_NUMBER:
+		if (e->left != NULL || e->right != NULL)
+			abort();
+		if (!isfinite(e->param))
+			t->exact = 0;
+		/* "- 0": "-0" is a duration. */
+		put(t, "(%s%.17g)", signbit(e->param) ? "- " : "",
+		    fabs(e->param));
+		return 1;
+	case LT_EXPR_VECTOR:
+		if (!(e->param >= 0) || isinf(e->param))
+			abort();
+		put(t, "vector(%.17g)", e->param);
+		return 1;
+	case LT_EXPR_LABEL_REPLACE:
+		put(t, "label_replace(");
+		d = put_expr(t, e->left);
+		put(t, ", ");
+		put_quoted(t, e->dst);
+		put(t, ", ");
+		put_quoted(t, e->replacement);
+		put(t, ", ");
+		put_quoted(t, e->src);
+		put(t, ", ");
+		put_quoted(t, e->regex);
+		put(t, ")");
+		return d + 1;
+	}
+	abort();
+}
+
+static void
+round_trip_metric(const struct lt_expr *e)
+{
+	struct text a = { NULL, 0, 0, 1 }, b = { NULL, 0, 0, 1 };
+	struct lt_query_ast again;
+	char why[512];
+
+	if (put_expr(&a, e) > LT_LOGQL_MAX_DEPTH)
+		abort();
+	if (!a.exact || a.len > LT_LOGQL_MAX_LEN)
+		goto done;
+	if (lt_logql_parse_query(a.s, a.len, &again, why, sizeof(why)) != 0) {
+		/* Parentheses everywhere nest deeper than the input did. */
+		if (strstr(why, "LT_LOGQL_MAX_DEPTH") != NULL)
+			goto done;
+		(void)fprintf(stderr, "written back: %s\nrefused: %s\n", a.s, why);
+		abort();
+	}
+	if (again.metric == NULL)
+		abort();
+	b.exact = 1;
+	(void)put_expr(&b, again.metric);
+	if (a.len != b.len || memcmp(a.s, b.s, a.len) != 0) {
+		(void)fprintf(stderr, "written back: %s\nthen: %s\n", a.s, b.s);
+		abort();
+	}
+	lt_query_ast_free(&again);
+done:
+	free(a.s);
+	free(b.s);
+}
+
+/* lt_logql_parse_query() against lt_logql_parse()'s q. */
+static void
+check_query(const char *text, size_t size, const struct lt_logql *q)
+{
+	struct text a = { NULL, 0, 0, 1 }, b = { NULL, 0, 0, 1 };
+	struct lt_query_ast ast;
+	char why[512];
+
+	why[0] = '\0';
+	if (lt_logql_parse_query(text, size, &ast, why, sizeof(why)) != 0) {
+		check_why(why);
+		if (ast.log != NULL || ast.metric != NULL || q != NULL)
+			abort();
+		return;
+	}
+	if ((ast.log == NULL) == (ast.metric == NULL))
+		abort();
+	if (ast.log != NULL) {
+		if (q == NULL)
+			abort();
+		put_query(&a, q);
+		put_query(&b, ast.log);
+		if (a.len != b.len || memcmp(a.s, b.s, a.len) != 0)
+			abort();
+		free(a.s);
+		free(b.s);
+	} else {
+		if (q != NULL)
+			abort();
+		round_trip_metric(ast.metric);
+	}
+	lt_query_ast_free(&ast);
+}
+
 static void
 check_values(const uint8_t *data, size_t size)
 {
@@ -358,6 +621,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (sel == NULL)
 			check_why(why2);
 	}
+	check_query(text, size, q);
 	lt_logql_free(sel);
 	lt_logql_free(q);
 	check_values(data, size);

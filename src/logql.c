@@ -1,5 +1,6 @@
 /* LogQL log queries: a hand-written lexer and recursive-descent parser
- * that build the tree of logql.h.
+ * that build the tree of logql.h (metric queries: logql_metric.c, on the
+ * same lexer through logql_int.h).
  *
  * The lexer follows Loki's (pkg/logql/syntax/lex.go over Go's
  * text/scanner): keywords are case-insensitive; a number followed by

@@ -307,8 +307,12 @@ struct lt_query_ast {
 
 /* Parses either kind.  Returns 0, or -1 with why as lt_logql_parse()
  * gives it (Loki's texts: "parse error at line 1, col 24: syntax error:
- * unexpected ...", "invalid aggregation sum_over_time without unwrap",
- * "unwrap ... not supported for operation count_over_time", ...). */
+ * unexpected ...", "parse error : invalid aggregation sum_over_time
+ * without unwrap", "parse error : invalid aggregation count_over_time
+ * with unwrap", ...).  A log query is lt_logql_parse()'s tree.  Two
+ * scalars under an operator are folded into one, as Loki does (1 + 2 is
+ * the NUMBER 3, 1 > 2 is 0).  lt_query_ast_free() frees what a holds,
+ * not a itself. */
 int lt_logql_parse_query(const char *text, size_t len, struct lt_query_ast *out,
 			 char *why, size_t whylen);
 void lt_query_ast_free(struct lt_query_ast *a);

@@ -176,12 +176,14 @@ too_deep(struct parser *p, size_t depth)
 	return 0;
 }
 
-/* Every nested call passes here: the stack stays bounded. */
+/* Every nested call passes here: the stack stays bounded.  The query
+ * itself is one call, so LT_LOGQL_MAX_DEPTH parentheses around a log
+ * query pass, as lt_logql_parse() lets them. */
 static int
 enter(struct parser *p)
 {
 	p->nest++;
-	return too_deep(p, (size_t)p->nest) ? -1 : 0;
+	return too_deep(p, (size_t)p->nest - 1) ? -1 : 0;
 }
 
 static int64_t
@@ -814,6 +816,13 @@ primary(struct parser *p)
 
 	switch (p->tok.kind) {
 	case T_LPAREN:
+		/* lt_logql_parse()'s limit and words for a log query's. */
+		if (p->nest > LT_LOGQL_MAX_DEPTH) {
+			lq_fail_at(p, p->tok.start, "parentheses nested deeper "
+				   "than LT_LOGQL_MAX_DEPTH (%d)",
+				   LT_LOGQL_MAX_DEPTH);
+			return NULL;
+		}
 		if (lq_next(p) != 0 || (e = expr_at(p, 0, NULL)) == NULL)
 			return NULL;
 		if (lq_expect(p, T_RPAREN, NULL) != 0 || lq_next(p) != 0) {

@@ -1203,6 +1203,11 @@ eval_leaf(struct ev *ev, const struct lt_expr *e,
 	}
 	if (m == NULL)
 		return ev_no_memory(ev);
+	if (m->n_steps != ev->st->n) {
+		lt_matrix_free(m);
+		return ev_error(ev, 500, "the range aggregation gave %zu steps, "
+				"not %zu", m->n_steps, ev->st->n);
+	}
 	if (ev->max_series > 0 && m->n > ev->max_series) {
 		lt_matrix_free(m);
 		return ev_error(ev, 400, SERIES_LIMIT_FMT, ev->max_series);
@@ -1363,17 +1368,17 @@ rank_order(const void *pa, const void *pb)
 	return labels_cmp(a->labels, a->n_labels, b->labels, b->n_labels);
 }
 
-/* The members of group g with a value at step s, ranked. */
+/* The members of one group with a value at step s, ranked. */
 static size_t
-rank_members(const struct lt_matrix *in, const long *gidx, long g, size_t s,
-	     int descending, size_t *members)
+rank_members(const struct lt_matrix *in, const size_t *group, size_t n_group,
+	     size_t s, int descending, size_t *members)
 {
 	struct rank_ctx ctx;
 	size_t i, n = 0;
 
-	for (i = 0; i < in->n; i++)
-		if (gidx[i] == g && in->series[i].has[s])
-			members[n++] = i;
+	for (i = 0; i < n_group; i++)
+		if (in->series[group[i]].has[s])
+			members[n++] = group[i];
 	ctx.in = in;
 	ctx.step = s;
 	ctx.descending = descending;
@@ -1383,44 +1388,99 @@ rank_members(const struct lt_matrix *in, const long *gidx, long g, size_t s,
 	return n;
 }
 
+static const long *grouping_of;
+
+static int
+group_order(const void *pa, const void *pb)
+{
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+
+	if (grouping_of[a] != grouping_of[b])
+		return grouping_of[a] < grouping_of[b] ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+/* The series with points, group after group: byg[start[g] ..
+ * start[g + 1]) are group g's, so that a step looks at each series
+ * once. */
+static void
+group_lists(const long *gidx, size_t n, size_t n_groups, size_t *byg,
+	    size_t *start)
+{
+	size_t i, m = 0;
+
+	for (i = 0; i < n; i++)
+		if (gidx[i] >= 0)
+			byg[m++] = i;
+	grouping_of = gidx;
+	qsort(byg, m, sizeof(*byg), group_order);
+	grouping_of = NULL;
+	memset(start, 0, (n_groups + 1) * sizeof(*start));
+	for (i = 0; i < m; i++)
+		start[gidx[byg[i]] + 1]++;
+	for (i = 0; i < n_groups; i++)
+		start[i + 1] += start[i];
+}
+
+/* Picks each step's members of each group into out. */
+static int
+rank_steps(struct ev *ev, const struct lt_matrix *in, const size_t *byg,
+	   const size_t *start, size_t n_groups, int descending, size_t k,
+	   size_t *members, struct lt_matrix *out)
+{
+	size_t s, g, i, n;
+	long idx;
+
+	for (s = 0; s < in->n_steps && k > 0; s++)
+		for (g = 0; g < n_groups; g++) {
+			n = rank_members(in, byg + start[g], start[g + 1] - start[g],
+					 s, descending, members);
+			for (i = 0; i < n && i < k; i++) {
+				const struct lt_series *se = &in->series[members[i]];
+
+				if ((idx = ev_series(ev, out, se->labels,
+						     se->n_labels)) < 0)
+					return -1;
+				series_set(&out->series[idx], s, se->v[s]);
+			}
+		}
+	return 0;
+}
+
 static int
 eval_ranked(struct ev *ev, const struct lt_expr *e, const struct lt_matrix *in,
 	    struct lt_matrix *out)
 {
 	enum lt_vector_op op = e->vector_op;
 	int descending = op == LT_VEC_TOPK || op == LT_VEC_SORT_DESC;
-	int limited = op == LT_VEC_TOPK || op == LT_VEC_BOTTOMK;
 	struct lt_matrix *groups = ev_matrix(ev);
-	size_t *members = NULL, s, i, n, k = SIZE_MAX;
-	long *gidx = NULL, g, idx;
+	size_t *members = NULL, *byg = NULL, *start = NULL, k = SIZE_MAX;
+	long *gidx = NULL;
 	int rc = -1;
 
-	if (limited)
+	if (op == LT_VEC_TOPK || op == LT_VEC_BOTTOMK)
 		k = e->param < 1 ? 0 : e->param >= 1e18 ? SIZE_MAX :
 						 (size_t)e->param;
 	if (groups == NULL ||
 	    (gidx = group_series(ev, in, &e->grouping, groups)) == NULL)
 		goto done;
-	if ((members = malloc((in->n + 1) * sizeof(*members))) == NULL) {
+	members = malloc((in->n + 1) * sizeof(*members));
+	byg = malloc((in->n + 1) * sizeof(*byg));
+	start = malloc((groups->n + 1) * sizeof(*start));
+	if (members == NULL || byg == NULL || start == NULL) {
 		rc = ev_no_memory(ev);
 		goto done;
 	}
-	for (s = 0; s < in->n_steps && k > 0; s++)
-		for (g = 0; g < (long)groups->n; g++) {
-			n = rank_members(in, gidx, g, s, descending, members);
-			for (i = 0; i < n && i < k; i++) {
-				const struct lt_series *se = &in->series[members[i]];
-
-				if ((idx = ev_series(ev, out, se->labels,
-						     se->n_labels)) < 0)
-					goto done;
-				series_set(&out->series[idx], s, se->v[s]);
-			}
-		}
+	group_lists(gidx, in->n, groups->n, byg, start);
+	if (rank_steps(ev, in, byg, start, groups->n, descending, k, members,
+		       out) < 0)
+		goto done;
 	out->ordered = op == LT_VEC_SORT || op == LT_VEC_SORT_DESC;
 	rc = 0;
 done:
 	free(members);
+	free(byg);
+	free(start);
 	free(gidx);
 	lt_matrix_free(groups);
 	return rc;

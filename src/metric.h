@@ -86,7 +86,13 @@ long lt_matrix_series(struct lt_matrix *m, const struct lt_label *l, size_t n);
  * Limits: max_series series in the answer, max_samples samples held at
  * once (over all series); past either, lt_range_eval_add() returns -2
  * with Loki's words in why ("maximum number of series (500) reached for
- * a single query", ...). */
+ * a single query; ...").
+ *
+ * A sample with an __error__ label in some step's window makes the query
+ * fail as Loki's does (-2, why: "pipeline error: 'JSONParserErr' for
+ * series: '{...}'. Use a label filter to intentionally skip this
+ * error...", a 400), unless it also has __preserve_error__="true": then
+ * it is a series of its own, its labels not grouped. */
 struct lt_range_eval;
 
 struct lt_range_eval *lt_range_eval_new(const struct lt_expr *e,
@@ -96,7 +102,8 @@ struct lt_range_eval *lt_range_eval_new(const struct lt_expr *e,
 
 /* One sample of the series with labels l (sorted by name: stream labels,
  * structured metadata and parsed labels, as the pipeline left them).
- * Returns 0, -1 when out of memory, -2 when a limit was passed. */
+ * Returns 0, -1 when out of memory, -2 when a limit was passed or for a
+ * pipeline error (why set).  After an error, re only wants freeing. */
 int lt_range_eval_add(struct lt_range_eval *re, const struct lt_label *l,
 		      size_t n, int64_t ts_ns, double v, char *why,
 		      size_t whylen);

@@ -1226,6 +1226,14 @@ lt_query_run(const struct lt_options *o, const struct lt_query_engine *e,
 		return run_buildinfo(&r);
 	case LT_EP_READY:
 		return set_error(err, 200, "ready");
+	case LT_EP_VOLUME:
+	case LT_EP_VOLUME_RANGE:
+	case LT_EP_DETECTED_LABELS:
+	case LT_EP_DETECTED_FIELDS:
+	case LT_EP_DETECTED_FIELD_VALUES:
+	case LT_EP_PATTERNS:
+	case LT_EP_TAIL:
+		/* Not served here yet. */
 	case LT_EP_NONE:
 		break;
 	}

@@ -104,7 +104,7 @@ metric() {
 	local path=$1 tenant=$2 qs
 	shift 2
 	qs=$(python3 -c 'import sys, urllib.parse
-print(urllib.parse.urlencode([a.split("=", 1) for a in sys.argv[1:]]))' "$@")
+print(urllib.parse.urlencode([tuple(a.split("=", 1)) for a in sys.argv[1:]]))' "$@")
 	GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET REQUEST_URI="/loki/api/v1/$path" \
 		QUERY_STRING="$qs" HTTP_X_SCOPE_ORGID=$tenant "$QUERY" |
 		python3 "$T/result.py" "$now"
@@ -144,5 +144,20 @@ check_contains "Status: 400" "$out" "an unwrap error is a 400"
 check_contains "pipeline error: 'SampleExtractionErr' for series: '{__error__=\"SampleExtractionErr\", __error_details__=\"strconv.ParseFloat: parsing \\\"abc\\\": invalid syntax\", app=\"pay\", status=\"200\", took=\"abc\"}'" \
     "$out" "in Loki's words, with the series"
 check_eq '{} 2' "$(metric query acme 'query=vector(1)+vector(1)')" "Grafana's data source test"
+# Buckets of gcd(45 s, 120 s) = 15 s, windows moved by offsets: the
+# same counts as the rows give (decolorize sends the leaf to the rows).
+for q in 'count_over_time({app=~".+"}[2m] offset 1m)' 'bytes_rate({app=~".+"}[2m] offset -20s)'; do
+	fast=$(metric query_range acme "query=$q" "start=$((now - 400))" "end=$now" step=45)
+	rows=$(metric query_range acme "query=${q/\}/\} | decolorize}" "start=$((now - 400))" "end=$now" step=45)
+	check_eq "$rows" "$fast" "$q: buckets as rows"
+	check_contains ":" "$fast" "$q: some points"
+done
+# Which statements: counts per bucket in ClickHouse, else the rows.
+run "$QUERY" -T acme -vv -o json --since=10m 'sum by (app) (count_over_time({app=~".+"}[1m]))'
+check_rc 0 "a metric query in command mode"
+check_contains '"resultType":"matrix"' "$RUN_OUT" "a matrix over the range"
+check_contains "GROUP BY key_label, key_metadata, k ORDER BY k" "$RUN_ERR" "counted in ClickHouse, by app"
+run "$QUERY" -T acme -vv -o json --since=10m 'count_over_time({app="db"} | logfmt [1m])'
+check_contains "ORDER BY timestamp_ns ASC" "$RUN_ERR" "a parser's leaf reads the rows, oldest first"
 
 finish

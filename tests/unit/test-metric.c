@@ -517,6 +517,89 @@ START_TEST(test_range_pipeline_error)
 }
 END_TEST
 
+/* The streaming windows against a plain scan of every window, over
+ * random samples (three series, whole seconds, some equal stamps), for
+ * overlapping, touching and gapped windows, with and without offset. */
+static double
+naive(enum lt_range_op op, const struct smp *s, size_t n, const char *labels,
+      double lo, double hi, int *found)
+{
+	double r = 0;
+	size_t i, c = 0;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(s[i].labels, labels) != 0 || s[i].ts <= lo ||
+		    s[i].ts > hi)
+			continue;
+		if (op == LT_RANGE_MAX)
+			r = c == 0 || s[i].v > r ? s[i].v : r;
+		else if (op == LT_RANGE_LAST)
+			r = s[i].v;
+		else
+			r += op == LT_RANGE_COUNT ? 1 : s[i].v;
+		c++;
+	}
+	*found = c > 0;
+	return r;
+}
+
+START_TEST(test_range_against_scan)
+{
+	static const char *names[] = {"k=a", "k=b", "k=c"};
+	static const enum lt_range_op ops[] = {
+		LT_RANGE_COUNT, LT_RANGE_SUM, LT_RANGE_MAX, LT_RANGE_LAST,
+	};
+	static const double shapes[][3] = {
+		/* range, step, offset */
+		{30, 10, 0}, {10, 10, 0}, {7, 10, 0}, {45, 15, 20}, {1, 1, 0},
+	};
+	struct smp s[300];
+	struct lt_expr e;
+	struct lt_matrix *m;
+	double t = 0;
+	size_t i, o, k, st_i, j;
+	unsigned seed = 7;
+
+	for (i = 0; i < N(s); i++) {
+		seed = seed * 1103515245u + 12345u;
+		t += (seed >> 16) % 3;
+		s[i].labels = names[(seed >> 8) % 3];
+		s[i].ts = t;
+		s[i].v = (double)((seed >> 4) % 100);
+	}
+	for (k = 0; k < N(shapes); k++) {
+		struct lt_steps st = {S(20), S(shapes[k][1]), 0};
+
+		st.n = (size_t)(t / shapes[k][1]) + 3;
+		if (st.n > 60)
+			st.n = 60;
+		for (o = 0; o < N(ops); o++) {
+			range_expr(&e, ops[o], shapes[k][0], shapes[k][2]);
+			m = run_ok(&e, &st, 0, s, N(s));
+			for (j = 0; j < N(names); j++) {
+				long idx = find(m, names[j]);
+
+				for (st_i = 0; st_i < st.n; st_i++) {
+					double hi = 20 + (double)st_i * shapes[k][1] -
+						    shapes[k][2];
+					int found;
+					double want = naive(ops[o], s, N(s), names[j],
+							    hi - shapes[k][0], hi,
+							    &found);
+
+					ck_assert_int_eq(found, idx >= 0 &&
+							 m->series[idx].has[st_i]);
+					if (found)
+						ck_assert_double_eq(
+							m->series[idx].v[st_i], want);
+				}
+			}
+			lt_matrix_free(m);
+		}
+	}
+}
+END_TEST
+
 /* --- The tree --- */
 
 struct row {
@@ -1417,6 +1500,7 @@ metric_suite(void)
 	tcase_add_test(tr, test_range_rate_counter);
 	tcase_add_test(tr, test_range_limits);
 	tcase_add_test(tr, test_range_pipeline_error);
+	tcase_add_test(tr, test_range_against_scan);
 	suite_add_tcase(s, tr);
 	tcase_add_test(tv, test_vector_sum_avg_count);
 	tcase_add_test(tv, test_vector_min_max_std);
