@@ -365,11 +365,12 @@ pipeline_unwrap(struct parser *p, struct lt_expr *e)
 	return unwrap_filters(p, e);
 }
 
-/* [5m] and an optional offset 1h. */
+/* [5m] and an optional offset 1h; expecting: goyacc's list when the
+ * range is all the state takes. */
 static int
-range_offset(struct parser *p, struct lt_expr *e)
+range_offset(struct parser *p, struct lt_expr *e, const char *expecting)
 {
-	if (lq_expect(p, T_RANGE, NULL) != 0)
+	if (lq_expect(p, T_RANGE, expecting) != 0)
 		return -1;
 	e->range_ns = to_ns(p->tok.num);
 	if (lq_next(p) != 0)
@@ -409,8 +410,8 @@ log_range(struct parser *p, struct lt_expr *e)
 		goto out;
 	if (p->tok.kind == T_RANGE) {
 		/* {sel}[5m] offset 1h | json | unwrap x */
-		rc = range_offset(p, e) != 0 || pipeline_unwrap(p, e) != 0 ?
-		     -1 : 0;
+		rc = range_offset(p, e, NULL) != 0 ||
+		     pipeline_unwrap(p, e) != 0 ? -1 : 0;
 	} else {
 		if (pipeline_unwrap(p, e) != 0)
 			goto out;
@@ -419,8 +420,9 @@ log_range(struct parser *p, struct lt_expr *e)
 			paren = 0;
 			if (lq_next(p) != 0)
 				goto out;
-		}
-		rc = range_offset(p, e);
+			rc = range_offset(p, e, "RANGE");
+		} else
+			rc = range_offset(p, e, NULL);
 	}
 close:
 	if (rc == 0 && paren)
@@ -1073,7 +1075,11 @@ lt_logql_parse_query(const char *text, size_t len, struct lt_query_ast *out,
 
 	memset(out, 0, sizeof(*out));
 	memset(&p, 0, sizeof(p));
-	p.text = text != NULL ? text : "";
+	if (text == NULL) {
+		text = "";
+		len = 0;
+	}
+	p.text = text;
 	p.len = len;
 	p.why = why;
 	p.whylen = whylen;

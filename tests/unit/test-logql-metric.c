@@ -599,6 +599,10 @@ static const struct {
 	{ "sum_over_time({a=\"b\"} | unwrap bytes(1) [5m])",
 	  "parse error at line 1, col 38: syntax error: unexpected NUMBER, "
 	  "expecting IDENTIFIER" },
+	{ "rate(({a=\"b\"}))", "parse error at line 1, col 15: syntax error: "
+	  "unexpected ), expecting RANGE" },
+	{ "count_over_time(({a=\"b\"})[5m] | json)", "parse error at line 1, "
+	  "col 31: syntax error: unexpected |" },
 	{ "rate({a=\"b\"}[5m]) [5m]",
 	  "parse error at line 1, col 19: syntax error: unexpected RANGE" },
 	{ "rate({a=\"b\"}[5m] [5m])",
