@@ -115,15 +115,45 @@ def pushes(base):
             for (t, lab), values in sorted(streams.items())]
 
 
-def detected_level(labels, line):
-    """Loki's detected_level for an entry (a level label's value, else a
-    level field of a JSON or logfmt line, else "unknown"), for a server
-    that stores it as structured metadata."""
-    for name in ("level", "LEVEL", "Level", "severity", "lvl"):
-        if name in labels:
-            return labels[name].lower()
-    m = re.search(r'(?:^|[\s{,"])"?level"?[=:]"?(\w+)', line)
-    return m.group(1).lower() if m else "unknown"
+LEVEL_FIELDS = ("level", "LEVEL", "Level", "log.level", "severity", "SEVERITY", "Severity",
+                "SeverityText", "lvl", "LVL", "Lvl", "severity_text", "Severity_Text", "SEVERITY_TEXT")
+LEVEL_WORDS = {"trace": "trace", "trc": "trace", "debug": "debug", "dbg": "debug",
+               "info": "info", "inf": "info", "information": "info", "warn": "warn",
+               "wrn": "warn", "warning": "warn", "error": "error", "err": "error",
+               "critical": "critical", "fatal": "fatal"}
+
+
+def normalize_level(v):
+    return LEVEL_WORDS.get(v.lower(), v)
+
+
+def detected_level(labels, meta, line):
+    """Loki's detected_level for an entry, for a server that stores it as
+    structured metadata at ingestion (pkg/distributor/field_detection.go):
+    a level stream label, else a level item of the metadata, else a level
+    field of a JSON object or logfmt line, else the first level word
+    standing alone in the line, else "unknown"."""
+    for source in (labels, meta):
+        for name in LEVEL_FIELDS:
+            if source.get(name):
+                return normalize_level(source[name])
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        obj = None
+    if isinstance(obj, dict):
+        for name in LEVEL_FIELDS:
+            if isinstance(obj.get(name), str) and obj[name].lower() in LEVEL_WORDS:
+                return normalize_level(obj[name])
+    else:
+        for k, v in re.findall(r'(\w+)=("[^"]*"|\S*)', line):
+            if k.lower() in [f.lower() for f in LEVEL_FIELDS] and v.strip('"').lower() in LEVEL_WORDS:
+                return normalize_level(v.strip('"'))
+    words = re.findall(r"[A-Za-z]+", line)
+    for w in ("trace", "debug", "fatal", "critical", "error", "err", "warning", "warn", "info"):
+        if any(x.lower() == w for x in words):
+            return LEVEL_WORDS[w]
+    return "unknown"
 
 
 # --- Conversions as Loki's unwrap does them ------------------------------
@@ -202,7 +232,7 @@ def samples_of(spec, op, base, tenant, dl):
         lab = dict(labels)
         lab.update(meta)
         if dl:
-            lab["detected_level"] = detected_level(labels, line)
+            lab["detected_level"] = detected_level(labels, meta, line)
         r = spec["pipe"](lab, line)
         if r is None:
             continue
@@ -1147,6 +1177,12 @@ def self_test():
         except ValueError:
             pass
     assert conv_duration("1.5s") == 1.5 and conv_duration("300us") == 0.0003
+    assert detected_level({"app": "a", "level": "WARNING"}, {}, "x") == "warn"
+    assert detected_level({}, {"lvl": "dbg"}, "x") == "debug"
+    assert detected_level({}, {}, '{"level":"ERR","msg":"x"}') == "error"
+    assert detected_level({}, {}, 'a=1 level=info b=2') == "info"
+    assert detected_level({}, {}, "query took 12ms rows=3") == "unknown"
+    assert detected_level({}, {}, "disk Warning: nearly full") == "warn"
     assert conv_float("12") == 12 and go_float(2.0) == "2" and go_float(0.1) == "0.1"
     assert go_float(1e21) == "1000000000000000000000" and go_float(math.nan) == "NaN"
     assert go_float(-math.inf) == "-Inf" and go_float(1.5e-7) == "0.00000015"
