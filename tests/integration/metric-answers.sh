@@ -46,9 +46,12 @@ check_eq "self-test: ok" "$(python3 "$REF" --self-test 2>&1)" "metric-ref.py's h
 # The data set over the two hours after base, a whole minute.
 base=$((($(date +%s) - 3 * 3600) / 60 * 60))
 python3 "$REF" gen "$T/pushes" "$base" || die "metric-ref.py gen failed"
+# Each entry gets detected_level, as in Loki by default: Grafana's log
+# volume groups by it.
 for f in "$T"/pushes/*.json; do
 	tenant=${f##*/}
-	"$RECV" -T "${tenant%%-*}" -D "$SPOOL" "$f" || die "logthra-recv of $f failed"
+	LOGTHRA_DISCOVER_LOG_LEVELS=yes "$RECV" -T "${tenant%%-*}" -D "$SPOOL" "$f" ||
+	    die "logthra-recv of $f failed"
 done
 run "$FLUSH" -D "$SPOOL" -U "$CH_URL" "${flush_args[@]}"
 check_rc 0 "logthra-flush of the data set"
