@@ -48,6 +48,9 @@ request_clear(struct lt_request *r)
 	free(r->content_encoding);
 	free(r->authorization);
 	free(r->remote_user);
+	free(r->upgrade);
+	free(r->ws_key);
+	free(r->ws_version);
 	lt_request_init(r);
 	r->body = body;
 	lt_buf_reset(&r->body);
@@ -402,9 +405,10 @@ bad:
 	return -1;
 }
 
-/* Connection is a comma-separated list of tokens; only two matter here. */
+/* Connection is a comma-separated list of tokens; three matter here. */
 static void
-parse_connection(const unsigned char *v, size_t len, struct head_state *h)
+parse_connection(const unsigned char *v, size_t len, struct head_state *h,
+		 struct lt_request *r)
 {
 	const unsigned char *end = v + len, *tok, *comma;
 	size_t n;
@@ -423,6 +427,8 @@ parse_connection(const unsigned char *v, size_t len, struct head_state *h)
 			h->conn_close = 1;
 		else if (value_is(tok, n, "keep-alive"))
 			h->conn_keep_alive = 1;
+		else if (value_is(tok, n, "upgrade"))
+			r->conn_upgrade = 1;
 		v = comma < end ? comma + 1 : end;
 	}
 }
@@ -488,9 +494,18 @@ parse_field(const unsigned char *s, size_t len, struct lt_request *r,
 		return 0;
 	}
 	if (name_is(s, nlen, "Connection")) {
-		parse_connection(v, vlen, h);
+		parse_connection(v, vlen, h, r);
 		return 0;
 	}
+	/* A WebSocket's opening handshake (RFC 6455 4.1), for the tail. */
+	if (name_is(s, nlen, "Upgrade"))
+		return store_once(&r->upgrade, v, vlen, "Upgrade", resp);
+	if (name_is(s, nlen, "Sec-WebSocket-Key"))
+		return store_once(&r->ws_key, v, vlen, "Sec-WebSocket-Key",
+				  resp);
+	if (name_is(s, nlen, "Sec-WebSocket-Version"))
+		return store_once(&r->ws_version, v, vlen,
+				  "Sec-WebSocket-Version", resp);
 	if (name_is(s, nlen, "Host")) {
 		h->hosts++;
 		return 0;

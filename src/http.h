@@ -24,6 +24,10 @@ struct lt_request {
 	char *authorization;    /* the Authorization header, as sent */
 	char *remote_user;      /* CGI's REMOTE_USER: who the web server
 				 * authenticated; never set in inetd mode */
+	char *upgrade;          /* "Upgrade" (inetd mode only) */
+	char *ws_key;           /* "Sec-WebSocket-Key" (inetd mode only) */
+	char *ws_version;       /* "Sec-WebSocket-Version" (inetd mode only) */
+	int conn_upgrade;       /* "Connection" named the upgrade token */
 	int cgi;                /* came through a web server (CGI) */
 	long long content_length; /* -1 when not given */
 	int keep_alive;         /* the client may send another request */

@@ -57,6 +57,7 @@ usage(void)
 		"  -?, --help                 show this help, then exit\n\n"
 		"Endpoints: GET or POST /loki/api/v1/query_range, /query, /labels,\n"
 		"/label/NAME/values, /series, /index/stats, /status/buildinfo and /ready;\n"
+		"/loki/api/v1/tail (a WebSocket) in inetd mode only;\n"
 		"tenant from the X-Scope-OrgID or tenant-id header.\n",
 		lt_progname(), lt_progname(), lt_progname(), CLI_DEFAULT_LIMIT);
 }

@@ -79,6 +79,8 @@ static const struct setting settings[] = {
 	S("query_timeout", T_DURATION_NS, query_limits.timeout_ns),
 	S("query_max_rows_to_read", T_U64_COUNT, query_limits.max_rows_to_read),
 	S("query_max_memory", T_U64_SIZE, query_limits.max_memory),
+	S("max_concurrent_tail_requests", T_COUNT, query_limits.max_tails),
+	S("tail_max_duration", T_DURATION_NS, tail_max_duration_ns),
 	S("max_decompressed_size", T_SIZE, max_decompressed_size),
 	S("max_compression_ratio", T_COUNT, max_compression_ratio),
 	S("tmp_max_age", T_DURATION_S, tmp_max_age_s),
@@ -134,6 +136,9 @@ lt_options_defaults(struct lt_options *o)
 	o->query_limits.timeout_ns = 60 * NS_PER_S;
 	o->query_limits.max_rows_to_read = UINT64_C(1000000000);
 	o->query_limits.max_memory = UINT64_C(2) << 30;
+	/* Loki's max_concurrent_tail_requests and tail_max_duration. */
+	o->query_limits.max_tails = 10;
+	o->tail_max_duration_ns = 3600 * NS_PER_S;
 	o->http.max_body_size = 16u << 20;
 	o->http.max_header_size = 16u << 10;
 	o->http.read_timeout_ms = 30 * 1000;

@@ -41,6 +41,7 @@ struct lt_options {
 	size_t max_decompressed_size; /* a push body after Content-Encoding and snappy */
 	size_t max_compression_ratio; /* decoded bytes per body byte, past 1 MiB */
 	struct lt_http_limits http;
+	int64_t tail_max_duration_ns; /* a live tail's longest life */
 	int64_t tmp_max_age_s;   /* receiver temp files older than this are garbage */
 	char *clickhouse_url;
 	char *clickhouse_user;

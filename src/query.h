@@ -23,6 +23,7 @@ struct lt_query_limits {
 	/* ClickHouse's own, set on every statement */
 	uint64_t max_rows_to_read; /* 0: none */
 	uint64_t max_memory;       /* max_memory_usage, bytes; 0: none */
+	size_t max_tails;          /* max_concurrent_tail_requests, 10 */
 };
 
 /* A log query over a range. */

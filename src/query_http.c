@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "log.h"
 #include "query_http.h"
+#include "query_tail.h"
 #include "recv.h"
 
 #define NS_PER_S INT64_C(1000000000)
@@ -690,6 +691,7 @@ lt_query_route(const char *path, char *name, size_t namelen)
 		{API "detected_labels", LT_EP_DETECTED_LABELS},
 		{API "detected_fields", LT_EP_DETECTED_FIELDS},
 		{API "patterns", LT_EP_PATTERNS},
+		{API "tail", LT_EP_TAIL},
 		{"/ready", LT_EP_READY},
 	};
 	size_t i;
@@ -759,6 +761,19 @@ param_limit(const struct lt_form *form, size_t *limit,
 		return set_error(err, 400, "limit must be a positive value");
 	*limit = (uint64_t)v > SIZE_MAX ? SIZE_MAX : (size_t)v;
 	return 0;
+}
+
+int
+lt_query_param_limit(const struct lt_form *form, size_t *limit,
+		     struct lt_query_error *err)
+{
+	return param_limit(form, limit, err);
+}
+
+int
+lt_go_atoi(const char *s, int64_t *out, char *err, size_t errlen)
+{
+	return go_parse_int(s, "Atoi", out, err, errlen);
 }
 
 static int
@@ -1532,6 +1547,8 @@ lt_query_run(const struct lt_options *o, const struct lt_query_engine *e,
 	case LT_EP_PATTERNS:
 		return run_patterns(&r);
 	case LT_EP_TAIL:
+		/* Served over its own connection (query_tail.c). */
+		return set_error(err, 400, "websocket: the client is not using the websocket protocol: 'upgrade' token not found in 'Connection' header");
 	case LT_EP_NONE:
 		break;
 	}
@@ -1644,10 +1661,14 @@ lt_query_serve_conn(struct lt_options *o, const struct lt_query_engine *e,
 	struct lt_http_stream *stream = NULL;
 	struct lt_response resp = {0};
 	const char *tenant;
+	char name[256];
 	int keep = 0, rc;
 
-	if (lt_query_check_head(o, r, &tenant, &resp) < 0 ||
-	    lt_http_read_body(c, r, &o->http, &resp) < 0)
+	if (lt_query_check_head(o, r, &tenant, &resp) < 0)
+		goto refuse;
+	if (lt_query_route(r->path, name, sizeof(name)) == LT_EP_TAIL)
+		return lt_query_serve_tail(o, e, c, r, tenant);
+	if (lt_http_read_body(c, r, &o->http, &resp) < 0)
 		goto refuse;
 	stream = malloc(sizeof(*stream));
 	if (stream == NULL) {
@@ -1683,10 +1704,17 @@ lt_query_serve_cgi(const struct lt_options *o, const struct lt_query_engine *e,
 	struct lt_http_stream *stream = NULL;
 	struct lt_response resp = {0};
 	const char *tenant;
+	char name[256];
 	int body_read = 0;
 
 	if (lt_query_check_head(o, r, &tenant, &resp) < 0)
 		goto refuse;
+	if (lt_query_route(r->path, name, sizeof(name)) == LT_EP_TAIL) {
+		/* No WebSocket through CGI: the web server owns the
+		 * connection, and fcgiwrap buffers the answer. */
+		lt_query_tail_cgi_refusal(&resp);
+		goto refuse;
+	}
 	if (lt_cgi_read_body(r, in_fd, &o->http, &resp) < 0)
 		goto refuse;
 	body_read = 1;

@@ -73,6 +73,15 @@ int lt_query_bounds(const struct lt_form *form, int64_t now_ns,
 		    int64_t *start_ns, int64_t *end_ns,
 		    struct lt_query_error *err);
 
+/* limit, as every endpoint takes it: 100 when absent; Go's Atoi
+ * messages; "limit must be a positive value".  Returns 0 or -1 with err
+ * (400). */
+int lt_query_param_limit(const struct lt_form *form, size_t *limit,
+			 struct lt_query_error *err);
+
+/* strconv.Atoi(s), with Go's message in err.  Returns 0 or -1. */
+int lt_go_atoi(const char *s, int64_t *out, char *err, size_t errlen);
+
 /* --- Routing --- */
 
 enum lt_query_endpoint {

@@ -407,6 +407,38 @@ START_TEST(test_connection_close)
 }
 END_TEST
 
+/* A WebSocket's opening handshake (RFC 6455 4.1), for the live tail:
+ * "upgrade" among Connection's tokens, the three headers kept. */
+START_TEST(test_websocket_headers)
+{
+	send_str("GET /loki/api/v1/tail?query=x HTTP/1.1\r\nHost: h\r\n"
+		 "Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n"
+		 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		 "sec-websocket-version: 13\r\n\r\n");
+	ck_assert_int_eq(read_head(), LT_READ_OK);
+	ck_assert_int_eq(fx->req.conn_upgrade, 1);
+	ck_assert_str_eq(fx->req.upgrade, "websocket");
+	ck_assert_str_eq(fx->req.ws_key, "dGhlIHNhbXBsZSBub25jZQ==");
+	ck_assert_str_eq(fx->req.ws_version, "13");
+	ck_assert_str_eq(fx->req.query, "query=x");
+	/* Without them, nothing is set. */
+	lt_request_free(&fx->req);
+	lt_request_init(&fx->req);
+	send_str("GET /p HTTP/1.1\r\nHost: h\r\n\r\n");
+	ck_assert_int_eq(read_head(), LT_READ_OK);
+	ck_assert_int_eq(fx->req.conn_upgrade, 0);
+	ck_assert_ptr_null(fx->req.upgrade);
+	ck_assert_ptr_null(fx->req.ws_key);
+	/* Two keys are no handshake. */
+	lt_request_free(&fx->req);
+	lt_request_init(&fx->req);
+	send_str("GET /p HTTP/1.1\r\nHost: h\r\nSec-WebSocket-Key: a\r\n"
+		 "Sec-WebSocket-Key: b\r\n\r\n");
+	ck_assert_int_eq(read_head(), LT_READ_ERROR);
+	ck_assert_int_eq(fx->resp.status, 400);
+}
+END_TEST
+
 START_TEST(test_http10)
 {
 	send_str("POST /p HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi");
@@ -1072,6 +1104,7 @@ http_suite(void)
 	tcase_add_test(tc, test_expect_other);
 	tcase_add_test(tc, test_pipelined);
 	tcase_add_test(tc, test_connection_close);
+	tcase_add_test(tc, test_websocket_headers);
 	tcase_add_test(tc, test_http10);
 	tcase_add_test(tc, test_http10_chunked);
 	tcase_add_test(tc, test_bad_versions);

@@ -920,6 +920,8 @@ START_TEST(test_routing)
 	ck_assert_int_eq(lt_query_route("/loki/api/v1/detected_field//values", name, sizeof(name)), LT_EP_NONE);
 	ck_assert_int_eq(lt_query_route("/loki/api/v1/detected_field/x", name, sizeof(name)), LT_EP_NONE);
 	ck_assert_int_eq(lt_query_route("/loki/api/v1/detected_fields/", name, sizeof(name)), LT_EP_NONE);
+	ck_assert_int_eq(lt_query_route("/loki/api/v1/tail", name, sizeof(name)), LT_EP_TAIL);
+	ck_assert_int_eq(lt_query_route("/loki/api/v1/tail/", name, sizeof(name)), LT_EP_NONE);
 	ck_assert_int_eq(lt_query_route("/loki/api/v1/query_range/", name, sizeof(name)), LT_EP_NONE);
 
 	/* What logthra-recv hands over: not its own push paths. */
