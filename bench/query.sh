@@ -55,7 +55,8 @@ printf '{"streams":[{"stream":{"app":"setup"},"values":[["%s","tables made"]]}]}
 
 # Row n: stream n % 100, whose ten labels (sorted by name, as the table
 # holds them) take 2 to 100 values; its time spreads the rows evenly over
-# the day.  The line is an access-log entry: 2% of statuses are 5xx.
+# the day, in microseconds (n times the day in nanoseconds would pass
+# 2^64 beyond 213,503 rows and wrap into the day's first minutes).  The line is an access-log entry: 2% of statuses are 5xx.
 # ch_query gives up after 60 s; filling 10 million rows takes longer.
 ch_long() {
 	curl -sS --fail-with-body -o "$T/ch.out" --data-binary "$1" "$CH_URL" ||
@@ -80,7 +81,7 @@ FROM (
          concat('region=r', toString(s % 3)),
          concat('team=t', toString(s % 7))] AS lbl,
         toInt64(toUInt32(toDateTime('$DAY 00:00:00', 'UTC'))) * 1000000000
-            + intDiv(n * 86400000000000, $ROWS) AS tns,
+            + intDiv(n * 86400000000, $ROWS) * 1000 AS tns,
         intHash32(n) AS h,
         if(h % 50 = 0, [500, 502, 503][h % 3 + 1],
            [200, 200, 200, 201, 204, 301, 304, 400, 404][h % 9 + 1]) AS status,
