@@ -461,3 +461,15 @@ lt_utf8_valid(const char *s, size_t len)
 	}
 	return 1;
 }
+
+int
+lt_label_cmp(const void *a, const void *b)
+{
+	const struct lt_label *x = a, *y = b;
+	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+	int c = memcmp(x->name, y->name, n);
+
+	if (c != 0)
+		return c;
+	return x->name_len < y->name_len ? -1 : x->name_len > y->name_len;
+}

@@ -43,4 +43,8 @@ size_t lt_utf8_put(char *o, uint32_t cp);
 /* The value of hex digit c, or -1. */
 int lt_hex_digit(int c);
 
+/* Orders two labels (struct lt_label *) by name, bytewise, as qsort()
+ * wants: the order of the table's arrays and of Loki's label sets. */
+int lt_label_cmp(const void *a, const void *b);
+
 #endif

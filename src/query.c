@@ -357,18 +357,6 @@ parse_u64(const char *s, size_t len, uint64_t *out)
 	return parse_int(s, len, 0, out, &neg);
 }
 
-static int
-label_cmp(const void *a, const void *b)
-{
-	const struct lt_label *x = a, *y = b;
-	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-	int c = memcmp(x->name, y->name, n);
-
-	if (c != 0)
-		return c;
-	return x->name_len < y->name_len ? -1 : x->name_len > y->name_len;
-}
-
 /* Whether labels are in name order already, as the table keeps them. */
 static int
 labels_sorted(const struct lt_label *l, size_t n)
@@ -376,7 +364,7 @@ labels_sorted(const struct lt_label *l, size_t n)
 	size_t i;
 
 	for (i = 1; i < n; i++)
-		if (label_cmp(&l[i - 1], &l[i]) > 0)
+		if (lt_label_cmp(&l[i - 1], &l[i]) > 0)
 			return 0;
 	return 1;
 }
@@ -408,7 +396,7 @@ split_items(const struct lt_strings *cells, size_t from, size_t to,
 		l->value_len = cells->items[i].len - l->name_len - 1;
 	}
 	if (to - from > 1 && !labels_sorted(out, to - from))
-		qsort(out, to - from, sizeof(*out), label_cmp);
+		qsort(out, to - from, sizeof(*out), lt_label_cmp);
 	return 0;
 }
 
@@ -1098,8 +1086,8 @@ done:
 
 /* --- Running statements -------------------------------------------------- */
 
-static double
-now_s(void)
+double
+lt_query_clock(void)
 {
 	struct timespec ts;
 
@@ -1108,12 +1096,8 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void
-set_error(struct lt_query_error *err, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-set_error(struct lt_query_error *err, int status, const char *fmt, ...)
+int
+lt_query_fail(struct lt_query_error *err, int status, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -1121,13 +1105,13 @@ set_error(struct lt_query_error *err, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
+	return -1;
 }
 
-static int
-no_memory(struct lt_query_error *err)
+int
+lt_query_no_memory(struct lt_query_error *err)
 {
-	set_error(err, 500, "out of memory");
-	return -1;
+	return lt_query_fail(err, 503, "out of memory; try again later");
 }
 
 /* What the client hears of a failed statement. */
@@ -1136,13 +1120,13 @@ ch_failed(struct lt_query_error *err, const struct lt_ch_error *ce,
 	  const struct lt_query_limits *lim)
 {
 	if (ce->timed_out || ce->exception_code == CH_TIMEOUT_EXCEEDED)
-		set_error(err, 504,
+		lt_query_fail(err, 504,
 			  "the query took longer than query_timeout (%" PRId64
 			  "s): %s",
 			  lim != NULL ? lim->timeout_ns / 1000000000 : 0,
 			  ce->message);
 	else if (ce->exception_code == CH_TOO_MANY_ROWS)
-		set_error(err, 400,
+		lt_query_fail(err, 400,
 			  "the query would read too many rows (limit: %llu "
 			  "rows, max_rows_to_read); consider adding more "
 			  "specific stream selectors or reduce the time range "
@@ -1150,7 +1134,7 @@ ch_failed(struct lt_query_error *err, const struct lt_ch_error *ce,
 			  lim != NULL ? (unsigned long long)lim->max_rows_to_read :
 					0ULL);
 	else
-		set_error(err, 502, "%s%s",
+		lt_query_fail(err, 502, "%s%s",
 			  ce->http_status != 0 ? "ClickHouse: " : "",
 			  ce->message);
 	return -1;
@@ -1255,11 +1239,11 @@ run_lines(struct lt_ch *ch, const char *sql,
 	if (rc == -1)
 		return ch_failed(err, &ce, lim);
 	if (rc == -2 && lr->oom)
-		return no_memory(err);
+		return lt_query_no_memory(err);
 	if (rc == -2)
 		return -1; /* lr->row set err */
 	if (lr->bad) {
-		set_error(err, 502, "ClickHouse's answer could not be read: %s",
+		lt_query_fail(err, 502, "ClickHouse's answer could not be read: %s",
 			  lr->why);
 		return -1;
 	}
@@ -1365,19 +1349,19 @@ plan_log_query(const struct lt_sql_target *t, const struct lt_log_request *req,
 
 	pushed = calloc(req->q->n_stages + 1, 1);
 	if (pushed == NULL)
-		return no_memory(err);
+		return lt_query_no_memory(err);
 	if (lt_sql_log_query(&sql, t, req->q, &req->range, req->forward, 0,
 			     pushed) < 0) {
-		no_memory(err);
+		lt_query_no_memory(err);
 		goto done;
 	}
 	why[0] = '\0';
 	*pl = lt_pipeline_new(req->q, pushed, why, sizeof(why));
 	if (*pl == NULL) {
 		if (strcmp(why, "out of memory") == 0)
-			no_memory(err);
+			lt_query_no_memory(err);
 		else
-			set_error(err, 400, "%s", why);
+			lt_query_fail(err, 400, "%s", why);
 		goto done;
 	}
 	*sql_limits = lt_pipeline_keeps_all(*pl);
@@ -1407,7 +1391,7 @@ run_log_query(struct lt_ch *ch, const struct lt_sql_target *t,
 	    lt_sql_log_query(&sql, t, req->q, &req->range, req->forward,
 			     sql_limit, pushed) < 0 ||
 	    lt_buf_terminate(&sql) < 0) {
-		no_memory(err);
+		lt_query_no_memory(err);
 		goto done;
 	}
 	run->lines = run->bytes = 0;
@@ -1418,7 +1402,7 @@ run_log_query(struct lt_ch *ch, const struct lt_sql_target *t,
 	if (run_lines(ch, (const char *)sql.data, lim, &run->lr, err) < 0)
 		goto done;
 	if (!run->stopped && run->lr.partial.len > 0) {
-		set_error(err, 502, "ClickHouse's answer ended inside a row");
+		lt_query_fail(err, 502, "ClickHouse's answer ended inside a row");
 		goto done;
 	}
 	rc = 0;
@@ -1440,7 +1424,7 @@ lt_query_logs(struct lt_ch *ch, const struct lt_sql_target *t,
 {
 	struct log_run run;
 	struct lt_log_stats st;
-	double started = now_s();
+	double started = lt_query_clock();
 	uint64_t lines = 0, bytes = 0;
 	size_t sql_limit = 0;
 	int rc = -1, sql_limits = 0, tries = 0;
@@ -1449,7 +1433,7 @@ lt_query_logs(struct lt_ch *ch, const struct lt_sql_target *t,
 	run.lr.row = log_row;
 	run.err = err;
 	if (lim != NULL && lim->max_entries > 0 && req->limit > lim->max_entries) {
-		set_error(err, 400,
+		lt_query_fail(err, 400,
 			  "max entries limit per query exceeded, limit > "
 			  "max_entries_limit (%zu > %zu)",
 			  req->limit, lim->max_entries);
@@ -1461,7 +1445,7 @@ lt_query_logs(struct lt_ch *ch, const struct lt_sql_target *t,
 		sql_limit = req->limit;
 	if (req->limit == 0 &&
 	    (run.res = lt_log_result_new(0, req->forward)) == NULL) {
-		no_memory(err);
+		lt_query_no_memory(err);
 		goto done;
 	}
 	while (req->limit > 0) {
@@ -1476,9 +1460,9 @@ lt_query_logs(struct lt_ch *ch, const struct lt_sql_target *t,
 	}
 	st.lines = lines;
 	st.bytes = bytes;
-	st.exec_s = now_s() - started;
+	st.exec_s = lt_query_clock() - started;
 	if (lt_log_result_write(run.res, &st, sink) < 0) {
-		set_error(err, 500, "the answer could not be written");
+		lt_query_fail(err, 500, "the answer could not be written");
 		goto done;
 	}
 	rc = 0;
@@ -1560,7 +1544,7 @@ lt_query_rows(struct lt_ch *ch, const char *sql,
 	run.err = err;
 	rc = run_lines(ch, sql, lim, &run.lr, err);
 	if (rc == 0 && run.lr.partial.len > 0 && !run.failed) {
-		set_error(err, 502, "ClickHouse's answer ended inside a row");
+		lt_query_fail(err, 502, "ClickHouse's answer ended inside a row");
 		rc = -1;
 	}
 	lt_buf_free(&run.lr.partial);
@@ -1592,9 +1576,9 @@ list_end(struct list_run *run, const struct lt_query_sink *sink,
 	 struct lt_query_error *err)
 {
 	if (lt_buf_append(&run->json, "]}", 2) < 0)
-		return no_memory(err);
+		return lt_query_no_memory(err);
 	if (sink->write(sink->ctx, run->json.data, run->json.len) != 0) {
-		set_error(err, 500, "the answer could not be written");
+		lt_query_fail(err, 500, "the answer could not be written");
 		return -1;
 	}
 	return 0;
@@ -1637,7 +1621,7 @@ run_names(struct lt_ch *ch, struct lt_buf *sql, const struct lt_query_sink *sink
 	memset(&run, 0, sizeof(run));
 	run.lr.row = name_row;
 	if (lt_buf_terminate(sql) < 0 || list_begin(&run) < 0) {
-		no_memory(err);
+		lt_query_no_memory(err);
 		goto done;
 	}
 	if (run_lines(ch, (const char *)sql->data, NULL, &run.lr, err) < 0 ||
@@ -1658,7 +1642,7 @@ lt_query_labels(struct lt_ch *ch, const struct lt_sql_target *t,
 	int rc;
 
 	if (lt_sql_labels(&sql, t, q, r) < 0)
-		rc = no_memory(err);
+		rc = lt_query_no_memory(err);
 	else
 		rc = run_names(ch, &sql, sink, err);
 	lt_buf_free(&sql);
@@ -1676,7 +1660,7 @@ lt_query_label_values(struct lt_ch *ch, const struct lt_sql_target *t,
 	int rc;
 
 	if (lt_sql_label_values(&sql, t, name, q, r) < 0)
-		rc = no_memory(err);
+		rc = lt_query_no_memory(err);
 	else
 		rc = run_names(ch, &sql, sink, err);
 	lt_buf_free(&sql);
@@ -1751,13 +1735,13 @@ lt_query_series(struct lt_ch *ch, const struct lt_sql_target *t,
 	/* One more than the limit says whether there are more. */
 	if (lt_sql_series(&sql, t, q, n, r, max + 1) < 0 ||
 	    lt_buf_terminate(&sql) < 0 || list_begin(&run) < 0) {
-		no_memory(err);
+		lt_query_no_memory(err);
 		goto done;
 	}
 	if (run_lines(ch, (const char *)sql.data, lim, &run.lr, err) < 0)
 		goto done;
 	if (run.over) {
-		set_error(err, 400,
+		lt_query_fail(err, 400,
 			  "maximum number of series (%zu) reached for a single "
 			  "query; consider reducing query cardinality by adding "
 			  "more specific stream selectors, reducing the time "
@@ -1817,7 +1801,7 @@ lt_query_index_stats(struct lt_ch *ch, const struct lt_sql_target *t,
 	memset(&run, 0, sizeof(run));
 	run.lr.row = stats_row;
 	if (lt_sql_index_stats(&sql, t, q, r) < 0 || lt_buf_terminate(&sql) < 0) {
-		no_memory(err);
+		lt_query_no_memory(err);
 		goto done;
 	}
 	if (run_lines(ch, (const char *)sql.data, NULL, &run.lr, err) < 0)
@@ -1826,11 +1810,11 @@ lt_query_index_stats(struct lt_ch *ch, const struct lt_sql_target *t,
 			  "{\"streams\":%" PRIu64 ",\"chunks\":%" PRIu64
 			  ",\"entries\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
 			  run.v[0], run.v[1], run.v[2], run.v[3]) < 0) {
-		no_memory(err);
+		lt_query_no_memory(err);
 		goto done;
 	}
 	if (sink->write(sink->ctx, json.data, json.len) != 0) {
-		set_error(err, 500, "the answer could not be written");
+		lt_query_fail(err, 500, "the answer could not be written");
 		goto done;
 	}
 	rc = 0;

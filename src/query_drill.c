@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "labels.h"
 #include "logql.h"
 #include "pipeline.h"
 #include "query.h"
@@ -22,25 +23,11 @@
 #define NS_PER_MS INT64_C(1000000)
 
 static int
-set_error(struct lt_query_error *err, int status, const char *msg)
-{
-	err->status = status;
-	(void)snprintf(err->message, sizeof(err->message), "%s", msg);
-	return -1;
-}
-
-static int
-no_memory(struct lt_query_error *err)
-{
-	return set_error(err, 500, "out of memory");
-}
-
-static int
 write_answer(const struct lt_query_sink *sink, const struct lt_buf *json,
 	     struct lt_query_error *err)
 {
 	if (sink->write(sink->ctx, json->data, json->len) != 0)
-		return set_error(err, 500, "the answer could not be written");
+		return lt_query_fail(err, 500, "the answer could not be written");
 	return 0;
 }
 
@@ -56,18 +43,6 @@ fnv1a(const void *data, size_t len)
 		h *= 0x100000001b3ULL;
 	}
 	return h;
-}
-
-static int
-label_order(const void *a, const void *b)
-{
-	const struct lt_label *x = a, *y = b;
-	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-	int c = memcmp(x->name, y->name, n);
-
-	if (c != 0)
-		return c;
-	return x->name_len < y->name_len ? -1 : x->name_len > y->name_len;
 }
 
 /* --- Go's parsers, as far as Loki's type detection uses them --- */
@@ -495,7 +470,7 @@ series_of_labels(struct volume_run *v, const char *cell, size_t len)
 		l->value = eq + 1;
 		l->value_len = v->cells.items[i].len - l->name_len - 1;
 	}
-	qsort(v->lbl, v->cells.n, sizeof(*v->lbl), label_order);
+	qsort(v->lbl, v->cells.n, sizeof(*v->lbl), lt_label_cmp);
 	rc |= lt_buf_append_byte(&v->text, '{');
 	for (i = 0; i < v->cells.n; i++) {
 		rc |= lt_buf_append(&v->text, ", ", i > 0 ? 2 : 0);
@@ -595,7 +570,7 @@ bucket_end(struct volume_run *v, struct lt_query_error *err)
 	for (i = 0; i < keep; i++) {
 		if (grow((void **)&v->samples, &v->cap_samples, v->n_samples,
 			 sizeof(*v->samples)) < 0)
-			return no_memory(err);
+			return lt_query_no_memory(err);
 		v->samples[v->n_samples] = v->bucket[i];
 		v->samples[v->n_samples].ts_ms = bucket_ms(v->req, v->bucket_id);
 		v->n_samples++;
@@ -621,7 +596,7 @@ volume_row(void *ctx, const char *line, size_t len, struct lt_query_error *err)
 	if (tab1 == NULL || tab2 == NULL || tab2 - 1 <= tab1 ||
 	    (size_t)(tab1 - line) >= sizeof(num) ||
 	    (size_t)(line + len - tab2) >= sizeof(num))
-		return set_error(err, 502, "ClickHouse's answer could not be read: a volume row is not 3 cells");
+		return lt_query_fail(err, 502, "ClickHouse's answer could not be read: a volume row is not 3 cells");
 	memcpy(num, line, (size_t)(tab1 - line));
 	num[tab1 - line] = '\0';
 	b = strtoll(num, NULL, 10);
@@ -635,10 +610,10 @@ volume_row(void *ctx, const char *line, size_t len, struct lt_query_error *err)
 		series_of_name(v, tab1 + 1, (size_t)(tab2 - 1 - tab1 - 1)) :
 		series_of_labels(v, tab1 + 1, (size_t)(tab2 - 1 - tab1 - 1));
 	if (s == -2)
-		return set_error(err, 502, "ClickHouse's answer could not be read: a volume group is no label array");
+		return lt_query_fail(err, 502, "ClickHouse's answer could not be read: a volume group is no label array");
 	if (s < 0 || grow((void **)&v->bucket, &v->cap_bucket, v->n_bucket,
 			  sizeof(*v->bucket)) < 0)
-		return no_memory(err);
+		return lt_query_no_memory(err);
 	v->bucket[v->n_bucket].series = (uint32_t)s;
 	v->bucket[v->n_bucket].bytes = bytes;
 	v->n_bucket++;
@@ -795,7 +770,7 @@ lt_query_volume(struct lt_ch *ch, const struct lt_sql_target *t,
 	if (req->step_ns > 0 && req->range.end_ns <= req->range.start_ns)
 		goto write;
 	if (lt_sql_volume(&sql, t, req->q, &req->range, &sv) < 0) {
-		no_memory(err);
+		lt_query_no_memory(err);
 		goto done;
 	}
 	if (lt_query_rows(ch, (const char *)sql.data, lim, volume_row, &v,
@@ -804,7 +779,7 @@ lt_query_volume(struct lt_ch *ch, const struct lt_sql_target *t,
 		goto done;
 write:
 	if (volume_json(&v, &json) != 0) {
-		no_memory(err);
+		lt_query_no_memory(err);
 		goto done;
 	}
 	rc = write_answer(sink, &json, err);
@@ -853,7 +828,7 @@ detected_label_row(void *ctx, const char *line, size_t len,
 	rest = tab2 != NULL ? (size_t)(line + len - tab2) : 0;
 	if (tab2 == NULL || rest >= sizeof(num) ||
 	    (size_t)(tab2 - tab1) >= sizeof(num))
-		return set_error(err, 502, "ClickHouse's answer could not be read: a label row is not 3 cells");
+		return lt_query_fail(err, 502, "ClickHouse's answer could not be read: a label row is not 3 cells");
 	memcpy(num, tab1 + 1, (size_t)(tab2 - tab1));
 	num[tab2 - tab1 - 1] = '\0';
 	values = strtoull(num, NULL, 10);
@@ -862,7 +837,7 @@ detected_label_row(void *ctx, const char *line, size_t len,
 	others = strtoull(num, NULL, 10);
 	lt_buf_reset(&r->name);
 	if (lt_tsv_unescape(&r->name, line, (size_t)(tab1 - line)) < 0)
-		return no_memory(err);
+		return lt_query_no_memory(err);
 	/* containsAllIDTypes: a label all of whose values are numbers or
 	 * UUIDs says nothing to someone exploring. */
 	if (others == 0 && !(static_label((const char *)r->name.data,
@@ -872,7 +847,7 @@ detected_label_row(void *ctx, const char *line, size_t len,
 	    lt_buf_append(&r->json, "{\"label\":", 9) < 0 ||
 	    lt_json_quote(&r->json, (const char *)r->name.data, r->name.len) < 0 ||
 	    lt_buf_printf(&r->json, ",\"cardinality\":%" PRIu64 "}", values) < 0)
-		return no_memory(err);
+		return lt_query_no_memory(err);
 	r->n++;
 	return 0;
 }
@@ -891,7 +866,7 @@ lt_query_detected_labels(struct lt_ch *ch, const struct lt_sql_target *t,
 	memset(&run, 0, sizeof(run));
 	if (lt_sql_detected_labels(&sql, t, q, r) < 0 ||
 	    lt_buf_append(&run.json, "{\"detectedLabels\":", 18) < 0) {
-		no_memory(err);
+		lt_query_no_memory(err);
 		goto done;
 	}
 	if (lt_query_rows(ch, (const char *)sql.data, lim, detected_label_row,
@@ -901,11 +876,11 @@ lt_query_detected_labels(struct lt_ch *ch, const struct lt_sql_target *t,
 	if (run.n == 0) {
 		lt_buf_reset(&run.json);
 		if (lt_buf_append(&run.json, "{}", 2) < 0) {
-			no_memory(err);
+			lt_query_no_memory(err);
 			goto done;
 		}
 	} else if (lt_buf_append(&run.json, "]}", 2) < 0) {
-		no_memory(err);
+		lt_query_no_memory(err);
 		goto done;
 	}
 	rc = write_answer(sink, &run.json, err);
@@ -1683,7 +1658,7 @@ fields_entry(void *ctx, const struct lt_log_row *row,
 	e.line = out->line;
 	e.line_len = out->line_len;
 	if (lt_fields_add(ctx, &e) < 0)
-		return no_memory(err);
+		return lt_query_no_memory(err);
 	return 0;
 }
 
@@ -1702,7 +1677,7 @@ lt_query_detected_fields(struct lt_ch *ch, const struct lt_sql_target *t,
 
 	if ((f = lt_fields_new(req->field_limit, req->values_of, why,
 			       sizeof(why))) == NULL)
-		return set_error(err, 500, why);
+		return lt_query_fail(err, 500, "%s", why);
 	memset(&lr, 0, sizeof(lr));
 	lr.q = req->q;
 	lr.range = req->range;
@@ -1711,7 +1686,7 @@ lt_query_detected_fields(struct lt_ch *ch, const struct lt_sql_target *t,
 	if (lt_query_log_entries(ch, t, lim, &lr, fields_entry, f, err) < 0)
 		goto done;
 	if (lt_fields_write(f, &json) != 0) {
-		no_memory(err);
+		lt_query_no_memory(err);
 		goto done;
 	}
 	rc = write_answer(sink, &json, err);

@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "log.h"
 #include "query_http.h"
+#include "query_int.h"
 #include "query_tail.h"
 #include "recv.h"
 
@@ -599,22 +600,6 @@ lt_prom_duration_format(int64_t ns, char *buf, size_t len)
 	}
 }
 
-static int
-set_error(struct lt_query_error *err, int status, const char *fmt, ...)
-	LT_PRINTF(3, 4);
-
-static int
-set_error(struct lt_query_error *err, int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->status = status;
-	va_start(ap, fmt);
-	(void)vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 int
 lt_query_bounds(const struct lt_form *form, int64_t now_ns, int64_t *start_ns,
 		int64_t *end_ns, struct lt_query_error *err)
@@ -627,17 +612,17 @@ lt_query_bounds(const struct lt_form *form, int64_t now_ns, int64_t *start_ns,
 
 	if (since != NULL && lt_prom_duration(since, &since_ns) < 0) {
 		go_quote(since, q, sizeof(q));
-		return set_error(err, 400, "could not parse 'since' parameter: not a valid duration string: %s", q);
+		return lt_query_fail(err, 400, "could not parse 'since' parameter: not a valid duration string: %s", q);
 	}
 	*end_ns = now_ns;
 	if (end != NULL && lt_query_parse_time(end, end_ns, why, sizeof(why)) < 0)
-		return set_error(err, 400, "could not parse 'end' parameter: %s", why);
+		return lt_query_fail(err, 400, "could not parse 'end' parameter: %s", why);
 	/* An end in the future counts from now, as Loki does. */
 	end_or_now = *end_ns > now_ns ? now_ns : *end_ns;
 	*start_ns = end_or_now - since_ns;
 	if (start != NULL &&
 	    lt_query_parse_time(start, start_ns, why, sizeof(why)) < 0)
-		return set_error(err, 400, "could not parse 'start' parameter: %s", why);
+		return lt_query_fail(err, 400, "could not parse 'start' parameter: %s", why);
 	return 0;
 }
 
@@ -756,9 +741,9 @@ param_limit(const struct lt_form *form, size_t *limit,
 	int64_t v = DEFAULT_LIMIT;
 
 	if (s != NULL && go_parse_int(s, "Atoi", &v, why, sizeof(why)) < 0)
-		return set_error(err, 400, "%s", why);
+		return lt_query_fail(err, 400, "%s", why);
 	if (v <= 0)
-		return set_error(err, 400, "limit must be a positive value");
+		return lt_query_fail(err, 400, "limit must be a positive value");
 	*limit = (uint64_t)v > SIZE_MAX ? SIZE_MAX : (size_t)v;
 	return 0;
 }
@@ -789,7 +774,7 @@ param_direction(const struct lt_form *form, int *forward,
 		*forward = 1;
 		return 0;
 	}
-	return set_error(err, 400, "invalid direction '%.200s'", s);
+	return lt_query_fail(err, 400, "invalid direction '%.200s'", s);
 }
 
 /* parseSecondsOrDuration: float seconds, else a Prometheus duration. */
@@ -809,7 +794,7 @@ seconds_or_duration(const char *s, int64_t *ns, struct lt_query_error *err)
 		d *= 1e9;
 		if (d > 9223372036854775807.0 || d < -9223372036854775808.0) {
 			go_quote(s, q, sizeof(q));
-			return set_error(err, 400, "cannot parse %s to a valid duration. It overflows int64", q);
+			return lt_query_fail(err, 400, "cannot parse %s to a valid duration. It overflows int64", q);
 		}
 		*ns = (int64_t)d;
 		return 0;
@@ -817,7 +802,7 @@ seconds_or_duration(const char *s, int64_t *ns, struct lt_query_error *err)
 	if (lt_prom_duration(s, ns) == 0)
 		return 0;
 	go_quote(s, q, sizeof(q));
-	return set_error(err, 400, "cannot parse %s to a valid duration", q);
+	return lt_query_fail(err, 400, "cannot parse %s to a valid duration", q);
 }
 
 /* step and interval: a metric query is evaluated every step (Loki's
@@ -839,14 +824,14 @@ param_step(const struct lt_form *form, int64_t start, int64_t end,
 		return -1;
 	}
 	if (step <= 0)
-		return set_error(err, 400, "zero or negative query resolution step widths are not accepted. Try a positive integer");
+		return lt_query_fail(err, 400, "zero or negative query resolution step widths are not accepted. Try a positive integer");
 	if ((end - start) / step > MAX_POINTS)
-		return set_error(err, 400, "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter");
+		return lt_query_fail(err, 400, "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter");
 	if (iv != NULL) {
 		if (seconds_or_duration(iv, &interval, err) < 0)
 			return -1;
 		if (interval < 0)
-			return set_error(err, 400, "interval must be >= 0");
+			return lt_query_fail(err, 400, "interval must be >= 0");
 	}
 	if (step_out != NULL)
 		*step_out = step;
@@ -864,7 +849,7 @@ check_length(const struct lt_query_limits *lim, int64_t start, int64_t end,
 		return 0;
 	lt_go_duration_format(end - start, len, sizeof(len));
 	lt_prom_duration_format(lim->max_length_ns, max, sizeof(max));
-	return set_error(err, 400, "the query time range exceeds the limit (query length: %s, limit: %s)",
+	return lt_query_fail(err, 400, "the query time range exceeds the limit (query length: %s, limit: %s)",
 			 len, max);
 }
 
@@ -880,7 +865,7 @@ parse_query(const char *text, int selector_only, struct lt_logql **q,
 			   : lt_logql_parse(text, strlen(text), why, sizeof(why));
 	if (*q != NULL)
 		return 0;
-	return set_error(err, strcmp(why, "out of memory") == 0 ? 503 : 400,
+	return lt_query_fail(err, strcmp(why, "out of memory") == 0 ? 503 : 400,
 			 "%s", why);
 }
 
@@ -896,7 +881,7 @@ parse_any(const char *text, struct lt_query_ast *ast, struct lt_query_error *err
 	why[0] = '\0';
 	if (lt_logql_parse_query(text, strlen(text), ast, why, sizeof(why)) == 0)
 		return 0;
-	return set_error(err, strcmp(why, "out of memory") == 0 ? 503 : 400,
+	return lt_query_fail(err, strcmp(why, "out of memory") == 0 ? 503 : 400,
 			 "%s", why);
 }
 
@@ -961,7 +946,7 @@ run_log_range(struct run *r, const struct lt_logql *q, size_t limit,
 	struct logs_arg a;
 
 	if (r->lim.max_entries > 0 && limit > r->lim.max_entries)
-		return set_error(r->err, 400, "max entries limit per query exceeded, limit > max_entries_limit_per_query (%zu > %zu)",
+		return lt_query_fail(r->err, 400, "max entries limit per query exceeded, limit > max_entries_limit_per_query (%zu > %zu)",
 				 limit, r->lim.max_entries);
 	memset(&a, 0, sizeof(a));
 	a.req.q = q;
@@ -998,7 +983,7 @@ run_query_range(struct run *r)
 			    &r->range.end_ns, r->err) < 0)
 		return -1;
 	if (r->range.end_ns < r->range.start_ns)
-		return set_error(r->err, 400, "end timestamp must not be before or equal to start time");
+		return lt_query_fail(r->err, 400, "end timestamp must not be before or equal to start time");
 	if (param_limit(r->form, &limit, r->err) < 0 ||
 	    param_direction(r->form, &forward, r->err) < 0 ||
 	    param_step(r->form, r->range.start_ns, r->range.end_ns, &step,
@@ -1030,14 +1015,14 @@ run_instant(struct run *r)
 	if (param_limit(r->form, &limit, r->err) < 0)
 		return -1;
 	if (t != NULL && lt_query_parse_time(t, &ns, why, sizeof(why)) < 0)
-		return set_error(r->err, 400, "%s", why);
+		return lt_query_fail(r->err, 400, "%s", why);
 	if (param_direction(r->form, &forward, r->err) < 0 ||
 	    parse_any(lt_form_get(r->form, "query"), &ast, r->err) < 0)
 		return -1;
 	if (ast.log != NULL) {
 		/* Loki 3 answers a log query only over a range. */
 		lt_query_ast_free(&ast);
-		return set_error(r->err, 400, "log queries are not supported as an instant query type, please change your query to a range query type");
+		return lt_query_fail(r->err, 400, "log queries are not supported as an instant query type, please change your query to a range query type");
 	}
 	memset(&req, 0, sizeof(req));
 	req.e = ast.metric;
@@ -1160,10 +1145,10 @@ run_series(struct run *r)
 			    &r->range.end_ns, r->err) < 0)
 		return -1;
 	if (series_matchers(r->form, &m, &n) < 0)
-		return set_error(r->err, 503, "out of memory; try again later");
+		return lt_query_no_memory(r->err);
 	a.groups = calloc(n ? n : 1, sizeof(*a.groups));
 	if (a.groups == NULL) {
-		(void)set_error(r->err, 503, "out of memory; try again later");
+		(void)lt_query_no_memory(r->err);
 		goto out;
 	}
 	for (i = 0; i < n; i++, a.n++)
@@ -1198,7 +1183,7 @@ run_index_stats(struct run *r)
 			    &r->range.end_ns, r->err) < 0)
 		return -1;
 	if (r->range.end_ns < r->range.start_ns)
-		return set_error(r->err, 400, "end timestamp must not be before or equal to start time");
+		return lt_query_fail(r->err, 400, "end timestamp must not be before or equal to start time");
 	if (parse_query(lt_form_get(r->form, "query"), 0, &a.q, r->err) < 0)
 		return -1;
 	if (check_length(&r->lim, r->range.start_ns, r->range.end_ns, r->err) == 0)
@@ -1220,7 +1205,7 @@ run_buildinfo(struct run *r)
 		     PACKAGE_VERSION);
 	if (n < 0 || (size_t)n >= sizeof(json) ||
 	    r->sink->write(r->sink->ctx, json, (size_t)n) < 0)
-		return set_error(r->err, 500, "could not write the answer");
+		return lt_query_fail(r->err, 500, "could not write the answer");
 	return 0;
 }
 
@@ -1243,11 +1228,11 @@ param_positive(const struct lt_form *form, const char *name, int64_t def,
 	int64_t v = def;
 
 	if (s != NULL && go_parse_int(s, "Atoi", &v, why, sizeof(why)) < 0)
-		return set_error(err, 400, "%s", why);
+		return lt_query_fail(err, 400, "%s", why);
 	if (v == 0 && zero_default)
 		v = def;
 	if (v <= 0)
-		return set_error(err, 400, "limit must be a positive value");
+		return lt_query_fail(err, 400, "limit must be a positive value");
 	*out = (uint64_t)v > SIZE_MAX ? SIZE_MAX : (size_t)v;
 	return 0;
 }
@@ -1256,7 +1241,7 @@ static int
 check_end(struct run *r)
 {
 	if (r->range.end_ns < r->range.start_ns)
-		return set_error(r->err, 400, "end timestamp must not be before or equal to start time");
+		return lt_query_fail(r->err, 400, "end timestamp must not be before or equal to start time");
 	return 0;
 }
 
@@ -1305,14 +1290,14 @@ param_targets(struct run *r, struct drill_arg *a)
 	for (i = 0; s[i] != '\0'; i++)
 		n += s[i] == ',';
 	if ((a->targets = calloc(n, sizeof(*a->targets))) == NULL)
-		return set_error(r->err, 503, "out of memory; try again later");
+		return lt_query_no_memory(r->err);
 	for (; a->n_targets < n; s = comma + 1) {
 		comma = strchr(s, ',');
 		if (comma == NULL)
 			comma = s + strlen(s);
 		a->targets[a->n_targets] = strndup(s, (size_t)(comma - s));
 		if (a->targets[a->n_targets] == NULL)
-			return set_error(r->err, 503, "out of memory; try again later");
+			return lt_query_no_memory(r->err);
 		a->n_targets++;
 	}
 	return 0;
@@ -1330,7 +1315,7 @@ param_aggregate_by(struct run *r, int *by_labels)
 		*by_labels = 1;
 		return 0;
 	}
-	return set_error(r->err, 400, "invalid aggregation option");
+	return lt_query_fail(r->err, 400, "invalid aggregation option");
 }
 
 static int
@@ -1369,7 +1354,7 @@ volume_instant_params(struct run *r, int *by_labels)
 	int forward;
 
 	if (t != NULL && lt_query_parse_time(t, &ns, why, sizeof(why)) < 0)
-		return set_error(r->err, 400, "%s", why);
+		return lt_query_fail(r->err, 400, "%s", why);
 	if (param_direction(r->form, &forward, r->err) < 0 ||
 	    param_aggregate_by(r, by_labels) < 0 ||
 	    lt_query_bounds(r->form, r->now_ns, &r->range.start_ns,
@@ -1465,7 +1450,7 @@ run_detected_fields(struct run *r, const char *values_of)
 	    parse_query(lt_form_get(r->form, "query"), 0, &a.q, r->err) < 0)
 		return -1;
 	if (r->lim.max_entries > 0 && line_limit > r->lim.max_entries) {
-		(void)set_error(r->err, 400, "max entries limit per query exceeded, limit > max_entries_limit_per_query (%zu > %zu)",
+		(void)lt_query_fail(r->err, 400, "max entries limit per query exceeded, limit > max_entries_limit_per_query (%zu > %zu)",
 				line_limit, r->lim.max_entries);
 		goto out;
 	}
@@ -1493,7 +1478,7 @@ run_patterns(struct run *r)
 			    &r->range.end_ns, r->err) < 0 || check_end(r) < 0)
 		return -1;
 	if (r->sink->write(r->sink->ctx, empty, sizeof(empty) - 1) != 0)
-		return set_error(r->err, 500, "could not write the answer");
+		return lt_query_fail(r->err, 500, "could not write the answer");
 	return 0;
 }
 
@@ -1534,7 +1519,7 @@ lt_query_run(const struct lt_options *o, const struct lt_query_engine *e,
 	case LT_EP_BUILDINFO:
 		return run_buildinfo(&r);
 	case LT_EP_READY:
-		return set_error(err, 200, "ready");
+		return lt_query_fail(err, 200, "ready");
 	case LT_EP_VOLUME:
 	case LT_EP_VOLUME_RANGE:
 		return run_volume(&r, ep == LT_EP_VOLUME_RANGE);
@@ -1548,11 +1533,11 @@ lt_query_run(const struct lt_options *o, const struct lt_query_engine *e,
 		return run_patterns(&r);
 	case LT_EP_TAIL:
 		/* Served over its own connection (query_tail.c). */
-		return set_error(err, 400, "websocket: the client is not using the websocket protocol: 'upgrade' token not found in 'Connection' header");
+		return lt_query_fail(err, 400, "websocket: the client is not using the websocket protocol: 'upgrade' token not found in 'Connection' header");
 	case LT_EP_NONE:
 		break;
 	}
-	return set_error(err, 404, "404 page not found");
+	return lt_query_fail(err, 404, "404 page not found");
 }
 
 /* Whether a Content-Type is form encoding, whatever its parameters. */
@@ -1592,7 +1577,7 @@ lt_query_handle(const struct lt_options *o, const struct lt_query_engine *e,
 	rc = lt_query_run(o, e, ep, name, tenant, &form, now_ns, sink, err);
 	goto out;
 bad_form:
-	(void)set_error(err, strcmp(why, "out of memory") == 0 ? 503 : 400,
+	(void)lt_query_fail(err, strcmp(why, "out of memory") == 0 ? 503 : 400,
 			"%s", why);
 out:
 	lt_form_free(&form);

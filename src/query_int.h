@@ -8,9 +8,21 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "log.h"
 #include "pipeline.h"
 #include "push.h"
 #include "query.h"
+
+/* Fills err with status and the message, and returns -1. */
+int lt_query_fail(struct lt_query_error *err, int status, const char *fmt, ...)
+	LT_PRINTF(3, 4);
+
+/* err: 503, "out of memory; try again later" (memory may be there for
+ * the next try, as the front says too); returns -1. */
+int lt_query_no_memory(struct lt_query_error *err);
+
+/* Seconds on the monotonic clock, for the execTime of a query's stats. */
+double lt_query_clock(void);
 
 /* Appends s[0..len) as a JSON string, quotes included: ", \ and control
  * characters escaped, each byte of invalid UTF-8 as U+FFFD (as Go's

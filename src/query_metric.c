@@ -38,38 +38,6 @@ struct metric_run {
 	uint64_t lines, bytes;
 };
 
-static int
-set_error(struct lt_query_error *err, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int
-set_error(struct lt_query_error *err, int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->status = status;
-	va_start(ap, fmt);
-	(void)vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static int
-no_memory(struct lt_query_error *err)
-{
-	return set_error(err, 503, "out of memory; try again later");
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return 0;
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* --- What a leaf reads ---------------------------------------------------- */
 
 /* max_query_length as a querier checks it: the part of the query one
@@ -91,7 +59,7 @@ check_length(const struct lt_query_limits *lim, const struct lt_expr *e,
 		return 0;
 	lt_go_duration_format(len, have, sizeof(have));
 	lt_prom_duration_format(lim->max_length_ns, max, sizeof(max));
-	return set_error(err, 400, "the query time range exceeds the limit (query length: %s, limit: %s)",
+	return lt_query_fail(err, 400, "the query time range exceeds the limit (query length: %s, limit: %s)",
 			 have, max);
 }
 
@@ -180,6 +148,13 @@ group_labels(const struct lt_label *l, size_t n, const struct lt_grouping *by,
 	return k;
 }
 
+/* Whether an aggregation adds up the lines' bytes, not the lines. */
+static int
+counts_bytes(enum lt_range_op op)
+{
+	return op == LT_RANGE_BYTES || op == LT_RANGE_BYTES_RATE;
+}
+
 static int
 has_error(const struct lt_label *l, size_t n)
 {
@@ -222,7 +197,7 @@ add_sample(struct leaf_read *lf, const struct lt_label *l, size_t n,
 		return -1;
 	}
 	if (rc == -2) {
-		(void)set_error(lf->err, 400, "%s", why);
+		(void)lt_query_fail(lf->err, 400, "%s", why);
 		return -1;
 	}
 	return 0;
@@ -284,8 +259,7 @@ entry_row(struct lt_line_reader *lr, const char *line, size_t len)
 		return 0;
 	if (lf->e->unwrap != NULL)
 		v = out.value;
-	else if (lf->e->range_op == LT_RANGE_BYTES ||
-		 lf->e->range_op == LT_RANGE_BYTES_RATE)
+	else if (counts_bytes(lf->e->range_op))
 		v = (double)out.line_len;
 	else
 		v = 1;
@@ -353,9 +327,8 @@ bucket_row(struct lt_line_reader *lr, const char *line, size_t len)
 		return -1;
 	}
 	return add_sample(lf, out.labels, out.n_labels, ts,
-			  lf->e->range_op == LT_RANGE_BYTES ||
-			  lf->e->range_op == LT_RANGE_BYTES_RATE ?
-			  (double)bytes : (double)count);
+			  counts_bytes(lf->e->range_op) ? (double)bytes :
+							  (double)count);
 }
 
 /* Runs sql into lf. */
@@ -366,7 +339,7 @@ read_rows(struct leaf_read *lf, const struct lt_buf *sql)
 			       lf->run->lim, &lf->lr, lf->err) < 0)
 		return -1;
 	if (lf->lr.partial.len > 0)
-		return set_error(lf->err, 502, "ClickHouse's answer ended inside a row");
+		return lt_query_fail(lf->err, 502, "ClickHouse's answer ended inside a row");
 	return 0;
 }
 
@@ -383,11 +356,12 @@ bucket_sql(struct leaf_read *lf, struct lt_buf *sql)
 	if (!counts_only(e) || lf->b.n_buckets > MAX_BUCKETS)
 		return 0;
 	if ((pushed = calloc(e->log->n_stages + 1, 1)) == NULL)
-		return no_memory(lf->err);
+		return lt_query_no_memory(lf->err);
 	if (lt_sql_metric_buckets(sql, lf->run->t, e->log, lf->run->tenant,
-				  &lf->b, lf->by, pushed) < 0) {
+				  &lf->b, lf->by, counts_bytes(e->range_op),
+				  pushed) < 0) {
 		free(pushed);
-		return no_memory(lf->err);
+		return lt_query_no_memory(lf->err);
 	}
 	for (i = 0; i < e->log->n_stages; i++)
 		if (!pushed[i] && !drops_errors_only(&e->log->stages[i]))
@@ -413,9 +387,9 @@ entry_sql(struct leaf_read *lf, struct lt_buf *sql)
 	r.start_ns = lf->b.lo_ns + 1;
 	r.end_ns = lf->b.hi_ns + 1;
 	if ((pushed = calloc(e->log->n_stages + 1, 1)) == NULL)
-		return no_memory(lf->err);
+		return lt_query_no_memory(lf->err);
 	if (lt_sql_log_query(sql, lf->run->t, e->log, &r, 1, 0, pushed) < 0) {
-		no_memory(lf->err);
+		lt_query_no_memory(lf->err);
 		goto done;
 	}
 	why[0] = '\0';
@@ -428,9 +402,9 @@ entry_sql(struct leaf_read *lf, struct lt_buf *sql)
 	}
 	if (lf->pl == NULL) {
 		if (strcmp(why, "out of memory") == 0)
-			no_memory(lf->err);
+			lt_query_no_memory(lf->err);
 		else
-			set_error(lf->err, 400, "%s", why);
+			lt_query_fail(lf->err, 400, "%s", why);
 		goto done;
 	}
 	rc = 0;
@@ -503,7 +477,7 @@ leaf_run(void *ctx, const struct lt_expr *e, const struct lt_grouping *sum_by,
 	lf.b.range_ns = e->range_ns;
 	lf.b.offset_ns = e->offset_ns;
 	if (lt_sql_bucket_plan(&lf.b) < 0)
-		return set_error(err, 400, "the query's time range and offset are out of range");
+		return lt_query_fail(err, 400, "the query's time range and offset are out of range");
 	lf.run = run;
 	lf.e = e;
 	lf.st = st;
@@ -515,7 +489,7 @@ leaf_run(void *ctx, const struct lt_expr *e, const struct lt_grouping *sum_by,
 		memset(&none, 0, sizeof(none));
 		lf.pl = lt_pipeline_new(&none, NULL, err->message, sizeof(err->message));
 		if (lf.pl == NULL) {
-			no_memory(err);
+			lt_query_no_memory(err);
 			goto done;
 		}
 		lf.lr.row = bucket_row;
@@ -525,7 +499,7 @@ leaf_run(void *ctx, const struct lt_expr *e, const struct lt_grouping *sum_by,
 		lf.lr.row = entry_row;
 		lf.grouped = calloc(LT_PL_MAX_LABELS + 2, sizeof(*lf.grouped));
 		if (lf.grouped == NULL) {
-			no_memory(err);
+			lt_query_no_memory(err);
 			goto done;
 		}
 	}
@@ -533,7 +507,7 @@ leaf_run(void *ctx, const struct lt_expr *e, const struct lt_grouping *sum_by,
 		run->lim->max_series : SIZE_MAX;
 	lf.re = lt_range_eval_new(&eval, st, fast, max_series, MAX_SAMPLES);
 	if (lf.re == NULL) {
-		no_memory(err);
+		lt_query_no_memory(err);
 		goto done;
 	}
 	if (read_rows(&lf, &sql) < 0)
@@ -541,7 +515,7 @@ leaf_run(void *ctx, const struct lt_expr *e, const struct lt_grouping *sum_by,
 	*out = lt_range_eval_finish(lf.re);
 	lf.re = NULL;
 	if (*out == NULL) {
-		no_memory(err);
+		lt_query_no_memory(err);
 		goto done;
 	}
 	rc = 0;
@@ -564,12 +538,12 @@ lt_query_metric(struct lt_ch *ch, const struct lt_sql_target *t,
 	struct lt_steps st;
 	struct lt_matrix *m = NULL;
 	struct lt_log_stats stats;
-	double started = now_s();
+	double started = lt_query_clock();
 	size_t max_series;
 
 	if (req->n_steps == 0 || req->n_steps > LT_METRIC_MAX_STEPS ||
 	    req->step_ns <= 0)
-		return set_error(err, 400, "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter");
+		return lt_query_fail(err, 400, "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter");
 	memset(&run, 0, sizeof(run));
 	run.ch = ch;
 	run.t = t;
@@ -585,10 +559,10 @@ lt_query_metric(struct lt_ch *ch, const struct lt_sql_target *t,
 		return -1;
 	stats.lines = run.lines;
 	stats.bytes = run.bytes;
-	stats.exec_s = now_s() - started;
+	stats.exec_s = lt_query_clock() - started;
 	if (lt_metric_write(m, &st, req->instant, &stats, sink) < 0) {
 		lt_matrix_free(m);
-		return set_error(err, 500, "the answer could not be written");
+		return lt_query_fail(err, 500, "the answer could not be written");
 	}
 	lt_matrix_free(m);
 	return 0;

@@ -720,7 +720,7 @@ int
 lt_sql_metric_buckets(struct lt_buf *out, const struct lt_sql_target *t,
 		      const struct lt_logql *q, const char *tenant,
 		      const struct lt_sql_buckets *b, const struct lt_grouping *by,
-		      unsigned char *pushed)
+		      int want_bytes, unsigned char *pushed)
 {
 	struct lt_sql_range r;
 	size_t old = out->len;
@@ -732,22 +732,26 @@ lt_sql_metric_buckets(struct lt_buf *out, const struct lt_sql_target *t,
 	r.tenant = tenant;
 	r.start_ns = b->lo_ns + 1;
 	r.end_ns = b->hi_ns + 1;
-	rc |= lt_buf_printf(out, "SELECT intDiv(timestamp_ns - (%" PRId64 "), %"
-			    PRId64 ") AS k, ", r.start_ns, b->width_ns);
-	if (by == NULL) {
-		rc |= text(out, "stream_id, any(label), metadata, ");
-	} else {
-		rc |= text(out, "any(stream_id), ");
-		rc |= grouped_array(out, by, "label", "key_label");
-		rc |= text(out, ", ");
-		rc |= grouped_array(out, by, "metadata", "key_metadata");
-		rc |= text(out, ", ");
-	}
-	rc |= lt_buf_printf(out, "count(), sum(length(msg)) FROM %s.%s WHERE ",
-			    t->database, t->table);
+	/* The rows are counted per stream: the stream's labels come from
+	 * the streams index, joined to the counts, as reading the label
+	 * array of every row costs more than counting them. */
+	rc |= lt_buf_printf(out, "SELECT k, stream_id, lbl, m, c, b FROM (SELECT "
+			    "intDiv(timestamp_ns - (%" PRId64 "), %" PRId64
+			    ") AS k, stream_id, ", r.start_ns, b->width_ns);
+	rc |= by == NULL ? text(out, "metadata AS m") :
+			   grouped_array(out, by, "metadata", "m");
+	/* Only a bytes aggregation reads the lines. */
+	rc |= lt_buf_printf(out, ", count() AS c, %s AS b FROM %s.%s WHERE ",
+			    want_bytes ? "sum(length(msg))" : "0", t->database,
+			    t->table);
 	rc |= logs_where(out, t, q, &r, pushed);
-	rc |= text(out, by == NULL ? " GROUP BY stream_id, metadata, k" :
-		   " GROUP BY key_label, key_metadata, k");
-	rc |= text(out, " ORDER BY k FORMAT TabSeparated");
+	rc |= text(out, " GROUP BY stream_id, m, k) AS counts ANY LEFT JOIN (SELECT stream_id, ");
+	rc |= by == NULL ? text(out, "any(label) AS lbl") :
+			   grouped_array(out, by, "any(label)", "lbl");
+	rc |= lt_buf_append(out, " ", 1);
+	rc |= streams_from(out, t, &r);
+	rc |= selector_conditions(out, q);
+	rc |= text(out, " GROUP BY stream_id) AS streams USING stream_id ORDER BY k "
+		   "FORMAT TabSeparated");
 	return finish(out, old, rc);
 }

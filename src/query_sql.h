@@ -94,18 +94,20 @@ int64_t lt_sql_bucket_end(const struct lt_sql_buckets *b, int64_t k);
 /* The statement, with pushed[i] (q->n_stages bytes) set for each stage
  * it does (the caller checks that none is left):
  *
- *   SELECT k, stream_id, label, metadata, count(), sum(length(msg))
+ *   SELECT k, stream_id, label, metadata, count, bytes
  *
- * one TabSeparated row per series and bucket, ordered by k.  A series
- * is a stream and its structured metadata (by NULL), or the labels a
- * sum's grouping keeps, `by (a, b)` or `without (a, b)` (by () or a sum
- * without grouping: none), from the label and metadata arrays apart
- * (the caller merges them, metadata first); stream_id is then any
- * stream's of the group. */
+ * one TabSeparated row per stream, structured metadata and bucket,
+ * ordered by k; bytes (of the lines) is 0 unless want_bytes.  With a
+ * sum's grouping, `by (a, b)` or `without (a, b)` (by () or a sum
+ * without grouping: none), label and metadata hold only the labels it
+ * keeps, and the caller adds up the streams left with the same labels
+ * (merging the two arrays, metadata first).  The stream's labels come
+ * from the streams index. */
 int lt_sql_metric_buckets(struct lt_buf *out, const struct lt_sql_target *t,
 			  const struct lt_logql *q, const char *tenant,
 			  const struct lt_sql_buckets *b,
-			  const struct lt_grouping *by, unsigned char *pushed);
+			  const struct lt_grouping *by, int want_bytes,
+			  unsigned char *pushed);
 
 /* Label names of the streams with rows in the range (and matching the
  * selector when q is not NULL), sorted: one per line, FORMAT

@@ -156,7 +156,8 @@ done
 run "$QUERY" -T acme -vv -o json --since=10m 'sum by (app) (count_over_time({app=~".+"}[1m]))'
 check_rc 0 "a metric query in command mode"
 check_contains '"resultType":"matrix"' "$RUN_OUT" "a matrix over the range"
-check_contains "GROUP BY key_label, key_metadata, k ORDER BY k" "$RUN_ERR" "counted in ClickHouse, by app"
+check_contains "GROUP BY stream_id, m, k) AS counts ANY LEFT JOIN" "$RUN_ERR" "counted in ClickHouse, per stream and bucket"
+check_contains "arrayFilter(x -> (startsWith(x, 'app=')), any(label)) AS lbl" "$RUN_ERR" "the stream labels by app, from the streams index"
 run "$QUERY" -T acme -vv -o json --since=10m 'count_over_time({app="db"} | logfmt [1m])'
 check_contains "ORDER BY timestamp_ns ASC" "$RUN_ERR" "a parser's leaf reads the rows, oldest first"
 

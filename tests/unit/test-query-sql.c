@@ -791,16 +791,21 @@ START_TEST(test_buckets_sql)
 	q.n_stages = 2;
 	memset(pushed, 7, sizeof(pushed));
 	ck_assert_int_eq(lt_sql_metric_buckets(&out, &portable, &q, "acme", &b,
-					       NULL, pushed), 0);
-	assert_sql(&out, "SELECT intDiv(timestamp_ns - (700000000001), 60000000000) AS k, "
-		   "stream_id, any(label), metadata, count(), sum(length(msg)) "
+					       NULL, 0, pushed), 0);
+	assert_sql(&out, "SELECT k, stream_id, lbl, m, c, b FROM (SELECT "
+		   "intDiv(timestamp_ns - (700000000001), 60000000000) AS k, "
+		   "stream_id, metadata AS m, count() AS c, 0 AS b "
 		   "FROM logs.log WHERE tenant_id = 'acme' AND timestamp >= "
 		   "toDateTime(700) AND timestamp <= toDateTime(1120) AND "
 		   "timestamp_ns >= 700000000001 AND timestamp_ns < 1120000000001 "
 		   "AND stream_id IN (SELECT stream_id FROM logs.log_streams WHERE "
 		   "tenant_id = 'acme' AND day >= toDate('1970-01-01') AND day <= "
 		   "toDate('1970-01-01') AND has(label, 'app=api')) AND "
-		   "position(msg, 'error') > 0 GROUP BY stream_id, metadata, k "
+		   "position(msg, 'error') > 0 GROUP BY stream_id, m, k) "
+		   "AS counts ANY LEFT JOIN (SELECT stream_id, any(label) AS lbl FROM "
+		   "logs.log_streams WHERE tenant_id = 'acme' AND day >= "
+		   "toDate('1970-01-01') AND day <= toDate('1970-01-01') AND "
+		   "has(label, 'app=api') GROUP BY stream_id) AS streams USING stream_id "
 		   "ORDER BY k FORMAT TabSeparated");
 	ck_assert_uint_eq(pushed[0], 1);
 	ck_assert_uint_eq(pushed[1], 0);
@@ -808,7 +813,7 @@ START_TEST(test_buckets_sql)
 }
 END_TEST
 
-/* sum by (level, app) and sum without (pod): the arrays filtered by
+/* sum by (level, it's) and sum without (level): the arrays filtered by
  * name, the names quoted; sum() keeps no label. */
 START_TEST(test_buckets_grouped)
 {
@@ -822,33 +827,38 @@ START_TEST(test_buckets_grouped)
 	const char *sql;
 
 	ck_assert_int_eq(lt_sql_metric_buckets(&out, &portable, &q, "acme", &b,
-					       &by, pushed), 0);
+					       &by, 1, pushed), 0);
 	sql = (const char *)out.data;
-	ck_assert_msg(strstr(sql, "SELECT intDiv(timestamp_ns - (940000000001), "
-			     "60000000000) AS k, any(stream_id), arrayFilter(x -> "
-			     "(startsWith(x, 'level=') OR startsWith(x, 'it\\'s=')), "
-			     "label) AS key_label, arrayFilter(x -> (startsWith(x, "
+	ck_assert_msg(strstr(sql, "SELECT k, stream_id, lbl, m, c, b FROM (SELECT "
+			     "intDiv(timestamp_ns - (940000000001), 60000000000) "
+			     "AS k, stream_id, arrayFilter(x -> (startsWith(x, "
 			     "'level=') OR startsWith(x, 'it\\'s=')), metadata) AS "
-			     "key_metadata, count(), sum(length(msg)) FROM logs.log "
+			     "m, count() AS c, sum(length(msg)) AS b FROM logs.log "
 			     "WHERE ") == sql, "%s", sql);
-	ck_assert_ptr_nonnull(strstr(sql, " GROUP BY key_label, key_metadata, k "
-				     "ORDER BY k FORMAT TabSeparated"));
+	ck_assert_ptr_nonnull(strstr(sql, " GROUP BY stream_id, m, k) AS counts "
+				     "ANY LEFT JOIN (SELECT stream_id, arrayFilter(x -> "
+				     "(startsWith(x, 'level=') OR startsWith(x, "
+				     "'it\\'s=')), any(label)) AS lbl FROM "));
+	ck_assert_ptr_nonnull(strstr(sql, " GROUP BY stream_id) AS streams USING "
+				     "stream_id ORDER BY k FORMAT TabSeparated"));
 	lt_buf_reset(&out);
 	by.without = 1;
 	by.n_labels = 1;
 	ck_assert_int_eq(lt_sql_metric_buckets(&out, &portable, &q, "acme", &b,
-					       &by, pushed), 0);
+					       &by, 1, pushed), 0);
 	ck_assert_ptr_nonnull(strstr((const char *)out.data,
-		"arrayFilter(x -> NOT (startsWith(x, 'level=')), label) AS key_label, "
-		"arrayFilter(x -> NOT (startsWith(x, 'level=')), metadata) AS key_metadata"));
+		"arrayFilter(x -> NOT (startsWith(x, 'level=')), metadata) AS m, "));
+	ck_assert_ptr_nonnull(strstr((const char *)out.data,
+		"arrayFilter(x -> NOT (startsWith(x, 'level=')), any(label)) AS lbl "));
 	lt_buf_reset(&out);
 	by.without = 0;
 	by.n_labels = 0;
 	ck_assert_int_eq(lt_sql_metric_buckets(&out, &portable, &q, "acme", &b,
-					       &by, pushed), 0);
+					       &by, 1, pushed), 0);
 	ck_assert_ptr_nonnull(strstr((const char *)out.data,
-		"any(stream_id), emptyArrayString() AS key_label, "
-		"emptyArrayString() AS key_metadata, count()"));
+		"stream_id, emptyArrayString() AS m, count() AS c"));
+	ck_assert_ptr_nonnull(strstr((const char *)out.data,
+		"SELECT stream_id, emptyArrayString() AS lbl FROM "));
 	lt_buf_free(&out);
 }
 END_TEST
@@ -865,10 +875,11 @@ START_TEST(test_buckets_negative)
 
 	ck_assert_int_eq(b.lo_ns, -200 * SEC);
 	ck_assert_int_eq(lt_sql_metric_buckets(&out, &portable, &q, "acme", &b,
-					       NULL, pushed), 0);
+					       NULL, 0, pushed), 0);
 	ck_assert_msg(strncmp((const char *)out.data,
-			      "SELECT intDiv(timestamp_ns - (-199999999999), "
-			      "300000000000) AS k, ", 66) == 0, "%s", out.data);
+			      "SELECT k, stream_id, lbl, m, c, b FROM (SELECT "
+			      "intDiv(timestamp_ns - (-199999999999), "
+			      "300000000000) AS k, ", 106) == 0, "%s", out.data);
 	ck_assert_ptr_nonnull(strstr((const char *)out.data,
 		"timestamp_ns >= 0 AND timestamp_ns < 100000000001"));
 	lt_buf_free(&out);
