@@ -740,7 +740,8 @@ quantile(double q, double *v, size_t n)
 		return -INFINITY;
 	if (q > 1)
 		return INFINITY;
-	qsort(v, n, sizeof(*v), double_order);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), double_order);
 	rank = q * (double)(n - 1);
 	lower = fmax(0, floor(rank));
 	upper = fmin((double)(n - 1), lower + 1);
@@ -1383,7 +1384,8 @@ rank_members(const struct lt_matrix *in, const size_t *group, size_t n_group,
 	ctx.step = s;
 	ctx.descending = descending;
 	ranking = &ctx;
-	qsort(members, n, sizeof(*members), rank_order);
+	if (n > 1)
+		qsort(members, n, sizeof(*members), rank_order);
 	ranking = NULL;
 	return n;
 }
@@ -1413,7 +1415,8 @@ group_lists(const long *gidx, size_t n, size_t n_groups, size_t *byg,
 		if (gidx[i] >= 0)
 			byg[m++] = i;
 	grouping_of = gidx;
-	qsort(byg, m, sizeof(*byg), group_order);
+	if (m > 1)
+		qsort(byg, m, sizeof(*byg), group_order);
 	grouping_of = NULL;
 	memset(start, 0, (n_groups + 1) * sizeof(*start));
 	for (i = 0; i < m; i++)
@@ -2321,7 +2324,8 @@ write_order(const struct lt_matrix *m, int instant, size_t *n)
 			order[(*n)++] = i;
 	if (!(instant && m->ordered)) {
 		writing = m;
-		qsort(order, *n, sizeof(*order), series_order);
+		if (*n > 1)
+			qsort(order, *n, sizeof(*order), series_order);
 		writing = NULL;
 	}
 	return order;

@@ -22,6 +22,16 @@
 #define VOLUME_MAX_SERIES 1000
 #define NS_PER_MS INT64_C(1000000)
 
+/* The byte at off of b; a buffer never written to has no data at all,
+ * and pointer arithmetic on NULL is undefined even by 0. */
+static const unsigned char *
+buf_at(const struct lt_buf *b, size_t off)
+{
+	static const unsigned char none[1];
+
+	return b->data != NULL ? b->data + off : none;
+}
+
 static int
 write_answer(const struct lt_query_sink *sink, const struct lt_buf *json,
 	     struct lt_query_error *err)
@@ -470,7 +480,8 @@ series_of_labels(struct volume_run *v, const char *cell, size_t len)
 		l->value = eq + 1;
 		l->value_len = v->cells.items[i].len - l->name_len - 1;
 	}
-	qsort(v->lbl, v->cells.n, sizeof(*v->lbl), lt_label_cmp);
+	if (v->cells.n > 1)
+		qsort(v->lbl, v->cells.n, sizeof(*v->lbl), lt_label_cmp);
 	rc |= lt_buf_append_byte(&v->text, '{');
 	for (i = 0; i < v->cells.n; i++) {
 		rc |= lt_buf_append(&v->text, ", ", i > 0 ? 2 : 0);
@@ -565,7 +576,8 @@ bucket_end(struct volume_run *v, struct lt_query_error *err)
 		return -1;
 	}
 	sorting_run = v;
-	qsort(v->bucket, v->n_bucket, sizeof(*v->bucket), bucket_order);
+	if (v->n_bucket > 1)
+		qsort(v->bucket, v->n_bucket, sizeof(*v->bucket), bucket_order);
 	keep = v->n_bucket < v->req->limit ? v->n_bucket : v->req->limit;
 	for (i = 0; i < keep; i++) {
 		if (grow((void **)&v->samples, &v->cap_samples, v->n_samples,
@@ -701,12 +713,14 @@ volume_json(struct volume_run *v, struct lt_buf *out)
 		if (v->series[i].n_samples > 0)
 			order[n++] = (uint32_t)i;
 	sorting_run = v;
-	qsort(order, n, sizeof(*order), series_order);
+	if (n > 1)
+		qsort(order, n, sizeof(*order), series_order);
 	for (i = 0; i < n; i++)
 		rank[order[i]] = (uint32_t)i;
 	for (i = 0; i < v->n_samples; i++)
 		v->samples[i].series = rank[v->samples[i].series];
-	qsort(v->samples, v->n_samples, sizeof(*v->samples), sample_order);
+	if (v->n_samples > 1)
+		qsort(v->samples, v->n_samples, sizeof(*v->samples), sample_order);
 	rc |= lt_buf_printf(out, "{\"status\":\"success\",\"data\":{\"resultType\":"
 			    "\"%s\",\"result\":[", matrix ? "matrix" : "vector");
 	for (i = 0, k = 0; i < n; i++) {
@@ -1231,7 +1245,7 @@ obs_order(const void *a, const void *b)
 static int
 append_path(struct lt_fields *f, const char *name, size_t len)
 {
-	const unsigned char *p = f->paths.data, *end = p + f->paths.len;
+	const unsigned char *p = buf_at(&f->paths, 0), *end = p + f->paths.len;
 	const unsigned char *found = NULL, *found_end = NULL, *rec;
 	uint64_t l, k, i;
 	int match;
@@ -1296,7 +1310,8 @@ lt_fields_add(struct lt_fields *f, const struct lt_fields_entry *e)
 			rc |= tmp_push(f, &n, 'q', &e->labels[i]);
 	if (rc != 0 || parse_line(f, e, &n, &fe->parser) < 0)
 		return -1;
-	qsort(f->tmp, n, sizeof(*f->tmp), obs_order);
+	if (n > 1)
+		qsort(f->tmp, n, sizeof(*f->tmp), obs_order);
 	fe->obs_off = f->obs.len;
 	for (i = 0; i < n && rc == 0; i++) {
 		rc |= lt_buf_append_byte(&f->obs, (unsigned char)f->tmp[i].kind);
@@ -1418,7 +1433,8 @@ same_name(const struct obs *a, const struct obs *b)
 static int
 entry_fields(struct lt_fields *f, const struct fentry *fe)
 {
-	const unsigned char *p = f->obs.data + fe->obs_off, *end = p + fe->obs_len;
+	const unsigned char *p = buf_at(&f->obs, fe->obs_off);
+	const unsigned char *end = p + fe->obs_len;
 	const unsigned char *path, *path_end;
 	struct obs o, prev;
 	struct field *fd = NULL;
@@ -1495,7 +1511,8 @@ value_text(const char *v, size_t len, char *buf, size_t buflen,
 static int
 entry_values(struct lt_fields *f, const struct fentry *fe)
 {
-	const unsigned char *p = f->obs.data + fe->obs_off, *end = p + fe->obs_len;
+	const unsigned char *p = buf_at(&f->obs, fe->obs_off);
+	const unsigned char *end = p + fe->obs_len;
 	const unsigned char *path, *path_end;
 	size_t want = strlen(f->values_of), len;
 	const char *v;
@@ -1545,7 +1562,8 @@ sorted(const struct strtab *t)
 	for (i = 0; i < t->n; i++)
 		order[i] = (uint32_t)i;
 	sorting_tab = t;
-	qsort(order, t->n, sizeof(*order), name_order);
+	if (t->n > 1)
+		qsort(order, t->n, sizeof(*order), name_order);
 	return order;
 }
 
@@ -1554,7 +1572,7 @@ write_field(struct lt_buf *out, const char *name, size_t len,
 	    const struct field *fd)
 {
 	static const char *const parser_names[] = {"", "json", "logfmt"};
-	const unsigned char *p = fd->path.data, *end = p + fd->path.len;
+	const unsigned char *p = buf_at(&fd->path, 0), *end = p + fd->path.len;
 	const char *key;
 	uint64_t k, i;
 	size_t klen;
@@ -1625,7 +1643,8 @@ lt_fields_write(struct lt_fields *f, struct lt_buf *out)
 	size_t i;
 
 	sorting_fields = f;
-	qsort(f->entries, f->n_entries, sizeof(*f->entries), entry_order);
+	if (f->n_entries > 1)
+		qsort(f->entries, f->n_entries, sizeof(*f->entries), entry_order);
 	for (i = 0; i < f->n_entries; i++) {
 		if (f->values_of == NULL) {
 			if (entry_fields(f, &f->entries[i]) < 0)

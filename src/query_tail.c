@@ -460,7 +460,8 @@ lt_tail_messages(struct lt_tail_state *st, const char *answer, size_t len,
 			       : "the log query's answer could not be read");
 		goto out;
 	}
-	qsort(es.v, es.n, sizeof(*es.v), entry_order);
+	if (es.n > 0)
+		qsort(es.v, es.n, sizeof(*es.v), entry_order);
 	sent = write_messages(st, &es, per_message, frames);
 	if (sent < 0)
 		(void)snprintf(why, whylen, "out of memory");

@@ -64,10 +64,13 @@ def get(path, **params):
     env = dict(os.environ, GATEWAY_INTERFACE='CGI/1.1', REQUEST_METHOD='GET',
                REQUEST_URI=path, QUERY_STRING=urllib.parse.urlencode(params),
                HTTP_X_SCOPE_ORGID='drill')
-    out = subprocess.run([os.environ['QUERY']], env=env, capture_output=True).stdout
-    head, _, body = out.decode().partition('\r\n\r\n')
-    status = int(re.search(r'Status: (\d+)', head).group(1))
-    return status, body
+    run = subprocess.run([os.environ['QUERY']], env=env, capture_output=True)
+    head, _, body = run.stdout.decode().partition('\r\n\r\n')
+    status = re.search(r'Status: (\d+)', head)
+    if status is None:
+        raise SystemExit('%s: no CGI answer (exit %d): %s' % (
+            path, run.returncode, run.stderr.decode(errors='replace')[-2000:]))
+    return int(status.group(1)), body
 
 def check(what, expected, actual):
     print('CHECK\t%s\t%s\t%s' % (what, json.dumps(expected, sort_keys=True),
