@@ -32,6 +32,12 @@
 /* The shortest wait between polls, and the multiple of the last poll's
  * time it grows to when ClickHouse is slow. */
 #define POLL_MIN_MS 1000
+/* How far before the end of the last poll the next one looks again: an
+ * entry reaches ClickHouse when logthra-flush loads it, up to a timer's
+ * period after its time.  Older than that behind the last poll, it is
+ * not shown, so that a quiet tail reads minutes, not the whole hour
+ * since start or since the last entry it sent. */
+#define TAIL_GRACE_NS (INT64_C(300) * NS_PER_S)
 #define POLL_SLOW_FACTOR 2
 /* A ping keeps proxies from closing a quiet tail and finds a dead
  * client. */
@@ -660,6 +666,7 @@ struct tail {
 	struct lt_buf answer;
 	struct lt_buf out;
 	int polled;              /* the first poll (the history) is done */
+	int64_t polled_to_ns;    /* the end of the last poll's range */
 	long long next_poll_ms;
 	long long next_ping_ms;
 	long long end_ms;        /* tail_max_duration */
@@ -724,6 +731,8 @@ next_request(const struct tail *t, int64_t now_ns, struct lt_log_request *req)
 	req->range.end_ns = now_ns - t->p.delay_ns;
 	req->range.start_ns = t->st.have_cursor ? t->st.cursor_ns
 						: t->p.start_ns;
+	if (t->polled && t->polled_to_ns - TAIL_GRACE_NS > req->range.start_ns)
+		req->range.start_ns = t->polled_to_ns - TAIL_GRACE_NS;
 	req->forward = t->polled;
 	req->limit = t->polled ? POLL_BATCH : t->p.limit;
 	/* Loki does not hold a tail to max_entries_limit_per_query; the
@@ -763,6 +772,8 @@ poll_once(struct tail *t)
 		return -1;
 	}
 	t->polled = 1;
+	if (req.range.end_ns > t->polled_to_ns)
+		t->polled_to_ns = req.range.end_ns;
 	t->next_poll_ms = lt_monotonic_ms() +
 		(took * POLL_SLOW_FACTOR > POLL_MIN_MS ? took * POLL_SLOW_FACTOR
 						       : POLL_MIN_MS);
