@@ -17,6 +17,7 @@
 #include <pcre2.h>
 
 #include "buf.h"
+#include "hash.h"
 #include "metric.h"
 
 /* Loki's words (logqlmodel.NewSeriesLimitError). */
@@ -111,23 +112,15 @@ lt_matrix_free(struct lt_matrix *m)
 static uint64_t
 hash_bytes(uint64_t h, const char *s, size_t len)
 {
-	size_t i;
+	static const unsigned char end = 0xff;
 
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= UINT64_C(1099511628211);
-	}
-	h ^= 0xff;
-	h *= UINT64_C(1099511628211);
-	return h;
+	return lt_fnv1a(lt_fnv1a(h, s, len), &end, 1);
 }
-
-#define HASH_SEED UINT64_C(14695981039346656037)
 
 static uint64_t
 labels_hash(const struct lt_label *l, size_t n)
 {
-	uint64_t h = HASH_SEED;
+	uint64_t h = LT_FNV_BASIS;
 	size_t i;
 
 	for (i = 0; i < n; i++) {

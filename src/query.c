@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hash.h"
 #include "labels.h"
 #include "log.h"
 #include "pipeline.h"
@@ -606,20 +607,6 @@ struct lt_log_result {
 	struct lt_buf key;  /* the key of the entry being added */
 };
 
-static uint64_t
-fnv1a(uint64_t h, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-#define FNV_BASIS 0xcbf29ce484222325ULL
 
 struct lt_log_result *
 lt_log_result_new(size_t limit, int forward)
@@ -770,7 +757,7 @@ make_key(struct lt_buf *key, const struct lt_label *l, size_t n)
 static long
 find_stream(struct lt_log_result *r, const struct lt_label *l, size_t n)
 {
-	uint64_t h = fnv1a(FNV_BASIS, r->key.data, r->key.len);
+	uint64_t h = lt_fnv1a(LT_FNV_BASIS, r->key.data, r->key.len);
 	struct lr_stream *s;
 	size_t j, cap, keys_len = r->keys.len, texts_len = r->texts.len;
 	uint32_t idx;
@@ -833,9 +820,9 @@ lt_log_result_add(struct lt_log_result *r, int64_t ts_ns,
 	    (si = find_stream(r, labels, n)) < 0)
 		return -1;
 	stream = (uint32_t)si;
-	h = fnv1a(FNV_BASIS, &stream, sizeof(stream));
-	h = fnv1a(h, &ts_ns, sizeof(ts_ns));
-	h = fnv1a(h, line, len);
+	h = lt_fnv1a(LT_FNV_BASIS, &stream, sizeof(stream));
+	h = lt_fnv1a(h, &ts_ns, sizeof(ts_ns));
+	h = lt_fnv1a(h, line, len);
 	if (r->entry_slots.cap > 0) {
 		j = h & (r->entry_slots.cap - 1);
 		while ((idx = r->entry_slots.v[j]) != 0) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "labels.h"
 #include "logql.h"
 #include "pipeline.h"
@@ -39,20 +40,6 @@ write_answer(const struct lt_query_sink *sink, const struct lt_buf *json,
 	if (sink->write(sink->ctx, json->data, json->len) != 0)
 		return lt_query_fail(err, 500, "the answer could not be written");
 	return 0;
-}
-
-static uint64_t
-fnv1a(const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
 }
 
 /* --- Go's parsers, as far as Loki's type detection uses them --- */
@@ -423,7 +410,7 @@ static long
 series_intern(struct volume_run *v, size_t name_off, size_t name_len,
 	      size_t metric_off)
 {
-	uint64_t hash = fnv1a(v->text.data + name_off, name_len);
+	uint64_t hash = lt_fnv1a(LT_FNV_BASIS, v->text.data + name_off, name_len);
 	struct vol_series *s;
 	size_t j;
 
@@ -950,7 +937,7 @@ strtab_room(struct strtab *t)
 static long
 strtab_find(struct strtab *t, const char *s, size_t len, int add)
 {
-	uint64_t h = fnv1a(s, len);
+	uint64_t h = lt_fnv1a(LT_FNV_BASIS, s, len);
 	size_t j, n;
 	const char *x;
 
@@ -1460,7 +1447,7 @@ entry_fields(struct lt_fields *f, const struct fentry *fe)
 		}
 		if (fd == NULL)
 			continue;
-		if (hset_add(&fd->values, fnv1a(o.value, o.value_len)) < 0)
+		if (hset_add(&fd->values, lt_fnv1a(LT_FNV_BASIS, o.value, o.value_len)) < 0)
 			return -1;
 		if (path != NULL && path_end > path + 1) {
 			lt_buf_reset(&fd->path);

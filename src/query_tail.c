@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fdio.h"
+#include "hash.h"
 #include "log.h"
 #include "query_http.h"
 #include "query_tail.h"
@@ -196,19 +197,6 @@ struct entries {
 	size_t n, cap;
 };
 
-static uint64_t
-fnv1a(uint64_t h, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h;
-}
-
 static int
 entries_push(struct entries *es, const struct tail_entry *e)
 {
@@ -278,10 +266,10 @@ read_values(struct scan *s, struct tail_entry *proto, struct entries *es,
 	do {
 		if (read_value(s, &e) < 0)
 			return -1;
-		e.hash = fnv1a(UINT64_C(0xcbf29ce484222325), e.labels,
+		e.hash = lt_fnv1a(LT_FNV_BASIS, e.labels,
 			       e.labels_len);
-		e.hash = fnv1a(e.hash, e.line, e.line_len);
-		e.hash = fnv1a(e.hash, &e.ts, sizeof(e.ts));
+		e.hash = lt_fnv1a(e.hash, e.line, e.line_len);
+		e.hash = lt_fnv1a(e.hash, &e.ts, sizeof(e.ts));
 		if (entries_push(es, &e) < 0) {
 			*oom = 1;
 			return -1;
