@@ -1242,7 +1242,13 @@ lt_query_run_lines(struct lt_ch *ch, const char *sql,
 		   const struct lt_query_limits *lim, struct lt_line_reader *lr,
 		   struct lt_query_error *err)
 {
-	return run_lines(ch, sql, lim, lr, err);
+	if (run_lines(ch, sql, lim, lr, err) < 0)
+		return -1;
+	/* A reader that had enough left nothing half read: the rest of
+	 * the answer was not taken in. */
+	if (lr->partial.len > 0)
+		return lt_query_fail(err, 502, "ClickHouse's answer ended inside a row");
+	return 0;
 }
 
 /* --- Log queries ---------------------------------------------------------- */
@@ -1502,18 +1508,14 @@ struct rows_run {
 	lt_query_row_fn fn;
 	void *ctx;
 	struct lt_query_error *err;
-	int failed;
 };
 
 static int
 any_row(struct lt_line_reader *lr, const char *line, size_t len)
 {
 	struct rows_run *run = (struct rows_run *)lr;
-	int rc = run->fn(run->ctx, line, len, run->err);
 
-	if (rc < 0)
-		run->failed = 1;
-	return rc;
+	return run->fn(run->ctx, line, len, run->err);
 }
 
 int
@@ -1529,11 +1531,7 @@ lt_query_rows(struct lt_ch *ch, const char *sql,
 	run.fn = fn;
 	run.ctx = ctx;
 	run.err = err;
-	rc = run_lines(ch, sql, lim, &run.lr, err);
-	if (rc == 0 && run.lr.partial.len > 0 && !run.failed) {
-		lt_query_fail(err, 502, "ClickHouse's answer ended inside a row");
-		rc = -1;
-	}
+	rc = lt_query_run_lines(ch, sql, lim, &run.lr, err);
 	lt_buf_free(&run.lr.partial);
 	return rc;
 }

@@ -176,9 +176,9 @@ struct lt_line_reader {
 
 /* Runs sql with the settings of lim (NULL: none but readonly) and hands
  * its rows to lr->row.  Returns 0, or -1 with err: ClickHouse's failure
- * (502, 504 past the query timeout, 400 past max_rows_to_read), 500 out
- * of memory, 502 for an answer that is not rows; when lr->row aborted
- * without oom, err is left as it set it. */
+ * (502, 504 past the query timeout, 400 past max_rows_to_read), 503 out
+ * of memory, 502 for an answer that is not rows or ends inside one; when
+ * lr->row aborted without oom, err is left as it set it. */
 int lt_query_run_lines(struct lt_ch *ch, const char *sql,
 		       const struct lt_query_limits *lim,
 		       struct lt_line_reader *lr, struct lt_query_error *err);
