@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base64.h"
 #include "template_int.h"
 
 /* A function of the table: its arguments a[0..n), already of the
@@ -1106,37 +1107,14 @@ F(round)
 
 F(b64enc)
 {
-	static const char al[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *s = (const unsigned char *)a[0].s;
-	size_t len = a[0].n, i, o = 0;
+	size_t size = LT_BASE64_SIZE(a[0].n), len;
 	char *d;
-	uint32_t v;
 
 	(void)n;
-	if ((d = lt_tx_alloc(x, (len + 2) / 3 * 4 + 1)) == NULL)
+	if ((d = lt_tx_alloc(x, size)) == NULL)
 		return -1;
-	for (i = 0; i + 2 < len; i += 3) {
-		v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
-		d[o++] = al[v >> 18];
-		d[o++] = al[v >> 12 & 63];
-		d[o++] = al[v >> 6 & 63];
-		d[o++] = al[v & 63];
-	}
-	if (len - i == 1) {
-		v = (uint32_t)s[i] << 16;
-		d[o++] = al[v >> 18];
-		d[o++] = al[v >> 12 & 63];
-		d[o++] = '=';
-		d[o++] = '=';
-	} else if (len - i == 2) {
-		v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8;
-		d[o++] = al[v >> 18];
-		d[o++] = al[v >> 12 & 63];
-		d[o++] = al[v >> 6 & 63];
-		d[o++] = '=';
-	}
-	return ret_str(res, d, o);
+	len = lt_base64(a[0].s, a[0].n, d, size);
+	return ret_str(res, d, len);
 }
 
 static int

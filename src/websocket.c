@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "base64.h"
 #include "websocket.h"
 
 /* --- SHA-1 --- */
@@ -89,44 +90,6 @@ lt_sha1(const void *data, size_t len, unsigned char digest[LT_SHA1_LEN])
 	}
 }
 
-/* --- base64 --- */
-
-static const char b64[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-size_t
-lt_base64(const void *in, size_t len, char *out, size_t outlen)
-{
-	const unsigned char *p = in;
-	size_t o = 0, i;
-	uint32_t v;
-
-	if (outlen == 0)
-		return 0;
-	if ((len + 2) / 3 > (outlen - 1) / 4) {
-		out[0] = '\0';
-		return 0;
-	}
-	for (i = 0; i + 3 <= len; i += 3) {
-		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		out[o++] = b64[v >> 18];
-		out[o++] = b64[v >> 12 & 63];
-		out[o++] = b64[v >> 6 & 63];
-		out[o++] = b64[v & 63];
-	}
-	if (i < len) {
-		v = (uint32_t)p[i] << 16;
-		if (i + 1 < len)
-			v |= (uint32_t)p[i + 1] << 8;
-		out[o++] = b64[v >> 18];
-		out[o++] = b64[v >> 12 & 63];
-		out[o++] = i + 1 < len ? b64[v >> 6 & 63] : '=';
-		out[o++] = '=';
-	}
-	out[o] = '\0';
-	return o;
-}
-
 /* --- The handshake --- */
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -135,17 +98,15 @@ int
 lt_ws_key_valid(const char *key)
 {
 	size_t i;
-	const char *pos;
 
 	if (strlen(key) != 24 || key[22] != '=' || key[23] != '=')
 		return 0;
 	for (i = 0; i < 22; i++)
-		if (key[i] == '=' || strchr(b64, key[i]) == NULL)
+		if (lt_base64_value(key[i]) < 0)
 			return 0;
 	/* 16 bytes end on 4 bits of the 22nd character; the other 2
 	 * must be zero in a canonical encoding. */
-	pos = strchr(b64, key[21]);
-	return ((pos - b64) & 15) == 0;
+	return (lt_base64_value(key[21]) & 15) == 0;
 }
 
 void

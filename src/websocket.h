@@ -11,16 +11,11 @@
 
 #include "buf.h"
 
-/* --- SHA-1 (RFC 3174) and base64 (RFC 4648, section 4) --- */
+/* --- SHA-1 (RFC 3174) --- */
 
 #define LT_SHA1_LEN 20
 
 void lt_sha1(const void *data, size_t len, unsigned char digest[LT_SHA1_LEN]);
-
-/* Writes the base64 of in[0..len) with padding and a NUL to out, which
- * must hold 4 * ((len + 2) / 3) + 1 bytes.  Returns the length written
- * (without the NUL), or 0 when out is too small (out then ""). */
-size_t lt_base64(const void *in, size_t len, char *out, size_t outlen);
 
 /* --- The opening handshake --- */
 
