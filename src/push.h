@@ -44,6 +44,12 @@ struct lt_limits {
 	 * Loki's distributor finds (level.h); Loki's discover_log_levels,
 	 * on by default. */
 	int discover_log_levels;
+	/* OTLP pushes (otlp.h): the resource attributes that become stream
+	 * labels (NULL: Loki's default list) and the attributes left out
+	 * (NULL: none); lists of names as lt_otlp_list_check() takes them.
+	 * They point into the options' strings. */
+	const char *otlp_index_labels;
+	const char *otlp_drop_attributes;
 };
 
 void lt_limits_defaults(struct lt_limits *l);
