@@ -29,6 +29,9 @@
 /* Room for the JSON path of an error: field names are this code's own,
  * so the path is bounded by the nesting (AnyValue depth included). */
 #define PATH_MAX_BYTES 1024
+/* A longer path is shown as its first and last PATH_SHOWN bytes, so
+ * that what is wrong fits in the message. */
+#define PATH_SHOWN 100
 /* The gap a nested message's length is written into: 5 varint bytes
  * hold lengths below 2^35. */
 #define LEN_GAP 5
@@ -57,7 +60,7 @@ struct num {
 
 static int fail(struct conv *c, const char *fmt, ...) LT_PRINTF(2, 3);
 
-/* "<path>: <what>", or only what when at the top.  Returns -1. */
+/* "<path>: <what>", or only what at the top.  Returns -1. */
 static int
 fail(struct conv *c, const char *fmt, ...)
 {
@@ -66,7 +69,10 @@ fail(struct conv *c, const char *fmt, ...)
 
 	if (c->err == NULL || c->errlen == 0)
 		return -1;
-	if (c->plen > 0)
+	if (c->plen > 2 * PATH_SHOWN)
+		n = snprintf(c->err, c->errlen, "%.*s...%s: ", PATH_SHOWN,
+			     c->path, c->path + c->plen - PATH_SHOWN);
+	else if (c->plen > 0)
 		n = snprintf(c->err, c->errlen, "%s: ", c->path);
 	if (n < 0 || (size_t)n >= c->errlen)
 		return -1;
