@@ -312,7 +312,7 @@ number_syntax(const char *s, size_t n)
 static int
 string_double(const char *s, size_t n, double *d)
 {
-	char buf[64];
+	char buf[128];
 
 	if (n >= sizeof(buf) || !number_syntax(s, n))
 		return -1;
@@ -335,31 +335,30 @@ real_num(struct conv *c, double d, struct num *x)
 	return 0;
 }
 
-/* An integer given as a string: decimal digits with an optional sign,
- * exactly, or any other JSON number that is an integer. */
+/* An integer given as a string holding a JSON number, as protobuf's
+ * JSON mapping has it: plain digits are read exactly (a fixed64 may be
+ * over INT64_MAX), a fraction or an exponent as a double. */
 static int
 string_num(struct conv *c, const json_t *v, struct num *x)
 {
 	const char *s = json_string_value(v);
-	size_t n = json_string_length(v), i = 0;
+	size_t n = json_string_length(v), i;
 	char q[LT_QUOTE_BUF];
 	double d;
 
-	x->neg = n > 0 && s[0] == '-';
-	if (n > 0 && (s[0] == '-' || s[0] == '+'))
-		i++;
-	if (i == n || s[i] < '0' || s[i] > '9')
-		goto other;
-	for (x->mag = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+	if (!number_syntax(s, n))
+		return fail(c, "%s is not an integer", quoted(q, v));
+	x->neg = s[0] == '-';
+	x->mag = 0;
+	for (i = x->neg ? 1 : 0; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
 		if (x->mag > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
 			return fail(c, "%s is out of range", quoted(q, v));
 		x->mag = x->mag * 10 + (uint64_t)(s[i] - '0');
 	}
 	if (i == n)
 		return 0;
-other:
-	if (s[0] == '+' || string_double(s, n, &d) < 0)
-		return fail(c, "%s is not an integer", quoted(q, v));
+	if (string_double(s, n, &d) < 0)
+		return fail(c, "%s is too long a number", quoted(q, v));
 	return real_num(c, d, x);
 }
 
