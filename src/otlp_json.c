@@ -27,8 +27,9 @@
 #include "push_int.h"
 
 /* Room for the JSON path of an error: field names are this code's own,
- * so the path is bounded by the nesting (AnyValue depth included). */
-#define PATH_MAX_BYTES 1024
+ * so the path is bounded by the nesting: 32 AnyValues of at most
+ * ".kvlist_value.values[<20 digits>].value" and the messages around. */
+#define PATH_MAX_BYTES 4096
 /* A longer path is shown as its first and last PATH_SHOWN bytes, so
  * that what is wrong fits in the message. */
 #define PATH_SHOWN 100
@@ -91,18 +92,24 @@ oom(struct conv *c)
 	return -1;
 }
 
+/* Counts n more bytes of the path, which snprintf() wrote or cut. */
+static void
+path_grow(struct conv *c, int n)
+{
+	size_t room = sizeof(c->path) - c->plen - 1;
+
+	if (n > 0)
+		c->plen += (size_t)n < room ? (size_t)n : room;
+}
+
 /* Appends ".name" or "[i]" to the path; returns the length to restore. */
 static size_t
 path_field(struct conv *c, const char *name)
 {
 	size_t saved = c->plen;
-	int n;
 
-	n = snprintf(c->path + c->plen, sizeof(c->path) - c->plen, "%s%s",
-		     c->plen > 0 ? "." : "", name);
-	if (n > 0)
-		c->plen += (size_t)n < sizeof(c->path) - c->plen ?
-			       (size_t)n : sizeof(c->path) - c->plen - 1;
+	path_grow(c, snprintf(c->path + c->plen, sizeof(c->path) - c->plen,
+			      "%s%s", c->plen > 0 ? "." : "", name));
 	return saved;
 }
 
@@ -110,13 +117,9 @@ static size_t
 path_index(struct conv *c, size_t i)
 {
 	size_t saved = c->plen;
-	int n;
 
-	n = snprintf(c->path + c->plen, sizeof(c->path) - c->plen, "[%zu]",
-		     i);
-	if (n > 0)
-		c->plen += (size_t)n < sizeof(c->path) - c->plen ?
-			       (size_t)n : sizeof(c->path) - c->plen - 1;
+	path_grow(c, snprintf(c->path + c->plen, sizeof(c->path) - c->plen,
+			      "[%zu]", i));
 	return saved;
 }
 
