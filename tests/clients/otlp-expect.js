@@ -15,6 +15,10 @@
 //       FILE is an ExportLogsServiceRequest in OTLP's JSON encoding
 //   otlp-expect.js json-of-records FILE
 //       prints the request of a records file in OTLP's JSON encoding
+//   otlp-expect.js status|response FILE json|proto
+//       prints the google.rpc.Status (code, message) or the
+//       ExportLogsServiceResponse (rejected_log_records, error_message,
+//       or "none") in FILE, an answer's body
 //
 // Prints one row per log record, as ClickHouse prints
 //   SELECT tenant_id, label, timestamp_ns, msg, metadata FROM logs.log
@@ -113,6 +117,29 @@ function requestOfRecords(spec) {
 		return { scope, logRecords };
 	});
 	return { resourceLogs: [{ resource: { attributes: res.attributes }, scopeLogs }] };
+}
+
+// OTLP's JSON encoding also takes the proto's own field names and enum
+// names: made lowerCamelCase and numbers here.
+const SEVERITY = ['UNSPECIFIED', 'TRACE', 'TRACE2', 'TRACE3', 'TRACE4',
+	'DEBUG', 'DEBUG2', 'DEBUG3', 'DEBUG4', 'INFO', 'INFO2', 'INFO3', 'INFO4',
+	'WARN', 'WARN2', 'WARN3', 'WARN4', 'ERROR', 'ERROR2', 'ERROR3', 'ERROR4',
+	'FATAL', 'FATAL2', 'FATAL3', 'FATAL4'];
+
+function camelRequest(v) {
+	if (Array.isArray(v))
+		return v.map(camelRequest);
+	if (v === null || typeof v !== 'object')
+		return v;
+	const out = {};
+	for (const [k, x] of Object.entries(v)) {
+		const c = k.replace(/_([a-z])/g, (m, l) => l.toUpperCase());
+		if (c === 'severityNumber' && typeof x === 'string')
+			out[c] = SEVERITY.indexOf(x.replace(/^SEVERITY_NUMBER_/, ''));
+		else
+			out[c] = camelRequest(x);
+	}
+	return out;
 }
 
 // --- pdata's Value.AsString() ---------------------------------------------------------
@@ -334,6 +361,91 @@ function row(tenant, e) {
 	return `${chEscape(tenant)}\t${chPairs(e.labels)}\t${e.ts}\t${chEscape(e.line)}\t${chPairs(e.metadata)}`;
 }
 
+// --- answers ------------------------------------------------------------------------------
+
+// The fields of a protobuf message: [number, wire type, value], a
+// varint as a BigInt, a length-delimited field as a Buffer.
+function protoFields(buf) {
+	const out = [];
+	let i = 0;
+	const varint = () => {
+		let v = 0n, shift = 0n;
+		for (;;) {
+			if (i >= buf.length)
+				throw new Error('truncated varint');
+			const b = buf[i++];
+			v |= BigInt(b & 0x7f) << shift;
+			if (!(b & 0x80))
+				return v;
+			shift += 7n;
+		}
+	};
+	while (i < buf.length) {
+		const tag = Number(varint());
+		const wt = tag & 7;
+		if (wt === 0)
+			out.push([tag >> 3, wt, varint()]);
+		else if (wt === 2) {
+			const n = Number(varint());
+			if (i + n > buf.length)
+				throw new Error('truncated field');
+			out.push([tag >> 3, wt, buf.subarray(i, i + n)]);
+			i += n;
+		} else if (wt === 1) {
+			out.push([tag >> 3, wt, buf.subarray(i, i + 8)]);
+			i += 8;
+		} else if (wt === 5) {
+			out.push([tag >> 3, wt, buf.subarray(i, i + 4)]);
+			i += 4;
+		} else
+			throw new Error(`wire type ${wt}`);
+	}
+	return out;
+}
+
+// google.rpc.Status {int32 code = 1; string message = 2} in protobuf or
+// JSON: "code<TAB>message".
+function statusText(buf, json) {
+	if (json) {
+		const s = JSON.parse(buf.toString('utf8'));
+		return `${s.code}\t${s.message}`;
+	}
+	let code = 0n, message = '';
+	for (const [n, wt, v] of protoFields(buf)) {
+		if (n === 1 && wt === 0)
+			code = BigInt.asIntN(32, v);
+		else if (n === 2 && wt === 2)
+			message = v.toString('utf8');
+	}
+	return `${code}\t${message}`;
+}
+
+// ExportLogsServiceResponse {ExportLogsPartialSuccess partial_success = 1}
+// {int64 rejected_log_records = 1; string error_message = 2}:
+// "rejected<TAB>message", "none" without partial_success.
+function responseText(buf, json) {
+	if (json) {
+		const r = buf.length ? JSON.parse(buf.toString('utf8')) : {};
+		const p = r.partialSuccess;
+		if (p === undefined)
+			return 'none';
+		return `${p.rejectedLogRecords ?? 0}\t${p.errorMessage ?? ''}`;
+	}
+	let found = false, rejected = 0n, message = '';
+	for (const [n, wt, v] of protoFields(buf)) {
+		if (n !== 1 || wt !== 2)
+			continue;
+		found = true;
+		for (const [m, wt2, x] of protoFields(v)) {
+			if (m === 1 && wt2 === 0)
+				rejected = BigInt.asIntN(64, x);
+			else if (m === 2 && wt2 === 2)
+				message = x.toString('utf8');
+		}
+	}
+	return found ? `${rejected}\t${message}` : 'none';
+}
+
 // --- main --------------------------------------------------------------------------------------
 
 function main(argv) {
@@ -351,6 +463,13 @@ function main(argv) {
 	}
 	if (!file)
 		die('usage: otlp-expect.js records|request|json-of-records FILE TENANT [--index-labels LIST] [--drop LIST]');
+	if (mode === 'status' || mode === 'response') {
+		// TENANT is the encoding here: json or proto.
+		const buf = fs.readFileSync(file);
+		const f = mode === 'status' ? statusText : responseText;
+		process.stdout.write(f(buf, tenant === 'json') + '\n');
+		return;
+	}
 	const data = JSON.parse(fs.readFileSync(file, 'utf8'));
 	if (mode === 'json-of-records') {
 		process.stdout.write(JSON.stringify(requestOfRecords(data)) + '\n');
@@ -362,7 +481,7 @@ function main(argv) {
 	if (mode === 'records')
 		req = requestOfRecords(data);
 	else if (mode === 'request')
-		req = data;
+		req = camelRequest(data);
 	else
 		die(`unknown mode ${mode}`);
 	for (const e of lokiEntries(req, opts))
