@@ -206,6 +206,12 @@ bad(struct od *d, const char *fmt, ...)
 	if (segs > PATH_MAX_SEGS)
 		segs = PATH_MAX_SEGS;
 	for (i = 0; i < segs && n < sizeof(d->err); i++) {
+		/* A deep path keeps its start and its end. */
+		if (n > sizeof(d->err) / 3 && i + 2 < segs) {
+			r = snprintf(d->err + n, sizeof(d->err) - n, "..");
+			n += r < 0 ? 0 : (size_t)r;
+			i = segs - 2;
+		}
 		if (d->path[i].idx == NO_INDEX)
 			r = snprintf(d->err + n, sizeof(d->err) - n, "%s%s",
 				     i > 0 ? "." : "", d->path[i].name);
