@@ -451,28 +451,29 @@ check_file_eq "$T/want.sorted" "$T/got.sorted" \
 
 note "logthra-query finds the records by service_name"
 export LOGTHRA_CLICKHOUSE_URL=$CH_URL
-# query_streams: each stream of the last query's JSON answer, its labels
-# then its entries' lines with their structured metadata.
-query_streams() {
+# query_entries: each entry of the last query's JSON answer, its line
+# then the labels of its stream (Loki's answer adds the entry's
+# structured metadata to them).
+query_entries() {
 	node -e 'const a = JSON.parse(require("fs").readFileSync(0, "utf8"));
-for (const s of a.data.result) {
-	console.log(JSON.stringify(s.stream));
+for (const s of a.data.result)
 	for (const v of s.values)
-		console.log("  " + JSON.stringify(v.slice(1)));
-}' <<<"$RUN_OUT" 2>&1 || true
+		console.log(JSON.stringify(v[1]) + " " + JSON.stringify({ ...s.stream, ...(v[2] || {}) }));' \
+	    <<<"$RUN_OUT" 2>&1 || true
 }
 run "$QUERY" -T otlp.inetd.proto -o json --since=1h --limit=100 '{service_name="shop"}'
 check_rc 0 '{service_name="shop"} for tenant otlp.inetd.proto'
-got=$(query_streams)
-check_eq 10 "$(grep -c '^  ' <<<"$got" || true)" "logthra-query: the 10 records of service shop"
-check_contains '["order placed",{' "$got" "logthra-query: a line with its structured metadata"
-check_contains '"trace_id":"0af7651916cd43dd8448eb211c80319c"' "$got" \
-    "logthra-query: trace_id in the structured metadata"
-check_contains '"service_namespace":"retail"' "$got" "logthra-query: the stream's labels"
+got=$(query_entries)
+check_eq 10 "$(grep -c '^"' <<<"$got" || true)" "logthra-query: the 10 records of service shop"
+order=$(grep '^"order placed" ' <<<"$got" || true)
+check_contains '"trace_id":"0af7651916cd43dd8448eb211c80319c"' "$order" \
+    "logthra-query: \"order placed\" with its structured metadata (trace_id)"
+check_contains '"service_namespace":"retail"' "$order" \
+    "logthra-query: \"order placed\" with its stream's labels"
 run "$QUERY" -T otlp.inetd.noservice -o json --since=1h \
     '{service_name="unknown_service"} | host_name="node-2"'
 check_rc 0 '{service_name="unknown_service"} | host_name="node-2"'
-check_contains '["job two"' "$(query_streams)" \
+check_contains '"job two" ' "$(query_entries)" \
     "logthra-query: a resource without service.name is unknown_service"
 
 finish
