@@ -15,6 +15,8 @@
 //       FILE is an ExportLogsServiceRequest in OTLP's JSON encoding
 //   otlp-expect.js json-of-records FILE
 //       prints the request of a records file in OTLP's JSON encoding
+//   otlp-expect.js batch FILE
+//       each line of FILE is one of the above, arguments separated by tabs
 //   otlp-expect.js status|response FILE json|proto
 //       prints the google.rpc.Status (code, message) or the
 //       ExportLogsServiceResponse (rejected_log_records, error_message,
@@ -449,6 +451,13 @@ function responseText(buf, json) {
 // --- main --------------------------------------------------------------------------------------
 
 function main(argv) {
+	if (argv[0] === 'batch') {
+		// One job a line, its arguments separated by tabs.
+		for (const line of fs.readFileSync(argv[1], 'utf8').split('\n'))
+			if (line !== '')
+				main(line.split('\t'));
+		return;
+	}
 	const [mode, file, tenant, ...rest] = argv;
 	const opts = {};
 	for (let i = 0; i < rest.length; i += 2) {

@@ -147,11 +147,12 @@ EOF
 
 # --- the SDK through both transports ------------------------------------------------
 
-WANT=$T/want.tsv
-: >"$WANT"
-# expect MODE FILE TENANT [OPTIONS]: appends the rows Loki would store.
+# expect MODE FILE TENANT [OPTIONS]: the rows Loki would store for
+# them are expected; otlp-expect.js works them all out at the end.
+: >"$T/expect.jobs"
 expect() {
-	node "$EXPECT" "$@" >>"$WANT" || die "otlp-expect.js $* failed"
+	local IFS=$'\t'
+	printf '%s\n' "$*" >>"$T/expect.jobs"
 }
 
 # sdk TENANT EXPORTER URL FILE [ARGS...]: the SDK pushes FILE's records;
@@ -439,7 +440,8 @@ check_file_eq() {
 	fi
 }
 
-LC_ALL=C sort "$WANT" >"$T/want.sorted"
+node "$EXPECT" batch "$T/expect.jobs" >"$T/want.tsv" || die "otlp-expect.js failed"
+LC_ALL=C sort "$T/want.tsv" >"$T/want.sorted"
 ch_query "SELECT tenant_id, label, timestamp_ns, msg, metadata FROM logs.log
     FORMAT TSV" | LC_ALL=C sort >"$T/got.sorted"
 check_eq "$(cut -f1 "$T/want.sorted" | uniq -c)" "$(cut -f1 "$T/got.sorted" | uniq -c)" \
