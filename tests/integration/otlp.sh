@@ -329,10 +329,14 @@ done
 # --- refusals ---------------------------------------------------------------------------------
 
 # refused SPOOL STATUS CODE ENCODING WHAT CURL-ARGS...: STATUS, a
-# google.rpc.Status body in ENCODING with gRPC code CODE and a message,
-# and no new spool file.
+# google.rpc.Status body in ENCODING with gRPC code CODE and a message
+# (checked by check_statuses, with one run of node for all), and no new
+# spool file.
+STATUS_N=0
+STATUS_WANT=()
+: >"$T/status.jobs"
 refused() {
-	local spool=$1 status=$2 code=$3 enc=$4 what=$5 before got ctype
+	local spool=$1 status=$2 code=$3 enc=$4 what=$5 before ctype
 	shift 5
 	before=$(spool_files "$spool")
 	http_req "$@"
@@ -343,11 +347,25 @@ refused() {
 	else
 		check_eq application/x-protobuf "$ctype" "$what: a protobuf Status"
 	fi
-	cp "$T/http.body" "$T/answer"
-	got=$(node "$EXPECT" status "$T/answer" "$enc" 2>&1)
-	note "$what: Status $got"
-	check_match "^$code"$'\t.+' "$got" "$what: Status code $code with a message"
 	check_eq "$before" "$(spool_files "$spool")" "$what: no spool file"
+	STATUS_N=$((STATUS_N + 1))
+	cp "$T/http.body" "$T/status.$STATUS_N"
+	printf 'status\t%s\t%s\n' "$T/status.$STATUS_N" "$enc" >>"$T/status.jobs"
+	STATUS_WANT+=("$code	$what")
+}
+
+# check_statuses: the Status bodies refused() kept.
+check_statuses() {
+	local i=0 got code what
+	node "$EXPECT" batch "$T/status.jobs" >"$T/status.got" 2>&1 || true
+	while IFS= read -r got; do
+		code=${STATUS_WANT[$i]%%$'\t'*}
+		what=${STATUS_WANT[$i]#*$'\t'}
+		note "$what: Status $got"
+		check_match "^$code"$'\t.+' "$got" "$what: Status code $code with a message"
+		i=$((i + 1))
+	done <"$T/status.got"
+	check_eq "$STATUS_N" "$i" "every Status body was read"
 }
 
 printf '\xff\xff\xff\xff\x0f' >"$T/garbage.bin"
@@ -380,8 +398,7 @@ for tr in inetd nginx; do
 	refused "$spool" 400 3 json "$tr: a traceId that is not 32 hex digits" \
 	    -H 'Content-Type: application/json' -H "X-Scope-OrgID: otlp.$tr.bad" \
 	    --data-binary "@$T/badtrace.json" "$url/otlp/v1/logs"
-	check_contains "traceId" "$(node "$EXPECT" status "$T/answer" json 2>&1)" \
-	    "$tr: the 400 names the traceId"
+	check_contains "traceId" "$HTTP_BODY" "$tr: the 400 names the traceId"
 	refused "$spool" 401 16 json "$tr: no tenant and no default_tenant" \
 	    -H 'Content-Type: application/json' --data-binary "@$T/hand.json" \
 	    "$url/otlp/v1/logs"
@@ -422,6 +439,8 @@ refused "$SPOOL_I" 503 14 json "inetd: less free space than min_free_space" \
     --data-binary "@$T/hand.json" "$INETD_URL/otlp/v1/logs"
 check_match '^[1-9][0-9]*$' "$(sed -n 's/^[Rr]etry-[Aa]fter: *//p' <<<"$HTTP_HEADERS")" \
     "the 503 carries Retry-After"
+
+check_statuses
 
 # --- flush and the rows ------------------------------------------------------------------------
 
