@@ -108,10 +108,25 @@ lt_response_set(struct lt_response *resp, int status, const char *fmt, ...)
 	resp->retry_after = status == 503 ? LT_RETRY_AFTER_S : 0;
 	resp->allow = NULL;
 	resp->www_authenticate = NULL;
+	resp->content_type = NULL;
+	resp->body_len = 0;
 	va_start(ap, fmt);
 	(void)vsnprintf(resp->message, sizeof(resp->message), fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+int
+lt_response_set_body(struct lt_response *resp, const char *content_type,
+		     const void *body, size_t len)
+{
+	if (len > sizeof(resp->body))
+		return -1;
+	if (len > 0)
+		memcpy(resp->body, body, len);
+	resp->body_len = len;
+	resp->content_type = content_type;
+	return 0;
 }
 
 void
@@ -902,12 +917,20 @@ lt_response_format(struct lt_buf *b, const struct lt_response *resp, int cgi,
 	size_t mlen = strnlen(resp->message, sizeof(resp->message));
 	int no_body = resp->status == 204 || resp->status == 304 ||
 		      resp->status < 200;
-	int body = mlen > 0 && !no_body;
+	int typed = resp->content_type != NULL && !no_body &&
+		    safe_header_value(resp->content_type);
+	int body = mlen > 0 && !no_body && !typed;
 
 	if (lt_buf_printf(b, "%s %d %s\r\n", cgi ? "Status:" : "HTTP/1.1",
 			  resp->status, lt_http_reason(resp->status)) < 0)
 		return -1;
-	if (body) {
+	if (typed) {
+		/* An empty body still says its type: an OTLP client reads
+		 * an empty protobuf answer as one that rejected nothing. */
+		if (lt_buf_printf(b, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+				  resp->content_type, resp->body_len) < 0)
+			return -1;
+	} else if (body) {
 		if (lt_buf_printf(b, "Content-Type: text/plain; "
 				     "charset=utf-8\r\nContent-Length: %zu\r\n",
 				  mlen + 1) < 0)
@@ -933,6 +956,9 @@ lt_response_format(struct lt_buf *b, const struct lt_response *resp, int cgi,
 		return -1;
 	if (body && (lt_buf_append(b, resp->message, mlen) < 0 ||
 		     lt_buf_append_byte(b, '\n') < 0))
+		return -1;
+	if (typed && resp->body_len > 0 &&
+	    lt_buf_append(b, resp->body, resp->body_len) < 0)
 		return -1;
 	return 0;
 }

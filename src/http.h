@@ -39,12 +39,26 @@ struct lt_request {
 void lt_request_init(struct lt_request *r);
 void lt_request_free(struct lt_request *r);
 
+/* The text of an answer, and the room for a body made from it: an
+ * encoding that escapes each byte as \uXXXX (JSON's worst case) stays
+ * within six bytes a byte. */
+#define LT_RESPONSE_MESSAGE_MAX 8192
+#define LT_RESPONSE_BODY_MAX (6 * LT_RESPONSE_MESSAGE_MAX + 256)
+
 struct lt_response {
 	int status;
 	int retry_after;        /* seconds; 0 = no Retry-After header */
 	const char *allow;      /* Allow header for 405, or NULL */
 	const char *www_authenticate; /* WWW-Authenticate for 401, or NULL */
-	char message[8192];     /* text/plain body; empty for 204 */
+	char message[LT_RESPONSE_MESSAGE_MAX]; /* the text/plain body (empty
+				 * for 204); with content_type set, what the
+				 * log says of the answer */
+	/* A body of another type, such as OTLP's protobuf or JSON answers
+	 * (lt_response_set_body()): sent instead of message when
+	 * content_type is not NULL. */
+	const char *content_type;
+	size_t body_len;
+	unsigned char body[LT_RESPONSE_BODY_MAX];
 };
 
 const char *lt_http_reason(int status);
@@ -52,15 +66,23 @@ const char *lt_http_reason(int status);
 /* Seconds a client should wait after a 503 before it tries again. */
 #define LT_RETRY_AFTER_S 30
 
-/* Sets status and message and clears the other headers, but for a 503,
- * which gets Retry-After: LT_RETRY_AFTER_S.  Returns -1, so that a
- * refusal can be one statement: return lt_response_set(...). */
+/* Sets status and message and clears the other headers and the body,
+ * but for a 503, which gets Retry-After: LT_RETRY_AFTER_S.  Returns -1,
+ * so that a refusal can be one statement: return lt_response_set(...). */
 int lt_response_set(struct lt_response *resp, int status, const char *fmt, ...)
 	LT_PRINTF(3, 4);
 
+/* Gives the answer a body of content_type (a string that outlives the
+ * response, such as a literal) in place of its text, which stays for
+ * the log; status and headers are kept.  Returns 0, or -1 when len is
+ * over LT_RESPONSE_BODY_MAX (nothing is changed). */
+int lt_response_set_body(struct lt_response *resp, const char *content_type,
+			 const void *body, size_t len);
+
 /* Appends a whole response to b: the status line ("HTTP/1.1 204 No
  * Content", or "Status: 204 No Content" for CGI), the headers, the blank
- * line and the text/plain body.  Returns 0 or -1. */
+ * line and the body (the text/plain message, or the body set with
+ * lt_response_set_body()).  Returns 0 or -1. */
 int lt_response_format(struct lt_buf *b, const struct lt_response *resp,
 		       int cgi, int keep_alive);
 

@@ -41,6 +41,8 @@ usage(void)
 		"  -m, --mode=MODE            cgi, inetd or file (default: chosen from\n"
 		"                             GATEWAY_INTERFACE and standard input)\n"
 		"  -T, --tenant=TENANT        tenant of the payload (file mode)\n"
+		"  -f, --format=FORMAT        what the payload is (file mode): loki\n"
+		"                             (default) or otlp (OpenTelemetry logs)\n"
 		"      --new-token            print a credentials_file line for a new\n"
 		"                             token of NAME for TENANTS (a comma-separated\n"
 		"                             list, or *); the token goes to stderr\n"
@@ -50,8 +52,10 @@ usage(void)
 		"  -V, --version              output version information, then exit\n"
 		"  -?, --help                 show this help, then exit\n\n"
 		"Endpoints: POST /loki/api/v1/push, /api/prom/push and /api/push, with\n"
-		"Loki's JSON or snappy protobuf, optionally gzip or deflate; tenant from\n"
-		"the X-Scope-OrgID or tenant-id header.  Loki's query paths\n"
+		"Loki's JSON or snappy protobuf, optionally gzip or deflate; POST\n"
+		"/otlp/v1/logs (or /v1/logs) with OpenTelemetry logs (OTLP/HTTP) in\n"
+		"protobuf or JSON, optionally gzip or deflate; tenant from the\n"
+		"X-Scope-OrgID or tenant-id header.  Loki's query paths\n"
 		"(/loki/api/v1/query_range, /labels, ...) are answered as by\n"
 		"logthra-query(1).\n",
 		lt_progname(), lt_progname(), lt_progname(), lt_progname(),
@@ -65,6 +69,7 @@ static const struct option long_options[] = {
 	{"spool", required_argument, NULL, 'D'},
 	{"mode", required_argument, NULL, 'm'},
 	{"tenant", required_argument, NULL, 'T'},
+	{"format", required_argument, NULL, 'f'},
 	{"default-tenant", required_argument, NULL, OPT_DEFAULT_TENANT},
 	{"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
 	{"new-token", no_argument, NULL, OPT_NEW_TOKEN},
@@ -93,6 +98,8 @@ log_refusal(const struct lt_response *resp)
 	if (resp->status >= 500)
 		lt_error("answered %d: %s", resp->status, resp->message);
 	else if (resp->status >= 400)
+		lt_info("answered %d: %s", resp->status, resp->message);
+	else if (resp->message[0] != '\0') /* OTLP's partial success */
 		lt_info("answered %d: %s", resp->status, resp->message);
 }
 
@@ -136,6 +143,7 @@ run_cgi(struct lt_options *o)
 		lt_recv_store(o, tenant, &fmt, (char *)req.body.data,
 			      req.body.len, lt_now_ns(), &resp);
 	}
+	lt_recv_answer_otlp(&req, &resp);
 	log_refusal(&resp);
 	if (lt_cgi_write_response(STDOUT_FILENO, &resp) < 0)
 		lt_error("could not write the CGI response: %m");
@@ -176,6 +184,7 @@ serve_one(struct lt_options *o, struct lt_conn *c, struct lt_auth **auth)
 		/* Only a fully read request leaves the connection usable. */
 		keep = req.keep_alive;
 	}
+	lt_recv_answer_otlp(&req, &resp);
 	log_refusal(&resp);
 	if (lt_http_write_response(c, &resp, keep) < 0)
 		keep = 0;
@@ -254,12 +263,14 @@ out:
 }
 
 static int
-run_file(const struct lt_options *o, const char *tenant, const char *path)
+run_file(const struct lt_options *o, const char *tenant, const char *path,
+	 int otlp)
 {
 	/* A file carries no headers: gzip and JSON are recognized by their
-	 * first bytes, anything else is read as Loki's protobuf. */
-	static const struct lt_body_format sniff = {LT_BODY_SNIFF,
-						    LT_CODING_SNIFF};
+	 * first bytes, anything else is read as protobuf, Loki's or, with
+	 * --format otlp, OpenTelemetry's. */
+	const struct lt_body_format sniff = {
+		otlp ? LT_BODY_OTLP_SNIFF : LT_BODY_SNIFF, LT_CODING_SNIFF};
 	struct lt_buf body = LT_BUF_INIT;
 	struct lt_response resp = {0};
 	const char *why;
@@ -282,7 +293,10 @@ run_file(const struct lt_options *o, const char *tenant, const char *path)
 	status = LT_EX_DATAERR;
 	lt_recv_store(o, tenant, &sniff, (char *)body.data, body.len,
 		      lt_now_ns(), &resp);
-	if (resp.status == 204) {
+	/* OTLP's partial success is a 200 with a message: the records it
+	 * lists were not stored, as with Loki's 400 below. */
+	if (resp.status == 204 ||
+	    (resp.status == 200 && resp.message[0] == '\0')) {
 		status = LT_EX_OK;
 		lt_info("stored the push of \"%s\" for tenant \"%s\"", path, tenant);
 	} else if (resp.status >= 500 ||
@@ -365,13 +379,13 @@ main(int argc, char **argv)
 	enum mode mode = MODE_AUTO;
 	const char *tenant = NULL;
 	struct lt_auth *auth = NULL;
-	int c, show = 0, token = 0, status;
+	int c, show = 0, token = 0, otlp = 0, status;
 
 	/* Before anything is created: the spool needs the group's bits. */
 	(void)lt_spool_umask();
 	lt_log_init(argv[0]);
 	lt_cli_early(argc, argv, usage);
-	while ((c = getopt_long(argc, argv, "c:D:m:T:vV?", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:D:f:m:T:vV?", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (parse_mode(optarg, &mode) < 0) {
@@ -381,6 +395,15 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'T': tenant = optarg; break;
+		case 'f':
+			if (strcmp(optarg, "loki") != 0 &&
+			    strcmp(optarg, "otlp") != 0) {
+				lt_error("invalid format \"%s\" for option -f/--format: use loki or otlp", optarg);
+				lt_try_help();
+				return 1;
+			}
+			otlp = strcmp(optarg, "otlp") == 0;
+			break;
 		case OPT_DEFAULT_TENANT: lt_cli_set(&cli, "--default-tenant", "default_tenant", optarg); break;
 		case OPT_PRINT_CONFIG: show = 1; break;
 		case OPT_NEW_TOKEN: token = 1; break;
@@ -415,7 +438,8 @@ main(int argc, char **argv)
 		lt_log_keep_stderr_off_the_wire(); /* before anything is logged */
 		status = run_inetd(&o);
 	} else {
-		status = run_file(&o, tenant, optind < argc ? argv[optind] : "-");
+		status = run_file(&o, tenant, optind < argc ? argv[optind] : "-",
+				  otlp);
 	}
 	lt_auth_free(auth);
 	lt_options_free(&o);

@@ -14,6 +14,7 @@
 #include "file.h"
 #include "log.h"
 #include "options.h"
+#include "otlp.h"
 
 #define NS_PER_S INT64_C(1000000000)
 
@@ -29,6 +30,9 @@ enum setting_type {
 	T_SWITCH,      /* int: 0 for the first word in choices, 1 for the second */
 	T_U64_COUNT,   /* uint64_t, plain number */
 	T_U64_SIZE,    /* uint64_t, with k/M/G suffixes */
+	T_NAMES,       /* const char * in lt_limits: OTLP attribute names
+			* (lt_otlp_list_check()); "" is an empty list */
+	T_NAME_PREFIXES, /* the same, where a name may end in '*' */
 };
 
 struct setting {
@@ -44,6 +48,20 @@ struct setting {
 	{name, type, offsetof(struct lt_options, field), choices, 0}
 #define R(name, field) \
 	{name, T_STRING, offsetof(struct lt_options, field), NULL, 1}
+
+/* A setting whose value the options own as a string of their own. */
+static int
+is_owned_string(enum setting_type t)
+{
+	return t == T_STRING || t == T_CHOICE || t == T_NAMES ||
+	       t == T_NAME_PREFIXES;
+}
+
+static int
+is_name_list(enum setting_type t)
+{
+	return t == T_NAMES || t == T_NAME_PREFIXES;
+}
 
 /* Every setting the three programs know: one table, so the config file,
  * the environment and lt_options_print() can never disagree. */
@@ -73,6 +91,8 @@ static const struct setting settings[] = {
 	S("retention", T_DURATION_S, limits.retention_s),
 	S("dedup_window", T_DURATION_S, limits.dedup_window_s),
 	C("discover_log_levels", T_SWITCH, limits.discover_log_levels, "no|yes"),
+	S("otlp_index_labels", T_NAMES, limits.otlp_index_labels),
+	S("otlp_drop_attributes", T_NAME_PREFIXES, limits.otlp_drop_attributes),
 	S("max_entries_limit_per_query", T_COUNT, query_limits.max_entries),
 	S("max_query_length", T_DURATION_NS, query_limits.max_length_ns),
 	S("max_query_series", T_COUNT, query_limits.max_series),
@@ -171,7 +191,9 @@ lt_options_free(struct lt_options *o)
 	size_t i;
 
 	for (i = 0; i < N_SETTINGS; i++) {
-		if (settings[i].type == T_STRING || settings[i].type == T_CHOICE) {
+		if (is_owned_string(settings[i].type)) {
+			/* The name lists are const in struct lt_limits,
+			 * which only reads them; here they are ours. */
 			char **p = (char **)((char *)o + settings[i].offset);
 			free(*p);
 			*p = NULL;
@@ -367,8 +389,26 @@ set_number(const struct setting *st, void *field, const char *value)
 		*(char **)field = xstrdup(value);
 		return 0;
 	case T_STRING:
+	case T_NAMES:
+	case T_NAME_PREFIXES:
 		break;
 	}
+	return -1;
+}
+
+/* Checks a list of OTLP attribute names.  Returns 0, or -1 with err
+ * naming the setting and the problem. */
+static int
+check_name_list(const struct setting *st, const char *value, char *err,
+		size_t errlen)
+{
+	char why[256];
+
+	if (lt_otlp_list_check(value, st->type == T_NAME_PREFIXES, why,
+			       sizeof(why)) == 0)
+		return 0;
+	(void)snprintf(err, errlen, "invalid value \"%s\" for setting \"%s\": %s",
+		       value, st->name, why);
 	return -1;
 }
 
@@ -390,6 +430,9 @@ type_hint(enum setting_type t)
 	case T_CHOICE:
 	case T_SWITCH:
 		return "one of";
+	case T_NAMES:
+	case T_NAME_PREFIXES:
+		return "a list of attribute names";
 	case T_STRING:
 		break;
 	}
@@ -422,6 +465,17 @@ lt_options_set(struct lt_options *o, const char *name, const char *value,
 		/* An empty value unsets optional strings (default_tenant,
 		 * credentials) instead of making them "". */
 		*p = *value ? xstrdup(value) : NULL;
+		return 0;
+	}
+	if (is_name_list(st->type)) {
+		char **p = field;
+
+		if (check_name_list(st, value, err, errlen) < 0)
+			return -1;
+		/* Kept even when empty: "" is no attribute at all, NULL
+		 * Loki's default list. */
+		free(*p);
+		*p = xstrdup(value);
 		return 0;
 	}
 	if (set_number(st, field, value) < 0) {
@@ -518,7 +572,10 @@ add_tenant_setting(struct lt_options *o, const char *tenant, const char *name,
 	}
 	field = is_limit(st) ? limit_field(&scratch, st)
 			     : query_limit_field(&qscratch, st);
-	if (set_number(st, field, value) < 0) {
+	if (is_name_list(st->type)) {
+		if (check_name_list(st, value, err, errlen) < 0)
+			return -1;
+	} else if (set_number(st, field, value) < 0) {
 		(void)snprintf(err, errlen,
 			       "invalid value \"%s\" for setting \"%s\": "
 			       "expected %s", value, name, type_hint(st->type));
@@ -554,8 +611,13 @@ lt_options_limits_for(const struct lt_options *o, const char *tenant,
 		st = find_setting(ts->name);
 		if (!is_limit(st))
 			continue;
+		/* A list points at the tenant's setting, which lives as
+		 * long as the options. */
+		if (is_name_list(st->type))
+			*(const char **)limit_field(out, st) = ts->value;
 		/* Checked on reading, so this cannot fail. */
-		(void)set_number(st, limit_field(out, st), ts->value);
+		else
+			(void)set_number(st, limit_field(out, st), ts->value);
 	}
 }
 
@@ -821,6 +883,15 @@ print_setting(const struct lt_options *o, const struct setting *st)
 	case T_CHOICE:
 		(void)printf("%s = %s\n", st->name, *(char *const *)f);
 		break;
+	case T_NAMES:
+	case T_NAME_PREFIXES: {
+		const char *s = *(const char *const *)f;
+		/* Unset, the index labels are Loki's: say which. */
+		if (s == NULL && st->type == T_NAMES)
+			s = LT_OTLP_DEFAULT_INDEX_LABELS;
+		(void)printf("%s = %s\n", st->name, s ? s : "");
+		break;
+	}
 	case T_SWITCH:
 		if (*(const int *)f)
 			(void)printf("%s = %s\n", st->name, strchr(st->choices, '|') + 1);

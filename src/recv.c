@@ -1,3 +1,6 @@
+/* The receiver: a push request's head checked, its body decoded,
+ * parsed into a spool file, and the answer made, for Loki's pushes and
+ * OpenTelemetry's (OTLP/HTTP) alike. */
 #include "config.h"
 
 #include <errno.h>
@@ -11,6 +14,7 @@
 #include "ratelimit.h"
 #include "auth.h"
 #include "dedup.h"
+#include "otlp.h"
 #include "recv.h"
 #include "spool.h"
 
@@ -23,12 +27,19 @@ lt_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int
+lt_recv_is_otlp_path(const char *path)
+{
+	return path != NULL && (strcmp(path, "/otlp/v1/logs") == 0 ||
+				strcmp(path, "/v1/logs") == 0);
+}
+
 static int
 known_path(const char *path)
 {
 	return strcmp(path, "/loki/api/v1/push") == 0 ||
 	       strcmp(path, "/api/prom/push") == 0 ||
-	       strcmp(path, "/api/push") == 0;
+	       strcmp(path, "/api/push") == 0 || lt_recv_is_otlp_path(path);
 }
 
 /* Compares the media type of a Content-Type value, ignoring parameters
@@ -46,12 +57,34 @@ media_type_is(const char *content_type, const char *type)
 	return *content_type == '\0' || *content_type == ';';
 }
 
+/* OTLP/HTTP's two encodings (the specification allows no others). */
+static int
+check_otlp_type(const struct lt_request *r, struct lt_body_format *fmt,
+		struct lt_response *resp)
+{
+	const char *ct = r->content_type;
+
+	if (ct == NULL || *ct == '\0')
+		fmt->type = LT_BODY_OTLP_SNIFF;
+	else if (media_type_is(ct, "application/x-protobuf"))
+		fmt->type = LT_BODY_OTLP_PROTOBUF;
+	else if (media_type_is(ct, "application/json"))
+		fmt->type = LT_BODY_OTLP_JSON;
+	else
+		return lt_response_set(resp, 415,
+			      "unsupported Content-Type \"%.200s\": send OTLP as application/x-protobuf or application/json",
+			      ct);
+	return 0;
+}
+
 static int
 check_type(const struct lt_request *r, struct lt_body_format *fmt,
 	   struct lt_response *resp)
 {
 	const char *ct = r->content_type;
 
+	if (lt_recv_is_otlp_path(r->path))
+		return check_otlp_type(r, fmt, resp);
 	if (ct == NULL || *ct == '\0')
 		fmt->type = LT_BODY_SNIFF;
 	else if (media_type_is(ct, "application/json"))
@@ -70,9 +103,12 @@ check_coding(const struct lt_request *r, struct lt_body_format *fmt,
 	     struct lt_response *resp)
 {
 	const char *ce = r->content_encoding;
+	int otlp = LT_BODY_IS_OTLP(fmt->type);
 
+	/* Snappy is a name only for Loki's protobuf, which is snappy
+	 * whatever the header says; OTLP bodies never are. */
 	if (ce == NULL || *ce == '\0' || strcasecmp(ce, "identity") == 0 ||
-	    strcasecmp(ce, "snappy") == 0)
+	    (!otlp && strcasecmp(ce, "snappy") == 0))
 		fmt->coding = LT_CODING_IDENTITY;
 	else if (strcasecmp(ce, "gzip") == 0 || strcasecmp(ce, "x-gzip") == 0)
 		fmt->coding = LT_CODING_GZIP;
@@ -80,8 +116,8 @@ check_coding(const struct lt_request *r, struct lt_body_format *fmt,
 		fmt->coding = LT_CODING_DEFLATE;
 	else
 		return lt_response_set(resp, 415,
-			      "unsupported Content-Encoding \"%.200s\": send gzip, deflate, snappy or identity",
-			      ce);
+			      "unsupported Content-Encoding \"%.200s\": send gzip, deflate%s or identity",
+			      ce, otlp ? "" : ", snappy");
 	return 0;
 }
 
@@ -210,7 +246,7 @@ lt_recv_check_head(const struct lt_options *o, const struct lt_request *r,
 {
 	if (!known_path(r->path))
 		return lt_response_set(resp, 404,
-			      "no such endpoint \"%.200s\": push to /loki/api/v1/push, /api/prom/push or /api/push",
+			      "no such endpoint \"%.200s\": push to /loki/api/v1/push, /api/prom/push or /api/push, or OpenTelemetry logs to /otlp/v1/logs",
 			      r->path);
 	if (strcmp(r->method, "POST") != 0) {
 		(void)lt_response_set(resp, 405, "method %.20s not allowed: use POST",
@@ -274,20 +310,61 @@ undo_coding(const struct lt_options *o, enum lt_body_coding coding,
 }
 
 /* A body without Content-Type is JSON when it is an object, the way a
- * JSON push must start; otherwise protobuf, as Loki assumes. */
+ * JSON push must start; otherwise protobuf, as Loki assumes.  The type
+ * of a decoded body, sniffed when it was not said. */
 static enum lt_body_type
-sniff_type(const char *body, size_t len)
+sniff_type(enum lt_body_type type, const char *body, size_t len)
 {
 	size_t i = 0;
+	int json;
 
+	if (type != LT_BODY_SNIFF && type != LT_BODY_OTLP_SNIFF)
+		return type;
 	while (i < len && (body[i] == ' ' || body[i] == '\t' ||
 			   body[i] == '\n' || body[i] == '\r'))
 		i++;
-	return i < len && body[i] == '{' ? LT_BODY_JSON : LT_BODY_PROTOBUF;
+	json = i < len && body[i] == '{';
+	if (type == LT_BODY_OTLP_SNIFF)
+		return json ? LT_BODY_OTLP_JSON : LT_BODY_OTLP_PROTOBUF;
+	return json ? LT_BODY_JSON : LT_BODY_PROTOBUF;
 }
 
-/* Parses the decoded body into the encoder's sink.  Returns 0 when it is
- * a push (res says what was kept), -1 with resp filled in otherwise. */
+/* Parses an OTLP body, its JSON encoding first rewritten as protobuf so
+ * that one reader maps both.  The rewrite is no larger than the JSON,
+ * which max_decompressed_size bounds.  Returns as parse_body(). */
+static int
+parse_otlp(const struct lt_limits *lim, enum lt_body_type type,
+	   const char *body, size_t len, int64_t now_ns,
+	   const struct lt_sink *sink, struct lt_push_result *res,
+	   struct lt_response *resp)
+{
+	struct lt_buf proto = LT_BUF_INIT;
+	char err[512];
+	int rc;
+
+	if (type == LT_BODY_OTLP_JSON) {
+		rc = lt_otlp_json_to_proto(body, len, &proto, err, sizeof(err));
+		if (rc < 0) {
+			lt_buf_free(&proto);
+			if (rc == -2)
+				return lt_response_set(resp, 503, "out of memory; try again later");
+			return lt_response_set(resp, 400,
+				      "not an OTLP ExportLogsServiceRequest in JSON: %s",
+				      err);
+		}
+		body = (const char *)proto.data;
+		len = proto.len;
+	}
+	rc = lt_push_parse_otlp(body, len, lim, now_ns, sink, res);
+	lt_buf_free(&proto);
+	if (rc < 0)
+		return lt_response_set(resp, res->status, "%s", res->message);
+	return 0;
+}
+
+/* Parses the decoded body (its type sniffed already) into the encoder's
+ * sink.  Returns 0 when it is a push (res says what was kept), -1 with
+ * resp filled in otherwise. */
 static int
 parse_body(const struct lt_options *o, const struct lt_limits *lim,
 	   enum lt_body_type type, const char *body, size_t len,
@@ -301,8 +378,9 @@ parse_body(const struct lt_options *o, const struct lt_limits *lim,
 	char err[256];
 	int rc;
 
-	if (type == LT_BODY_SNIFF)
-		type = sniff_type(body, len);
+	if (LT_BODY_IS_OTLP(type))
+		return parse_otlp(lim, type, body, len, now_ns, sink, res,
+				  resp);
 	if (type == LT_BODY_JSON) {
 		rc = lt_push_parse_json(body, len, lim, now_ns, sink, res);
 	} else {
@@ -331,6 +409,72 @@ partial_response(const struct lt_push_result *res, struct lt_response *resp)
 		      res->rejected, res->rejected + res->accepted,
 		      res->accepted, res->message,
 		      res->reasons_cut ? "\n(reasons for further rejected entries are not listed)" : "");
+}
+
+#define OTLP_JSON "application/json"
+#define OTLP_PROTOBUF "application/x-protobuf"
+
+/* Gives an OTLP refusal its google.rpc.Status body, the message in it,
+ * unless it has a body already. */
+static void
+otlp_status(int json, struct lt_response *resp)
+{
+	struct lt_buf b = LT_BUF_INIT;
+
+	if (resp->content_type != NULL || resp->status < 400)
+		return;
+	if (lt_otlp_status(&b, json, resp->status, resp->message) < 0 ||
+	    lt_response_set_body(resp, json ? OTLP_JSON : OTLP_PROTOBUF,
+				 b.data, b.len) < 0) {
+		/* Out of memory, or a message that escapes past the room:
+		 * the status still says what to do, and the log why. */
+		b.len = 0;
+		if (lt_otlp_status(&b, json, resp->status,
+				   lt_http_reason(resp->status)) == 0)
+			(void)lt_response_set_body(resp, json ? OTLP_JSON
+							      : OTLP_PROTOBUF,
+						   b.data, b.len);
+	}
+	lt_buf_free(&b);
+}
+
+void
+lt_recv_answer_otlp(const struct lt_request *r, struct lt_response *resp)
+{
+	const char *ct = r->content_type;
+
+	if (!lt_recv_is_otlp_path(r->path))
+		return;
+	/* Protobuf is OTLP's default encoding: the answer to a request
+	 * that said nothing, or a type OTLP does not know. */
+	otlp_status(ct != NULL && media_type_is(ct, "application/json"), resp);
+}
+
+/* OTLP/HTTP's answer to a request that was a push: 200 with an
+ * ExportLogsServiceResponse, whose partial_success counts the records
+ * rejected and lists why when others were stored.  A request none of
+ * whose records was kept stays the 400 partial_response() made, so that
+ * the exporter reports it as an error. */
+static void
+otlp_accepted(const struct lt_push_result *res, int json,
+	      struct lt_response *resp)
+{
+	char why[sizeof(res->message) + 128];
+	struct lt_buf b = LT_BUF_INIT;
+
+	if (res->rejected > 0 && res->accepted == 0)
+		return;
+	why[0] = '\0';
+	if (res->rejected > 0)
+		(void)snprintf(why, sizeof(why), "%s%s", res->message,
+			       res->reasons_cut ? "\n(reasons for further rejected log records are not listed)" : "");
+	/* The text stays for the log: partial_response()'s, or none. */
+	resp->status = 200;
+	if (lt_otlp_response(&b, json, res->rejected, why) < 0 ||
+	    lt_response_set_body(resp, json ? OTLP_JSON : OTLP_PROTOBUF,
+				 b.data, b.len) < 0)
+		(void)lt_response_set(resp, 503, "out of memory making the answer; try again later");
+	lt_buf_free(&b);
 }
 
 /* Takes the push's bytes from the tenant's bucket.  Returns 0, or -1
@@ -443,18 +587,20 @@ lt_recv_store(const struct lt_options *o, const char *tenant,
 	struct lt_limits lim;
 	struct lt_buf decoded = LT_BUF_INIT;
 	struct lt_sink sink;
+	enum lt_body_type type = fmt->type;
 	char digest[LT_DEDUP_HEX_LEN + 1];
 
 	resp->message[0] = '\0';
 	if (lt_spool_encoder_init(&enc, tenant, now_ns, lt_push_id_new()) < 0) {
 		(void)lt_response_set(resp, 503, "out of memory; try again later");
-		return;
+		goto answer_otlp;
 	}
 	lt_spool_encoder_sink(&enc, &sink);
 	lt_options_limits_for(o, tenant, &lim);
-	if (undo_coding(o, fmt->coding, &body, &len, &decoded, resp) < 0 ||
-	    parse_body(o, &lim, fmt->type, body, len, now_ns, &sink, &res,
-		       resp) < 0)
+	if (undo_coding(o, fmt->coding, &body, &len, &decoded, resp) < 0)
+		goto out;
+	type = sniff_type(type, body, len);
+	if (parse_body(o, &lim, type, body, len, now_ns, &sink, &res, resp) < 0)
 		goto out;
 	/* Nothing to keep: no file, and nothing to take from the bucket. */
 	if (res.accepted == 0)
@@ -479,9 +625,16 @@ answer:
 		partial_response(&res, resp);
 	else
 		(void)lt_response_set(resp, 204, "%s", "");
+	if (LT_BODY_IS_OTLP(type))
+		otlp_accepted(&res, type == LT_BODY_OTLP_JSON, resp);
 out:
 	lt_buf_free(&decoded);
 	lt_spool_encoder_free(&enc);
+answer_otlp:
+	/* A body that could not be read is answered in protobuf unless
+	 * the request said JSON. */
+	if (LT_BODY_IS_OTLP(type))
+		otlp_status(type == LT_BODY_OTLP_JSON, resp);
 }
 
 void
@@ -492,13 +645,15 @@ lt_recv_handle(const struct lt_options *o, const struct lt_request *r,
 	const char *tenant;
 
 	if (lt_recv_check_head(o, r, &tenant, &fmt, resp) < 0)
-		return;
+		goto out;
 	if (r->body.len > o->http.max_body_size) {
 		(void)lt_response_set(resp, 413,
 			     "request body of %zu bytes is over the limit of %zu bytes",
 			     r->body.len, o->http.max_body_size);
-		return;
+		goto out;
 	}
 	lt_recv_store(o, tenant, &fmt, (const char *)r->body.data, r->body.len,
 		      now_ns, resp);
+out:
+	lt_recv_answer_otlp(r, resp);
 }

@@ -14,11 +14,19 @@ enum lt_body_type {
 			   * else protobuf, which is what Loki assumes */
 	LT_BODY_JSON,     /* application/json */
 	LT_BODY_PROTOBUF, /* application/x-protobuf: snappy-compressed */
+	/* OpenTelemetry logs (otlp.h), at /otlp/v1/logs or /v1/logs: */
+	LT_BODY_OTLP_SNIFF,    /* no Content-Type: JSON when it looks like
+				* JSON, else protobuf */
+	LT_BODY_OTLP_JSON,     /* application/json: OTLP's JSON encoding */
+	LT_BODY_OTLP_PROTOBUF, /* application/x-protobuf, not snappy */
 };
 
+/* Whether a body type is OTLP's: its answers are OTLP's too. */
+#define LT_BODY_IS_OTLP(t) ((t) >= LT_BODY_OTLP_SNIFF)
+
 enum lt_body_coding {
-	LT_CODING_IDENTITY, /* none, identity, or snappy (a no-op name:
-			     * protobuf bodies are always snappy) */
+	LT_CODING_IDENTITY, /* none, identity, or snappy for Loki (a no-op
+			     * name: its protobuf bodies are always snappy) */
 	LT_CODING_GZIP,
 	LT_CODING_DEFLATE,  /* zlib or raw deflate */
 	LT_CODING_SNIFF,    /* file mode: gzip when it starts with gzip's magic */
@@ -31,8 +39,8 @@ struct lt_body_format {
 
 /* Checks what can be checked before the body is read: path (404), method
  * (405), tenant (401 when none is named and there is no default, 400 when
- * invalid), Content-Type and Content-Encoding (415), Content-Length
- * (413).  Returns 0 when the body should be read, or -1 with resp filled
+ * invalid), Content-Type and Content-Encoding (415; OTLP takes no snappy),
+ * Content-Length (413).  Returns 0 when the body should be read, or -1 with resp filled
  * in.  On success *tenant points at the tenant and *fmt says how to read
  * the body. */
 int lt_recv_check_head(const struct lt_options *o, const struct lt_request *r,
@@ -55,12 +63,30 @@ int lt_request_tenant(const struct lt_options *o, const struct lt_request *r,
  * rejected (the others are stored, the message lists what was rejected);
  * 413 when it decodes to too much; 429 over the tenant's ingestion rate
  * and 503 when the spool could not take it (both: nothing stored, try
- * again).  Never leaves a partial file. */
+ * again).  Never leaves a partial file.
+ *
+ * An OTLP body gets OTLP/HTTP's answers, in the request's encoding: 200
+ * with an ExportLogsServiceResponse where Loki's push gets 204, and
+ * where some log records were rejected and others stored (its
+ * partial_success counts the rejected and lists why; the message says
+ * the same for the log); an error's body is a google.rpc.Status with
+ * the message.  A request none of whose records was kept is a 400. */
 void lt_recv_store(const struct lt_options *o, const char *tenant,
 		   const struct lt_body_format *fmt, const char *body,
 		   size_t len, int64_t now_ns, struct lt_response *resp);
 
-/* Both steps, for a request whose body has been read. */
+/* Whether a path is one of OTLP's (/otlp/v1/logs, /v1/logs). */
+int lt_recv_is_otlp_path(const char *path);
+
+/* Gives an answer to a request at an OTLP path the body OTLP/HTTP asks
+ * for, when it has none yet (a refusal before the body was parsed): a
+ * google.rpc.Status in JSON when the request's Content-Type is
+ * application/json, else in protobuf, OTLP's default.  Other answers are
+ * left as they are.  Called by whoever writes the answer. */
+void lt_recv_answer_otlp(const struct lt_request *r, struct lt_response *resp);
+
+/* Both steps, for a request whose body has been read, and the answer's
+ * form (lt_recv_answer_otlp()). */
 void lt_recv_handle(const struct lt_options *o, const struct lt_request *r,
 		    int64_t now_ns, struct lt_response *resp);
 

@@ -813,6 +813,87 @@ START_TEST(test_http_response_headers)
 }
 END_TEST
 
+/* A body of its own type replaces the text, which stays for the log;
+ * Retry-After and the other headers stay. */
+START_TEST(test_http_response_typed_body)
+{
+	static const unsigned char proto[] = {0x08, 0x0e, 0x12, 0x01, 'x'};
+	struct lt_response r;
+	char want[512];
+
+	(void)lt_response_set(&r, 503, "spool full");
+	ck_assert_int_eq(lt_response_set_body(&r, "application/x-protobuf",
+					      proto, sizeof(proto)), 0);
+	ck_assert_str_eq(r.message, "spool full");
+	ck_assert_int_eq(lt_http_write_response(&fx->conn, &r, 1), 0);
+	recv_all(fx->sv[0], want, sizeof(want));
+	/* The body holds no NUL, so the string compare sees all of it. */
+	ck_assert_str_eq(want, "HTTP/1.1 503 Service Unavailable\r\n"
+			       "Content-Type: application/x-protobuf\r\n"
+			       "Content-Length: 5\r\n"
+			       "Retry-After: 30\r\n"
+			       "\r\n"
+			       "\x08\x0e\x12\x01x");
+}
+END_TEST
+
+/* An empty body of a type is still typed: an OTLP client reads an empty
+ * protobuf answer as a full success. */
+START_TEST(test_http_response_typed_empty)
+{
+	struct lt_response r;
+
+	(void)lt_response_set(&r, 200, "%s", "");
+	ck_assert_int_eq(lt_response_set_body(&r, "application/x-protobuf",
+					      NULL, 0), 0);
+	check_http_response(&r, 0,
+			    "HTTP/1.1 200 OK\r\n"
+			    "Content-Type: application/x-protobuf\r\n"
+			    "Content-Length: 0\r\n"
+			    "Connection: close\r\n"
+			    "\r\n");
+}
+END_TEST
+
+/* lt_response_set() drops a body set before, so that a later refusal
+ * never goes out with an earlier answer's body. */
+START_TEST(test_response_set_clears_body)
+{
+	struct lt_response r;
+
+	(void)lt_response_set(&r, 200, "%s", "");
+	ck_assert_int_eq(lt_response_set_body(&r, "application/json", "{}", 2),
+			 0);
+	ck_assert_int_eq(r.body_len, 2);
+	(void)lt_response_set(&r, 400, "bad");
+	ck_assert_ptr_null(r.content_type);
+	ck_assert_int_eq(r.body_len, 0);
+	check_http_response(&r, 1,
+			    "HTTP/1.1 400 Bad Request\r\n"
+			    "Content-Type: text/plain; charset=utf-8\r\n"
+			    "Content-Length: 4\r\n"
+			    "\r\n"
+			    "bad\n");
+}
+END_TEST
+
+/* A body over the room is refused and leaves the answer as it was. */
+START_TEST(test_response_body_too_long)
+{
+	static char big[LT_RESPONSE_BODY_MAX + 1];
+	struct lt_response r;
+
+	(void)lt_response_set(&r, 400, "bad");
+	ck_assert_int_eq(lt_response_set_body(&r, "application/json", big,
+					      sizeof(big)), -1);
+	ck_assert_ptr_null(r.content_type);
+	ck_assert_int_eq(r.body_len, 0);
+	ck_assert_int_eq(lt_response_set_body(&r, "application/json", big,
+					      sizeof(big) - 1), 0);
+	ck_assert_int_eq(r.body_len, LT_RESPONSE_BODY_MAX);
+}
+END_TEST
+
 START_TEST(test_http_response_epipe)
 {
 	struct lt_response r = {.status = 204};
@@ -1076,6 +1157,21 @@ START_TEST(test_cgi_response)
 }
 END_TEST
 
+START_TEST(test_cgi_response_typed_body)
+{
+	struct lt_response r;
+
+	(void)lt_response_set(&r, 400, "invalid tenant id");
+	ck_assert_int_eq(lt_response_set_body(&r, "application/json",
+					      "{\"code\":3}", 10), 0);
+	check_cgi_response(&r, "Status: 400 Bad Request\r\n"
+			       "Content-Type: application/json\r\n"
+			       "Content-Length: 10\r\n"
+			       "\r\n"
+			       "{\"code\":3}");
+}
+END_TEST
+
 static Suite *
 http_suite(void)
 {
@@ -1133,6 +1229,10 @@ http_suite(void)
 	tcase_add_test(tc, test_http_response_204);
 	tcase_add_test(tc, test_http_response_400);
 	tcase_add_test(tc, test_http_response_headers);
+	tcase_add_test(tc, test_http_response_typed_body);
+	tcase_add_test(tc, test_http_response_typed_empty);
+	tcase_add_test(tc, test_response_set_clears_body);
+	tcase_add_test(tc, test_response_body_too_long);
 	tcase_add_test(tc, test_http_response_epipe);
 	tcase_add_test(tc, test_reason);
 	suite_add_tcase(s, tc);
@@ -1150,6 +1250,7 @@ http_suite(void)
 	tcase_add_test(tc, test_cgi_body_too_large);
 	tcase_add_test(tc, test_cgi_body_to_eof);
 	tcase_add_test(tc, test_cgi_response);
+	tcase_add_test(tc, test_cgi_response_typed_body);
 	suite_add_tcase(s, tc);
 	return s;
 }

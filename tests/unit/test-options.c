@@ -158,6 +158,111 @@ START_TEST(test_discover_log_levels)
 }
 END_TEST
 
+/* The OTLP attribute lists: unset (Loki's default index labels, nothing
+ * dropped), set globally, from the environment, and per tenant, where
+ * the limits point at the tenant's own text. */
+START_TEST(test_otlp_lists)
+{
+	struct lt_cli cli = {0};
+	struct lt_options o;
+	struct lt_limits l;
+	char err[256], *path;
+
+	lt_options_defaults(&o);
+	ck_assert_ptr_null(o.limits.otlp_index_labels);
+	ck_assert_ptr_null(o.limits.otlp_drop_attributes);
+	ck_assert_int_eq(lt_options_set(&o, "otlp_index_labels",
+					"service.name, k8s.pod.name", err,
+					sizeof(err)), 0);
+	ck_assert_str_eq(o.limits.otlp_index_labels,
+			 "service.name, k8s.pod.name");
+	/* Empty is a list of no names, not the default. */
+	ck_assert_int_eq(lt_options_set(&o, "otlp_index_labels", "", err,
+					sizeof(err)), 0);
+	ck_assert_ptr_nonnull(o.limits.otlp_index_labels);
+	ck_assert_str_eq(o.limits.otlp_index_labels, "");
+	lt_options_free(&o);
+
+	path = write_config("otlp_drop_attributes = process.command_line\n"
+			    "[tenant k8s]\n"
+			    "otlp_index_labels = \"service.name k8s.namespace.name\"\n"
+			    "otlp_drop_attributes = k8s.pod.uid, process.*\n");
+	cli.config = path;
+	ck_assert_int_eq(setenv("LOGTHRA_OTLP_INDEX_LABELS", "service.name", 1),
+			 0);
+	ck_assert_int_eq(lt_cli_apply(&cli, &o), 0);
+	ck_assert_int_eq(unsetenv("LOGTHRA_OTLP_INDEX_LABELS"), 0);
+	lt_options_limits_for(&o, "acme", &l);
+	ck_assert_str_eq(l.otlp_index_labels, "service.name");
+	ck_assert_str_eq(l.otlp_drop_attributes, "process.command_line");
+	lt_options_limits_for(&o, "k8s", &l);
+	ck_assert_str_eq(l.otlp_index_labels, "service.name k8s.namespace.name");
+	ck_assert_str_eq(l.otlp_drop_attributes, "k8s.pod.uid, process.*");
+	/* The tenant's lists are the options' own text, not copies. */
+	ck_assert_ptr_eq(l.otlp_index_labels, o.tenant_settings[0].value);
+	lt_options_free(&o);
+	ck_assert_int_eq(unlink(path), 0);
+}
+END_TEST
+
+/* A prefix ("process.*") is for the drop list only; the lists are
+ * checked on reading, in a tenant's section too. */
+START_TEST(test_otlp_lists_checked)
+{
+	struct lt_options o;
+	char err[256], *path;
+
+	lt_options_defaults(&o);
+	ck_assert_int_eq(lt_options_set(&o, "otlp_drop_attributes", "process.*",
+					err, sizeof(err)), 0);
+	ck_assert_int_eq(lt_options_set(&o, "otlp_index_labels", "service.*",
+					err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "otlp_index_labels"));
+	ck_assert_ptr_null(o.limits.otlp_index_labels);
+	path = write_config("[tenant acme]\notlp_index_labels = k8s.*\n");
+	ck_assert_int_eq(lt_options_load(&o, path), -1);
+	ck_assert_int_eq(unlink(path), 0);
+	lt_options_free(&o);
+}
+END_TEST
+
+/* --print-config says the effective lists: Loki's when unset. */
+START_TEST(test_otlp_lists_printed)
+{
+	struct lt_options o;
+	char got[4096], tmpl[] = "/tmp/logthra-test-print-XXXXXX";
+	int fd, saved;
+	ssize_t n;
+
+	lt_options_defaults(&o);
+	fd = mkstemp(tmpl);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fflush(stdout), 0);
+	saved = dup(STDOUT_FILENO);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(dup2(fd, STDOUT_FILENO), 0);
+	lt_options_print(&o);
+	ck_assert_int_eq(fflush(stdout), 0);
+	ck_assert_int_ge(dup2(saved, STDOUT_FILENO), 0);
+	(void)close(saved);
+	n = pread(fd, got, sizeof(got) - 1, 0);
+	ck_assert_int_gt(n, 0);
+	got[n] = '\0';
+	(void)close(fd);
+	ck_assert_int_eq(unlink(tmpl), 0);
+	ck_assert_ptr_nonnull(strstr(got,
+		"\notlp_index_labels = service.name service.namespace "
+		"service.instance.id deployment.environment "
+		"deployment.environment.name cloud.region "
+		"cloud.availability_zone k8s.cluster.name k8s.namespace.name "
+		"k8s.pod.name k8s.container.name container.name "
+		"k8s.replicaset.name k8s.deployment.name k8s.statefulset.name "
+		"k8s.daemonset.name k8s.cronjob.name k8s.job.name\n"));
+	ck_assert_ptr_nonnull(strstr(got, "\notlp_drop_attributes = \n"));
+	lt_options_free(&o);
+}
+END_TEST
+
 START_TEST(test_bad_config)
 {
 	struct lt_options o;
@@ -276,6 +381,9 @@ options_suite(void)
 	tcase_add_test(tc, test_set_errors);
 	tcase_add_test(tc, test_precedence);
 	tcase_add_test(tc, test_discover_log_levels);
+	tcase_add_test(tc, test_otlp_lists);
+	tcase_add_test(tc, test_otlp_lists_checked);
+	tcase_add_test(tc, test_otlp_lists_printed);
 	tcase_add_test(tc, test_bad_config);
 	tcase_add_test(tc, test_password_file);
 	tcase_add_test(tc, test_empty_required);
