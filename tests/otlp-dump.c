@@ -7,8 +7,11 @@
  *   {"entry":{"ts":"ns","line":"...","metadata":[["name","value"],...]}}
  *   {"result":{"rc":0,"accepted":1,"rejected":0,"status":0,"message":"..."}}
  *
- * Usage: otlp-dump [-j] [-l] [-L] [-n NOW_NS] [-i INDEX] [-d DROP] FILE
+ * Usage: otlp-dump [-j] [-x] [-l] [-L] [-n NOW_NS] [-i INDEX] [-d DROP] FILE
  *   -j  the file is OTLP JSON: lt_otlp_json_to_proto() first
+ *   -x  the file is OTLP JSON: print the protobuf lt_otlp_json_to_proto()
+ *       makes of it, and nothing else (exit 1 with its message when it
+ *       refuses the file)
  *   -l  Loki's default limits (otherwise limits that no generated request
  *       reaches, so that only the mapping is compared)
  *   -L  discover_log_levels on (off otherwise: detected_level is the
@@ -147,7 +150,7 @@ wide_limits(struct lt_limits *l)
 }
 
 struct opts {
-	int json, loki_limits, levels;
+	int json, to_proto, loki_limits, levels;
 	int64_t now_ns;
 	const char *index, *drop, *path;
 };
@@ -160,9 +163,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->now_ns = INT64_C(1700000000000000000);
-	while ((c = getopt(argc, argv, "jlLn:i:d:")) != -1) {
+	while ((c = getopt(argc, argv, "jxlLn:i:d:")) != -1) {
 		switch (c) {
 		case 'j': o->json = 1; break;
+		case 'x': o->to_proto = 1; break;
 		case 'l': o->loki_limits = 1; break;
 		case 'L': o->levels = 1; break;
 		case 'i': o->index = optarg; break;
@@ -229,22 +233,47 @@ done:
 	return ret;
 }
 
+/* -x: the JSON request rewritten as protobuf, appended to out.  Returns 0,
+ * 1 when the rewrite refused the request (said on stderr), -1 when out of
+ * memory. */
+static int
+to_proto(const struct lt_buf *body, struct lt_buf *out)
+{
+	char err[1024];
+	int rc;
+
+	rc = lt_otlp_json_to_proto(body->len > 0 ? (const char *)body->data : "",
+				   body->len, out, err, sizeof(err));
+	if (rc == -2)
+		return -1;
+	if (rc < 0) {
+		fprintf(stderr, "otlp-dump: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct opts o;
 	struct lt_buf body = LT_BUF_INIT, out = LT_BUF_INIT;
-	int status = 2;
+	int status = 2, rc;
 
 	if (parse_opts(argc, argv, &o) < 0) {
-		fprintf(stderr, "usage: otlp-dump [-j] [-l] [-L] [-n NOW_NS] "
+		fprintf(stderr, "usage: otlp-dump [-j] [-x] [-l] [-L] [-n NOW_NS] "
 				"[-i INDEX] [-d DROP] FILE\n");
 		return 2;
 	}
 	if (read_file(o.path, &body) < 0)
 		goto done;
-	if (dump(&o, &body, &out) < 0) {
+	rc = o.to_proto ? to_proto(&body, &out) : dump(&o, &body, &out);
+	if (rc < 0) {
 		fprintf(stderr, "otlp-dump: out of memory\n");
+		goto done;
+	}
+	if (rc > 0) {
+		status = 1;
 		goto done;
 	}
 	if (fwrite(out.data, 1, out.len, stdout) != out.len ||

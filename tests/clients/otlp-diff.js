@@ -32,7 +32,7 @@ const { execFileSync } = require('node:child_process');
 const protobuf = require('protobufjs');
 
 const NOW_NS = 1700000000000000000n;
-const MAX_SHOWN = 5; // differences shown in full
+const MAX_SHOWN = Number(process.env.OTLP_DIFF_SHOW || 5); // differences shown in full
 
 // --- the schema -----------------------------------------------------------
 
@@ -834,6 +834,43 @@ function diffLines(a, b) {
 	return out.join('\n');
 }
 
+// --- the JSON rewrite, compared as protobuf ----------------------------------
+
+const ONEOF = new Set(['string_value', 'bool_value', 'int_value', 'double_value',
+	'array_value', 'kvlist_value', 'bytes_value']);
+
+// A decoded message without what proto3 cannot tell from absent (zero
+// scalars, empty lists), so that an encoder that writes a zero and one
+// that leaves it out compare equal; AnyValue's oneof keeps its member,
+// whose presence is the value's type.
+function normalize(x, key) {
+	if (Array.isArray(x))
+		return x.map((v) => normalize(v));
+	if (x instanceof Uint8Array)
+		return Buffer.from(x).toString('hex');
+	if (typeof x === 'number' && Number.isNaN(x))
+		return 'NaN';
+	if (typeof x === 'number' && Object.is(x, -0))
+		return '-0';
+	if (x === Infinity || x === -Infinity)
+		return String(x);
+	if (x === null || typeof x !== 'object')
+		return x;
+	const out = {};
+	for (const k of Object.keys(x).sort()) {
+		const v = normalize(x[k], k);
+		if (!ONEOF.has(k) && (v === 0 || v === '' || v === '0' || v === false ||
+		    (Array.isArray(v) && v.length === 0)))
+			continue;
+		out[k] = v;
+	}
+	return out;
+}
+
+function decodeNormal(T, buf) {
+	return JSON.stringify(normalize(T.toObject(T.decode(buf), { longs: String })));
+}
+
 // --- a strict walk of the wire format ------------------------------------------
 
 // What Go's decoders (pdata's generated code) check that protobufjs does
@@ -973,6 +1010,20 @@ function main() {
 		    `result: ${JSON.stringify(gotResult)}\n${diffLines(want, got)}`;
 		fs.writeFileSync(pbFile, pb);
 		fs.writeFileSync(jsonFile, json);
+		// The JSON rewritten by lt_otlp_json_to_proto() must decode,
+		// with protobufjs, as the protobuf encoding does.
+		{
+			let got;
+			try {
+				got = decodeNormal(types.plain, execFileSync(dump, ['-x', jsonFile],
+				    { maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'pipe'] }));
+			} catch (e) {
+				got = `refused or not protobuf: ${e.stderr ? e.stderr.toString().trim() : e.message}`;
+			}
+			const wantPb = decodeNormal(types.plain, pb);
+			report(got === wantPb, `seed ${seed} json rewritten as protobuf decodes as the protobuf encoding`,
+			    `seed ${seed}\nrequest (OTLP JSON): ${json}\nprotobufjs: ${wantPb}\nrewrite:    ${got}`);
+		}
 		for (const [fmt, file] of [['protobuf', pbFile], ['json', jsonFile]]) {
 			const got = runDump(dump, file, req.config, fmt === 'json');
 			const lines = canonical(got.streams);
@@ -1020,4 +1071,6 @@ function main() {
 	process.exit(fails ? 1 : 0);
 }
 
-main();
+if (require.main === module)
+	main();
+module.exports = { otlpDescriptor, REQ };
