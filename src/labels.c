@@ -153,6 +153,47 @@ hexrun(const struct lp *p, size_t at, int ndigits, uint32_t *v)
 }
 
 size_t
+lt_utf8_next(const char *str, size_t n, uint32_t *r)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	uint32_t cp, min;
+	size_t len, k;
+
+	*r = 0xfffd;
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80) {
+		*r = s[0];
+		return 1;
+	}
+	if ((s[0] & 0xe0) == 0xc0) {
+		len = 2;
+		cp = s[0] & 0x1f;
+		min = 0x80;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		len = 3;
+		cp = s[0] & 0x0f;
+		min = 0x800;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		len = 4;
+		cp = s[0] & 0x07;
+		min = 0x10000;
+	} else
+		return 1;
+	if (n < len)
+		return 1;
+	for (k = 1; k < len; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 1;
+		cp = cp << 6 | (s[k] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 1;
+	*r = cp;
+	return len;
+}
+
+size_t
 lt_utf8_put(char *o, uint32_t cp)
 {
 	if (cp < 0x80) {

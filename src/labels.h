@@ -36,6 +36,10 @@ int lt_labels_parse(const char *text, size_t len, char *scratch,
  * nothing above U+10FFFF). */
 int lt_utf8_valid(const char *s, size_t len);
 
+/* One UTF-8 rune at s[0..n): its length, as Go's decoder steps (1 for
+ * an invalid byte); the rune, or 0xfffd, in *r. */
+size_t lt_utf8_next(const char *s, size_t n, uint32_t *r);
+
 /* Writes code point cp (at most U+10FFFF) as UTF-8 at o, which has room
  * for 4 bytes; returns the number of bytes written. */
 size_t lt_utf8_put(char *o, uint32_t cp);

@@ -1,3 +1,4 @@
+/* Loki's protobuf push read from the wire (loki_proto.h). */
 #include "config.h"
 
 #include <stdarg.h>
@@ -7,44 +8,7 @@
 
 #include "log.h"
 #include "loki_proto.h"
-
-/* Wire types (protobuf's encoding guide calls them VARINT, I64, LEN,
- * SGROUP, EGROUP and I32). */
-enum {
-	WT_VARINT = 0,
-	WT_I64 = 1,
-	WT_LEN = 2,
-	WT_SGROUP = 3,
-	WT_EGROUP = 4,
-	WT_I32 = 5,
-};
-
-/* The bytes of one message, [pos, end) of the body.  Offsets count from
- * the start of the body so that errors can name them: an error about a
- * field names the byte where its tag starts, one about a varint the
- * byte where the varint starts. */
-struct pb_msg {
-	const unsigned char *body;
-	size_t pos;
-	size_t end;
-};
-
-/* One field as read: its number and wire type, the offset of its tag,
- * and its value: a varint, or for LEN the payload [off, off + len). */
-struct pb_field {
-	uint32_t num;
-	int wt;
-	size_t at;
-	uint64_t varint;
-	size_t off;
-	size_t len;
-};
-
-/* The field names of one message type, indexed by field number. */
-struct pb_names {
-	const char *const *name;
-	size_t n;
-};
+#include "pb_wire.h"
 
 static const char *const push_names[] = {NULL, "streams"};
 static const char *const stream_names[] = {NULL, "labels", "entries", "hash"};
@@ -53,12 +17,11 @@ static const char *const entry_names[] = {NULL, "timestamp", "line",
 static const char *const pair_names[] = {NULL, "name", "value"};
 static const char *const ts_names[] = {NULL, "seconds", "nanos"};
 
-#define NAMES(a) {(a), sizeof(a) / sizeof((a)[0])}
-static const struct pb_names push_msg = NAMES(push_names);
-static const struct pb_names stream_msg = NAMES(stream_names);
-static const struct pb_names entry_msg = NAMES(entry_names);
-static const struct pb_names pair_msg = NAMES(pair_names);
-static const struct pb_names ts_msg = NAMES(ts_names);
+static const struct lt_pbw_names push_msg = LT_PBW_NAMES(push_names);
+static const struct lt_pbw_names stream_msg = LT_PBW_NAMES(stream_names);
+static const struct lt_pbw_names entry_msg = LT_PBW_NAMES(entry_names);
+static const struct lt_pbw_names pair_msg = LT_PBW_NAMES(pair_names);
+static const struct lt_pbw_names ts_msg = LT_PBW_NAMES(ts_names);
 
 struct pb_dec {
 	const struct lt_pb_visitor *v;
@@ -113,187 +76,34 @@ fail(struct pb_dec *d, int status, const char *fmt, ...)
 	return status;
 }
 
-/* "field 2 (line)", or "field 9" for a field the message does not
- * define. */
-static const char *
-field_desc(char *buf, size_t size, uint32_t num, const struct pb_names *names)
-{
-	if (num < names->n && names->name[num] != NULL)
-		(void)snprintf(buf, size, "field %lu (%s)", (unsigned long)num,
-			       names->name[num]);
-	else
-		(void)snprintf(buf, size, "field %lu", (unsigned long)num);
-	return buf;
-}
-
-static const char *
-wire_type_name(int wt)
-{
-	switch (wt) {
-	case WT_VARINT:
-		return "varint";
-	case WT_I64:
-		return "64-bit";
-	case WT_LEN:
-		return "length-delimited";
-	case WT_SGROUP:
-		return "group";
-	case WT_EGROUP:
-		return "end group";
-	case WT_I32:
-		return "32-bit";
-	default:
-		return "invalid";
-	}
-}
-
-enum { VARINT_OK, VARINT_TRUNCATED, VARINT_OVERLONG };
-
-/* Reads a varint of at most 10 bytes; the 10th may only carry bit 63, as
- * anything more would not fit in 64 bits. */
+/* The wire reader's primitives (pb_wire.h), with errors prefixed by
+ * the place. */
 static int
-read_varint(struct pb_msg *m, uint64_t *out)
+next_field(struct pb_dec *d, struct lt_pbw_msg *m,
+	   const struct lt_pbw_names *names, struct lt_pbw_field *f)
 {
-	uint64_t v = 0;
-	unsigned shift;
-	unsigned char c;
+	char why[192];
+	int r = lt_pbw_next(m, names, f, why, sizeof(why));
 
-	for (shift = 0; shift < 70; shift += 7) {
-		if (m->pos >= m->end)
-			return VARINT_TRUNCATED;
-		c = m->body[m->pos++];
-		if (shift == 63 && c > 1)
-			return VARINT_OVERLONG;
-		v |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80)) {
-			*out = v;
-			return VARINT_OK;
-		}
-	}
-	return VARINT_OVERLONG; /* not reached: the 10th byte ends it */
+	return r < 0 ? fail(d, -1, "%s", why) : r;
 }
 
-/* Reports a bad varint that starts at byte at, inside field desc (NULL
- * for a tag). */
 static int
-varint_fail(struct pb_dec *d, int r, const char *desc, size_t at)
+expect(struct pb_dec *d, const struct lt_pbw_field *f,
+       const struct lt_pbw_names *names, int wt)
 {
-	const char *what = r == VARINT_TRUNCATED ? "truncated" : "overlong";
+	char why[192];
 
-	if (desc == NULL)
-		return fail(d, -1, "%s varint at byte %zu", what, at);
-	return fail(d, -1, "%s: %s varint at byte %zu", desc, what, at);
-}
-
-/* Reads the next field of m, whatever its number, and checks that its
- * wire type is valid and its value lies inside m.  Returns 1 with *f
- * filled in, 0 at the end of m, -1 on error. */
-static int
-next_field(struct pb_dec *d, struct pb_msg *m, const struct pb_names *names,
-	   struct pb_field *f)
-{
-	char desc[64];
-	uint64_t tag, len;
-	size_t at;
-	int r;
-
-	if (m->pos >= m->end)
-		return 0;
-	f->at = m->pos;
-	if ((r = read_varint(m, &tag)) != VARINT_OK)
-		return varint_fail(d, r, NULL, f->at);
-	/* Tags are 32 bits: field numbers end at 2^29 - 1. */
-	if (tag > UINT32_MAX)
-		return fail(d, -1, "field number too large at byte %zu", f->at);
-	f->num = (uint32_t)(tag >> 3);
-	f->wt = (int)(tag & 7);
-	if (f->num == 0)
-		return fail(d, -1, "field number 0 at byte %zu", f->at);
-	at = m->pos;
-	switch (f->wt) {
-	case WT_VARINT:
-		if ((r = read_varint(m, &f->varint)) != VARINT_OK)
-			return varint_fail(d, r,
-			    field_desc(desc, sizeof(desc), f->num, names), at);
-		return 1;
-	case WT_I64:
-		len = 8;
-		break;
-	case WT_LEN:
-		if ((r = read_varint(m, &len)) != VARINT_OK)
-			return varint_fail(d, r,
-			    field_desc(desc, sizeof(desc), f->num, names), at);
-		break;
-	case WT_I32:
-		len = 4;
-		break;
-	case WT_SGROUP:
-	case WT_EGROUP:
-		/* Deprecated since proto2, never sent by Loki's clients;
-		 * skipping a group means matching nested start and end
-		 * tags, which is not worth the code. */
-		return fail(d, -1, "wire type %d (%s) of %s is not supported",
-			    f->wt, wire_type_name(f->wt),
-			    field_desc(desc, sizeof(desc), f->num, names));
-	default:
-		return fail(d, -1, "invalid wire type %d of %s", f->wt,
-			    field_desc(desc, sizeof(desc), f->num, names));
-	}
-	if (len > m->end - m->pos)
-		return fail(d, -1,
-			    "%s runs past the end of its message at byte %zu",
-			    field_desc(desc, sizeof(desc), f->num, names),
-			    f->at);
-	f->off = m->pos;
-	f->len = (size_t)len;
-	m->pos += (size_t)len;
-	return 1;
-}
-
-/* Checks that a field the message defines has the wire type it must. */
-static int
-expect(struct pb_dec *d, const struct pb_field *f, const struct pb_names *names,
-       int wt)
-{
-	char desc[64];
-
-	if (f->wt == wt)
-		return 0;
-	return fail(d, -1, "%s has wire type %d (%s), expected %d (%s) at byte %zu",
-		    field_desc(desc, sizeof(desc), f->num, names), f->wt,
-		    wire_type_name(f->wt), wt, wire_type_name(wt), f->at);
-}
-
-static struct pb_msg
-sub_msg(const struct pb_msg *parent, const struct pb_field *f)
-{
-	struct pb_msg m = {parent->body, f->off, f->off + f->len};
-
-	return m;
-}
-
-/* Two's complement without relying on implementation-defined
- * conversions of out-of-range values. */
-static int64_t
-as_int64(uint64_t v)
-{
-	return v <= INT64_MAX ? (int64_t)v : -(int64_t)~v - 1;
-}
-
-/* protobuf's int32: the low 32 bits of the varint, as signed. */
-static int32_t
-as_int32(uint64_t v)
-{
-	uint32_t u = (uint32_t)v;
-
-	return u <= INT32_MAX ? (int32_t)u : -(int32_t)~u - 1;
+	if (lt_pbw_expect(f, names, wt, why, sizeof(why)) < 0)
+		return fail(d, -1, "%s", why);
+	return 0;
 }
 
 /* LabelPairAdapter: the last name and the last value win. */
 static int
-decode_pair(struct pb_dec *d, struct pb_msg *m, struct lt_label *l)
+decode_pair(struct pb_dec *d, struct lt_pbw_msg *m, struct lt_label *l)
 {
-	struct pb_field f;
+	struct lt_pbw_field f;
 	int r;
 
 	l->name = l->value = "";
@@ -301,7 +111,7 @@ decode_pair(struct pb_dec *d, struct pb_msg *m, struct lt_label *l)
 	while ((r = next_field(d, m, &pair_msg, &f)) > 0) {
 		if (f.num != 1 && f.num != 2)
 			continue;
-		if (expect(d, &f, &pair_msg, WT_LEN) < 0)
+		if (expect(d, &f, &pair_msg, LT_WT_LEN) < 0)
 			return -1;
 		if (f.num == 1) {
 			l->name = (const char *)m->body + f.off;
@@ -317,20 +127,20 @@ decode_pair(struct pb_dec *d, struct pb_msg *m, struct lt_label *l)
 /* Timestamp: repeated occurrences merge, so only the fields present
  * overwrite. */
 static int
-decode_timestamp(struct pb_dec *d, struct pb_msg *m, struct lt_pb_entry *e)
+decode_timestamp(struct pb_dec *d, struct lt_pbw_msg *m, struct lt_pb_entry *e)
 {
-	struct pb_field f;
+	struct lt_pbw_field f;
 	int r;
 
 	while ((r = next_field(d, m, &ts_msg, &f)) > 0) {
 		if (f.num != 1 && f.num != 2)
 			continue;
-		if (expect(d, &f, &ts_msg, WT_VARINT) < 0)
+		if (expect(d, &f, &ts_msg, LT_WT_VARINT) < 0)
 			return -1;
 		if (f.num == 1)
-			e->seconds = as_int64(f.varint);
+			e->seconds = lt_pbw_int64(f.varint);
 		else
-			e->nanos = as_int32(f.varint);
+			e->nanos = lt_pbw_int32(f.varint);
 	}
 	return r;
 }
@@ -363,10 +173,10 @@ keep_metadata(struct pb_dec *d, size_t *kept, const struct lt_label *l)
 }
 
 static int
-decode_entry(struct pb_dec *d, struct pb_msg *m, struct lt_pb_entry *e)
+decode_entry(struct pb_dec *d, struct lt_pbw_msg *m, struct lt_pb_entry *e)
 {
-	struct pb_field f;
-	struct pb_msg sub;
+	struct lt_pbw_field f;
+	struct lt_pbw_msg sub;
 	struct lt_label l;
 	size_t kept = 0, n_parsed = 0;
 	int r;
@@ -376,9 +186,9 @@ decode_entry(struct pb_dec *d, struct pb_msg *m, struct lt_pb_entry *e)
 	while ((r = next_field(d, m, &entry_msg, &f)) > 0) {
 		if (f.num < 1 || f.num > 4)
 			continue;
-		if (expect(d, &f, &entry_msg, WT_LEN) < 0)
+		if (expect(d, &f, &entry_msg, LT_WT_LEN) < 0)
 			return -1;
-		sub = sub_msg(m, &f);
+		sub = lt_pbw_sub(m, &f);
 		switch (f.num) {
 		case 1:
 			d->sub = "timestamp";
@@ -414,10 +224,10 @@ decode_entry(struct pb_dec *d, struct pb_msg *m, struct lt_pb_entry *e)
 /* First pass over a stream: checks its fields, finds its labels (the
  * last occurrence wins) and counts its entries. */
 static int
-scan_stream(struct pb_dec *d, struct pb_msg m, const char **labels,
+scan_stream(struct pb_dec *d, struct lt_pbw_msg m, const char **labels,
 	    size_t *labels_len, size_t *n_entries)
 {
-	struct pb_field f;
+	struct lt_pbw_field f;
 	int r;
 
 	*labels = "";
@@ -426,18 +236,18 @@ scan_stream(struct pb_dec *d, struct pb_msg m, const char **labels,
 	while ((r = next_field(d, &m, &stream_msg, &f)) > 0) {
 		switch (f.num) {
 		case 1:
-			if (expect(d, &f, &stream_msg, WT_LEN) < 0)
+			if (expect(d, &f, &stream_msg, LT_WT_LEN) < 0)
 				return -1;
 			*labels = (const char *)m.body + f.off;
 			*labels_len = f.len;
 			break;
 		case 2:
-			if (expect(d, &f, &stream_msg, WT_LEN) < 0)
+			if (expect(d, &f, &stream_msg, LT_WT_LEN) < 0)
 				return -1;
 			(*n_entries)++;
 			break;
 		case 3: /* hash: Loki's own, ignored */
-			if (expect(d, &f, &stream_msg, WT_VARINT) < 0)
+			if (expect(d, &f, &stream_msg, LT_WT_VARINT) < 0)
 				return -1;
 			break;
 		}
@@ -446,11 +256,11 @@ scan_stream(struct pb_dec *d, struct pb_msg m, const char **labels,
 }
 
 static int
-decode_stream(struct pb_dec *d, struct pb_msg m)
+decode_stream(struct pb_dec *d, struct lt_pbw_msg m)
 {
 	const struct lt_pb_visitor *v = d->v;
-	struct pb_field f;
-	struct pb_msg sub;
+	struct lt_pbw_field f;
+	struct lt_pbw_msg sub;
 	struct lt_pb_entry e;
 	const char *labels;
 	size_t labels_len, n_entries;
@@ -469,7 +279,7 @@ decode_stream(struct pb_dec *d, struct pb_msg m)
 		if (f.num != 2)
 			continue;
 		d->entry++;
-		sub = sub_msg(&m, &f);
+		sub = lt_pbw_sub(&m, &f);
 		if ((r = decode_entry(d, &sub, &e)) < 0)
 			return r;
 		if (!skip && v->entry != NULL && v->entry(v->ctx, &e) != 0)
@@ -484,8 +294,8 @@ lt_pb_push_decode(const void *body, size_t len, const struct lt_pb_visitor *v,
 		  char *err, size_t errlen)
 {
 	struct pb_dec d;
-	struct pb_msg m = {body, 0, len};
-	struct pb_field f;
+	struct lt_pbw_msg m = {body, 0, len};
+	struct lt_pbw_field f;
 	size_t n_streams = 0;
 	int r;
 
@@ -498,10 +308,10 @@ lt_pb_push_decode(const void *body, size_t len, const struct lt_pb_visitor *v,
 	while ((r = next_field(&d, &m, &push_msg, &f)) > 0) {
 		if (f.num != 1)
 			continue;
-		if ((r = expect(&d, &f, &push_msg, WT_LEN)) < 0)
+		if ((r = expect(&d, &f, &push_msg, LT_WT_LEN)) < 0)
 			break;
 		d.stream = ++n_streams;
-		if ((r = decode_stream(&d, sub_msg(&m, &f))) < 0)
+		if ((r = decode_stream(&d, lt_pbw_sub(&m, &f))) < 0)
 			break;
 		d.stream = 0;
 	}

@@ -353,12 +353,16 @@ where(const struct lt_push_parse *p, char *m, size_t sz)
 		labels[0] = '\0';
 		if (p->labels_ok)
 			label_text(p, labels);
-		r = snprintf(m, sz, "stream %zu%s%s: ", p->stream_no,
+		r = snprintf(m, sz, "%s %zu%s%s: ",
+			     p->stream_word ? p->stream_word : "stream",
+			     p->stream_no,
 			     p->labels_ok ? " " : "", labels);
 		n = r < 0 ? 0 : (size_t)r;
 	}
 	if (p->entry_no > 0 && n < sz) {
-		r = snprintf(m + n, sz - n, "entry %zu: ", p->entry_no);
+		r = snprintf(m + n, sz - n, "%s %zu: ",
+			     p->entry_word ? p->entry_word : "entry",
+			     p->entry_no);
 		n += r < 0 ? 0 : (size_t)r;
 	}
 	return n < sz ? n : sz - 1;

@@ -29,6 +29,11 @@ struct lt_push_parse {
 	size_t cap_scratch;
 	struct lt_label *text_labels;
 	size_t cap_text_labels;
+	/* What the messages call a stream and an entry: "stream" and
+	 * "entry" (NULL) for Loki's pushes; an OTLP request has resources
+	 * and log records. */
+	const char *stream_word;
+	const char *entry_word;
 };
 
 void lt_pp_init(struct lt_push_parse *p, const struct lt_limits *lim,

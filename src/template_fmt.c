@@ -10,52 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "float_fmt.h"
 #include "labels.h"
 #include "template_int.h"
 
 /* Go's fmt refuses widths and precisions over a million. */
 #define FMT_TOO_LARGE 1000000
-
-size_t
-lt_utf8_next(const char *str, size_t n, uint32_t *r)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	uint32_t cp, min;
-	size_t len, k;
-
-	*r = 0xfffd;
-	if (n == 0)
-		return 0;
-	if (s[0] < 0x80) {
-		*r = s[0];
-		return 1;
-	}
-	if ((s[0] & 0xe0) == 0xc0) {
-		len = 2;
-		cp = s[0] & 0x1f;
-		min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3;
-		cp = s[0] & 0x0f;
-		min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4;
-		cp = s[0] & 0x07;
-		min = 0x10000;
-	} else
-		return 1;
-	if (n < len)
-		return 1;
-	for (k = 1; k < len; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 1;
-		cp = cp << 6 | (s[k] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 1;
-	*r = cp;
-	return len;
-}
 
 static int
 put_rune(struct lt_buf *out, uint32_t cp)
@@ -90,31 +50,6 @@ put_repeat(struct lt_buf *out, char c, size_t n)
 	return 0;
 }
 
-/* The shortest digits that strtod reads back as f (f finite, > 0), in
- * d without a dot; f = 0.d * 10^dp, as Go's strconv keeps them. */
-static void
-shortest_digits(double f, char *d, int *nd, int *dp)
-{
-	char tmp[48];
-	int p, n = 0, exp;
-	const char *c;
-
-	for (p = 1; p <= 17; p++) {
-		(void)snprintf(tmp, sizeof(tmp), "%.*e", p - 1, f);
-		if (strtod(tmp, NULL) == f)
-			break;
-	}
-	for (c = tmp; *c != '\0' && *c != 'e'; c++)
-		if (*c >= '0' && *c <= '9')
-			d[n++] = *c;
-	exp = *c == 'e' ? atoi(c + 1) : 0;
-	while (n > 1 && d[n - 1] == '0')
-		n--;
-	d[n] = '\0';
-	*nd = n;
-	*dp = exp + 1;
-}
-
 /* strconv's shortest %g: the exponent form when the exponent is below
  * -4 or at least eprec (6 for fmt's %v and %g). */
 static int
@@ -132,7 +67,7 @@ put_float_shortest(struct lt_buf *out, double f, int eprec, char e)
 	f = fabs(f);
 	if (f == 0)
 		return lt_buf_append_byte(out, '0');
-	shortest_digits(f, d, &nd, &dp);
+	lt_float_digits(f, d, &nd, &dp);
 	exp = dp - 1;
 	if (exp < -4 || exp >= eprec) {
 		if (lt_buf_append_byte(out, (unsigned char)d[0]) < 0)

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "base64.h"
+#include "labels.h"
 #include "template_int.h"
 
 /* A function of the table: its arguments a[0..n), already of the

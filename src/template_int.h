@@ -119,8 +119,4 @@ int lt_time_parse(const char *layout, size_t llen, const char *value,
 /* The template's pcre2_match_context (match limits). */
 const void *lt_tmpl_match_context(const struct tx *x);
 
-/* One UTF-8 rune at s[0..n): its length, as Go's decoder steps (1 for
- * an invalid byte); the rune, or 0xfffd, in *r. */
-size_t lt_utf8_next(const char *s, size_t n, uint32_t *r);
-
 #endif
