@@ -918,6 +918,10 @@ function strictWalk(buf) {
 			if (st.pos >= st.end)
 				throw new Error('varint runs past the end');
 			const b = buf[st.pos++];
+			// Go's protowire refuses a tenth byte that would
+			// pass 64 bits; protobufjs drops the bits.
+			if (i === 9 && b > 1)
+				throw new Error('varint over 64 bits');
 			v |= BigInt(b & 0x7f) << shift;
 			if (!(b & 0x80))
 				return v;
