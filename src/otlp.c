@@ -196,16 +196,24 @@ pop_seg(struct od *d)
 static int
 bad(struct od *d, const char *fmt, ...)
 {
-	size_t n = 0, i, segs = d->n_path;
+	size_t n = 0, i, segs;
 	va_list ap;
 	int r;
 
-	if (d == NULL) /* rereading what was checked: cannot happen */
+	/* Without a reader: a look ahead at bytes read properly later. */
+	if (d == NULL)
 		return -1;
+	segs = d->n_path;
 	d->err[0] = '\0';
 	if (segs > PATH_MAX_SEGS)
 		segs = PATH_MAX_SEGS;
 	for (i = 0; i < segs && n < sizeof(d->err); i++) {
+		/* A deep path keeps its start and its end. */
+		if (n > sizeof(d->err) / 3 && i + 2 < segs) {
+			r = snprintf(d->err + n, sizeof(d->err) - n, "..");
+			n += r < 0 ? 0 : (size_t)r;
+			i = segs - 2;
+		}
 		if (d->path[i].idx == NO_INDEX)
 			r = snprintf(d->err + n, sizeof(d->err) - n, "%s%s",
 				     i > 0 ? "." : "", d->path[i].name);
@@ -770,6 +778,10 @@ bag_text_end(struct bag *b, struct tout *o, struct tref *t, size_t cap)
 	t->len = b->arena.len - t->off;
 	if (o->over && t->len <= cap)
 		b->over = 1; /* cut by the budget, not by the cap */
+	if (t->len == 0) { /* the arena may have no bytes at all */
+		t->p = "";
+		t->in_arena = 0;
+	}
 	return 0;
 }
 
