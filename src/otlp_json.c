@@ -27,8 +27,12 @@
 #include "push_int.h"
 
 /* Room for the JSON path of an error: field names are this code's own,
- * so the path is bounded by the nesting (AnyValue depth included). */
-#define PATH_MAX_BYTES 1024
+ * so the path is bounded by the nesting: 32 AnyValues of at most
+ * ".kvlist_value.values[<20 digits>].value" and the messages around. */
+#define PATH_MAX_BYTES 4096
+/* A longer path is shown as its first and last PATH_SHOWN bytes, so
+ * that what is wrong fits in the message. */
+#define PATH_SHOWN 100
 /* The gap a nested message's length is written into: 5 varint bytes
  * hold lengths below 2^35. */
 #define LEN_GAP 5
@@ -57,7 +61,7 @@ struct num {
 
 static int fail(struct conv *c, const char *fmt, ...) LT_PRINTF(2, 3);
 
-/* "<path>: <what>", or only what when at the top.  Returns -1. */
+/* "<path>: <what>", or only what at the top.  Returns -1. */
 static int
 fail(struct conv *c, const char *fmt, ...)
 {
@@ -66,7 +70,10 @@ fail(struct conv *c, const char *fmt, ...)
 
 	if (c->err == NULL || c->errlen == 0)
 		return -1;
-	if (c->plen > 0)
+	if (c->plen > 2 * PATH_SHOWN)
+		n = snprintf(c->err, c->errlen, "%.*s...%s: ", PATH_SHOWN,
+			     c->path, c->path + c->plen - PATH_SHOWN);
+	else if (c->plen > 0)
 		n = snprintf(c->err, c->errlen, "%s: ", c->path);
 	if (n < 0 || (size_t)n >= c->errlen)
 		return -1;
@@ -85,18 +92,24 @@ oom(struct conv *c)
 	return -1;
 }
 
+/* Counts n more bytes of the path, which snprintf() wrote or cut. */
+static void
+path_grow(struct conv *c, int n)
+{
+	size_t room = sizeof(c->path) - c->plen - 1;
+
+	if (n > 0)
+		c->plen += (size_t)n < room ? (size_t)n : room;
+}
+
 /* Appends ".name" or "[i]" to the path; returns the length to restore. */
 static size_t
 path_field(struct conv *c, const char *name)
 {
 	size_t saved = c->plen;
-	int n;
 
-	n = snprintf(c->path + c->plen, sizeof(c->path) - c->plen, "%s%s",
-		     c->plen > 0 ? "." : "", name);
-	if (n > 0)
-		c->plen += (size_t)n < sizeof(c->path) - c->plen ?
-			       (size_t)n : sizeof(c->path) - c->plen - 1;
+	path_grow(c, snprintf(c->path + c->plen, sizeof(c->path) - c->plen,
+			      "%s%s", c->plen > 0 ? "." : "", name));
 	return saved;
 }
 
@@ -104,13 +117,9 @@ static size_t
 path_index(struct conv *c, size_t i)
 {
 	size_t saved = c->plen;
-	int n;
 
-	n = snprintf(c->path + c->plen, sizeof(c->path) - c->plen, "[%zu]",
-		     i);
-	if (n > 0)
-		c->plen += (size_t)n < sizeof(c->path) - c->plen ?
-			       (size_t)n : sizeof(c->path) - c->plen - 1;
+	path_grow(c, snprintf(c->path + c->plen, sizeof(c->path) - c->plen,
+			      "[%zu]", i));
 	return saved;
 }
 
@@ -306,7 +315,7 @@ number_syntax(const char *s, size_t n)
 static int
 string_double(const char *s, size_t n, double *d)
 {
-	char buf[64];
+	char buf[128];
 
 	if (n >= sizeof(buf) || !number_syntax(s, n))
 		return -1;
@@ -329,31 +338,30 @@ real_num(struct conv *c, double d, struct num *x)
 	return 0;
 }
 
-/* An integer given as a string: decimal digits with an optional sign,
- * exactly, or any other JSON number that is an integer. */
+/* An integer given as a string holding a JSON number, as protobuf's
+ * JSON mapping has it: plain digits are read exactly (a fixed64 may be
+ * over INT64_MAX), a fraction or an exponent as a double. */
 static int
 string_num(struct conv *c, const json_t *v, struct num *x)
 {
 	const char *s = json_string_value(v);
-	size_t n = json_string_length(v), i = 0;
+	size_t n = json_string_length(v), i;
 	char q[LT_QUOTE_BUF];
 	double d;
 
-	x->neg = n > 0 && s[0] == '-';
-	if (n > 0 && (s[0] == '-' || s[0] == '+'))
-		i++;
-	if (i == n || s[i] < '0' || s[i] > '9')
-		goto other;
-	for (x->mag = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+	if (!number_syntax(s, n))
+		return fail(c, "%s is not an integer", quoted(q, v));
+	x->neg = s[0] == '-';
+	x->mag = 0;
+	for (i = x->neg ? 1 : 0; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
 		if (x->mag > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
 			return fail(c, "%s is out of range", quoted(q, v));
 		x->mag = x->mag * 10 + (uint64_t)(s[i] - '0');
 	}
 	if (i == n)
 		return 0;
-other:
-	if (s[0] == '+' || string_double(s, n, &d) < 0)
-		return fail(c, "%s is not an integer", quoted(q, v));
+	if (string_double(s, n, &d) < 0)
+		return fail(c, "%s is too long a number", quoted(q, v));
 	return real_num(c, d, x);
 }
 
