@@ -21,6 +21,16 @@
 // below says why: wrong wire type, a field crossing its message's end,
 // field number 0, an id of the wrong length).
 //
+// Where logthra documents a choice of its own the reference follows it:
+// an attribute with an empty key is left out (Loki would keep metadata
+// with an empty name, which logthra's core refuses), and a resource that
+// gives its stream no label at all has its records rejected (Loki
+// refuses a stream without labels).  Everything else is Loki's: service
+// name discovery from the index labels (k8s.container.name, ...), empty
+// label values dropped, Go's number and JSON text.  The JSON path is also
+// checked alone: what lt_otlp_json_to_proto() writes must decode, with
+// protobufjs, as the protobuf encoding of the same request does.
+//
 // Prints "ok"/"not ok" lines (TAP-like, as tests/integration/lib.sh) and
 // a summary; on a difference the seed, the request as JSON and both
 // outputs.  Exit status 0 when all agree, 1 otherwise.
