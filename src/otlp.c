@@ -218,9 +218,9 @@ bad(struct od *d, const char *fmt, ...)
 			r = snprintf(d->err + n, sizeof(d->err) - n, "%s%s",
 				     i > 0 ? "." : "", d->path[i].name);
 		else
-			r = snprintf(d->err + n, sizeof(d->err) - n, "%s%s[%zu]",
-				     i > 0 ? "." : "", d->path[i].name,
-				     d->path[i].idx);
+			r = snprintf(d->err + n, sizeof(d->err) - n,
+				     "%s%s[%zu]", i > 0 ? "." : "",
+				     d->path[i].name, d->path[i].idx);
 		n += r < 0 ? 0 : (size_t)r;
 	}
 	if (segs > 0 && n < sizeof(d->err)) {
@@ -586,29 +586,30 @@ same_key(const struct jkey *a, const struct jkey *b)
 
 /* A kvlist as Go's encoding/json writes a map: keys sorted, a key given
  * twice keeping its last value.  Each pair takes at least 7 bytes
- * ("":null), so one with more pairs than its room allows is over. */
+ * ("":null), so one with more pairs than its room allows is over
+ * without being sorted; the sort's memory is bounded by both. */
 static int
 json_kvlist(struct tout *o, struct lt_pbw_msg m, int *unsupported)
 {
 	struct jkey *keys;
-	struct lt_pbw_msg value;
+	struct lt_pbw_msg value, all = m;
 	size_t n = 0, i, max, shown = 0;
 	int rc = 0;
 
 	if (o->b == NULL || o->over)
 		return 0;
 	max = (o->limit - (o->b->len - o->start)) / 7 + 1;
-	if ((keys = calloc(max, sizeof(*keys))) == NULL)
-		return -1;
-	while (next_value(&m, &value) > 0) {
-		if (n == max) {
+	while (next_value(&all, &value) > 0)
+		if (++n > max) {
 			o->over = 1;
-			goto done;
+			return 0;
 		}
-		(void)read_kv(NULL, value, &keys[n].key, &keys[n].len,
-			      &keys[n].value);
-		keys[n].idx = n;
-		n++;
+	if ((keys = calloc(n ? n : 1, sizeof(*keys))) == NULL)
+		return -1;
+	for (i = 0; i < n && next_value(&m, &value) > 0; i++) {
+		(void)read_kv(NULL, value, &keys[i].key, &keys[i].len,
+			      &keys[i].value);
+		keys[i].idx = i;
 	}
 	if (n > 1)
 		qsort(keys, n, sizeof(*keys), jkey_cmp);
@@ -623,7 +624,6 @@ json_kvlist(struct tout *o, struct lt_pbw_msg m, int *unsupported)
 		rc = json_any(o, keys[i].value, unsupported);
 	}
 	tput(o, "}", 1);
-done:
 	free(keys);
 	return rc;
 }
@@ -701,8 +701,8 @@ any_text(struct tout *o, const struct anyv *v)
 		break;
 	case ANY_ARRAY:
 	case ANY_KVLIST:
-		if ((v->kind == ANY_ARRAY ? json_array(o, v->m, &unsupported)
-					  : json_kvlist(o, v->m, &unsupported)) < 0)
+		if (v->kind == ANY_ARRAY ? json_array(o, v->m, &unsupported) < 0
+					 : json_kvlist(o, v->m, &unsupported) < 0)
 			return -2;
 		/* Go's json.Marshal failed: AsString() gives "". */
 		if (unsupported && o->b != NULL) {
@@ -1029,8 +1029,8 @@ value_ref(struct bag *b, const struct anyv *v, struct tref *t)
 }
 
 static int flatten(struct od *d, struct bag *b, const struct tref *prefix,
-		   const unsigned char *key, size_t len, struct lt_pbw_msg value,
-		   int depth);
+		   const unsigned char *key, size_t len,
+		   struct lt_pbw_msg value, int depth);
 
 /* A kvlist attribute, one pair per key: Loki's attributeToLabels(). */
 static int
@@ -1143,9 +1143,10 @@ static const signed char scope_wts[] = {-1, LT_WT_LEN, LT_WT_LEN, LT_WT_LEN,
 
 #define WTS(a) (a), sizeof(a)
 
-/* Calls fn for each field number num of m (a repeated field), with its
- * index among them on the path as name[i]; checks the wire types of the
- * message's other known fields on the way. */
+/* Calls fn for each field number num of m, with the field on the path
+ * as name[i] when it is repeated, as name when it is not (a message
+ * given twice merges); checks the wire types of the message's other
+ * known fields on the way. */
 static int
 each(struct od *d, struct lt_pbw_msg m, const struct lt_pbw_names *names,
      const signed char *wts, size_t n_wts, uint32_t num, const char *name,
@@ -1200,7 +1201,8 @@ attr_fn(struct od *d, struct lt_pbw_msg m, void *arg)
 static int
 resource_fn(struct od *d, struct lt_pbw_msg m, void *arg)
 {
-	return each(d, m, &res_msg, WTS(res_wts), 1, "attributes", 1, attr_fn, arg);
+	return each(d, m, &res_msg, WTS(res_wts), 1, "attributes", 1, attr_fn,
+		    arg);
 }
 
 /* Whether the first service.name of the resource has a text that is not
@@ -1349,7 +1351,7 @@ scope_metadata(struct od *d, struct lt_pbw_msg m)
 	return 0;
 }
 
-/* --- log records ----------------------------------------------------------- */
+/* --- log records ---------------------------------------------------------- */
 
 static const signed char rec_wts[] = {
 	-1, LT_WT_I64, LT_WT_VARINT, LT_WT_LEN, -1, LT_WT_LEN, LT_WT_LEN,
@@ -1487,8 +1489,10 @@ read_record(struct od *d, struct lt_pbw_msg m, struct record *r)
 	if (r->flags != 0 &&
 	    (rc = number_item(&d->rec, "flags", r->flags, 0)) < 0)
 		return rc;
-	if ((rc = id_item(&d->rec, "trace_id", r->trace_id, r->trace_len)) < 0 ||
-	    (rc = id_item(&d->rec, "span_id", r->span_id, r->span_len)) < 0)
+	rc = id_item(&d->rec, "trace_id", r->trace_id, r->trace_len);
+	if (rc == 0)
+		rc = id_item(&d->rec, "span_id", r->span_id, r->span_len);
+	if (rc < 0)
 		return rc;
 	bag_resolve(&d->rec);
 	return 0;
@@ -1568,8 +1572,8 @@ check_metadata_totals(struct od *d)
 	size_t size = d->res.size + d->scope.size + d->rec.size;
 
 	if (count > lim->max_metadata_entries)
-		return lt_pp_reject(d->p, 1, "too many structured metadata items "
-				    "(%zu, limit %zu)", count,
+		return lt_pp_reject(d->p, 1, "too many structured metadata "
+				    "items (%zu, limit %zu)", count,
 				    lim->max_metadata_entries);
 	if (d->res.over || d->scope.over || d->rec.over)
 		return lt_pp_reject(d->p, 1, "structured metadata is too large "
@@ -1618,6 +1622,14 @@ send_record(struct od *d, const struct record *r)
 		tout_init(&o, &d->body, d->lim->max_line_size + 1);
 		if (any_text(&o, &v) < 0)
 			return -2;
+		/* Made only up to the limit: its length is not known. */
+		if (o.over) {
+			(void)lt_pp_reject(d->p, 1, "line too long (more than "
+					   "%zu bytes, limit %zu)",
+					   d->lim->max_line_size,
+					   d->lim->max_line_size);
+			return 0;
+		}
 		line = (const char *)d->body.data;
 		len = d->body.len;
 	}

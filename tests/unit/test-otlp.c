@@ -695,6 +695,24 @@ START_TEST(test_line_limit)
 	ck_assert_str_eq(result.message,
 			 "resource 1 {service_name=\"unknown_service\"}: "
 			 "log record 2: line too long (21 bytes, limit 10)");
+	/* A body that is not a string is made only up to the limit. */
+	b.len = 0;
+	{
+		LR *fits = lr(T0, NULL), *over = lr(T0, NULL);
+
+		fits->body = av_arr(4, av_int(1), av_int(2), av_int(3),
+				    av_int(4)); /* [1,2,3,4]: 9 bytes */
+		over->body = av_kvl(2, kv("key", av_str("value")),
+				    kv("k2", av_int(1)));
+		req(&b, 1, rl(res(0), 1, sl(NULL, 2, fits, over)));
+	}
+	ck_assert_int_eq(run(&b), 0);
+	ck_assert_str_eq(logtext(), "S service_name=unknown_service\n"
+				    "E 1700000000000000000 [1,2,3,4]\n");
+	ck_assert_str_eq(result.message,
+			 "resource 1 {service_name=\"unknown_service\"}: "
+			 "log record 2: line too long (more than 10 bytes, "
+			 "limit 10)");
 	lt_buf_free(&b);
 }
 END_TEST
