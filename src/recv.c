@@ -400,15 +400,21 @@ parse_body(const struct lt_options *o, const struct lt_limits *lim,
 }
 
 /* 400 for a push whose rejected entries were left out: what was kept,
- * then one line per reason.  Clients do not retry it. */
+ * then one line per reason, speaking of OTLP's log records where those
+ * were sent.  Clients do not retry it. */
 static void
-partial_response(const struct lt_push_result *res, struct lt_response *resp)
+partial_response(const struct lt_push_result *res, int otlp,
+		 struct lt_response *resp)
 {
+	const char *what = otlp ? "log records" : "entries";
+
 	(void)lt_response_set(resp, 400,
-		      "%zu of %zu entries rejected, %zu stored:\n%s%s",
-		      res->rejected, res->rejected + res->accepted,
+		      "%zu of %zu %s rejected, %zu stored:\n%s%s%s%s",
+		      res->rejected, res->rejected + res->accepted, what,
 		      res->accepted, res->message,
-		      res->reasons_cut ? "\n(reasons for further rejected entries are not listed)" : "");
+		      res->reasons_cut ? "\n(reasons for further rejected " : "",
+		      res->reasons_cut ? what : "",
+		      res->reasons_cut ? " are not listed)" : "");
 }
 
 #define OTLP_JSON "application/json"
@@ -622,7 +628,7 @@ lt_recv_store(const struct lt_options *o, const char *tenant,
 	record_push(o, tenant, &lim, digest, now_ns);
 answer:
 	if (res.rejected > 0)
-		partial_response(&res, resp);
+		partial_response(&res, LT_BODY_IS_OTLP(type), resp);
 	else
 		(void)lt_response_set(resp, 204, "%s", "");
 	if (LT_BODY_IS_OTLP(type))

@@ -1,8 +1,9 @@
 #!/bin/bash
 # logthra-recv as an inetd-style HTTP/1.1 server under
 # systemd-socket-activate: pushes over both endpoints, keep-alive,
-# chunked bodies, Expect: 100-continue, every refusal with its exact
-# status and no spool file; then logthra-flush and the rows in ClickHouse.
+# chunked bodies, Expect: 100-continue, an OpenTelemetry push, every
+# refusal with its exact status and no spool file; then logthra-flush and
+# the rows in ClickHouse.
 . "$(dirname "$0")/lib.sh"
 
 need_clickhouse
@@ -75,8 +76,18 @@ check_status 204 "POST of $(stat -c %s "$big") bytes with Expect: 100-continue"
 check_contains "HTTP/1.1 100 Continue" "$(cat "$T/http.err")" \
     "the server answered 100 Continue"
 
+note "OpenTelemetry logs in OTLP's JSON encoding"
+printf '{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},"scopeLogs":[{"logRecords":[{"timeUnixNano":"%s","body":{"stringValue":"hello otlp"}}]}]}]}' \
+    "$(($(date +%s) * 1000000000))" >"$T/otlp.json"
+push "$URL/otlp/v1/logs" "$T/otlp.json" -H 'X-Scope-OrgID: otlp'
+check_status 200 "POST /otlp/v1/logs"
+check_eq "{}" "$HTTP_BODY" "an empty ExportLogsServiceResponse in JSON"
+check_match '^application/json' "$(sed -n 's/^[Cc]ontent-[Tt]ype: //p' <<<"$HTTP_HEADERS")" \
+    "the answer is JSON, as the request"
+check_eq 1 "$(ready otlp)" "one file in tenants/otlp/ready/"
+
 stored=$(spool_files "$SPOOL")
-check_eq 10 "$stored" "10 spool files stored so far"
+check_eq 11 "$stored" "11 spool files stored so far"
 
 note "refusals: exact status, no spool file"
 # refuse STATUS WHAT [CURL-ARGS...]: the request gets STATUS and the
@@ -148,6 +159,12 @@ printf '{"streams":[{"stream":{"app":"x"},"values":[["%s","from the future"]]}]}
 refuse 400 "timestamp 1 h in the future" -H 'Content-Type: application/json' \
     -H 'tenant-id: acme' --data-binary "@$T/future.json" "$URL/api/push"
 
+printf '%s' '{"resourceLogs":5}' >"$T/otlp-bad.json"
+refuse 400 "OTLP JSON that is not a request" -H 'Content-Type: application/json' \
+    -H 'X-Scope-OrgID: otlp' --data-binary "@$T/otlp-bad.json" "$URL/otlp/v1/logs"
+check_match '^\{"code":3,"message":"' "$HTTP_BODY" \
+    "the body is a google.rpc.Status in JSON (INVALID_ARGUMENT)"
+
 refuse 431 "20 KiB of headers" -H 'Content-Type: application/json' \
     -H 'tenant-id: acme' -H "X-Padding: $(head -c 20000 /dev/zero | tr '\0' x)" \
     --data-binary "@$SEED" "$URL/api/push"
@@ -192,9 +209,9 @@ check_status 204 "a small push to the limited instance"
 note "flush and look at the rows"
 run "$FLUSH" -D "$SPOOL" -U "$CH_URL"
 check_rc 0 "logthra-flush"
-n=$((2 * 10 - 2 + BIG_N + 2))
-check_match "^flushed 11 files, $n rows, [0-9]+ bytes in [0-9]+\\.[0-9]+ s\$" \
-    "$RUN_OUT" "flush summary counts 11 files, $n rows"
+n=$((2 * 10 - 2 + BIG_N + 1 + 2))
+check_match "^flushed 12 files, $n rows, [0-9]+ bytes in [0-9]+\\.[0-9]+ s\$" \
+    "$RUN_OUT" "flush summary counts 12 files, $n rows"
 check_eq 0 "$(spool_files "$SPOOL")" "the spool is empty"
 
 check_eq "acme	2
@@ -204,6 +221,7 @@ chunked	2
 keepalive	6
 loki-tenant	2
 notype	2
+otlp	1
 same	2
 small	2" "$(rows "SELECT tenant_id, count() FROM logs.log GROUP BY tenant_id ORDER BY tenant_id")" \
     "rows per tenant"
@@ -217,5 +235,8 @@ check_eq "$BIG_N	$BIG_N	1700000000000000000	$((1700000000000000000 + BIG_N - 1))
     "$(rows "SELECT count(), uniqExact(msg), min(timestamp_ns), max(timestamp_ns),
     max(length(msg)) FROM logs.log WHERE tenant_id = 'big'")" \
     "the big push arrived whole"
+check_eq "['service_name=api']	hello otlp" \
+    "$(rows "SELECT label, msg FROM logs.log WHERE tenant_id = 'otlp'")" \
+    "the OpenTelemetry record's stream and line"
 
 finish

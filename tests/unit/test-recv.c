@@ -236,6 +236,196 @@ START_TEST(test_invalid_payload_leaves_nothing)
 }
 END_TEST
 
+/* An OTLP request: path, Content-Type (NULL: none), Content-Encoding
+ * (NULL: none) and body; tenant acme. */
+static int
+otlp_handle(const char *method, const char *path, const char *type,
+	    const char *coding, const void *body, size_t len,
+	    struct lt_response *resp)
+{
+	struct lt_request r;
+
+	request(&r, method, path, "acme", "");
+	free(r.content_type);
+	r.content_type = type ? strdup(type) : NULL;
+	r.content_encoding = coding ? strdup(coding) : NULL;
+	r.content_length = (long long)len;
+	ck_assert_int_eq(lt_buf_append(&r.body, body, len), 0);
+	memset(resp, 0, sizeof(*resp));
+	lt_recv_handle(&opts, &r, lt_now_ns(), resp);
+	lt_request_free(&r);
+	return resp->status;
+}
+
+/* The answer's body as a string (the JSON answers hold no NUL). */
+static const char *
+body_text(struct lt_response *resp)
+{
+	static char text[sizeof(resp->body) + 1];
+
+	memcpy(text, resp->body, resp->body_len);
+	text[resp->body_len] = '\0';
+	return text;
+}
+
+static void deflate_to(struct lt_buf *out, const void *data, size_t len,
+		       int window_bits);
+
+/* An OTLP JSON request of service api with a record at now for each
+ * line given (one or two). */
+static const char *
+otlp_json(const char *line1, const char *line2)
+{
+	static char json[1024];
+	char records[512];
+	long long now = (long long)lt_now_ns();
+	int n;
+
+	n = snprintf(records, sizeof(records),
+		     "{\"timeUnixNano\":\"%lld\",\"body\":{\"stringValue\":\"%s\"}}",
+		     now, line1);
+	if (line2 != NULL)
+		(void)snprintf(records + n, sizeof(records) - (size_t)n,
+			       ",{\"timeUnixNano\":\"%lld\",\"body\":{\"stringValue\":\"%s\"}}",
+			       now, line2);
+	(void)snprintf(json, sizeof(json),
+		       "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":"
+		       "\"service.name\",\"value\":{\"stringValue\":\"api\"}}]},"
+		       "\"scopeLogs\":[{\"logRecords\":[%s]}]}]}", records);
+	return json;
+}
+
+/* Refusals before the body is read: a google.rpc.Status in the
+ * request's encoding (protobuf unless it said JSON), headers kept; the
+ * text stays for the log.  Loki's paths keep their text answers. */
+START_TEST(test_otlp_refusals)
+{
+	static const char not_allowed[] = "method GET not allowed: use POST";
+	static const char bad_json[] = "{\"code\":3,\"message\":\"not an OTLP "
+		"ExportLogsServiceRequest in JSON: ";
+	struct lt_response resp;
+
+	ck_assert_int_eq(otlp_handle("POST", "/otlp/v1/logs", "text/plain",
+				     NULL, "x", 1, &resp), 415);
+	ck_assert_str_eq(resp.message, "unsupported Content-Type \"text/plain\": "
+			 "send OTLP as application/x-protobuf or application/json");
+	ck_assert_str_eq(resp.content_type, "application/x-protobuf");
+	/* code = 3 (INVALID_ARGUMENT), message = the text */
+	ck_assert_uint_eq(resp.body_len, 4 + strlen(resp.message));
+	ck_assert_mem_eq(resp.body, "\x08\x03\x12", 3);
+	ck_assert_uint_eq(resp.body[3], strlen(resp.message));
+	ck_assert_mem_eq(resp.body + 4, resp.message, strlen(resp.message));
+
+	ck_assert_int_eq(otlp_handle("POST", "/v1/logs", "application/json",
+				     "snappy", "{}", 2, &resp), 415);
+	ck_assert_str_eq(resp.content_type, "application/json");
+	ck_assert_str_eq(body_text(&resp),
+			 "{\"code\":3,\"message\":\"unsupported Content-Encoding "
+			 "\\\"snappy\\\": send gzip, deflate or identity\"}");
+
+	ck_assert_int_eq(otlp_handle("GET", "/v1/logs", NULL, NULL, "", 0,
+				     &resp), 405);
+	ck_assert_str_eq(resp.allow, "POST");
+	ck_assert_str_eq(resp.content_type, "application/x-protobuf");
+	ck_assert_uint_eq(resp.body_len, 4 + strlen(not_allowed));
+	ck_assert_mem_eq(resp.body + 4, not_allowed, strlen(not_allowed));
+
+	ck_assert_int_eq(otlp_handle("POST", "/otlp/v1/logs",
+				     "application/json; charset=utf-8", NULL,
+				     "{\"resourceLogs\":5}", 18, &resp), 400);
+	ck_assert_str_eq(resp.content_type, "application/json");
+	ck_assert_int_eq(strncmp(body_text(&resp), bad_json, strlen(bad_json)), 0);
+	ck_assert_ptr_nonnull(strstr(resp.message, "resourceLogs"));
+
+	/* Not OTLP: text as before, and the 404 names the OTLP path. */
+	ck_assert_int_eq(otlp_handle("POST", "/otlp/v1/traces",
+				     "application/json", NULL, "{}", 2, &resp),
+			 404);
+	ck_assert_ptr_null(resp.content_type);
+	ck_assert_ptr_nonnull(strstr(resp.message, "/otlp/v1/logs"));
+	ck_assert_uint_eq(files_in("acme", "ready"), 0);
+}
+END_TEST
+
+/* A tenant or credentials refusal on an OTLP path, in JSON. */
+START_TEST(test_otlp_tenant_refusal)
+{
+	struct lt_request r;
+	struct lt_response resp;
+
+	request(&r, "POST", "/otlp/v1/logs", NULL, "{}");
+	memset(&resp, 0, sizeof(resp));
+	lt_recv_handle(&opts, &r, lt_now_ns(), &resp);
+	lt_request_free(&r);
+	ck_assert_int_eq(resp.status, 401);
+	ck_assert_str_eq(body_text(&resp),
+			 "{\"code\":16,\"message\":\"no tenant: send an "
+			 "X-Scope-OrgID header (or tenant-id); this receiver "
+			 "has no default_tenant\"}");
+}
+END_TEST
+
+/* Stored as a Loki push is: 200 with an empty answer in the request's
+ * encoding, protobuf or JSON, said or sniffed, plain or gzip. */
+START_TEST(test_otlp_push_stored)
+{
+	struct lt_response resp;
+	const char *json = otlp_json("hello", NULL);
+	struct lt_buf gz = LT_BUF_INIT;
+
+	ck_assert_int_eq(otlp_handle("POST", "/otlp/v1/logs", "application/json",
+				     NULL, json, strlen(json), &resp), 200);
+	ck_assert_str_eq(resp.content_type, "application/json");
+	ck_assert_str_eq(body_text(&resp), "{}");
+	ck_assert_str_eq(resp.message, "");
+	ck_assert_uint_eq(files_in("acme", "ready"), 1);
+	/* No Content-Type: a body that starts with '{' is JSON. */
+	ck_assert_int_eq(otlp_handle("POST", "/v1/logs", NULL, NULL, json,
+				     strlen(json), &resp), 200);
+	ck_assert_str_eq(resp.content_type, "application/json");
+	ck_assert_uint_eq(files_in("acme", "ready"), 2);
+	/* An empty protobuf request is a request of nothing. */
+	ck_assert_int_eq(otlp_handle("POST", "/v1/logs",
+				     "application/x-protobuf", NULL, "", 0,
+				     &resp), 200);
+	ck_assert_str_eq(resp.content_type, "application/x-protobuf");
+	ck_assert_uint_eq(resp.body_len, 0);
+	ck_assert_uint_eq(files_in("acme", "ready"), 2);
+	deflate_to(&gz, json, strlen(json), 15 + 16);
+	ck_assert_int_eq(otlp_handle("POST", "/otlp/v1/logs", "application/json",
+				     "gzip", gz.data, gz.len, &resp), 200);
+	ck_assert_uint_eq(files_in("acme", "ready"), 3);
+	lt_buf_free(&gz);
+}
+END_TEST
+
+/* Some records rejected, others stored: 200 with partial_success, the
+ * count and the reasons; all rejected: 400 with a Status. */
+START_TEST(test_otlp_partial_success)
+{
+	static const char head[] = "{\"partialSuccess\":{\"rejectedLogRecords\":\"1\",\"errorMessage\":\"";
+	static const char none_kept[] = "{\"code\":3,\"message\":\"1 of 1 log "
+		"records rejected, 0 stored:\\n";
+	struct lt_response resp;
+	const char *json;
+
+	opts.limits.max_line_size = 8;
+	json = otlp_json("short", "longer than eight");
+	ck_assert_int_eq(otlp_handle("POST", "/otlp/v1/logs", "application/json",
+				     NULL, json, strlen(json), &resp), 200);
+	ck_assert_int_eq(strncmp(body_text(&resp), head, strlen(head)), 0);
+	ck_assert_ptr_nonnull(strstr(body_text(&resp), "line too long"));
+	ck_assert_ptr_nonnull(strstr(resp.message, "1 of 2 log records rejected, 1 stored"));
+	ck_assert_uint_eq(files_in("acme", "ready"), 1);
+	json = otlp_json("longer than eight", NULL);
+	ck_assert_int_eq(otlp_handle("POST", "/otlp/v1/logs", "application/json",
+				     NULL, json, strlen(json), &resp), 400);
+	ck_assert_int_eq(strncmp(body_text(&resp), none_kept, strlen(none_kept)),
+			 0);
+	ck_assert_uint_eq(files_in("acme", "ready"), 1);
+}
+END_TEST
+
 START_TEST(test_spool_failure_is_503)
 {
 	struct lt_response resp;
@@ -815,6 +1005,10 @@ recv_suite(void)
 	tcase_add_test(tc, test_invalid_payload_leaves_nothing);
 	tcase_add_test(tc, test_partial_push_keeps_the_valid);
 	tcase_add_test(tc, test_protobuf_push);
+	tcase_add_test(tc, test_otlp_refusals);
+	tcase_add_test(tc, test_otlp_tenant_refusal);
+	tcase_add_test(tc, test_otlp_push_stored);
+	tcase_add_test(tc, test_otlp_partial_success);
 	tcase_add_test(tc, test_decompression_caps);
 	tcase_add_test(tc, test_encodings);
 	tcase_add_test(tc, test_rate_limit_per_tenant);
