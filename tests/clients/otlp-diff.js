@@ -948,6 +948,9 @@ function strictWalk(buf) {
 			const field = Number(tag >> 3n), wt = Number(tag & 7n);
 			if (field === 0)
 				throw new Error('field number 0');
+			// protowire's limit; protobufjs takes any.
+			if (field > 536870911)
+				throw new Error('field number past 2^29-1');
 			const kind = KINDS[type][field];
 			if (kind && WIRE[kind[0]] !== wt)
 				throw new Error(`${type} field ${field}: wire type ${wt}`);
@@ -1109,4 +1112,4 @@ function main() {
 
 if (require.main === module)
 	main();
-module.exports = { otlpDescriptor, REQ };
+module.exports = { otlpDescriptor, REQ, genRequest, pbRequest, loadTypes, rng };
