@@ -8,11 +8,17 @@
 // For each NAME=BYTES writes OUTDIR/NAME.json, Loki's JSON push of as
 // many entries as fit in BYTES (the size is of the JSON), and
 // OUTDIR/NAME.pb, the same entries as Loki's protobuf push,
-// snappy-compressed (block format), as Promtail sends them.  For
+// snappy-compressed (block format), as Promtail sends them, and
+// OUTDIR/NAME.otlp.pb, the same entries as an OpenTelemetry logs request
+// (ExportLogsServiceRequest in protobuf, uncompressed, as OTLP/HTTP
+// exporters send by default): one resource per stream, its labels as
+// resource attributes that Loki makes index labels (app as service.name,
+// env as deployment.environment, host as service.instance.id, job as
+// service.namespace), each line a string body with its time.  For
 // NAME=pb:BYTES the protobuf body is what must fit in BYTES (it holds
 // about four times as many entries), and no JSON is written.  Prints one
 // line per body:
-//   NAME <tab> entries <tab> JSON bytes <tab> protobuf bytes <tab> protobuf bytes before snappy
+//   NAME <tab> entries <tab> JSON bytes <tab> protobuf bytes <tab> protobuf bytes before snappy <tab> OTLP bytes
 // The content is the same from run to run (a seeded generator); only the
 // timestamps move.  Needs protobufjs and snappy (NODE_PATH), as
 // tests/clients/fixtures.js does, and reads tests/proto/push.proto.
@@ -144,6 +150,41 @@ function encodeProto(T, streams) {
 	return Buffer.from(T.encode(T.fromObject(msg)).finish());
 }
 
+// The OTLP resource attribute each label becomes: all in Loki's default
+// index label list, so that the stream keeps four labels.
+const OTLP_ATTR = { app: 'service.name', env: 'deployment.environment',
+	host: 'service.instance.id', job: 'service.namespace' };
+
+// An ExportLogsServiceRequest written field by field (opentelemetry-proto
+// v1 numbers: request.resource_logs 1; ResourceLogs.resource 1,
+// scope_logs 2; Resource.attributes 1; KeyValue.key 1, value 2;
+// AnyValue.string_value 1; ScopeLogs.log_records 2; LogRecord
+// time_unix_nano 1 (fixed64), body 5).
+function encodeOtlp(streams) {
+	const w = protobuf.Writer.create();
+	for (const s of streams) {
+		w.uint32((1 << 3) | 2).fork();
+		w.uint32((1 << 3) | 2).fork();
+		for (const [n, v] of s.labels) {
+			w.uint32((1 << 3) | 2).fork();
+			w.uint32((1 << 3) | 2).string(OTLP_ATTR[n]);
+			w.uint32((2 << 3) | 2).fork().uint32((1 << 3) | 2).string(v).ldelim();
+			w.ldelim();
+		}
+		w.ldelim();
+		w.uint32((2 << 3) | 2).fork();
+		for (const [ts, l] of s.values) {
+			w.uint32((2 << 3) | 2).fork();
+			w.uint32((1 << 3) | 1).fixed64(protobuf.util.Long.fromString(ts, true));
+			w.uint32((5 << 3) | 2).fork().uint32((1 << 3) | 2).string(l).ldelim();
+			w.ldelim();
+		}
+		w.ldelim();
+		w.ldelim();
+	}
+	return Buffer.from(w.finish());
+}
+
 function main() {
 	const [outdir, ...specs] = process.argv.slice(2);
 	if (!outdir || specs.length === 0)
@@ -191,8 +232,10 @@ function main() {
 		if (json)
 			fs.writeFileSync(path.join(outdir, `${name}.json`), json);
 		fs.writeFileSync(path.join(outdir, `${name}.pb`), sn);
+		const otlp = encodeOtlp(streams);
+		fs.writeFileSync(path.join(outdir, `${name}.otlp.pb`), otlp);
 		process.stdout.write([name, entries, json ? json.length : '-', sn.length,
-		    pb.length].join('\t') + '\n');
+		    pb.length, otlp.length].join('\t') + '\n');
 	}
 }
 

@@ -30,6 +30,13 @@
 # fsync, rename, fsync of the directory) and parses nothing, so
 # logthra-recv over it is what Logthra's own work costs.
 #
+# OpenTelemetry logs: the same entries as an OTLP protobuf request
+# (uncompressed, one resource per stream, the labels as resource
+# attributes that become index labels, each line a string body) POSTed
+# to /otlp/v1/logs of logthra-recv alone, each answer 200 and a file in
+# the spool; the table compares its entries/s with those of the Loki
+# protobuf push of the same entries (target: at least 0.8).
+#
 # Then the peak RSS of logthra-recv in file mode (-T TENANT FILE) for a
 # push at the size limit: 16 MiB of JSON, the protobuf of the same
 # entries, and a protobuf of 16 MiB (which decodes to about 61 MiB).
@@ -48,6 +55,8 @@
 #   BENCH_RUNS=3 BENCH_SECONDS=3 BENCH_THREADS=2 BENCH_CONNECTIONS=8
 #   BENCH_SIZES="10k=10000 100k=100000 1m=1000000"   (NAME=BYTES of JSON)
 #   BENCH_OUT=path/recv.tsv  BENCH_RSS=0 (skip the RSS part)
+#   BENCH_FORMATS="json protobuf otlp"   (any of them; otlp needs protobuf
+#   for its ratio)
 set -euo pipefail
 LT_NAME=bench-recv
 . "$(dirname "$0")/../tests/integration/lib.sh"
@@ -59,6 +68,7 @@ CONNS=${BENCH_CONNECTIONS:-8}
 SIZES=${BENCH_SIZES:-"10k=10000 100k=100000 1m=1000000"}
 OUT=${BENCH_OUT:-$abs_top_builddir/bench/results/recv.tsv}
 DO_RSS=${BENCH_RSS:-1}
+read -ra FORMATS <<<"${BENCH_FORMATS:-json protobuf otlp}"
 BENCH=$abs_top_srcdir/bench
 # Free space the runs need besides the spool's own reserve: a run of
 # 1 MB pushes writes a few GB before it is removed.
@@ -69,6 +79,10 @@ for v in RUNS:RUNS SECS:SECONDS THREADS:THREADS CONNS:CONNECTIONS; do
 	val=${!name}
 	[[ $val =~ ^[1-9][0-9]*$ ]] ||
 	    die "BENCH_${v#*:} must be a positive integer, not '$val'"
+done
+for f in "${FORMATS[@]}"; do
+	[[ $f == json || $f == protobuf || $f == otlp ]] ||
+	    die "BENCH_FORMATS: '$f' is not json, protobuf or otlp"
 done
 for s in $SIZES; do
 	[[ $s =~ ^[A-Za-z0-9_.-]+=[1-9][0-9]*$ ]] || die "BENCH_SIZES: '$s' is not NAME=BYTES"
@@ -84,6 +98,7 @@ START=$(date +%s)
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+per_s() { awk -v n="$1" -v e="$2" 'BEGIN { printf "%.0f", n * e }'; }
 mbps() { awk -v n="$1" -v b="$2" 'BEGIN { printf "%.1f", n * b / 1e6 }'; }
 
 # --- protobufjs and snappy for the bodies, as tests/integration/loki.sh ----
@@ -102,17 +117,18 @@ read -ra specs <<<"$SIZES"
 ((DO_RSS)) && specs+=(rss-json=16777216 rss-pb=pb:16777216)
 node "$BENCH/gen-push.js" "$BODIES" "${specs[@]}" >"$T/bodies.tsv" ||
     die "gen-push.js failed"
-declare -A ENTRIES JSON_BYTES PB_BYTES PB_RAW
+declare -A ENTRIES JSON_BYTES PB_BYTES PB_RAW OTLP_BYTES
 SIZE_NAMES=()
-while IFS=$'\t' read -r name entries jb pb raw; do
+while IFS=$'\t' read -r name entries jb pb raw otlp; do
 	ENTRIES[$name]=$entries
 	JSON_BYTES[$name]=$jb
 	PB_BYTES[$name]=$pb
 	PB_RAW[$name]=$raw
+	OTLP_BYTES[$name]=$otlp
 	[[ $name == rss-* ]] || SIZE_NAMES+=("$name")
 done <"$T/bodies.tsv"
 for name in "${SIZE_NAMES[@]}"; do
-	note "body $name: ${ENTRIES[$name]} entries, JSON ${JSON_BYTES[$name]} bytes, protobuf ${PB_BYTES[$name]} bytes (${PB_RAW[$name]} before snappy)"
+	note "body $name: ${ENTRIES[$name]} entries, JSON ${JSON_BYTES[$name]} bytes, protobuf ${PB_BYTES[$name]} bytes (${PB_RAW[$name]} before snappy), OTLP ${OTLP_BYTES[$name]} bytes"
 done
 
 # --- the null responder, built as the programs are -----------------------
@@ -225,7 +241,14 @@ for tr in cgi inetd; do
 		    --data-binary "@$BODIES/$first.pb" "${URL[$tr,$prog]}/loki/api/v1/push"
 		check_status 204 "$tr $prog: protobuf push"
 	done
-	check_eq 2 "$(ready_files "${SPOOL[$tr]}")" "$tr recv: both pushes stored"
+	if [[ " ${FORMATS[*]} " == *" otlp "* ]]; then
+		http_req -H 'X-Scope-OrgID: bench' -H 'Content-Type: application/x-protobuf' \
+		    --data-binary "@$BODIES/$first.otlp.pb" "${URL[$tr,recv]}/otlp/v1/logs"
+		check_status 200 "$tr recv: OTLP push"
+		check_eq 3 "$(ready_files "${SPOOL[$tr]}")" "$tr recv: the three pushes stored"
+	else
+		check_eq 2 "$(ready_files "${SPOOL[$tr]}")" "$tr recv: both pushes stored"
+	fi
 	check_eq 2 "$(durable_files)" "$tr durable: both bodies stored"
 	clean_spool "${SPOOL[$tr]}"
 	clean_durable
@@ -234,15 +257,16 @@ done
 
 # --- throughput ------------------------------------------------------------
 
-# wrk_run TRANSPORT PROGRAM BODY-FILE CONTENT-TYPE: one run; sets PUSHES
-# (answers per second, all of them 204).
+# wrk_run TRANSPORT PROGRAM BODY-FILE CONTENT-TYPE [PATH [STATUS]]: one
+# run; sets PUSHES (answers per second, all of them STATUS, default 204).
 wrk_run() {
-	local tr=$1 prog=$2 body=$3 ctype=$4 line stored avail
+	local tr=$1 prog=$2 body=$3 ctype=$4 upath=${5:-/loki/api/v1/push} want=${6:-204}
+	local line stored avail
 	avail=$(df -Pk "$T" | awk 'NR == 2 { print $4 }')
 	((avail > MIN_FREE_KB)) || die "only $((avail >> 10)) MiB free in $T"
-	BENCH_BODY=$body BENCH_CTYPE=$ctype BENCH_TENANT=bench \
+	BENCH_BODY=$body BENCH_CTYPE=$ctype BENCH_TENANT=bench BENCH_STATUS=$want \
 	    timeout -k 5 $((SECS + 120)) wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" \
-	    --timeout 60s -s "$BENCH/post.lua" "${URL[$tr,$prog]}/loki/api/v1/push" \
+	    --timeout 60s -s "$BENCH/post.lua" "${URL[$tr,$prog]}$upath" \
 	    >"$T/wrk.out" 2>"$T/wrk.err" || {
 		cat "$T/wrk.out" "$T/wrk.err" | sed 's/^/#   /'
 		die "wrk failed ($tr $prog $(basename "$body"))"
@@ -258,8 +282,8 @@ wrk_run() {
 	if ((requests == 0 || not204 + status > 0 ||
 	    connect + read + write + timeout > 0)); then
 		sed 's/^/#   /' "$T/wrk.err" "$T/wrk.out"
-		fail "$tr $prog $(basename "$body"): $requests answers, $not204 not 204, errors: connect $connect read $read write $write timeout $timeout"
-		die "the benchmark is void: not every push was answered 204"
+		fail "$tr $prog $(basename "$body"): $requests answers, $not204 not $want, errors: connect $connect read $read write $write timeout $timeout"
+		die "the benchmark is void: not every push was answered $want"
 	fi
 	if [[ $prog != null ]]; then
 		if [[ $prog == recv ]]; then
@@ -268,8 +292,8 @@ wrk_run() {
 			stored=$(durable_files)
 		fi
 		if ((stored < requests)); then
-			fail "$tr $prog $(basename "$body"): $requests answered 204, $stored files stored"
-			die "the benchmark is void: pushes answered 204 are missing from the spool"
+			fail "$tr $prog $(basename "$body"): $requests answered $want, $stored files stored"
+			die "the benchmark is void: pushes answered $want are missing from the spool"
 		fi
 		if [[ $prog == recv ]]; then
 			clean_spool "${SPOOL[$tr]}"
@@ -281,10 +305,20 @@ wrk_run() {
 }
 
 declare -A MED ALL
-FORMATS=(json protobuf)
-declare -A EXT=([json]=json [protobuf]=pb)
-declare -A CTYPE=([json]=application/json [protobuf]=application/x-protobuf)
-total=$((${#SIZE_NAMES[@]} * 2 * 2 * RUNS * 3))
+declare -A EXT=([json]=json [protobuf]=pb [otlp]=otlp.pb)
+declare -A CTYPE=([json]=application/json [protobuf]=application/x-protobuf
+    [otlp]=application/x-protobuf)
+declare -A UPATH=([json]=/loki/api/v1/push [protobuf]=/loki/api/v1/push
+    [otlp]=/otlp/v1/logs)
+declare -A WANT=([json]=204 [protobuf]=204 [otlp]=200)
+# OTLP runs only against logthra-recv: its figure is the ratio to Loki's
+# protobuf push of the same entries, whose ceilings are measured already.
+progs_of() { if [[ $1 == otlp ]]; then echo recv; else echo recv null durable; fi; }
+total=0
+for fmt in "${FORMATS[@]}"; do
+	read -ra p <<<"$(progs_of "$fmt")"
+	total=$((total + ${#SIZE_NAMES[@]} * 2 * RUNS * ${#p[@]}))
+done
 note "throughput: $total runs of ${SECS} s (wrk -t$THREADS -c$CONNS), about $((total * (SECS + 1) / 60 + 1)) minutes"
 # Round after round of every combination, rather than all runs of one
 # after the other: what drifts during the benchmark (the machine's other
@@ -294,8 +328,11 @@ for ((r = 0; r < RUNS; r++)); do
 	for size in "${SIZE_NAMES[@]}"; do
 		for fmt in "${FORMATS[@]}"; do
 			for tr in cgi inetd; do
-				for prog in recv null durable; do
-					wrk_run "$tr" "$prog" "$BODIES/$size.${EXT[$fmt]}" "${CTYPE[$fmt]}"
+				for prog in $(progs_of "$fmt"); do
+					want=${WANT[$fmt]}
+					[[ $prog == recv ]] || want=204
+					wrk_run "$tr" "$prog" "$BODIES/$size.${EXT[$fmt]}" "${CTYPE[$fmt]}" \
+					    "${UPATH[$fmt]}" "$want"
 					ALL[$tr,$fmt,$size,$prog]+="$PUSHES "
 				done
 			done
@@ -306,10 +343,14 @@ done
 for size in "${SIZE_NAMES[@]}"; do
 	for fmt in "${FORMATS[@]}"; do
 		for tr in cgi inetd; do
-			for prog in recv null durable; do
+			for prog in $(progs_of "$fmt"); do
 				# shellcheck disable=SC2086 # a list of numbers
 				MED[$tr,$fmt,$size,$prog]=$(median ${ALL[$tr,$fmt,$size,$prog]})
 			done
+			if [[ $fmt == otlp ]]; then
+				ok "$tr $fmt $size: every answer 200, every push stored (pushes/s, recv: ${ALL[$tr,$fmt,$size,recv]% })"
+				continue
+			fi
 			ok "$tr $fmt $size: every answer 204, every push stored (pushes/s, recv: ${ALL[$tr,$fmt,$size,recv]% }; null: ${ALL[$tr,$fmt,$size,null]% }; durable: ${ALL[$tr,$fmt,$size,durable]% })"
 		done
 	done
@@ -357,6 +398,7 @@ mkdir -p "$(dirname "$OUT")"
 	printf '#transport\tformat\tsize\tjson_bytes\tbody_bytes\tentries\trecv_pushes_s\trecv_MB_s\tnull_pushes_s\tnull_MB_s\tratio\tdurable_pushes_s\tdurable_MB_s\tratio_durable\n'
 	for tr in cgi inetd; do
 		for fmt in "${FORMATS[@]}"; do
+			[[ $fmt != otlp ]] || continue
 			for size in "${SIZE_NAMES[@]}"; do
 				bytes=${JSON_BYTES[$size]}
 				[[ $fmt == json ]] || bytes=${PB_BYTES[$size]}
@@ -383,6 +425,34 @@ while IFS=$'\t' read -r tr fmt size _jb bytes _e a am b bm rt d _dm rd; do
 	printf '  %-6s %-9s %-5s %9s %11s %9s %11s %9s %6s %11s %7s%s\n' "$tr" "$fmt" "$size" "$bytes" "$a" "$am" "$b" "$bm" "$rt" "$d" "$rd" "$flag"
 done <"$OUT"
 printf '  (< : logthra-recv below 0.6 of the null responder)\n'
+
+# OpenTelemetry logs against Loki's protobuf push of the same entries.
+OTLP_OUT=${OUT%.tsv}-otlp.tsv
+if [[ " ${FORMATS[*]} " == *" otlp "* && " ${FORMATS[*]} " == *" protobuf "* ]]; then
+	{
+		printf '#transport\tsize\tentries\tloki_pb_bytes\totlp_bytes\tloki_pb_pushes_s\tloki_pb_entries_s\totlp_pushes_s\totlp_entries_s\tratio\n'
+		for tr in cgi inetd; do
+			for size in "${SIZE_NAMES[@]}"; do
+				a=${MED[$tr,protobuf,$size,recv]}
+				o=${MED[$tr,otlp,$size,recv]}
+				e=${ENTRIES[$size]}
+				printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tr" "$size" "$e" \
+				    "${PB_BYTES[$size]}" "${OTLP_BYTES[$size]}" \
+				    "$a" "$(per_s "$a" "$e")" "$o" "$(per_s "$o" "$e")" "$(ratio "$o" "$a")"
+			done
+		done
+	} >"$OTLP_OUT"
+	printf '\nOpenTelemetry logs (OTLP protobuf, uncompressed, /otlp/v1/logs) against\n'
+	printf 'Loki protobuf + snappy of the same entries, logthra-recv, medians\n\n'
+	printf '  %-6s %-5s %8s %10s %10s %12s %12s %12s %12s %6s\n' transport size entries "pb bytes" "otlp bytes" "pb push/s" "pb entries/s" "otlp push/s" "otlp ent./s" ratio
+	while IFS=$'\t' read -r tr size e pbb ob a ae o oe rt; do
+		[[ $tr == \#* ]] && continue
+		flag=
+		awk -v r="$rt" 'BEGIN { exit !(r < 0.8) }' && flag=' <'
+		printf '  %-6s %-5s %8s %10s %10s %12s %12s %12s %12s %6s%s\n' "$tr" "$size" "$e" "$pbb" "$ob" "$a" "$ae" "$o" "$oe" "$rt" "$flag"
+	done <"$OTLP_OUT"
+	printf '  (< : OTLP below 0.8 of the Loki protobuf push)\n'
+fi
 
 if ((DO_RSS)); then
 	printf '\nPeak RSS of logthra-recv in file mode (median of %s; /usr/bin/time %%M)\n\n' "$RUNS"
