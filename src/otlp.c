@@ -903,6 +903,10 @@ make_name(struct bag *b, const struct tref *prefix, const unsigned char *key,
 	}
 	bag_text(b, &o, name, b->name_cap);
 	if (prefix != NULL) {
+		/* The prefix lies in the arena the name goes to: room first,
+		 * so that appending cannot move it from under the copy. */
+		if (lt_buf_reserve(&b->arena, prefix->len + 1) < 0)
+			return -2;
 		tput(&o, tref_ptr(b, prefix), prefix->len);
 		tput(&o, "_", 1);
 	} else if (len > 0 && key[0] >= '0' && key[0] <= '9') {
