@@ -880,11 +880,86 @@ resource_logs(struct conv *c, json_t *obj, int depth)
 	return string_field(c, obj, "schemaUrl", "schema_url", 3);
 }
 
+/* Integer literals jansson cannot keep: past int64 (it refuses them as
+ * "too big integer") and -0 (an integer has no sign to keep).  Go's and
+ * JavaScript's encoders write such doubles that way: 1.2345678901234568e20
+ * as 123456789012345680000.  Every numeric field is also taken as a
+ * string holding the number, so these literals are quoted before jansson
+ * reads the text. */
+static int
+wide_integer(const char *s, size_t n)
+{
+	size_t digits = n - (s[0] == '-');
+
+	if (s[0] == '-' && digits == 1 && s[1] == '0')
+		return 1;
+	return digits > 18;
+}
+
+/* The end of the number starting at i (a '-' or a digit); *integer says
+ * whether it has neither fraction nor exponent. */
+static size_t
+number_end(const char *json, size_t len, size_t i, int *integer)
+{
+	if (json[i] == '-')
+		i++;
+	while (i < len && json[i] >= '0' && json[i] <= '9')
+		i++;
+	*integer = 1;
+	while (i < len && ((json[i] >= '0' && json[i] <= '9') ||
+			   json[i] == '.' || json[i] == 'e' || json[i] == 'E' ||
+			   json[i] == '+' || json[i] == '-')) {
+		*integer = 0;
+		i++;
+	}
+	return i;
+}
+
+/* Copies the text to copy with every wide integer literal quoted; copy
+ * stays empty when there is none.  Returns 0, or -1 when out of memory. */
+static int
+quote_wide_integers(const char *json, size_t len, struct lt_buf *copy)
+{
+	size_t i = 0, done = 0, end;
+	int in_string = 0, integer;
+
+	while (i < len) {
+		if (in_string) {
+			if (json[i] == '\\')
+				i++;
+			else if (json[i] == '"')
+				in_string = 0;
+			i++;
+			continue;
+		}
+		if (json[i] == '"' || (json[i] != '-' &&
+				       (json[i] < '0' || json[i] > '9'))) {
+			in_string = json[i] == '"';
+			i++;
+			continue;
+		}
+		end = number_end(json, len, i, &integer);
+		if (integer && wide_integer(json + i, end - i)) {
+			if (lt_buf_append(copy, json + done, i - done) < 0 ||
+			    lt_buf_append_byte(copy, '"') < 0 ||
+			    lt_buf_append(copy, json + i, end - i) < 0 ||
+			    lt_buf_append_byte(copy, '"') < 0)
+				return -1;
+			done = end;
+		}
+		i = end;
+	}
+	if (done > 0 && lt_buf_append(copy, json + done, len - done) < 0)
+		return -1;
+	return 0;
+}
+
 int
 lt_otlp_json_to_proto(const char *json, size_t len, struct lt_buf *out,
 		      char *err, size_t errlen)
 {
 	struct conv c;
+	struct lt_buf quoted = LT_BUF_INIT;
 	json_error_t jerr;
 	json_t *root;
 	size_t len0 = out->len;
@@ -894,9 +969,18 @@ lt_otlp_json_to_proto(const char *json, size_t len, struct lt_buf *out,
 	c.out = out;
 	c.err = err;
 	c.errlen = errlen;
+	if (quote_wide_integers(json, len, &quoted) < 0) {
+		lt_buf_free(&quoted);
+		(void)oom(&c);
+		return -2;
+	}
 	/* Duplicate keys are refused, as protobuf's JSON readers do. */
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
-			  &jerr);
+	root = quoted.len > 0
+		? json_loadb((const char *)quoted.data, quoted.len,
+			     JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr)
+		: json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+			     &jerr);
+	lt_buf_free(&quoted);
 	if (root == NULL) {
 		if (json_error_code(&jerr) == json_error_out_of_memory) {
 			(void)oom(&c);

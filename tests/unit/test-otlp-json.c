@@ -464,6 +464,17 @@ START_TEST(test_any_double)
 	a.n = 0;
 	f_double(&a, 4, 1e300);
 	expect_body("{'doubleValue':1e300}", &a);
+	/* How Go and JavaScript write these doubles: integer literals that
+	 * an int64 cannot hold, and -0 with its sign. */
+	a.n = 0;
+	f_double(&a, 4, 123456789012345680000.0);
+	expect_body("{'doubleValue':123456789012345680000}", &a);
+	a.n = 0;
+	f_double(&a, 4, -1e21);
+	expect_body("{'doubleValue':-1000000000000000000000}", &a);
+	a.n = 0;
+	f_double(&a, 4, -0.0);
+	expect_body("{'doubleValue':-0}", &a);
 }
 END_TEST
 
@@ -626,6 +637,8 @@ START_TEST(test_times)
 	/* Over INT64_MAX: only a string can say it to jansson. */
 	want = rec_fix64(1, UINT64_C(9223372036854775808));
 	expect_pb(jrec("{'timeUnixNano':'9223372036854775808'}"), &want);
+	/* and as a number, past what jansson keeps as an integer */
+	expect_pb(jrec("{'timeUnixNano':9223372036854775808}"), &want);
 	want = rec_fix64(11, UINT64_MAX);
 	expect_pb(jrec("{'observedTimeUnixNano':'18446744073709551615'}"),
 		  &want);
@@ -715,13 +728,15 @@ START_TEST(test_malformed)
 			 -1);
 	ck_assert_msg(strncmp(err, "malformed JSON at line 1, column ", 33) ==
 		      0, "%s", err);
-	/* A number past uint64 cannot be read by jansson. */
+	/* A number past uint64 is read (jansson gets it quoted), and
+	 * refused as out of range, not as malformed JSON. */
 	j = "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{"
-	    "\"timeUnixNano\":18446744073709551615}]}]}]}";
+	    "\"timeUnixNano\":18446744073709551616}]}]}]}";
 	ck_assert_int_eq(lt_otlp_json_to_proto(j, strlen(j), &out, err,
 					       sizeof(err)), -1);
-	ck_assert_msg(strncmp(err, "malformed JSON at line 1", 24) == 0, "%s",
-		      err);
+	ck_assert_str_eq(err, "resourceLogs[0].scopeLogs[0].logRecords[0]."
+			      "timeUnixNano: \"18446744073709551616\" is out "
+			      "of range");
 	ck_assert_uint_eq(out.len, 0);
 	lt_buf_free(&out);
 }
