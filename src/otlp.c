@@ -935,66 +935,71 @@ is_sep(char c)
 	return c == ' ' || c == ',' || c == '\t' || c == '\n';
 }
 
+/* The next name of a list at or after *s, its length in *n, or NULL at
+ * the end; *s moves past it. */
+static const char *
+next_name(const char **s, size_t *n)
+{
+	const char *p = *s, *e;
+
+	while (is_sep(*p))
+		p++;
+	if (*p == '\0')
+		return NULL;
+	for (e = p; *e != '\0' && !is_sep(*e); e++)
+		;
+	*n = (size_t)(e - p);
+	*s = e;
+	return p;
+}
+
 /* Whether list names key; with allow_prefix a name ending in '*'
  * matches every key that starts with what precedes it. */
 static int
 listed(const char *list, const unsigned char *key, size_t len,
        int allow_prefix)
 {
-	const char *s = list, *e;
+	const char *s = list, *name;
 	size_t n;
 
 	if (list == NULL)
 		return 0;
-	for (;;) {
-		while (is_sep(*s))
-			s++;
-		if (*s == '\0')
-			return 0;
-		for (e = s; *e != '\0' && !is_sep(*e); e++)
-			;
-		n = (size_t)(e - s);
-		if (allow_prefix && s[n - 1] == '*') {
-			if (n - 1 <= len && memcmp(s, key, n - 1) == 0)
+	while ((name = next_name(&s, &n)) != NULL) {
+		if (allow_prefix && name[n - 1] == '*') {
+			if (n - 1 <= len && memcmp(name, key, n - 1) == 0)
 				return 1;
-		} else if (n == len && memcmp(s, key, n) == 0) {
+		} else if (n == len && memcmp(name, key, n) == 0) {
 			return 1;
 		}
-		s = e;
 	}
+	return 0;
 }
 
 int
 lt_otlp_list_check(const char *list, int allow_prefix, char *err,
 		   size_t errlen)
 {
-	const char *s = list, *e, *star;
-	size_t n;
+	const char *s = list, *name, *star;
+	size_t n, i;
 
-	for (;;) {
-		while (is_sep(*s))
-			s++;
-		if (*s == '\0')
-			return 0;
-		for (e = s; *e != '\0' && !is_sep(*e); e++)
-			;
-		n = (size_t)(e - s);
-		star = memchr(s, '*', n);
-		if (star != NULL && (!allow_prefix || star != e - 1)) {
-			(void)snprintf(err, errlen, "\"%.*s\": %s", (int)n, s,
+	while ((name = next_name(&s, &n)) != NULL) {
+		star = memchr(name, '*', n);
+		if (star != NULL && (!allow_prefix || star != name + n - 1)) {
+			(void)snprintf(err, errlen, "\"%.*s\": %s", (int)n, name,
 				       allow_prefix ?
 				       "'*' may only end a name" :
 				       "'*' is not allowed here");
 			return -1;
 		}
-		for (; s < e; s++)
-			if ((unsigned char)*s < 0x21 || *s == 0x7f) {
+		for (i = 0; i < n; i++)
+			if ((unsigned char)name[i] < 0x21 || name[i] == 0x7f) {
 				(void)snprintf(err, errlen,
 					       "a name holds control character "
-					       "0x%02x", (unsigned char)*s);
+					       "0x%02x", (unsigned char)name[i]);
 				return -1;
 			}
 	}
+	return 0;
 }
 
 /* --- attributes ---------------------------------------------------------- */
