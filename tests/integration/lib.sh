@@ -1244,6 +1244,20 @@ start_inetd() {
 
 # --- Node.js clients ------------------------------------------------------------
 
+# lt_npm_unavailable REASON: ends a test whose npm clients cannot run:
+# a failure naming REASON (with npm's output, when there is some), or a
+# skip when LOGTHRA_ALLOW_SKIP=1 says a skip is acceptable here.
+lt_npm_unavailable() {
+	LT_FINISHED=1
+	if [[ "${LOGTHRA_ALLOW_SKIP:-0}" == 1 ]]; then
+		printf 'SKIP: %s (%s)\n' "$LT_NAME" "$1"
+		exit 77
+	fi
+	[[ ! -s "$T/npm.log" ]] || tail -n 20 "$T/npm.log" | sed 's/^/#   /'
+	printf 'FAIL: %s (%s; set LOGTHRA_ALLOW_SKIP=1 to skip)\n' "$LT_NAME" "$1"
+	exit 1
+}
+
 # lt_install_clients: installs the libraries pinned in
 # tests/clients/package-lock.json with npm ci into
 # BUILD/tests/clients-deps, unless that lock was installed there before

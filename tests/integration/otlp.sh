@@ -27,21 +27,11 @@ need_built
 CLIENTS=$abs_top_srcdir/tests/clients
 EXPECT=$CLIENTS/otlp-expect.js
 
-npm_unavailable() {
-	LT_FINISHED=1
-	if [[ "${LOGTHRA_ALLOW_SKIP:-0}" == 1 ]]; then
-		printf 'SKIP: %s (%s)\n' "$LT_NAME" "$1"
-		exit 77
-	fi
-	[[ ! -s "$T/npm.log" ]] || tail -n 20 "$T/npm.log" | sed 's/^/#   /'
-	printf 'FAIL: %s (%s; set LOGTHRA_ALLOW_SKIP=1 to skip)\n' "$LT_NAME" "$1"
-	exit 1
-}
 node -e 'const [a, b] = process.versions.node.split(".").map(Number);
 process.exit(a > 18 || (a === 18 && b >= 19) ? 0 : 1)' ||
-    npm_unavailable "node $(node --version) is older than 18.19, which OpenTelemetry's SDK needs"
+    lt_npm_unavailable "node $(node --version) is older than 18.19, which OpenTelemetry's SDK needs"
 lt_install_clients ||
-    npm_unavailable "npm ci of tests/clients/package-lock.json failed"
+    lt_npm_unavailable "npm ci of tests/clients/package-lock.json failed"
 
 # --- settings and servers -------------------------------------------------------
 

@@ -18,18 +18,8 @@ need_built
 
 CLIENTS=$abs_top_srcdir/tests/clients
 
-npm_unavailable() {
-	LT_FINISHED=1
-	if [[ "${LOGTHRA_ALLOW_SKIP:-0}" == 1 ]]; then
-		printf 'SKIP: %s (%s)\n' "$LT_NAME" "$1"
-		exit 77
-	fi
-	[[ ! -s "$T/npm.log" ]] || tail -n 20 "$T/npm.log" | sed 's/^/#   /'
-	printf 'FAIL: %s (%s; set LOGTHRA_ALLOW_SKIP=1 to skip)\n' "$LT_NAME" "$1"
-	exit 1
-}
 lt_install_clients ||
-    npm_unavailable "npm ci of tests/clients/package-lock.json failed"
+    lt_npm_unavailable "npm ci of tests/clients/package-lock.json failed"
 
 SPOOL=$T/spool
 mkdir -p "$SPOOL"
