@@ -2,8 +2,7 @@
 # docs/recipes/nginx.md: logthra-recv as a CGI program of Debian's nginx
 # and fcgiwrap, configured with the recipe's sites-available/logthra:
 # JSON, gzip, protobuf and chunked pushes, the Authorization header,
-# refusals passed through, the spool's modes, nginx's own body limit,
-# /ready.
+# refusals passed through, the spool's modes, nginx's own body limit.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/recipe-lib.sh"
 
@@ -68,11 +67,6 @@ recipe_refuse 413 "a 17 MiB body" -H 'Content-Type: application/json' \
     -H 'tenant-id: acme' -H "Authorization: Bearer $TOKEN" \
     --data-binary "@$T/17m.json" "$SERVER_URL/api/push"
 check_contains "<center>nginx/" "$HTTP_BODY" "the 413 is nginx's"
-
-note "the recipe's /ready reaches logthra-recv, no credentials asked"
-http_req "$SERVER_URL/ready"
-check_status 200 "GET /ready"
-check_eq ready "$HTTP_BODY" "its body is Loki's"
 
 http_req "$SERVER_URL/api/push/x"
 check_status 404 "other paths stay nginx's"
