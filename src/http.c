@@ -954,6 +954,8 @@ lt_response_format(struct lt_buf *b, const struct lt_response *resp, int cgi,
 		return -1;
 	if (lt_buf_append(b, "\r\n", 2) < 0)
 		return -1;
+	if (resp->head)
+		return 0;
 	if (body && (lt_buf_append(b, resp->message, mlen) < 0 ||
 		     lt_buf_append_byte(b, '\n') < 0))
 		return -1;

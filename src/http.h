@@ -50,6 +50,8 @@ struct lt_response {
 	int retry_after;        /* seconds; 0 = no Retry-After header */
 	const char *allow;      /* Allow header for 405, or NULL */
 	const char *www_authenticate; /* WWW-Authenticate for 401, or NULL */
+	int head;               /* the answer to HEAD: the headers a GET
+				 * would get, without the body */
 	char message[LT_RESPONSE_MESSAGE_MAX]; /* the text/plain body (empty
 				 * for 204); with content_type set, what the
 				 * log says of the answer */

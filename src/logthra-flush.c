@@ -51,6 +51,8 @@ usage(void)
 		"      --print-ddl            print the CREATE statements for the server and exit\n"
 		"      --server-version=X.Y   with --print-ddl, for that version, not connecting\n"
 		"      --print-config         print the effective settings and exit\n"
+		"      --check-config         check the configuration file and the\n"
+		"                             password file, then exit\n"
 		"  -v, --verbose              say more (twice for debug messages)\n"
 		"  -V, --version              output version information, then exit\n"
 		"  -?, --help                 show this help, then exit\n\n"
@@ -64,7 +66,7 @@ usage(void)
 }
 
 enum { OPT_BATCH_BYTES = 256, OPT_BATCH_ROWS, OPT_PRINT_DDL, OPT_PRINT_CONFIG,
-       OPT_RETRY_NOW, OPT_FOLLOW_DELAY, OPT_STATUS, OPT_JSON, OPT_NO_PING,
+       OPT_CHECK_CONFIG, OPT_RETRY_NOW, OPT_FOLLOW_DELAY, OPT_STATUS, OPT_JSON, OPT_NO_PING,
        OPT_METRICS_FILE, OPT_RETENTION, OPT_MIGRATE, OPT_DRY_RUN,
        OPT_SERVER_VERSION, OPT_CLUSTER, OPT_SHARD_URLS };
 
@@ -87,6 +89,7 @@ static const struct option long_options[] = {
 	{"follow", no_argument, NULL, 'F'},
 	{"follow-delay", required_argument, NULL, OPT_FOLLOW_DELAY},
 	{"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
+	{"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
 	{"status", no_argument, NULL, OPT_STATUS},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"no-ping", no_argument, NULL, OPT_NO_PING},
@@ -574,7 +577,7 @@ main(int argc, char **argv)
 {
 	struct lt_cli cli = {0};
 	struct lt_options o;
-	int c, ddl = 0, show = 0, flags = 0, follow_mode = 0, status;
+	int c, ddl = 0, show = 0, check = 0, flags = 0, follow_mode = 0, status;
 	int status_mode = 0, json = 0, do_ping = 1, migrate_mode = 0, dry_run = 0;
 	const char *given_version = NULL;
 	char days[32];
@@ -610,6 +613,7 @@ main(int argc, char **argv)
 		case 'F': follow_mode = 1; break;
 		case OPT_FOLLOW_DELAY: lt_cli_set(&cli, "--follow-delay", "follow_delay", optarg); break;
 		case OPT_PRINT_CONFIG: show = 1; break;
+		case OPT_CHECK_CONFIG: check = 1; break;
 		case OPT_STATUS: status_mode = 1; break;
 		case OPT_JSON: json = 1; break;
 		case OPT_NO_PING: do_ping = 0; break;
@@ -631,6 +635,8 @@ main(int argc, char **argv)
 		lt_try_help();
 		return 1;
 	}
+	if (check)
+		return lt_cli_check_config(&cli, LT_CHECK_PASSWORD, check_names);
 	if (lt_cli_apply(&cli, &o) < 0)
 		return 1;
 	/* --status reads the password file itself, when it may. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "config_error.h"
 #include "flush.h"
 #include "http.h"
 #include "log.h"
@@ -52,6 +53,9 @@ usage(void)
 		"  -o, --output=FORMAT        lines or json (default lines)\n"
 		"      --default-tenant=TENANT  tenant of requests that name none\n"
 		"      --print-config         print the effective settings and exit\n"
+		"      --check-config         check the configuration file, the\n"
+		"                             credentials file and the password file,\n"
+		"                             then exit\n"
 		"  -v, --verbose              say more (twice for debug messages)\n"
 		"  -V, --version              output version information, then exit\n"
 		"  -?, --help                 show this help, then exit\n\n"
@@ -64,7 +68,7 @@ usage(void)
 
 enum {
 	OPT_DEFAULT_TENANT = 256, OPT_PRINT_CONFIG, OPT_SINCE, OPT_FROM,
-	OPT_TO, OPT_LIMIT, OPT_FORWARD, OPT_STEP, OPT_INSTANT,
+	OPT_TO, OPT_LIMIT, OPT_FORWARD, OPT_STEP, OPT_INSTANT, OPT_CHECK_CONFIG,
 };
 
 static const struct option long_options[] = {
@@ -81,6 +85,7 @@ static const struct option long_options[] = {
 	{"instant", no_argument, NULL, OPT_INSTANT},
 	{"default-tenant", required_argument, NULL, OPT_DEFAULT_TENANT},
 	{"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
+	{"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, 'V'},
 	{"help", no_argument, NULL, '?'},
@@ -347,7 +352,7 @@ main(int argc, char **argv)
 	enum mode mode = MODE_AUTO;
 	struct lt_auth *auth = NULL;
 	int64_t ns;
-	int c, show = 0, status;
+	int c, show = 0, check = 0, status;
 
 	lt_log_init(argv[0]);
 	lt_cli_early(argc, argv, usage);
@@ -388,6 +393,7 @@ main(int argc, char **argv)
 		case OPT_INSTANT: cmd.instant = 1; break;
 		case OPT_DEFAULT_TENANT: lt_cli_set(&cli, "--default-tenant", "default_tenant", optarg); break;
 		case OPT_PRINT_CONFIG: show = 1; break;
+		case OPT_CHECK_CONFIG: check = 1; break;
 		default:
 			lt_cli_common(&cli, c, argv, usage);
 		}
@@ -395,15 +401,25 @@ main(int argc, char **argv)
 	if (mode == MODE_AUTO)
 		mode = optind < argc ? MODE_COMMAND : auto_mode();
 	lt_cli_operands(argc, argv, mode == MODE_COMMAND ? 1 : 0);
-	if (mode == MODE_COMMAND && !show && optind == argc) {
+	if (mode == MODE_COMMAND && !show && !check && optind == argc) {
 		lt_error("no query given");
 		lt_hint("Run, for example: %s '{app=\"api\"} |= \"error\"' --since=1h",
 			lt_progname());
 		return 1;
 	}
 	lt_log_set_verbosity(cli.verbose);
-	if (lt_cli_apply(&cli, &o) < 0)
+	if (check)
+		return lt_cli_check_config(&cli, LT_CHECK_CREDENTIALS |
+					   LT_CHECK_PASSWORD, NULL);
+	if (mode == MODE_INETD && !show)
+		lt_log_keep_stderr_off_the_wire(); /* before anything is logged */
+	if (lt_cli_apply(&cli, &o) < 0) {
+		/* Every request still gets an answer: 500 and the error. */
+		if (!show && (mode == MODE_CGI || mode == MODE_INETD))
+			lt_config_error_serve(mode == MODE_CGI,
+					      lt_log_last_error());
 		return 1;
+	}
 	if (show) {
 		lt_options_print(&o);
 		status = 0;
@@ -416,7 +432,6 @@ main(int argc, char **argv)
 		(void)lt_recv_load_auth(&o, &auth);
 		status = run_cgi(&o);
 	} else if (mode == MODE_INETD) {
-		lt_log_keep_stderr_off_the_wire();
 		(void)lt_options_read_password(&o);
 		status = run_inetd(&o);
 	} else {

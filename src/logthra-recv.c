@@ -13,11 +13,13 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "config_error.h"
 #include "flush.h"
 #include "http.h"
 #include "log.h"
 #include "options.h"
 #include "query_http.h"
+#include "ready.h"
 #include "recv.h"
 #include "spool.h"
 
@@ -48,6 +50,8 @@ usage(void)
 		"                             list, or *); the token goes to stderr\n"
 		"      --default-tenant=TENANT  tenant of requests that name none\n"
 		"      --print-config         print the effective settings and exit\n"
+		"      --check-config         check the configuration file and the\n"
+		"                             credentials file, then exit\n"
 		"  -v, --verbose              say more (twice for debug messages)\n"
 		"  -V, --version              output version information, then exit\n"
 		"  -?, --help                 show this help, then exit\n\n"
@@ -57,12 +61,14 @@ usage(void)
 		"protobuf or JSON, optionally gzip or deflate; tenant from the\n"
 		"X-Scope-OrgID or tenant-id header.  Loki's query paths\n"
 		"(/loki/api/v1/query_range, /labels, ...) are answered as by\n"
-		"logthra-query(1).\n",
+		"logthra-query(1).  GET /ready answers 200 when the spool can take\n"
+		"a push, else 503 and why.\n",
 		lt_progname(), lt_progname(), lt_progname(), lt_progname(),
 		LT_DEFAULT_SPOOL);
 }
 
-enum { OPT_DEFAULT_TENANT = 256, OPT_PRINT_CONFIG, OPT_NEW_TOKEN };
+enum { OPT_DEFAULT_TENANT = 256, OPT_PRINT_CONFIG, OPT_NEW_TOKEN,
+       OPT_CHECK_CONFIG };
 
 static const struct option long_options[] = {
 	{"config", required_argument, NULL, 'c'},
@@ -72,6 +78,7 @@ static const struct option long_options[] = {
 	{"format", required_argument, NULL, 'f'},
 	{"default-tenant", required_argument, NULL, OPT_DEFAULT_TENANT},
 	{"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
+	{"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
 	{"new-token", no_argument, NULL, OPT_NEW_TOKEN},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, 'V'},
@@ -127,7 +134,10 @@ run_cgi(struct lt_options *o)
 	int body_read = 0;
 
 	lt_request_init(&req);
-	if (lt_cgi_read_head(&req, &resp) == 0 && lt_query_is_path(req.path)) {
+	if (lt_cgi_read_head(&req, &resp) == 0 &&
+	    lt_recv_is_ready_path(req.path)) {
+		lt_recv_ready(o, &req, &resp);
+	} else if (resp.status == 0 && lt_query_is_path(req.path)) {
 		/* One address for pushes and queries: the query front
 		 * answers the read paths. */
 		read_password_once(o);
@@ -169,6 +179,15 @@ serve_one(struct lt_options *o, struct lt_conn *c, struct lt_auth **auth)
 	rr = lt_http_read_head(c, &req, &o->http, &resp);
 	if (rr == LT_READ_CLOSED)
 		goto out;
+	if (rr == LT_READ_OK && lt_recv_is_ready_path(req.path)) {
+		/* A probe's body, if it sends one, is read so that the
+		 * connection stays usable. */
+		if (lt_http_read_body(c, &req, &o->http, &resp) == 0) {
+			lt_recv_ready(o, &req, &resp);
+			keep = req.keep_alive;
+		}
+		goto answer;
+	}
 	if (rr == LT_READ_OK)
 		(void)lt_recv_load_auth(o, auth);
 	if (rr == LT_READ_OK && lt_query_is_path(req.path)) {
@@ -184,6 +203,7 @@ serve_one(struct lt_options *o, struct lt_conn *c, struct lt_auth **auth)
 		/* Only a fully read request leaves the connection usable. */
 		keep = req.keep_alive;
 	}
+answer:
 	lt_recv_answer_otlp(&req, &resp);
 	log_refusal(&resp);
 	if (lt_http_write_response(c, &resp, keep) < 0)
@@ -379,7 +399,7 @@ main(int argc, char **argv)
 	enum mode mode = MODE_AUTO;
 	const char *tenant = NULL;
 	struct lt_auth *auth = NULL;
-	int c, show = 0, token = 0, otlp = 0, status;
+	int c, show = 0, check = 0, token = 0, otlp = 0, status;
 
 	/* Before anything is created: the spool needs the group's bits. */
 	(void)lt_spool_umask();
@@ -407,6 +427,7 @@ main(int argc, char **argv)
 		case OPT_DEFAULT_TENANT: lt_cli_set(&cli, "--default-tenant", "default_tenant", optarg); break;
 		case OPT_PRINT_CONFIG: show = 1; break;
 		case OPT_NEW_TOKEN: token = 1; break;
+		case OPT_CHECK_CONFIG: check = 1; break;
 		default:
 			lt_cli_common(&cli, c, argv, usage);
 		}
@@ -421,8 +442,18 @@ main(int argc, char **argv)
 	if (!token)
 		lt_cli_operands(argc, argv, mode == MODE_FILE ? 1 : 0);
 	lt_log_set_verbosity(cli.verbose);
-	if (lt_cli_apply(&cli, &o) < 0)
+	if (check)
+		return lt_cli_check_config(&cli, LT_CHECK_CREDENTIALS, NULL);
+	if (mode == MODE_INETD && !token && !show)
+		lt_log_keep_stderr_off_the_wire(); /* before anything is logged */
+	if (lt_cli_apply(&cli, &o) < 0) {
+		/* The request still gets an answer: 500 and the error,
+		 * rather than an empty reply or a web server's bare 502. */
+		if (!token && !show && (mode == MODE_CGI || mode == MODE_INETD))
+			lt_config_error_serve(mode == MODE_CGI,
+					      lt_log_last_error());
 		return 1;
+	}
 	if (token) {
 		status = new_token(&o, argv[optind], argv[optind + 1]);
 	} else if (show) {
@@ -435,7 +466,6 @@ main(int argc, char **argv)
 		(void)lt_recv_load_auth(&o, &auth);
 		status = run_cgi(&o);
 	} else if (mode == MODE_INETD) {
-		lt_log_keep_stderr_off_the_wire(); /* before anything is logged */
 		status = run_inetd(&o);
 	} else {
 		status = run_file(&o, tenant, optind < argc ? argv[optind] : "-",

@@ -22,11 +22,13 @@ usage(void)
 		"%s recovers interrupted work in the spool.\n\n"
 		"Usage:\n"
 		"  %s --recover [OPTION]...\n"
-		"  %s [OPTION]... ARCHIVE...\n\n"
+		"  %s [OPTION]... ARCHIVE...\n"
+		"  %s --check-config [OPTION]...\n\n"
 		"Actions:\n"
 		"      --recover              take back interrupted claims, remove stale\n"
 		"                             temporary files and half-written archives\n"
-		"  ARCHIVE...                 re-import the spool files in these archives\n\n"
+		"  ARCHIVE...                 re-import the spool files in these archives\n"
+		"      --check-config         check the configuration file, then exit\n\n"
 		"Re-import options:\n"
 		"      --tenant=TENANT        only this tenant's files\n"
 		"      --since=TIME           only entries at or after TIME (a timestamp,\n"
@@ -42,11 +44,12 @@ usage(void)
 		"  -v, --verbose              say more\n"
 		"  -V, --version              output version information, then exit\n"
 		"  -?, --help                 show this help, then exit\n",
-		lt_progname(), lt_progname(), lt_progname(), LT_DEFAULT_SPOOL);
+		lt_progname(), lt_progname(), lt_progname(), lt_progname(),
+		LT_DEFAULT_SPOOL);
 }
 
 enum { OPT_RECOVER = 256, OPT_TMP_MAX_AGE, OPT_TENANT, OPT_SINCE, OPT_UNTIL,
-       OPT_FORCE };
+       OPT_FORCE, OPT_CHECK_CONFIG };
 
 static const struct option long_options[] = {
 	{"recover", no_argument, NULL, OPT_RECOVER},
@@ -58,6 +61,7 @@ static const struct option long_options[] = {
 	{"until", required_argument, NULL, OPT_UNTIL},
 	{"dry-run", no_argument, NULL, 'n'},
 	{"force", no_argument, NULL, OPT_FORCE},
+	{"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, 'V'},
 	{"help", no_argument, NULL, '?'},
@@ -124,7 +128,7 @@ main(int argc, char **argv)
 	struct lt_options o;
 	struct lt_replay_opts ro = {0};
 	const char *since = NULL, *until = NULL;
-	int c, want_recover = 0, status;
+	int c, want_recover = 0, check = 0, status;
 
 	/* Before anything is created: the spool needs the group's bits. */
 	(void)lt_spool_umask();
@@ -139,9 +143,15 @@ main(int argc, char **argv)
 		case OPT_UNTIL: until = optarg; break;
 		case 'n': ro.dry_run = 1; break;
 		case OPT_FORCE: ro.force = 1; break;
+		case OPT_CHECK_CONFIG: check = 1; break;
 		default:
 			lt_cli_common(&cli, c, argv, usage);
 		}
+	}
+	if (check) {
+		lt_cli_operands(argc, argv, 0);
+		lt_log_set_verbosity(cli.verbose);
+		return lt_cli_check_config(&cli, 0, NULL);
 	}
 	if (want_recover == (optind < argc)) {
 		lt_error(want_recover ? "--recover takes no archives"

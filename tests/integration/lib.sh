@@ -1378,7 +1378,8 @@ ${NGINX_LOCATION_EXTRA:-}
 	fastcgi_param LOGTHRA_CONFIG $LOGTHRA_CONFIG;
 $params	fastcgi_pass unix:$sock;
 EOF
-	# Loki's read paths go to logthra-query, as docs/recipes/nginx.md has it.
+	# Loki's read paths go to logthra-query, as docs/recipes/nginx.md has
+	# it; /ready, which probes the spool, stays logthra-recv's.
 	sed "s|SCRIPT_FILENAME $recv;|SCRIPT_FILENAME $LT_CGI_QUERY;|" \
 	    "$dir/logthra-fastcgi.conf" >"$dir/logthra-query-fastcgi.conf"
 	printf '\tfastcgi_buffering off;\n' >>"$dir/logthra-query-fastcgi.conf"
@@ -1410,7 +1411,7 @@ http {
 		location ~ ^/(api/push|loki/api/v1/push)\$ {
 			include $dir/logthra-fastcgi.conf;
 		}
-		location ~ ^/(loki/api/v1/(query_range|query|labels|label|label/[^/]+/values|series|index/stats|status/buildinfo)|ready)\$ {
+		location ~ ^/(loki/api/v1/(query_range|query|labels|label|label/[^/]+/values|series|index/stats|status/buildinfo))\$ {
 			include $dir/logthra-query-fastcgi.conf;
 		}
 		location / {

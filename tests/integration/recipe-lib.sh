@@ -123,6 +123,11 @@ recipe_refuse() {
 recipe_checks() {
 	local url=$1 auth=(-H "Authorization: Bearer $TOKEN") f bad=
 
+	note "/ready reaches logthra-recv, no credentials asked"
+	http_req "$url/ready"
+	check_status 200 "GET /ready"
+	check_eq ready "$HTTP_BODY" "its body is Loki's"
+
 	note "pushes with a bearer token"
 	push "$url/api/push" "$SEED" -H 'tenant-id: acme' "${auth[@]}"
 	check_status 204 "the seed push to /api/push"

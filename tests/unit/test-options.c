@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "log.h"
 #include "options.h"
 
 static char *
@@ -369,6 +370,98 @@ START_TEST(test_empty_required)
 }
 END_TEST
 
+/* A setting name that is not a word is not repeated: the message may
+ * reach an HTTP answer, and "clickhouse_password hunter2 = x" must not
+ * show the password there. */
+START_TEST(test_unknown_name_not_echoed)
+{
+	struct lt_options o;
+	char err[512];
+
+	lt_options_defaults(&o);
+	ck_assert_int_eq(lt_options_set(&o, "clickhouse_password hunter2", "x",
+					err, sizeof(err)), -1);
+	ck_assert_ptr_null(strstr(err, "hunter2"));
+	ck_assert_ptr_nonnull(strstr(err, "syntax error"));
+	ck_assert_int_eq(lt_options_set(&o, "max_bdy_size", "1", err,
+					sizeof(err)), -1);
+	ck_assert_str_eq(err, "unrecognized setting \"max_bdy_size\"");
+	lt_options_free(&o);
+}
+END_TEST
+
+static int check_calls;
+
+static int
+failing_check(const struct lt_options *o)
+{
+	(void)o;
+	check_calls++;
+	return -1;
+}
+
+static int
+passing_check(const struct lt_options *o)
+{
+	ck_assert_str_eq(o->spool, "/checked");
+	check_calls++;
+	return 0;
+}
+
+/* --check-config: 0 for a good file, 1 with the error (PATH:LINE) kept
+ * for the log, for a bad file, a missing credentials file, a password
+ * file others can read, or a program's own check that fails. */
+START_TEST(test_check_config)
+{
+	struct lt_cli cli = {0};
+	char want[256], *path, pw[] = "/tmp/logthra-test-pw-XXXXXX";
+	int fd;
+
+	path = write_config("spool = /checked\n");
+	cli.config = path;
+	check_calls = 0;
+	ck_assert_int_eq(lt_cli_check_config(&cli, 0, passing_check), 0);
+	ck_assert_int_eq(check_calls, 1);
+	ck_assert_int_eq(lt_cli_check_config(&cli, 0, failing_check), 1);
+	ck_assert_int_eq(check_calls, 2);
+	ck_assert_int_eq(unlink(path), 0);
+
+	path = write_config("spool = /checked\n\nmax_age = soon\n");
+	cli.config = path;
+	lt_log_clear_last_error();
+	check_calls = 0;
+	ck_assert_int_eq(lt_cli_check_config(&cli, 0, passing_check), 1);
+	ck_assert_int_eq(check_calls, 0);
+	(void)snprintf(want, sizeof(want), "%s:3: invalid value \"soon\" "
+		       "for setting \"max_age\"", path);
+	ck_assert_ptr_nonnull(strstr(lt_log_last_error(), want));
+	ck_assert_int_eq(unlink(path), 0);
+
+	path = write_config("credentials_file = /nonexistent/credentials\n");
+	cli.config = path;
+	ck_assert_int_eq(lt_cli_check_config(&cli, 0, NULL), 0);
+	lt_log_clear_last_error();
+	ck_assert_int_eq(lt_cli_check_config(&cli, LT_CHECK_CREDENTIALS, NULL), 1);
+	ck_assert_ptr_nonnull(strstr(lt_log_last_error(),
+				     "/nonexistent/credentials"));
+	ck_assert_int_eq(unlink(path), 0);
+
+	fd = mkstemp(pw);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "secret\n", 7), 7);
+	ck_assert_int_eq(close(fd), 0);
+	ck_assert_int_eq(chmod(pw, 0644), 0);
+	(void)snprintf(want, sizeof(want), "clickhouse_password_file = %s\n", pw);
+	path = write_config(want);
+	cli.config = path;
+	ck_assert_int_eq(lt_cli_check_config(&cli, LT_CHECK_PASSWORD, NULL), 1);
+	ck_assert_int_eq(chmod(pw, 0600), 0);
+	ck_assert_int_eq(lt_cli_check_config(&cli, LT_CHECK_PASSWORD, NULL), 0);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(unlink(pw), 0);
+}
+END_TEST
+
 static Suite *
 options_suite(void)
 {
@@ -387,6 +480,8 @@ options_suite(void)
 	tcase_add_test(tc, test_bad_config);
 	tcase_add_test(tc, test_password_file);
 	tcase_add_test(tc, test_empty_required);
+	tcase_add_test(tc, test_unknown_name_not_echoed);
+	tcase_add_test(tc, test_check_config);
 	suite_add_tcase(s, tc);
 	return s;
 }
