@@ -22,6 +22,7 @@ struct lt_push_parse {
 	int stream_sent;    /* the sink has seen this stream's labels */
 	struct lt_label *labels;
 	size_t n_labels, cap_labels;
+	size_t empty_labels; /* this stream's labels left out as empty */
 	struct lt_label *meta;
 	size_t cap_meta;
 	size_t msg_len;     /* bytes of res->message in use */

@@ -769,10 +769,12 @@ reserve_pairs(struct json_parse *jp, struct lt_label **a, size_t *cap,
 
 /* Reads an object of name/string pairs (a stream's labels, an entry's
  * metadata) into *a, keeping at most max pairs; *count gets the number
- * of members and *bad the first whose value is not a string. */
+ * of members and *bad the first whose value is not a string.  With
+ * drop_empty (labels) a pair whose value is "" is left out, and not
+ * counted, as Loki does. */
 static int
 read_pairs(struct json_parse *jp, struct lt_label **a, size_t *cap,
-	   size_t max, size_t *count, struct val *bad_name)
+	   size_t max, int drop_empty, size_t *count, struct val *bad_name)
 {
 	struct rd *r = &jp->rd;
 	struct lt_label *l;
@@ -794,6 +796,14 @@ read_pairs(struct json_parse *jp, struct lt_label **a, size_t *cap,
 			}
 			if (skip_value(r) < 0)
 				return -1;
+		} else if (drop_empty && r->pos + 1 < r->len &&
+			   r->s[r->pos + 1] == '"') {
+			/* "": Loki leaves the label out before it counts
+			 * them (an escape never makes an empty string). */
+			jp->core.empty_labels++;
+			if (str_read(r, NULL, NULL, NULL) < 0)
+				return -1;
+			continue;
 		} else if (*count < max) {
 			if (reserve_pairs(jp, a, cap, *count + 1) < 0)
 				return -1;
@@ -849,7 +859,7 @@ v1_entry(struct json_parse *jp)
 		if (n < 2)
 			rc = read_val(r, &v[n]);
 		else if (n == 2 && (v[2].type = cur(r)) == '{')
-			rc = read_pairs(jp, &jp->meta, &jp->cap_meta, SIZE_MAX,
+			rc = read_pairs(jp, &jp->meta, &jp->cap_meta, SIZE_MAX, 0,
 					&n_md, &bad_md);
 		else
 			rc = skip_value(r);
@@ -1068,8 +1078,8 @@ stream(struct json_parse *jp)
 						  "object");
 			st.has_stream = 1;
 			rc = read_pairs(jp, &jp->lab, &jp->cap_lab,
-					p->lim->max_label_names, &st.n_labels,
-					&st.bad_label);
+					p->lim->max_label_names, 1,
+					&st.n_labels, &st.bad_label);
 		} else if (IS(k, kl, "values")) {
 			if (st.has_stream)
 				rc = values_now(jp, &st);

@@ -595,8 +595,8 @@ START_TEST(test_drop_list)
 	ck_assert_int_eq(run(&b), 0);
 	ck_assert_str_eq(logtext(), "");
 	ck_assert_uint_eq(result.rejected, 1);
-	ck_assert_str_eq(result.message, "resource 1: no labels (a stream "
-					 "needs at least one)");
+	ck_assert_str_eq(result.message, "resource 1: at least one label "
+					 "pair is required per stream");
 	lt_buf_free(&b);
 }
 END_TEST

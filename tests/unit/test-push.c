@@ -267,7 +267,8 @@ START_TEST(test_structure)
 	ck_assert_refused("{\"streams\":[{\"stream\":{\"a\":1},\"values\":[]}]}",
 			   "stream 1: label \"a\" is not a string");
 	ck_assert_rejected("{\"streams\":[{\"stream\":{},\"values\":[]}]}",
-			   "stream 1: no labels");
+			   "stream 1: at least one label pair is required per "
+			   "stream");
 	ck_assert_refused(ONE("[\"1\",\"a\"],\"x\""),
 			   "stream 1 {app=\"x\"}: entry 2: not an array");
 	ck_assert_refused(ONE("[\"1\"]"), "entry 1: not an array");
@@ -332,8 +333,6 @@ START_TEST(test_labels)
 			   "invalid label name \"a-b\"");
 	ck_assert_rejected("{\"streams\":[{\"stream\":{\"\":\"x\"},\"values\":[]}]}",
 			   "invalid label name \"\"");
-	ck_assert_rejected("{\"streams\":[{\"stream\":{\"app\":\"\"},\"values\":[]}]}",
-			   "stream 1: label \"app\" has an empty value");
 
 	/* 15 labels pass, 16 do not. */
 	ck_assert_int_eq(lt_buf_printf(&b, "{\"streams\":[{\"stream\":{"), 0);
@@ -495,8 +494,76 @@ START_TEST(test_partial)
 			 "stream 1 {app=\"a\"}: entry 2: line too long (4 bytes, limit 3)\n"
 			 "stream 1 {app=\"a\"}: entry 3: invalid timestamp \"x\": not a "
 			 "number of unix nanoseconds, a date (2024-01-01) or an RFC 3339 time\n"
-			 "stream 2: label \"app\" has an empty value");
+			 "stream 2: at least one label pair is required per stream "
+			 "(labels with an empty value are left out)");
 	ck_assert_str_eq(logtext(), "S app=a\nE 1 ok\nE 3 yes\nS app=c\nE 4 end\n");
+}
+END_TEST
+
+/* Loki leaves out a label with an empty value and keeps the entries:
+ * {app="x",env=""} is the stream {app="x"}.  It is left out before the
+ * duplicate names and the label count are checked; a stream left with no
+ * label is refused in Loki's words. */
+START_TEST(test_empty_label_values)
+{
+	struct lt_buf b = LT_BUF_INIT;
+	int i;
+
+	ck_assert_int_eq(
+	    push("{\"streams\":[{\"stream\":{\"app\":\"x\",\"env\":\"\"},"
+		 "\"values\":[[\"2024-01-01\",\"one\"]]},"
+		 "{\"stream\":{\"app\":\"x\"},\"values\":[[\"2024-01-01\",\"two\"]]},"
+		 "{\"stream\":{\"a\":\"\",\"app\":\"y\",\"z\":\"\"},"
+		 "\"values\":[[\"2024-01-01\",\"three\"]]}]}"),
+	    0);
+	ck_assert_uint_eq(res.accepted, 3);
+	ck_assert_uint_eq(res.rejected, 0);
+	ck_assert_str_eq(logtext(), "S app=x\nE 1704067200000000000 one\n"
+				    "S app=x\nE 1704067200000000000 two\n"
+				    "S app=y\nE 1704067200000000000 three\n");
+
+	/* Nothing left: refused, and the message says why. */
+	memset(&rec, 0, sizeof(rec));
+	ck_assert_rejected("{\"streams\":[{\"stream\":{\"env\":\"\"},"
+			   "\"values\":[[\"2024-01-01\",\"l\"],[\"2024-01-01\",\"m\"]]}]}",
+			   "stream 1: at least one label pair is required per "
+			   "stream (labels with an empty value are left out)");
+	ck_assert_uint_eq(res.rejected, 2);
+	ck_assert_uint_eq(res.accepted, 0);
+
+	/* Left out before they are counted: 15 labels and one empty pass.
+	 * (A name twice is a duplicate JSON key, refused as malformed; the
+	 * duplicate names come in label text, test_empty_label_values_text.) */
+	ck_assert_int_eq(lt_buf_printf(&b, "{\"streams\":[{\"stream\":{"
+				       "\"e\":\"\""), 0);
+	for (i = 0; i < 15; i++)
+		ck_assert_int_eq(lt_buf_printf(&b, ",\"l%d\":\"v\"", i), 0);
+	ck_assert_int_eq(lt_buf_printf(&b, "},\"values\":[[\"2024-01-01\","
+				       "\"x\"]]}]}"), 0);
+	ck_assert_int_eq(push_n((const char *)b.data, b.len), 0);
+	ck_assert_uint_eq(res.accepted, 1);
+	ck_assert_uint_eq(res.rejected, 0);
+	lt_buf_free(&b);
+}
+END_TEST
+
+/* The same in Loki's legacy JSON push, whose labels are text; a name
+ * repeated with an empty value is left out before the duplicates are
+ * looked for. */
+START_TEST(test_empty_label_values_text)
+{
+	ck_assert_int_eq(
+	    push("{\"streams\":[{\"labels\":\"{app=\\\"x\\\", env=\\\"\\\", "
+		 "app=\\\"\\\"}\",\"entries\":[{\"ts\":\"2024-01-01\",\"line\":\"one\"}]},"
+		 "{\"labels\":\"{env=\\\"\\\"}\",\"entries\":[{\"ts\":\"2024-01-01\","
+		 "\"line\":\"two\"}]}]}"),
+	    0);
+	ck_assert_uint_eq(res.accepted, 1);
+	ck_assert_uint_eq(res.rejected, 1);
+	ck_assert_str_eq(logtext(), "S app=x\nE 1704067200000000000 one\n");
+	ck_assert_str_eq(res.message, "stream 2: at least one label pair is "
+			 "required per stream (labels with an empty value are "
+			 "left out)");
 }
 END_TEST
 
@@ -676,6 +743,35 @@ START_TEST(test_proto_limits)
 		"stream 1 {a=\"1\"}: entry 1: too many structured metadata items (1, limit 0)\n"
 		"stream 1 {a=\"1\"}: entry 2: timestamp of -1 seconds is before 1970-01-01\n"
 		"stream 2: too many labels (2, limit 1)");
+	lt_buf_free(&req);
+	lt_buf_free(&st);
+}
+END_TEST
+
+/* Loki's protobuf push: labels with an empty value are left out before
+ * the count and the duplicate names, and a stream with none left is
+ * refused. */
+START_TEST(test_proto_empty_label_values)
+{
+	struct lt_buf req = LT_BUF_INIT, st = LT_BUF_INIT;
+	static const char some[] = "{app=\"x\", env=\"\", a=\"\"}";
+	static const char none[] = "{env=\"\"}";
+
+	lim.max_label_names = 1;
+	pb_bytes(&st, 1, some, strlen(some));
+	pb_entry(&st, 1704067200, 5, "kept", NULL, NULL);
+	pb_bytes(&req, 1, st.data, st.len);
+	lt_buf_reset(&st);
+	pb_bytes(&st, 1, none, strlen(none));
+	pb_entry(&st, 1704067200, 6, "refused", NULL, NULL);
+	pb_bytes(&req, 1, st.data, st.len);
+	ck_assert_int_eq(push_pb(&req), 0);
+	ck_assert_uint_eq(res.accepted, 1);
+	ck_assert_uint_eq(res.rejected, 1);
+	ck_assert_str_eq(logtext(), "S app=x\nE 1704067200000000005 kept\n");
+	ck_assert_str_eq(res.message, "stream 2: at least one label pair is "
+			 "required per stream (labels with an empty value are "
+			 "left out)");
 	lt_buf_free(&req);
 	lt_buf_free(&st);
 }
@@ -975,8 +1071,11 @@ push_suite(void)
 	tcase_add_test(tc, test_partial_nothing_kept);
 	tcase_add_test(tc, test_reasons_capped);
 	tcase_add_test(tc, test_legacy_json);
+	tcase_add_test(tc, test_empty_label_values);
+	tcase_add_test(tc, test_empty_label_values_text);
 	tcase_add_test(tc, test_proto);
 	tcase_add_test(tc, test_proto_limits);
+	tcase_add_test(tc, test_proto_empty_label_values);
 	tcase_add_test(tc, test_detected_level);
 	tcase_add_test(tc, test_detected_level_off);
 	tcase_add_test(tc, test_detected_level_proto);
