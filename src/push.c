@@ -576,6 +576,41 @@ lt_pp_next_entry(struct lt_push_parse *p)
 	return -1;
 }
 
+/* Below this many nanoseconds (1973-03-03T09:46:40Z) a timestamp is
+ * taken for another unit: Loki's JSON and OTLP carry nanoseconds, and a
+ * client that sends seconds or milliseconds would see its entries stored
+ * in 1970 (Loki refuses them as too old by default). */
+#define MIN_PLAUSIBLE_NS 100000000000000000ULL
+
+int
+lt_pp_check_unit(struct lt_push_parse *p, const char *what, int quote,
+		 uint64_t v)
+{
+	static const struct {
+		uint64_t below, per_unit;
+		const char *unit;
+	} units[] = {
+		{100000000000ULL, 1000000000, "seconds"},
+		{100000000000000ULL, 1000000, "milliseconds"},
+		{MIN_PLAUSIBLE_NS, 1000, "microseconds"},
+	};
+	const char *qt = quote ? "\"" : "";
+	char t[48], fix[64] = "";
+	size_t i;
+
+	if (v >= MIN_PLAUSIBLE_NS)
+		return 0;
+	for (i = 0; v >= units[i].below; i++)
+		;
+	if (v <= (uint64_t)INT64_MAX / units[i].per_unit)
+		(void)snprintf(fix, sizeof(fix), "; send %s%" PRIu64 "%s", qt,
+			       v * units[i].per_unit, qt);
+	return lt_pp_reject(p, 1, "%s %s%" PRIu64 "%s looks like %s, not "
+			    "nanoseconds since 1970 (it would be %s)%s", what,
+			    qt, v, qt, units[i].unit,
+			    time_text((int64_t)v, t, sizeof(t)), fix);
+}
+
 static int
 check_time(struct lt_push_parse *p, int64_t ts)
 {

@@ -820,6 +820,18 @@ read_pairs(struct json_parse *jp, struct lt_label **a, size_t *cap,
 	return rc;
 }
 
+/* Whether s[0..len) is all digits: a timestamp in unix nanoseconds. */
+static int
+is_decimal(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return len > 0;
+}
+
 /* An entry whose shape is right: a bad timestamp rejects it. */
 static int
 entry(struct json_parse *jp, const struct val *ts, const struct val *line,
@@ -833,6 +845,11 @@ entry(struct json_parse *jp, const struct val *ts, const struct val *line,
 	if (lt_parse_timestamp(ts->s, ts->len, &ts_ns, &why) < 0)
 		return lt_pp_reject(p, 1, "invalid timestamp %s: %s",
 				    lt_pp_quote(q, ts->s, ts->len), why);
+	/* Only digits are nanoseconds; the dates and RFC 3339 times carry
+	 * their unit. */
+	if (is_decimal(ts->s, ts->len) &&
+	    lt_pp_check_unit(p, "timestamp", 1, (uint64_t)ts_ns) != 0)
+		return 1;
 	return lt_pp_entry(p, ts_ns, line->s, line->len, jp->meta, n_md);
 }
 
