@@ -802,7 +802,7 @@ for pair in 'tenant-id:acme:../TOKEN' 'tenant-id:acme:acmf' \
     'X-Scope-OrgID:acme:../TOKEN'; do
 	IFS=: read -r h v1 v2 <<<"$pair"
 	v2=${v2//TOKEN/$TOKEN}
-	f=$W/rt-dup-$h-$v1-${v2//\//_}
+	f=$W/rt-dup-$h-${#v2} # named without the token
 	req "$f" "POST /api/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n%s: %s\r\n%s: %s\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" \
 	    "$h" "$v1" "$h" "$v2" "${#BODY}" "$BODY"
 	raw_refuse 400 "duplicate $h header with a different value" closed \
