@@ -67,23 +67,60 @@ build_path(void)
 }
 
 /* nginx before 1.23 passes a header sent twice as two parameters of one
- * name, and fcgiwrap puts both into the environment, where getenv() sees
- * only the first: a request inetd mode refuses would pick a tenant.  So
- * the headers inetd mode takes once are counted in the environment. */
+ * name, and fcgiwrap puts both into the environment in the order sent,
+ * where getenv() sees the first.  As in inetd mode, a repeat with the
+ * same value is taken as one header (Go's Header.Get reads the first);
+ * one with another value could be read two ways and is refused.  Content-
+ * Type reaches CONTENT_TYPE once, from the first header, but every copy
+ * reaches HTTP_CONTENT_TYPE, which is where a different one shows. */
 static int
-check_once(const char *var, const char *header, struct lt_response *resp)
+check_once(const char *var, const char *header, int fold_case,
+	   struct lt_response *resp)
 {
 	size_t n = strlen(var);
+	const char *first = NULL, *v;
 	char **e;
-	int count = 0;
 
-	for (e = environ; *e != NULL; e++)
-		if (strncmp(*e, var, n) == 0 && (*e)[n] == '=')
-			count++;
-	if (count > 1) {
-		lt_response_set(resp, 400, "duplicate %s header", header);
-		return -1;
+	for (e = environ; *e != NULL; e++) {
+		if (strncmp(*e, var, n) != 0 || (*e)[n] != '=')
+			continue;
+		v = *e + n + 1;
+		if (first == NULL) {
+			first = v;
+			continue;
+		}
+		if (!lt_header_same(first, strlen(first), v, strlen(v),
+				    fold_case)) {
+			lt_response_set(resp, 400, "duplicate %s header with a "
+					     "different value", header);
+			return -1;
+		}
 	}
+	return 0;
+}
+
+/* The headers inetd mode takes once, with the same comparison. */
+static int
+check_repeats(struct lt_response *resp)
+{
+	static const struct {
+		const char *var, *header;
+		int fold_case;
+	} once[] = {
+		{"HTTP_TENANT_ID", "tenant-id", 0},
+		{"HTTP_X_SCOPE_ORGID", "X-Scope-OrgID", 0},
+		{"HTTP_CONTENT_TYPE", "Content-Type", 1},
+		{"HTTP_CONTENT_ENCODING", "Content-Encoding", 1},
+		{"HTTP_CONTENT_LENGTH", "Content-Length", 0},
+		{"HTTP_TRANSFER_ENCODING", "Transfer-Encoding", 1},
+		{"HTTP_AUTHORIZATION", "Authorization", 0},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(once) / sizeof(once[0]); i++)
+		if (check_once(once[i].var, once[i].header, once[i].fold_case,
+			       resp) < 0)
+			return -1;
 	return 0;
 }
 
@@ -119,9 +156,7 @@ lt_cgi_read_head(struct lt_request *r, struct lt_response *resp)
 				     "a CGI program");
 		return -1;
 	}
-	if (check_once("HTTP_TENANT_ID", "tenant-id", resp) < 0 ||
-	    check_once("HTTP_X_SCOPE_ORGID", "X-Scope-OrgID", resp) < 0 ||
-	    check_once("HTTP_CONTENT_ENCODING", "Content-Encoding", resp) < 0)
+	if (check_repeats(resp) < 0)
 		return -1;
 	if (length != NULL && parse_length(length, &r->content_length,
 					   resp) < 0)

@@ -313,6 +313,8 @@ struct head_state {
 	long long cl;
 	int have_te;
 	int te_chunked;
+	const unsigned char *te;  /* the first Transfer-Encoding's value */
+	size_t te_len;
 	int hosts;
 	int conn_close;
 	int conn_keep_alive;
@@ -374,12 +376,43 @@ bad:
 	return -1;
 }
 
+int
+lt_header_same(const char *a, size_t alen, const char *b, size_t blen,
+	       int fold_case)
+{
+	while (alen > 0 && is_ows((unsigned char)*a)) {
+		a++;
+		alen--;
+	}
+	while (alen > 0 && is_ows((unsigned char)a[alen - 1]))
+		alen--;
+	while (blen > 0 && is_ows((unsigned char)*b)) {
+		b++;
+		blen--;
+	}
+	while (blen > 0 && is_ows((unsigned char)b[blen - 1]))
+		blen--;
+	if (alen != blen)
+		return 0;
+	return fold_case ? strncasecmp(a, b, alen) == 0
+			 : memcmp(a, b, alen) == 0;
+}
+
+/* A header taken once: sent again with the same value, the repeat is
+ * ignored (Go's Header.Get, which Loki uses, reads the first); with
+ * another value the request could be read two ways and is refused.
+ * fold_case compares media types and codings, whose tokens are
+ * case-insensitive. */
 static int
 store_once(char **dst, const unsigned char *v, size_t len, const char *name,
-	   struct lt_response *resp)
+	   int fold_case, struct lt_response *resp)
 {
 	if (*dst != NULL) {
-		lt_response_set(resp, 400, "duplicate %s header", name);
+		if (lt_header_same(*dst, strlen(*dst), (const char *)v, len,
+				   fold_case))
+			return 0;
+		lt_response_set(resp, 400, "duplicate %s header with a "
+				     "different value", name);
 		return -1;
 	}
 	*dst = dup_bytes(v, len);
@@ -409,7 +442,8 @@ parse_content_length(const unsigned char *v, size_t len, struct head_state *h,
 		n = n * 10 + (v[i] - '0');
 	}
 	if (h->have_cl && h->cl != n) {
-		lt_response_set(resp, 400, "conflicting Content-Length headers");
+		lt_response_set(resp, 400, "duplicate Content-Length header "
+				     "with a different value");
 		return -1;
 	}
 	h->have_cl = 1;
@@ -418,6 +452,29 @@ parse_content_length(const unsigned char *v, size_t len, struct head_state *h,
 bad:
 	lt_response_set(resp, 400, "invalid Content-Length");
 	return -1;
+}
+
+/* A second Transfer-Encoding applies another coding on top of the
+ * first (RFC 9112 6.1): with the same value, chunked twice, which is not
+ * supported (Go answers 501 too); with another value the body could be
+ * read two ways. */
+static int
+parse_transfer_encoding(const unsigned char *v, size_t len,
+			struct head_state *h, struct lt_response *resp)
+{
+	if (h->have_te && !lt_header_same((const char *)h->te, h->te_len,
+					  (const char *)v, len, 1)) {
+		lt_response_set(resp, 400, "duplicate Transfer-Encoding header "
+				     "with a different value");
+		return -1;
+	}
+	h->te_chunked = !h->have_te && value_is(v, len, "chunked");
+	if (!h->have_te) {
+		h->te = v;
+		h->te_len = len;
+	}
+	h->have_te = 1;
+	return 0;
 }
 
 /* Connection is a comma-separated list of tokens; three matter here. */
@@ -487,40 +544,37 @@ parse_field(const unsigned char *s, size_t len, struct lt_request *r,
 	}
 
 	if (name_is(s, nlen, "tenant-id"))
-		return store_once(&r->tenant_id, v, vlen, "tenant-id", resp);
+		return store_once(&r->tenant_id, v, vlen, "tenant-id", 0,
+				  resp);
 	if (name_is(s, nlen, "X-Scope-OrgID"))
 		return store_once(&r->scope_orgid, v, vlen, "X-Scope-OrgID",
-				  resp);
+				  0, resp);
 	if (name_is(s, nlen, "Content-Type"))
 		return store_once(&r->content_type, v, vlen, "Content-Type",
-				  resp);
+				  1, resp);
 	if (name_is(s, nlen, "Content-Encoding"))
 		return store_once(&r->content_encoding, v, vlen,
-				  "Content-Encoding", resp);
+				  "Content-Encoding", 1, resp);
 	if (name_is(s, nlen, "Authorization"))
 		return store_once(&r->authorization, v, vlen, "Authorization",
-				  resp);
+				  0, resp);
 	if (name_is(s, nlen, "Content-Length"))
 		return parse_content_length(v, vlen, h, resp);
-	if (name_is(s, nlen, "Transfer-Encoding")) {
-		/* A second one would apply another coding on top. */
-		h->te_chunked = !h->have_te && value_is(v, vlen, "chunked");
-		h->have_te = 1;
-		return 0;
-	}
+	if (name_is(s, nlen, "Transfer-Encoding"))
+		return parse_transfer_encoding(v, vlen, h, resp);
 	if (name_is(s, nlen, "Connection")) {
 		parse_connection(v, vlen, h, r);
 		return 0;
 	}
 	/* A WebSocket's opening handshake (RFC 6455 4.1), for the tail. */
 	if (name_is(s, nlen, "Upgrade"))
-		return store_once(&r->upgrade, v, vlen, "Upgrade", resp);
+		return store_once(&r->upgrade, v, vlen, "Upgrade", 1, resp);
 	if (name_is(s, nlen, "Sec-WebSocket-Key"))
 		return store_once(&r->ws_key, v, vlen, "Sec-WebSocket-Key",
-				  resp);
+				  0, resp);
 	if (name_is(s, nlen, "Sec-WebSocket-Version"))
 		return store_once(&r->ws_version, v, vlen,
-				  "Sec-WebSocket-Version", resp);
+				  "Sec-WebSocket-Version", 0, resp);
 	if (name_is(s, nlen, "Host")) {
 		h->hosts++;
 		return 0;

@@ -101,6 +101,12 @@ struct lt_http_limits {
 
 /* --- CGI (RFC 3875) --- */
 
+/* Whether two values of one header are the same once the optional white
+ * space around them is left out; fold_case compares them ignoring ASCII
+ * case (media types, codings). */
+int lt_header_same(const char *a, size_t alen, const char *b, size_t blen,
+		   int fold_case);
+
 /* Builds a request from the environment (REQUEST_METHOD, REQUEST_URI or
  * SCRIPT_NAME + PATH_INFO, CONTENT_LENGTH, CONTENT_TYPE, HTTP_TENANT_ID,
  * HTTP_X_SCOPE_ORGID, HTTP_CONTENT_ENCODING), without reading the body.

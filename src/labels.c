@@ -377,17 +377,19 @@ pair(struct lp *p, char *out, struct lt_label *l)
 	return value(p, out, &l->value_len);
 }
 
-int
-lt_labels_parse(const char *text, size_t len, char *scratch,
-		struct lt_label *out, size_t max, size_t *n, char *why,
-		size_t whylen)
+/* lt_labels_parse(), and with dropped != NULL lt_labels_parse_set(). */
+static int
+parse_pairs(const char *text, size_t len, char *scratch, struct lt_label *out,
+	    size_t max, size_t *n, size_t *dropped, char *why, size_t whylen)
 {
 	struct lp p = {text, len, 0, NULL, 0, why, whylen};
 	struct lt_label l;
-	size_t count = 0, used = 0, comma = 0;
+	size_t count = 0, used = 0, comma = 0, seen = 0;
 
 	if (n != NULL)
 		*n = 0;
+	if (dropped != NULL)
+		*dropped = 0;
 	if (why != NULL && whylen > 0)
 		why[0] = '\0';
 	skip_ws(&p);
@@ -403,7 +405,7 @@ lt_labels_parse(const char *text, size_t len, char *scratch,
 		goto close;
 	for (;;) {
 		if (p.pos >= len || !name_start(text[p.pos])) {
-			if (count == 0)
+			if (seen == 0)
 				return fail(&p, p.pos, "expected a label name "
 					    "or '}'");
 			if (p.pos < len && text[p.pos] == '}')
@@ -417,9 +419,14 @@ lt_labels_parse(const char *text, size_t len, char *scratch,
 		if (pair(&p, scratch + used, &l) < 0)
 			return -1;
 		used += l.value_len;
-		if (count < max)
-			out[count] = l;
-		count++;
+		seen++;
+		if (dropped != NULL && l.value_len == 0) {
+			(*dropped)++;
+		} else {
+			if (count < max)
+				out[count] = l;
+			count++;
+		}
 		skip_ws(&p);
 		if (p.pos < len && text[p.pos] == ',') {
 			comma = p.pos++;
@@ -440,6 +447,25 @@ close:
 	if (n != NULL)
 		*n = count;
 	return 0;
+}
+
+int
+lt_labels_parse(const char *text, size_t len, char *scratch,
+		struct lt_label *out, size_t max, size_t *n, char *why,
+		size_t whylen)
+{
+	return parse_pairs(text, len, scratch, out, max, n, NULL, why, whylen);
+}
+
+int
+lt_labels_parse_set(const char *text, size_t len, char *scratch,
+		    struct lt_label *out, size_t max, size_t *n,
+		    size_t *dropped, char *why, size_t whylen)
+{
+	size_t ignored;
+
+	return parse_pairs(text, len, scratch, out, max, n,
+			   dropped != NULL ? dropped : &ignored, why, whylen);
 }
 
 /* The bytes allowed after a lead byte, per the Unicode standard's table

@@ -32,6 +32,13 @@ int lt_labels_parse(const char *text, size_t len, char *scratch,
 		    struct lt_label *out, size_t max, size_t *n, char *why,
 		    size_t whylen);
 
+/* The same for a stream's labels as Loki reads them: a pair with an
+ * empty value is left out (Prometheus' labels.Builder deletes it), so it
+ * is neither stored nor counted in *n; *dropped gets how many were. */
+int lt_labels_parse_set(const char *text, size_t len, char *scratch,
+			struct lt_label *out, size_t max, size_t *n,
+			size_t *dropped, char *why, size_t whylen);
+
 /* Whether s[0..len) is valid UTF-8 (no overlong forms, no surrogates,
  * nothing above U+10FFFF). */
 int lt_utf8_valid(const char *s, size_t len);

@@ -1621,6 +1621,13 @@ send_record(struct od *d, const struct record *r)
 
 	if (lt_pp_next_entry(d->p) < 0)
 		return -3;
+	/* Nanoseconds, 0 meaning unset: a small number is another unit. */
+	if ((r->time != 0 &&
+	     lt_pp_check_unit(d->p, "time_unix_nano", 0, r->time) != 0) ||
+	    (r->observed != 0 &&
+	     lt_pp_check_unit(d->p, "observed_time_unix_nano", 0,
+			      r->observed) != 0))
+		return 0;
 	if (r->has_body && read_any(d, r->body, &v) < 0)
 		return -1;
 	if (r->has_body && v.kind == ANY_STRING) {

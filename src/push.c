@@ -444,9 +444,6 @@ check_label(struct lt_push_parse *p, const struct lt_label *l, size_t n_entries)
 		return lt_pp_reject(p, n_entries, "invalid label name %s (must "
 				    "match [a-zA-Z_][a-zA-Z0-9_]*)",
 				    lt_pp_quote(q, l->name, l->name_len));
-	if (l->value_len == 0)
-		return lt_pp_reject(p, n_entries, "label %s has an empty value",
-				    lt_pp_quote(q, l->name, l->name_len));
 	if (l->value_len > lim->max_label_value_length)
 		return lt_pp_reject(p, n_entries, "label %s value is too long "
 				    "(%zu bytes, limit %zu)",
@@ -481,9 +478,35 @@ lt_pp_begin_stream(struct lt_push_parse *p)
 	p->labels_ok = 0;
 	p->stream_sent = 0;
 	p->n_labels = 0;
+	p->empty_labels = 0;
 }
 
-/* Checks a stream's labels, then keeps them sorted in p->labels. */
+/* Copies the labels with a value into p->labels: Loki leaves out a label
+ * whose value is empty (Prometheus' labels.Builder deletes it) before it
+ * counts or compares them, so {app="x",env=""} is the stream {app="x"}.
+ * Sets *kept to how many are kept; returns 0, or -1 when out of memory. */
+static int
+keep_valued(struct lt_push_parse *p, const struct lt_label *labels, size_t n,
+	    size_t *kept)
+{
+	size_t i;
+
+	*kept = 0;
+	if (n == 0)
+		return 0;
+	if (reserve(&p->labels, &p->cap_labels, n) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (labels[i].value_len == 0)
+			p->empty_labels++;
+		else
+			p->labels[(*kept)++] = labels[i];
+	}
+	return 0;
+}
+
+/* Checks a stream's labels, then keeps them sorted in p->labels.  When
+ * n is over the limit, labels may be NULL (they were not kept). */
 static int
 check_stream(struct lt_push_parse *p, const struct lt_label *labels, size_t n,
 	     size_t n_entries)
@@ -492,18 +515,21 @@ check_stream(struct lt_push_parse *p, const struct lt_label *labels, size_t n,
 	char q[LT_QUOTE_BUF];
 	size_t i;
 
+	if (labels != NULL && n <= p->lim->max_label_names &&
+	    keep_valued(p, labels, n, &n) < 0)
+		return lt_pp_oom(p);
 	if (n == 0)
 		return lt_pp_reject(p, n_entries,
-				    "no labels (a stream needs at least one)");
+				    "at least one label pair is required per "
+				    "stream%s", p->empty_labels > 0 ?
+				    " (labels with an empty value are left out)" :
+				    "");
 	if (n > p->lim->max_label_names)
 		return lt_pp_reject(p, n_entries, "too many labels (%zu, limit %zu)",
 				    n, p->lim->max_label_names);
 	for (i = 0; i < n; i++)
-		if (check_label(p, &labels[i], n_entries) != 0)
+		if (check_label(p, &p->labels[i], n_entries) != 0)
 			return 1;
-	if (reserve(&p->labels, &p->cap_labels, n) < 0)
-		return lt_pp_oom(p);
-	memcpy(p->labels, labels, n * sizeof(*labels));
 	sort_labels(p->labels, n);
 	dup = duplicate(p->labels, n);
 	if (dup != NULL)
@@ -548,6 +574,41 @@ lt_pp_next_entry(struct lt_push_parse *p)
 			 "(max_entries_per_push)", p->lim->max_entries_per_push);
 	p->res->status = 413;
 	return -1;
+}
+
+/* Below this many nanoseconds (1973-03-03T09:46:40Z) a timestamp is
+ * taken for another unit: Loki's JSON and OTLP carry nanoseconds, and a
+ * client that sends seconds or milliseconds would see its entries stored
+ * in 1970 (Loki refuses them as too old by default). */
+#define MIN_PLAUSIBLE_NS 100000000000000000ULL
+
+int
+lt_pp_check_unit(struct lt_push_parse *p, const char *what, int quote,
+		 uint64_t v)
+{
+	static const struct {
+		uint64_t below, per_unit;
+		const char *unit;
+	} units[] = {
+		{100000000000ULL, 1000000000, "seconds"},
+		{100000000000000ULL, 1000000, "milliseconds"},
+		{MIN_PLAUSIBLE_NS, 1000, "microseconds"},
+	};
+	const char *qt = quote ? "\"" : "";
+	char t[48], fix[64] = "";
+	size_t i;
+
+	if (v >= MIN_PLAUSIBLE_NS)
+		return 0;
+	for (i = 0; v >= units[i].below; i++)
+		;
+	if (v <= (uint64_t)INT64_MAX / units[i].per_unit)
+		(void)snprintf(fix, sizeof(fix), "; send %s%" PRIu64 "%s", qt,
+			       v * units[i].per_unit, qt);
+	return lt_pp_reject(p, 1, "%s %s%" PRIu64 "%s looks like %s, not "
+			    "nanoseconds since 1970 (it would be %s)%s", what,
+			    qt, v, qt, units[i].unit,
+			    time_text((int64_t)v, t, sizeof(t)), fix);
 }
 
 static int
@@ -731,7 +792,7 @@ int
 lt_pp_stream_text(struct lt_push_parse *p, const char *text, size_t len,
 		  size_t n_entries)
 {
-	size_t max = p->lim->max_label_names, n;
+	size_t max = p->lim->max_label_names, n, dropped;
 	char why[256];
 	char *scratch;
 
@@ -746,9 +807,10 @@ lt_pp_stream_text(struct lt_push_parse *p, const char *text, size_t len,
 	}
 	if (reserve(&p->text_labels, &p->cap_text_labels, max) < 0)
 		return lt_pp_oom(p);
-	if (lt_labels_parse(text, len, p->scratch, p->text_labels, max, &n, why,
-			    sizeof(why)) < 0)
+	if (lt_labels_parse_set(text, len, p->scratch, p->text_labels, max, &n,
+				&dropped, why, sizeof(why)) < 0)
 		return lt_pp_reject(p, n_entries, "invalid labels: %s", why);
+	p->empty_labels += dropped;
 	if (n > max) /* counted but not stored */
 		return lt_pp_reject(p, n_entries, "too many labels (%zu, limit %zu)",
 				    n, max);

@@ -22,6 +22,7 @@ struct lt_push_parse {
 	int stream_sent;    /* the sink has seen this stream's labels */
 	struct lt_label *labels;
 	size_t n_labels, cap_labels;
+	size_t empty_labels; /* this stream's labels left out as empty */
 	struct lt_label *meta;
 	size_t cap_meta;
 	size_t msg_len;     /* bytes of res->message in use */
@@ -72,6 +73,13 @@ int lt_pp_next_entry(struct lt_push_parse *p);
  * Returns 0 when accepted, 1 when rejected, -1 when the sink failed. */
 int lt_pp_entry(struct lt_push_parse *p, int64_t ts_ns, const char *line,
 		size_t line_len, const struct lt_label *metadata, size_t n_meta);
+/* A timestamp given as a number of nanoseconds (Loki JSON's decimal
+ * text, OTLP's time_unix_nano) that is below 1e17, before 1973-03-03, is
+ * rejected as the entry, naming the unit it looks like by its size
+ * (seconds, milliseconds, microseconds) and the value in nanoseconds.
+ * what names the field; quote says it was a string.  Returns 0 or 1. */
+int lt_pp_check_unit(struct lt_push_parse *p, const char *what, int quote,
+		     uint64_t v);
 /* Writes s quoted, escaped and shortened to buf (LT_QUOTE_BUF bytes). */
 #define LT_QUOTE_BUF 72
 const char *lt_pp_quote(char *buf, const char *s, size_t len);

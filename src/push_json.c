@@ -769,10 +769,12 @@ reserve_pairs(struct json_parse *jp, struct lt_label **a, size_t *cap,
 
 /* Reads an object of name/string pairs (a stream's labels, an entry's
  * metadata) into *a, keeping at most max pairs; *count gets the number
- * of members and *bad the first whose value is not a string. */
+ * of members and *bad the first whose value is not a string.  With
+ * drop_empty (labels) a pair whose value is "" is left out, and not
+ * counted, as Loki does. */
 static int
 read_pairs(struct json_parse *jp, struct lt_label **a, size_t *cap,
-	   size_t max, size_t *count, struct val *bad_name)
+	   size_t max, int drop_empty, size_t *count, struct val *bad_name)
 {
 	struct rd *r = &jp->rd;
 	struct lt_label *l;
@@ -794,6 +796,14 @@ read_pairs(struct json_parse *jp, struct lt_label **a, size_t *cap,
 			}
 			if (skip_value(r) < 0)
 				return -1;
+		} else if (drop_empty && r->pos + 1 < r->len &&
+			   r->s[r->pos + 1] == '"') {
+			/* "": Loki leaves the label out before it counts
+			 * them (an escape never makes an empty string). */
+			jp->core.empty_labels++;
+			if (str_read(r, NULL, NULL, NULL) < 0)
+				return -1;
+			continue;
 		} else if (*count < max) {
 			if (reserve_pairs(jp, a, cap, *count + 1) < 0)
 				return -1;
@@ -810,6 +820,18 @@ read_pairs(struct json_parse *jp, struct lt_label **a, size_t *cap,
 	return rc;
 }
 
+/* Whether s[0..len) is all digits: a timestamp in unix nanoseconds. */
+static int
+is_decimal(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return len > 0;
+}
+
 /* An entry whose shape is right: a bad timestamp rejects it. */
 static int
 entry(struct json_parse *jp, const struct val *ts, const struct val *line,
@@ -823,6 +845,11 @@ entry(struct json_parse *jp, const struct val *ts, const struct val *line,
 	if (lt_parse_timestamp(ts->s, ts->len, &ts_ns, &why) < 0)
 		return lt_pp_reject(p, 1, "invalid timestamp %s: %s",
 				    lt_pp_quote(q, ts->s, ts->len), why);
+	/* Only digits are nanoseconds; the dates and RFC 3339 times carry
+	 * their unit. */
+	if (is_decimal(ts->s, ts->len) &&
+	    lt_pp_check_unit(p, "timestamp", 1, (uint64_t)ts_ns) != 0)
+		return 1;
 	return lt_pp_entry(p, ts_ns, line->s, line->len, jp->meta, n_md);
 }
 
@@ -849,7 +876,7 @@ v1_entry(struct json_parse *jp)
 		if (n < 2)
 			rc = read_val(r, &v[n]);
 		else if (n == 2 && (v[2].type = cur(r)) == '{')
-			rc = read_pairs(jp, &jp->meta, &jp->cap_meta, SIZE_MAX,
+			rc = read_pairs(jp, &jp->meta, &jp->cap_meta, SIZE_MAX, 0,
 					&n_md, &bad_md);
 		else
 			rc = skip_value(r);
@@ -1068,8 +1095,8 @@ stream(struct json_parse *jp)
 						  "object");
 			st.has_stream = 1;
 			rc = read_pairs(jp, &jp->lab, &jp->cap_lab,
-					p->lim->max_label_names, &st.n_labels,
-					&st.bad_label);
+					p->lim->max_label_names, 1,
+					&st.n_labels, &st.bad_label);
 		} else if (IS(k, kl, "values")) {
 			if (st.has_stream)
 				rc = values_now(jp, &st);

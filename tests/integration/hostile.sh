@@ -798,17 +798,18 @@ rawtenant DEL "a\\0177$TOKEN" 400 'invalid character in header value' \
     400 'invalid tenant id'
 rawtenant 'an escape sequence' "\\0033[31m$TOKEN" 400 'invalid character in header value' \
     400 'invalid tenant id'
-for pair in 'tenant-id:acme:../TOKEN' 'tenant-id:acme:acme' \
+for pair in 'tenant-id:acme:../TOKEN' 'tenant-id:acme:acmf' \
     'X-Scope-OrgID:acme:../TOKEN'; do
 	IFS=: read -r h v1 v2 <<<"$pair"
 	v2=${v2//TOKEN/$TOKEN}
-	f=$W/rt-dup-$h-$v1
+	f=$W/rt-dup-$h-${#v2} # named without the token
 	req "$f" "POST /api/push HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n%s: %s\r\n%s: %s\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" \
 	    "$h" "$v1" "$h" "$v2" "${#BODY}" "$BODY"
-	raw_refuse 400 "duplicate $h header" closed "inetd: $h sent twice ($v1, $(label "$v2"))" \
-	    "$SPOOL_I" "$IPORT" "$f"
-	raw_refuse 400 "duplicate $h header" - "cgi: $h sent twice ($v1, $(label "$v2"))" \
-	    "$SPOOL_N" "$NPORT" "$f" --answers 1
+	raw_refuse 400 "duplicate $h header with a different value" closed \
+	    "inetd: $h sent twice ($v1, $(label "$v2"))" "$SPOOL_I" "$IPORT" "$f"
+	raw_refuse 400 "duplicate $h header with a different value" - \
+	    "cgi: $h sent twice ($v1, $(label "$v2"))" "$SPOOL_N" "$NPORT" "$f" \
+	    --answers 1
 done
 
 note "odd but valid tenant ids are stored under their own name"
@@ -1015,7 +1016,7 @@ smuggle 400 'both Content-Length and Transfer-Encoding given' closed \
 smuggle 400 'both Content-Length and Transfer-Encoding given' closed \
     "chunked and Content-Length, a request hidden behind" \
     "POST /api/push HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nContent-Length: $HIDLEN\r\n\r\n0\r\n\r\n$HIDDEN"
-smuggle 400 'conflicting Content-Length headers' closed "two different Content-Lengths" \
+smuggle 400 'duplicate Content-Length header with a different value' closed "two different Content-Lengths" \
     "POST /api/push HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Length: $HIDLEN\r\n\r\n$HIDDEN"
 smuggle 400 'invalid Content-Length' closed "Content-Length as a list" \
     "POST /api/push HTTP/1.1\r\n${H}Content-Length: 5, $HIDLEN\r\n\r\n$HIDDEN"

@@ -107,14 +107,14 @@ accepted(const char *body)
 
 /* A push of one entry whose line is the JSON text lit. */
 #define LINE(lit) "{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":" \
-	"[[\"1\",\"" lit "\"]]}]}"
+	"[[\"1704067200000000001\",\"" lit "\"]]}]}"
 /* A good push with one more top-level member whose value is the text. */
 #define EXTRA(lit) "{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":" \
-	"[[\"1\",\"l\"]]}],\"x\":" lit "}"
+	"[[\"1704067200000000001\",\"l\"]]}],\"x\":" lit "}"
 
 START_TEST(test_escapes)
 {
-	static const char want[] = "S a=b\nE 1 \"\\/\b\f\n\r\t"
+	static const char want[] = "S a=b\nE 1704067200000000001 \"\\/\b\f\n\r\t"
 				   "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"
 				   "A\xc3\xa9z\n";
 
@@ -124,7 +124,7 @@ START_TEST(test_escapes)
 	ck_assert(memcmp(rec.log.data, want, rec.log.len) == 0);
 	/* U+0000 is allowed in values, not in keys. */
 	accepted(LINE("x\\u0000y"));
-	ck_assert(memcmp(rec.log.data, "S a=b\nE 1 x\0y\n", 14) == 0);
+	ck_assert(memcmp(rec.log.data, "S a=b\nE 1704067200000000001 x\0y\n", 14) == 0);
 	malformed(EXTRA("{\"k\\u0000\":1}"));
 	malformed(LINE("\\x41"));
 	malformed(LINE("\\U0041"));
@@ -146,7 +146,7 @@ START_TEST(test_surrogates)
 {
 	accepted(LINE("\\ud800\\udc00"));
 	accepted(LINE("\\udbff\\udfff"));
-	ck_assert_ptr_nonnull(strstr(logtext(), "E 1 \xf4\x8f\xbf\xbf\n"));
+	ck_assert_ptr_nonnull(strstr(logtext(), "E 1704067200000000001 \xf4\x8f\xbf\xbf\n"));
 	malformed(LINE("\\ud800"));
 	malformed(LINE("\\ud800x"));
 	malformed(LINE("\\ud800\\u0041"));
@@ -290,7 +290,7 @@ START_TEST(test_depth)
 	/* Deep inside the push itself: in a metadata value. */
 	s = nested(64, "[", "", "]");
 	ck_assert_int_eq(push("{\"streams\":[{\"stream\":{\"a\":\"b\"},"
-			      "\"values\":[[\"1\",\"l\",{\"k\":[[[]]]}]]}]}"),
+			      "\"values\":[[\"1704067200000000001\",\"l\",{\"k\":[[[]]]}]]}]}"),
 			 -1);
 	ck_assert_ptr_nonnull(strstr(res.message, "structured metadata \"k\" "
 					       "is not a string"));
@@ -404,15 +404,15 @@ START_TEST(test_zero_copy)
 		  rec.last_line < plain_ + sizeof(plain_));
 	ck_assert_int_eq(push(esc), 0);
 	ck_assert(rec.last_line < esc || rec.last_line >= esc + sizeof(esc));
-	ck_assert_ptr_nonnull(strstr(logtext(), "E 1 a line\twith an escape\n"));
+	ck_assert_ptr_nonnull(strstr(logtext(), "E 1704067200000000001 a line\twith an escape\n"));
 	/* Labels with escapes stay valid for all the stream's entries. */
 	ck_assert_int_eq(push("{\"streams\":[{\"stream\":{\"\\u0061\":\"\\u0062\","
-			      "\"c\":\"d\\\"\"},\"values\":[[\"1\",\"x\\ty\"],"
-			      "[\"2\",\"\\u007a\"]],\"z\":\"\\n\"},{\"stream\":{"
-			      "\"a\":\"\\u00e9\"},\"values\":[[\"3\",\"\\\\\"]]}]}"),
+			      "\"c\":\"d\\\"\"},\"values\":[[\"1704067200000000001\",\"x\\ty\"],"
+			      "[\"1704067200000000002\",\"\\u007a\"]],\"z\":\"\\n\"},{\"stream\":{"
+			      "\"a\":\"\\u00e9\"},\"values\":[[\"1704067200000000003\",\"\\\\\"]]}]}"),
 			 0);
-	ck_assert_str_eq(logtext(), "S a=b,c=d\"\nE 1 x\ty\nE 2 z\n"
-				    "S a=\xc3\xa9\nE 3 \\\n");
+	ck_assert_str_eq(logtext(), "S a=b,c=d\"\nE 1704067200000000001 x\ty\nE 1704067200000000002 z\n"
+				    "S a=\xc3\xa9\nE 1704067200000000003 \\\n");
 }
 END_TEST
 
@@ -420,7 +420,7 @@ START_TEST(test_whitespace)
 {
 	ck_assert_int_eq(push(" \t\r\n{ \t\r\n\"streams\" \t\r\n: \t\r\n[ \n{ "
 			      "\"stream\" : { \"a\" : \"b\" } , \"values\" : [ "
-			      "[ \"1\" , \"l\" , { } ] ] } ] \n} \t\r\n"),
+			      "[ \"1704067200000000001\" , \"l\" , { } ] ] } ] \n} \t\r\n"),
 			 0);
 	ck_assert_uint_eq(res.accepted, 1);
 	malformed("\f{\"streams\":[]}");
@@ -441,14 +441,14 @@ END_TEST
 START_TEST(test_member_order)
 {
 	ck_assert_int_eq(push("{\"x\":[1,{\"y\":null}],\"streams\":[{\"values\":"
-			      "[[\"1\",\"a\"],[\"2\",\"b\"]],\"other\":{},\"stream\":"
+			      "[[\"1704067200000000001\",\"a\"],[\"1704067200000000002\",\"b\"]],\"other\":{},\"stream\":"
 			      "{\"app\":\"x\"},\"labels\":7}],\"z\":\"\"}"),
 			 0);
-	ck_assert_str_eq(logtext(), "S app=x\nE 1 a\nE 2 b\n");
+	ck_assert_str_eq(logtext(), "S app=x\nE 1704067200000000001 a\nE 1704067200000000002 b\n");
 	ck_assert_int_eq(push("{\"streams\":[{\"entries\":[{\"line\":\"l\","
-			      "\"x\":1,\"ts\":\"5\"}],\"labels\":\"{a=\\\"b\\\"}\"}]}"),
+			      "\"x\":1,\"ts\":\"1704067200000000005\"}],\"labels\":\"{a=\\\"b\\\"}\"}]}"),
 			 0);
-	ck_assert_str_eq(logtext(), "S a=b\nE 5 l\n");
+	ck_assert_str_eq(logtext(), "S a=b\nE 1704067200000000005 l\n");
 	/* With "stream" present, "labels" and "entries" mean nothing. */
 	ck_assert_int_eq(push("{\"streams\":[{\"labels\":\"{a=\\\"b\\\"}\","
 			      "\"entries\":[],\"stream\":{\"c\":\"d\"}}]}"),
@@ -457,11 +457,11 @@ START_TEST(test_member_order)
 	/* A rejected stream counts its entries, either order. */
 	lim.max_label_names = 1;
 	ck_assert_int_eq(push("{\"streams\":[{\"stream\":{\"a\":\"1\",\"b\":\"2\"},"
-			      "\"values\":[[\"1\",\"a\"],[\"x\"],3]}]}"),
+			      "\"values\":[[\"1704067200000000001\",\"a\"],[\"x\"],3]}]}"),
 			 0);
 	ck_assert_uint_eq(res.rejected, 3);
 	ck_assert_str_eq(res.message, "stream 1: too many labels (2, limit 1)");
-	ck_assert_int_eq(push("{\"streams\":[{\"values\":[[\"1\",\"a\"],[\"x\"]],"
+	ck_assert_int_eq(push("{\"streams\":[{\"values\":[[\"1704067200000000001\",\"a\"],[\"x\"]],"
 			      "\"stream\":{\"a\":\"1\",\"b\":\"2\"}}]}"),
 			 0);
 	ck_assert_uint_eq(res.rejected, 2);
@@ -486,13 +486,13 @@ START_TEST(test_member_order)
 			 -1);
 	ck_assert_str_eq(res.message, "stream 1: \"entries\" is not an array");
 	ck_assert_int_eq(push("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":"
-			      "[[\"1\",\"a\"],[5,\"b\",{},3]]}]}"),
+			      "[[\"1704067200000000001\",\"a\"],[5,\"b\",{},3]]}]}"),
 			 -1);
 	ck_assert_str_eq(res.message, "stream 1 {a=\"b\"}: entry 2: not an array "
 				      "of [timestamp, line] or [timestamp, line, "
 				      "{metadata}]");
 	ck_assert_int_eq(push("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":"
-			      "[[\"1\",\"a\",{\"m\":1,\"n\":[]}]]}]}"),
+			      "[[\"1704067200000000001\",\"a\",{\"m\":1,\"n\":[]}]]}]}"),
 			 -1);
 	ck_assert_str_eq(res.message, "stream 1 {a=\"b\"}: entry 1: structured "
 				      "metadata \"m\" is not a string");
@@ -510,13 +510,13 @@ START_TEST(test_syntax_beats_shape)
 	malformed("{\"streams\":[3,}");
 	malformed("{\"streams\":{},\"x\":[}");
 	malformed("[1,2");
-	malformed("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\","
+	malformed("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1704067200000000001\","
 		  "\"l\"]]},{\"values\":[]}],\"streams\":[]}");
 	ck_assert_uint_eq(res.accepted, 0);
 	ck_assert_uint_eq(res.rejected, 0);
 	ck_assert_uint_eq(res.n_reasons, 0);
 	lim.max_line_size = 0;
-	malformed("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\","
+	malformed("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1704067200000000001\","
 		  "\"l\"]]}],\"x\":tru}");
 	ck_assert_uint_eq(res.rejected, 0);
 	/* Not an object at all. */
@@ -574,7 +574,7 @@ START_TEST(test_differential)
 		" {\"streams\" : [ { \"values\" : [ [ \"1\" , \"a\" ] ] , "
 		"\"stream\" : { \"k\" : \"v\" } } ] } ",
 		"{\"streams\":[{\"stream\":{\"a\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"},"
-		"\"values\":[[\"1\",\"0123456789abcdef0123456789\\n\"]]}]}",
+		"\"values\":[[\"1704067200000000001\",\"0123456789abcdef0123456789\\n\"]]}]}",
 		"{\"a\":{\"b\":{\"c\":{\"d\":[[[[1]]]]}}},\"streams\":[],\"n\":"
 		"-0.0e+0}",
 	};

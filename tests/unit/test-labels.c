@@ -234,6 +234,35 @@ START_TEST(test_order_preserved)
 }
 END_TEST
 
+/* A stream's labels as Loki reads them: a pair with an empty value is
+ * neither stored nor counted, so it does not use up max. */
+START_TEST(test_parse_set)
+{
+	static const char text[] = "{e=\"\", a=\"1\", f=\"\", b=\"2\", g=\"\"}";
+	struct lt_label out[2];
+	char scratch[sizeof(text)], why[128];
+	size_t n = 9, dropped = 9;
+
+	ck_assert_int_eq(lt_labels_parse_set(text, strlen(text), scratch, out, 2,
+					     &n, &dropped, why, sizeof(why)), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(dropped, 3);
+	ck_assert_mem_eq(out[0].name, "a", 1);
+	ck_assert_mem_eq(out[0].value, "1", 1);
+	ck_assert_mem_eq(out[1].name, "b", 1);
+	ck_assert_mem_eq(out[1].value, "2", 1);
+
+	ck_assert_int_eq(lt_labels_parse_set("{e=\"\"}", 6, scratch, out, 2,
+					     &n, &dropped, why, sizeof(why)), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(dropped, 1);
+	/* The syntax is checked as before. */
+	ck_assert_int_eq(lt_labels_parse_set("{e=\"\",}", 7, scratch, out, 2,
+					     &n, &dropped, why, sizeof(why)), -1);
+	ck_assert_str_eq(why, "trailing comma before '}' at byte 5");
+}
+END_TEST
+
 START_TEST(test_max)
 {
 	static const char text[] = "{a=\"1\",b=\"2\",c=\"3\",d=\"4\",e=\"5\"}";
@@ -677,6 +706,7 @@ labels_suite(void)
 			    (int)(sizeof(go_quote) / sizeof(go_quote[0])));
 	tcase_add_test(tc, test_order_preserved);
 	tcase_add_test(tc, test_max);
+	tcase_add_test(tc, test_parse_set);
 	tcase_add_test(tc, test_scratch_sizing);
 	tcase_add_loop_test(tc, test_errors, 0,
 			    (int)(sizeof(bad) / sizeof(bad[0])));

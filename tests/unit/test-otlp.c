@@ -472,6 +472,49 @@ START_TEST(test_times)
 }
 END_TEST
 
+/* time_unix_nano and observed_time_unix_nano are nanoseconds, 0 being
+ * unset: below 1e17 (1973-03-03T09:46:40Z) the record is rejected,
+ * naming the unit the number looks like (worked out by hand). */
+START_TEST(test_time_units)
+{
+	struct lt_buf b = LT_BUF_INIT;
+	LR *sec = lr(1700000000, "s"), *ms = lr(1700000000000ULL, "ms");
+	LR *us = lr(99999999999999999ULL, "us"), *edge = lr(100000000000000000ULL, "e");
+	LR *obs = lr(0, "o"), *obs_both = lr(T0, "ob");
+
+	obs->observed_time_unix_nano = 1700000000000000ULL;
+	obs_both->observed_time_unix_nano = 1700000000;
+	req(&b, 1, rl(res(0), 1, sl(NULL, 6, sec, ms, us, edge, obs, obs_both)));
+	ck_assert_int_eq(run(&b), 0);
+	ck_assert_str_eq(logtext(), "S service_name=unknown_service\n"
+				    "E 100000000000000000 e\n");
+	ck_assert_uint_eq(result.accepted, 1);
+	ck_assert_uint_eq(result.rejected, 5);
+	ck_assert_str_eq(result.message,
+	    "resource 1 {service_name=\"unknown_service\"}: log record 1: "
+	    "time_unix_nano 1700000000 looks like seconds, not nanoseconds "
+	    "since 1970 (it would be 1970-01-01T00:00:01.7Z); send "
+	    "1700000000000000000\n"
+	    "resource 1 {service_name=\"unknown_service\"}: log record 2: "
+	    "time_unix_nano 1700000000000 looks like milliseconds, not "
+	    "nanoseconds since 1970 (it would be 1970-01-01T00:28:20Z); send "
+	    "1700000000000000000\n"
+	    "resource 1 {service_name=\"unknown_service\"}: log record 3: "
+	    "time_unix_nano 99999999999999999 looks like microseconds, not "
+	    "nanoseconds since 1970 (it would be "
+	    "1973-03-03T09:46:39.999999999Z)\n"
+	    "resource 1 {service_name=\"unknown_service\"}: log record 5: "
+	    "observed_time_unix_nano 1700000000000000 looks like "
+	    "microseconds, not nanoseconds since 1970 (it would be "
+	    "1970-01-20T16:13:20Z); send 1700000000000000000\n"
+	    "resource 1 {service_name=\"unknown_service\"}: log record 6: "
+	    "observed_time_unix_nano 1700000000 looks like seconds, not "
+	    "nanoseconds since 1970 (it would be 1970-01-01T00:00:01.7Z); "
+	    "send 1700000000000000000");
+	lt_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_ids_flags)
 {
 	static const unsigned char trace[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
@@ -595,8 +638,8 @@ START_TEST(test_drop_list)
 	ck_assert_int_eq(run(&b), 0);
 	ck_assert_str_eq(logtext(), "");
 	ck_assert_uint_eq(result.rejected, 1);
-	ck_assert_str_eq(result.message, "resource 1: no labels (a stream "
-					 "needs at least one)");
+	ck_assert_str_eq(result.message, "resource 1: at least one label "
+					 "pair is required per stream");
 	lt_buf_free(&b);
 }
 END_TEST
@@ -942,6 +985,7 @@ otlp_suite(void)
 	tcase_add_test(tc, test_value_types);
 	tcase_add_test(tc, test_bodies);
 	tcase_add_test(tc, test_times);
+	tcase_add_test(tc, test_time_units);
 	tcase_add_test(tc, test_ids_flags);
 	tcase_add_test(tc, test_bad_ids);
 	tcase_add_test(tc, test_scope_fields);

@@ -171,12 +171,12 @@ START_TEST(test_metadata_many_sorted)
 
 	/* More items than insertion sort handles: written in reverse. */
 	ck_assert_int_eq(lt_buf_printf(&b, "{\"streams\":[{\"stream\":{\"a\":"
-					   "\"b\"},\"values\":[[\"1\",\"l\",{"), 0);
+					   "\"b\"},\"values\":[[\"1704067200000000001\",\"l\",{"), 0);
 	for (i = 99; i >= 0; i--)
 		ck_assert_int_eq(lt_buf_printf(&b, "%s\"k%02d\":\"%d\"",
 					       i == 99 ? "" : ",", i, i), 0);
 	ck_assert_int_eq(lt_buf_printf(&b, "}]]}]}"), 0);
-	ck_assert_int_eq(lt_buf_printf(&want, "S a=b\nE 1 l ["), 0);
+	ck_assert_int_eq(lt_buf_printf(&want, "S a=b\nE 1704067200000000001 l ["), 0);
 	for (i = 0; i < 100; i++)
 		ck_assert_int_eq(lt_buf_printf(&want, "%sk%02d=%d",
 					       i ? "," : "", i, i), 0);
@@ -209,19 +209,19 @@ START_TEST(test_nul)
 {
 	static const char body[] =
 	    "{\"streams\":[{\"stream\":{\"app\":\"x\"},\"values\":"
-	    "[[\"1\",\"a\\u0000b\"]]}]}";
+	    "[[\"1704067200000000001\",\"a\\u0000b\"]]}]}";
 	const char *l;
 
 	ck_assert_int_eq(push(body), 0);
-	ck_assert_uint_eq(rec.log.len, strlen("S app=x\nE 1 a") + 3);
+	ck_assert_uint_eq(rec.log.len, strlen("S app=x\nE 1704067200000000001 a") + 3);
 	l = (const char *)rec.log.data;
-	ck_assert(memcmp(l, "S app=x\nE 1 a\0b\n", rec.log.len) == 0);
+	ck_assert(memcmp(l, "S app=x\nE 1704067200000000001 a\0b\n", rec.log.len) == 0);
 
 	lt_buf_reset(&rec.log);
 	ck_assert_rejected("{\"streams\":[{\"stream\":{\"app\":\"x\\u0000y\"},"
 			   "\"values\":[]}]}",
 			   "stream 1: ", "label \"app\"", "NUL");
-	ck_assert_rejected(ONE("[\"1\",\"l\",{\"k\":\"a\\u0000\"}]"),
+	ck_assert_rejected(ONE("[\"1704067200000000001\",\"l\",{\"k\":\"a\\u0000\"}]"),
 			   "stream 1 {app=\"x\"}: entry 1: ",
 			   "structured metadata \"k\"", "NUL");
 	/* jansson itself refuses NUL in object keys. */
@@ -242,7 +242,7 @@ START_TEST(test_malformed)
 	ck_assert_refused("{\"streams\":[{\"stream\":{\"a\":\"1\",\"a\":\"2\"},"
 			   "\"values\":[]}]}",
 			   "duplicate");
-	ck_assert_refused(ONE("[\"1\",\"l\",{\"k\":\"1\",\"k\":\"2\"}]"),
+	ck_assert_refused(ONE("[\"1704067200000000001\",\"l\",{\"k\":\"1\",\"k\":\"2\"}]"),
 			   "duplicate");
 }
 END_TEST
@@ -267,20 +267,21 @@ START_TEST(test_structure)
 	ck_assert_refused("{\"streams\":[{\"stream\":{\"a\":1},\"values\":[]}]}",
 			   "stream 1: label \"a\" is not a string");
 	ck_assert_rejected("{\"streams\":[{\"stream\":{},\"values\":[]}]}",
-			   "stream 1: no labels");
-	ck_assert_refused(ONE("[\"1\",\"a\"],\"x\""),
+			   "stream 1: at least one label pair is required per "
+			   "stream");
+	ck_assert_refused(ONE("[\"1704067200000000001\",\"a\"],\"x\""),
 			   "stream 1 {app=\"x\"}: entry 2: not an array");
-	ck_assert_refused(ONE("[\"1\"]"), "entry 1: not an array");
-	ck_assert_refused(ONE("[\"1\",\"a\",{},4]"), "entry 1: not an array");
+	ck_assert_refused(ONE("[\"1704067200000000001\"]"), "entry 1: not an array");
+	ck_assert_refused(ONE("[\"1704067200000000001\",\"a\",{},4]"), "entry 1: not an array");
 	ck_assert_refused(ONE("[1,\"a\"]"),
 			   "entry 1: timestamp is not a string");
-	ck_assert_refused(ONE("[\"1\",2]"), "entry 1: line is not a string");
-	ck_assert_refused(ONE("[\"1\",null]"), "entry 1: line is not a string");
-	ck_assert_refused(ONE("[\"1\",\"a\",[]]"),
+	ck_assert_refused(ONE("[\"1704067200000000001\",2]"), "entry 1: line is not a string");
+	ck_assert_refused(ONE("[\"1704067200000000001\",null]"), "entry 1: line is not a string");
+	ck_assert_refused(ONE("[\"1704067200000000001\",\"a\",[]]"),
 			   "entry 1: structured metadata is not an object");
-	ck_assert_refused(ONE("[\"1\",\"a\",{\"k\":{\"n\":\"v\"}}]"),
+	ck_assert_refused(ONE("[\"1704067200000000001\",\"a\",{\"k\":{\"n\":\"v\"}}]"),
 			   "entry 1: structured metadata \"k\" is not a string");
-	ck_assert_rejected(ONE("[\"1\",\"a\",{\"1k\":\"v\"}]"),
+	ck_assert_rejected(ONE("[\"1704067200000000001\",\"a\",{\"1k\":\"v\"}]"),
 			   "entry 1: invalid structured metadata name \"1k\"");
 }
 END_TEST
@@ -288,9 +289,9 @@ END_TEST
 START_TEST(test_position_and_label_text)
 {
 	ck_assert_rejected(
-	    "{\"streams\":[{\"stream\":{\"app\":\"a\"},\"values\":[[\"1\",\"x\"]]},"
+	    "{\"streams\":[{\"stream\":{\"app\":\"a\"},\"values\":[[\"1704067200000000001\",\"x\"]]},"
 	    "{\"stream\":{\"level\":\"info\",\"app\":\"q\\\"\\\\\\n\"},"
-	    "\"values\":[[\"1\",\"x\"],[\"2\",\"y\"],[\"x\",\"z\"]]}]}",
+	    "\"values\":[[\"1704067200000000001\",\"x\"],[\"1704067200000000002\",\"y\"],[\"x\",\"z\"]]}]}",
 	    "stream 2 {app=\"q\\\"\\\\\\n\",level=\"info\"}: entry 3: "
 	    "invalid timestamp \"x\": not a number of unix nanoseconds");
 	/* Everything before the error went to the sink: the caller drops it. */
@@ -332,15 +333,13 @@ START_TEST(test_labels)
 			   "invalid label name \"a-b\"");
 	ck_assert_rejected("{\"streams\":[{\"stream\":{\"\":\"x\"},\"values\":[]}]}",
 			   "invalid label name \"\"");
-	ck_assert_rejected("{\"streams\":[{\"stream\":{\"app\":\"\"},\"values\":[]}]}",
-			   "stream 1: label \"app\" has an empty value");
 
 	/* 15 labels pass, 16 do not. */
 	ck_assert_int_eq(lt_buf_printf(&b, "{\"streams\":[{\"stream\":{"), 0);
 	for (i = 0; i < 15; i++)
 		ck_assert_int_eq(lt_buf_printf(&b, "%s\"l%d\":\"v\"",
 					       i ? "," : "", i), 0);
-	ck_assert_int_eq(lt_buf_printf(&b, "},\"values\":[[\"1\",\"x\"]]}]}"), 0);
+	ck_assert_int_eq(lt_buf_printf(&b, "},\"values\":[[\"1704067200000000001\",\"x\"]]}]}"), 0);
 	ck_assert_int_eq(push_n((const char *)b.data, b.len), 0);
 	lt_buf_reset(&b);
 	ck_assert_int_eq(lt_buf_printf(&b, "{\"streams\":[{\"stream\":{"), 0);
@@ -388,13 +387,13 @@ END_TEST
 START_TEST(test_line_size)
 {
 	lim.max_line_size = 5;
-	ck_assert_int_eq(push(ONE("[\"1\",\"12345\"]")), 0);
-	ck_assert_rejected(ONE("[\"1\",\"12345\"],[\"1\",\"123456\"]"),
+	ck_assert_int_eq(push(ONE("[\"1704067200000000001\",\"12345\"]")), 0);
+	ck_assert_rejected(ONE("[\"1704067200000000001\",\"12345\"],[\"1704067200000000001\",\"123456\"]"),
 			   "stream 1 {app=\"x\"}: entry 2: line too long "
 			   "(6 bytes, limit 5)");
 	/* Bytes after unescaping, not JSON text. */
-	ck_assert_int_eq(push(ONE("[\"1\",\"\\u00e9\\u00e9\"]")), 0);
-	ck_assert_rejected(ONE("[\"1\",\"\\u00e9\\u00e9\\u00e9\"]"),
+	ck_assert_int_eq(push(ONE("[\"1704067200000000001\",\"\\u00e9\\u00e9\"]")), 0);
+	ck_assert_rejected(ONE("[\"1704067200000000001\",\"\\u00e9\\u00e9\\u00e9\"]"),
 			   "line too long (6 bytes, limit 5)");
 }
 END_TEST
@@ -403,12 +402,12 @@ START_TEST(test_metadata_limits)
 {
 	lim.max_metadata_entries = 2;
 	lim.max_metadata_size = 6;
-	ck_assert_int_eq(push(ONE("[\"1\",\"l\",{\"a\":\"bc\",\"d\":\"ef\"}]")),
+	ck_assert_int_eq(push(ONE("[\"1704067200000000001\",\"l\",{\"a\":\"bc\",\"d\":\"ef\"}]")),
 			 0);
-	ck_assert_rejected(ONE("[\"1\",\"l\",{\"a\":\"b\",\"c\":\"d\",\"e\":\"f\"}]"),
+	ck_assert_rejected(ONE("[\"1704067200000000001\",\"l\",{\"a\":\"b\",\"c\":\"d\",\"e\":\"f\"}]"),
 			   "entry 1: too many structured metadata items (3, "
 			   "limit 2)");
-	ck_assert_rejected(ONE("[\"1\",\"l\",{\"a\":\"bc\",\"d\":\"efg\"}]"),
+	ck_assert_rejected(ONE("[\"1704067200000000001\",\"l\",{\"a\":\"bc\",\"d\":\"efg\"}]"),
 			   "entry 1: structured metadata is too large (7 bytes, "
 			   "limit 6)");
 }
@@ -429,7 +428,8 @@ START_TEST(test_time_limits)
 	ck_assert_int_eq(push(ONE("[\"1970-01-01\",\"old\"]")), 0);
 	lim.max_age_ns = 7 * 24 * 3600 * 1000000000LL;
 	ck_assert_int_eq(push(ONE("[\"2024-05-25T00:00:00Z\",\"week\"]")), 0);
-	ck_assert_rejected(ONE("[\"1\",\"a\"],[\"2024-05-24T23:59:59Z\",\"old\"]"),
+	ck_assert_rejected(ONE("[\"1970-01-01T00:00:00.000000001Z\",\"a\"],"
+			       "[\"2024-05-24T23:59:59Z\",\"old\"]"),
 			   "entry 1: timestamp 1970-01-01T00:00:00.000000001Z "
 			   "is too old (more than 168h0m0s before the "
 			   "receiver's clock)");
@@ -452,11 +452,78 @@ START_TEST(test_time_limits)
 }
 END_TEST
 
+/* Loki JSON's timestamps are nanoseconds: a number below 1e17 (before
+ * 1973-03-03T09:46:40Z) is refused as the entry, naming the unit its size
+ * suggests and the value in nanoseconds when that fits an int64.  The
+ * expected texts are worked out by hand. */
+static const struct {
+	const char *ts, *why;
+} unit_cases[] = {
+	{"1704067200", "timestamp \"1704067200\" looks like seconds, not "
+	 "nanoseconds since 1970 (it would be 1970-01-01T00:00:01.7040672Z); "
+	 "send \"1704067200000000000\""},
+	{"1704067200000", "timestamp \"1704067200000\" looks like milliseconds, "
+	 "not nanoseconds since 1970 (it would be 1970-01-01T00:28:24.0672Z); "
+	 "send \"1704067200000000000\""},
+	{"1704067200000000", "timestamp \"1704067200000000\" looks like "
+	 "microseconds, not nanoseconds since 1970 (it would be "
+	 "1970-01-20T17:21:07.2Z); send \"1704067200000000000\""},
+	{"0", "timestamp \"0\" looks like seconds, not nanoseconds since 1970 "
+	 "(it would be 1970-01-01T00:00:00Z); send \"0\""},
+	/* The boundaries; nine digits more than an int64 holds: no value. */
+	{"99999999999", "timestamp \"99999999999\" looks like seconds, not "
+	 "nanoseconds since 1970 (it would be 1970-01-01T00:01:39.999999999Z)"},
+	{"100000000000", "timestamp \"100000000000\" looks like milliseconds, "
+	 "not nanoseconds since 1970 (it would be 1970-01-01T00:01:40Z); send "
+	 "\"100000000000000000\""},
+	{"99999999999999", "timestamp \"99999999999999\" looks like "
+	 "milliseconds, not nanoseconds since 1970 (it would be "
+	 "1970-01-02T03:46:39.999999999Z)"},
+	{"100000000000000", "timestamp \"100000000000000\" looks like "
+	 "microseconds, not nanoseconds since 1970 (it would be "
+	 "1970-01-02T03:46:40Z); send \"100000000000000000\""},
+	{"99999999999999999", "timestamp \"99999999999999999\" looks like "
+	 "microseconds, not nanoseconds since 1970 (it would be "
+	 "1973-03-03T09:46:39.999999999Z)"},
+	{"000001704067200", "timestamp \"1704067200\" looks like seconds, not "
+	 "nanoseconds since 1970 (it would be 1970-01-01T00:00:01.7040672Z); "
+	 "send \"1704067200000000000\""},
+};
+
+START_TEST(test_timestamp_units)
+{
+	char body[256], want[512];
+
+	(void)snprintf(body, sizeof(body), ONE("[\"%s\",\"x\"],"
+		       "[\"2024-01-01\",\"kept\"]"), unit_cases[_i].ts);
+	ck_assert_int_eq(push(body), 0);
+	ck_assert_uint_eq(res.rejected, 1);
+	ck_assert_uint_eq(res.accepted, 1);
+	(void)snprintf(want, sizeof(want), "stream 1 {app=\"x\"}: entry 1: %s",
+		       unit_cases[_i].why);
+	ck_assert_str_eq(res.message, want);
+	ck_assert_str_eq(logtext(), "S app=x\nE 1704067200000000000 kept\n");
+}
+END_TEST
+
+/* 1e17 ns is taken; dates and RFC 3339 times, the seed's included, carry
+ * their unit and are read as before, 1970 too. */
+START_TEST(test_timestamp_units_taken)
+{
+	ck_assert_int_eq(push(ONE("[\"100000000000000000\",\"a\"],"
+				  "[\"1970-01-01\",\"b\"],"
+				  "[\"1970-01-01T00:00:01Z\",\"c\"]")), 0);
+	ck_assert_uint_eq(res.rejected, 0);
+	ck_assert_str_eq(logtext(), "S app=x\nE 100000000000000000 a\n"
+				    "E 0 b\nE 1000000000 c\n");
+}
+END_TEST
+
 START_TEST(test_sink_failure)
 {
 	static const char body[] =
 	    "{\"streams\":[{\"stream\":{\"app\":\"x\"},"
-	    "\"values\":[[\"1\",\"a\"],[\"2\",\"b\"]]}]}";
+	    "\"values\":[[\"1704067200000000001\",\"a\"],[\"1704067200000000002\",\"b\"]]}]}";
 
 	rec.fail_at = 1;
 	ck_assert_int_eq(push(body), -1);
@@ -481,9 +548,9 @@ START_TEST(test_partial)
 	lim.max_line_size = 3;
 	ck_assert_int_eq(
 	    push("{\"streams\":[{\"stream\":{\"app\":\"a\"},\"values\":["
-		 "[\"1\",\"ok\"],[\"2\",\"long\"],[\"x\",\"no\"],[\"3\",\"yes\"]]},"
-		 "{\"stream\":{\"app\":\"\"},\"values\":[[\"1\",\"z\"],[\"1\",\"z\"]]},"
-		 "{\"stream\":{\"app\":\"c\"},\"values\":[[\"4\",\"end\"]]}]}"),
+		 "[\"1704067200000000001\",\"ok\"],[\"1704067200000000002\",\"long\"],[\"x\",\"no\"],[\"1704067200000000003\",\"yes\"]]},"
+		 "{\"stream\":{\"app\":\"\"},\"values\":[[\"1704067200000000001\",\"z\"],[\"1704067200000000001\",\"z\"]]},"
+		 "{\"stream\":{\"app\":\"c\"},\"values\":[[\"1704067200000000004\",\"end\"]]}]}"),
 	    0);
 	ck_assert_int_eq(res.status, 0);
 	ck_assert_uint_eq(res.accepted, 3);
@@ -495,8 +562,76 @@ START_TEST(test_partial)
 			 "stream 1 {app=\"a\"}: entry 2: line too long (4 bytes, limit 3)\n"
 			 "stream 1 {app=\"a\"}: entry 3: invalid timestamp \"x\": not a "
 			 "number of unix nanoseconds, a date (2024-01-01) or an RFC 3339 time\n"
-			 "stream 2: label \"app\" has an empty value");
-	ck_assert_str_eq(logtext(), "S app=a\nE 1 ok\nE 3 yes\nS app=c\nE 4 end\n");
+			 "stream 2: at least one label pair is required per stream "
+			 "(labels with an empty value are left out)");
+	ck_assert_str_eq(logtext(), "S app=a\nE 1704067200000000001 ok\nE 1704067200000000003 yes\nS app=c\nE 1704067200000000004 end\n");
+}
+END_TEST
+
+/* Loki leaves out a label with an empty value and keeps the entries:
+ * {app="x",env=""} is the stream {app="x"}.  It is left out before the
+ * duplicate names and the label count are checked; a stream left with no
+ * label is refused in Loki's words. */
+START_TEST(test_empty_label_values)
+{
+	struct lt_buf b = LT_BUF_INIT;
+	int i;
+
+	ck_assert_int_eq(
+	    push("{\"streams\":[{\"stream\":{\"app\":\"x\",\"env\":\"\"},"
+		 "\"values\":[[\"2024-01-01\",\"one\"]]},"
+		 "{\"stream\":{\"app\":\"x\"},\"values\":[[\"2024-01-01\",\"two\"]]},"
+		 "{\"stream\":{\"a\":\"\",\"app\":\"y\",\"z\":\"\"},"
+		 "\"values\":[[\"2024-01-01\",\"three\"]]}]}"),
+	    0);
+	ck_assert_uint_eq(res.accepted, 3);
+	ck_assert_uint_eq(res.rejected, 0);
+	ck_assert_str_eq(logtext(), "S app=x\nE 1704067200000000000 one\n"
+				    "S app=x\nE 1704067200000000000 two\n"
+				    "S app=y\nE 1704067200000000000 three\n");
+
+	/* Nothing left: refused, and the message says why. */
+	rec.log.len = 0;
+	ck_assert_rejected("{\"streams\":[{\"stream\":{\"env\":\"\"},"
+			   "\"values\":[[\"2024-01-01\",\"l\"],[\"2024-01-01\",\"m\"]]}]}",
+			   "stream 1: at least one label pair is required per "
+			   "stream (labels with an empty value are left out)");
+	ck_assert_uint_eq(res.rejected, 2);
+	ck_assert_uint_eq(res.accepted, 0);
+
+	/* Left out before they are counted: 15 labels and one empty pass.
+	 * (A name twice is a duplicate JSON key, refused as malformed; the
+	 * duplicate names come in label text, test_empty_label_values_text.) */
+	ck_assert_int_eq(lt_buf_printf(&b, "{\"streams\":[{\"stream\":{"
+				       "\"e\":\"\""), 0);
+	for (i = 0; i < 15; i++)
+		ck_assert_int_eq(lt_buf_printf(&b, ",\"l%d\":\"v\"", i), 0);
+	ck_assert_int_eq(lt_buf_printf(&b, "},\"values\":[[\"2024-01-01\","
+				       "\"x\"]]}]}"), 0);
+	ck_assert_int_eq(push_n((const char *)b.data, b.len), 0);
+	ck_assert_uint_eq(res.accepted, 1);
+	ck_assert_uint_eq(res.rejected, 0);
+	lt_buf_free(&b);
+}
+END_TEST
+
+/* The same in Loki's legacy JSON push, whose labels are text; a name
+ * repeated with an empty value is left out before the duplicates are
+ * looked for. */
+START_TEST(test_empty_label_values_text)
+{
+	ck_assert_int_eq(
+	    push("{\"streams\":[{\"labels\":\"{app=\\\"x\\\", env=\\\"\\\", "
+		 "app=\\\"\\\"}\",\"entries\":[{\"ts\":\"2024-01-01\",\"line\":\"one\"}]},"
+		 "{\"labels\":\"{env=\\\"\\\"}\",\"entries\":[{\"ts\":\"2024-01-01\","
+		 "\"line\":\"two\"}]}]}"),
+	    0);
+	ck_assert_uint_eq(res.accepted, 1);
+	ck_assert_uint_eq(res.rejected, 1);
+	ck_assert_str_eq(logtext(), "S app=x\nE 1704067200000000000 one\n");
+	ck_assert_str_eq(res.message, "stream 2: at least one label pair is "
+			 "required per stream (labels with an empty value are "
+			 "left out)");
 }
 END_TEST
 
@@ -504,7 +639,7 @@ START_TEST(test_partial_nothing_kept)
 {
 	/* A stream whose every entry is rejected never reaches the sink. */
 	lim.max_line_size = 1;
-	ck_assert_rejected(ONE("[\"1\",\"ab\"],[\"2\",\"cd\"]"),
+	ck_assert_rejected(ONE("[\"1704067200000000001\",\"ab\"],[\"1704067200000000002\",\"cd\"]"),
 			   "entry 1: line too long", "entry 2: line too long");
 	ck_assert_uint_eq(res.accepted, 0);
 	ck_assert_uint_eq(res.rejected, 2);
@@ -521,7 +656,7 @@ START_TEST(test_reasons_capped)
 	ck_assert_int_eq(lt_buf_printf(&b, "{\"streams\":[{\"stream\":{\"a\":"
 					   "\"b\"},\"values\":["), 0);
 	for (i = 0; i < 50; i++)
-		ck_assert_int_eq(lt_buf_printf(&b, "%s[\"1\",\"x\"]", i ? "," : ""),
+		ck_assert_int_eq(lt_buf_printf(&b, "%s[\"1704067200000000001\",\"x\"]", i ? "," : ""),
 				 0);
 	ck_assert_int_eq(lt_buf_printf(&b, "]}]}"), 0);
 	ck_assert_int_eq(push_n((const char *)b.data, b.len), 0);
@@ -547,7 +682,7 @@ START_TEST(test_legacy_json)
 				    "E 1704067200000000001 one\n"
 				    "E 1704067200000000002 two\n");
 	ck_assert_rejected("{\"streams\":[{\"labels\":\"{job=x}\",\"entries\":"
-			   "[{\"ts\":\"1\",\"line\":\"l\"}]}]}",
+			   "[{\"ts\":\"1704067200000000001\",\"line\":\"l\"}]}]}",
 			   "stream 1: invalid labels: ");
 	ck_assert_uint_eq(res.rejected, 1);
 	ck_assert_rejected("{\"streams\":[{\"labels\":\"{a=\\\"1\\\",a=\\\"2\\\"}\","
@@ -681,6 +816,35 @@ START_TEST(test_proto_limits)
 }
 END_TEST
 
+/* Loki's protobuf push: labels with an empty value are left out before
+ * the count and the duplicate names, and a stream with none left is
+ * refused. */
+START_TEST(test_proto_empty_label_values)
+{
+	struct lt_buf req = LT_BUF_INIT, st = LT_BUF_INIT;
+	static const char some[] = "{app=\"x\", env=\"\", a=\"\"}";
+	static const char none[] = "{env=\"\"}";
+
+	lim.max_label_names = 1;
+	pb_bytes(&st, 1, some, strlen(some));
+	pb_entry(&st, 1704067200, 5, "kept", NULL, NULL);
+	pb_bytes(&req, 1, st.data, st.len);
+	lt_buf_reset(&st);
+	pb_bytes(&st, 1, none, strlen(none));
+	pb_entry(&st, 1704067200, 6, "refused", NULL, NULL);
+	pb_bytes(&req, 1, st.data, st.len);
+	ck_assert_int_eq(push_pb(&req), 0);
+	ck_assert_uint_eq(res.accepted, 1);
+	ck_assert_uint_eq(res.rejected, 1);
+	ck_assert_str_eq(logtext(), "S app=x\nE 1704067200000000005 kept\n");
+	ck_assert_str_eq(res.message, "stream 2: at least one label pair is "
+			 "required per stream (labels with an empty value are "
+			 "left out)");
+	lt_buf_free(&req);
+	lt_buf_free(&st);
+}
+END_TEST
+
 /* Streams and entries per push: over either, the push is refused whole
  * as too large, in JSON and in protobuf, and the sink saw nothing of the
  * stream that broke the limit. */
@@ -688,8 +852,8 @@ START_TEST(test_push_size_limits)
 {
 	struct lt_buf req = LT_BUF_INIT, st = LT_BUF_INIT;
 	static const char two[] = "{\"streams\":["
-		"{\"stream\":{\"a\":\"1\"},\"values\":[[\"1\",\"x\"],[\"2\",\"y\"]]},"
-		"{\"stream\":{\"a\":\"2\"},\"values\":[[\"3\",\"z\"]]}]}";
+		"{\"stream\":{\"a\":\"1\"},\"values\":[[\"1704067200000000001\",\"x\"],[\"1704067200000000002\",\"y\"]]},"
+		"{\"stream\":{\"a\":\"2\"},\"values\":[[\"1704067200000000003\",\"z\"]]}]}";
 
 	lim.max_streams_per_push = 2;
 	lim.max_entries_per_push = 3;
@@ -712,7 +876,7 @@ START_TEST(test_push_size_limits)
 	/* Rejected entries count too. */
 	lim.max_entries_per_push = 1;
 	lim.max_line_size = 0;
-	ck_assert_int_eq(push(ONE("[\"1\",\"x\"],[\"2\",\"y\"]")), -1);
+	ck_assert_int_eq(push(ONE("[\"1704067200000000001\",\"x\"],[\"1704067200000000002\",\"y\"]")), -1);
 	ck_assert_int_eq(res.status, 413);
 
 	lt_limits_defaults(&lim);
@@ -882,23 +1046,23 @@ START_TEST(test_detected_level)
 {
 	lim.discover_log_levels = 1;
 	ck_assert_int_eq(push("{\"streams\":[{\"stream\":{\"app\":\"x\"},"
-		"\"values\":[[\"1\",\"level=error msg=x\"],"
-		"[\"2\",\"hi\",{\"trace_id\":\"abc\",\"a\":\"1\"}],"
-		"[\"3\",\"x\",{\"detected_level\":\"WARNING\"}],"
-		"[\"4\",\"lvl=dbg\",{\"detected_level\":\"\"}],"
-		"[\"5\",\"x\",{\"detected_level\":\"notice\"}]]},"
+		"\"values\":[[\"1704067200000000001\",\"level=error msg=x\"],"
+		"[\"1704067200000000002\",\"hi\",{\"trace_id\":\"abc\",\"a\":\"1\"}],"
+		"[\"1704067200000000003\",\"x\",{\"detected_level\":\"WARNING\"}],"
+		"[\"1704067200000000004\",\"lvl=dbg\",{\"detected_level\":\"\"}],"
+		"[\"1704067200000000005\",\"x\",{\"detected_level\":\"notice\"}]]},"
 		"{\"stream\":{\"level\":\"Info\",\"app\":\"y\"},"
-		"\"values\":[[\"6\",\"level=error\"]]}]}"), 0);
+		"\"values\":[[\"1704067200000000006\",\"level=error\"]]}]}"), 0);
 	ck_assert_uint_eq(res.accepted, 6);
 	ck_assert_str_eq(logtext(),
 		"S app=x\n"
-		"E 1 level=error msg=x [detected_level=error]\n"
-		"E 2 hi [a=1,detected_level=unknown,trace_id=abc]\n"
-		"E 3 x [detected_level=warn]\n"
-		"E 4 lvl=dbg [detected_level=debug]\n"
-		"E 5 x [detected_level=notice]\n"
+		"E 1704067200000000001 level=error msg=x [detected_level=error]\n"
+		"E 1704067200000000002 hi [a=1,detected_level=unknown,trace_id=abc]\n"
+		"E 1704067200000000003 x [detected_level=warn]\n"
+		"E 1704067200000000004 lvl=dbg [detected_level=debug]\n"
+		"E 1704067200000000005 x [detected_level=notice]\n"
 		"S app=y,level=Info\n"
-		"E 6 level=error [detected_level=info]\n");
+		"E 1704067200000000006 level=error [detected_level=info]\n");
 	/* Lines, then a=1 and trace_id=abc: 17 + 2 + 1 + 7 + 1 + 11, and
 	 * 2 + 11. */
 	ck_assert_uint_eq(res.accepted_bytes, 39 + 13);
@@ -908,20 +1072,20 @@ START_TEST(test_detected_level)
 	teardown();
 	setup();
 	lim.max_metadata_size = 3;
-	ck_assert_int_eq(push(ONE("[\"1\",\"x\",{\"detected_level\":\"critical\"}],"
-				  "[\"2\",\"y\",{\"ab\":\"cd\"}]")), 0);
+	ck_assert_int_eq(push(ONE("[\"1704067200000000001\",\"x\",{\"detected_level\":\"critical\"}],"
+				  "[\"1704067200000000002\",\"y\",{\"ab\":\"cd\"}]")), 0);
 	ck_assert_uint_eq(res.accepted, 1);
 	ck_assert_uint_eq(res.accepted_bytes, 1);
 	ck_assert_ptr_nonnull(strstr(res.message, "entry 2: structured "
 				     "metadata is too large (4 bytes, limit 3)"));
-	ck_assert_str_eq(logtext(), "S app=x\nE 1 x [detected_level=critical]\n");
+	ck_assert_str_eq(logtext(), "S app=x\nE 1704067200000000001 x [detected_level=critical]\n");
 }
 END_TEST
 
 START_TEST(test_detected_level_off)
 {
-	ck_assert_int_eq(push(ONE("[\"1\",\"level=error msg=x\"]")), 0);
-	ck_assert_str_eq(logtext(), "S app=x\nE 1 level=error msg=x\n");
+	ck_assert_int_eq(push(ONE("[\"1704067200000000001\",\"level=error msg=x\"]")), 0);
+	ck_assert_str_eq(logtext(), "S app=x\nE 1704067200000000001 level=error msg=x\n");
 }
 END_TEST
 
@@ -970,13 +1134,19 @@ push_suite(void)
 	tcase_add_test(tc, test_push_size_limits);
 	tcase_add_test(tc, test_metadata_limits);
 	tcase_add_test(tc, test_time_limits);
+	tcase_add_loop_test(tc, test_timestamp_units, 0,
+			    (int)(sizeof(unit_cases) / sizeof(unit_cases[0])));
+	tcase_add_test(tc, test_timestamp_units_taken);
 	tcase_add_test(tc, test_sink_failure);
 	tcase_add_test(tc, test_partial);
 	tcase_add_test(tc, test_partial_nothing_kept);
 	tcase_add_test(tc, test_reasons_capped);
 	tcase_add_test(tc, test_legacy_json);
+	tcase_add_test(tc, test_empty_label_values);
+	tcase_add_test(tc, test_empty_label_values_text);
 	tcase_add_test(tc, test_proto);
 	tcase_add_test(tc, test_proto_limits);
+	tcase_add_test(tc, test_proto_empty_label_values);
 	tcase_add_test(tc, test_detected_level);
 	tcase_add_test(tc, test_detected_level_off);
 	tcase_add_test(tc, test_detected_level_proto);

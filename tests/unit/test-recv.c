@@ -224,10 +224,11 @@ START_TEST(test_invalid_payload_leaves_nothing)
 	ck_assert_int_eq(handle("POST", "/api/push", "acme", "{\"streams\":[", &resp), 400);
 	ck_assert_ptr_nonnull(strstr(resp.message, "malformed JSON"));
 	ck_assert_int_eq(handle("POST", "/api/push", "acme",
-				"{\"streams\":[{\"stream\":{\"app\":\"\"},\"values\":"
+				"{\"streams\":[{\"stream\":{\"1a\":\"x\"},\"values\":"
 				"[[\"2024-01-01\",\"ok\"]]}]}", &resp), 400);
 	ck_assert_str_eq(resp.message, "1 of 1 entries rejected, 0 stored:\n"
-			 "stream 1: label \"app\" has an empty value");
+			 "stream 1: invalid label name \"1a\" (must match "
+			 "[a-zA-Z_][a-zA-Z0-9_]*)");
 	ck_assert_uint_eq(files_in("acme", "ready"), 0);
 	ck_assert_uint_eq(files_in("acme", "tmp"), 0);
 	/* Valid, but nothing in it: accepted, no file. */
