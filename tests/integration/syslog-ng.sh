@@ -1,7 +1,7 @@
 #!/bin/bash
 # syslog-ng (Debian's syslog-ng-core and syslog-ng-mod-http) sending Loki
-# JSON to logthra-recv with its http() destination, as logthra(7) gives
-# the configuration: syslog-ng runs unprivileged in the foreground with
+# JSON to logthra-recv with the http() destination that logthra(7) gives,
+# taken from the page: syslog-ng runs unprivileged in the foreground with
 # its own config, persist file, control socket and pid file, takes
 # RFC 5424 messages the test writes to a TCP source, and pushes them in
 # batches (batch-lines, body-prefix, delimiter, body-suffix) with the
@@ -11,11 +11,11 @@
 # against rows the test works out from the messages it sent.
 #
 # Then what syslog-ng does with the receiver's refusals: a 4xx (401, no
-# tenant) drops the batch at once, never retried; a 503 (the spool under
-# its free-space reserve) and a 429 (over ingestion_rate) are retried
-# until the receiver takes the batch, with the response-action() that
-# logthra(7) gives (syslog-ng 3.38 on its own retries a 5xx only
-# retries() times, 3, and drops a 429 as any 4xx).
+# tenant) drops the batch at once, never sent again, through the page's
+# response-action() (syslog-ng 3.38 by itself sends again after any
+# answer but 2xx, every time-reopen(), for good); a 503 (the spool under
+# its free-inode reserve) and a 429 (over ingestion_rate) are sent again
+# until the receiver takes the batch, and it is stored once.
 . "$(dirname "$0")/lib.sh"
 
 need_clickhouse
@@ -42,14 +42,44 @@ SNG_USER=$(id -un)
 
 # --- syslog-ng ------------------------------------------------------------------
 
-# sng_config NAME PORT URL TENANT-HEADER [EXTRA-OPTIONS]: writes
-# $T/sng-NAME/syslog-ng.conf: an RFC 5424 TCP source on PORT and the
-# http() destination of logthra(7) to URL.  TENANT-HEADER is the
-# X-Scope-OrgID line ("" for none); EXTRA-OPTIONS go inside http().
+# The http() destination of logthra(7), SYSLOG-NG, as the page has it.
+man_destination() {
+	awk '/^\.SS syslog/ { on = 1; next } /^\.S[HS]/ { on = 0 }
+	    on && /^\.EX/ { ex = 1; blk = ""; next }
+	    on && /^\.EE/ { if (blk ~ /destination d_logthra/) printf "%s", blk; ex = 0; next }
+	    ex { blk = blk $0 "\n" }' "$abs_top_srcdir/man/logthra.7" | man_unroff |
+	    sed '/^log {/d'
+}
+man_destination >"$T/destination.conf"
+check_match 'http\(' "$(cat "$T/destination.conf")" \
+    "logthra(7) has the syslog-ng destination d_logthra"
+
+# sng_config NAME PORT URL TENANT: writes $T/sng-NAME/syslog-ng.conf:
+# an RFC 5424 TCP source on PORT and logthra(7)'s http() destination,
+# with URL for the page's, TENANT for acme ("" sends no X-Scope-OrgID),
+# and batches of 4 messages or half a second, so that the test's ten
+# messages make several pushes of several messages.
 sng_config() {
-	local name=$1 port=$2 url=$3 tenant=$4 extra=${5:-} dir=$T/sng-$1
-	local headers='"Content-Type: application/json"'
-	[[ -z "$tenant" ]] || headers+=", \"$tenant\""
+	local name=$1 port=$2 url=$3 tenant=$4 dir=$T/sng-$1 dest
+	dest=$(sed -e "s|http://logthra.example.org:3100|$url|" \
+	    -e 's|batch-lines([0-9]*)|batch-lines(4)|' \
+	    -e 's|batch-timeout([0-9]*)|batch-timeout(500)|' \
+	    "$T/destination.conf")
+	if [[ -n "$tenant" ]]; then
+		dest=${dest//X-Scope-OrgID: acme/X-Scope-OrgID: $tenant}
+	else
+		dest=${dest//, \"X-Scope-OrgID: acme\"/}
+	fi
+	[[ $dest == *"url(\"$url/"* && $dest == *batch-lines\(4\)* &&
+	    $dest == *batch-timeout\(500\)* ]] ||
+	    die "logthra(7)'s destination lacks url(), batch-lines() or batch-timeout()"
+	if [[ -n "$tenant" ]]; then
+		[[ $dest == *"X-Scope-OrgID: $tenant"* ]] ||
+		    die "logthra(7)'s destination has no X-Scope-OrgID: acme"
+	else
+		[[ $dest != *X-Scope-OrgID* ]] ||
+		    die "could not take X-Scope-OrgID out of logthra(7)'s destination"
+	fi
 	mkdir -p "$dir"
 	cat >"$dir/syslog-ng.conf" <<EOF
 @version: 3.38
@@ -61,41 +91,26 @@ options {
 	# Retries every second rather than every minute (the default).
 	time-reopen(1);
 };
-source s_test {
+source s_src {
 	network(ip("127.0.0.1") port($port) transport("tcp")
 	    flags(syslog-protocol));
 };
-destination d_logthra {
-	http(
-		url("$url/loki/api/v1/push")
-		method("POST")
-		headers($headers)
-		batch-lines(4)
-		batch-timeout(500)
-		body-prefix('{"streams":[')
-		delimiter(',')
-		body('{"stream":\$(format-json --scope none app=\$PROGRAM host=\$HOST level=\$LEVEL),"values":[["\${S_UNIXTIME}\${S_USEC}000",\$(substr "\$(format-json --scope none line=\$MSG)" 8 -1)]]}')
-		body-suffix(']}')
-		response-action(400 => drop, 401 => drop, 403 => drop, 404 => drop,
-		    405 => drop, 411 => drop, 413 => drop, 415 => drop, 431 => drop)
-		$extra
-	);
-};
-log { source(s_test); destination(d_logthra); };
+$dest
+log { source(s_src); destination(d_logthra); };
 EOF
 	if ((LT_UID == 0)); then
 		chown -R "$SNG_USER" "$dir"
 	fi
 }
 
-# start_sng NAME URL TENANT-HEADER [EXTRA-OPTIONS]: starts syslog-ng
-# with the config of sng_config on a free port.  Sets SNG_PORT, SNG_PID
+# start_sng NAME URL TENANT: starts syslog-ng with the config of
+# sng_config on a free port.  Sets SNG_PORT, SNG_PID
 # and SNG_CTL.
 start_sng() {
 	local name=$1 dir=$T/sng-$1 attempt
 	for attempt in 1 2 3; do
 		SNG_PORT=$(free_port)
-		sng_config "$name" "$SNG_PORT" "$2" "$3" "${4:-}"
+		sng_config "$name" "$SNG_PORT" "$2" "$3"
 		syslog-ng -s -f "$dir/syslog-ng.conf" ||
 		    die "syslog-ng refuses the configuration $dir/syslog-ng.conf"
 		SNG_CTL=$dir/syslog-ng.ctl
@@ -211,7 +226,7 @@ for tr in inetd nginx; do
 		url=$NGINX_URL spool=$NSPOOL
 	fi
 	note "syslog-ng through $tr"
-	start_sng "$tr" "$url" "X-Scope-OrgID: syslog-$tr"
+	start_sng "$tr" "$url" "syslog-$tr"
 	make_msgs "$tr" >"$T/msgs-$tr"
 	send_msgs "$T/msgs-$tr"
 	if sng_wait written "$N"; then
@@ -273,7 +288,7 @@ RDIR=$NSPOOL/tenants/syslog-retried/ready
 cat "$T/base.conf.orig" - >"$LOGTHRA_CONFIG" <<'EOF'
 min_free_inodes = 4000000000
 EOF
-start_sng "$SNG_NAME" "$NGINX_URL" "X-Scope-OrgID: syslog-retried"
+start_sng "$SNG_NAME" "$NGINX_URL" syslog-retried
 make_msgs retried >"$T/msgs-retried"
 send_msgs "$T/msgs-retried"
 wait_status 503 3 || true
