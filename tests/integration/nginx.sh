@@ -2,7 +2,8 @@
 # docs/recipes/nginx.md: logthra-recv as a CGI program of Debian's nginx
 # and fcgiwrap, configured with the recipe's sites-available/logthra:
 # JSON, gzip, protobuf and chunked pushes, the Authorization header,
-# refusals passed through, the spool's modes, nginx's own body limit.
+# refusals passed through, the spool's modes, nginx's own body limit;
+# every Loki read path that logthra-query serves over CGI reaches it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/recipe-lib.sh"
 
@@ -70,5 +71,17 @@ check_contains "<center>nginx/" "$HTTP_BODY" "the 413 is nginx's"
 
 http_req "$SERVER_URL/api/push/x"
 check_status 404 "other paths stay nginx's"
+
+note "Loki's read paths reach logthra-query"
+for path in status/buildinfo query_range labels label/app/values series \
+    index/stats index/volume index/volume_range detected_labels \
+    detected_fields detected_field/app/values patterns; do
+	http_req -H 'X-Scope-OrgID: acme' -H "Authorization: Bearer $TOKEN" \
+	    "$SERVER_URL/loki/api/v1/$path"
+	# ClickHouse is not there: an answer of logthra-query's own, not
+	# nginx's or fcgiwrap's.
+	check_match '^(\{"|parse error at |could not reach ClickHouse )' \
+	    "$HTTP_BODY" "GET /loki/api/v1/$path is answered by logthra-query"
+done
 
 finish

@@ -58,6 +58,7 @@ recipe_snippet() {
 recipe_debian_paths() {
 	printf '%s\n' \
 	    "s|/usr/bin/logthra-recv|$LT_CGI_RECV|g" \
+	    "s|/usr/bin/logthra-query|$LT_CGI_QUERY|g" \
 	    "s|/etc/logthra/logthra.conf|$CONF|g"
 }
 
