@@ -232,6 +232,33 @@ fail:
 	return rc;
 }
 
+/* statvfs() of path or, while it does not exist yet, of its nearest
+ * parent that does: the file system the first push will create it on. */
+static int
+statvfs_existing(const char *path, struct statvfs *sv)
+{
+	char dir[4096];
+	char *slash;
+	int n;
+
+	n = snprintf(dir, sizeof(dir), "%s", path);
+	if (n < 0 || (size_t)n >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	while (statvfs(dir, sv) < 0) {
+		if (errno != ENOENT)
+			return -1;
+		slash = strrchr(dir, '/');
+		if (slash == NULL)
+			return statvfs(".", sv);
+		if (slash == dir) /* "/x" missing: / is there */
+			return statvfs("/", sv);
+		*slash = '\0';
+	}
+	return 0;
+}
+
 int
 lt_spool_space_ok(const char *root, size_t min_free_bytes,
 		  size_t min_free_inodes, char *err, size_t errlen)
@@ -239,9 +266,7 @@ lt_spool_space_ok(const char *root, size_t min_free_bytes,
 	struct statvfs sv;
 	unsigned long long bytes;
 
-	if (statvfs(root, &sv) < 0) {
-		if (errno == ENOENT) /* created with the first push */
-			return 0;
+	if (statvfs_existing(root, &sv) < 0) {
 		(void)snprintf(err, errlen, "could not check free space of \"%s\": %s",
 			       root, strerror(errno));
 		return errno;

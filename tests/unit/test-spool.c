@@ -795,6 +795,15 @@ START_TEST(test_space_reserve)
 
 	ck_assert_int_eq(lt_spool_space_ok(root, 0, 0, err, sizeof(err)), 0);
 	ck_assert_int_eq(lt_spool_space_ok(root, SIZE_MAX, 0, err, sizeof(err)), ENOSPC);
+	/* A spool the first push will create is judged by the file system
+	 * it will be made on, not let through. */
+	{
+		char missing[4096];
+
+		(void)snprintf(missing, sizeof(missing), "%s/not/yet", root);
+		ck_assert_int_eq(lt_spool_space_ok(missing, 0, 0, err, sizeof(err)), 0);
+		ck_assert_int_eq(lt_spool_space_ok(missing, SIZE_MAX, 0, err, sizeof(err)), ENOSPC);
+	}
 	ck_assert_ptr_nonnull(strstr(err, "under the reserve"));
 	ck_assert_ptr_nonnull(strstr(err, "min_free_space"));
 	remove_tree(root);
