@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "hash.h"
 #include "log.h"
 #include "recv_stats.h"
 #include "status.h"
@@ -227,36 +228,48 @@ write_all(int fd, const unsigned char *p, size_t len, off_t off)
 
 /* The file's records in memory, as read under the lock. */
 struct table {
-	unsigned char *buf; /* MAX_SIZE bytes */
+	unsigned char *buf; /* the file's bytes, and room for one record more */
 	size_t n;           /* valid records, packed at the start */
 	size_t bad;         /* records dropped: corrupt, torn or repeated */
 	int rewrite;        /* the file differs from buf[0, n) */
 };
 
-/* Whether one of the first i records is named as rec (the records
- * before are valid: their names can be compared as stored). */
-static int
-seen_before(const struct table *t, const unsigned char *rec, size_t i)
-{
-	size_t k;
+/* The names seen by load(), to find a repeated one in one pass: an
+ * open-addressing table of record numbers + 1, twice as large as the
+ * most records a file may hold. */
+#define SEEN_SLOTS 1024
+_Static_assert(SEEN_SLOTS >= 2 * (MAX_RECORDS + 1), "room to probe");
 
-	for (k = 0; k < i; k++)
-		if (memcmp(t->buf + k * LT_RSTATS_RECORD + 5, rec + 5,
-			   1 + (size_t)rec[5]) == 0)
+/* Whether a record named as rec was kept already; if not, notes rec,
+ * which is to be kept as record number at. */
+static int
+seen_before(const struct table *t, uint16_t *seen, const unsigned char *rec,
+	    size_t at)
+{
+	size_t len = 1 + (size_t)rec[5]; /* the length byte and the name */
+	size_t h = (size_t)(lt_fnv1a(LT_FNV_BASIS, rec + 5, len) % SEEN_SLOTS);
+
+	for (; seen[h] != 0; h = (h + 1) % SEEN_SLOTS)
+		if (memcmp(t->buf + (size_t)(seen[h] - 1) * LT_RSTATS_RECORD + 5,
+			   rec + 5, len) == 0)
 			return 1;
+	seen[h] = (uint16_t)(at + 1);
 	return 0;
 }
 
 /* Loads and checks the file's records, packing the valid ones.  A file
  * longer than MAX_SIZE is cut there; a tail shorter than a record is a
- * torn append.  Returns 0 or -1 (errno). */
+ * torn append.  The buffer is as large as the file (below the size at
+ * which malloc() would map memory of its own, for a few tenants) and a
+ * record more, for add_to_table().  Returns 0 or -1 (errno). */
 static int
 load(int fd, struct table *t)
 {
+	uint16_t seen[SEEN_SLOTS] = {0};
 	struct lt_rstats_rec r;
 	struct stat st;
 	ssize_t got;
-	size_t i, n;
+	size_t i, n, want;
 
 	if (fstat(fd, &st) < 0)
 		return -1;
@@ -264,7 +277,13 @@ load(int fd, struct table *t)
 		errno = EINVAL;
 		return -1;
 	}
-	got = read_all(fd, t->buf, MAX_SIZE);
+	want = (uintmax_t)st.st_size > MAX_SIZE ? MAX_SIZE : (size_t)st.st_size;
+	t->buf = malloc(want + LT_RSTATS_RECORD);
+	if (t->buf == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	got = read_all(fd, t->buf, want);
 	if (got < 0)
 		return -1;
 	n = (size_t)got / LT_RSTATS_RECORD;
@@ -275,7 +294,8 @@ load(int fd, struct table *t)
 	for (i = 0; i < n; i++) {
 		unsigned char *rec = t->buf + i * LT_RSTATS_RECORD;
 
-		if (lt_rstats_decode(rec, &r) < 0 || seen_before(t, rec, t->n)) {
+		if (lt_rstats_decode(rec, &r) < 0 ||
+		    seen_before(t, seen, rec, t->n)) {
 			t->bad++;
 			t->rewrite = 1;
 			continue;
@@ -312,7 +332,9 @@ find(const struct table *t, const char *name, size_t *tenants)
 
 /* Adds d to name's record in t, making the record when it has none (or
  * the overflow record's, when the tenants are all there).  Returns the
- * record's index. */
+ * record's index.  Appends at most one record, for which load() left
+ * room; a file made by hand with more tenants than the bound then grows
+ * past MAX_SIZE, and the next load() cuts it back. */
 static size_t
 add_to_table(struct table *t, const char *name, const struct lt_rstats_delta *d)
 {
@@ -391,7 +413,7 @@ lt_rstats_add(const char *spool, const char *tenant,
 	if (lock_fd(fd, LOCK_EX) < 0)
 		goto fail;
 	what = "read";
-	if ((t.buf = malloc(MAX_SIZE)) == NULL || load(fd, &t) < 0)
+	if (load(fd, &t) < 0)
 		goto fail;
 	if (t.bad > 0)
 		lt_warning("receiver counters \"%s\": %zu torn or corrupt record%s dropped; %s counters start afresh",
@@ -476,8 +498,8 @@ lt_rstats_read(const char *spool, struct lt_rstats *s, char *err,
 	if (fd < 0)
 		goto fail;
 	what = "read";
-	if (lock_fd(fd, LOCK_SH) < 0 || (t.buf = malloc(MAX_SIZE)) == NULL ||
-	    load(fd, &t) < 0 || table_to_stats(&t, s) < 0)
+	if (lock_fd(fd, LOCK_SH) < 0 || load(fd, &t) < 0 ||
+	    table_to_stats(&t, s) < 0)
 		goto fail;
 	(void)close(fd);
 	free(t.buf);

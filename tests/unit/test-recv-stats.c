@@ -402,6 +402,34 @@ START_TEST(test_bound)
 }
 END_TEST
 
+/* A file made elsewhere with more records than the bound allows: an
+ * update neither writes past its buffer nor fails, and the file is cut
+ * back to the bound at the next one. */
+START_TEST(test_full_file)
+{
+	struct lt_rstats_rec r;
+	unsigned char b[REC];
+	struct lt_rstats s;
+	int i;
+
+	memset(&r, 0, sizeof(r));
+	for (i = 0; i < 258; i++) {
+		(void)snprintf(r.tenant, sizeof(r.tenant), "h%03d", i);
+		lt_rstats_encode(&r, b);
+		write_at(b, REC, (off_t)i * REC);
+	}
+	add("new", 1, 1, 204);
+	ck_assert_int_eq(file_size(), 259 * REC);
+	add("h000", 1, 1, 204);
+	ck_assert_int_eq(file_size(), 258 * REC);
+	read_stats(&s);
+	ck_assert_uint_eq(s.n, 258);
+	ck_assert_uint_eq(rec_of(&s, "h000")->pushes, 1);
+	ck_assert_ptr_null(rec_of(&s, LT_RSTATS_OVERFLOW));
+	lt_rstats_free(&s);
+}
+END_TEST
+
 START_TEST(test_metrics_text)
 {
 	struct lt_buf out = LT_BUF_INIT;
@@ -621,6 +649,7 @@ recv_stats_suite(void)
 	tcase_add_test(tc, test_garbage_file);
 	tcase_add_test(tc, test_repeated_tenant_dropped);
 	tcase_add_test(tc, test_bound);
+	tcase_add_test(tc, test_full_file);
 	tcase_add_test(tc, test_metrics_text);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_cross_process);
