@@ -259,9 +259,10 @@ seen_before(const struct table *t, uint16_t *seen, const unsigned char *rec,
 
 /* Loads and checks the file's records, packing the valid ones.  A file
  * longer than MAX_SIZE is cut there; a tail shorter than a record is a
- * torn append.  The buffer is as large as the file (below the size at
- * which malloc() would map memory of its own, for a few tenants) and a
- * record more, for add_to_table().  Returns 0 or -1 (errno). */
+ * torn append.  The buffer holds the file and one record more, for
+ * add_to_table(): for a few tenants it stays small enough for malloc's
+ * heap, without a mapping of its own per push.  Returns 0 or -1
+ * (errno). */
 static int
 load(int fd, struct table *t)
 {
