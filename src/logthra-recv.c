@@ -21,6 +21,7 @@
 #include "query_http.h"
 #include "ready.h"
 #include "recv.h"
+#include "recv_stats.h"
 #include "spool.h"
 
 /* How long a closing connection waits for the client to stop sending. */
@@ -52,6 +53,8 @@ usage(void)
 		"      --print-config         print the effective settings and exit\n"
 		"      --check-config         check the configuration file and the\n"
 		"                             credentials file, then exit\n"
+		"      --metrics              print the receiver's counters as Prometheus\n"
+		"                             metrics and exit\n"
 		"  -v, --verbose              say more (twice for debug messages)\n"
 		"  -V, --version              output version information, then exit\n"
 		"  -?, --help                 show this help, then exit\n\n"
@@ -68,7 +71,7 @@ usage(void)
 }
 
 enum { OPT_DEFAULT_TENANT = 256, OPT_PRINT_CONFIG, OPT_NEW_TOKEN,
-       OPT_CHECK_CONFIG };
+       OPT_CHECK_CONFIG, OPT_METRICS };
 
 static const struct option long_options[] = {
 	{"config", required_argument, NULL, 'c'},
@@ -80,6 +83,7 @@ static const struct option long_options[] = {
 	{"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
 	{"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
 	{"new-token", no_argument, NULL, OPT_NEW_TOKEN},
+	{"metrics", no_argument, NULL, OPT_METRICS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, 'V'},
 	{"help", no_argument, NULL, '?'},
@@ -130,7 +134,7 @@ run_cgi(struct lt_options *o)
 	struct lt_request req;
 	struct lt_response resp = {0};
 	struct lt_body_format fmt;
-	const char *tenant;
+	const char *tenant = NULL;
 	int body_read = 0;
 
 	lt_request_init(&req);
@@ -152,6 +156,8 @@ run_cgi(struct lt_options *o)
 		body_read = 1;
 		lt_recv_store(o, tenant, &fmt, (char *)req.body.data,
 			      req.body.len, lt_now_ns(), &resp);
+	} else {
+		lt_recv_count_refusal(o, tenant, resp.status);
 	}
 	lt_recv_answer_otlp(&req, &resp);
 	log_refusal(&resp);
@@ -171,7 +177,7 @@ serve_one(struct lt_options *o, struct lt_conn *c, struct lt_auth **auth)
 	struct lt_request req;
 	struct lt_response resp = {0};
 	struct lt_body_format fmt;
-	const char *tenant;
+	const char *tenant = NULL;
 	enum lt_read_result rr;
 	int keep = 0;
 
@@ -202,6 +208,8 @@ serve_one(struct lt_options *o, struct lt_conn *c, struct lt_auth **auth)
 			      req.body.len, lt_now_ns(), &resp);
 		/* Only a fully read request leaves the connection usable. */
 		keep = req.keep_alive;
+	} else {
+		lt_recv_count_refusal(o, tenant, resp.status);
 	}
 answer:
 	lt_recv_answer_otlp(&req, &resp);
@@ -332,6 +340,39 @@ out:
 	return status;
 }
 
+/* --metrics: the counters the receivers keep in the spool, as the
+ * metrics file of logthra-flush holds them. */
+static int
+print_metrics(const struct lt_options *o)
+{
+	struct lt_buf text = LT_BUF_INIT;
+	struct lt_rstats rs;
+	char err[512];
+	int rc = 1;
+
+	if (lt_rstats_read(o->spool, &rs, err, sizeof(err)) != 0) {
+		lt_error("%s", err);
+		return 1;
+	}
+	if (rs.bad > 0)
+		lt_warning("%zu torn or corrupt record%s of the counters left out",
+			   rs.bad, rs.bad == 1 ? "" : "s");
+	if (lt_rstats_format(&text, &rs) < 0) {
+		lt_error("out of memory");
+		goto out;
+	}
+	if (fwrite(text.data, 1, text.len, stdout) != text.len ||
+	    fflush(stdout) != 0) {
+		lt_error("could not write the metrics: %m");
+		goto out;
+	}
+	rc = 0;
+out:
+	lt_buf_free(&text);
+	lt_rstats_free(&rs);
+	return rc;
+}
+
 /* --new-token NAME TENANTS: the line for credentials_file on stdout
  * (to append to the file), the token once on stderr (for the client);
  * only its hash is kept. */
@@ -399,7 +440,7 @@ main(int argc, char **argv)
 	enum mode mode = MODE_AUTO;
 	const char *tenant = NULL;
 	struct lt_auth *auth = NULL;
-	int c, show = 0, check = 0, token = 0, otlp = 0, status;
+	int c, show = 0, check = 0, token = 0, metrics = 0, otlp = 0, status;
 
 	/* Before anything is created: the spool needs the group's bits. */
 	(void)lt_spool_umask();
@@ -428,6 +469,7 @@ main(int argc, char **argv)
 		case OPT_PRINT_CONFIG: show = 1; break;
 		case OPT_NEW_TOKEN: token = 1; break;
 		case OPT_CHECK_CONFIG: check = 1; break;
+		case OPT_METRICS: metrics = 1; break;
 		default:
 			lt_cli_common(&cli, c, argv, usage);
 		}
@@ -440,7 +482,7 @@ main(int argc, char **argv)
 	if (mode == MODE_AUTO)
 		mode = tenant ? MODE_FILE : auto_mode();
 	if (!token)
-		lt_cli_operands(argc, argv, mode == MODE_FILE ? 1 : 0);
+		lt_cli_operands(argc, argv, mode == MODE_FILE && !metrics ? 1 : 0);
 	lt_log_set_verbosity(cli.verbose);
 	if (check)
 		return lt_cli_check_config(&cli, LT_CHECK_CREDENTIALS, NULL);
@@ -459,6 +501,8 @@ main(int argc, char **argv)
 	} else if (show) {
 		lt_options_print(&o);
 		status = 0;
+	} else if (metrics) {
+		status = print_metrics(&o);
 	} else if (mode == MODE_CGI) {
 		/* A file that cannot be loaded still gets an answer, 500 for
 		 * every push, and the reason in the log rather than a web

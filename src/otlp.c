@@ -1581,16 +1581,19 @@ check_metadata_totals(struct od *d)
 	size_t size = d->res.size + d->scope.size + d->rec.size;
 
 	if (count > lim->max_metadata_entries)
-		return lt_pp_reject(d->p, 1, "too many structured metadata "
+		return lt_pp_reject(d->p, LT_REJECT_METADATA_TOO_MANY, 1,
+				    "too many structured metadata "
 				    "items (%zu, limit %zu)", count,
 				    lim->max_metadata_entries);
 	if (d->res.over || d->scope.over || d->rec.over)
-		return lt_pp_reject(d->p, 1, "structured metadata is too large "
+		return lt_pp_reject(d->p, LT_REJECT_METADATA_TOO_LARGE, 1,
+				    "structured metadata is too large "
 				    "(more than %zu bytes, limit %zu)",
 				    lim->max_metadata_size,
 				    lim->max_metadata_size);
 	if (size > lim->max_metadata_size)
-		return lt_pp_reject(d->p, 1, "structured metadata is too large "
+		return lt_pp_reject(d->p, LT_REJECT_METADATA_TOO_LARGE, 1,
+				    "structured metadata is too large "
 				    "(%zu bytes, limit %zu)", size,
 				    lim->max_metadata_size);
 	return 0;
@@ -1640,7 +1643,8 @@ send_record(struct od *d, const struct record *r)
 			return -2;
 		/* Made only up to the limit: its length is not known. */
 		if (o.over) {
-			(void)lt_pp_reject(d->p, 1, "line too long (more than "
+			(void)lt_pp_reject(d->p, LT_REJECT_LINE_TOO_LONG, 1,
+					   "line too long (more than "
 					   "%zu bytes, limit %zu)",
 					   d->lim->max_line_size,
 					   d->lim->max_line_size);
@@ -1713,7 +1717,8 @@ resource_logs_fn(struct od *d, struct lt_pbw_msg m, void *arg)
 		return -3;
 	d->skip = rc > 0;
 	if (!d->skip && d->labels.over) {
-		(void)lt_pp_reject(d->p, n_records, "resource attributes make "
+		(void)lt_pp_reject(d->p, LT_REJECT_LABEL_VALUE_TOO_LONG,
+				   n_records, "resource attributes make "
 				   "labels longer than their limits allow");
 		d->skip = 1;
 	}

@@ -395,15 +395,50 @@ lt_pp_oom(struct lt_push_parse *p)
 	return -1;
 }
 
+static const char *const reason_names[LT_REJECT_REASONS] = {
+	[LT_REJECT_OTHER] = "other",
+	[LT_REJECT_LINE_TOO_LONG] = "line_too_long",
+	[LT_REJECT_TOO_OLD] = "greater_than_max_sample_age",
+	[LT_REJECT_TOO_NEW] = "too_far_in_future",
+	[LT_REJECT_INVALID_TIMESTAMP] = "invalid_timestamp",
+	[LT_REJECT_INVALID_LABELS] = "invalid_labels",
+	[LT_REJECT_MISSING_LABELS] = "missing_labels",
+	[LT_REJECT_TOO_MANY_LABELS] = "max_label_names_per_series",
+	[LT_REJECT_LABEL_NAME_TOO_LONG] = "label_name_too_long",
+	[LT_REJECT_LABEL_VALUE_TOO_LONG] = "label_value_too_long",
+	[LT_REJECT_DUPLICATE_LABELS] = "duplicate_label_names",
+	[LT_REJECT_METADATA_TOO_LARGE] = "structured_metadata_too_large",
+	[LT_REJECT_METADATA_TOO_MANY] = "structured_metadata_too_many",
+	[LT_REJECT_INVALID_METADATA] = "invalid_structured_metadata",
+	[LT_REJECT_RATE_LIMITED] = "rate_limited",
+};
+
+const char *
+lt_reject_reason_name(enum lt_reject_reason r)
+{
+	return (unsigned)r < LT_REJECT_REASONS ? reason_names[r] : NULL;
+}
+
+void
+lt_pp_reject_more(struct lt_push_parse *p, size_t n)
+{
+	p->res->rejected += n;
+	p->res->rejected_by[p->last_reason] += n;
+}
+
 int
-lt_pp_reject(struct lt_push_parse *p, size_t n, const char *fmt, ...)
+lt_pp_reject(struct lt_push_parse *p, enum lt_reject_reason reason, size_t n,
+	     const char *fmt, ...)
 {
 	struct lt_push_result *res = p->res;
 	char line[512];
 	size_t len;
 	va_list ap;
 
-	res->rejected += n;
+	if ((unsigned)reason >= LT_REJECT_REASONS)
+		reason = LT_REJECT_OTHER;
+	p->last_reason = reason;
+	lt_pp_reject_more(p, n);
 	if (res->n_reasons == LT_PUSH_REASONS) {
 		res->reasons_cut = 1;
 		return 1;
@@ -436,24 +471,29 @@ check_label(struct lt_push_parse *p, const struct lt_label *l, size_t n_entries)
 	char q[LT_QUOTE_BUF];
 
 	if (l->name_len > lim->max_label_name_length)
-		return lt_pp_reject(p, n_entries, "label name %s is too long "
+		return lt_pp_reject(p, LT_REJECT_LABEL_NAME_TOO_LONG, n_entries,
+				    "label name %s is too long "
 				    "(%zu bytes, limit %zu)",
 				    lt_pp_quote(q, l->name, l->name_len),
 				    l->name_len, lim->max_label_name_length);
 	if (lt_label_name_valid(l->name, l->name_len) < 0)
-		return lt_pp_reject(p, n_entries, "invalid label name %s (must "
+		return lt_pp_reject(p, LT_REJECT_INVALID_LABELS, n_entries,
+				    "invalid label name %s (must "
 				    "match [a-zA-Z_][a-zA-Z0-9_]*)",
 				    lt_pp_quote(q, l->name, l->name_len));
 	if (l->value_len > lim->max_label_value_length)
-		return lt_pp_reject(p, n_entries, "label %s value is too long "
+		return lt_pp_reject(p, LT_REJECT_LABEL_VALUE_TOO_LONG, n_entries,
+				    "label %s value is too long "
 				    "(%zu bytes, limit %zu)",
 				    lt_pp_quote(q, l->name, l->name_len),
 				    l->value_len, lim->max_label_value_length);
 	if (memchr(l->value, '\0', l->value_len) != NULL)
-		return lt_pp_reject(p, n_entries, "label %s value contains a "
+		return lt_pp_reject(p, LT_REJECT_INVALID_LABELS, n_entries,
+				    "label %s value contains a "
 				    "NUL byte", lt_pp_quote(q, l->name, l->name_len));
 	if (!lt_utf8_valid(l->value, l->value_len))
-		return lt_pp_reject(p, n_entries, "label %s value is not valid "
+		return lt_pp_reject(p, LT_REJECT_INVALID_LABELS, n_entries,
+				    "label %s value is not valid "
 				    "UTF-8", lt_pp_quote(q, l->name, l->name_len));
 	return 0;
 }
@@ -519,13 +559,14 @@ check_stream(struct lt_push_parse *p, const struct lt_label *labels, size_t n,
 	    keep_valued(p, labels, n, &n) < 0)
 		return lt_pp_oom(p);
 	if (n == 0)
-		return lt_pp_reject(p, n_entries,
+		return lt_pp_reject(p, LT_REJECT_MISSING_LABELS, n_entries,
 				    "at least one label pair is required per "
 				    "stream%s", p->empty_labels > 0 ?
 				    " (labels with an empty value are left out)" :
 				    "");
 	if (n > p->lim->max_label_names)
-		return lt_pp_reject(p, n_entries, "too many labels (%zu, limit %zu)",
+		return lt_pp_reject(p, LT_REJECT_TOO_MANY_LABELS, n_entries,
+				    "too many labels (%zu, limit %zu)",
 				    n, p->lim->max_label_names);
 	for (i = 0; i < n; i++)
 		if (check_label(p, &p->labels[i], n_entries) != 0)
@@ -533,7 +574,8 @@ check_stream(struct lt_push_parse *p, const struct lt_label *labels, size_t n,
 	sort_labels(p->labels, n);
 	dup = duplicate(p->labels, n);
 	if (dup != NULL)
-		return lt_pp_reject(p, n_entries, "duplicate label name %s",
+		return lt_pp_reject(p, LT_REJECT_DUPLICATE_LABELS, n_entries,
+				    "duplicate label name %s",
 				    lt_pp_quote(q, dup->name, dup->name_len));
 	p->n_labels = n;
 	p->labels_ok = 1;
@@ -605,7 +647,8 @@ lt_pp_check_unit(struct lt_push_parse *p, const char *what, int quote,
 	if (v <= (uint64_t)INT64_MAX / units[i].per_unit)
 		(void)snprintf(fix, sizeof(fix), "; send %s%" PRIu64 "%s", qt,
 			       v * units[i].per_unit, qt);
-	return lt_pp_reject(p, 1, "%s %s%" PRIu64 "%s looks like %s, not "
+	return lt_pp_reject(p, LT_REJECT_INVALID_TIMESTAMP, 1,
+			    "%s %s%" PRIu64 "%s looks like %s, not "
 			    "nanoseconds since 1970 (it would be %s)%s", what,
 			    qt, v, qt, units[i].unit,
 			    time_text((int64_t)v, t, sizeof(t)), fix);
@@ -618,17 +661,20 @@ check_time(struct lt_push_parse *p, int64_t ts)
 	char t[48], d[48];
 
 	if (ts < 0)
-		return lt_pp_reject(p, 1, "timestamp %s is before 1970-01-01",
+		return lt_pp_reject(p, LT_REJECT_INVALID_TIMESTAMP, 1,
+				    "timestamp %s is before 1970-01-01",
 				    time_text(ts, t, sizeof(t)));
 	if (ts > MAX_TS_NS)
-		return lt_pp_reject(p, 1, "timestamp %s is after "
+		return lt_pp_reject(p, LT_REJECT_INVALID_TIMESTAMP, 1,
+				    "timestamp %s is after "
 				    "2106-02-07T06:28:15Z, the end of "
 				    "ClickHouse's DateTime",
 				    time_text(ts, t, sizeof(t)));
 	/* Compared as differences so that neither side can overflow: ts is
 	 * within [0, MAX_TS_NS] here and now_ns is the wall clock. */
 	if (ts > p->now_ns && ts - p->now_ns > lim->creation_grace_ns)
-		return lt_pp_reject(p, 1, "timestamp %s is too far in the "
+		return lt_pp_reject(p, LT_REJECT_TOO_NEW, 1,
+				    "timestamp %s is too far in the "
 				    "future (more than %s ahead of the "
 				    "receiver's clock)",
 				    time_text(ts, t, sizeof(t)),
@@ -636,7 +682,8 @@ check_time(struct lt_push_parse *p, int64_t ts)
 						  sizeof(d)));
 	if (lim->max_age_ns > 0 && ts < p->now_ns &&
 	    p->now_ns - ts > lim->max_age_ns)
-		return lt_pp_reject(p, 1, "timestamp %s is too old (more than "
+		return lt_pp_reject(p, LT_REJECT_TOO_OLD, 1,
+				    "timestamp %s is too old (more than "
 				    "%s before the receiver's clock)",
 				    time_text(ts, t, sizeof(t)),
 				    duration_text(lim->max_age_ns, d,
@@ -662,23 +709,27 @@ check_metadata(struct lt_push_parse *p, const struct lt_label *md, size_t n,
 	size_t i, size = 0;
 
 	if (n > lim->max_metadata_entries)
-		return lt_pp_reject(p, 1, "too many structured metadata items "
+		return lt_pp_reject(p, LT_REJECT_METADATA_TOO_MANY, 1,
+				    "too many structured metadata items "
 				    "(%zu, limit %zu)", n,
 				    lim->max_metadata_entries);
 	for (i = 0; i < n; i++) {
 		if (lt_label_name_valid(md[i].name, md[i].name_len) < 0)
-			return lt_pp_reject(p, 1, "invalid structured metadata "
+			return lt_pp_reject(p, LT_REJECT_INVALID_METADATA, 1,
+					    "invalid structured metadata "
 					    "name %s (must match "
 					    "[a-zA-Z_][a-zA-Z0-9_]*)",
 					    lt_pp_quote(q, md[i].name,
 							md[i].name_len));
 		if (memchr(md[i].value, '\0', md[i].value_len) != NULL)
-			return lt_pp_reject(p, 1, "structured metadata %s value "
+			return lt_pp_reject(p, LT_REJECT_INVALID_METADATA, 1,
+					    "structured metadata %s value "
 					    "contains a NUL byte",
 					    lt_pp_quote(q, md[i].name,
 							md[i].name_len));
 		if (!lt_utf8_valid(md[i].value, md[i].value_len))
-			return lt_pp_reject(p, 1, "structured metadata %s value "
+			return lt_pp_reject(p, LT_REJECT_INVALID_METADATA, 1,
+					    "structured metadata %s value "
 					    "is not valid UTF-8",
 					    lt_pp_quote(q, md[i].name,
 							md[i].name_len));
@@ -689,7 +740,8 @@ check_metadata(struct lt_push_parse *p, const struct lt_label *md, size_t n,
 			size += md[i].name_len + md[i].value_len;
 	}
 	if (size > lim->max_metadata_size)
-		return lt_pp_reject(p, 1, "structured metadata is too large "
+		return lt_pp_reject(p, LT_REJECT_METADATA_TOO_LARGE, 1,
+				    "structured metadata is too large "
 				    "(%zu bytes, limit %zu)", size,
 				    lim->max_metadata_size);
 	if (reserve(&p->meta, &p->cap_meta, n) < 0)
@@ -699,7 +751,8 @@ check_metadata(struct lt_push_parse *p, const struct lt_label *md, size_t n,
 	sort_labels(p->meta, n);
 	dup = duplicate(p->meta, n);
 	if (dup != NULL)
-		return lt_pp_reject(p, 1, "duplicate structured metadata name %s",
+		return lt_pp_reject(p, LT_REJECT_INVALID_METADATA, 1,
+				    "duplicate structured metadata name %s",
 				    lt_pp_quote(q, dup->name, dup->name_len));
 	*size_out = size;
 	return 0;
@@ -768,7 +821,8 @@ lt_pp_entry(struct lt_push_parse *p, int64_t ts_ns, const char *line,
 	if (check_time(p, ts_ns) != 0)
 		return 1;
 	if (line_len > p->lim->max_line_size)
-		return lt_pp_reject(p, 1, "line too long (%zu bytes, limit %zu)",
+		return lt_pp_reject(p, LT_REJECT_LINE_TOO_LONG, 1,
+				    "line too long (%zu bytes, limit %zu)",
 				    line_len, p->lim->max_line_size);
 	rc = check_metadata(p, metadata, n_meta, &md_size);
 	if (rc != 0)
@@ -809,10 +863,12 @@ lt_pp_stream_text(struct lt_push_parse *p, const char *text, size_t len,
 		return lt_pp_oom(p);
 	if (lt_labels_parse_set(text, len, p->scratch, p->text_labels, max, &n,
 				&dropped, why, sizeof(why)) < 0)
-		return lt_pp_reject(p, n_entries, "invalid labels: %s", why);
+		return lt_pp_reject(p, LT_REJECT_INVALID_LABELS, n_entries,
+				    "invalid labels: %s", why);
 	p->empty_labels += dropped;
 	if (n > max) /* counted but not stored */
-		return lt_pp_reject(p, n_entries, "too many labels (%zu, limit %zu)",
+		return lt_pp_reject(p, LT_REJECT_TOO_MANY_LABELS, n_entries,
+				    "too many labels (%zu, limit %zu)",
 				    n, max);
 	return check_stream(p, p->text_labels, n, n_entries);
 }

@@ -82,6 +82,34 @@ struct lt_sink {
 	void *ctx;
 };
 
+/* Why entries were rejected, for the receiver's counters (recv_stats.h):
+ * named as Loki's reasons of loki_discarded_samples_total where one
+ * fits (lt_reject_reason_name()).  The code that rejects says which; the
+ * message is for people. */
+enum lt_reject_reason {
+	LT_REJECT_OTHER,                /* other */
+	LT_REJECT_LINE_TOO_LONG,        /* line_too_long */
+	LT_REJECT_TOO_OLD,              /* greater_than_max_sample_age */
+	LT_REJECT_TOO_NEW,              /* too_far_in_future */
+	LT_REJECT_INVALID_TIMESTAMP,    /* invalid_timestamp: unreadable, or
+					 * outside 1970 to 2106 */
+	LT_REJECT_INVALID_LABELS,       /* invalid_labels */
+	LT_REJECT_MISSING_LABELS,       /* missing_labels */
+	LT_REJECT_TOO_MANY_LABELS,      /* max_label_names_per_series */
+	LT_REJECT_LABEL_NAME_TOO_LONG,  /* label_name_too_long */
+	LT_REJECT_LABEL_VALUE_TOO_LONG, /* label_value_too_long */
+	LT_REJECT_DUPLICATE_LABELS,     /* duplicate_label_names */
+	LT_REJECT_METADATA_TOO_LARGE,   /* structured_metadata_too_large */
+	LT_REJECT_METADATA_TOO_MANY,    /* structured_metadata_too_many */
+	LT_REJECT_INVALID_METADATA,     /* invalid_structured_metadata: a bad
+					 * name or value, a name twice */
+	LT_REJECT_RATE_LIMITED,         /* rate_limited: the receiver's 429 */
+	LT_REJECT_REASONS
+};
+
+/* The reason's name in the metrics; NULL past the last. */
+const char *lt_reject_reason_name(enum lt_reject_reason r);
+
 /* How many rejection reasons a result keeps; the rest are counted. */
 #define LT_PUSH_REASONS 10
 
@@ -98,6 +126,7 @@ struct lt_push_result {
 				* detected_level, the bytes Loki's rate
 				* limits count */
 	size_t rejected;       /* entries rejected, with those of rejected streams */
+	size_t rejected_by[LT_REJECT_REASONS]; /* the same by reason */
 	size_t n_reasons;      /* lines in message */
 	int reasons_cut;       /* more reasons than LT_PUSH_REASONS came */
 	char message[6144];

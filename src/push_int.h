@@ -26,6 +26,7 @@ struct lt_push_parse {
 	struct lt_label *meta;
 	size_t cap_meta;
 	size_t msg_len;     /* bytes of res->message in use */
+	enum lt_reject_reason last_reason; /* of the last lt_pp_reject() */
 	char *scratch;      /* unescaped label values of label text */
 	size_t cap_scratch;
 	struct lt_label *text_labels;
@@ -47,10 +48,14 @@ void lt_pp_free(struct lt_push_parse *p);
 int lt_pp_fail(struct lt_push_parse *p, const char *fmt, ...) LT_PRINTF(2, 3);
 /* The sink or an allocation failed: 500.  Returns -1. */
 int lt_pp_oom(struct lt_push_parse *p);
-/* Rejects n entries (the current entry, or a whole stream's) and records
- * the reason, prefixed by the stream and entry in hand.  Returns 1. */
-int lt_pp_reject(struct lt_push_parse *p, size_t n, const char *fmt, ...)
-	LT_PRINTF(3, 4);
+/* Rejects n entries (the current entry, or a whole stream's), counts
+ * them under reason, and records the message, prefixed by the stream and
+ * entry in hand.  Returns 1. */
+int lt_pp_reject(struct lt_push_parse *p, enum lt_reject_reason reason,
+		 size_t n, const char *fmt, ...) LT_PRINTF(4, 5);
+/* Counts n more entries of the stream rejected last, under its reason
+ * (entries counted only after the stream was rejected). */
+void lt_pp_reject_more(struct lt_push_parse *p, size_t n);
 
 /* Moves to the next stream, for the messages. */
 void lt_pp_begin_stream(struct lt_push_parse *p);

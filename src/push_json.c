@@ -843,7 +843,8 @@ entry(struct json_parse *jp, const struct val *ts, const struct val *line,
 	int64_t ts_ns;
 
 	if (lt_parse_timestamp(ts->s, ts->len, &ts_ns, &why) < 0)
-		return lt_pp_reject(p, 1, "invalid timestamp %s: %s",
+		return lt_pp_reject(p, LT_REJECT_INVALID_TIMESTAMP, 1,
+				    "invalid timestamp %s: %s",
 				    lt_pp_quote(q, ts->s, ts->len), why);
 	/* Only digits are nanoseconds; the dates and RFC 3339 times carry
 	 * their unit. */
@@ -1015,7 +1016,7 @@ values_now(struct json_parse *jp, struct stream_state *st)
 		return entries(jp, 0);
 	if (skip_array(&jp->rd, &n) < 0)
 		return -1;
-	p->res->rejected += n;
+	lt_pp_reject_more(p, n);
 	return 0;
 }
 
@@ -1238,6 +1239,7 @@ malformed(struct json_parse *jp)
 	res->accepted = 0;
 	res->accepted_bytes = 0;
 	res->rejected = 0;
+	memset(res->rejected_by, 0, sizeof(res->rejected_by));
 	res->reasons_cut = 0;
 	return lt_pp_fail(p, "malformed JSON at line %zu, column %zu "
 			  "(byte %zu): %s%s", line, r->err_pos - bol + 1,

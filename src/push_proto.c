@@ -28,13 +28,16 @@ entry_time(struct lt_push_parse *p, const struct lt_pb_entry *e,
 	   int64_t *ts_ns)
 {
 	if (e->nanos < 0 || e->nanos >= NS_PER_SEC)
-		return lt_pp_reject(p, 1, "invalid timestamp: nanos %" PRId32
+		return lt_pp_reject(p, LT_REJECT_INVALID_TIMESTAMP, 1,
+				    "invalid timestamp: nanos %" PRId32
 				    " is outside 0 to 999999999", e->nanos);
 	if (e->seconds < 0)
-		return lt_pp_reject(p, 1, "timestamp of %" PRId64 " seconds "
+		return lt_pp_reject(p, LT_REJECT_INVALID_TIMESTAMP, 1,
+				    "timestamp of %" PRId64 " seconds "
 				    "is before 1970-01-01", e->seconds);
 	if (e->seconds > (INT64_MAX - e->nanos) / NS_PER_SEC)
-		return lt_pp_reject(p, 1, "timestamp of %" PRId64 " seconds "
+		return lt_pp_reject(p, LT_REJECT_INVALID_TIMESTAMP, 1,
+				    "timestamp of %" PRId64 " seconds "
 				    "is after 2106-02-07T06:28:15Z, the end of "
 				    "ClickHouse's DateTime", e->seconds);
 	*ts_ns = e->seconds * NS_PER_SEC + e->nanos;
@@ -55,7 +58,8 @@ on_entry(void *ctx, const struct lt_pb_entry *e)
 	/* The decoder keeps at most max pairs, so more is rejected here,
 	 * with the count it saw. */
 	if (e->n_metadata > max) {
-		(void)lt_pp_reject(p, 1, "too many structured metadata items "
+		(void)lt_pp_reject(p, LT_REJECT_METADATA_TOO_MANY, 1,
+				   "too many structured metadata items "
 				   "(%zu, limit %zu)", e->n_metadata, max);
 		return 0;
 	}

@@ -16,6 +16,7 @@
 #include "dedup.h"
 #include "otlp.h"
 #include "recv.h"
+#include "recv_stats.h"
 #include "spool.h"
 
 int64_t
@@ -244,6 +245,7 @@ lt_recv_check_head(const struct lt_options *o, const struct lt_request *r,
 		   const char **tenant, struct lt_body_format *fmt,
 		   struct lt_response *resp)
 {
+	*tenant = NULL;
 	if (!known_path(r->path))
 		return lt_response_set(resp, 404,
 			      "no such endpoint \"%.200s\": push to /loki/api/v1/push, /api/prom/push or /api/push, or OpenTelemetry logs to /otlp/v1/logs",
@@ -254,8 +256,11 @@ lt_recv_check_head(const struct lt_options *o, const struct lt_request *r,
 		resp->allow = "POST";
 		return -1;
 	}
-	if (lt_request_tenant(o, r, LT_AUTH_WRITE, tenant, resp) < 0 ||
-	    check_type(r, fmt, resp) < 0 || check_coding(r, fmt, resp) < 0)
+	if (lt_request_tenant(o, r, LT_AUTH_WRITE, tenant, resp) < 0) {
+		*tenant = NULL; /* named, perhaps, but not allowed */
+		return -1;
+	}
+	if (check_type(r, fmt, resp) < 0 || check_coding(r, fmt, resp) < 0)
 		return -1;
 	if (r->content_length >= 0 &&
 	    (unsigned long long)r->content_length > o->http.max_body_size)
@@ -583,6 +588,53 @@ record_push(const struct lt_options *o, const char *tenant,
 		lt_warning("%s", err);
 }
 
+/* Adds a request to the tenant's counters.  A push never fails for
+ * them: a warning, and the answer stands. */
+static void
+count(const struct lt_options *o, const char *tenant,
+      const struct lt_rstats_delta *d)
+{
+	char err[512];
+
+	if (lt_rstats_add(o->spool, tenant, d, err, sizeof(err)) != 0)
+		lt_warning("%s; the request is not counted", err);
+}
+
+void
+lt_recv_count_refusal(const struct lt_options *o, const char *tenant,
+		      int status)
+{
+	struct lt_rstats_delta d = {0};
+
+	d.status = status;
+	count(o, tenant, &d);
+}
+
+/* Counts a push that reached lt_recv_store(): its entries when they were
+ * kept (stored, or found stored already), its rejected entries by reason
+ * when the body was a push (a body refused whole is counted only in the
+ * answer), the entries of a push over the rate limit as rate_limited. */
+static void
+count_push(const struct lt_options *o, const char *tenant,
+	   const struct lt_push_result *res, int parsed, int kept,
+	   int status)
+{
+	struct lt_rstats_delta d = {0};
+	size_t i;
+
+	d.status = status;
+	if (kept) {
+		d.pushes = 1;
+		d.entries = res->accepted;
+		d.bytes = res->accepted_bytes;
+	}
+	for (i = 0; parsed && i < LT_REJECT_REASONS; i++)
+		d.rejected[i] = res->rejected_by[i];
+	if (parsed && status == 429)
+		d.rejected[LT_REJECT_RATE_LIMITED] += res->accepted;
+	count(o, tenant, &d);
+}
+
 void
 lt_recv_store(const struct lt_options *o, const char *tenant,
 	      const struct lt_body_format *fmt, const char *body, size_t len,
@@ -595,8 +647,10 @@ lt_recv_store(const struct lt_options *o, const char *tenant,
 	struct lt_sink sink;
 	enum lt_body_type type = fmt->type;
 	char digest[LT_DEDUP_HEX_LEN + 1];
+	int parsed = 0, kept = 0;
 
 	resp->message[0] = '\0';
+	memset(&res, 0, sizeof(res));
 	if (lt_spool_encoder_init(&enc, tenant, now_ns, lt_push_id_new()) < 0) {
 		(void)lt_response_set(resp, 503, "out of memory; try again later");
 		goto answer_otlp;
@@ -608,6 +662,7 @@ lt_recv_store(const struct lt_options *o, const char *tenant,
 	type = sniff_type(type, body, len);
 	if (parse_body(o, &lim, type, body, len, now_ns, &sink, &res, resp) < 0)
 		goto out;
+	parsed = 1;
 	/* Nothing to keep: no file, and nothing to take from the bucket. */
 	if (res.accepted == 0)
 		goto answer;
@@ -616,8 +671,10 @@ lt_recv_store(const struct lt_options *o, const char *tenant,
 		goto out;
 	}
 	lt_dedup_digest(&enc, digest);
-	if (is_retry(o, tenant, &lim, digest, now_ns))
+	if (is_retry(o, tenant, &lim, digest, now_ns)) {
+		kept = 1;
 		goto answer;
+	}
 	/* The bucket is charged only for a push the spool can take. */
 	if (check_space(o, enc.out.len, resp) < 0 ||
 	    rate_limit(o, tenant, &lim, res.accepted_bytes, now_ns, resp) < 0 ||
@@ -626,6 +683,7 @@ lt_recv_store(const struct lt_options *o, const char *tenant,
 	/* Only now: a record must never stand for a push that is not on
 	 * disk, or its retry would be dropped and the push lost. */
 	record_push(o, tenant, &lim, digest, now_ns);
+	kept = 1;
 answer:
 	if (res.rejected > 0)
 		partial_response(&res, LT_BODY_IS_OTLP(type), resp);
@@ -641,6 +699,7 @@ answer_otlp:
 	 * the request said JSON. */
 	if (LT_BODY_IS_OTLP(type))
 		otlp_status(type == LT_BODY_OTLP_JSON, resp);
+	count_push(o, tenant, &res, parsed, kept, resp->status);
 }
 
 void
@@ -650,12 +709,15 @@ lt_recv_handle(const struct lt_options *o, const struct lt_request *r,
 	struct lt_body_format fmt;
 	const char *tenant;
 
-	if (lt_recv_check_head(o, r, &tenant, &fmt, resp) < 0)
+	if (lt_recv_check_head(o, r, &tenant, &fmt, resp) < 0) {
+		lt_recv_count_refusal(o, tenant, resp->status);
 		goto out;
+	}
 	if (r->body.len > o->http.max_body_size) {
 		(void)lt_response_set(resp, 413,
 			     "request body of %zu bytes is over the limit of %zu bytes",
 			     r->body.len, o->http.max_body_size);
+		lt_recv_count_refusal(o, tenant, resp->status);
 		goto out;
 	}
 	lt_recv_store(o, tenant, &fmt, (const char *)r->body.data, r->body.len,

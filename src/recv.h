@@ -42,7 +42,9 @@ struct lt_body_format {
  * invalid), Content-Type and Content-Encoding (415; OTLP takes no snappy),
  * Content-Length (413).  Returns 0 when the body should be read, or -1 with resp filled
  * in.  On success *tenant points at the tenant and *fmt says how to read
- * the body. */
+ * the body; on failure *tenant is the tenant when the request's tenant
+ * was found valid and allowed before the refusal, else NULL (for the
+ * counters). */
 int lt_recv_check_head(const struct lt_options *o, const struct lt_request *r,
 		       const char **tenant, struct lt_body_format *fmt,
 		       struct lt_response *resp);
@@ -57,8 +59,16 @@ int lt_request_tenant(const struct lt_options *o, const struct lt_request *r,
 		      int access, const char **tenant,
 		      struct lt_response *resp);
 
+/* Counts a request refused before lt_recv_store() (its head, its body
+ * could not be read) in the receiver's counters (recv_stats.h): under
+ * tenant, or NULL when its tenant is not known (or not allowed).  A
+ * failure to count is a warning. */
+void lt_recv_count_refusal(const struct lt_options *o, const char *tenant,
+			   int status);
+
 /* Decodes, parses and validates the body and writes what is valid as one
- * spool file for the tenant.  Fills resp: 204 when the push is durable;
+ * spool file for the tenant, and counts the request in the tenant's
+ * receiver counters (recv_stats.h), once, at the end.  Fills resp: 204 when the push is durable;
  * 400 when the body is not a push (nothing stored) or when entries were
  * rejected (the others are stored, the message lists what was rejected);
  * 413 when it decodes to too much; 429 over the tenant's ingestion rate

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "push.h"
 #include "spool.h"
+#include "recv_stats.h"
 #include "status.h"
 
 /* A state file is a few lines per tenant; anything larger is not one. */
@@ -1170,6 +1171,31 @@ lt_metrics_write(const char *path, const struct lt_buf *text, char *err,
 
 /* --- after a run --- */
 
+/* Appends the receiver's families (recv_stats.h), which the receivers
+ * keep in the spool.  Counters that cannot be read are warned about and
+ * left out, families and all, so that the file still holds the rest.
+ * Returns 0, or -1 when out of memory. */
+static int
+recv_metrics(const struct lt_options *o, struct lt_buf *text)
+{
+	struct lt_rstats rs;
+	char err[512];
+	int rc;
+
+	if (lt_rstats_read(o->spool, &rs, err, sizeof(err)) != 0) {
+		lt_warning("%s; the metrics file leaves out the receiver's counters",
+			   err);
+		return 0;
+	}
+	if (rs.bad > 0)
+		lt_warning("receiver counters in \"%s\": %zu torn or corrupt record%s left out (the next push drops %s)",
+			   o->spool, rs.bad, rs.bad == 1 ? "" : "s",
+			   rs.bad == 1 ? "it" : "them");
+	rc = lt_rstats_format(text, &rs);
+	lt_rstats_free(&rs);
+	return rc;
+}
+
 static void
 write_metrics(const struct lt_options *o, const struct lt_state *s, int64_t now_s)
 {
@@ -1181,7 +1207,8 @@ write_metrics(const struct lt_options *o, const struct lt_state *s, int64_t now_
 		lt_warning("%s; the metrics file is not written", err);
 		return;
 	}
-	if (lt_metrics_format(&text, s, &b, now_s) < 0)
+	if (lt_metrics_format(&text, s, &b, now_s) < 0 ||
+	    recv_metrics(o, &text) < 0)
 		lt_warning("out of memory: the metrics file is not written");
 	else if (lt_metrics_write(o->metrics_file, &text, err, sizeof(err)) != 0)
 		lt_warning("%s", err);

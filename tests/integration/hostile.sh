@@ -684,8 +684,11 @@ valid() { # valid inetd|cgi|both TENANT...
 }
 
 # snap SPOOL: what the spool holds, to compare before and after.
+# The receiver's counters (recv.stats) are left out: every request,
+# refused or not, adds to them; spool_extra below checks whose they are.
 snap() {
-	find "$1" -mindepth 1 \( -type d -printf 'd %P\n' \) -o \
+	find "$1" -mindepth 1 -path "$1/recv.stats" -prune -o \
+	    \( -type d -printf 'd %P\n' \) -o \
 	    -printf '%y %P %s\n' 2>/dev/null | LC_ALL=C sort
 }
 
@@ -1407,8 +1410,8 @@ for db in hi hn hf hd hq; do
 	    "$db: no row of a file outside the spool reached ClickHouse"
 done
 
-# The spools: nothing but tenants/VALID/..., rate/VALID, flush.lock and
-# flush.state (logthra-flush's last run).
+# The spools: nothing but tenants/VALID/..., rate/VALID, recv.stats,
+# flush.lock and flush.state (logthra-flush's last run).
 # spool_extra SPOOL VALID...: prints every other entry.
 spool_extra() {
 	local spool=$1 t p
@@ -1417,7 +1420,7 @@ spool_extra() {
 	for t in "$@"; do ok[$t]=1; done
 	find "$spool" -mindepth 1 -printf '%P\n' | while IFS= read -r p; do
 		case $p in
-		tenants | rate | flush.lock | flush.state) continue ;;
+		tenants | rate | recv.stats | flush.lock | flush.state) continue ;;
 		tenants/*) t=${p#tenants/} t=${t%%/*} ;;
 		rate/*/*) printf '%s\n' "$p"; continue ;;
 		rate/*) t=${p#rate/} ;;
@@ -1430,6 +1433,23 @@ check_eq "" "$(spool_extra "$SPOOL_I" "${VALID_I[@]}")" \
     "the inetd spool holds only tenants/T/ and rate/T of accepted tenants"
 check_eq "" "$(spool_extra "$SPOOL_N" "${VALID_N[@]}")" \
     "the cgi spool holds only tenants/T/ and rate/T of accepted tenants"
+
+# counted_invalid SPOOL: the tenants of the receiver's counters that are
+# not tenant ids (Loki's rule, logthra-spool(5)): none, for a request
+# whose tenant is invalid or not allowed counts under tenant "".
+counted_invalid() {
+	local t re="^[A-Za-z0-9!._*'()-]{1,150}\$"
+	"$RECV" -D "$1" --metrics |
+	    sed -n 's/^logthra_recv_responses_total{tenant="\([^"]*\)".*/\1/p' |
+	    sort -u | while IFS= read -r t; do
+		[[ -z $t || ($t =~ $re && $t != . && $t != ..) ]] ||
+		    printf '%s\n' "$t"
+	done
+}
+check_eq "" "$(counted_invalid "$SPOOL_I")" \
+    "the inetd counters name no invalid tenant"
+check_eq "" "$(counted_invalid "$SPOOL_N")" \
+    "the cgi counters name no invalid tenant"
 
 # $T: only the spools, the servers' files and the test's own changed.
 changed=$(find "$T" -mindepth 1 \( -path "$W" -o -path "$T/clickhouse" -o \
