@@ -135,12 +135,15 @@ run_cgi(struct lt_options *o)
 	struct lt_response resp = {0};
 	struct lt_body_format fmt;
 	const char *tenant = NULL;
-	int body_read = 0;
+	int body_read = 0, probe = 0;
 
 	lt_request_init(&req);
 	if (lt_cgi_read_head(&req, &resp) == 0 &&
 	    lt_recv_is_ready_path(req.path)) {
+		/* Not counted: a probe every few seconds is no request of a
+		 * tenant's, and must not write to the spool it probes. */
 		lt_recv_ready(o, &req, &resp);
+		probe = 1;
 	} else if (resp.status == 0 && lt_query_is_path(req.path)) {
 		/* One address for pushes and queries: the query front
 		 * answers the read paths. */
@@ -156,7 +159,7 @@ run_cgi(struct lt_options *o)
 		body_read = 1;
 		lt_recv_store(o, tenant, &fmt, (char *)req.body.data,
 			      req.body.len, lt_now_ns(), &resp);
-	} else {
+	} else if (!probe) {
 		lt_recv_count_refusal(o, tenant, resp.status);
 	}
 	lt_recv_answer_otlp(&req, &resp);
