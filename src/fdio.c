@@ -72,3 +72,45 @@ lt_fd_write_all(int fd, const void *data, size_t len)
 	}
 	return 0;
 }
+
+ssize_t
+lt_fd_pread_all(int fd, void *data, size_t len, off_t off)
+{
+	unsigned char *p = data;
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		n = pread(fd, p + got, len - got, off + (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+int
+lt_fd_pwrite_all(int fd, const void *data, size_t len, off_t off)
+{
+	const unsigned char *p = data;
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = pwrite(fd, p + done, len - done, off + (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fdio.h"
 #include "ratelimit.h"
 
 /*
@@ -153,20 +154,12 @@ static int
 read_state(int fd, int64_t *tat, size_t *size)
 {
 	unsigned char p[9];
-	size_t got = 0;
-	ssize_t n;
+	ssize_t got;
 
-	while (got < sizeof(p)) {
-		n = pread(fd, p + got, sizeof(p) - got, (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	*size = got;
+	got = lt_fd_pread_all(fd, p, sizeof(p), 0);
+	if (got < 0)
+		return -1;
+	*size = (size_t)got;
 	if (got != 8)
 		return 0;
 	*tat = tat_of(p);
@@ -177,22 +170,10 @@ static int
 write_state(int fd, int64_t tat, size_t old_size)
 {
 	unsigned char p[8];
-	size_t done = 0;
-	ssize_t n;
 
 	tat_store(p, tat);
-	while (done < sizeof(p)) {
-		n = pwrite(fd, p + done, sizeof(p) - done, (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		done += (size_t)n;
-	}
+	if (lt_fd_pwrite_all(fd, p, sizeof(p), 0) < 0)
+		return -1;
 	if (old_size > sizeof(p) && ftruncate(fd, (off_t)sizeof(p)) < 0)
 		return -1;
 	return 0;

@@ -18,6 +18,7 @@
 #include "crc32c.h"
 #include "hash.h"
 #include "log.h"
+#include "fdio.h"
 #include "recv_stats.h"
 #include "status.h"
 
@@ -185,47 +186,6 @@ lock_fd(int fd, int how)
 	return 0;
 }
 
-/* Reads up to len bytes from the start; returns the count or -1. */
-static ssize_t
-read_all(int fd, unsigned char *p, size_t len)
-{
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < len) {
-		n = pread(fd, p + got, len - got, (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
-static int
-write_all(int fd, const unsigned char *p, size_t len, off_t off)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pwrite(fd, p + done, len - done, off + (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 /* The file's records in memory, as read under the lock. */
 struct table {
 	unsigned char *buf; /* the file's bytes, and room for one record more */
@@ -284,7 +244,7 @@ load(int fd, struct table *t)
 		errno = ENOMEM;
 		return -1;
 	}
-	got = read_all(fd, t->buf, want);
+	got = lt_fd_pread_all(fd, t->buf, want, 0);
 	if (got < 0)
 		return -1;
 	n = (size_t)got / LT_RSTATS_RECORD;
@@ -367,10 +327,10 @@ static int
 store(int fd, const struct table *t, size_t at)
 {
 	if (!t->rewrite)
-		return write_all(fd, t->buf + at * LT_RSTATS_RECORD,
+		return lt_fd_pwrite_all(fd, t->buf + at * LT_RSTATS_RECORD,
 				 LT_RSTATS_RECORD,
 				 (off_t)(at * LT_RSTATS_RECORD));
-	if (write_all(fd, t->buf, t->n * LT_RSTATS_RECORD, 0) < 0)
+	if (lt_fd_pwrite_all(fd, t->buf, t->n * LT_RSTATS_RECORD, 0) < 0)
 		return -1;
 	return ftruncate(fd, (off_t)(t->n * LT_RSTATS_RECORD));
 }

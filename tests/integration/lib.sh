@@ -1258,6 +1258,19 @@ lt_npm_unavailable() {
 	exit 1
 }
 
+# lt_need_clients MAJOR.MINOR WHO: the npm clients, installed, on a node
+# of at least that version (WHO names what needs it); otherwise the test
+# ends as lt_npm_unavailable says.
+lt_need_clients() {
+	local want=$1 who=$2
+	node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+const [x, y] = process.argv[1].split(".").map(Number);
+process.exit(a > x || (a === x && b >= y) ? 0 : 1)' "$want" ||
+	    lt_npm_unavailable "node $(node --version) is older than $want, which $who needs"
+	lt_install_clients ||
+	    lt_npm_unavailable "npm ci of tests/clients/package-lock.json failed"
+}
+
 # lt_install_clients: installs the libraries pinned in
 # tests/clients/package-lock.json with npm ci into
 # BUILD/tests/clients-deps, unless that lock was installed there before

@@ -28,11 +28,7 @@ CLIENTS=$abs_top_srcdir/tests/clients
 
 # --- the client libraries ----------------------------------------------------
 
-node -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)' ||
-    lt_npm_unavailable "node $(node --version) is older than 18, which the clients need"
-
-lt_install_clients ||
-    lt_npm_unavailable "npm ci of tests/clients/package-lock.json failed"
+lt_need_clients 18.0 "the clients"
 
 # --- fixtures and servers -------------------------------------------------------
 

@@ -27,11 +27,7 @@ need_built
 CLIENTS=$abs_top_srcdir/tests/clients
 EXPECT=$CLIENTS/otlp-expect.js
 
-node -e 'const [a, b] = process.versions.node.split(".").map(Number);
-process.exit(a > 18 || (a === 18 && b >= 19) ? 0 : 1)' ||
-    lt_npm_unavailable "node $(node --version) is older than 18.19, which OpenTelemetry's SDK needs"
-lt_install_clients ||
-    lt_npm_unavailable "npm ci of tests/clients/package-lock.json failed"
+lt_need_clients 18.19 "OpenTelemetry's SDK"
 
 # --- settings and servers -------------------------------------------------------
 

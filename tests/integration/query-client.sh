@@ -24,10 +24,7 @@ need_built
 
 CLIENTS=$abs_top_srcdir/tests/clients
 
-node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' ||
-    lt_npm_unavailable "node $(node --version) is older than 20, which @myunisoft/loki needs"
-lt_install_clients ||
-    lt_npm_unavailable "npm ci of tests/clients/package-lock.json failed"
+lt_need_clients 20.0 @myunisoft/loki
 
 # --- the data set ------------------------------------------------------------
 

@@ -18,8 +18,7 @@ need_built
 
 CLIENTS=$abs_top_srcdir/tests/clients
 
-lt_install_clients ||
-    lt_npm_unavailable "npm ci of tests/clients/package-lock.json failed"
+lt_need_clients 18.0 ws
 
 SPOOL=$T/spool
 mkdir -p "$SPOOL"
