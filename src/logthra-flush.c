@@ -13,6 +13,7 @@
 #include "flush.h"
 #include "follow.h"
 #include "log.h"
+#include "check_config.h"
 #include "options.h"
 #include "spool.h"
 #include "status.h"

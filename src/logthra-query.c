@@ -17,6 +17,7 @@
 #include "flush.h"
 #include "http.h"
 #include "log.h"
+#include "check_config.h"
 #include "options.h"
 #include "query_cli.h"
 #include "query_http.h"

@@ -11,6 +11,7 @@
 #include "flush.h"
 #include "recv.h"
 #include "log.h"
+#include "check_config.h"
 #include "options.h"
 #include "replay.h"
 #include "spool.h"

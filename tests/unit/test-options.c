@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "check_config.h"
 #include "options.h"
 
 static char *
