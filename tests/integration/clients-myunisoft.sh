@@ -112,19 +112,27 @@ for server in inetd nginx; do
 	note "$server: headers twice with curl"
 	printf '{"streams":[{"stream":{"app":"curl","server":"%s"},"values":[["%s","%s: X-Scope-OrgID twice"]]}]}' \
 	    "$server" "$(ns 6)" "$server" >"$T/$server-twice.json"
-	before=$(spool_files "$spool")
-	http_req -H 'Content-Type: application/json' -H 'Content-Type: application/x-protobuf' \
-	    --data-binary "@$T/$server-twice.json" "$url/loki/api/v1/push"
-	check_status 400 "$server: Content-Type twice, different values"
-	check_contains "duplicate Content-Type header with a different value" "$HTTP_BODY" \
-	    "$server: the answer names Content-Type"
-	http_req -H 'Content-Type: application/json' -H 'X-Scope-OrgID: twice' \
-	    -H 'X-Scope-OrgID: other' --data-binary "@$T/$server-twice.json" \
-	    "$url/loki/api/v1/push"
-	check_status 400 "$server: X-Scope-OrgID twice, different values"
-	check_contains "duplicate X-Scope-OrgID header with a different value" "$HTTP_BODY" \
-	    "$server: the answer names X-Scope-OrgID"
-	check_eq "$before" "$(spool_files "$spool")" "$server: nothing stored for either"
+	if [[ $server == nginx && ${LT_VALGRIND:-0} == 1 ]]; then
+		# fcgiwrap passes a header sent twice as two variables of one
+		# name, and valgrind passes only the first on to the program
+		# (as for hostile.sh, scripts/sanitize): the refusal can only be
+		# seen without it, in the plain and the ASan runs.
+		note "$server: different values not checked under valgrind, which passes one variable of a name on"
+	else
+		before=$(spool_files "$spool")
+		http_req -H 'Content-Type: application/json' -H 'Content-Type: application/x-protobuf' \
+		    --data-binary "@$T/$server-twice.json" "$url/loki/api/v1/push"
+		check_status 400 "$server: Content-Type twice, different values"
+		check_contains "duplicate Content-Type header with a different value" "$HTTP_BODY" \
+		    "$server: the answer names Content-Type"
+		http_req -H 'Content-Type: application/json' -H 'X-Scope-OrgID: twice' \
+		    -H 'X-Scope-OrgID: other' --data-binary "@$T/$server-twice.json" \
+		    "$url/loki/api/v1/push"
+		check_status 400 "$server: X-Scope-OrgID twice, different values"
+		check_contains "duplicate X-Scope-OrgID header with a different value" "$HTTP_BODY" \
+		    "$server: the answer names X-Scope-OrgID"
+		check_eq "$before" "$(spool_files "$spool")" "$server: nothing stored for either"
+	fi
 	http_req -H 'Content-Type: application/json' -H 'X-Scope-OrgID: twice' \
 	    -H 'X-Scope-OrgID:  twice ' --data-binary "@$T/$server-twice.json" \
 	    "$url/loki/api/v1/push"
