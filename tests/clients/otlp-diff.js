@@ -687,6 +687,12 @@ function mergeMetadata(tiers) {
 	return [...m.entries()];
 }
 
+// Whether a time, 0 meaning unset, is too small to be nanoseconds.
+function implausible(t) {
+	const v = u64(t);
+	return v !== 0n && v < 100000000000000000n;
+}
+
 function recordItems(lr, drop) {
 	const items = [];
 	for (const kv of lr.attributes || [])
@@ -777,7 +783,12 @@ function reference(msg, config) {
 				const e = recordItems(lr, drop);
 				// No labels at all (service.name not an index
 				// label, no other): Loki refuses such a stream.
-				if (labels.length === 0) {
+				// A time set below 1e17 ns (before March 1973)
+				// is taken for another unit and its record
+				// refused (logthra-recv(1), Timestamps).
+				if (labels.length === 0 ||
+				    implausible(lr.time_unix_nano) ||
+				    implausible(lr.observed_time_unix_nano)) {
 					streams.rejected = (streams.rejected || 0) + 1;
 					continue;
 				}

@@ -26,7 +26,7 @@ make_big() {
 	awk -v name="$2" -v n="$3" 'BEGIN {
 		printf "{\"streams\":[{\"stream\":{\"app\":\"%s\"},\"values\":[", name
 		for (i = 0; i < n; i++)
-			printf "%s[\"%d\",\"%s-%d %0110d\"]", (i ? "," : ""), 1709251200000000000 + i, name, i, i
+			printf "%s[\"1709251200%09d\",\"%s-%d %0110d\"]", (i ? "," : ""), i, name, i, i
 		printf "]}]}\n"
 	}' >"$1"
 }

@@ -139,7 +139,7 @@ if [[ "${LT_SANITIZE:-0}" == 1 || "${LT_VALGRIND:-0}" == 1 ]]; then
 	note "left out under the memory checkers: they cannot start under ulimit -v"
 else
 	awk 'BEGIN { printf "{\"streams\":[{\"stream\":{\"app\":\"big\"},\"values\":["
-	    for (i = 0; i < 60000; i++) printf "%s[\"%d\",\"%0100d\"]", (i ? "," : ""), 1709251200000000000 + i, i
+	    for (i = 0; i < 60000; i++) printf "%s[\"1709251200%09d\",\"%0100d\"]", (i ? "," : ""), i, i
 	    printf "]}]}\n" }' >"$T/big.json"
 	MEM=$T/mem-spool
 	outcomes= odd=

@@ -64,7 +64,7 @@ make_push() {
 		for (k = 0; k < 2; k++) {
 			printf "%s{\"stream\":{\"app\":\"retry\",\"s\":\"%d\"},\"values\":[", (k ? "," : ""), k
 			for (i = k; i < n; i += 2)
-				printf "%s[\"%d\",\"%s-%d\"]", (i > k ? "," : ""), 1709251200000000000 + i, name, i
+				printf "%s[\"1709251200%09d\",\"%s-%d\"]", (i > k ? "," : ""), i, name, i
 			printf "]}"
 		}
 		printf "]}\n"
