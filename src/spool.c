@@ -160,6 +160,20 @@ lt_spool_encoder_free(struct lt_spool_encoder *e)
 	lt_buf_free(&e->out);
 }
 
+/* The END record on its own, as lt_spool_encoder_finish() writes it:
+ * --status counts a file's entries from its last LT_END_LEN bytes. */
+int
+lt_end_parse(const unsigned char tail[LT_END_LEN], uint64_t *n_streams,
+	     uint64_t *n_entries)
+{
+	if (tail[0] != LT_REC_END || lt_load_u32le(tail + 1) != 16 ||
+	    lt_crc32c(0, tail, 21) != lt_load_u32le(tail + 21))
+		return -1;
+	*n_streams = lt_load_u64le(tail + 5);
+	*n_entries = lt_load_u64le(tail + 13);
+	return 0;
+}
+
 /* --- reading --- */
 
 struct record {

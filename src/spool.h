@@ -49,6 +49,16 @@ void lt_spool_encoder_sink(struct lt_spool_encoder *e, struct lt_sink *sink);
 int lt_spool_encoder_finish(struct lt_spool_encoder *e);
 void lt_spool_encoder_free(struct lt_spool_encoder *e);
 
+/* The END record that lt_spool_encoder_finish() adds, the last bytes of
+ * a complete spool file: type, length, n_streams, n_entries, CRC. */
+#define LT_END_LEN 25
+
+/* Checks the END record at the end of a spool file: type 'Z', length 16
+ * and the CRC-32C of the 21 bytes before it.  Returns 0 with the counts,
+ * or -1. */
+int lt_end_parse(const unsigned char tail[LT_END_LEN], uint64_t *n_streams,
+		 uint64_t *n_entries);
+
 /* Writes data as a new file in the tenant's ready directory, durably:
  * create in tmp/ with O_EXCL, write all, fsync, close, rename into ready/,
  * fsync ready/.  Creates the tenant's directories when missing.  On any

@@ -42,20 +42,6 @@ static const char *const state_dirs[LT_BL_STATES] = {
 	"ready", "deferred", "active", "quarantine"
 };
 
-/* --- the END record --- */
-
-int
-lt_end_parse(const unsigned char tail[LT_END_LEN], uint64_t *n_streams,
-	     uint64_t *n_entries)
-{
-	if (tail[0] != LT_REC_END || lt_load_u32le(tail + 1) != 16 ||
-	    lt_crc32c(0, tail, 21) != lt_load_u32le(tail + 21))
-		return -1;
-	*n_streams = lt_load_u64le(tail + 5);
-	*n_entries = lt_load_u64le(tail + 13);
-	return 0;
-}
-
 /* --- small parsers and formatters --- */
 
 /* A decimal number and nothing else: no sign, no blanks. */

@@ -20,18 +20,6 @@
 #define LT_STATUS_LAST_RUN_FAILED 2
 #define LT_STATUS_NO_CLICKHOUSE 3
 
-/* --- the END record --- */
-
-/* type, length, n_streams, n_entries, CRC: the last bytes of a complete
- * spool file. */
-#define LT_END_LEN 25
-
-/* Checks the END record at the end of a spool file: type 'Z', length 16
- * and the CRC-32C of the 21 bytes before it.  Returns 0 with the counts,
- * or -1. */
-int lt_end_parse(const unsigned char tail[LT_END_LEN], uint64_t *n_streams,
-		 uint64_t *n_entries);
-
 /* --- the state file --- */
 
 struct lt_state_tenant {

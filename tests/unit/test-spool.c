@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crc32c.h"
 #include "spool.h"
 
 static const struct lt_label labels[] = {
@@ -442,6 +443,83 @@ START_TEST(test_stream_id)
 		h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
 	ck_assert(lt_stream_id(&ab, 1) == h);
 	ck_assert(lt_stream_id(labels, 2) != lt_stream_id(labels, 1));
+}
+END_TEST
+
+/* The END record on its own, as --status reads it. */
+
+/* A push of acme with n_entries entries in one stream. */
+static void
+encode_entries(struct lt_spool_encoder *e, int n_entries)
+{
+	struct lt_entry en = {INT64_C(1704067200000000000), "hello", 5, NULL, 0};
+	struct lt_sink sink;
+	int i;
+
+	ck_assert_int_eq(lt_spool_encoder_init(e, "acme", 42, 7), 0);
+	lt_spool_encoder_sink(e, &sink);
+	ck_assert_int_eq(sink.stream(sink.ctx, labels, 2), 0);
+	for (i = 0; i < n_entries; i++)
+		ck_assert_int_eq(sink.entry(sink.ctx, &en), 0);
+	ck_assert_int_eq(lt_spool_encoder_finish(e), 0);
+}
+
+START_TEST(test_end_of_a_real_file)
+{
+	struct lt_spool_encoder e;
+	uint64_t s = 0, n = 0;
+
+	encode_entries(&e, 3);
+	ck_assert_int_eq(lt_end_parse(e.out.data + e.out.len - LT_END_LEN, &s, &n), 0);
+	ck_assert(s == 1);
+	ck_assert(n == 3);
+	lt_spool_encoder_free(&e);
+}
+END_TEST
+
+START_TEST(test_end_rejected)
+{
+	struct lt_spool_encoder e;
+	unsigned char tail[LT_END_LEN];
+	uint64_t s, n;
+	uint32_t crc;
+
+	encode_entries(&e, 2);
+	memcpy(tail, e.out.data + e.out.len - LT_END_LEN, LT_END_LEN);
+	ck_assert_int_eq(lt_end_parse(tail, &s, &n), 0);
+
+	/* Another type, with a CRC that matches it: the type counts. */
+	tail[0] = 'E';
+	crc = lt_crc32c(0, tail, 21);
+	tail[21] = (unsigned char)crc;
+	tail[22] = (unsigned char)(crc >> 8);
+	tail[23] = (unsigned char)(crc >> 16);
+	tail[24] = (unsigned char)(crc >> 24);
+	ck_assert_int_eq(lt_end_parse(tail, &s, &n), -1);
+
+	/* Another length, CRC matching. */
+	memcpy(tail, e.out.data + e.out.len - LT_END_LEN, LT_END_LEN);
+	tail[1] = 17;
+	crc = lt_crc32c(0, tail, 21);
+	tail[21] = (unsigned char)crc;
+	tail[22] = (unsigned char)(crc >> 8);
+	tail[23] = (unsigned char)(crc >> 16);
+	tail[24] = (unsigned char)(crc >> 24);
+	ck_assert_int_eq(lt_end_parse(tail, &s, &n), -1);
+
+	/* A count changed: the CRC no longer matches. */
+	memcpy(tail, e.out.data + e.out.len - LT_END_LEN, LT_END_LEN);
+	tail[13] ^= 1;
+	ck_assert_int_eq(lt_end_parse(tail, &s, &n), -1);
+
+	/* The CRC itself damaged. */
+	memcpy(tail, e.out.data + e.out.len - LT_END_LEN, LT_END_LEN);
+	tail[24] ^= 0x80;
+	ck_assert_int_eq(lt_end_parse(tail, &s, &n), -1);
+
+	/* The last 25 bytes of a file cut before its END record. */
+	ck_assert_int_eq(lt_end_parse(e.out.data + e.out.len - 2 * LT_END_LEN, &s, &n), -1);
+	lt_spool_encoder_free(&e);
 }
 END_TEST
 
@@ -921,6 +999,8 @@ spool_suite(void)
 	tcase_add_test(format, test_stream_days_many);
 	tcase_add_test(format, test_filter);
 	tcase_add_test(format, test_stream_id);
+	tcase_add_test(format, test_end_of_a_real_file);
+	tcase_add_test(format, test_end_rejected);
 	tcase_add_test(dir, test_write_and_load);
 	tcase_add_test(dir, test_write_failure_leaves_nothing);
 	tcase_add_test(dir, test_load_refuses_links);

@@ -1,6 +1,6 @@
-/* Unit tests: the END record as --status reads it, the state file, the
- * backlog scan, the flush lock seen in /proc/locks, the metrics file and
- * the JSON of --status (checked with jansson). */
+/* Unit tests: the state file, the backlog scan, the flush lock seen in
+ * /proc/locks, the metrics file and the JSON of --status (checked with
+ * jansson). */
 #define _GNU_SOURCE 1
 #include "config.h"
 
@@ -20,7 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crc32c.h"
 #include "log.h"
 #include "spool.h"
 #include "status.h"
@@ -97,67 +96,6 @@ encode(struct lt_spool_encoder *e, const char *tenant, int n_entries)
 		ck_assert_int_eq(sink.entry(sink.ctx, &en), 0);
 	ck_assert_int_eq(lt_spool_encoder_finish(e), 0);
 }
-
-/* --- the END record --- */
-
-START_TEST(test_end_of_a_real_file)
-{
-	struct lt_spool_encoder e;
-	uint64_t s = 0, n = 0;
-
-	encode(&e, "acme", 3);
-	ck_assert_int_eq(lt_end_parse(e.out.data + e.out.len - LT_END_LEN, &s, &n), 0);
-	ck_assert(s == 1);
-	ck_assert(n == 3);
-	lt_spool_encoder_free(&e);
-}
-END_TEST
-
-START_TEST(test_end_rejected)
-{
-	struct lt_spool_encoder e;
-	unsigned char tail[LT_END_LEN];
-	uint64_t s, n;
-	uint32_t crc;
-
-	encode(&e, "acme", 2);
-	memcpy(tail, e.out.data + e.out.len - LT_END_LEN, LT_END_LEN);
-	ck_assert_int_eq(lt_end_parse(tail, &s, &n), 0);
-
-	/* Another type, with a CRC that matches it: the type counts. */
-	tail[0] = 'E';
-	crc = lt_crc32c(0, tail, 21);
-	tail[21] = (unsigned char)crc;
-	tail[22] = (unsigned char)(crc >> 8);
-	tail[23] = (unsigned char)(crc >> 16);
-	tail[24] = (unsigned char)(crc >> 24);
-	ck_assert_int_eq(lt_end_parse(tail, &s, &n), -1);
-
-	/* Another length, CRC matching. */
-	memcpy(tail, e.out.data + e.out.len - LT_END_LEN, LT_END_LEN);
-	tail[1] = 17;
-	crc = lt_crc32c(0, tail, 21);
-	tail[21] = (unsigned char)crc;
-	tail[22] = (unsigned char)(crc >> 8);
-	tail[23] = (unsigned char)(crc >> 16);
-	tail[24] = (unsigned char)(crc >> 24);
-	ck_assert_int_eq(lt_end_parse(tail, &s, &n), -1);
-
-	/* A count changed: the CRC no longer matches. */
-	memcpy(tail, e.out.data + e.out.len - LT_END_LEN, LT_END_LEN);
-	tail[13] ^= 1;
-	ck_assert_int_eq(lt_end_parse(tail, &s, &n), -1);
-
-	/* The CRC itself damaged. */
-	memcpy(tail, e.out.data + e.out.len - LT_END_LEN, LT_END_LEN);
-	tail[24] ^= 0x80;
-	ck_assert_int_eq(lt_end_parse(tail, &s, &n), -1);
-
-	/* The last 25 bytes of a file cut before its END record. */
-	ck_assert_int_eq(lt_end_parse(e.out.data + e.out.len - 2 * LT_END_LEN, &s, &n), -1);
-	lt_spool_encoder_free(&e);
-}
-END_TEST
 
 /* --- the state file --- */
 
@@ -866,11 +804,6 @@ status_suite(void)
 {
 	Suite *s = suite_create("status");
 	TCase *tc;
-
-	tc = tcase_create("END record");
-	tcase_add_test(tc, test_end_of_a_real_file);
-	tcase_add_test(tc, test_end_rejected);
-	suite_add_tcase(s, tc);
 
 	tc = tcase_create("state file");
 	tcase_add_checked_fixture(tc, setup, teardown);
