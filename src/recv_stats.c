@@ -20,7 +20,7 @@
 #include "log.h"
 #include "fdio.h"
 #include "recv_stats.h"
-#include "status.h"
+#include "flush_state.h"
 
 /*
  * A record, 512 bytes, integers little-endian:
