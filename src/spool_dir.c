@@ -15,8 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
 #include "fdio.h"
+#include "file.h"
+#include "log.h"
 #include "spool.h"
 
 int
@@ -31,21 +32,6 @@ lt_spool_dir(struct lt_buf *out, const char *root, const char *tenant,
 	if (sub && lt_buf_printf(out, "/%s", sub) < 0)
 		return -1;
 	return 0;
-}
-
-int
-lt_fsync_dir(const char *path)
-{
-	int fd, rc = 0;
-
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (fsync(fd) < 0)
-		rc = -1;
-	if (close(fd) < 0)
-		rc = -1;
-	return rc;
 }
 
 /* Whether path is a directory itself, not a symbolic link to one:
