@@ -20,6 +20,7 @@
 #include "archives.h"
 #include "fdio.h"
 #include "buf.h"
+#include "file.h"
 #include "log.h"
 #include "push.h"
 #include "spool.h"
@@ -222,71 +223,77 @@ read_some(int fd, void *buf, size_t len)
 	return n;
 }
 
-/* The archive is on another file system than the spool: copy the file
- * to to.tmp, fsync, rename to to.  The caller fsyncs the directory and
- * only then removes the original. */
+/* What copy_out() copies: the file open as in, through chunk. */
+struct copy {
+	int in;
+	unsigned char *chunk;
+	int read_failed; /* the error is of reading from, not of the copy */
+};
+
+/* Writes the rest of c->in to fd: an lt_file_writer. */
 static int
-copy_file(const char *from, const char *to, char *err, size_t errlen)
+copy_out(int fd, void *arg)
 {
-	struct lt_buf tmp = LT_BUF_INIT;
-	unsigned char *chunk = NULL;
-	const char *step = "open", *what = from;
-	int in = -1, out = -1, created = 0, rc;
+	struct copy *c = arg;
 	ssize_t n;
 
+	for (;;) {
+		n = read_some(c->in, c->chunk, COPY_CHUNK);
+		if (n < 0) {
+			c->read_failed = 1;
+			return errno;
+		}
+		if (n == 0)
+			return 0;
+		if (lt_fd_write_all(fd, c->chunk, (size_t)n) < 0)
+			return errno;
+	}
+}
+
+/* The archive is on another file system than the spool: copy the file
+ * to to.tmp, fsync, rename to to, fsync dir (the directory of to).  The
+ * caller only then removes the original. */
+static int
+copy_file(const char *from, const char *to, const char *dir, char *err,
+	  size_t errlen)
+{
+	struct lt_buf tmp = LT_BUF_INIT;
+	struct copy c = {-1, NULL, 0};
+	enum lt_file_call call;
+	int rc;
+
 	if (lt_buf_printf(&tmp, "%s%s", to, TMP_SUFFIX) < 0 ||
-	    (chunk = malloc(COPY_CHUNK)) == NULL) {
+	    (c.chunk = malloc(COPY_CHUNK)) == NULL) {
 		rc = ENOMEM;
 		(void)snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (in < 0)
-		goto fail;
-	what = (char *)tmp.data;
-	step = "create";
-	out = open(what, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (out < 0)
-		goto fail;
-	created = 1;
-	for (;;) {
-		what = from;
-		step = "read";
-		n = read_some(in, chunk, COPY_CHUNK);
-		if (n < 0)
-			goto fail;
-		if (n == 0)
-			break;
-		what = (char *)tmp.data;
-		step = "write";
-		if (lt_fd_write_all(out, chunk, (size_t)n) < 0)
-			goto fail;
+	c.in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (c.in < 0) {
+		rc = errno;
+		(void)snprintf(err, errlen, "could not open \"%s\": %s", from,
+			       strerror(rc));
+		goto out;
 	}
-	step = "fsync";
-	if (fsync(out) < 0)
-		goto fail;
-	step = "close";
-	rc = close(out);
-	out = -1;
-	if (rc < 0)
-		goto fail;
-	step = "rename";
-	if (rename((char *)tmp.data, to) < 0)
-		goto fail;
-	rc = 0;
-	goto out;
-fail:
-	rc = errno;
-	(void)snprintf(err, errlen, "could not %s \"%s\": %s", step, what,
-		       strerror(rc));
-	if (created)
-		(void)unlink((char *)tmp.data);
+	/* One writer of to.tmp: the flush lock's holder. */
+	rc = lt_file_replace_with(to, (char *)tmp.data, 0640,
+				  LT_FILE_SYNC | LT_FILE_ONE_WRITER, copy_out, &c,
+				  &call);
+	if (rc == 0)
+		goto out;
+	if (c.read_failed)
+		(void)snprintf(err, errlen, "could not read \"%s\": %s", from,
+			       strerror(rc));
+	else if (call == LT_FILE_FSYNC_DIR)
+		(void)snprintf(err, errlen, "could not fsync directory \"%s\": %s",
+			       dir, strerror(rc));
+	else
+		(void)snprintf(err, errlen, "could not %s \"%s\": %s",
+			       lt_file_call_verb(call), (char *)tmp.data, strerror(rc));
 out:
-	if (in >= 0)
-		(void)close(in);
-	if (out >= 0)
-		(void)close(out);
-	free(chunk);
+	if (c.in >= 0)
+		(void)close(c.in);
+	free(c.chunk);
 	lt_buf_free(&tmp);
 	return rc;
 }
@@ -328,19 +335,19 @@ lt_archive_stage(const struct lt_options *o, const char *tenant,
 			       (char *)dir.data, strerror(rc));
 		goto out;
 	}
-	if (rename(path, (char *)dest.data) < 0) {
+	/* The directory of path is the caller's to fsync, after this one
+	 * (the flush does it once for a batch). */
+	if (rename(path, (char *)dest.data) == 0) {
+		rc = fsync_dir_err((char *)dir.data, err, errlen);
+	} else if (errno != EXDEV) {
 		rc = errno;
-		if (rc != EXDEV) {
-			(void)snprintf(err, errlen, "could not move \"%s\" to \"%s\": %s",
-				       path, (char *)dest.data, strerror(rc));
-			goto out;
-		}
-		rc = copy_file(path, (char *)dest.data, err, errlen);
-		if (rc != 0)
-			goto out;
+		(void)snprintf(err, errlen, "could not move \"%s\" to \"%s\": %s",
+			       path, (char *)dest.data, strerror(rc));
+	} else {
+		rc = copy_file(path, (char *)dest.data, (char *)dir.data, err,
+			       errlen);
 		copied = 1;
 	}
-	rc = fsync_dir_err((char *)dir.data, err, errlen);
 	if (rc != 0)
 		goto out;
 	/* The copy is durable now; a crash before this unlink leaves the
@@ -493,24 +500,29 @@ out:
 	return rc;
 }
 
-/* Writes the staged files (names[i] not NULL) of dir into a new archive
- * at tmp, fsynced and closed.  Removes tmp on failure. */
+/* What write_members() writes: the staged files (names[i] not NULL) of
+ * dir, into the archive being written at tmp. */
+struct members {
+	struct pack *p;
+	const char *tmp;
+	const char *dir;
+	const struct lt_names *names;
+};
+
+/* Writes the archive of m's files to fd: an lt_file_writer.  Its own
+ * failures it reports with pack_fail(). */
 static int
-write_archive(struct pack *p, const char *tmp, const char *dir,
-	      const struct lt_names *names)
+write_members(int fd, void *arg)
 {
+	const struct members *m = arg;
+	struct pack *p = m->p;
 	char err[1024];
 	struct archive *a = NULL;
 	struct archive_entry *e = NULL;
 	unsigned char *chunk = NULL;
-	int fd, rc = -1, r;
+	int rc = EIO, r;
 	size_t i;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		pack_fail(p, errno, "could not create \"%s\": %s", tmp, strerror(errno));
-		return -1;
-	}
 	a = archive_write_new();
 	e = archive_entry_new();
 	chunk = malloc(COPY_CHUNK);
@@ -522,25 +534,22 @@ write_archive(struct pack *p, const char *tmp, const char *dir,
 				      : archive_write_add_filter_zstd(a);
 	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
 	    r != ARCHIVE_OK || archive_write_open_fd(a, fd) != ARCHIVE_OK) {
-		pack_fail(p, EIO, "could not start archive \"%s\": %s", tmp,
+		pack_fail(p, EIO, "could not start archive \"%s\": %s", m->tmp,
 			  archive_error_string(a));
 		goto out;
 	}
-	for (i = 0; i < names->n; i++) {
-		if (names->v[i] == NULL)
+	for (i = 0; i < m->names->n; i++) {
+		if (m->names->v[i] == NULL)
 			continue;
-		if (add_member(a, e, dir, names->v[i], chunk, err, sizeof(err)) < 0) {
+		if (add_member(a, e, m->dir, m->names->v[i], chunk, err,
+			       sizeof(err)) < 0) {
 			pack_fail(p, EIO, "%s", err);
 			goto out;
 		}
 	}
 	if (archive_write_close(a) != ARCHIVE_OK) {
-		pack_fail(p, EIO, "could not finish archive \"%s\": %s", tmp,
+		pack_fail(p, EIO, "could not finish archive \"%s\": %s", m->tmp,
 			  archive_error_string(a));
-		goto out;
-	}
-	if (fsync(fd) < 0) {
-		pack_fail(p, errno, "could not fsync \"%s\": %s", tmp, strerror(errno));
 		goto out;
 	}
 	rc = 0;
@@ -549,12 +558,6 @@ out:
 		archive_write_free(a);
 	archive_entry_free(e);
 	free(chunk);
-	if (close(fd) < 0 && rc == 0) {
-		pack_fail(p, errno, "could not close \"%s\": %s", tmp, strerror(errno));
-		rc = -1;
-	}
-	if (rc < 0)
-		(void)unlink(tmp);
 	return rc;
 }
 
@@ -633,6 +636,27 @@ out:
 	return rc;
 }
 
+/* Reports a failure of lt_file_replace_with() to write the archive final
+ * through tmp in tdir; write_members() reported its own. */
+static void
+pack_file_fail(struct pack *p, enum lt_file_call call, int rc,
+	       const char *tmp, const char *final, const char *tdir)
+{
+	if (call == LT_FILE_WRITE)
+		return;
+	if (call == LT_FILE_RENAME)
+		pack_fail(p, rc, "could not rename \"%s\" to \"%s\": %s", tmp,
+			  final, strerror(rc));
+	else if (call == LT_FILE_FSYNC_DIR)
+		pack_fail(p, rc, "could not fsync directory \"%s\": %s", tdir,
+			  strerror(rc));
+	else if (call == LT_FILE_NONE)
+		pack_fail(p, rc, "out of memory");
+	else
+		pack_fail(p, rc, "could not %s \"%s\": %s", lt_file_call_verb(call),
+			  tmp, strerror(rc));
+}
+
 /* Writes the period's archive: TENANT-PERIOD.tar.EXT, or with .N when
  * archives of the period exist (files flushed after it was packed). */
 static int
@@ -641,7 +665,8 @@ pack_files(struct pack *p, const char *tdir, const char *tenant,
 	   long max_n)
 {
 	struct lt_buf final = LT_BUF_INIT, tmp = LT_BUF_INIT;
-	char err[512];
+	struct members m = {p, NULL, pdir, staged};
+	enum lt_file_call call;
 	int rc = 0;
 
 	if ((max_n < 0 ? lt_buf_printf(&final, "%s/%s-%s.tar.%s", tdir, tenant,
@@ -653,21 +678,14 @@ pack_files(struct pack *p, const char *tdir, const char *tenant,
 		pack_fail(p, rc, "out of memory");
 		goto out;
 	}
-	if (write_archive(p, (char *)tmp.data, pdir, staged) < 0) {
-		rc = EIO;
-		goto out;
-	}
-	if (rename((char *)tmp.data, (char *)final.data) < 0) {
-		rc = errno;
-		pack_fail(p, rc, "could not rename \"%s\" to \"%s\": %s",
-			  (char *)tmp.data, (char *)final.data, strerror(rc));
-		(void)unlink((char *)tmp.data);
-		goto out;
-	}
-	/* The staged files may go only once the archive's name is durable. */
-	rc = fsync_dir_err(tdir, err, sizeof(err));
+	/* One writer of the temporary name: the flush lock's holder.  The
+	 * staged files may go only once the archive's name is durable. */
+	m.tmp = (char *)tmp.data;
+	rc = lt_file_replace_with((char *)final.data, m.tmp, 0640,
+				  LT_FILE_SYNC | LT_FILE_ONE_WRITER, write_members,
+				  &m, &call);
 	if (rc != 0) {
-		pack_fail(p, rc, "%s", err);
+		pack_file_fail(p, call, rc, m.tmp, (char *)final.data, tdir);
 		goto out;
 	}
 	p->made++;
