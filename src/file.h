@@ -95,8 +95,8 @@ typedef int lt_file_writer(int fd, void *arg);
 /* Creates path, writes len bytes of data, and (with LT_FILE_SYNC) fsyncs
  * it; no rename, so a reader may see it half written: for a file nothing
  * reads before the caller's next step (the reason of a quarantined spool
- * file).  On failure path is removed.  Returns 0 or an errno value;
- * failed (when not NULL) says which call failed. */
+ * file).  On failure path is removed, if it was created.  Returns 0 or
+ * an errno value; failed (when not NULL) says which call failed. */
 int lt_file_create(const char *path, const void *data, size_t len,
 		   mode_t mode, int flags, enum lt_file_call *failed);
 
@@ -104,11 +104,12 @@ int lt_file_create(const char *path, const void *data, size_t len,
  * the way of logthra-spool(5): tmp is created (see LT_FILE_ONE_WRITER),
  * written, fsynced, closed, renamed over path, and the directory of path
  * fsynced (those two fsyncs with LT_FILE_SYNC only).  tmp is any name on
- * the file system of path, NULL for "PATH.tmp"; the directory of tmp is
- * not fsynced, so after a power failure tmp may come back beside path
- * (a twin for the caller's recovery to remove).  Returns 0 or an errno
- * value; failed (when not NULL) says which call failed.  On any failure
- * before the rename tmp is removed and path is as it was; on
+ * the file system of path, NULL for "PATH.tmp"; its directory, when it is
+ * another, is not fsynced, so after a power failure tmp may come back
+ * beside path (a twin for the caller's recovery to remove).  Returns 0 or
+ * an errno value; failed (when not NULL) says which call failed.  On any
+ * failure before the rename path is as it was and tmp is removed (unless
+ * it could not be created: EEXIST leaves another's file alone); on
  * LT_FILE_FSYNC_DIR path has the new content, which a power failure may
  * undo (a caller whose path is a new name may remove it). */
 int lt_file_replace_with(const char *path, const char *tmp, mode_t mode,
