@@ -1,3 +1,6 @@
+/* Archives of flushed spool files, the writing side: staging a flushed
+ * file, packing a period into a compressed tar archive, retention, and
+ * removing what a killed pack left behind. */
 #include "config.h"
 
 #include <archive.h>
@@ -17,6 +20,7 @@
 #include "archives.h"
 #include "fdio.h"
 #include "buf.h"
+#include "file.h"
 #include "log.h"
 #include "push.h"
 #include "spool.h"
@@ -219,71 +223,77 @@ read_some(int fd, void *buf, size_t len)
 	return n;
 }
 
-/* The archive is on another file system than the spool: copy the file
- * to to.tmp, fsync, rename to to.  The caller fsyncs the directory and
- * only then removes the original. */
+/* What copy_out() copies: the file open as in, through chunk. */
+struct copy {
+	int in;
+	unsigned char *chunk;
+	int read_failed; /* the error is of reading from, not of the copy */
+};
+
+/* Writes the rest of c->in to fd: an lt_file_writer. */
 static int
-copy_file(const char *from, const char *to, char *err, size_t errlen)
+copy_out(int fd, void *arg)
 {
-	struct lt_buf tmp = LT_BUF_INIT;
-	unsigned char *chunk = NULL;
-	const char *step = "open", *what = from;
-	int in = -1, out = -1, created = 0, rc;
+	struct copy *c = arg;
 	ssize_t n;
 
+	for (;;) {
+		n = read_some(c->in, c->chunk, COPY_CHUNK);
+		if (n < 0) {
+			c->read_failed = 1;
+			return errno;
+		}
+		if (n == 0)
+			return 0;
+		if (lt_fd_write_all(fd, c->chunk, (size_t)n) < 0)
+			return errno;
+	}
+}
+
+/* The archive is on another file system than the spool: copy the file
+ * to to.tmp, fsync, rename to to, fsync dir (the directory of to).  The
+ * caller only then removes the original. */
+static int
+copy_file(const char *from, const char *to, const char *dir, char *err,
+	  size_t errlen)
+{
+	struct lt_buf tmp = LT_BUF_INIT;
+	struct copy c = {-1, NULL, 0};
+	enum lt_file_call call;
+	int rc;
+
 	if (lt_buf_printf(&tmp, "%s%s", to, TMP_SUFFIX) < 0 ||
-	    (chunk = malloc(COPY_CHUNK)) == NULL) {
+	    (c.chunk = malloc(COPY_CHUNK)) == NULL) {
 		rc = ENOMEM;
 		(void)snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (in < 0)
-		goto fail;
-	what = (char *)tmp.data;
-	step = "create";
-	out = open(what, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (out < 0)
-		goto fail;
-	created = 1;
-	for (;;) {
-		what = from;
-		step = "read";
-		n = read_some(in, chunk, COPY_CHUNK);
-		if (n < 0)
-			goto fail;
-		if (n == 0)
-			break;
-		what = (char *)tmp.data;
-		step = "write";
-		if (lt_fd_write_all(out, chunk, (size_t)n) < 0)
-			goto fail;
+	c.in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (c.in < 0) {
+		rc = errno;
+		(void)snprintf(err, errlen, "could not open \"%s\": %s", from,
+			       strerror(rc));
+		goto out;
 	}
-	step = "fsync";
-	if (fsync(out) < 0)
-		goto fail;
-	step = "close";
-	rc = close(out);
-	out = -1;
-	if (rc < 0)
-		goto fail;
-	step = "rename";
-	if (rename((char *)tmp.data, to) < 0)
-		goto fail;
-	rc = 0;
-	goto out;
-fail:
-	rc = errno;
-	(void)snprintf(err, errlen, "could not %s \"%s\": %s", step, what,
-		       strerror(rc));
-	if (created)
-		(void)unlink((char *)tmp.data);
+	/* One writer of to.tmp: the flush lock's holder. */
+	rc = lt_file_replace_with(to, (char *)tmp.data, 0640,
+				  LT_FILE_SYNC | LT_FILE_ONE_WRITER, copy_out, &c,
+				  &call);
+	if (rc == 0)
+		goto out;
+	if (c.read_failed)
+		(void)snprintf(err, errlen, "could not read \"%s\": %s", from,
+			       strerror(rc));
+	else if (call == LT_FILE_FSYNC_DIR)
+		(void)snprintf(err, errlen, "could not fsync directory \"%s\": %s",
+			       dir, strerror(rc));
+	else
+		(void)snprintf(err, errlen, "could not %s \"%s\": %s",
+			       lt_file_call_verb(call), (char *)tmp.data, strerror(rc));
 out:
-	if (in >= 0)
-		(void)close(in);
-	if (out >= 0)
-		(void)close(out);
-	free(chunk);
+	if (c.in >= 0)
+		(void)close(c.in);
+	free(c.chunk);
 	lt_buf_free(&tmp);
 	return rc;
 }
@@ -325,19 +335,19 @@ lt_archive_stage(const struct lt_options *o, const char *tenant,
 			       (char *)dir.data, strerror(rc));
 		goto out;
 	}
-	if (rename(path, (char *)dest.data) < 0) {
+	/* The directory of path is the caller's to fsync, after this one
+	 * (the flush does it once for a batch). */
+	if (rename(path, (char *)dest.data) == 0) {
+		rc = fsync_dir_err((char *)dir.data, err, errlen);
+	} else if (errno != EXDEV) {
 		rc = errno;
-		if (rc != EXDEV) {
-			(void)snprintf(err, errlen, "could not move \"%s\" to \"%s\": %s",
-				       path, (char *)dest.data, strerror(rc));
-			goto out;
-		}
-		rc = copy_file(path, (char *)dest.data, err, errlen);
-		if (rc != 0)
-			goto out;
+		(void)snprintf(err, errlen, "could not move \"%s\" to \"%s\": %s",
+			       path, (char *)dest.data, strerror(rc));
+	} else {
+		rc = copy_file(path, (char *)dest.data, (char *)dir.data, err,
+			       errlen);
 		copied = 1;
 	}
-	rc = fsync_dir_err((char *)dir.data, err, errlen);
 	if (rc != 0)
 		goto out;
 	/* The copy is durable now; a crash before this unlink leaves the
@@ -490,24 +500,29 @@ out:
 	return rc;
 }
 
-/* Writes the staged files (names[i] not NULL) of dir into a new archive
- * at tmp, fsynced and closed.  Removes tmp on failure. */
+/* What write_members() writes: the staged files (names[i] not NULL) of
+ * dir, into the archive being written at tmp. */
+struct members {
+	struct pack *p;
+	const char *tmp;
+	const char *dir;
+	const struct lt_names *names;
+};
+
+/* Writes the archive of m's files to fd: an lt_file_writer.  Its own
+ * failures it reports with pack_fail(). */
 static int
-write_archive(struct pack *p, const char *tmp, const char *dir,
-	      const struct lt_names *names)
+write_members(int fd, void *arg)
 {
+	const struct members *m = arg;
+	struct pack *p = m->p;
 	char err[1024];
 	struct archive *a = NULL;
 	struct archive_entry *e = NULL;
 	unsigned char *chunk = NULL;
-	int fd, rc = -1, r;
+	int rc = EIO, r;
 	size_t i;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		pack_fail(p, errno, "could not create \"%s\": %s", tmp, strerror(errno));
-		return -1;
-	}
 	a = archive_write_new();
 	e = archive_entry_new();
 	chunk = malloc(COPY_CHUNK);
@@ -519,25 +534,22 @@ write_archive(struct pack *p, const char *tmp, const char *dir,
 				      : archive_write_add_filter_zstd(a);
 	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
 	    r != ARCHIVE_OK || archive_write_open_fd(a, fd) != ARCHIVE_OK) {
-		pack_fail(p, EIO, "could not start archive \"%s\": %s", tmp,
+		pack_fail(p, EIO, "could not start archive \"%s\": %s", m->tmp,
 			  archive_error_string(a));
 		goto out;
 	}
-	for (i = 0; i < names->n; i++) {
-		if (names->v[i] == NULL)
+	for (i = 0; i < m->names->n; i++) {
+		if (m->names->v[i] == NULL)
 			continue;
-		if (add_member(a, e, dir, names->v[i], chunk, err, sizeof(err)) < 0) {
+		if (add_member(a, e, m->dir, m->names->v[i], chunk, err,
+			       sizeof(err)) < 0) {
 			pack_fail(p, EIO, "%s", err);
 			goto out;
 		}
 	}
 	if (archive_write_close(a) != ARCHIVE_OK) {
-		pack_fail(p, EIO, "could not finish archive \"%s\": %s", tmp,
+		pack_fail(p, EIO, "could not finish archive \"%s\": %s", m->tmp,
 			  archive_error_string(a));
-		goto out;
-	}
-	if (fsync(fd) < 0) {
-		pack_fail(p, errno, "could not fsync \"%s\": %s", tmp, strerror(errno));
 		goto out;
 	}
 	rc = 0;
@@ -546,12 +558,6 @@ out:
 		archive_write_free(a);
 	archive_entry_free(e);
 	free(chunk);
-	if (close(fd) < 0 && rc == 0) {
-		pack_fail(p, errno, "could not close \"%s\": %s", tmp, strerror(errno));
-		rc = -1;
-	}
-	if (rc < 0)
-		(void)unlink(tmp);
 	return rc;
 }
 
@@ -630,6 +636,27 @@ out:
 	return rc;
 }
 
+/* Reports a failure of lt_file_replace_with() to write the archive final
+ * through tmp in tdir; write_members() reported its own. */
+static void
+pack_file_fail(struct pack *p, enum lt_file_call call, int rc,
+	       const char *tmp, const char *final, const char *tdir)
+{
+	if (call == LT_FILE_WRITE)
+		return;
+	if (call == LT_FILE_RENAME)
+		pack_fail(p, rc, "could not rename \"%s\" to \"%s\": %s", tmp,
+			  final, strerror(rc));
+	else if (call == LT_FILE_FSYNC_DIR)
+		pack_fail(p, rc, "could not fsync directory \"%s\": %s", tdir,
+			  strerror(rc));
+	else if (call == LT_FILE_NONE)
+		pack_fail(p, rc, "out of memory");
+	else
+		pack_fail(p, rc, "could not %s \"%s\": %s", lt_file_call_verb(call),
+			  tmp, strerror(rc));
+}
+
 /* Writes the period's archive: TENANT-PERIOD.tar.EXT, or with .N when
  * archives of the period exist (files flushed after it was packed). */
 static int
@@ -638,7 +665,8 @@ pack_files(struct pack *p, const char *tdir, const char *tenant,
 	   long max_n)
 {
 	struct lt_buf final = LT_BUF_INIT, tmp = LT_BUF_INIT;
-	char err[512];
+	struct members m = {p, NULL, pdir, staged};
+	enum lt_file_call call;
 	int rc = 0;
 
 	if ((max_n < 0 ? lt_buf_printf(&final, "%s/%s-%s.tar.%s", tdir, tenant,
@@ -650,21 +678,14 @@ pack_files(struct pack *p, const char *tdir, const char *tenant,
 		pack_fail(p, rc, "out of memory");
 		goto out;
 	}
-	if (write_archive(p, (char *)tmp.data, pdir, staged) < 0) {
-		rc = EIO;
-		goto out;
-	}
-	if (rename((char *)tmp.data, (char *)final.data) < 0) {
-		rc = errno;
-		pack_fail(p, rc, "could not rename \"%s\" to \"%s\": %s",
-			  (char *)tmp.data, (char *)final.data, strerror(rc));
-		(void)unlink((char *)tmp.data);
-		goto out;
-	}
-	/* The staged files may go only once the archive's name is durable. */
-	rc = fsync_dir_err(tdir, err, sizeof(err));
+	/* One writer of the temporary name: the flush lock's holder.  The
+	 * staged files may go only once the archive's name is durable. */
+	m.tmp = (char *)tmp.data;
+	rc = lt_file_replace_with((char *)final.data, m.tmp, 0640,
+				  LT_FILE_SYNC | LT_FILE_ONE_WRITER, write_members,
+				  &m, &call);
 	if (rc != 0) {
-		pack_fail(p, rc, "%s", err);
+		pack_file_fail(p, call, rc, m.tmp, (char *)final.data, tdir);
 		goto out;
 	}
 	p->made++;
@@ -1000,247 +1021,4 @@ lt_archive_recover(const struct lt_options *o, size_t *removed, char *err,
 	lt_buf_free(&root);
 	lt_buf_free(&tdir);
 	return rc;
-}
-
-/* --- replay --- */
-
-struct replay {
-	const struct lt_options *o;
-	const char *archive;
-	const struct lt_replay_opts *ro;
-	struct lt_replay_stats *st;
-	size_t seen;     /* members of this archive, for the progress line */
-	int line_open;   /* a progress line without its newline is on stderr */
-};
-
-static void
-progress(struct replay *r)
-{
-	if (!r->ro->progress)
-		return;
-	(void)fprintf(stderr, "\r%s: %zu files", r->archive, r->seen);
-	(void)fflush(stderr);
-	r->line_open = 1;
-}
-
-/* Ends the progress line so that a message does not land on it. */
-static void
-progress_break(struct replay *r)
-{
-	if (r->line_open) {
-		(void)fputc('\n', stderr);
-		r->line_open = 0;
-	}
-}
-
-/* Reads the current member into data, at most LT_REPLAY_MAX_MEMBER bytes.
- * Returns 0, 1 when it is too large (skipped), -1 on a read error. */
-static int
-read_member(struct archive *a, struct archive_entry *e, struct lt_buf *data)
-{
-	la_ssize_t n;
-
-	lt_buf_reset(data);
-	if (archive_entry_size_is_set(e)) {
-		if (archive_entry_size(e) < 0 ||
-		    (uint64_t)archive_entry_size(e) > LT_REPLAY_MAX_MEMBER)
-			return archive_read_data_skip(a) == ARCHIVE_OK ? 1 : -1;
-		if (lt_buf_reserve(data, (size_t)archive_entry_size(e)) < 0) {
-			archive_set_error(a, ENOMEM, "out of memory");
-			return -1;
-		}
-	}
-	for (;;) {
-		if (data->cap - data->len < COPY_CHUNK + 1 &&
-		    lt_buf_reserve(data, COPY_CHUNK) < 0) {
-			archive_set_error(a, ENOMEM, "out of memory");
-			return -1;
-		}
-		n = archive_read_data(a, data->data + data->len,
-				      data->cap - data->len - 1);
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			return 0;
-		data->len += (size_t)n;
-		if (data->len > LT_REPLAY_MAX_MEMBER)
-			return archive_read_data_skip(a) == ARCHIVE_OK ? 1 : -1;
-	}
-}
-
-/* Imports one valid spool file (data, already cut to the window). */
-static int
-import(struct replay *r, const char *member, const struct lt_spool_info *info,
-       const unsigned char *data, size_t len, uint64_t kept)
-{
-	const char *state = r->ro->force ? "ready" : "deferred";
-	struct lt_buf path = LT_BUF_INIT;
-	char err[512];
-	int rc;
-
-	if (r->ro->dry_run) {
-		progress_break(r);
-		(void)printf("would replay %s: %s: tenant %s, %" PRIu64
-			     " entries, into %s/\n",
-			     r->archive, member, info->tenant, kept, state);
-		goto done;
-	}
-	rc = lt_spool_write_state(r->o->spool, info->tenant, state, data, len,
-				  &path, err, sizeof(err));
-	if (rc != 0) {
-		progress_break(r);
-		lt_error("could not replay \"%s\" from \"%s\": %s", member,
-			 r->archive, err);
-		lt_buf_free(&path);
-		return -1;
-	}
-	/* Due at once: a deferred file's mtime is its next retry. */
-	if (!r->ro->force && utimensat(AT_FDCWD, (char *)path.data, NULL, 0) < 0) {
-		progress_break(r);
-		lt_warning("could not set the time of \"%s\": %s",
-			   (char *)path.data, strerror(errno));
-	}
-	lt_debug("replayed \"%s\" from \"%s\" as \"%s\"", member, r->archive,
-		 (char *)path.data);
-	lt_buf_free(&path);
-done:
-	r->st->files++;
-	r->st->entries += kept;
-	return 0;
-}
-
-/* Checks, filters and imports one member.  Returns 0 or -1 (the spool
- * refused it: stop). */
-static int
-replay_member(struct replay *r, const char *member, const struct lt_buf *data,
-	      struct lt_buf *cut)
-{
-	const struct lt_replay_opts *ro = r->ro;
-	struct lt_spool_info info;
-	const unsigned char *out = data->data;
-	size_t out_len = data->len;
-	uint64_t kept;
-	const char *why;
-	char err[256];
-
-	if (lt_spool_check(data->data, data->len, &info, err, sizeof(err)) < 0 ||
-	    (lt_tenant_valid(info.tenant, &why) < 0 &&
-	     snprintf(err, sizeof(err), "tenant id %s", why) > 0)) {
-		progress_break(r);
-		lt_warning("\"%s\" in \"%s\" is not a valid spool file: %s",
-			   member, r->archive, err);
-		r->st->corrupt++;
-		return 0;
-	}
-	if (ro->tenant != NULL && strcmp(info.tenant, ro->tenant) != 0) {
-		r->st->skipped++;
-		return 0;
-	}
-	kept = info.n_entries;
-	if ((ro->since_ns != 0 && info.min_ts_ns < ro->since_ns) ||
-	    (ro->until_ns != 0 && info.max_ts_ns >= ro->until_ns)) {
-		if (lt_spool_filter(data->data, data->len, ro->since_ns,
-				    ro->until_ns, cut, &kept) < 0) {
-			progress_break(r);
-			lt_error("out of memory");
-			return -1;
-		}
-		out = cut->data;
-		out_len = cut->len;
-	}
-	if (kept == 0) {
-		r->st->skipped++;
-		return 0;
-	}
-	return import(r, member, &info, out, out_len, kept);
-}
-
-int
-lt_replay_archive(const struct lt_options *o, const char *archive_path,
-		  const struct lt_replay_opts *ro, struct lt_replay_stats *st)
-{
-	struct replay r = {o, archive_path, ro, st, 0, 0};
-	struct lt_buf data = LT_BUF_INIT, cut = LT_BUF_INIT;
-	struct archive_entry *e;
-	struct archive *a;
-	const char *member;
-	int ar, rc = -1;
-
-	a = archive_read_new();
-	if (a == NULL) {
-		lt_error("out of memory");
-		return -1;
-	}
-	if (archive_read_support_filter_all(a) != ARCHIVE_OK ||
-	    archive_read_support_format_all(a) != ARCHIVE_OK ||
-	    archive_read_open_filename(a, archive_path, 64 * 1024) != ARCHIVE_OK) {
-		lt_error("could not open archive \"%s\": %s", archive_path,
-			 archive_error_string(a));
-		goto out;
-	}
-	st->archives++;
-	progress(&r);
-	for (;;) {
-		ar = archive_read_next_header(a, &e);
-		if (ar == ARCHIVE_EOF)
-			break;
-		if (ar == ARCHIVE_WARN) {
-			progress_break(&r);
-			lt_warning("\"%s\": %s", archive_path, archive_error_string(a));
-		} else if (ar != ARCHIVE_OK)
-			goto read_fail;
-		member = archive_entry_pathname(e);
-		if (member == NULL)
-			member = "(unnamed)";
-		if (archive_entry_filetype(e) != AE_IFREG)
-			continue;
-		r.seen++;
-		switch (read_member(a, e, &data)) {
-		case 0:
-			break;
-		case 1:
-			progress_break(&r);
-			lt_warning("\"%s\" in \"%s\" is larger than %zu bytes: skipped",
-				   member, archive_path, LT_REPLAY_MAX_MEMBER);
-			st->corrupt++;
-			continue;
-		default:
-			goto read_fail;
-		}
-		if (replay_member(&r, member, &data, &cut) < 0) {
-			rc = -2;
-			goto out;
-		}
-		progress(&r);
-	}
-	rc = 0;
-	goto out;
-read_fail:
-	progress_break(&r);
-	lt_error("could not read archive \"%s\": %s", archive_path,
-		 archive_error_string(a) ? archive_error_string(a)
-					 : "unknown libarchive error");
-out:
-	progress_break(&r);
-	archive_read_free(a);
-	lt_buf_free(&data);
-	lt_buf_free(&cut);
-	return rc;
-}
-
-int
-lt_parse_time_arg(const char *s, int64_t now_ns, int64_t *ns)
-{
-	const char *why;
-	size_t len = strlen(s);
-	int64_t d;
-
-	if (lt_parse_timestamp(s, len, ns, &why) == 0)
-		return 0;
-	/* A bare number is a timestamp above; a duration needs its unit. */
-	if (len < 2 || s[len - 1] < 'a' || s[len - 1] > 'z' ||
-	    lt_parse_duration(s, &d) < 0 || d > now_ns)
-		return -1;
-	*ns = now_ns - d;
-	return 0;
 }

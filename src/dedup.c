@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dedup.h"
+#include "file.h"
 #include "sha256.h"
 
 void

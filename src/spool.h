@@ -14,6 +14,9 @@
 #include <sys/types.h>
 
 #include "buf.h"
+/* lt_fsync_dir(), which the users of the spool call after their renames
+ * and unlinks in it. */
+#include "file.h"
 #include "push.h"
 
 #define LT_SPOOL_MAGIC "\x89LTSP\r\n\x1a"
@@ -219,9 +222,6 @@ uint64_t lt_stream_id(const struct lt_label *labels, size_t n);
 /* Appends "root/tenants/tenant/sub" to out (replacing its content). */
 int lt_spool_dir(struct lt_buf *out, const char *root, const char *tenant,
 		 const char *sub);
-
-/* fsyncs a directory so that a rename or unlink in it is durable. */
-int lt_fsync_dir(const char *path);
 
 /* 0 when path is a directory itself, not a symbolic link to one; else -1
  * with errno set (ENOTDIR for a link or a file). */

@@ -1,3 +1,7 @@
+/* The spool's directories and the moves between them: a tenant's
+ * directories, a spool file written durably into ready/ (or deferred/),
+ * listing, the flush lock, taking back claims, sweeping tmp/, deferral
+ * and quarantine. */
 #include "config.h"
 
 #include <dirent.h>
@@ -15,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "log.h"
-#include "fdio.h"
 #include "spool.h"
 
 int
@@ -31,21 +35,6 @@ lt_spool_dir(struct lt_buf *out, const char *root, const char *tenant,
 	if (sub && lt_buf_printf(out, "/%s", sub) < 0)
 		return -1;
 	return 0;
-}
-
-int
-lt_fsync_dir(const char *path)
-{
-	int fd, rc = 0;
-
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (fsync(fd) < 0)
-		rc = -1;
-	if (close(fd) < 0)
-		rc = -1;
-	return rc;
 }
 
 /* Whether path is a directory itself, not a symbolic link to one:
@@ -192,44 +181,21 @@ file_name(struct lt_buf *out)
 			     (long)getpid(), rnd, LT_SPOOL_SUFFIX);
 }
 
-/* tmp/NAME: created with O_EXCL, written, fsynced and closed.  On failure
- * the file is unlinked: after a failed fsync the page cache may claim data
- * that never reached the disk, so the file is never trusted or retried. */
-static int
-write_tmp(const char *tmp, const void *data, size_t len, char *err,
-	  size_t errlen)
+/* err for a spool file that lt_file_replace() could not write: call
+ * failed with rc. */
+static void
+write_error(enum lt_file_call call, int rc, const char *tmp, const char *path,
+	    const char *dir, char *err, size_t errlen)
 {
-	const char *step = "create";
-	int fd, rc;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0660);
-	if (fd < 0)
-		goto fail;
-	step = "write";
-	if (lt_fd_write_all(fd, data, len) < 0)
-		goto fail_close;
-	step = "fsync";
-	if (fsync(fd) < 0)
-		goto fail_close;
-	step = "close";
-	if (close(fd) < 0) {
-		fd = -1;
-		goto fail_unlink;
-	}
-	return 0;
-fail_close:
-	rc = errno;
-	(void)close(fd);
-	errno = rc;
-fail_unlink:
-	rc = errno;
-	(void)unlink(tmp);
-	errno = rc;
-fail:
-	rc = errno;
-	(void)snprintf(err, errlen, "could not %s spool file \"%s\": %s", step,
-		       tmp, strerror(rc));
-	return rc;
+	if (call == LT_FILE_RENAME)
+		(void)snprintf(err, errlen, "could not rename \"%s\" to \"%s\": %s",
+			       tmp, path, strerror(rc));
+	else if (call == LT_FILE_FSYNC_DIR)
+		(void)snprintf(err, errlen, "could not fsync directory \"%s\": %s",
+			       dir, strerror(rc));
+	else
+		(void)snprintf(err, errlen, "could not %s spool file \"%s\": %s",
+			       lt_file_call_verb(call), tmp, strerror(rc));
 }
 
 /* statvfs() of path or, while it does not exist yet, of its nearest
@@ -346,6 +312,7 @@ lt_spool_write_state(const char *root, const char *tenant, const char *state,
 {
 	struct lt_buf name = LT_BUF_INIT, tmp = LT_BUF_INIT;
 	struct lt_buf dir = LT_BUF_INIT, path = LT_BUF_INIT;
+	enum lt_file_call call;
 	int rc;
 
 	rc = ensure_tenant_dirs(root, tenant, &dir, err, errlen);
@@ -359,24 +326,19 @@ lt_spool_write_state(const char *root, const char *tenant, const char *state,
 		(void)snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	rc = write_tmp((char *)tmp.data, data, len, err, errlen);
-	if (rc != 0)
-		goto out;
-	if (rename((char *)tmp.data, (char *)path.data) < 0) {
-		rc = errno;
-		(void)unlink((char *)tmp.data);
-		(void)snprintf(err, errlen, "could not rename \"%s\" to \"%s\": %s",
-			       (char *)tmp.data, (char *)path.data, strerror(rc));
-		goto out;
-	}
-	/* Durable only once the directory entry is: fsync ready/.  If that
-	 * fails the rename may or may not survive a crash, so the push is
-	 * refused and the file removed; the client sends it again. */
-	if (lt_fsync_dir((char *)dir.data) < 0) {
-		rc = errno;
-		(void)unlink((char *)path.data);
-		(void)snprintf(err, errlen, "could not fsync directory \"%s\": %s",
-			       (char *)dir.data, strerror(rc));
+	/* tmp/NAME, created with O_EXCL (the name is unique), renamed into
+	 * ready/, which is fsynced: durable only once the directory entry
+	 * is. */
+	rc = lt_file_replace((char *)path.data, (char *)tmp.data, data, len, 0660,
+			     LT_FILE_SYNC, &call);
+	if (rc != 0) {
+		/* When only the fsync of ready/ failed the rename may or may
+		 * not survive a crash, so the push is refused and the file
+		 * removed; the client sends it again. */
+		if (call == LT_FILE_FSYNC_DIR)
+			(void)unlink((char *)path.data);
+		write_error(call, rc, (char *)tmp.data, (char *)path.data,
+			    (char *)dir.data, err, errlen);
 		goto out;
 	}
 	if (path_out) {
@@ -800,8 +762,11 @@ write_reason(const char *path, const char *reason)
 
 	if (lt_buf_printf(&text, "%s\n", reason) < 0)
 		return ENOMEM;
-	(void)unlink(path); /* a note from an earlier quarantine of this name */
-	rc = write_tmp(path, text.data, text.len, NULL, 0);
+	/* Created, written, fsynced and closed like a spool file.  One
+	 * writer (the flush lock's holder): a note from an earlier
+	 * quarantine of this name is removed first. */
+	rc = lt_file_create(path, text.data, text.len, 0660,
+			    LT_FILE_SYNC | LT_FILE_ONE_WRITER, NULL);
 	lt_buf_free(&text);
 	return rc;
 }
@@ -836,10 +801,11 @@ lt_spool_quarantine(const char *root, const char *tenant, const char *from,
 		rc = ENOMEM;
 		goto out;
 	}
-	if (rename((char *)src.data, (char *)dst.data) < 0 ||
-	    lt_fsync_dir((char *)dir.data) < 0)
-		goto fail;
-	rc = 0;
+	/* Durable in quarantine/ first, then gone from the source: never
+	 * lost, and not found again in active/ after a power failure. */
+	rc = lt_file_sync_rename((char *)src.data, (char *)dst.data, NULL);
+	if (rc != 0)
+		goto report;
 	goto out;
 fail:
 	rc = errno;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "archives.h"
+#include "replay.h"
 #include "spool.h"
 
 #define NS INT64_C(1000000000)

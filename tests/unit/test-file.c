@@ -1,4 +1,5 @@
-/* Unit tests: reading small files whole (lt_file_read). */
+/* Unit tests: reading small files whole (lt_file_read) and replacing
+ * them through a temporary name (lt_file_replace and its kin). */
 #include "config.h"
 
 #include <sys/stat.h>
@@ -220,6 +221,236 @@ START_TEST(test_one_link)
 }
 END_TEST
 
+/* --- writing --- */
+
+/* p holds exactly text. */
+static void
+holds(const char *p, const char *text)
+{
+	struct lt_buf b = LT_BUF_INIT;
+
+	ck_assert_int_eq(lt_file_read(p, 0, 0, LT_FILE_NO_MAX, &b, NULL, NULL), 0);
+	ck_assert_str_eq((char *)b.data, text);
+	lt_buf_free(&b);
+}
+
+static int
+missing(const char *p)
+{
+	struct stat st;
+
+	return lstat(p, &st) < 0 && errno == ENOENT;
+}
+
+static mode_t
+mode_of(const char *p)
+{
+	struct stat st;
+
+	ck_assert_int_eq(lstat(p, &st), 0);
+	return st.st_mode & 07777;
+}
+
+static char tmp_path[160];
+
+static void
+set_tmp_path(void)
+{
+	(void)snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", path);
+}
+
+START_TEST(test_replace)
+{
+	enum lt_file_call call = LT_FILE_READ;
+	mode_t old = umask(022);
+
+	set_tmp_path();
+	/* Created when missing, then replaced. */
+	ck_assert_int_eq(lt_file_replace(path, NULL, "one\n", 4, 0640, LT_FILE_SYNC,
+					 &call), 0);
+	ck_assert_int_eq(call, LT_FILE_NONE);
+	holds(path, "one\n");
+	ck_assert_int_eq(lt_file_replace(path, NULL, "two\n", 4, 0640, 0, NULL), 0);
+	holds(path, "two\n");
+	ck_assert(missing(tmp_path));
+	/* The mode less the umask, or exactly. */
+	ck_assert_int_eq(lt_file_replace(path, NULL, "", 0, 0666, 0, NULL), 0);
+	ck_assert_uint_eq(mode_of(path), 0644);
+	ck_assert_int_eq(lt_file_replace(path, NULL, "", 0, 0606,
+					 LT_FILE_EXACT_MODE | LT_FILE_SYNC, NULL), 0);
+	ck_assert_uint_eq(mode_of(path), 0606);
+	holds(path, "");
+	(void)umask(old);
+}
+END_TEST
+
+/* A temporary name of the caller's: here in another directory, as the
+ * spool's tmp/ beside ready/. */
+START_TEST(test_replace_own_tmp)
+{
+	char sub[128], tmp[160];
+
+	(void)snprintf(sub, sizeof(sub), "%s/tmp", dir);
+	(void)snprintf(tmp, sizeof(tmp), "%s/tmp/f", dir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	ck_assert_int_eq(lt_file_replace(path, tmp, "new", 3, 0600, LT_FILE_SYNC,
+					 NULL), 0);
+	holds(path, "new");
+	ck_assert(missing(tmp));
+}
+END_TEST
+
+/* When anything fails before the rename the old file stays as it was
+ * and no temporary file is left. */
+START_TEST(test_replace_fails_before_rename)
+{
+	enum lt_file_call call = LT_FILE_NONE;
+
+	set_tmp_path();
+	write_bytes(path, "old", 3, 0600);
+	/* A directory where the temporary file goes. */
+	ck_assert_int_eq(mkdir(tmp_path, 0700), 0);
+	ck_assert_int_eq(lt_file_replace(path, NULL, "new", 3, 0600, LT_FILE_SYNC,
+					 &call), EEXIST);
+	ck_assert_int_eq(call, LT_FILE_CREATE);
+	/* A stale file would be removed for the only writer; a directory
+	 * is not. */
+	ck_assert_int_eq(lt_file_replace(path, NULL, "new", 3, 0600,
+					 LT_FILE_SYNC | LT_FILE_ONE_WRITER, &call),
+			 EISDIR);
+	ck_assert_int_eq(call, LT_FILE_CREATE);
+	holds(path, "old");
+	ck_assert_int_eq(rmdir(tmp_path), 0);
+	/* A directory that cannot be written to (root writes anyway). */
+	if (geteuid() != 0) {
+		ck_assert_int_eq(chmod(dir, 0500), 0);
+		ck_assert_int_eq(lt_file_replace(path, NULL, "new", 3, 0600,
+						 LT_FILE_SYNC, &call), EACCES);
+		ck_assert_int_eq(call, LT_FILE_CREATE);
+		ck_assert_int_eq(chmod(dir, 0700), 0);
+		holds(path, "old");
+		ck_assert(missing(tmp_path));
+	}
+}
+END_TEST
+
+/* Writes half its content, then fails as a full disk would. */
+static int
+half_then_enospc(int fd, void *arg)
+{
+	(void)arg;
+	ck_assert_int_eq(write(fd, "ne", 2), 2);
+	return ENOSPC;
+}
+
+START_TEST(test_replace_writer_fails)
+{
+	enum lt_file_call call = LT_FILE_NONE;
+
+	set_tmp_path();
+	write_bytes(path, "old", 3, 0600);
+	ck_assert_int_eq(lt_file_replace_with(path, NULL, 0600, LT_FILE_SYNC,
+					      half_then_enospc, NULL, &call), ENOSPC);
+	ck_assert_int_eq(call, LT_FILE_WRITE);
+	holds(path, "old");
+	ck_assert(missing(tmp_path));
+}
+END_TEST
+
+/* The rename fails (a directory is in the way): the temporary file goes. */
+START_TEST(test_replace_rename_fails)
+{
+	enum lt_file_call call = LT_FILE_NONE;
+	char inner[160];
+
+	set_tmp_path();
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	(void)snprintf(inner, sizeof(inner), "%s/x", path);
+	write_bytes(inner, "x", 1, 0600);
+	ck_assert_int_ne(lt_file_replace(path, NULL, "new", 3, 0600, LT_FILE_SYNC,
+					 &call), 0);
+	ck_assert_int_eq(call, LT_FILE_RENAME);
+	ck_assert(missing(tmp_path));
+	holds(inner, "x");
+}
+END_TEST
+
+/* A temporary name is created with O_EXCL: a file already there is
+ * another writer's (left alone) unless the caller is the only writer; a
+ * hard link planted there is never written through. */
+START_TEST(test_replace_stale_tmp)
+{
+	char other[160];
+
+	set_tmp_path();
+	write_bytes(tmp_path, "someone's", 9, 0600);
+	ck_assert_int_eq(lt_file_replace(path, NULL, "new", 3, 0600, 0, NULL), EEXIST);
+	holds(tmp_path, "someone's");
+	ck_assert(missing(path));
+	(void)snprintf(other, sizeof(other), "%s/other", dir);
+	ck_assert_int_eq(rename(tmp_path, other), 0);
+	ck_assert_int_eq(link(other, tmp_path), 0);
+	ck_assert_int_eq(lt_file_replace(path, NULL, "new", 3, 0600,
+					 LT_FILE_ONE_WRITER, NULL), 0);
+	holds(path, "new");
+	holds(other, "someone's");
+	ck_assert(missing(tmp_path));
+}
+END_TEST
+
+START_TEST(test_create)
+{
+	enum lt_file_call call = LT_FILE_NONE;
+
+	ck_assert_int_eq(lt_file_create(path, "a", 1, 0600, LT_FILE_SYNC, &call), 0);
+	ck_assert_int_eq(call, LT_FILE_NONE);
+	holds(path, "a");
+	ck_assert_int_eq(lt_file_create(path, "b", 1, 0600, 0, &call), EEXIST);
+	ck_assert_int_eq(call, LT_FILE_CREATE);
+	holds(path, "a");
+	ck_assert_int_eq(lt_file_create(path, "b", 1, 0600, LT_FILE_ONE_WRITER,
+					NULL), 0);
+	holds(path, "b");
+}
+END_TEST
+
+START_TEST(test_sync_rename)
+{
+	enum lt_file_call call = LT_FILE_NONE;
+	char sub[128], to[160];
+
+	(void)snprintf(sub, sizeof(sub), "%s/sub", dir);
+	(void)snprintf(to, sizeof(to), "%s/sub/g", dir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	write_bytes(path, "moved", 5, 0600);
+	ck_assert_int_eq(lt_file_sync_rename(path, to, &call), 0);
+	ck_assert_int_eq(call, LT_FILE_NONE);
+	holds(to, "moved");
+	ck_assert(missing(path));
+	ck_assert_int_eq(lt_file_sync_rename(path, to, &call), ENOENT);
+	ck_assert_int_eq(call, LT_FILE_RENAME);
+	holds(to, "moved");
+	/* Within one directory, and bare names (the current directory). */
+	ck_assert_int_eq(chdir(sub), 0);
+	ck_assert_int_eq(lt_file_sync_rename("g", "h", NULL), 0);
+	holds("h", "moved");
+	ck_assert_int_eq(chdir("/"), 0);
+}
+END_TEST
+
+START_TEST(test_fsync_dir)
+{
+	ck_assert_int_eq(lt_fsync_dir(dir), 0);
+	write_bytes(path, "x", 1, 0600);
+	errno = 0;
+	ck_assert_int_eq(lt_fsync_dir(path), -1);
+	ck_assert_int_eq(errno, ENOTDIR);
+	ck_assert_str_eq(lt_file_call_verb(LT_FILE_FSYNC), "fsync");
+	ck_assert_str_eq(lt_file_call_verb(LT_FILE_CREATE), "create");
+	ck_assert_str_eq(lt_file_call_verb(LT_FILE_FSYNC_DIR), "fsync the directory of");
+}
+END_TEST
+
 static Suite *
 file_suite(void)
 {
@@ -238,6 +469,18 @@ file_suite(void)
 	tcase_add_test(tc, test_missing);
 	tcase_add_test(tc, test_refused_mode);
 	tcase_add_test(tc, test_one_link);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("write");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_replace);
+	tcase_add_test(tc, test_replace_own_tmp);
+	tcase_add_test(tc, test_replace_fails_before_rename);
+	tcase_add_test(tc, test_replace_writer_fails);
+	tcase_add_test(tc, test_replace_rename_fails);
+	tcase_add_test(tc, test_replace_stale_tmp);
+	tcase_add_test(tc, test_create);
+	tcase_add_test(tc, test_sync_rename);
+	tcase_add_test(tc, test_fsync_dir);
 	suite_add_tcase(s, tc);
 	return s;
 }
