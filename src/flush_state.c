@@ -369,61 +369,30 @@ out:
 	return rc;
 }
 
-/* Replaces path with text through path.tmp and rename(2), so a reader
- * sees the old file or the new one, never half of either.  mode is set
- * whatever the umask.  With sync_dir, the file and then sync_dir (the
- * directory holding path) are fsynced, for a file that must survive a
- * crash.  On failure err says "could not STEP WHAT \"FILE\"". */
+/* Replaces path with text (lt_file_replace()), so a reader sees the old
+ * file or the new one, never half of either.  mode is set whatever the
+ * umask; one writer at a time (the flush lock), so a temporary file left
+ * by a run that died is replaced.  With sync, the file and its directory
+ * are fsynced, for a file that must survive a crash.  On failure err
+ * says "could not STEP WHAT \"FILE\"". */
 static int
 replace_file(const char *path, const struct lt_buf *text, mode_t mode,
-	     const char *sync_dir, const char *what, char *err, size_t errlen)
+	     int sync, const char *what, char *err, size_t errlen)
 {
-	struct lt_buf tmp = LT_BUF_INIT;
-	const char *step = "create";
-	int fd = -1, rc = ENOMEM;
+	enum lt_file_call call = LT_FILE_CREATE;
+	int rc;
 
-	if (lt_buf_printf(&tmp, "%s.tmp", path) < 0)
-		goto fail;
-	/* One writer at a time (the flush lock): a temporary file left by a
-	 * run that died is overwritten. */
-	fd = open((char *)tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-		  O_CLOEXEC, mode);
-	if (fd < 0)
-		goto fail_errno;
-	step = "chmod";
-	if (fchmod(fd, mode) < 0)
-		goto fail_errno;
-	step = "write";
-	if (lt_fd_write_all(fd, text->data, text->len) < 0)
-		goto fail_errno;
-	step = "fsync";
-	if (sync_dir != NULL && fsync(fd) < 0)
-		goto fail_errno;
-	step = "close";
-	rc = close(fd);
-	fd = -1;
-	if (rc < 0)
-		goto fail_errno;
-	step = "rename";
-	if (rename((char *)tmp.data, path) < 0)
-		goto fail_errno;
-	rc = 0;
-	if (sync_dir != NULL && lt_fsync_dir(sync_dir) < 0) {
-		rc = errno;
+	rc = lt_file_replace(path, NULL, text->data, text->len, mode,
+			     LT_FILE_EXACT_MODE | LT_FILE_ONE_WRITER |
+			     (sync ? LT_FILE_SYNC : 0), &call);
+	if (rc == 0)
+		return 0;
+	if (call == LT_FILE_FSYNC_DIR)
 		(void)snprintf(err, errlen, "could not fsync the directory of %s \"%s\": %s",
 			       what, path, strerror(rc));
-	}
-	goto out;
-fail_errno:
-	rc = errno;
-	if (fd >= 0)
-		(void)close(fd);
-	(void)unlink((char *)tmp.data);
-fail:
-	(void)snprintf(err, errlen, "could not %s %s \"%s\": %s", step, what,
-		       tmp.data ? (char *)tmp.data : path, strerror(rc));
-out:
-	lt_buf_free(&tmp);
+	else
+		(void)snprintf(err, errlen, "could not %s %s \"%s.tmp\": %s",
+			       lt_file_call_verb(call), what, path, strerror(rc));
 	return rc;
 }
 
@@ -440,7 +409,7 @@ lt_state_write(const char *spool, const struct lt_state *s, char *err,
 		rc = ENOMEM;
 	} else {
 		/* Durable: the counters must not go back after a crash. */
-		rc = replace_file((char *)path.data, &text, 0660, spool,
+		rc = replace_file((char *)path.data, &text, 0660, 1,
 				  "state file", err, errlen);
 	}
 	lt_buf_free(&text);
@@ -689,7 +658,7 @@ lt_metrics_write(const char *path, const struct lt_buf *text, char *err,
 	 * reads it as another user, whatever our umask (0007,
 	 * lt_spool_umask()); its textfile collector reads only *.prom, so it
 	 * never sees the temporary file. */
-	return replace_file(path, text, 0644, NULL, "metrics file", err, errlen);
+	return replace_file(path, text, 0644, 0, "metrics file", err, errlen);
 }
 
 /* --- after a run --- */
