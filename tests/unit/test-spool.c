@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "spool.h"
+#include "testutil.h"
 
 static const struct lt_label labels[] = {
 	{"app", 3, "test-app", 8},
@@ -450,8 +451,7 @@ temp_spool(void)
 {
 	static char dir[64];
 
-	(void)snprintf(dir, sizeof(dir), "/tmp/logthra-test-spool-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tu_tmpdir(dir, sizeof(dir), "logthra-test-spool");
 	return dir;
 }
 
@@ -485,15 +485,6 @@ copy_into(const char *root, const char *tenant, const char *sub, const char *pat
 	return rc;
 }
 
-static void
-remove_tree(const char *root)
-{
-	char cmd[256];
-
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
 START_TEST(test_write_and_load)
 {
 	struct lt_spool_encoder e;
@@ -518,7 +509,7 @@ START_TEST(test_write_and_load)
 	lt_buf_free(&path);
 	lt_buf_free(&data);
 	lt_spool_encoder_free(&e);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -558,7 +549,7 @@ START_TEST(test_load_refuses_links)
 	lt_buf_free(&data);
 	lt_buf_free(&alias);
 	lt_spool_encoder_free(&e);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -589,7 +580,7 @@ START_TEST(test_load_failure_now_is_not_corruption)
 	lt_buf_free(&path);
 	lt_buf_free(&data);
 	lt_spool_encoder_free(&e);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -614,7 +605,7 @@ START_TEST(test_load_refuses_fifo_and_dir)
 	ck_assert_str_eq(err, "not a regular file with one link");
 	lt_buf_free(&path);
 	lt_buf_free(&data);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -655,7 +646,7 @@ START_TEST(test_unclaim_and_sweep)
 	lt_names_free(&tenants);
 	lt_buf_free(&from);
 	lt_buf_free(&to);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -684,7 +675,7 @@ START_TEST(test_unclaim_drops_ready_twins)
 	lt_buf_free(&a);
 	lt_buf_free(&b);
 	lt_buf_free(&c);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -721,7 +712,7 @@ START_TEST(test_defer_and_quarantine)
 	free(name);
 	lt_buf_free(&path);
 	lt_buf_free(&reason);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -734,8 +725,7 @@ START_TEST(test_symlinked_dirs_refused)
 	size_t n = 99;
 	int fd;
 
-	(void)snprintf(outside, sizeof(outside), "/tmp/logthra-test-outside-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(outside));
+	tu_tmpdir(outside, sizeof(outside), "logthra-test-outside");
 	lt_buf_printf(&file, "%s/claimed.spool", outside);
 	fd = open((char *)file.data, O_CREAT | O_WRONLY, 0600);
 	ck_assert_int_ge(fd, 0);
@@ -784,8 +774,8 @@ START_TEST(test_symlinked_dirs_refused)
 	lt_buf_free(&path);
 	lt_buf_free(&out);
 	lt_buf_free(&file);
-	remove_tree(root);
-	remove_tree(outside);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
+	ck_assert_int_eq(tu_rm_rf(outside), 0);
 }
 END_TEST
 
@@ -806,7 +796,7 @@ START_TEST(test_space_reserve)
 	}
 	ck_assert_ptr_nonnull(strstr(err, "under the reserve"));
 	ck_assert_ptr_nonnull(strstr(err, "min_free_space"));
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -821,7 +811,7 @@ START_TEST(test_lock_excludes)
 	ck_assert_int_eq(lt_spool_lock(root, &fd2), 0);
 	ck_assert_int_eq(close(fd2), 0);
 	ck_assert_int_eq(lt_spool_lock("/nonexistent/spool", &fd1), -1);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -898,7 +888,7 @@ START_TEST(test_umask_keeps_group_bits)
 	lt_buf_free(&root);
 	lt_buf_free(&path);
 	lt_buf_free(&rel);
-	remove_tree(top);
+	ck_assert_int_eq(tu_rm_rf(top), 0);
 }
 END_TEST
 
