@@ -1,4 +1,8 @@
+/* A push sink for the unit tests that writes what it receives as text
+ * (push-rec.h). */
 #include "config.h"
+
+#include <check.h>
 
 #include "push-rec.h"
 
@@ -47,4 +51,11 @@ rec_entry(void *ctx, const struct lt_entry *e)
 	     lt_buf_append_byte(&r->log, ']') < 0))
 		return -1;
 	return lt_buf_append_byte(&r->log, '\n');
+}
+
+const char *
+rec_text(struct rec *r)
+{
+	ck_assert_int_eq(lt_buf_terminate(&r->log), 0);
+	return (const char *)r->log.data;
 }

@@ -17,5 +17,7 @@ struct rec {
 
 int rec_stream(void *ctx, const struct lt_label *labels, size_t n);
 int rec_entry(void *ctx, const struct lt_entry *e);
+/* The log as a C string (fails the test when out of memory). */
+const char *rec_text(struct rec *r);
 
 #endif

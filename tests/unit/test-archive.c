@@ -6,7 +6,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "archives.h"
 #include "replay.h"
 #include "spool.h"
+#include "testutil.h"
 
 #define NS INT64_C(1000000000)
 #define DAY (86400 * NS)
@@ -31,20 +31,10 @@ static struct lt_options opts;
 
 /* --- fixtures and helpers --- */
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 setup(void)
 {
-	memcpy(tmpdir, "/tmp/lt-archive-XXXXXX", sizeof("/tmp/lt-archive-XXXXXX"));
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tu_tmpdir(tmpdir, sizeof(tmpdir), "lt-archive");
 	memset(&opts, 0, sizeof(opts));
 	opts.spool = tmpdir;
 	opts.archive_format = "zstd";
@@ -54,7 +44,7 @@ setup(void)
 static void
 teardown(void)
 {
-	(void)nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	(void)tu_rm_rf(tmpdir);
 }
 
 /* tmpdir/rel, in a static buffer. */
@@ -111,30 +101,6 @@ make_spool(struct lt_buf *out, const char *tenant, int64_t received_ns,
 	lt_spool_encoder_free(&e);
 }
 
-static void
-write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-}
-
-static void
-read_file(const char *path, struct lt_buf *out)
-{
-	char chunk[4096];
-	FILE *f = fopen(path, "rb");
-	size_t n;
-
-	ck_assert_ptr_nonnull(f);
-	lt_buf_reset(out);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		ck_assert_int_eq(lt_buf_append(out, chunk, n), 0);
-	ck_assert_int_eq(fclose(f), 0);
-}
-
 /* Writes a spool file for tenant "acme" received at received_ns into
  * tmpdir/active/NAME and stages it, keeping its bytes in *keep. */
 static void
@@ -148,7 +114,7 @@ stage_one(const char *name, int64_t received_ns, struct lt_buf *keep)
 		   &ts, 1);
 	(void)mkdir(at("active"), 0770);
 	(void)snprintf(src, sizeof(src), "%s/active/%s", tmpdir, name);
-	write_file(src, data.data, data.len);
+	tu_write_file(src, data.data, data.len, 0644);
 	ck_assert_msg(lt_archive_stage(&opts, "acme", src, name, received_ns, err,
 				       sizeof(err)) == 0, "stage: %s", err);
 	ck_assert_int_eq(access(src, F_OK), -1);
@@ -308,7 +274,7 @@ START_TEST(test_crash_after_rename)
 	ck_assert_int_eq(mkdir(at("archive/acme/staging/2024-01-01"), 0770), 0);
 	(void)snprintf(staged, sizeof(staged), "%s/archive/acme/staging/2024-01-01/%s",
 		       tmpdir, name);
-	write_file(staged, a.data, a.len);
+	tu_write_file(staged, a.data, a.len, 0644);
 
 	ck_assert_uint_eq(pack(T0 + 2 * DAY), 0);
 	ck_assert_int_eq(access(staged, F_OK), -1);
@@ -317,7 +283,7 @@ START_TEST(test_crash_after_rename)
 
 	/* With a new file beside it, only the new one is archived. */
 	ck_assert_int_eq(mkdir(at("archive/acme/staging/2024-01-01"), 0770), 0);
-	write_file(staged, a.data, a.len);
+	tu_write_file(staged, a.data, a.len, 0644);
 	stage_one("1704103300000000000-1-ffffffff.spool", T0 + 10 * HOUR + 1, NULL);
 	ck_assert_uint_eq(pack(T0 + 2 * DAY), 1);
 	list_archive(at("archive/acme/acme-2024-01-01.1.tar.zst"), &names, NULL, NULL);
@@ -337,7 +303,7 @@ START_TEST(test_damaged_archive)
 
 	ck_assert_int_eq(mkdir(at("archive"), 0770), 0);
 	ck_assert_int_eq(mkdir(at("archive/acme"), 0770), 0);
-	write_file(at("archive/acme/acme-2024-01-01.tar.zst"), "garbage", 7);
+	tu_write_file(at("archive/acme/acme-2024-01-01.tar.zst"), "garbage", 7, 0644);
 	stage_one("1704103200000000000-1-aaaaaaaa.spool", T0 + 10 * HOUR, NULL);
 	ck_assert_uint_eq(pack(T0 + DAY), 1);
 	list_archive(at("archive/acme/acme-2024-01-01.1.tar.zst"), &names, NULL, NULL);
@@ -358,7 +324,7 @@ START_TEST(test_pack_failure)
 	stage_one("1704103200000000000-1-aaaaaaaa.spool", T0 + 10 * HOUR, NULL);
 	make_spool(&data, "beta", T0, 9, &ts, 1);
 	(void)snprintf(src, sizeof(src), "%s/b.spool", tmpdir);
-	write_file(src, data.data, data.len);
+	tu_write_file(src, data.data, data.len, 0644);
 	ck_assert_int_eq(lt_archive_stage(&opts, "beta", src, "b.spool", T0, err,
 					  sizeof(err)), 0);
 	/* Where the archive's temporary file goes, a directory. */
@@ -420,7 +386,7 @@ START_TEST(test_pack_nothing)
 	ck_assert_int_eq(mkdir(at("archive/acme/staging"), 0770), 0);
 	ck_assert_int_eq(mkdir(at("archive/acme/staging/not-a-period"), 0770), 0);
 	ck_assert_int_eq(mkdir(at("archive/acme/staging/2024-02-30"), 0770), 0);
-	write_file(at("archive/README"), "x", 1);
+	tu_write_file(at("archive/README"), "x", 1, 0644);
 	ck_assert_uint_eq(pack(T0 + 100 * DAY), 0);
 	ck_assert(exists("archive/acme/staging/not-a-period"));
 	ck_assert(exists("archive/acme/staging/2024-02-30"));
@@ -446,7 +412,7 @@ START_TEST(test_stage_errors)
 					  sizeof(err)), EINVAL);
 	/* An archive_dir whose parent is missing is not created. */
 	opts.archive_dir = (char *)"/nonexistent-logthra/archive";
-	write_file(at("x.spool"), "x", 1);
+	tu_write_file(at("x.spool"), "x", 1, 0644);
 	ck_assert_int_eq(lt_archive_stage(&opts, "acme", at("x.spool"), "x.spool",
 					  T0, err, sizeof(err)), ENOENT);
 	ck_assert_ptr_nonnull(strstr(err, "could not create directory"));
@@ -468,13 +434,13 @@ START_TEST(test_stage_cross_device)
 	stage_one("1704103200000000000-1-aaaaaaaa.spool", T0, &want);
 	(void)snprintf(path, sizeof(path),
 		       "%s/acme/staging/2024-01-01/1704103200000000000-1-aaaaaaaa.spool", dir);
-	read_file(path, &got);
+	tu_read_file(path, &got);
 	ck_assert_uint_eq(got.len, want.len);
 	ck_assert_mem_eq(got.data, want.data, want.len);
 	ck_assert_uint_eq(pack(T0 + DAY), 1);
 	(void)snprintf(path, sizeof(path), "%s/acme/acme-2024-01-01.tar.zst", dir);
 	ck_assert_int_eq(access(path, F_OK), 0);
-	(void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	(void)tu_rm_rf(dir);
 	lt_buf_free(&got);
 	lt_buf_free(&want);
 }
@@ -488,15 +454,15 @@ START_TEST(test_recover)
 	ck_assert_int_eq(lt_archive_recover(&opts, &removed, err, sizeof(err)), 0);
 	ck_assert_uint_eq(removed, 0);
 	stage_one("1704103200000000000-1-aaaaaaaa.spool", T0 + 10 * HOUR, NULL);
-	write_file(at("archive/acme/acme-2024-01-01.tar.zst.tmp"), "half", 4);
-	write_file(at("archive/acme/staging/2024-01-01/x.spool.tmp"), "half", 4);
+	tu_write_file(at("archive/acme/acme-2024-01-01.tar.zst.tmp"), "half", 4, 0644);
+	tu_write_file(at("archive/acme/staging/2024-01-01/x.spool.tmp"), "half", 4, 0644);
 	ck_assert_int_eq(lt_archive_recover(&opts, &removed, err, sizeof(err)), 0);
 	ck_assert_uint_eq(removed, 2);
 	ck_assert(!exists("archive/acme/acme-2024-01-01.tar.zst.tmp"));
 	ck_assert(!exists("archive/acme/staging/2024-01-01/x.spool.tmp"));
 	ck_assert(exists("archive/acme/staging/2024-01-01/1704103200000000000-1-aaaaaaaa.spool"));
 	/* A half-written archive never counts as one. */
-	write_file(at("archive/acme/acme-2024-01-01.tar.zst.tmp"), "half", 4);
+	tu_write_file(at("archive/acme/acme-2024-01-01.tar.zst.tmp"), "half", 4, 0644);
 	ck_assert_uint_eq(pack(T0 + DAY), 1);
 	ck_assert(exists("archive/acme/acme-2024-01-01.tar.zst"));
 	ck_assert(!exists("archive/acme/acme-2024-01-01.tar.zst.tmp"));
@@ -648,7 +614,7 @@ START_TEST(test_replay_dry_run)
 	ck_assert_uint_eq(st.files, 1);
 	ck_assert_uint_eq(st.entries, 2);
 	ck_assert(!exists("tenants"));
-	read_file(at("stdout"), &out);
+	tu_read_file(at("stdout"), &out);
 	ck_assert_int_eq(lt_buf_terminate(&out), 0);
 	ck_assert_int_eq(lt_buf_printf(&want, "would replay %s: a1.spool: tenant acme, "
 				       "2 entries, into deferred/\n", at("in.tar.gz")), 0);
@@ -682,13 +648,13 @@ START_TEST(test_replay_not_an_archive)
 	struct lt_buf data = LT_BUF_INIT;
 	int64_t ts = T0;
 
-	write_file(at("notes.txt"), "just some text\n", 15);
+	tu_write_file(at("notes.txt"), "just some text\n", 15, 0644);
 	ck_assert_int_eq(lt_replay_archive(&opts, at("notes.txt"), &ro, &st), -1);
 	ck_assert_int_eq(lt_replay_archive(&opts, at("missing.tar.gz"), &ro, &st), -1);
 	ck_assert_int_eq(lt_replay_archive(&opts, tmpdir, &ro, &st), -1);
 	/* A bare spool file is not an archive either. */
 	make_spool(&data, "acme", T0, 1, &ts, 1);
-	write_file(at("x.spool"), data.data, data.len);
+	tu_write_file(at("x.spool"), data.data, data.len, 0644);
 	ck_assert_int_eq(lt_replay_archive(&opts, at("x.spool"), &ro, &st), -1);
 	ck_assert_uint_eq(st.archives, 0);
 	ck_assert_uint_eq(st.files, 0);
@@ -716,16 +682,16 @@ START_TEST(test_replay_truncated)
 	add_member(a, "big.bin", big.data, big.len);
 	ck_assert_int_eq(archive_write_close(a), ARCHIVE_OK);
 	archive_write_free(a);
-	read_file(at("in.tar"), &data);
-	write_file(at("cut.tar"), data.data, 200000);
+	tu_read_file(at("in.tar"), &data);
+	tu_write_file(at("cut.tar"), data.data, 200000, 0644);
 	ck_assert_int_eq(lt_replay_archive(&opts, at("cut.tar"), &ro, &st), -1);
 	ck_assert_uint_eq(st.archives, 1);
 	ck_assert_uint_eq(st.files, 1);
 	ck_assert_uint_eq(count_files("tenants/acme/deferred"), 1);
 	/* Cut inside a compressed stream it is refused. */
 	make_input();
-	read_file(at("in.tar.gz"), &data);
-	write_file(at("cut.tar.gz"), data.data, data.len * 2 / 3);
+	tu_read_file(at("in.tar.gz"), &data);
+	tu_write_file(at("cut.tar.gz"), data.data, data.len * 2 / 3, 0644);
 	ck_assert_int_eq(lt_replay_archive(&opts, at("cut.tar.gz"), &ro, &st), -1);
 	ck_assert_uint_eq(st.files, 1);
 	lt_buf_free(&data);

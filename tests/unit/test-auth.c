@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "sha256.h"
+#include "testutil.h"
 
 /* sha256 of "tok-alice", "tok-bob" and "tok-carol", from sha256sum(1). */
 #define H_ALICE "dde96f5b27b2298476b272c037dfd2cb5438e3495510c51035db1ef55f2994a4"
@@ -28,8 +29,7 @@ static struct lt_auth *auth;
 static void
 setup(void)
 {
-	memcpy(dir, "/tmp/test-auth-XXXXXX", 22);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tu_tmpdir(dir, sizeof(dir), "test-auth");
 	(void)snprintf(path, sizeof(path), "%s/credentials", dir);
 	auth = NULL;
 }
@@ -37,31 +37,15 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[128];
-
 	lt_auth_free(auth);
 	auth = NULL;
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static void
-write_bytes(const char *p, const void *data, size_t len, mode_t mode)
-{
-	int fd;
-
-	(void)unlink(p);
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-	ck_assert_int_eq(fchmod(fd, mode), 0); /* whatever the umask */
-	ck_assert_int_eq(close(fd), 0);
+	ck_assert_int_eq(tu_rm_rf(dir), 0);
 }
 
 static void
 write_file(const char *content)
 {
-	write_bytes(path, content, strlen(content), 0640);
+	tu_write_file(path, content, strlen(content), 0640);
 }
 
 static void
@@ -263,7 +247,7 @@ START_TEST(test_sha256_vs_sha256sum)
 		      (size_t)(rng() % sizeof(data));
 		for (i = 0; i < len; i++)
 			data[i] = (unsigned char)rng();
-		write_bytes(p, data, len, 0600);
+		tu_write_file(p, data, len, 0600);
 		sha256sum(p, theirs);
 		lt_sha256(data, len, d);
 		hex(d, mine);
@@ -390,9 +374,9 @@ START_TEST(test_load_line_errors)
 	}
 
 	/* A NUL byte, on the line it is on. */
-	write_bytes(path, "alice - acme\nbob - a\0cme\ncarol - acme\n", 38, 0640);
+	tu_write_file(path, "alice - acme\nbob - a\0cme\ncarol - acme\n", 38, 0640);
 	load_fails_at(path, "2: NUL byte in the line");
-	write_bytes(path, "alice - acme\n\0", 14, 0640);
+	tu_write_file(path, "alice - acme\n\0", 14, 0640);
 	load_fails_at(path, "2: NUL byte in the line");
 	/* The first bad line is the one reported. */
 	bad_file("alice - acme\nbob x acme\ncarol\n", "2: secret must be \"sha256:\" and 64 lowercase hex digits, or \"-\"");
@@ -439,24 +423,24 @@ START_TEST(test_load_file_checks)
 	char p[256], want[512];
 
 	/* Modes: no write bit for group or others; reading is fine. */
-	write_bytes(path, "alice - acme\n", 13, 0620);
+	tu_write_file(path, "alice - acme\n", 13, 0620);
 	(void)snprintf(want, sizeof(want), "credentials file \"%s\" is writable "
 		       "by its group (mode 0620); it must not be: chmod go-w it", path);
 	load_fails(path, want);
-	write_bytes(path, "alice - acme\n", 13, 0602);
+	tu_write_file(path, "alice - acme\n", 13, 0602);
 	(void)snprintf(want, sizeof(want), "credentials file \"%s\" is writable "
 		       "by others (mode 0602); it must not be: chmod go-w it", path);
 	load_fails(path, want);
-	write_bytes(path, "alice - acme\n", 13, 0666);
+	tu_write_file(path, "alice - acme\n", 13, 0666);
 	(void)snprintf(want, sizeof(want), "credentials file \"%s\" is writable "
 		       "by group and others (mode 0666); it must not be: chmod "
 		       "go-w it", path);
 	load_fails(path, want);
-	write_bytes(path, "alice - acme\n", 13, 0644);
+	tu_write_file(path, "alice - acme\n", 13, 0644);
 	load_path_ok(path);
-	write_bytes(path, "alice - acme\n", 13, 0400);
+	tu_write_file(path, "alice - acme\n", 13, 0400);
 	load_path_ok(path);
-	write_bytes(path, "alice - acme\n", 13, 0604);
+	tu_write_file(path, "alice - acme\n", 13, 0604);
 	load_path_ok(path);
 
 	/* A symbolic link, even to a good file. */
@@ -500,22 +484,22 @@ START_TEST(test_load_caps)
 		len += (size_t)n;
 	}
 	ck_assert_uint_lt(len, LT_AUTH_MAX_FILE_SIZE);
-	write_bytes(path, big, len, 0640);
+	tu_write_file(path, big, len, 0640);
 	load_path_ok(path);
 	ck_assert_int_eq(lt_auth_check_user(auth, "u9999", "t3", &who), LT_AUTH_OK);
 	ck_assert_str_eq(who, "u9999");
 	ck_assert_int_eq(lt_auth_check_user(auth, "u9998", "t3", &who), LT_AUTH_FORBIDDEN);
 	n = snprintf(line, sizeof(line), "# comment\nextra - acme\n");
 	memcpy(big + len, line, (size_t)n);
-	write_bytes(path, big, len + (size_t)n, 0640);
+	tu_write_file(path, big, len + (size_t)n, 0640);
 	load_fails_at(path, "10002: more than 10000 entries");
 
 	/* 1 MiB exactly is allowed, one byte more is not. */
 	memset(big, '#', LT_AUTH_MAX_FILE_SIZE);
 	big[LT_AUTH_MAX_FILE_SIZE - 1] = '\n';
-	write_bytes(path, big, LT_AUTH_MAX_FILE_SIZE, 0640);
+	tu_write_file(path, big, LT_AUTH_MAX_FILE_SIZE, 0640);
 	load_path_ok(path);
-	write_bytes(path, big, LT_AUTH_MAX_FILE_SIZE + 1, 0640);
+	tu_write_file(path, big, LT_AUTH_MAX_FILE_SIZE + 1, 0640);
 	(void)snprintf(want, sizeof(want), "credentials file \"%s\" is larger "
 		       "than 1048576 bytes", path);
 	load_fails(path, want);

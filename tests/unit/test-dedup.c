@@ -13,6 +13,7 @@
 
 #include "dedup.h"
 #include "sha256.h"
+#include "testutil.h"
 
 static const struct lt_label labels[] = {{"app", 3, "api", 3}};
 
@@ -37,18 +38,8 @@ temp_spool(void)
 {
 	static char dir[64];
 
-	(void)snprintf(dir, sizeof(dir), "/tmp/logthra-test-dedup-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tu_tmpdir(dir, sizeof(dir), "logthra-test-dedup");
 	return dir;
-}
-
-static void
-remove_tree(const char *root)
-{
-	char cmd[256];
-
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	ck_assert_int_eq(system(cmd), 0);
 }
 
 static int
@@ -122,7 +113,7 @@ START_TEST(test_record_and_seen)
 	ck_assert_int_eq(lt_dedup_seen(root, "acme", "ab13", t, w), 0);
 	/* Recording twice is no error (a retry that raced the first). */
 	ck_assert_int_eq(lt_dedup_record(root, "acme", h, t, w, err, sizeof(err)), 0);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -134,7 +125,7 @@ START_TEST(test_window_off)
 	ck_assert_int_eq(lt_dedup_record(root, "acme", "ab", 5000, 0, err, sizeof(err)), 0);
 	ck_assert(!exists(root, "seen"));
 	ck_assert_int_eq(lt_dedup_seen(root, "acme", "ab", 5000, 0), 0);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -167,7 +158,7 @@ START_TEST(test_expire)
 	ck_assert_int_eq(lt_dedup_expire(root, "acme", t, 0, &removed, err, sizeof(err)), 0);
 	ck_assert_uint_eq(removed, 2);
 	ck_assert(!exists(root, "seen/acme/6000"));
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -182,7 +173,7 @@ START_TEST(test_record_failure)
 	ck_assert_int_ne(lt_dedup_record(root, "acme", "ab", 7200, 3600, err, sizeof(err)), 0);
 	ck_assert_ptr_nonnull(strstr(err, "to record the push against retries"));
 	ck_assert_int_eq(lt_dedup_seen(root, "acme", "ab", 7200, 3600), 0);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -194,9 +185,8 @@ START_TEST(test_expire_follows_no_link)
 	static char other[64];
 	size_t removed;
 
-	(void)snprintf(other, sizeof(other), "/tmp/logthra-test-elsewhere-XXXXXX");
-	elsewhere = mkdtemp(other);
-	ck_assert_ptr_nonnull(elsewhere);
+	tu_tmpdir(other, sizeof(other), "logthra-test-elsewhere");
+	elsewhere = other;
 	(void)snprintf(p, sizeof(p), "%s/60", elsewhere);
 	ck_assert_int_eq(mkdir(p, 0700), 0);
 	(void)snprintf(p, sizeof(p), "%s/60/keep", elsewhere);
@@ -216,8 +206,8 @@ START_TEST(test_expire_follows_no_link)
 	ck_assert_uint_eq(removed, 0);
 	(void)snprintf(p, sizeof(p), "%s/60/keep", elsewhere);
 	ck_assert_int_eq(access(p, F_OK), 0);
-	remove_tree(root);
-	remove_tree(elsewhere);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
+	ck_assert_int_eq(tu_rm_rf(elsewhere), 0);
 }
 END_TEST
 

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "file.h"
+#include "testutil.h"
 
 static char dir[64];
 static char path[128];
@@ -21,31 +22,14 @@ static char path[128];
 static void
 setup(void)
 {
-	memcpy(dir, "/tmp/test-file-XXXXXX", 22);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tu_tmpdir(dir, sizeof(dir), "test-file");
 	(void)snprintf(path, sizeof(path), "%s/f", dir);
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static void
-write_bytes(const char *p, const void *data, size_t len, mode_t mode)
-{
-	int fd;
-
-	(void)unlink(p);
-	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-	ck_assert_int_eq(fchmod(fd, mode), 0); /* whatever the umask */
-	ck_assert_int_eq(close(fd), 0);
+	ck_assert_int_eq(tu_rm_rf(dir), 0);
 }
 
 /* Reads p with the given limits and checks the error and the call it
@@ -70,7 +54,7 @@ START_TEST(test_normal_file)
 	enum lt_file_call call = LT_FILE_READ;
 	struct stat st;
 
-	write_bytes(path, "hello\nworld\n", 12, 0640);
+	tu_write_file(path, "hello\nworld\n", 12, 0640);
 	ck_assert_int_eq(lt_file_read(path, 0, 0, 12, &b, &st, &call), 0);
 	ck_assert_int_eq(call, LT_FILE_NONE);
 	ck_assert_uint_eq(b.len, 12);
@@ -89,7 +73,7 @@ START_TEST(test_empty_file)
 {
 	struct lt_buf b = LT_BUF_INIT;
 
-	write_bytes(path, "", 0, 0600);
+	tu_write_file(path, "", 0, 0600);
 	ck_assert_int_eq(lt_file_read(path, 0, 0, 0, &b, NULL, NULL), 0);
 	ck_assert_uint_eq(b.len, 0);
 	ck_assert_ptr_nonnull(b.data);
@@ -100,7 +84,7 @@ END_TEST
 
 START_TEST(test_too_large)
 {
-	write_bytes(path, "0123456789", 10, 0600);
+	tu_write_file(path, "0123456789", 10, 0600);
 	refused(path, 0, 0, 9, EFBIG, LT_FILE_NONE);
 }
 END_TEST
@@ -132,7 +116,7 @@ START_TEST(test_reserved_is_not_reallocated)
 	ck_assert_int_eq(lt_buf_reserve(&b, 16 + 1), 0);
 	data = b.data;
 	cap = b.cap;
-	write_bytes(path, "0123456789abcdef", 16, 0600);
+	tu_write_file(path, "0123456789abcdef", 16, 0600);
 	ck_assert_int_eq(lt_file_read(path, 0, 0, 16, &b, NULL, NULL), 0);
 	ck_assert_uint_eq(b.len, 16);
 	lt_buf_reset(&b);
@@ -149,7 +133,7 @@ START_TEST(test_symlink)
 	struct lt_buf b = LT_BUF_INIT;
 	char link_path[160];
 
-	write_bytes(path, "target", 6, 0600);
+	tu_write_file(path, "target", 6, 0600);
 	(void)snprintf(link_path, sizeof(link_path), "%s/link", dir);
 	ck_assert_int_eq(symlink(path, link_path), 0);
 	refused(link_path, 0, 0, 100, ELOOP, LT_FILE_OPEN);
@@ -190,7 +174,7 @@ START_TEST(test_refused_mode)
 	struct lt_buf b = LT_BUF_INIT;
 	struct stat st;
 
-	write_bytes(path, "secret", 6, 0644);
+	tu_write_file(path, "secret", 6, 0644);
 	refused(path, 0, S_IROTH, 100, EPERM, LT_FILE_NONE);
 	/* Refused before the size: the caller learns the worse news, and
 	 * st says which bits. */
@@ -198,7 +182,7 @@ START_TEST(test_refused_mode)
 			 EPERM);
 	ck_assert_uint_eq(st.st_mode & 07777, 0644);
 	ck_assert_uint_eq(b.len, 0);
-	write_bytes(path, "secret", 6, 0640);
+	tu_write_file(path, "secret", 6, 0640);
 	ck_assert_int_eq(lt_file_read(path, 0, S_IROTH, 100, &b, NULL, NULL), 0);
 	ck_assert_str_eq((char *)b.data, "secret");
 	lt_buf_free(&b);
@@ -210,7 +194,7 @@ START_TEST(test_one_link)
 	struct lt_buf b = LT_BUF_INIT;
 	char alias[160];
 
-	write_bytes(path, "data", 4, 0600);
+	tu_write_file(path, "data", 4, 0600);
 	ck_assert_int_eq(lt_file_read(path, LT_FILE_ONE_LINK, 0, 100, &b, NULL,
 				      NULL), 0);
 	(void)snprintf(alias, sizeof(alias), "%s/alias", dir);
@@ -307,7 +291,7 @@ START_TEST(test_replace_fails_before_rename)
 	enum lt_file_call call = LT_FILE_NONE;
 
 	set_tmp_path();
-	write_bytes(path, "old", 3, 0600);
+	tu_write_file(path, "old", 3, 0600);
 	/* A directory where the temporary file goes. */
 	ck_assert_int_eq(mkdir(tmp_path, 0700), 0);
 	ck_assert_int_eq(lt_file_replace(path, NULL, "new", 3, 0600, LT_FILE_SYNC,
@@ -348,7 +332,7 @@ START_TEST(test_replace_writer_fails)
 	enum lt_file_call call = LT_FILE_NONE;
 
 	set_tmp_path();
-	write_bytes(path, "old", 3, 0600);
+	tu_write_file(path, "old", 3, 0600);
 	ck_assert_int_eq(lt_file_replace_with(path, NULL, 0600, LT_FILE_SYNC,
 					      half_then_enospc, NULL, &call), ENOSPC);
 	ck_assert_int_eq(call, LT_FILE_WRITE);
@@ -366,7 +350,7 @@ START_TEST(test_replace_rename_fails)
 	set_tmp_path();
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 	(void)snprintf(inner, sizeof(inner), "%s/x", path);
-	write_bytes(inner, "x", 1, 0600);
+	tu_write_file(inner, "x", 1, 0600);
 	ck_assert_int_ne(lt_file_replace(path, NULL, "new", 3, 0600, LT_FILE_SYNC,
 					 &call), 0);
 	ck_assert_int_eq(call, LT_FILE_RENAME);
@@ -383,7 +367,7 @@ START_TEST(test_replace_stale_tmp)
 	char other[160];
 
 	set_tmp_path();
-	write_bytes(tmp_path, "someone's", 9, 0600);
+	tu_write_file(tmp_path, "someone's", 9, 0600);
 	ck_assert_int_eq(lt_file_replace(path, NULL, "new", 3, 0600, 0, NULL), EEXIST);
 	holds(tmp_path, "someone's");
 	ck_assert(missing(path));
@@ -422,7 +406,7 @@ START_TEST(test_sync_rename)
 	(void)snprintf(sub, sizeof(sub), "%s/sub", dir);
 	(void)snprintf(to, sizeof(to), "%s/sub/g", dir);
 	ck_assert_int_eq(mkdir(sub, 0700), 0);
-	write_bytes(path, "moved", 5, 0600);
+	tu_write_file(path, "moved", 5, 0600);
 	ck_assert_int_eq(lt_file_sync_rename(path, to, &call), 0);
 	ck_assert_int_eq(call, LT_FILE_NONE);
 	holds(to, "moved");
@@ -441,7 +425,7 @@ END_TEST
 START_TEST(test_fsync_dir)
 {
 	ck_assert_int_eq(lt_fsync_dir(dir), 0);
-	write_bytes(path, "x", 1, 0600);
+	tu_write_file(path, "x", 1, 0600);
 	errno = 0;
 	ck_assert_int_eq(lt_fsync_dir(path), -1);
 	ck_assert_int_eq(errno, ENOTDIR);

@@ -6,7 +6,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,34 +15,25 @@
 
 #include "flush_state.h"
 #include "log.h"
+#include "testutil.h"
 
 #define NOW INT64_C(1800000000)
 
-static char tmpdir[64];
+static char tmpdir[4096];
 static char path_buf[4096];
 
 /* --- fixtures --- */
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 setup(void)
 {
-	memcpy(tmpdir, "/tmp/lt-flush-state-XXXXXX", sizeof("/tmp/lt-flush-state-XXXXXX"));
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tu_tmpdir(tmpdir, sizeof(tmpdir), "lt-flush-state");
 }
 
 static void
 teardown(void)
 {
-	(void)nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	(void)tu_rm_rf(tmpdir);
 }
 
 static const char *
@@ -56,11 +46,7 @@ at(const char *rel)
 static void
 write_file(const char *path, const void *data, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-	ck_assert_int_eq(close(fd), 0);
+	tu_write_file(path, data, len, 0644);
 }
 
 /* --- the state file --- */

@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 
 #include "follow.h"
 #include "options.h"
+#include "testutil.h"
 
 #define MAX_PASSES 64
 
@@ -293,20 +293,10 @@ run_follow(void *(*actor)(void *), int64_t *returned_ms)
 
 /* --- fixtures --- */
 
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static void
 setup(void)
 {
-	memcpy(spool, "/tmp/lt-follow-XXXXXX", sizeof("/tmp/lt-follow-XXXXXX"));
-	ck_assert_ptr_nonnull(mkdtemp(spool));
+	tu_tmpdir(spool, sizeof(spool), "lt-follow");
 	memset(&P, 0, sizeof(P));
 	pthread_mutex_init(&P.mu, NULL);
 	memset(&A, 0, sizeof(A));
@@ -326,7 +316,7 @@ teardown(void)
 {
 	lt_options_free(&O);
 	pthread_mutex_destroy(&P.mu);
-	(void)nftw(spool, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	(void)tu_rm_rf(spool);
 }
 
 /* --- waking up --- */

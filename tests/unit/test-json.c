@@ -62,13 +62,6 @@ malformed_msg(void)
 	       strncmp(res.message, "malformed JSON at line ", 23) == 0;
 }
 
-static const char *
-logtext(void)
-{
-	ck_assert_int_eq(lt_buf_terminate(&rec.log), 0);
-	return (const char *)rec.log.data;
-}
-
 /* body (of len bytes) is refused as malformed JSON, and jansson agrees. */
 static void
 malformed_n(const char *body, size_t len)
@@ -146,7 +139,7 @@ START_TEST(test_surrogates)
 {
 	accepted(LINE("\\ud800\\udc00"));
 	accepted(LINE("\\udbff\\udfff"));
-	ck_assert_ptr_nonnull(strstr(logtext(), "E 1704067200000000001 \xf4\x8f\xbf\xbf\n"));
+	ck_assert_ptr_nonnull(strstr(rec_text(&rec), "E 1704067200000000001 \xf4\x8f\xbf\xbf\n"));
 	malformed(LINE("\\ud800"));
 	malformed(LINE("\\ud800x"));
 	malformed(LINE("\\ud800\\u0041"));
@@ -404,15 +397,15 @@ START_TEST(test_zero_copy)
 		  rec.last_line < plain_ + sizeof(plain_));
 	ck_assert_int_eq(push(esc), 0);
 	ck_assert(rec.last_line < esc || rec.last_line >= esc + sizeof(esc));
-	ck_assert_ptr_nonnull(strstr(logtext(), "E 1704067200000000001 a line\twith an escape\n"));
+	ck_assert_ptr_nonnull(strstr(rec_text(&rec), "E 1704067200000000001 a line\twith an escape\n"));
 	/* Labels with escapes stay valid for all the stream's entries. */
 	ck_assert_int_eq(push("{\"streams\":[{\"stream\":{\"\\u0061\":\"\\u0062\","
 			      "\"c\":\"d\\\"\"},\"values\":[[\"1704067200000000001\",\"x\\ty\"],"
 			      "[\"1704067200000000002\",\"\\u007a\"]],\"z\":\"\\n\"},{\"stream\":{"
 			      "\"a\":\"\\u00e9\"},\"values\":[[\"1704067200000000003\",\"\\\\\"]]}]}"),
 			 0);
-	ck_assert_str_eq(logtext(), "S a=b,c=d\"\nE 1704067200000000001 x\ty\nE 1704067200000000002 z\n"
-				    "S a=\xc3\xa9\nE 1704067200000000003 \\\n");
+	ck_assert_str_eq(rec_text(&rec), "S a=b,c=d\"\nE 1704067200000000001 x\ty\nE 1704067200000000002 z\n"
+					 "S a=\xc3\xa9\nE 1704067200000000003 \\\n");
 }
 END_TEST
 
@@ -444,11 +437,11 @@ START_TEST(test_member_order)
 			      "[[\"1704067200000000001\",\"a\"],[\"1704067200000000002\",\"b\"]],\"other\":{},\"stream\":"
 			      "{\"app\":\"x\"},\"labels\":7}],\"z\":\"\"}"),
 			 0);
-	ck_assert_str_eq(logtext(), "S app=x\nE 1704067200000000001 a\nE 1704067200000000002 b\n");
+	ck_assert_str_eq(rec_text(&rec), "S app=x\nE 1704067200000000001 a\nE 1704067200000000002 b\n");
 	ck_assert_int_eq(push("{\"streams\":[{\"entries\":[{\"line\":\"l\","
 			      "\"x\":1,\"ts\":\"1704067200000000005\"}],\"labels\":\"{a=\\\"b\\\"}\"}]}"),
 			 0);
-	ck_assert_str_eq(logtext(), "S a=b\nE 1704067200000000005 l\n");
+	ck_assert_str_eq(rec_text(&rec), "S a=b\nE 1704067200000000005 l\n");
 	/* With "stream" present, "labels" and "entries" mean nothing. */
 	ck_assert_int_eq(push("{\"streams\":[{\"labels\":\"{a=\\\"b\\\"}\","
 			      "\"entries\":[],\"stream\":{\"c\":\"d\"}}]}"),

@@ -305,13 +305,6 @@ run(const struct lt_buf *body)
 				  &result);
 }
 
-static const char *
-logtext(void)
-{
-	ck_assert_int_eq(lt_buf_terminate(&recd.log), 0);
-	return (const char *)recd.log.data;
-}
-
 /* Parses body, expecting it accepted whole with the sink's log want. */
 static void
 expect_log(struct lt_buf *body, const char *want)
@@ -319,7 +312,7 @@ expect_log(struct lt_buf *body, const char *want)
 	ck_assert_int_eq(run(body), 0);
 	ck_assert_str_eq(result.message, "");
 	ck_assert_uint_eq(result.rejected, 0);
-	ck_assert_str_eq(logtext(), want);
+	ck_assert_str_eq(rec_text(&recd), want);
 }
 
 /* Expects the whole request refused with status and message. */
@@ -453,7 +446,7 @@ START_TEST(test_times)
 	obs->observed_time_unix_nano = T0 + 7;
 	req(&b, 1, rl(res(0), 1, sl(NULL, 4, both, obs, none, huge)));
 	ck_assert_int_eq(run(&b), 0);
-	ck_assert_str_eq(logtext(),
+	ck_assert_str_eq(rec_text(&recd),
 			 "S service_name=unknown_service\n"
 			 "E 1700000000000000000 both "
 			 "[observed_timestamp=1700000000000000005]\n"
@@ -486,8 +479,8 @@ START_TEST(test_time_units)
 	obs_both->observed_time_unix_nano = 1700000000;
 	req(&b, 1, rl(res(0), 1, sl(NULL, 6, sec, ms, us, edge, obs, obs_both)));
 	ck_assert_int_eq(run(&b), 0);
-	ck_assert_str_eq(logtext(), "S service_name=unknown_service\n"
-				    "E 100000000000000000 e\n");
+	ck_assert_str_eq(rec_text(&recd), "S service_name=unknown_service\n"
+					  "E 100000000000000000 e\n");
 	ck_assert_uint_eq(result.accepted, 1);
 	ck_assert_uint_eq(result.rejected, 5);
 	ck_assert_str_eq(result.message,
@@ -636,7 +629,7 @@ START_TEST(test_drop_list)
 	 * there: no unknown_service, as in Loki, and so no labels. */
 	lim.otlp_drop_attributes = "service.name";
 	ck_assert_int_eq(run(&b), 0);
-	ck_assert_str_eq(logtext(), "");
+	ck_assert_str_eq(rec_text(&recd), "");
 	ck_assert_uint_eq(result.rejected, 1);
 	ck_assert_str_eq(result.message, "resource 1: at least one label "
 					 "pair is required per stream");
@@ -730,9 +723,9 @@ START_TEST(test_line_limit)
 				   lr(T0, "this line is too long"),
 				   lr(T0, "fine"))));
 	ck_assert_int_eq(run(&b), 0);
-	ck_assert_str_eq(logtext(), "S service_name=unknown_service\n"
-				    "E 1700000000000000000 short\n"
-				    "E 1700000000000000000 fine\n");
+	ck_assert_str_eq(rec_text(&recd), "S service_name=unknown_service\n"
+					  "E 1700000000000000000 short\n"
+					  "E 1700000000000000000 fine\n");
 	ck_assert_uint_eq(result.accepted, 2);
 	ck_assert_uint_eq(result.rejected, 1);
 	ck_assert_str_eq(result.message,
@@ -750,8 +743,8 @@ START_TEST(test_line_limit)
 		req(&b, 1, rl(res(0), 1, sl(NULL, 2, fits, over)));
 	}
 	ck_assert_int_eq(run(&b), 0);
-	ck_assert_str_eq(logtext(), "S service_name=unknown_service\n"
-				    "E 1700000000000000000 [1,2,3,4]\n");
+	ck_assert_str_eq(rec_text(&recd), "S service_name=unknown_service\n"
+					  "E 1700000000000000000 [1,2,3,4]\n");
 	ck_assert_str_eq(result.message,
 			 "resource 1 {service_name=\"unknown_service\"}: "
 			 "log record 2: line too long (more than 10 bytes, "
@@ -772,8 +765,8 @@ START_TEST(test_label_limit)
 	    rl(res(1, kv("service.name", av_str("b"))), 1,
 	       sl(NULL, 1, lr(T0, "z"))));
 	ck_assert_int_eq(run(&b), 0);
-	ck_assert_str_eq(logtext(), "S service_name=b\n"
-				    "E 1700000000000000000 z\n");
+	ck_assert_str_eq(rec_text(&recd), "S service_name=b\n"
+					  "E 1700000000000000000 z\n");
 	ck_assert_uint_eq(result.accepted, 1);
 	ck_assert_uint_eq(result.rejected, 2);
 	ck_assert_str_eq(result.message,
@@ -793,8 +786,8 @@ START_TEST(test_metadata_limits)
 			 lr_attrs(lr(T0, "no"), 2, kv("a", av_str("2")),
 				  kv("r", av_str("3"))))));
 	ck_assert_int_eq(run(&b), 0);
-	ck_assert_str_eq(logtext(), "S service_name=unknown_service\n"
-				    "E 1700000000000000000 ok [a=2,r=1]\n");
+	ck_assert_str_eq(rec_text(&recd), "S service_name=unknown_service\n"
+					  "E 1700000000000000000 ok [a=2,r=1]\n");
 	ck_assert_str_eq(result.message,
 			 "resource 1 {service_name=\"unknown_service\"}: "
 			 "log record 2: too many structured metadata items "
@@ -811,8 +804,8 @@ START_TEST(test_metadata_limits)
 						 av_int(3), av_int(4),
 						 av_int(5)))))));
 	ck_assert_int_eq(run(&b), 0);
-	ck_assert_str_eq(logtext(), "S service_name=unknown_service\n"
-				    "E 1700000000000000000 ok [a=1234]\n");
+	ck_assert_str_eq(rec_text(&recd), "S service_name=unknown_service\n"
+					  "E 1700000000000000000 ok [a=1234]\n");
 	ck_assert_str_eq(result.message,
 			 "resource 1 {service_name=\"unknown_service\"}: "
 			 "log record 2: structured metadata is too large "
@@ -938,7 +931,7 @@ START_TEST(test_nesting)
 	for (i = 1; i < LT_OTLP_MAX_DEPTH; i++)
 		want[n++] = ']';
 	(void)snprintf(want + n, sizeof(want) - (size_t)n, "]\n");
-	ck_assert_str_eq(logtext(), want);
+	ck_assert_str_eq(rec_text(&recd), want);
 	b.len = 0;
 	req(&b, 1, rl(res(0), 1, sl(NULL, 1, lr_attrs(lr(T0, "x"), 1,
 		kv("deep", nested(LT_OTLP_MAX_DEPTH + 1))))));

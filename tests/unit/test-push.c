@@ -48,14 +48,6 @@ push(const char *body)
 	return push_n(body, strlen(body));
 }
 
-/* The recorded log as a C string. */
-static const char *
-logtext(void)
-{
-	ck_assert_int_eq(lt_buf_terminate(&rec.log), 0);
-	return (const char *)rec.log.data;
-}
-
 /* Checks that res.message holds each of the n strings. */
 static void
 message_has(const char *const *subs, size_t n)
@@ -114,9 +106,9 @@ START_TEST(test_seed)
 			      "\"starting up\"],[\"2024-01-01\",\"ready\"]]}]}"),
 			 0);
 	ck_assert_uint_eq(res.accepted, 2);
-	ck_assert_str_eq(logtext(), "S app=test-app,level=info\n"
-				    "E 1704067200000000000 starting up\n"
-				    "E 1704067200000000000 ready\n");
+	ck_assert_str_eq(rec_text(&rec), "S app=test-app,level=info\n"
+					 "E 1704067200000000000 starting up\n"
+					 "E 1704067200000000000 ready\n");
 }
 END_TEST
 
@@ -133,11 +125,11 @@ START_TEST(test_several_streams)
 	ck_assert_uint_eq(res.accepted, 3);
 	/* Bytewise order: uppercase before underscore before lowercase;
 	 * the stream without entries reaches no sink. */
-	ck_assert_str_eq(logtext(), "S a=1,b=2,c=3\n"
-				    "E 1704067200000000001 one\n"
-				    "S Z=Z,_a=u,zz=z\n"
-				    "E 1704067200000000002 two\n"
-				    "E 1704067200000000003 three\n");
+	ck_assert_str_eq(rec_text(&rec), "S a=1,b=2,c=3\n"
+					 "E 1704067200000000001 one\n"
+					 "S Z=Z,_a=u,zz=z\n"
+					 "E 1704067200000000002 two\n"
+					 "E 1704067200000000003 three\n");
 }
 END_TEST
 
@@ -159,9 +151,9 @@ START_TEST(test_metadata)
 		     "[\"1704067200000000000\",\"bye\",{}]")),
 	    0);
 	ck_assert_uint_eq(res.accepted, 2);
-	ck_assert_str_eq(logtext(), "S app=x\n"
-				    "E 1704067200000000000 hi [Span=s1,a=,trace_id=abc]\n"
-				    "E 1704067200000000000 bye\n");
+	ck_assert_str_eq(rec_text(&rec), "S app=x\n"
+					 "E 1704067200000000000 hi [Span=s1,a=,trace_id=abc]\n"
+					 "E 1704067200000000000 bye\n");
 }
 END_TEST
 
@@ -184,7 +176,7 @@ START_TEST(test_metadata_many_sorted)
 	ck_assert_int_eq(lt_buf_printf(&want, "]\n"), 0);
 	lim.creation_grace_ns = INT64_MAX;
 	ck_assert_int_eq(push_n((const char *)b.data, b.len), 0);
-	ck_assert_str_eq(logtext(), (const char *)want.data);
+	ck_assert_str_eq(rec_text(&rec), (const char *)want.data);
 	lt_buf_free(&b);
 	lt_buf_free(&want);
 }
@@ -198,11 +190,11 @@ START_TEST(test_timestamps_in_push)
 		     "[\"2024-01-01T00:00:00Z\",\"c\"],"
 		     "[\"2024-01-01 00:00:00.5z\",\"d\"]")),
 	    0);
-	ck_assert_str_eq(logtext(), "S app=x\n"
-				    "E 1704067200000000000 a\n"
-				    "E 1704067200123456789 b\n"
-				    "E 1704067200000000000 c\n"
-				    "E 1704067200500000000 d\n");
+	ck_assert_str_eq(rec_text(&rec), "S app=x\n"
+					 "E 1704067200000000000 a\n"
+					 "E 1704067200123456789 b\n"
+					 "E 1704067200000000000 c\n"
+					 "E 1704067200500000000 d\n");
 }
 END_TEST
 
@@ -503,7 +495,7 @@ START_TEST(test_timestamp_units)
 	(void)snprintf(want, sizeof(want), "stream 1 {app=\"x\"}: entry 1: %s",
 		       unit_cases[_i].why);
 	ck_assert_str_eq(res.message, want);
-	ck_assert_str_eq(logtext(), "S app=x\nE 1704067200000000000 kept\n");
+	ck_assert_str_eq(rec_text(&rec), "S app=x\nE 1704067200000000000 kept\n");
 }
 END_TEST
 
@@ -515,8 +507,8 @@ START_TEST(test_timestamp_units_taken)
 				  "[\"1970-01-01\",\"b\"],"
 				  "[\"1970-01-01T00:00:01Z\",\"c\"]")), 0);
 	ck_assert_uint_eq(res.rejected, 0);
-	ck_assert_str_eq(logtext(), "S app=x\nE 100000000000000000 a\n"
-				    "E 0 b\nE 1000000000 c\n");
+	ck_assert_str_eq(rec_text(&rec), "S app=x\nE 100000000000000000 a\n"
+					 "E 0 b\nE 1000000000 c\n");
 }
 END_TEST
 
@@ -565,7 +557,7 @@ START_TEST(test_partial)
 			 "number of unix nanoseconds, a date (2024-01-01) or an RFC 3339 time\n"
 			 "stream 2: at least one label pair is required per stream "
 			 "(labels with an empty value are left out)");
-	ck_assert_str_eq(logtext(), "S app=a\nE 1704067200000000001 ok\nE 1704067200000000003 yes\nS app=c\nE 1704067200000000004 end\n");
+	ck_assert_str_eq(rec_text(&rec), "S app=a\nE 1704067200000000001 ok\nE 1704067200000000003 yes\nS app=c\nE 1704067200000000004 end\n");
 }
 END_TEST
 
@@ -587,9 +579,9 @@ START_TEST(test_empty_label_values)
 	    0);
 	ck_assert_uint_eq(res.accepted, 3);
 	ck_assert_uint_eq(res.rejected, 0);
-	ck_assert_str_eq(logtext(), "S app=x\nE 1704067200000000000 one\n"
-				    "S app=x\nE 1704067200000000000 two\n"
-				    "S app=y\nE 1704067200000000000 three\n");
+	ck_assert_str_eq(rec_text(&rec), "S app=x\nE 1704067200000000000 one\n"
+					 "S app=x\nE 1704067200000000000 two\n"
+					 "S app=y\nE 1704067200000000000 three\n");
 
 	/* Nothing left: refused, and the message says why. */
 	rec.log.len = 0;
@@ -629,7 +621,7 @@ START_TEST(test_empty_label_values_text)
 	    0);
 	ck_assert_uint_eq(res.accepted, 1);
 	ck_assert_uint_eq(res.rejected, 1);
-	ck_assert_str_eq(logtext(), "S app=x\nE 1704067200000000000 one\n");
+	ck_assert_str_eq(rec_text(&rec), "S app=x\nE 1704067200000000000 one\n");
 	ck_assert_str_eq(res.message, "stream 2: at least one label pair is "
 			 "required per stream (labels with an empty value are "
 			 "left out)");
@@ -679,9 +671,9 @@ START_TEST(test_legacy_json)
 		 "{\"ts\":\"1704067200000000002\",\"line\":\"two\"}]}]}"),
 	    0);
 	ck_assert_uint_eq(res.rejected, 0);
-	ck_assert_str_eq(logtext(), "S app=q\",job=x\n"
-				    "E 1704067200000000001 one\n"
-				    "E 1704067200000000002 two\n");
+	ck_assert_str_eq(rec_text(&rec), "S app=q\",job=x\n"
+					 "E 1704067200000000001 one\n"
+					 "E 1704067200000000002 two\n");
 	ck_assert_rejected("{\"streams\":[{\"labels\":\"{job=x}\",\"entries\":"
 			   "[{\"ts\":\"1704067200000000001\",\"line\":\"l\"}]}]}",
 			   "stream 1: invalid labels: ");
@@ -763,9 +755,9 @@ START_TEST(test_proto)
 	ck_assert_uint_eq(res.accepted, 2);
 	ck_assert_uint_eq(res.accepted_bytes, 5 + 8 + 3 + 6);
 	ck_assert_uint_eq(res.rejected, 2);
-	ck_assert_str_eq(logtext(), "S app=api,level=in\"fo\n"
-				    "E 1704067200123456789 first [trace_id=abc]\n"
-				    "E 1704067201000000000 second\n");
+	ck_assert_str_eq(rec_text(&rec), "S app=api,level=in\"fo\n"
+					 "E 1704067200123456789 first [trace_id=abc]\n"
+					 "E 1704067201000000000 second\n");
 	ck_assert_ptr_nonnull(strstr(res.message,
 		"stream 1 {app=\"api\",level=\"in\\\"fo\"}: entry 2: invalid "
 		"timestamp: nanos 1000000000 is outside 0 to 999999999"));
@@ -837,7 +829,7 @@ START_TEST(test_proto_empty_label_values)
 	ck_assert_int_eq(push_pb(&req), 0);
 	ck_assert_uint_eq(res.accepted, 1);
 	ck_assert_uint_eq(res.rejected, 1);
-	ck_assert_str_eq(logtext(), "S app=x\nE 1704067200000000005 kept\n");
+	ck_assert_str_eq(rec_text(&rec), "S app=x\nE 1704067200000000005 kept\n");
 	ck_assert_str_eq(res.message, "stream 2: at least one label pair is "
 			 "required per stream (labels with an empty value are "
 			 "left out)");
@@ -1055,7 +1047,7 @@ START_TEST(test_detected_level)
 		"{\"stream\":{\"level\":\"Info\",\"app\":\"y\"},"
 		"\"values\":[[\"1704067200000000006\",\"level=error\"]]}]}"), 0);
 	ck_assert_uint_eq(res.accepted, 6);
-	ck_assert_str_eq(logtext(),
+	ck_assert_str_eq(rec_text(&rec),
 		"S app=x\n"
 		"E 1704067200000000001 level=error msg=x [detected_level=error]\n"
 		"E 1704067200000000002 hi [a=1,detected_level=unknown,trace_id=abc]\n"
@@ -1079,14 +1071,14 @@ START_TEST(test_detected_level)
 	ck_assert_uint_eq(res.accepted_bytes, 1);
 	ck_assert_ptr_nonnull(strstr(res.message, "entry 2: structured "
 				     "metadata is too large (4 bytes, limit 3)"));
-	ck_assert_str_eq(logtext(), "S app=x\nE 1704067200000000001 x [detected_level=critical]\n");
+	ck_assert_str_eq(rec_text(&rec), "S app=x\nE 1704067200000000001 x [detected_level=critical]\n");
 }
 END_TEST
 
 START_TEST(test_detected_level_off)
 {
 	ck_assert_int_eq(push(ONE("[\"1704067200000000001\",\"level=error msg=x\"]")), 0);
-	ck_assert_str_eq(logtext(), "S app=x\nE 1704067200000000001 level=error msg=x\n");
+	ck_assert_str_eq(rec_text(&rec), "S app=x\nE 1704067200000000001 level=error msg=x\n");
 }
 END_TEST
 
@@ -1101,7 +1093,7 @@ START_TEST(test_detected_level_proto)
 	pb_entry(&st, 2, 0, "{\"msg\":\"x\"}", "severity_number", "17");
 	pb_bytes(&req, 1, st.data, st.len);
 	ck_assert_int_eq(push_pb(&req), 0);
-	ck_assert_str_eq(logtext(), "S app=api\n"
+	ck_assert_str_eq(rec_text(&rec), "S app=api\n"
 		"E 1000000000 level=warn [detected_level=warn]\n"
 		"E 2000000000 {\"msg\":\"x\"} "
 		"[detected_level=error,severity_number=17]\n");

@@ -20,6 +20,7 @@
 #include "query_http.h"
 #include "query_tail.h"
 #include "recv.h"
+#include "testutil.h"
 #include "websocket.h"
 
 /* --- Server frames read back (never masked) --- */
@@ -169,28 +170,12 @@ END_TEST
 
 static char spool[64];
 
-static void
-make_spool(void)
-{
-	(void)snprintf(spool, sizeof(spool), "/tmp/lt-tail-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(spool));
-}
-
-static void
-remove_spool(void)
-{
-	char cmd[128];
-
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", spool);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
 START_TEST(test_slots)
 {
 	char err[256];
 	int a, b, c;
 
-	make_spool();
+	tu_tmpdir(spool, sizeof(spool), "lt-tail");
 	ck_assert_int_eq(lt_tail_slot_take(spool, "acme", 2, &a, err, sizeof(err)), 0);
 	ck_assert_int_eq(lt_tail_slot_take(spool, "acme", 2, &b, err, sizeof(err)), 0);
 	ck_assert_int_ne(a, b);
@@ -206,7 +191,7 @@ START_TEST(test_slots)
 	ck_assert_int_eq(lt_tail_slot_take(spool, "..", 2, &c, err, sizeof(err)), -1);
 	ck_assert_int_eq(close(a), 0);
 	ck_assert_int_eq(close(b), 0);
-	remove_spool();
+	ck_assert_int_eq(tu_rm_rf(spool), 0);
 }
 END_TEST
 
@@ -411,7 +396,7 @@ START_TEST(test_serve_history_poll_close)
 	pid_t pid;
 	int fd;
 
-	make_spool();
+	tu_tmpdir(spool, sizeof(spool), "lt-tail");
 	tail_options(&o, INT64_C(60000000000), 10);
 	fd = serve_in_child(&o, "query=%7Bapp%3D%22a%22%7D&limit=2", 1, &pid);
 	client(fd, 2, &s);
@@ -432,7 +417,7 @@ START_TEST(test_serve_history_poll_close)
 	ck_assert_int_eq(s.eof, 1);
 	ck_assert_int_eq(close(fd), 0);
 	lt_options_free(&o);
-	remove_spool();
+	ck_assert_int_eq(tu_rm_rf(spool), 0);
 }
 END_TEST
 
@@ -443,7 +428,7 @@ START_TEST(test_serve_max_duration)
 	pid_t pid;
 	int fd;
 
-	make_spool();
+	tu_tmpdir(spool, sizeof(spool), "lt-tail");
 	/* 1.5 s: the history, one poll, then the close. */
 	tail_options(&o, INT64_C(1500000000), 10);
 	fd = serve_in_child(&o, "query=%7Bapp%3D%22a%22%7D&limit=2", 1, &pid);
@@ -455,7 +440,7 @@ START_TEST(test_serve_max_duration)
 	ck_assert_mem_eq(s.frames[2].payload, "\x03\xf3", 2); /* 1011 */
 	ck_assert_int_eq(close(fd), 0);
 	lt_options_free(&o);
-	remove_spool();
+	ck_assert_int_eq(tu_rm_rf(spool), 0);
 }
 END_TEST
 
@@ -467,7 +452,7 @@ START_TEST(test_serve_limit_full)
 	pid_t pid;
 	int a, b, fd;
 
-	make_spool();
+	tu_tmpdir(spool, sizeof(spool), "lt-tail");
 	tail_options(&o, INT64_C(60000000000), 2);
 	ck_assert_int_eq(lt_tail_slot_take(spool, "acme", 2, &a, err, sizeof(err)), 0);
 	ck_assert_int_eq(lt_tail_slot_take(spool, "acme", 2, &b, err, sizeof(err)), 0);
@@ -483,7 +468,7 @@ START_TEST(test_serve_limit_full)
 	ck_assert_int_eq(close(a), 0);
 	ck_assert_int_eq(close(b), 0);
 	lt_options_free(&o);
-	remove_spool();
+	ck_assert_int_eq(tu_rm_rf(spool), 0);
 }
 END_TEST
 
@@ -494,7 +479,7 @@ START_TEST(test_serve_refusals)
 	pid_t pid;
 	int fd;
 
-	make_spool();
+	tu_tmpdir(spool, sizeof(spool), "lt-tail");
 	tail_options(&o, INT64_C(60000000000), 10);
 	/* No Upgrade: Gorilla's 400, before any WebSocket. */
 	fd = serve_in_child(&o, "query=%7Bapp%3D%22a%22%7D", 0, &pid);
@@ -509,7 +494,7 @@ START_TEST(test_serve_refusals)
 	ck_assert_ptr_nonnull(strstr(s.head, "HTTP/1.1 400 Bad Request\r\n"));
 	ck_assert_int_eq(close(fd), 0);
 	lt_options_free(&o);
-	remove_spool();
+	ck_assert_int_eq(tu_rm_rf(spool), 0);
 }
 END_TEST
 

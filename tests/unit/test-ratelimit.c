@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "ratelimit.h"
 #include "spool.h"
+#include "testutil.h"
 
 #define S INT64_C(1000000000)
 #define T0 (INT64_C(1700000000) * S) /* a fake "now" */
@@ -27,24 +28,14 @@ static char ratedir[128];
 static void
 setup(void)
 {
-	memcpy(spool, "/tmp/test-ratelimit-XXXXXX", 27);
-	ck_assert_ptr_nonnull(mkdtemp(spool));
+	tu_tmpdir(spool, sizeof(spool), "test-ratelimit");
 	(void)snprintf(ratedir, sizeof(ratedir), "%s/rate", spool);
-}
-
-static void
-rm_rf(const char *dir)
-{
-	char cmd[256];
-
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
 }
 
 static void
 teardown(void)
 {
-	rm_rf(spool);
+	ck_assert_int_eq(tu_rm_rf(spool), 0);
 }
 
 static const char *
@@ -84,13 +75,8 @@ stored_tat(const char *tenant)
 static void
 write_state(const char *tenant, const void *p, size_t len)
 {
-	int fd;
-
 	(void)mkdir(ratedir, 0750);
-	fd = open(state_path(tenant), O_WRONLY | O_CREAT | O_TRUNC, 0640);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, p, len), (ssize_t)len);
-	ck_assert_int_eq(close(fd), 0);
+	tu_write_file(state_path(tenant), p, len, 0640);
 }
 
 static void

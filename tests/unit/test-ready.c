@@ -17,23 +17,20 @@
 #include "config_error.h"
 #include "options.h"
 #include "ready.h"
+#include "testutil.h"
 
 static char dir[64];
 
 static void
 setup(void)
 {
-	(void)snprintf(dir, sizeof(dir), "/tmp/logthra-test-ready-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tu_tmpdir(dir, sizeof(dir), "logthra-test-ready");
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(tu_rm_rf(dir), 0);
 }
 
 static char *

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "push.h"
 #include "recv_stats.h"
+#include "testutil.h"
 
 #define REC LT_RSTATS_RECORD
 
@@ -27,18 +28,14 @@ static char path[128];
 static void
 setup(void)
 {
-	memcpy(spool, "/tmp/test-recv-stats-XXXXXX", 28);
-	ck_assert_ptr_nonnull(mkdtemp(spool));
+	tu_tmpdir(spool, sizeof(spool), "test-recv-stats");
 	(void)snprintf(path, sizeof(path), "%s/recv.stats", spool);
 }
 
 static void
 teardown(void)
 {
-	char cmd[256];
-
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", spool);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(tu_rm_rf(spool), 0);
 }
 
 /* CRC-32C bit by bit, as logthra-spool(5) gives it. */

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "recv.h"
 #include "spool.h"
+#include "testutil.h"
 
 #define SEED "{\"streams\":[{\"stream\":{\"level\":\"info\",\"app\":\"test-app\"}," \
 	     "\"values\":[[\"2024-01-01\",\"starting up\"],[\"2024-01-01\",\"ready\"]]}]}"
@@ -24,8 +25,7 @@ static char root[64];
 static void
 setup(void)
 {
-	(void)snprintf(root, sizeof(root), "/tmp/logthra-test-recv-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	tu_tmpdir(root, sizeof(root), "logthra-test-recv");
 	lt_options_defaults(&opts);
 	free(opts.spool);
 	opts.spool = strdup(root);
@@ -37,10 +37,7 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 	lt_options_free(&opts);
 }
 
@@ -656,13 +653,9 @@ static void
 write_config(const char *text)
 {
 	char path[128];
-	FILE *f;
 
 	(void)snprintf(path, sizeof(path), "%s/logthra.conf", root);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_ge(fputs(text, f), 0);
-	ck_assert_int_eq(fclose(f), 0);
+	tu_write_file(path, text, strlen(text), 0644);
 	lt_options_free(&opts);
 	lt_options_defaults(&opts);
 	ck_assert_int_eq(lt_options_load(&opts, path), 0);
@@ -918,17 +911,6 @@ START_TEST(test_auth_unloaded_fails_closed)
 }
 END_TEST
 
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_ge(fputs(text, f), 0);
-	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(chmod(path, 0640), 0);
-}
-
 /* lt_recv_load_auth() reads the file afresh each time: a revoked entry,
  * a file made unusable and a file put back take effect at once, as
  * they must on an inetd connection that outlives them. */
@@ -947,7 +929,7 @@ START_TEST(test_auth_reload)
 	ck_assert_int_eq(handle_auth("acme", hdr, NULL, &resp), 204);
 
 	/* Revoked: the file replaced by one without the token's entry. */
-	write_file(path, "alice - acme\n");
+	tu_write_file(path, "alice - acme\n", 13, 0640);
 	ck_assert_int_eq(handle_auth("acme", hdr, NULL, &resp), 204);
 	ck_assert_int_eq(lt_recv_load_auth(&opts, &held), 0);
 	ck_assert_int_eq(handle_auth("acme", hdr, NULL, &resp), 401);
@@ -975,7 +957,7 @@ START_TEST(test_auth_reload)
 		ck_assert_int_eq(lt_auth_format_entry(line, sizeof(line), "agent",
 						      token, "acme", err,
 						      sizeof(err)), 0);
-		write_file(path, line);
+		tu_write_file(path, line, strlen(line), 0640);
 	}
 	ck_assert_int_eq(lt_recv_load_auth(&opts, &held), 0);
 	ck_assert_int_eq(handle_auth("acme", hdr, NULL, &resp), 204);

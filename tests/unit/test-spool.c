@@ -14,6 +14,7 @@
 
 #include "crc32c.h"
 #include "spool.h"
+#include "testutil.h"
 
 static const struct lt_label labels[] = {
 	{"app", 3, "test-app", 8},
@@ -528,8 +529,7 @@ temp_spool(void)
 {
 	static char dir[64];
 
-	(void)snprintf(dir, sizeof(dir), "/tmp/logthra-test-spool-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tu_tmpdir(dir, sizeof(dir), "logthra-test-spool");
 	return dir;
 }
 
@@ -563,15 +563,6 @@ copy_into(const char *root, const char *tenant, const char *sub, const char *pat
 	return rc;
 }
 
-static void
-remove_tree(const char *root)
-{
-	char cmd[256];
-
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
 START_TEST(test_write_and_load)
 {
 	struct lt_spool_encoder e;
@@ -596,7 +587,7 @@ START_TEST(test_write_and_load)
 	lt_buf_free(&path);
 	lt_buf_free(&data);
 	lt_spool_encoder_free(&e);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -636,7 +627,7 @@ START_TEST(test_load_refuses_links)
 	lt_buf_free(&data);
 	lt_buf_free(&alias);
 	lt_spool_encoder_free(&e);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -667,7 +658,7 @@ START_TEST(test_load_failure_now_is_not_corruption)
 	lt_buf_free(&path);
 	lt_buf_free(&data);
 	lt_spool_encoder_free(&e);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -692,7 +683,7 @@ START_TEST(test_load_refuses_fifo_and_dir)
 	ck_assert_str_eq(err, "not a regular file with one link");
 	lt_buf_free(&path);
 	lt_buf_free(&data);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -733,7 +724,7 @@ START_TEST(test_unclaim_and_sweep)
 	lt_names_free(&tenants);
 	lt_buf_free(&from);
 	lt_buf_free(&to);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -762,7 +753,7 @@ START_TEST(test_unclaim_drops_ready_twins)
 	lt_buf_free(&a);
 	lt_buf_free(&b);
 	lt_buf_free(&c);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -799,7 +790,7 @@ START_TEST(test_defer_and_quarantine)
 	free(name);
 	lt_buf_free(&path);
 	lt_buf_free(&reason);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -812,8 +803,7 @@ START_TEST(test_symlinked_dirs_refused)
 	size_t n = 99;
 	int fd;
 
-	(void)snprintf(outside, sizeof(outside), "/tmp/logthra-test-outside-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(outside));
+	tu_tmpdir(outside, sizeof(outside), "logthra-test-outside");
 	lt_buf_printf(&file, "%s/claimed.spool", outside);
 	fd = open((char *)file.data, O_CREAT | O_WRONLY, 0600);
 	ck_assert_int_ge(fd, 0);
@@ -862,8 +852,8 @@ START_TEST(test_symlinked_dirs_refused)
 	lt_buf_free(&path);
 	lt_buf_free(&out);
 	lt_buf_free(&file);
-	remove_tree(root);
-	remove_tree(outside);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
+	ck_assert_int_eq(tu_rm_rf(outside), 0);
 }
 END_TEST
 
@@ -884,7 +874,7 @@ START_TEST(test_space_reserve)
 	}
 	ck_assert_ptr_nonnull(strstr(err, "under the reserve"));
 	ck_assert_ptr_nonnull(strstr(err, "min_free_space"));
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -899,7 +889,7 @@ START_TEST(test_lock_excludes)
 	ck_assert_int_eq(lt_spool_lock(root, &fd2), 0);
 	ck_assert_int_eq(close(fd2), 0);
 	ck_assert_int_eq(lt_spool_lock("/nonexistent/spool", &fd1), -1);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -976,7 +966,7 @@ START_TEST(test_umask_keeps_group_bits)
 	lt_buf_free(&root);
 	lt_buf_free(&path);
 	lt_buf_free(&rel);
-	remove_tree(top);
+	ck_assert_int_eq(tu_rm_rf(top), 0);
 }
 END_TEST
 
