@@ -18,6 +18,7 @@
 #include "http.h"
 #include "log.h"
 #include "check_config.h"
+#include "clock.h"
 #include "options.h"
 #include "query_cli.h"
 #include "query_http.h"

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "archives.h"
+#include "clock.h"
 #include "flush.h"
-#include "recv.h"
 #include "log.h"
 #include "check_config.h"
 #include "options.h"

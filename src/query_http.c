@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "clock.h"
 #include "log.h"
 #include "query_http.h"
 #include "query_int.h"
