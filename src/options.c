@@ -1,3 +1,5 @@
+/* The settings: defaults, the config file, the environment and the
+ * command line in turn, and the options all programs take (options.h). */
 #include "config.h"
 
 #include <ctype.h>

@@ -1,3 +1,5 @@
+/* The front of Loki's query API: forms, times and durations read as Loki
+ * reads them, routing, parameter checks and the endpoints (query_http.h). */
 #include "config.h"
 
 #include <errno.h>

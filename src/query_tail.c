@@ -1,3 +1,5 @@
+/* Loki's live tail: the engine polled from the newest entry sent, each
+ * entry sent once over the WebSocket, slots in SPOOL/tail (query_tail.h). */
 #include "config.h"
 
 #include <errno.h>
