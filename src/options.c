@@ -1039,6 +1039,20 @@ lt_cli_common(struct lt_cli *cli, int c, char **argv, void (*usage)(void))
 	}
 }
 
+int
+lt_cli_mode(struct lt_cli_mode *m, int mode, const char *option)
+{
+	if (m->mode != 0 && m->mode != mode) {
+		lt_error("options %s and %s cannot be used together",
+			 m->option, option);
+		lt_try_help();
+		return -1;
+	}
+	m->mode = mode;
+	m->option = option;
+	return 0;
+}
+
 void
 lt_cli_operands(int argc, char **argv, int max)
 {
