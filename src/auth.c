@@ -1,3 +1,5 @@
+/* The credentials file loaded strictly and indexed by name and digest, a
+ * request's credentials checked against it, and new tokens (auth.h). */
 #include "config.h"
 
 #include <sys/random.h>

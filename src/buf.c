@@ -1,3 +1,5 @@
+/* The growable byte buffer and its appenders: bytes, printf, little-endian
+ * integers and varints, and the varint reader (buf.h). */
 #include "config.h"
 
 #include <stdarg.h>

@@ -1,3 +1,5 @@
+/* The ClickHouse client: libcurl requests to the HTTP interface, queries,
+ * streamed answers and INSERTs, the server's errors read (clickhouse.h). */
 #include "config.h"
 
 #include <ctype.h>

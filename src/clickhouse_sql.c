@@ -1,3 +1,5 @@
+/* The check of the database, table and cluster names Logthra writes into
+ * ClickHouse's SQL (clickhouse.h). */
 #include "config.h"
 
 #include <string.h>

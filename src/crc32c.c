@@ -1,3 +1,5 @@
+/* CRC-32C: slicing-by-8 in portable C, or SSE4.2's instruction when the
+ * CPU has it (crc32c.h). */
 #include "config.h"
 
 #include <string.h>

@@ -1,3 +1,5 @@
+/* Push bodies decoded: snappy's block format and zlib's inflate, each
+ * stopped at its size and ratio caps before it allocates (decode.h). */
 #include "config.h"
 
 #include <inttypes.h>

@@ -1,3 +1,5 @@
+/* Retried pushes found by their digest in SPOOL/seen/TENANT/BUCKET, and
+ * old buckets expired (dedup.h). */
 #include "config.h"
 
 #include <dirent.h>

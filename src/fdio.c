@@ -1,3 +1,5 @@
+/* File descriptors written and read whole (pread, pwrite) and waited on
+ * with poll() for a time a signal does not extend (fdio.h). */
 #include "config.h"
 
 #include <errno.h>

@@ -1,3 +1,5 @@
+/* logthra-flush --follow's wait: inotify(7) watches on SPOOL/tenants and
+ * every ready/, a pass when files arrive or the interval ends (follow.h). */
 #include "config.h"
 
 #include <dirent.h>

@@ -1,3 +1,5 @@
+/* HTTP/1.1 framing on a connection (inetd, socket activation): requests
+ * read under limits and timeouts, responses and streams written (http.h). */
 #include "config.h"
 
 #include <errno.h>

@@ -1,3 +1,5 @@
+/* Stream label text, {app="api"}, parsed strictly with Go's escapes, and
+ * the UTF-8 helpers the parsers share (labels.h). */
 #include "config.h"
 
 #include <stdarg.h>

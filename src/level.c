@@ -1,3 +1,5 @@
+/* detected_level as Loki's distributor decides it: from a label, metadata,
+ * severity_number, or the line's fields and words (level.h). */
 #include "config.h"
 
 #include <stdint.h>

@@ -1,3 +1,5 @@
+/* Messages in the PostgreSQL client style on stderr or syslog, and the
+ * last error kept for logthra-flush's state file (log.h). */
 #include "config.h"
 
 #include <fcntl.h>

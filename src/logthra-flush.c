@@ -573,33 +573,97 @@ follow(const struct lt_options *o, int flags)
 	return status;
 }
 
+/* What a run does: the modes of the command line, one at a time. */
+enum mode { MODE_FLUSH, MODE_FOLLOW, MODE_STATUS, MODE_PRINT_DDL,
+	    MODE_MIGRATE, MODE_PRINT_CONFIG, MODE_CHECK_CONFIG };
+
+/* The command line, beyond the settings. */
+struct args {
+	struct lt_cli_mode mode;
+	int flags;                /* LT_FLUSH_*, for a flush or --follow */
+	int json, do_ping;        /* --status */
+	int dry_run;              /* --migrate */
+	const char *given_version; /* --print-ddl */
+};
+
+/* The options that qualify a mode go with it alone. */
+static int
+check_qualifiers(const struct args *a)
+{
+	int mode = a->mode.mode;
+	const char *msg = NULL;
+
+	if ((a->json || !a->do_ping) && mode != MODE_STATUS)
+		msg = "--json and --no-ping go with --status";
+	else if (a->dry_run && mode != MODE_MIGRATE)
+		msg = "--dry-run goes with --migrate";
+	else if (a->given_version != NULL && mode != MODE_PRINT_DDL)
+		msg = "--server-version goes with --print-ddl";
+	if (msg == NULL)
+		return 0;
+	lt_error("%s", msg);
+	lt_try_help();
+	return -1;
+}
+
+/* Every mode's home.  The names are checked first; the password file
+ * is read by the modes that talk to ClickHouse. */
+static int
+run_mode(struct lt_options *o, const struct args *a)
+{
+	enum mode mode = (enum mode)a->mode.mode;
+
+	if (check_names(o) < 0)
+		return 1;
+	switch (mode) {
+	case MODE_CHECK_CONFIG:
+		break; /* answered before the settings were applied: main() */
+	case MODE_STATUS: /* reads the password file itself, when it may */
+		return lt_status_main(o, a->json, a->do_ping);
+	case MODE_PRINT_CONFIG:
+		lt_options_print(o);
+		return 0;
+	case MODE_PRINT_DDL: /* asks ClickHouse its version unless given */
+		if (a->given_version == NULL && lt_options_read_password(o) < 0)
+			return 1;
+		return print_ddl(o, a->given_version);
+	case MODE_MIGRATE:
+		return lt_options_read_password(o) < 0 ? 1 : migrate(o, a->dry_run);
+	case MODE_FOLLOW:
+		return lt_options_read_password(o) < 0 ? 1 : follow(o, a->flags);
+	case MODE_FLUSH:
+		return lt_options_read_password(o) < 0 ? 1 : flush_once(o, a->flags);
+	}
+	return 1;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct lt_cli cli = {0};
 	struct lt_options o;
-	int c, ddl = 0, show = 0, check = 0, flags = 0, follow_mode = 0, status;
-	int status_mode = 0, json = 0, do_ping = 1, migrate_mode = 0, dry_run = 0;
-	const char *given_version = NULL;
+	struct args a = {.do_ping = 1};
+	int c, rc = 0, status;
 	char days[32];
 
 	/* Before anything is created: the spool needs the group's bits. */
 	(void)lt_spool_umask();
 	lt_log_init(argv[0]);
 	lt_cli_early(argc, argv, usage);
-	while ((c = getopt_long(argc, argv, "c:D:U:d:t:FvV?", long_options, NULL)) != -1) {
+	while (rc == 0 &&
+	       (c = getopt_long(argc, argv, "c:D:U:d:t:FvV?", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'U': lt_cli_set(&cli, "-U/--clickhouse-url", "clickhouse_url", optarg); break;
 		case 'd': lt_cli_set(&cli, "-d/--database", "database", optarg); break;
 		case 't': lt_cli_set(&cli, "-t/--table", "table", optarg); break;
 		case OPT_BATCH_BYTES: lt_cli_set(&cli, "--batch-bytes", "batch_max_bytes", optarg); break;
 		case OPT_BATCH_ROWS: lt_cli_set(&cli, "--batch-rows", "batch_max_rows", optarg); break;
-		case OPT_PRINT_DDL: ddl = 1; break;
-		case OPT_SERVER_VERSION: given_version = optarg; break;
-		case OPT_MIGRATE: migrate_mode = 1; break;
+		case OPT_PRINT_DDL: rc = lt_cli_mode(&a.mode, MODE_PRINT_DDL, "--print-ddl"); break;
+		case OPT_SERVER_VERSION: a.given_version = optarg; break;
+		case OPT_MIGRATE: rc = lt_cli_mode(&a.mode, MODE_MIGRATE, "--migrate"); break;
 		case OPT_CLUSTER: lt_cli_set(&cli, "--cluster", "cluster", optarg); break;
 		case OPT_SHARD_URLS: lt_cli_set(&cli, "--shard-urls", "shard_urls", optarg); break;
-		case OPT_DRY_RUN: dry_run = 1; break;
+		case OPT_DRY_RUN: a.dry_run = 1; break;
 		case OPT_RETENTION:
 			/* A bare number is days, as the option's name says. */
 			if (optarg[0] != '\0' && strspn(optarg, "0123456789") == strlen(optarg) &&
@@ -610,55 +674,31 @@ main(int argc, char **argv)
 				lt_cli_set(&cli, "--retention", "retention", optarg);
 			}
 			break;
-		case OPT_RETRY_NOW: flags |= LT_FLUSH_RETRY_NOW; break;
-		case 'F': follow_mode = 1; break;
+		case OPT_RETRY_NOW: a.flags |= LT_FLUSH_RETRY_NOW; break;
+		case 'F': rc = lt_cli_mode(&a.mode, MODE_FOLLOW, "-F/--follow"); break;
 		case OPT_FOLLOW_DELAY: lt_cli_set(&cli, "--follow-delay", "follow_delay", optarg); break;
-		case OPT_PRINT_CONFIG: show = 1; break;
-		case OPT_CHECK_CONFIG: check = 1; break;
-		case OPT_STATUS: status_mode = 1; break;
-		case OPT_JSON: json = 1; break;
-		case OPT_NO_PING: do_ping = 0; break;
+		case OPT_PRINT_CONFIG: rc = lt_cli_mode(&a.mode, MODE_PRINT_CONFIG, "--print-config"); break;
+		case OPT_CHECK_CONFIG: rc = lt_cli_mode(&a.mode, MODE_CHECK_CONFIG, "--check-config"); break;
+		case OPT_STATUS: rc = lt_cli_mode(&a.mode, MODE_STATUS, "--status"); break;
+		case OPT_JSON: a.json = 1; break;
+		case OPT_NO_PING: a.do_ping = 0; break;
 		case OPT_METRICS_FILE: lt_cli_set(&cli, "--metrics-file", "metrics_file", optarg); break;
 		default:
 			lt_cli_common(&cli, c, argv, usage);
 		}
 	}
+	if (rc < 0)
+		return 1;
 	lt_cli_operands(argc, argv, 0);
 	lt_log_set_verbosity(cli.verbose);
-	if ((json || !do_ping) && !status_mode) {
-		lt_error("--json and --no-ping go with --status");
-		lt_try_help();
+	if (check_qualifiers(&a) < 0)
 		return 1;
-	}
-	if ((dry_run && !migrate_mode) || (given_version != NULL && !ddl)) {
-		lt_error("%s", dry_run && !migrate_mode ? "--dry-run goes with --migrate"
-							: "--server-version goes with --print-ddl");
-		lt_try_help();
-		return 1;
-	}
-	if (check)
+	/* --check-config loads the configuration itself, to report on it. */
+	if (a.mode.mode == MODE_CHECK_CONFIG)
 		return lt_cli_check_config(&cli, LT_CHECK_PASSWORD, check_names);
 	if (lt_cli_apply(&cli, &o) < 0)
 		return 1;
-	/* --status reads the password file itself, when it may. */
-	if (check_names(&o) < 0 ||
-	    ((given_version == NULL || !ddl) && !show && !status_mode &&
-	     lt_options_read_password(&o) < 0)) {
-		status = 1;
-	} else if (status_mode) {
-		status = lt_status_main(&o, json, do_ping);
-	} else if (ddl) {
-		status = print_ddl(&o, given_version);
-	} else if (migrate_mode) {
-		status = migrate(&o, dry_run);
-	} else if (show) {
-		lt_options_print(&o);
-		status = 0;
-	} else if (follow_mode) {
-		status = follow(&o, flags);
-	} else {
-		status = flush_once(&o, flags);
-	}
+	status = run_mode(&o, &a);
 	lt_options_free(&o);
 	return status;
 }

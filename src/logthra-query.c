@@ -18,6 +18,7 @@
 #include "http.h"
 #include "log.h"
 #include "check_config.h"
+#include "clock.h"
 #include "options.h"
 #include "query_cli.h"
 #include "query_http.h"
@@ -27,6 +28,9 @@
 #define CLI_DEFAULT_LIMIT "30"
 
 enum mode { MODE_AUTO, MODE_CGI, MODE_INETD, MODE_COMMAND };
+/* What a run does: serve or query (in the mode above), unless an option
+ * asks for one of the others. */
+enum action { ACT_SERVE, ACT_PRINT_CONFIG, ACT_CHECK_CONFIG };
 enum output { OUT_LINES, OUT_JSON };
 
 static void
@@ -352,12 +356,14 @@ main(int argc, char **argv)
 	struct command cmd = {0};
 	enum mode mode = MODE_AUTO;
 	struct lt_auth *auth = NULL;
+	struct lt_cli_mode action = {0};
 	int64_t ns;
-	int c, show = 0, check = 0, status;
+	int c, rc = 0, status;
 
 	lt_log_init(argv[0]);
 	lt_cli_early(argc, argv, usage);
-	while ((c = getopt_long(argc, argv, "c:m:T:o:vV?", long_options, NULL)) != -1) {
+	while (rc == 0 &&
+	       (c = getopt_long(argc, argv, "c:m:T:o:vV?", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (parse_mode(optarg, &mode) < 0) {
@@ -393,35 +399,40 @@ main(int argc, char **argv)
 		case OPT_STEP: cmd.step = optarg; break;
 		case OPT_INSTANT: cmd.instant = 1; break;
 		case OPT_DEFAULT_TENANT: lt_cli_set(&cli, "--default-tenant", "default_tenant", optarg); break;
-		case OPT_PRINT_CONFIG: show = 1; break;
-		case OPT_CHECK_CONFIG: check = 1; break;
+		case OPT_PRINT_CONFIG: rc = lt_cli_mode(&action, ACT_PRINT_CONFIG, "--print-config"); break;
+		case OPT_CHECK_CONFIG: rc = lt_cli_mode(&action, ACT_CHECK_CONFIG, "--check-config"); break;
 		default:
 			lt_cli_common(&cli, c, argv, usage);
 		}
 	}
+	if (rc < 0)
+		return 1;
 	if (mode == MODE_AUTO)
 		mode = optind < argc ? MODE_COMMAND : auto_mode();
-	lt_cli_operands(argc, argv, mode == MODE_COMMAND ? 1 : 0);
-	if (mode == MODE_COMMAND && !show && !check && optind == argc) {
+	/* A QUERY is command mode's, which no other action takes. */
+	lt_cli_operands(argc, argv,
+			action.mode == ACT_SERVE && mode == MODE_COMMAND ? 1 : 0);
+	if (mode == MODE_COMMAND && action.mode == ACT_SERVE && optind == argc) {
 		lt_error("no query given");
 		lt_hint("Run, for example: %s '{app=\"api\"} |= \"error\"' --since=1h",
 			lt_progname());
 		return 1;
 	}
 	lt_log_set_verbosity(cli.verbose);
-	if (check)
+	if (action.mode == ACT_CHECK_CONFIG)
 		return lt_cli_check_config(&cli, LT_CHECK_CREDENTIALS |
 					   LT_CHECK_PASSWORD, NULL);
-	if (mode == MODE_INETD && !show)
+	if (mode == MODE_INETD && action.mode != ACT_PRINT_CONFIG)
 		lt_log_keep_stderr_off_the_wire(); /* before anything is logged */
 	if (lt_cli_apply(&cli, &o) < 0) {
 		/* Every request still gets an answer: 500 and the error. */
-		if (!show && (mode == MODE_CGI || mode == MODE_INETD))
+		if (action.mode != ACT_PRINT_CONFIG &&
+		    (mode == MODE_CGI || mode == MODE_INETD))
 			lt_config_error_serve(mode == MODE_CGI,
 					      lt_log_last_error());
 		return 1;
 	}
-	if (show) {
+	if (action.mode == ACT_PRINT_CONFIG) {
 		lt_options_print(&o);
 		status = 0;
 	} else if (mode == MODE_COMMAND && lt_options_read_password(&o) < 0) {

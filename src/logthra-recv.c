@@ -18,6 +18,7 @@
 #include "http.h"
 #include "log.h"
 #include "check_config.h"
+#include "clock.h"
 #include "options.h"
 #include "query_http.h"
 #include "ready.h"
@@ -29,6 +30,11 @@
 #define LINGER_MS 2000
 
 enum mode { MODE_AUTO, MODE_CGI, MODE_INETD, MODE_FILE };
+
+/* What a run does: serve (in the mode above), unless an option asks for
+ * one of the others. */
+enum action { ACT_SERVE, ACT_NEW_TOKEN, ACT_PRINT_CONFIG, ACT_CHECK_CONFIG,
+	      ACT_METRICS };
 
 static void
 usage(void)
@@ -444,13 +450,15 @@ main(int argc, char **argv)
 	enum mode mode = MODE_AUTO;
 	const char *tenant = NULL;
 	struct lt_auth *auth = NULL;
-	int c, show = 0, check = 0, token = 0, metrics = 0, otlp = 0, status;
+	struct lt_cli_mode action = {0};
+	int c, rc = 0, otlp = 0, for_person, status;
 
 	/* Before anything is created: the spool needs the group's bits. */
 	(void)lt_spool_umask();
 	lt_log_init(argv[0]);
 	lt_cli_early(argc, argv, usage);
-	while ((c = getopt_long(argc, argv, "c:D:f:m:T:vV?", long_options, NULL)) != -1) {
+	while (rc == 0 &&
+	       (c = getopt_long(argc, argv, "c:D:f:m:T:vV?", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (parse_mode(optarg, &mode) < 0) {
@@ -470,42 +478,48 @@ main(int argc, char **argv)
 			otlp = strcmp(optarg, "otlp") == 0;
 			break;
 		case OPT_DEFAULT_TENANT: lt_cli_set(&cli, "--default-tenant", "default_tenant", optarg); break;
-		case OPT_PRINT_CONFIG: show = 1; break;
-		case OPT_NEW_TOKEN: token = 1; break;
-		case OPT_CHECK_CONFIG: check = 1; break;
-		case OPT_METRICS: metrics = 1; break;
+		case OPT_PRINT_CONFIG: rc = lt_cli_mode(&action, ACT_PRINT_CONFIG, "--print-config"); break;
+		case OPT_NEW_TOKEN: rc = lt_cli_mode(&action, ACT_NEW_TOKEN, "--new-token"); break;
+		case OPT_CHECK_CONFIG: rc = lt_cli_mode(&action, ACT_CHECK_CONFIG, "--check-config"); break;
+		case OPT_METRICS: rc = lt_cli_mode(&action, ACT_METRICS, "--metrics"); break;
 		default:
 			lt_cli_common(&cli, c, argv, usage);
 		}
 	}
-	if (token && argc - optind != 2) {
+	if (rc < 0)
+		return 1;
+	if (action.mode == ACT_NEW_TOKEN && argc - optind != 2) {
 		lt_error("--new-token needs a NAME and the TENANTS it may push to");
 		lt_try_help();
 		return 1;
 	}
 	if (mode == MODE_AUTO)
 		mode = tenant ? MODE_FILE : auto_mode();
-	if (!token)
-		lt_cli_operands(argc, argv, mode == MODE_FILE && !metrics ? 1 : 0);
+	/* A FILE is file mode's payload, which no other action takes. */
+	if (action.mode != ACT_NEW_TOKEN)
+		lt_cli_operands(argc, argv,
+				action.mode == ACT_SERVE && mode == MODE_FILE ? 1 : 0);
 	lt_log_set_verbosity(cli.verbose);
-	if (check)
+	if (action.mode == ACT_CHECK_CONFIG)
 		return lt_cli_check_config(&cli, LT_CHECK_CREDENTIALS, NULL);
-	if (mode == MODE_INETD && !token && !show)
+	/* What these print is for the person who ran them, not a client. */
+	for_person = action.mode == ACT_NEW_TOKEN || action.mode == ACT_PRINT_CONFIG;
+	if (mode == MODE_INETD && !for_person)
 		lt_log_keep_stderr_off_the_wire(); /* before anything is logged */
 	if (lt_cli_apply(&cli, &o) < 0) {
 		/* The request still gets an answer: 500 and the error,
 		 * rather than an empty reply or a web server's bare 502. */
-		if (!token && !show && (mode == MODE_CGI || mode == MODE_INETD))
+		if (!for_person && (mode == MODE_CGI || mode == MODE_INETD))
 			lt_config_error_serve(mode == MODE_CGI,
 					      lt_log_last_error());
 		return 1;
 	}
-	if (token) {
+	if (action.mode == ACT_NEW_TOKEN) {
 		status = new_token(&o, argv[optind], argv[optind + 1]);
-	} else if (show) {
+	} else if (action.mode == ACT_PRINT_CONFIG) {
 		lt_options_print(&o);
 		status = 0;
-	} else if (metrics) {
+	} else if (action.mode == ACT_METRICS) {
 		status = print_metrics(&o);
 	} else if (mode == MODE_CGI) {
 		/* A file that cannot be loaded still gets an answer, 500 for

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "archives.h"
+#include "clock.h"
 #include "flush.h"
-#include "recv.h"
 #include "log.h"
 #include "check_config.h"
 #include "options.h"
@@ -122,41 +122,49 @@ reimport(const struct lt_options *o, struct lt_replay_opts *ro, int argc,
 	return status;
 }
 
+/* What a run does: re-import the archives named, unless an option asks
+ * for another mode. */
+enum mode { MODE_REIMPORT, MODE_RECOVER, MODE_CHECK_CONFIG };
+
 int
 main(int argc, char **argv)
 {
 	struct lt_cli cli = {0};
 	struct lt_options o;
 	struct lt_replay_opts ro = {0};
+	struct lt_cli_mode mode = {0};
 	const char *since = NULL, *until = NULL;
-	int c, want_recover = 0, check = 0, status;
+	int c, rc = 0, status;
 
 	/* Before anything is created: the spool needs the group's bits. */
 	(void)lt_spool_umask();
 	lt_log_init(argv[0]);
 	lt_cli_early(argc, argv, usage);
-	while ((c = getopt_long(argc, argv, "c:D:nvV?", long_options, NULL)) != -1) {
+	while (rc == 0 &&
+	       (c = getopt_long(argc, argv, "c:D:nvV?", long_options, NULL)) != -1) {
 		switch (c) {
-		case OPT_RECOVER: want_recover = 1; break;
+		case OPT_RECOVER: rc = lt_cli_mode(&mode, MODE_RECOVER, "--recover"); break;
 		case OPT_TMP_MAX_AGE: lt_cli_set(&cli, "--tmp-max-age", "tmp_max_age", optarg); break;
 		case OPT_TENANT: ro.tenant = optarg; break;
 		case OPT_SINCE: since = optarg; break;
 		case OPT_UNTIL: until = optarg; break;
 		case 'n': ro.dry_run = 1; break;
 		case OPT_FORCE: ro.force = 1; break;
-		case OPT_CHECK_CONFIG: check = 1; break;
+		case OPT_CHECK_CONFIG: rc = lt_cli_mode(&mode, MODE_CHECK_CONFIG, "--check-config"); break;
 		default:
 			lt_cli_common(&cli, c, argv, usage);
 		}
 	}
-	if (check) {
+	if (rc < 0)
+		return 1;
+	if (mode.mode == MODE_CHECK_CONFIG) {
 		lt_cli_operands(argc, argv, 0);
 		lt_log_set_verbosity(cli.verbose);
 		return lt_cli_check_config(&cli, 0, NULL);
 	}
-	if (want_recover == (optind < argc)) {
-		lt_error(want_recover ? "--recover takes no archives"
-				      : "nothing to do");
+	if ((mode.mode == MODE_RECOVER) == (optind < argc)) {
+		lt_error(mode.mode == MODE_RECOVER ? "--recover takes no archives"
+						   : "nothing to do");
 		lt_hint("Use --recover, or name the archives to re-import.");
 		lt_try_help();
 		return 1;
@@ -167,7 +175,7 @@ main(int argc, char **argv)
 	lt_log_set_verbosity(cli.verbose);
 	if (lt_cli_apply(&cli, &o) < 0)
 		return 1;
-	if (want_recover)
+	if (mode.mode == MODE_RECOVER)
 		status = recover(&o);
 	else
 		status = reimport(&o, &ro, argc - optind, argv + optind);

@@ -1,3 +1,5 @@
+/* The settings: defaults, the config file, the environment and the
+ * command line in turn, and the options all programs take (options.h). */
 #include "config.h"
 
 #include <ctype.h>
@@ -1035,6 +1037,20 @@ lt_cli_common(struct lt_cli *cli, int c, char **argv, void (*usage)(void))
 		lt_try_help();
 		exit(1);
 	}
+}
+
+int
+lt_cli_mode(struct lt_cli_mode *m, int mode, const char *option)
+{
+	if (m->mode != 0 && m->mode != mode) {
+		lt_error("options %s and %s cannot be used together",
+			 m->option, option);
+		lt_try_help();
+		return -1;
+	}
+	m->mode = mode;
+	m->option = option;
+	return 0;
 }
 
 void

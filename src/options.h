@@ -122,6 +122,21 @@ void lt_cli_common(struct lt_cli *cli, int c, char **argv, void (*usage)(void));
 /* Exits with an error when more than max operands are left. */
 void lt_cli_operands(int argc, char **argv, int max);
 
+/* The mode of a run: the one thing the command line asks a program to
+ * do (--status, --migrate, --check-config, ...).  0 is the program's
+ * default, until an option sets one. */
+struct lt_cli_mode {
+	int mode;
+	const char *option;     /* the option that set it, for messages */
+};
+
+/* Sets m to mode, asked for by option ("-F/--follow").  A second mode is
+ * refused by name rather than one of them winning silently, as
+ * PostgreSQL's client programs do: returns -1 after "options --status
+ * and --migrate cannot be used together" and the pointer to --help (the
+ * caller exits with status 1).  The same option twice is no conflict. */
+int lt_cli_mode(struct lt_cli_mode *m, int mode, const char *option);
+
 
 /* Reads clickhouse_password from clickhouse_password_file, when one is
  * set: the file's first line.  Only logthra-flush calls it, so the file

@@ -1,3 +1,5 @@
+/* The validating core of the push readers: limits, tenant and label
+ * checks, rejections and their reasons, entries to the sink (push_int.h). */
 #include "config.h"
 
 #include <inttypes.h>

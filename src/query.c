@@ -1,3 +1,5 @@
+/* logthra-query's engine: statements run on ClickHouse, TabSeparated
+ * rows read, Loki's JSON answers written (query.h, query_int.h). */
 #include "config.h"
 
 #include <errno.h>

@@ -1,3 +1,5 @@
+/* A log query's JSON answer printed as lines, the way logcli prints them
+ * by default (query_cli.h). */
 #include "config.h"
 
 #include <stdint.h>

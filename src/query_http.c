@@ -1,3 +1,5 @@
+/* The front of Loki's query API: forms, times and durations read as Loki
+ * reads them, routing, parameter checks and the endpoints (query_http.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "clock.h"
 #include "log.h"
 #include "query_http.h"
 #include "query_int.h"

@@ -1,3 +1,5 @@
+/* The SQL logthra-query sends: selectors, time ranges, line filters,
+ * labels, series, volume, metric queries; values quoted (query_sql.h). */
 #include "config.h"
 
 #include <inttypes.h>

@@ -1,3 +1,5 @@
+/* Loki's live tail: the engine polled from the newest entry sent, each
+ * entry sent once over the WebSocket, slots in SPOOL/tail (query_tail.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -15,12 +17,12 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fdio.h"
 #include "hash.h"
 #include "log.h"
 #include "query_http.h"
 #include "query_tail.h"
-#include "recv.h"
 #include "websocket.h"
 
 #define NS_PER_S INT64_C(1000000000)

@@ -1,3 +1,5 @@
+/* Per-tenant ingestion rate limits: GCRA on one timestamp in
+ * SPOOL/rate/TENANT, updated under flock(2) (ratelimit.h). */
 #include "config.h"
 
 #include <sys/file.h>

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "decode.h"
 #include "log.h"
@@ -18,15 +17,6 @@
 #include "recv.h"
 #include "recv_stats.h"
 #include "spool.h"
-
-int64_t
-lt_now_ns(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 int
 lt_recv_is_otlp_path(const char *path)

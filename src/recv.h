@@ -112,7 +112,4 @@ struct lt_auth;
  * closed), and returns -1. */
 int lt_recv_load_auth(struct lt_options *o, struct lt_auth **held);
 
-/* The current time in unix nanoseconds. */
-int64_t lt_now_ns(void);
-
 #endif

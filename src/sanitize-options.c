@@ -1,5 +1,4 @@
-/*
- * The default options of AddressSanitizer (with LeakSanitizer) and
+/* The default options of AddressSanitizer (with LeakSanitizer) and
  * UndefinedBehaviorSanitizer, linked into every program and unit test
  * of a build configured with --enable-sanitizers (scripts/sanitize), and
  * into no other build.  Programs that fcgiwrap or systemd-socket-activate

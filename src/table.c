@@ -1,3 +1,5 @@
+/* The SQL of logthra-flush's table: the layout for each ClickHouse
+ * version, its DDL, TTL, INSERTs and what --migrate changes (table.h). */
 #include "config.h"
 
 #include <inttypes.h>

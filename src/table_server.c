@@ -1,3 +1,5 @@
+/* The table on the server: its version asked, the table read, the DDL
+ * run, old days dropped, the streams index's missing days (table.h). */
 #include "config.h"
 
 #include <stdio.h>

@@ -1,3 +1,5 @@
+/* The WebSocket of the live tail: SHA-1 and the handshake's accept key,
+ * frames written and the client's frames read (websocket.h). */
 #include "config.h"
 
 #include <string.h>

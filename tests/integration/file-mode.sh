@@ -139,4 +139,16 @@ run "$RECV" -T ../etc -D "$SPOOL" "$SEED"
 check_rc 1 "logthra-recv with tenant ../etc"
 check_eq 0 "$(find "$T" -name '*.spool' | wc -l)" "no spool file anywhere"
 
+note "a payload goes with file mode alone, and one mode at a time"
+run "$RECV" -T mixed -D "$SPOOL" --print-config "$SEED"
+check_rc 1 "logthra-recv -T mixed --print-config FILE"
+check_contains "too many command-line arguments (first is \"$SEED\")" "$RUN_ERR" \
+    "--print-config refuses the payload"
+run "$RECV" -T mixed -D "$SPOOL" --metrics --print-config
+check_rc 1 "logthra-recv --metrics --print-config"
+check_eq "logthra-recv: error: options --metrics and --print-config cannot be used together
+Try \"logthra-recv --help\" for more information." "$RUN_ERR" "the message names both"
+check_eq "" "$RUN_OUT" "nothing on standard output"
+check_eq 0 "$(count_files "$SPOOL/tenants/mixed/ready")" "nothing stored for tenant mixed"
+
 finish

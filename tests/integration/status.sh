@@ -104,6 +104,25 @@ check_eq "True True False None" \
     "$(js '" ".join(map(str, [j["clickhouse"]["reachable"], j["clickhouse"]["ok"], j["flush_lock"]["held"], j["last_run"]]))')" \
     "ClickHouse answers, no lock, no run yet"
 
+note "two modes at once are refused by name, and do nothing"
+# OPTIONS|THE FIRST NAMED|THE SECOND: -F is named -F/--follow, as is --follow.
+while IFS='|' read -r modes first second; do
+	flush $modes </dev/null
+	check_rc 1 "logthra-flush $modes"
+	check_eq "logthra-flush: error: options $first and $second cannot be used together
+Try \"logthra-flush --help\" for more information." "$RUN_ERR" "$modes: the message names both"
+	check_eq "" "$RUN_OUT" "$modes: nothing on standard output"
+done <<'EOF'
+--status --migrate|--status|--migrate
+--migrate --status|--migrate|--status
+--status --print-config|--status|--print-config
+-F --print-ddl|-F/--follow|--print-ddl
+--follow --status|-F/--follow|--status
+--check-config --migrate|--check-config|--migrate
+EOF
+check_eq "$before" "$(snapshot)" "the refused runs changed nothing in the spool"
+check_eq "" "$(find "$T/metrics" -type f)" "and wrote no metrics file"
+
 note "a flush, with the metrics file"
 flush
 check_rc 0 "logthra-flush"

@@ -463,6 +463,36 @@ START_TEST(test_check_config)
 }
 END_TEST
 
+/* A program's modes: the first one sets it, the same one again is no
+ * conflict, another is refused by both names in the order given and
+ * leaves the first in place. */
+START_TEST(test_cli_mode)
+{
+	struct lt_cli_mode m = {0};
+
+	ck_assert_int_eq(m.mode, 0);
+	ck_assert_int_eq(lt_cli_mode(&m, 3, "--status"), 0);
+	ck_assert_int_eq(m.mode, 3);
+	ck_assert_str_eq(m.option, "--status");
+	ck_assert_int_eq(lt_cli_mode(&m, 3, "--status"), 0);
+	ck_assert_int_eq(m.mode, 3);
+
+	lt_log_clear_last_error();
+	ck_assert_int_eq(lt_cli_mode(&m, 5, "--migrate"), -1);
+	ck_assert_str_eq(lt_log_last_error(),
+			 "options --status and --migrate cannot be used together");
+	ck_assert_int_eq(m.mode, 3);
+	ck_assert_str_eq(m.option, "--status");
+
+	memset(&m, 0, sizeof(m));
+	ck_assert_int_eq(lt_cli_mode(&m, 1, "-F/--follow"), 0);
+	lt_log_clear_last_error();
+	ck_assert_int_eq(lt_cli_mode(&m, 2, "--print-config"), -1);
+	ck_assert_str_eq(lt_log_last_error(),
+			 "options -F/--follow and --print-config cannot be used together");
+}
+END_TEST
+
 static Suite *
 options_suite(void)
 {
@@ -483,6 +513,7 @@ options_suite(void)
 	tcase_add_test(tc, test_empty_required);
 	tcase_add_test(tc, test_unknown_name_not_echoed);
 	tcase_add_test(tc, test_check_config);
+	tcase_add_test(tc, test_cli_mode);
 	suite_add_tcase(s, tc);
 	return s;
 }

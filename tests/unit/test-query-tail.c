@@ -16,10 +16,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "options.h"
 #include "query_http.h"
 #include "query_tail.h"
-#include "recv.h"
 #include "testutil.h"
 #include "websocket.h"
 

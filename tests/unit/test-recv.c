@@ -12,6 +12,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "clock.h"
 #include "recv.h"
 #include "spool.h"
 #include "testutil.h"

@@ -1,3 +1,5 @@
+/* Timestamps as pushes and --since give them: unix nanoseconds, a date or
+ * RFC 3339, read to unix nanoseconds (push.h). */
 #include "config.h"
 
 #include <stdint.h>

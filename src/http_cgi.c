@@ -1,3 +1,5 @@
+/* HTTP framing under CGI (RFC 3875): the request read from the
+ * environment and standard input, the response written back (http.h). */
 #include "config.h"
 
 #include <errno.h>
