@@ -7,7 +7,6 @@
 
 #include <unistd.h>
 
-#include "archives.h"
 #include "clock.h"
 #include "flush.h"
 #include "log.h"
