@@ -122,7 +122,6 @@ void lt_cli_common(struct lt_cli *cli, int c, char **argv, void (*usage)(void));
 /* Exits with an error when more than max operands are left. */
 void lt_cli_operands(int argc, char **argv, int max);
 
-
 /* Reads clickhouse_password from clickhouse_password_file, when one is
  * set: the file's first line.  Only logthra-flush calls it, so the file
  * can be readable by it alone.  Logs and returns -1 when the file cannot
