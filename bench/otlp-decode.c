@@ -29,6 +29,8 @@
 typedef Opentelemetry__Proto__Common__V1__AnyValue AV;
 typedef Opentelemetry__Proto__Common__V1__KeyValue KV;
 typedef Opentelemetry__Proto__Logs__V1__LogRecord LR;
+#define REQUEST_DESCRIPTOR \
+	opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor
 
 static double
 now(void)
@@ -165,9 +167,7 @@ main(int argc, char **argv)
 		bare = t < bare ? t : bare;
 		lim.discover_log_levels = 1;
 		t = now();
-		m = protobuf_c_message_unpack(
-		    &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor,
-		    NULL, len, body);
+		m = protobuf_c_message_unpack(&REQUEST_DESCRIPTOR, NULL, len, body);
 		if (m == NULL)
 			return 1;
 		protobuf_c_message_free_unpacked(m, NULL);

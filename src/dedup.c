@@ -136,7 +136,8 @@ lt_dedup_record(const char *root, const char *tenant, const char *hex,
 fail:
 	rc = errno != 0 ? errno : ENOMEM;
 	(void)snprintf(err, errlen, "could not %s \"%s\" to record the push against retries: %s",
-		       step, path.len > 0 ? (char *)path.data : dir.len > 0 ? (char *)dir.data : root,
+		       step,
+		       path.len > 0 ? (char *)path.data : dir.len > 0 ? (char *)dir.data : root,
 		       strerror(rc));
 out:
 	lt_buf_free(&dir);

@@ -88,7 +88,6 @@ int lt_response_set_body(struct lt_response *resp, const char *content_type,
 int lt_response_format(struct lt_buf *b, const struct lt_response *resp,
 		       int cgi, int keep_alive);
 
-
 /* Limits of the framing layer. */
 struct lt_http_limits {
 	size_t max_header_size; /* request line and headers together */

@@ -1565,7 +1565,6 @@ parse_drop_keep(struct parser *p, struct lt_stage *s)
 
 /* ---- label filters ---- */
 
-
 static int
 too_deep(struct parser *p, int nest, size_t depth)
 {

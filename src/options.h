@@ -137,7 +137,6 @@ struct lt_cli_mode {
  * caller exits with status 1).  The same option twice is no conflict. */
 int lt_cli_mode(struct lt_cli_mode *m, int mode, const char *option);
 
-
 /* Reads clickhouse_password from clickhouse_password_file, when one is
  * set: the file's first line.  Only logthra-flush calls it, so the file
  * can be readable by it alone.  Logs and returns -1 when the file cannot

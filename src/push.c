@@ -317,7 +317,6 @@ time_text(int64_t ns, char *buf, size_t sz)
 	return buf;
 }
 
-
 void
 lt_pp_init(struct lt_push_parse *p, const struct lt_limits *lim,
 	   int64_t now_ns, const struct lt_sink *sink,

@@ -609,7 +609,6 @@ struct lt_log_result {
 	struct lt_buf key;  /* the key of the entry being added */
 };
 
-
 struct lt_log_result *
 lt_log_result_new(size_t limit, int forward)
 {
@@ -1158,7 +1157,6 @@ settings_for(struct lt_ch_query_settings *s,
 	s->max_bytes_before_external_sort = lim->max_memory / 2;
 	s->max_rows_to_read = lim->max_rows_to_read;
 }
-
 
 static int
 on_lines(void *ctx, const char *data, size_t len)

@@ -16,8 +16,9 @@
  * to 0, leaves the state unchanged and sets *retry_after_s to the whole
  * seconds (at least 1) until cost bytes will be there, or 0 when cost is
  * larger than burst and can never be.  Creates SPOOL/rate (0770) and the
- * tenant's file (0660) when missing, group-shared like the spool; a file of the wrong size reads as a
- * full bucket.  Returns 0, or an errno value with err set. */
+ * tenant's file (0660) when missing, group-shared like the spool; a file
+ * of the wrong size reads as a full bucket.  Returns 0, or an errno
+ * value with err set. */
 int lt_rate_take(const char *spool, const char *tenant, uint64_t rate,
 		 uint64_t burst, uint64_t cost, int64_t now_ns, int *allowed,
 		 int64_t *retry_after_s, char *err, size_t errlen);

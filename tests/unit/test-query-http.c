@@ -284,8 +284,7 @@ run(enum lt_query_endpoint ep, const char *tenant, const char *query,
 	if (rc == 0) {
 		ck_assert_int_eq(lt_buf_terminate(&out), 0);
 		ck_assert_str_eq((char *)out.data, "{}");
-	}
-	else
+	} else
 		ck_assert_uint_eq(out.len, 0);
 	lt_form_free(&form);
 	lt_buf_free(&out);

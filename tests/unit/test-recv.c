@@ -608,7 +608,8 @@ START_TEST(test_encodings)
 		struct lt_buf ts = LT_BUF_INIT, e = LT_BUF_INIT, st = LT_BUF_INIT;
 
 		ck_assert_int_eq(lt_buf_append_varint(&ts, 1 << 3), 0);
-		ck_assert_int_eq(lt_buf_append_varint(&ts, (uint64_t)(lt_now_ns() / 1000000000)), 0);
+		ck_assert_int_eq(lt_buf_append_varint(&ts,
+						      (uint64_t)(lt_now_ns() / 1000000000)), 0);
 		pb_field(&e, 1, ts.data, ts.len);
 		pb_field(&e, 2, "z", 1);
 		pb_field(&st, 1, "{a=\"b\"}", 7);

@@ -183,7 +183,8 @@ START_TEST(test_rowbinary)
 	uint64_t sid = lt_stream_id(labels, 2);
 
 	encode_sample(&e);
-	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len, LT_ROWS_DATETIME_AND_NS, NULL, 0, &days), 2);
+	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len, LT_ROWS_DATETIME_AND_NS,
+					    NULL, 0, &days), 2);
 	ck_assert_uint_eq(days.n, 1);
 	ck_assert_int_eq(days.v[0].day, 19723); /* 2024-01-01 */
 	ck_assert_uint_eq(days.v[0].n_rows, 2);
@@ -253,7 +254,8 @@ START_TEST(test_rowbinary_days)
 	ck_assert_int_eq(sink.entry(sink.ctx, &en), 0);
 	ck_assert_int_eq(sink.entry(sink.ctx, &en), 0);
 	ck_assert_int_eq(lt_spool_encoder_finish(&e), 0);
-	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len, LT_ROWS_DATETIME_AND_NS, NULL, 0, &days), 3);
+	ck_assert_int_eq(lt_spool_rowbinary(e.out.data, e.out.len, LT_ROWS_DATETIME_AND_NS,
+					    NULL, 0, &days), 3);
 	ck_assert_uint_eq(days.n, 2);
 	ck_assert_int_eq(days.v[0].day, 19723);
 	ck_assert_uint_eq(days.v[0].n_rows, 1);
@@ -389,7 +391,8 @@ START_TEST(test_stream_days_many)
 			(void)snprintf(value, sizeof(value), "%04d", i);
 			l.value = value;
 			ck_assert_int_eq(sink.stream(sink.ctx, &l, 1), 0);
-			en.ts_ns = INT64_C(1704067200000000000) + (int64_t)(i % 2) * INT64_C(86400000000000);
+			en.ts_ns = INT64_C(1704067200000000000) +
+				   (int64_t)(i % 2) * INT64_C(86400000000000);
 			ck_assert_int_eq(sink.entry(sink.ctx, &en), 0);
 		}
 	}

@@ -1,0 +1,6 @@
+/* Self test of scripts/checksrc: INDENT at 5:1. */
+int
+f(int a)
+{
+        return a;
+}
