@@ -90,7 +90,6 @@ lt_spool_mkdir(const char *dir, const char *parent)
 	return lt_fsync_dir(parent);
 }
 
-
 /* Creates the spool root itself when missing (a fresh installation or a
  * test); its parent is not ours, but the new entry is made durable, also
  * when it exists already: another program may have just created it

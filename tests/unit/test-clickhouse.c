@@ -1,3 +1,6 @@
+/* Unit tests: the ClickHouse client's SQL quoting, its reading of the
+ * server's error texts, and its requests against a fake HTTP server in a
+ * child process (the integration tests use a real ClickHouse). */
 #include "config.h"
 
 #include <sys/types.h>

@@ -1,3 +1,5 @@
+/* Unit tests: HTTP framing, in inetd mode over a socket pair and under
+ * CGI from a prepared environment. */
 #include "config.h"
 
 #include <check.h>

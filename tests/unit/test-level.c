@@ -1,3 +1,4 @@
+/* Unit tests: detected_level, with Loki's own cases and some by hand. */
 #include "config.h"
 
 #include <check.h>

@@ -1,3 +1,5 @@
+/* Unit tests: Loki's JSON push read and checked, entry by entry, with
+ * the limits, label rules and rejections Loki's distributor applies. */
 #include "config.h"
 
 #include <check.h>
