@@ -125,6 +125,14 @@ reimport(const struct lt_options *o, struct lt_replay_opts *ro, int argc,
  * for another mode. */
 enum mode { MODE_REIMPORT, MODE_RECOVER, MODE_CHECK_CONFIG };
 
+/* The name of the first re-import option given, for the message when
+ * --recover comes with one. */
+static const char *
+first(const char *seen, const char *option)
+{
+	return seen != NULL ? seen : option;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -133,6 +141,7 @@ main(int argc, char **argv)
 	struct lt_replay_opts ro = {0};
 	struct lt_cli_mode mode = {0};
 	const char *since = NULL, *until = NULL;
+	const char *reimport_only = NULL; /* the first option only re-import reads */
 	int c, rc = 0, status;
 
 	/* Before anything is created: the spool needs the group's bits. */
@@ -144,11 +153,11 @@ main(int argc, char **argv)
 		switch (c) {
 		case OPT_RECOVER: rc = lt_cli_mode(&mode, MODE_RECOVER, "--recover"); break;
 		case OPT_TMP_MAX_AGE: lt_cli_set(&cli, "--tmp-max-age", "tmp_max_age", optarg); break;
-		case OPT_TENANT: ro.tenant = optarg; break;
-		case OPT_SINCE: since = optarg; break;
-		case OPT_UNTIL: until = optarg; break;
-		case 'n': ro.dry_run = 1; break;
-		case OPT_FORCE: ro.force = 1; break;
+		case OPT_TENANT: ro.tenant = optarg; reimport_only = first(reimport_only, "--tenant"); break;
+		case OPT_SINCE: since = optarg; reimport_only = first(reimport_only, "--since"); break;
+		case OPT_UNTIL: until = optarg; reimport_only = first(reimport_only, "--until"); break;
+		case 'n': ro.dry_run = 1; reimport_only = first(reimport_only, "-n/--dry-run"); break;
+		case OPT_FORCE: ro.force = 1; reimport_only = first(reimport_only, "--force"); break;
 		case OPT_CHECK_CONFIG: rc = lt_cli_mode(&mode, MODE_CHECK_CONFIG, "--check-config"); break;
 		default:
 			lt_cli_common(&cli, c, argv, usage);
@@ -160,6 +169,15 @@ main(int argc, char **argv)
 		lt_cli_operands(argc, argv, 0);
 		lt_log_set_verbosity(cli.verbose);
 		return lt_cli_check_config(&cli, 0, NULL);
+	}
+	if (mode.mode == MODE_RECOVER && reimport_only != NULL) {
+		/* Ignoring it would be worse than refusing: --recover -n
+		 * would change the spool that the operator asked to look at. */
+		lt_error("%s goes with re-importing archives, not with --recover",
+			 reimport_only);
+		lt_hint("--recover takes back every tenant's interrupted claims; it has no dry run and no filters.");
+		lt_try_help();
+		return 1;
 	}
 	if ((mode.mode == MODE_RECOVER) == (optind < argc)) {
 		lt_error(mode.mode == MODE_RECOVER ? "--recover takes no archives"

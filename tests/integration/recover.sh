@@ -24,6 +24,20 @@ touch -d '2 hours ago' "$TD/tmp/old.spool"
 touch -d '45 minutes ago' "$TD/tmp/middle.spool"
 touch "$TD/tmp/fresh.spool"
 
+# Options of re-import are refused with --recover, not ignored: a
+# recovery asked for as a dry run must not change the spool.
+snapshot() { (cd "$TD" && find . -printf '%p %s\n' | sort); }
+before=$(snapshot)
+for opt in -n --dry-run --force --tenant=acme --since=2024-01-01 --until=2030-01-01; do
+	run "$REPLAY" -D "$SPOOL" --recover "$opt"
+	check_rc 1 "logthra-replay --recover $opt"
+	want=${opt%%=*}
+	[[ $want == -n || $want == --dry-run ]] && want=-n/--dry-run
+	check_contains "logthra-replay: error: $want goes with re-importing archives, not with --recover" \
+	    "$RUN_ERR" "--recover $opt: the message names the option"
+done
+check_eq "$before" "$(snapshot)" "the refused recoveries changed nothing"
+
 # The retry time is set during the run: 30 s after a moment between these.
 started=$(date +%s)
 run "$REPLAY" -D "$SPOOL" --recover
