@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "clock.h"
 #include "push.h"
 
 #define NS_PER_SEC 1000000000LL
@@ -49,21 +50,6 @@ days_in_month(int y, int m)
 	return m == 2 && is_leap(y) ? 29 : mdays[m - 1];
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
- * (Howard Hinnant's days_from_civil); no dependency on timegm() or TZ. */
-static int64_t
-days_from_civil(int y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static int
 parse_unix_ns(const char *s, size_t len, int64_t *ns, const char **why)
 {
@@ -95,7 +81,7 @@ combine(int y, int mo, int d, int64_t sec_of_day, int64_t offset_sec,
 {
 	int64_t secs;
 
-	secs = days_from_civil(y, mo, d) * 86400 + sec_of_day - offset_sec;
+	secs = lt_days_from_civil(y, mo, d) * 86400 + sec_of_day - offset_sec;
 	if (secs > INT64_MAX / NS_PER_SEC - 1 ||
 	    secs < INT64_MIN / NS_PER_SEC + 1) {
 		*why = "out of the range of unix nanoseconds (1677 to 2262)";

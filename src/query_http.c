@@ -313,21 +313,6 @@ syntax:
 
 /* --- Times --- */
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 static int
 digits(const char *s, int n, int *out)
 {
@@ -388,7 +373,7 @@ parse_rfc3339(const char *s, int64_t *ns)
 	} else {
 		return -1;
 	}
-	t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
+	t = lt_days_from_civil(y, mo, d) * 86400 + h * 3600 +
 	    mi * 60 + sec;
 	if (sign != 0)
 		t -= sign * (oh * 3600 + om * 60);

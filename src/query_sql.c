@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clickhouse.h"
+#include "clock.h"
 #include "query_sql.h"
 
 #define NS_PER_SECOND INT64_C(1000000000)
@@ -194,19 +195,15 @@ clamp(int64_t v, int64_t lo, int64_t hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* Days since the epoch as 'YYYY-MM-DD' (Howard Hinnant's
- * civil_from_days, for days >= 0). */
+/* Days since the epoch as toDate('YYYY-MM-DD'). */
 static int
 append_day(struct lt_buf *out, int64_t days)
 {
-	int64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-	int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-	int64_t y = yoe + era * 400 + (m <= 2);
+	int64_t y;
+	int m, d;
 
-	return lt_buf_printf(out, "toDate('%04" PRId64 "-%02" PRId64 "-%02" PRId64 "')",
-			     y, m, d);
+	lt_civil_from_days(days, &y, &m, &d);
+	return lt_buf_printf(out, "toDate('%04" PRId64 "-%02d-%02d')", y, m, d);
 }
 
 /* The range's nanoseconds, within what the tables hold: start <= ts <

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "float_fmt.h"
 #include "labels.h"
 #include "template_int.h"
@@ -159,36 +160,6 @@ static const char *const day_names[7] = {
 	"Saturday"
 };
 
-/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void
-civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
 static int
 is_leap(int64_t y)
 {
@@ -219,12 +190,12 @@ to_civil(int64_t sec, int32_t ns, struct civil *c)
 		rem += 86400;
 		days--;
 	}
-	civil_from_days(days, &c->year, &c->month, &c->day);
+	lt_civil_from_days(days, &c->year, &c->month, &c->day);
 	c->hour = (int)(rem / 3600);
 	c->min = (int)(rem / 60 % 60);
 	c->sec = (int)(rem % 60);
 	c->wday = (int)(((days + 4) % 7 + 7) % 7);
-	c->yday = (int)(days - days_from_civil(c->year, 1, 1)) + 1;
+	c->yday = (int)(days - lt_days_from_civil(c->year, 1, 1)) + 1;
 	c->ns = ns;
 }
 
@@ -799,7 +770,7 @@ lt_time_parse(const char *layout, size_t llen, const char *value,
 		f.day = 1;
 	if (f.day < 1 || f.day > days_in(f.month, f.year))
 		return -1;
-	*sec = days_from_civil(f.year, f.month, f.day) * 86400 +
+	*sec = lt_days_from_civil(f.year, f.month, f.day) * 86400 +
 	       f.hour * 3600 + f.min * 60 + f.sec - f.offset;
 	*ns = f.ns;
 	return 0;
