@@ -17,6 +17,7 @@
 #include "file.h"
 #include "flush_state.h"
 #include "log.h"
+#include "prom.h"
 #include "push.h"
 #include "recv_stats.h"
 #include "spool.h"
@@ -466,47 +467,7 @@ lt_state_tenant_find(const struct lt_state *s, const char *tenant)
 
 /* --- escapers --- */
 
-/* Prometheus' text format escapes backslash and line feed in HELP text,
- * and double quotes too in label values. */
-static int
-prom_escape(struct lt_buf *out, const char *s, int quote)
-{
-	for (; *s; s++) {
-		int rc;
-
-		if (*s == '\\')
-			rc = lt_buf_append(out, "\\\\", 2);
-		else if (*s == '\n')
-			rc = lt_buf_append(out, "\\n", 2);
-		else if (*s == '"' && quote)
-			rc = lt_buf_append(out, "\\\"", 2);
-		else
-			rc = lt_buf_append_byte(out, (unsigned char)*s);
-		if (rc < 0)
-			return -1;
-	}
-	return 0;
-}
-
-int
-lt_prom_label_value(struct lt_buf *out, const char *s)
-{
-	if (lt_buf_append_byte(out, '"') < 0 || prom_escape(out, s, 1) < 0)
-		return -1;
-	return lt_buf_append_byte(out, '"');
-}
-
 /* --- the metrics file --- */
-
-static int
-metric_head(struct lt_buf *out, const char *name, const char *type,
-	    const char *help)
-{
-	if (lt_buf_printf(out, "# HELP %s ", name) < 0 ||
-	    prom_escape(out, help, 0) < 0)
-		return -1;
-	return lt_buf_printf(out, "\n# TYPE %s %s\n", name, type);
-}
 
 /* name{tenant="T"[,state="S"]} value */
 static int
@@ -527,7 +488,7 @@ flushed_family(struct lt_buf *out, const struct lt_state *s, const char *name,
 {
 	size_t i;
 
-	if (metric_head(out, name, "counter", help) < 0)
+	if (lt_prom_head(out, name, "counter", help) < 0)
 		return -1;
 	for (i = 0; i < s->n_tenants; i++) {
 		const struct lt_state_tenant *t = &s->tenants[i];
@@ -548,7 +509,7 @@ backlog_family(struct lt_buf *out, const struct lt_backlog *b, const char *name,
 	int k;
 	uint64_t v;
 
-	if (metric_head(out, name, "gauge", help) < 0)
+	if (lt_prom_head(out, name, "gauge", help) < 0)
 		return -1;
 	for (i = 0; i < b->n; i++) {
 		t = &b->v[i];
@@ -588,7 +549,7 @@ scalar(struct lt_buf *out, const char *name, const char *type,
 	va_start(ap, fmt);
 	(void)vsnprintf(value, sizeof(value), fmt, ap);
 	va_end(ap);
-	if (metric_head(out, name, type, help) < 0)
+	if (lt_prom_head(out, name, type, help) < 0)
 		return -1;
 	return lt_buf_printf(out, "%s %s\n", name, value);
 }

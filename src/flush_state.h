@@ -75,10 +75,6 @@ int lt_append_seconds_us(struct lt_buf *out, int64_t us);
 
 /* --- the metrics file --- */
 
-/* s as a Prometheus label value between double quotes: backslash,
- * double quote and line feed escaped.  Returns 0 or -1. */
-int lt_prom_label_value(struct lt_buf *out, const char *s);
-
 /* The metrics file's text, from the state and the backlog. */
 int lt_metrics_format(struct lt_buf *out, const struct lt_state *s,
 		      const struct lt_backlog *b, int64_t now_s);

@@ -20,7 +20,7 @@
 #include "log.h"
 #include "fdio.h"
 #include "recv_stats.h"
-#include "flush_state.h"
+#include "prom.h"
 
 /*
  * A record, 512 bytes, integers little-endian:
@@ -478,13 +478,6 @@ fail:
 
 /* --- the metrics --- */
 
-static int
-head(struct lt_buf *out, const char *name, const char *help)
-{
-	return lt_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", name,
-			     help, name);
-}
-
 /* name{tenant="T"[,label="V"]} value */
 static int
 sample(struct lt_buf *out, const char *name, const char *tenant,
@@ -508,7 +501,7 @@ totals(struct lt_buf *out, const struct lt_rstats *s, const char *name,
 	const struct lt_rstats_rec *r;
 	size_t i;
 
-	if (head(out, name, help) < 0)
+	if (lt_prom_head(out, name, "counter", help) < 0)
 		return -1;
 	for (i = 0; i < s->n; i++) {
 		r = &s->v[i];
@@ -528,7 +521,7 @@ rejected(struct lt_buf *out, const struct lt_rstats *s)
 	const char *name = "logthra_recv_rejected_entries_total";
 	size_t i, k;
 
-	if (head(out, name, "Entries rejected by the checks, by reason (Loki's names of loki_discarded_samples_total where one fits).") < 0)
+	if (lt_prom_head(out, name, "counter", "Entries rejected by the checks, by reason (Loki's names of loki_discarded_samples_total where one fits).") < 0)
 		return -1;
 	for (i = 0; i < s->n; i++)
 		for (k = 0; k < LT_REJECT_REASONS; k++)
@@ -547,7 +540,7 @@ responses(struct lt_buf *out, const struct lt_rstats *s)
 	char code[16];
 	size_t i, k;
 
-	if (head(out, name, "Answers to push requests, by HTTP status; tenant \"\" for those refused before their tenant was known.") < 0)
+	if (lt_prom_head(out, name, "counter", "Answers to push requests, by HTTP status; tenant \"\" for those refused before their tenant was known.") < 0)
 		return -1;
 	for (i = 0; i < s->n; i++)
 		for (k = 0; k < LT_RSTATS_CODES; k++) {
