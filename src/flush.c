@@ -60,6 +60,8 @@ struct run {
 	struct batch batch;
 	const char *tenant;
 	int claims_unsynced;         /* linked into active/, not yet fsynced */
+	int ready_unsynced;          /* names gone from ready/, not yet fsynced */
+	int deferred_unsynced;       /* ... from deferred/ */
 	int64_t now_s;
 	int flags;
 	int status;
@@ -909,7 +911,6 @@ bisect(struct run *r)
 static int
 sync_claims(struct run *r)
 {
-	int ready = 0, deferred = 0;
 	size_t i;
 
 	if (r->claims_unsynced) {
@@ -923,15 +924,22 @@ sync_claims(struct run *r)
 		if (it->from == NULL)
 			continue;
 		if (strcmp(it->from, "ready") == 0)
-			ready = 1;
+			r->ready_unsynced = 1;
 		else
-			deferred = 1;
+			r->deferred_unsynced = 1;
 		if (drop_old_name(r, it) < 0)
 			return -1;
 	}
-	if ((ready && sync_state(r, "ready") < 0) ||
-	    (deferred && sync_state(r, "deferred") < 0))
-		return -1;
+	if (r->ready_unsynced) {
+		if (sync_state(r, "ready") < 0)
+			return -1;
+		r->ready_unsynced = 0;
+	}
+	if (r->deferred_unsynced) {
+		if (sync_state(r, "deferred") < 0)
+			return -1;
+		r->deferred_unsynced = 0;
+	}
 	return 0;
 }
 
@@ -964,6 +972,27 @@ send_batch(struct run *r)
 
 /* --- claiming --- */
 
+/* Claims a name that link(2) refused with EPERM: a directory, or a file
+ * that the kernel's protected_hardlinks keeps from us (another user's,
+ * which we may not write: not one logthra-recv wrote, whose files the
+ * spool's group may write).  It is renamed into active/ and active/
+ * fsynced at once, which leaves a receiver's fsync of ready/ only that
+ * instant to fall into; sync_claims() fsyncs the old directory before
+ * anything is sent.  Returns 0 or an errno value. */
+static int
+claim_by_rename(struct run *r, const char *state, const char *name)
+{
+	int rc = lt_spool_move(r->o->spool, r->tenant, state, "active", name, -1);
+
+	if (rc != 0)
+		return rc;
+	if (strcmp(state, "ready") == 0)
+		r->ready_unsynced = 1;
+	else
+		r->deferred_unsynced = 1;
+	return sync_state(r, "active") < 0 ? EIO : 0;
+}
+
 /* Claims one file into active/ and adds it to the batch, sending the
  * batch first when the file would take it over a cap.
  *
@@ -981,9 +1010,12 @@ add_file(struct run *r, const char *state, const char *name)
 	struct lt_buf path = LT_BUF_INIT, twin = LT_BUF_INIT;
 	struct item *it;
 	char err[512];
-	int rc;
+	int rc, linked;
 
 	rc = lt_spool_link(r->o->spool, r->tenant, state, "active", name);
+	linked = rc == 0;
+	if (rc == EPERM)
+		rc = claim_by_rename(r, state, name);
 	if (rc == ENOENT)
 		return 0;
 	if (rc == 0)
@@ -1012,9 +1044,10 @@ add_file(struct run *r, const char *state, const char *name)
 		return -1;
 	}
 	it->suspect = strcmp(state, "ready") != 0;
-	it->from = strcmp(state, "ready") == 0 ? "ready" : "deferred";
-	rc = lt_spool_load_claim((char *)path.data, (char *)twin.data, &it->data,
-				 &it->info, err, sizeof(err));
+	if (linked)
+		it->from = strcmp(state, "ready") == 0 ? "ready" : "deferred";
+	rc = lt_spool_load_claim((char *)path.data, linked ? (char *)twin.data : NULL,
+				 &it->data, &it->info, err, sizeof(err));
 	lt_buf_free(&path);
 	lt_buf_free(&twin);
 	if (rc == 0 && strcmp(it->info.tenant, r->tenant) != 0) {

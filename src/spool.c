@@ -408,8 +408,8 @@ lt_spool_load_claim(const char *path, const char *twin, struct lt_buf *data,
 		if (rc == ELOOP)
 			rc = -1;
 	} else if (call == LT_FILE_NONE && (rc == EINVAL || rc == EMLINK)) {
-		(void)snprintf(err, errlen, twin ? "not a regular file with one link besides its name in ready/"
-						 : "not a regular file with one link");
+		/* With a twin too: one link of its own. */
+		(void)snprintf(err, errlen, "not a regular file with one link");
 		rc = -1;
 	} else {
 		(void)snprintf(err, errlen, "could not read \"%s\": %s", path,

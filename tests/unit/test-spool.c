@@ -592,7 +592,7 @@ START_TEST(test_load_claim_twin)
 	ck_assert_int_eq(link((char *)active.data, (char *)other.data), 0);
 	ck_assert_int_eq(lt_spool_load_claim((char *)active.data, (char *)ready.data,
 					     &data, &info, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "not a regular file with one link besides its name in ready/");
+	ck_assert_str_eq(err, "not a regular file with one link");
 	ck_assert_uint_eq(data.len, 0);
 	/* Two links, the other elsewhere: ready/ holds a copy under the
 	 * name, another inode. */
@@ -600,7 +600,7 @@ START_TEST(test_load_claim_twin)
 	ck_assert_int_eq(copy_into(root, "acme", "ready", (char *)active.data), 0);
 	ck_assert_int_eq(lt_spool_load_claim((char *)active.data, (char *)ready.data,
 					     &data, &info, err, sizeof(err)), -1);
-	ck_assert_str_eq(err, "not a regular file with one link besides its name in ready/");
+	ck_assert_str_eq(err, "not a regular file with one link");
 	ck_assert_uint_eq(data.len, 0);
 	/* ... or no such name at all. */
 	ck_assert_int_eq(unlink((char *)ready.data), 0);
