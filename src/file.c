@@ -26,6 +26,8 @@ refusal(const struct stat *st, int flags, mode_t refuse, size_t max)
 		return EINVAL;
 	if ((flags & LT_FILE_ONE_LINK) && st->st_nlink != 1)
 		return EMLINK;
+	if ((flags & LT_FILE_TWO_LINKS) && st->st_nlink != 2)
+		return EMLINK;
 	if (st->st_mode & refuse)
 		return EPERM;
 	if (st->st_size < 0 || (uintmax_t)st->st_size > max)

@@ -28,6 +28,9 @@
 /* Refuse a file with other hard links (EMLINK): one linked into a spool
  * directory from elsewhere is not ours to read. */
 #define LT_FILE_ONE_LINK 2
+/* Refuse a file without exactly two hard links (EMLINK): a spool file
+ * while it is being claimed, whose other name the caller checks with st. */
+#define LT_FILE_TWO_LINKS 4
 
 /* No limit on the size, for lt_file_read()'s max. */
 #define LT_FILE_NO_MAX SIZE_MAX
@@ -57,7 +60,8 @@ const char *lt_file_call_verb(enum lt_file_call call);
  * leaves NUL-terminated (the NUL not counted in len).  Refuses, before
  * reading a byte, with
  *   EINVAL  not a regular file (a FIFO does not block the open());
- *   EMLINK  more than one hard link, with LT_FILE_ONE_LINK;
+ *   EMLINK  more than one hard link, with LT_FILE_ONE_LINK, or other
+ *           than two, with LT_FILE_TWO_LINKS;
  *   EPERM   any of the mode bits in refuse set;
  *   EFBIG   more than max bytes (also when it grew past max while read).
  * Returns 0, one of those, ENOMEM, or the errno of the call that failed;

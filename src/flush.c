@@ -23,6 +23,7 @@ struct item {
 	struct lt_buf data;
 	struct lt_spool_info info;
 	int suspect;      /* may be in ClickHouse already: ask before sending */
+	const char *from; /* "ready" or "deferred": its old name, still there */
 	struct lt_day_skip *skip; /* what ClickHouse holds of it, per day */
 	size_t n_skip;
 	int inserted;     /* all its rows are in ClickHouse */
@@ -58,8 +59,9 @@ struct run {
 	struct lt_rows_by_day days;
 	struct batch batch;
 	const char *tenant;
-	int claims_unsynced;         /* renamed into active/, not yet fsynced */
-	int ready_unsynced;          /* ... and out of ready/ */
+	int claims_unsynced;         /* linked into active/, not yet fsynced */
+	int ready_unsynced;          /* names gone from ready/, not yet fsynced */
+	int deferred_unsynced;       /* ... from deferred/ */
 	int64_t now_s;
 	int flags;
 	int status;
@@ -647,6 +649,54 @@ lt_retry_time(int64_t now_s, int64_t received_s, int64_t min_s, int64_t max_s)
 	return now_s + age;
 }
 
+/* fsyncs the tenant's state directory; -1 (logged) when that failed. */
+static int
+sync_state(struct run *r, const char *state)
+{
+	struct lt_buf dir = LT_BUF_INIT;
+	int rc = 0;
+
+	if (lt_spool_dir(&dir, r->o->spool, r->tenant, state) < 0 ||
+	    lt_fsync_dir((char *)dir.data) < 0) {
+		lt_error("could not fsync directory \"%s\": %m",
+			 dir.data ? (char *)dir.data : r->o->spool);
+		rc = -1;
+	}
+	lt_buf_free(&dir);
+	return rc;
+}
+
+/* Removes the ready/ or deferred/ name of a claim, once its new one is
+ * durable.  The caller fsyncs that directory.  Returns 0 or -1 (logged):
+ * a name that stays would be taken again as fresh by the next run and
+ * sent twice, were its claim retired. */
+static int
+drop_old_name(struct run *r, struct item *it)
+{
+	struct lt_buf path = LT_BUF_INIT;
+	int rc = 0;
+
+	if (lt_spool_dir(&path, r->o->spool, r->tenant, it->from) < 0 ||
+	    lt_buf_printf(&path, "/%s", it->name) < 0) {
+		lt_error("out of memory");
+		rc = -1;
+	} else if (unlink((char *)path.data) < 0 && errno != ENOENT) {
+		lt_error("could not remove \"%s\", claimed into active/: %m",
+			 (char *)path.data);
+		rc = -1;
+	} else {
+		it->from = NULL;
+	}
+	lt_buf_free(&path);
+	return rc;
+}
+
+/* Moves a claim back to deferred/.  The caller fsyncs deferred/ before
+ * anything fsyncs active/, which would make the move's other half
+ * durable first and lose the file in a power cut.  A claim from
+ * deferred/ whose old name is still there (its batch was never sent)
+ * is that same file: rename(2) between two names of one inode does
+ * nothing, and lt_spool_move() removes the active/ one. */
 static void
 defer(struct run *r, const struct item *it)
 {
@@ -665,13 +715,17 @@ defer(struct run *r, const struct item *it)
 /* A claimed file that could not be read now waits in deferred/ for a
  * later run; this one ends with status 75. */
 static void
-not_read_now(struct run *r, const struct item *it, const char *why)
+not_read_now(struct run *r, struct item *it, const char *why)
 {
 	int rc = lt_spool_move(r->o->spool, r->tenant, "active", "deferred",
 			       it->name, r->now_s + r->o->retry_min_delay_s);
 
 	lt_error("spool file \"%s\" of tenant \"%s\" waits for a later run: %s",
 		 it->name, r->tenant, why);
+	if (rc == 0 && sync_state(r, "deferred") < 0)
+		rc = EIO;
+	else if (rc == 0 && it->from != NULL && strcmp(it->from, "ready") == 0)
+		(void)drop_old_name(r, it); /* deferred/ holds it durably */
 	if (rc != 0)
 		lt_error("could not defer \"%s\" of tenant \"%s\" (it stays in active/, which the next run takes back): %s",
 			 it->name, r->tenant, strerror(rc));
@@ -682,9 +736,13 @@ not_read_now(struct run *r, const struct item *it, const char *why)
 		r->status = LT_EX_TEMPFAIL;
 }
 
+/* Moves a claim to quarantine/ and removes its old name, if it still
+ * has one: a name that a power cut brings back is claimed and
+ * quarantined again, never sent. */
 static void
-quarantine(struct run *r, const char *name, const char *why)
+quarantine(struct run *r, struct item *it, const char *why)
 {
+	const char *name = it->name;
 	char err[512];
 
 	if (lt_spool_quarantine(r->o->spool, r->tenant, "active", name, why, err,
@@ -695,6 +753,8 @@ quarantine(struct run *r, const char *name, const char *why)
 		r->status = LT_EX_ERROR;
 		return;
 	}
+	if (it->from != NULL)
+		(void)drop_old_name(r, it);
 	lt_error("spool file \"%s\" of tenant \"%s\" is quarantined: %s", name,
 		 r->tenant, why);
 	lt_hint("It is in %s/quarantine/%s/ with a note of the reason; nothing there is deleted automatically.",
@@ -755,17 +815,21 @@ count_flushed(struct run *r, const struct item *it)
 	t->bytes += it->data.len;
 }
 
+/* Retires what went in and defers the rest: deferred/ is fsynced
+ * before active/ (see defer()); when it cannot be, active/ is not, so
+ * that the retired files come back as suspects rather than the deferred
+ * ones not at all. */
 static void
 finish_batch(struct run *r)
 {
-	struct lt_buf dir = LT_BUF_INIT;
-	size_t i, retired = 0;
+	size_t i, retired = 0, deferred = 0;
 
 	for (i = 0; i < r->batch.n; i++) {
 		const struct item *it = &r->batch.v[i];
 
 		if (!it->inserted) {
 			defer(r, it);
+			deferred++;
 			continue;
 		}
 		r->st->files++;
@@ -774,12 +838,9 @@ finish_batch(struct run *r)
 			r->status = LT_EX_ERROR;
 		retired++;
 	}
-	if (retired > 0 && lt_spool_dir(&dir, r->o->spool, r->tenant, "active") == 0 &&
-	    lt_fsync_dir((char *)dir.data) < 0) {
-		lt_error("could not fsync directory \"%s\": %m", (char *)dir.data);
+	if ((deferred > 0 && sync_state(r, "deferred") < 0) ||
+	    (retired > 0 && sync_state(r, "active") < 0))
 		r->status = LT_EX_ERROR;
-	}
-	lt_buf_free(&dir);
 	batch_clear(&r->batch);
 }
 
@@ -825,7 +886,7 @@ bisect(struct run *r)
 		(void)snprintf(why, sizeof(why),
 			       "ClickHouse refused its rows while taking the rest of its batch: %s",
 			       it->refusal ? it->refusal : "(no message)");
-		quarantine(r, it->name, why);
+		quarantine(r, it, why);
 		/* Now in quarantine: not deferred, not retired. */
 		item_free(it);
 		memmove(it, it + 1, (r->batch.n - i - 1) * sizeof(*it));
@@ -835,36 +896,51 @@ bisect(struct run *r)
 	return SENT;
 }
 
-/* Makes the batch's claims durable before any of its rows is sent:
- * active/ first, then ready/.  Were a claim undone by a power cut after
+/* Makes the batch's claims durable before any of its rows is sent, and
+ * only then removes their old names: active/ first, then the unlinks in
+ * ready/ and deferred/, then those directories.  At every moment each
+ * file has a durable name in at least one of them, whatever another
+ * process fsyncs meanwhile (a receiver fsyncs ready/ for its own file,
+ * logthra-replay deferred/).  Were a claim undone by a power cut after
  * its INSERT, the file would be back in ready/, taken as fresh and its
- * rows sent twice; a file in active/ is a suspect whose rows are counted
- * in ClickHouse first.  A cut between the two fsyncs can leave the name
- * in both directories; lt_spool_unclaim() then drops the ready/ one.
- * Returns 0, or -1 (logged) when the claims may not be durable. */
+ * rows sent twice; so the old names are durably gone before sending.  A
+ * cut in between can leave a file under both names; lt_spool_unclaim()
+ * then keeps the active/ one, a suspect whose rows are counted in
+ * ClickHouse first.  Returns 0, or -1 (logged) when the claims may not
+ * be durable: nothing may be sent then. */
 static int
 sync_claims(struct run *r)
 {
-	struct lt_buf dir = LT_BUF_INIT;
-	int rc = 0;
+	size_t i;
 
-	if (r->claims_unsynced &&
-	    (lt_spool_dir(&dir, r->o->spool, r->tenant, "active") < 0 ||
-	     lt_fsync_dir((char *)dir.data) < 0))
-		rc = -1;
-	else
+	if (r->claims_unsynced) {
+		if (sync_state(r, "active") < 0)
+			return -1;
 		r->claims_unsynced = 0;
-	if (rc == 0 && r->ready_unsynced &&
-	    (lt_spool_dir(&dir, r->o->spool, r->tenant, "ready") < 0 ||
-	     lt_fsync_dir((char *)dir.data) < 0))
-		rc = -1;
-	else if (rc == 0)
+	}
+	for (i = 0; i < r->batch.n; i++) {
+		struct item *it = &r->batch.v[i];
+
+		if (it->from == NULL)
+			continue;
+		if (strcmp(it->from, "ready") == 0)
+			r->ready_unsynced = 1;
+		else
+			r->deferred_unsynced = 1;
+		if (drop_old_name(r, it) < 0)
+			return -1;
+	}
+	if (r->ready_unsynced) {
+		if (sync_state(r, "ready") < 0)
+			return -1;
 		r->ready_unsynced = 0;
-	if (rc < 0)
-		lt_error("could not fsync directory \"%s\" before sending its files: %m",
-			 dir.data ? (char *)dir.data : r->o->spool);
-	lt_buf_free(&dir);
-	return rc;
+	}
+	if (r->deferred_unsynced) {
+		if (sync_state(r, "deferred") < 0)
+			return -1;
+		r->deferred_unsynced = 0;
+	}
+	return 0;
 }
 
 /* Returns -1 when ClickHouse is not taking data: the run should stop. */
@@ -876,7 +952,8 @@ send_batch(struct run *r)
 	if (r->batch.n == 0)
 		return 0;
 	if (sync_claims(r) < 0) {
-		/* Nothing sent: the files wait in deferred/. */
+		/* Nothing sent: the files wait in deferred/, those whose old
+		 * name stayed as its twin for the next run's unclaim. */
 		finish_batch(r);
 		r->status = LT_EX_ERROR;
 		return -1;
@@ -895,23 +972,54 @@ send_batch(struct run *r)
 
 /* --- claiming --- */
 
+/* Claims a name that link(2) refused with EPERM: a directory, or a file
+ * that the kernel's protected_hardlinks keeps from us (another user's,
+ * which we may not write: not one logthra-recv wrote, whose files the
+ * spool's group may write).  It is renamed into active/ and active/
+ * fsynced at once, which leaves a receiver's fsync of ready/ only that
+ * instant to fall into; sync_claims() fsyncs the old directory before
+ * anything is sent.  Returns 0 or an errno value. */
+static int
+claim_by_rename(struct run *r, const char *state, const char *name)
+{
+	int rc = lt_spool_move(r->o->spool, r->tenant, state, "active", name, -1);
+
+	if (rc != 0)
+		return rc;
+	if (strcmp(state, "ready") == 0)
+		r->ready_unsynced = 1;
+	else
+		r->deferred_unsynced = 1;
+	return sync_state(r, "active") < 0 ? EIO : 0;
+}
+
 /* Claims one file into active/ and adds it to the batch, sending the
- * batch first when the file would take it over a cap. */
+ * batch first when the file would take it over a cap.
+ *
+ * The claim is a link(2) into active/; the old name goes only once
+ * active/ is durable (sync_claims()).  A rename(2) would take the name
+ * out of ready/ at once, and a receiver's fsync of ready/ for its own
+ * new file could make that half of the move durable before the other:
+ * a power cut would then leave the file in neither directory, an
+ * acknowledged push lost.  The same holds for deferred/, which
+ * logthra-replay fsyncs when it re-imports.  Until then the file has
+ * two links, which its load takes for this one reason. */
 static int
 add_file(struct run *r, const char *state, const char *name)
 {
-	struct lt_buf path = LT_BUF_INIT;
+	struct lt_buf path = LT_BUF_INIT, twin = LT_BUF_INIT;
 	struct item *it;
 	char err[512];
-	int rc;
+	int rc, linked;
 
-	rc = lt_spool_move(r->o->spool, r->tenant, state, "active", name, -1);
+	rc = lt_spool_link(r->o->spool, r->tenant, state, "active", name);
+	linked = rc == 0;
+	if (rc == EPERM)
+		rc = claim_by_rename(r, state, name);
 	if (rc == ENOENT)
 		return 0;
-	if (rc == 0) {
+	if (rc == 0)
 		r->claims_unsynced = 1;
-		r->ready_unsynced |= strcmp(state, "ready") == 0;
-	}
 	if (rc != 0) {
 		/* The file stays where it is for the next run; the run says
 		 * so in its status, or a timer would show success while the
@@ -923,17 +1031,25 @@ add_file(struct run *r, const char *state, const char *name)
 	}
 	it = batch_add(&r->batch, name);
 	if (it == NULL || lt_spool_dir(&path, r->o->spool, r->tenant, "active") < 0 ||
-	    lt_buf_printf(&path, "/%s", name) < 0) {
-		/* The claim stays in active/: the next run takes it back. */
+	    lt_buf_printf(&path, "/%s", name) < 0 ||
+	    lt_spool_dir(&twin, r->o->spool, r->tenant, state) < 0 ||
+	    lt_buf_printf(&twin, "/%s", name) < 0) {
+		/* The claim stays in active/ beside its old name: the next
+		 * run takes it back. */
 		lt_error("out of memory");
 		lt_buf_free(&path);
+		lt_buf_free(&twin);
 		if (r->status == LT_EX_OK)
 			r->status = LT_EX_TEMPFAIL;
 		return -1;
 	}
 	it->suspect = strcmp(state, "ready") != 0;
-	rc = lt_spool_load((char *)path.data, &it->data, &it->info, err, sizeof(err));
+	if (linked)
+		it->from = strcmp(state, "ready") == 0 ? "ready" : "deferred";
+	rc = lt_spool_load_claim((char *)path.data, linked ? (char *)twin.data : NULL,
+				 &it->data, &it->info, err, sizeof(err));
 	lt_buf_free(&path);
+	lt_buf_free(&twin);
 	if (rc == 0 && strcmp(it->info.tenant, r->tenant) != 0) {
 		(void)snprintf(err, sizeof(err), "it belongs to tenant \"%s\"",
 			       it->info.tenant);
@@ -948,7 +1064,7 @@ add_file(struct run *r, const char *state, const char *name)
 		return 0;
 	}
 	if (rc != 0) {
-		quarantine(r, name, err);
+		quarantine(r, it, err);
 		item_free(it);
 		r->batch.n--;
 		return 0;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "crc32c.h"
 #include "file.h"
@@ -359,11 +360,35 @@ lt_spool_check(const unsigned char *data, size_t len,
 	return check_body(data, len, info, err, errlen);
 }
 
+/* Whether twin is another name of the file st describes, a regular
+ * file itself: lstat(), so that a symbolic link named twin is not. */
+static int
+twin_of(const char *twin, const struct stat *st, int *rc)
+{
+	struct stat other;
+
+	*rc = 0;
+	if (lstat(twin, &other) < 0) {
+		*rc = errno == ENOENT ? 0 : errno; /* gone: not its twin */
+		return 0;
+	}
+	return S_ISREG(other.st_mode) && other.st_dev == st->st_dev &&
+	       other.st_ino == st->st_ino;
+}
+
 int
 lt_spool_load(const char *path, struct lt_buf *data,
 	      struct lt_spool_info *info, char *err, size_t errlen)
 {
+	return lt_spool_load_claim(path, NULL, data, info, err, errlen);
+}
+
+int
+lt_spool_load_claim(const char *path, const char *twin, struct lt_buf *data,
+		    struct lt_spool_info *info, char *err, size_t errlen)
+{
 	enum lt_file_call call;
+	struct stat st;
 	int rc;
 
 	lt_buf_reset(data);
@@ -371,9 +396,22 @@ lt_spool_load(const char *path, struct lt_buf *data,
 	 * through a symlink or a hard link planted in a spool directory
 	 * (Postfix's safe_open).  The reader refuses a hard link, a FIFO or
 	 * a directory before reading: their bytes are none of our business,
-	 * and opening a FIFO does not wait for a writer. */
-	rc = lt_file_read(path, LT_FILE_ONE_LINK, 0, LT_FILE_NO_MAX, data, NULL,
-			  &call);
+	 * and opening a FIFO does not wait for a writer.  A file being
+	 * claimed has two names, path and its twin in ready/ (link(2) then
+	 * unlink(2), logthra-flush(1)): exactly two links are taken then,
+	 * when the other is twin, the same inode, and nothing read is kept
+	 * otherwise. */
+	rc = lt_file_read(path, twin ? LT_FILE_TWO_LINKS : LT_FILE_ONE_LINK, 0,
+			  LT_FILE_NO_MAX, data, &st, &call);
+	if (rc == 0 && twin != NULL && !twin_of(twin, &st, &rc)) {
+		lt_buf_reset(data);
+		if (rc == 0) { /* a name elsewhere, not the claim's */
+			rc = EMLINK;
+			call = LT_FILE_NONE;
+		} else {
+			call = LT_FILE_FSTAT;
+		}
+	}
 	if (rc == 0)
 		return lt_spool_check(data->data, data->len, info, err, errlen);
 	if (call == LT_FILE_OPEN) {
@@ -384,6 +422,7 @@ lt_spool_load(const char *path, struct lt_buf *data,
 		if (rc == ELOOP)
 			rc = -1;
 	} else if (call == LT_FILE_NONE && (rc == EINVAL || rc == EMLINK)) {
+		/* With a twin too: one link of its own. */
 		(void)snprintf(err, errlen, "not a regular file with one link");
 		rc = -1;
 	} else {

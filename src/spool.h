@@ -118,6 +118,13 @@ int lt_spool_check(const unsigned char *data, size_t len,
  * quarantined, only tried again later. */
 int lt_spool_load(const char *path, struct lt_buf *data,
 		  struct lt_spool_info *info, char *err, size_t errlen);
+/* lt_spool_load() of a file being claimed (twin not NULL): path in
+ * active/ is a hard link of twin, its name in ready/, which the claim
+ * removes only once active/ is durable.  Takes exactly those two links,
+ * twin checked with lstat() to be the same inode; refuses (-1) any
+ * other count, or a second name elsewhere.  twin NULL: lt_spool_load(). */
+int lt_spool_load_claim(const char *path, const char *twin, struct lt_buf *data,
+			struct lt_spool_info *info, char *err, size_t errlen);
 
 /* The UTC day (days since 1970-01-01) of a unix-nanosecond time: the
  * table's partition, and so the unit of an atomic INSERT. */
@@ -271,8 +278,10 @@ int lt_spool_lock(const char *root, int *fd);
 /* Moves every file of the tenant's active/ to deferred/, due at due_s:
  * the claims of a run that died, which may or may not have reached
  * ClickHouse.  First removes from ready/ every name that active/ or
- * deferred/ holds too (a claim half undone by a power cut), so that no
- * push is taken as fresh while a suspect copy of it waits.  Only call
+ * deferred/ holds too (a claim that a run or a power cut interrupted
+ * before its ready/ name was gone), so that no push is taken as fresh
+ * while a suspect copy of it waits; active/ and deferred/ are made
+ * durable before any such name goes.  Only call
  * with the lock held.  Returns 0 or an errno
  * value (ENOTDIR when either directory is a symbolic link), with *moved
  * counting the files. */
@@ -280,10 +289,17 @@ int lt_spool_unclaim(const char *root, const char *tenant, int64_t due_s,
 		     size_t *moved, char *err, size_t errlen);
 
 /* Renames tenants/T/from/name to tenants/T/to/name; with mtime_s >= 0
- * sets its mtime (a deferred file's next-retry time).  Returns 0 or an
- * errno value. */
+ * sets its mtime (a deferred file's next-retry time).  When both names
+ * are links of one file (a claim whose old name is still there), only
+ * to/name is left.  Returns 0 or an errno value. */
 int lt_spool_move(const char *root, const char *tenant, const char *from,
 		  const char *to, const char *name, int64_t mtime_s);
+
+/* Links tenants/T/from/name as tenants/T/to/name (link(2)): a claim out
+ * of ready/, whose old name goes only once the new one is durable
+ * (logthra-flush(1), "Claiming").  Returns 0 or an errno value. */
+int lt_spool_link(const char *root, const char *tenant, const char *from,
+		  const char *to, const char *name);
 
 /* Moves tenants/T/from/name to SPOOL/quarantine/T/name, after writing
  * the reason, one line, to SPOOL/quarantine/T/name.reason.  Returns 0 or

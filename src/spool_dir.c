@@ -565,6 +565,10 @@ unclaim_one(const char *dir, const char *name, void *arg)
 		rc = ENOMEM;
 	else if (rename((char *)from.data, (char *)to.data) < 0)
 		rc = errno;
+	/* Two names of one inode (a claim from deferred/ that a cut kept
+	 * in both, where hard links survive): rename(2) leaves both. */
+	else if (unlink((char *)from.data) < 0 && errno != ENOENT)
+		rc = errno;
 	else if (utimensat(AT_FDCWD, (char *)to.data, times, AT_SYMLINK_NOFOLLOW) < 0)
 		rc = errno;
 	else
@@ -578,24 +582,26 @@ struct twins {
 	const char *ready;     /* the tenant's ready/ */
 	struct lt_names names; /* its names, listed at the first need */
 	int listed;
-	size_t dropped;
+	struct lt_names found; /* those that active/ or deferred/ hold too */
 };
 
 /* A name of active/ or deferred/ that ready/ holds too: the ready/ one
  * goes.  Names are never reused, so the two are one push: a claim whose
- * rename a power cut kept in its new directory but not out of ready/
- * (each directory's entries are durable only once it is fsynced).  As a
- * fresh file in ready/ its rows would be sent without asking ClickHouse
- * what it holds already; the suspect twin is asked first.  ready/ is
- * listed only when there is such a name to look for: most runs find
- * active/ and deferred/ empty, and a backlog makes ready/ long. */
+ * ready/ name a run did not remove before it died (logthra-flush links
+ * a file into active/ and unlinks it from ready/ later), or that a power
+ * cut kept in ready/ (each directory's entries are durable only once it
+ * is fsynced).  On a file system that keeps hard links the two may be
+ * one inode; where a cut left copies, two.  As a fresh file in ready/
+ * its rows would be sent without asking ClickHouse what it holds
+ * already; the suspect twin is asked first.  ready/ is listed only when
+ * there is such a name to look for: most runs find active/ and deferred/
+ * empty, and a backlog makes ready/ long. */
 static int
-drop_twin(const char *dir, const char *name, void *arg)
+find_twin(const char *dir, const char *name, void *arg)
 {
 	struct twins *t = arg;
-	struct lt_buf path = LT_BUF_INIT;
 	const char *key = name;
-	int rc = 0;
+	int rc;
 
 	(void)dir;
 	if (!t->listed) {
@@ -610,13 +616,59 @@ drop_twin(const char *dir, const char *name, void *arg)
 	    bsearch(&key, t->names.v, t->names.n, sizeof(*t->names.v),
 		    lt_names_compare) == NULL)
 		return 0;
-	if (lt_buf_printf(&path, "%s/%s", t->ready, name) < 0)
-		rc = ENOMEM;
-	else if (unlink((char *)path.data) == 0)
-		t->dropped++;
-	else if (errno != ENOENT)
-		rc = errno;
-	lt_buf_free(&path);
+	return lt_names_list_add(&t->found, name) < 0 ? ENOMEM : 0;
+}
+
+/* fsyncs the tenant's sub directory, unless it does not exist. */
+static int
+fsync_sub(const char *root, const char *tenant, const char *sub,
+	  struct lt_buf *dir)
+{
+	if (lt_spool_dir(dir, root, tenant, sub) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (lt_fsync_dir((char *)dir->data) < 0 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+/* Removes the twins' ready/ names, durably.  Their other names go to
+ * disk first: a ready/ name whose removal were durable before the
+ * active/ or deferred/ name it stood in for would lose the push. */
+static int
+drop_found(const char *root, const char *tenant, struct twins *t,
+	   char *err, size_t errlen)
+{
+	struct lt_buf dir = LT_BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	if (fsync_sub(root, tenant, "active", &dir) < 0 ||
+	    fsync_sub(root, tenant, "deferred", &dir) < 0)
+		goto fail;
+	for (i = 0; i < t->found.n; i++) {
+		lt_buf_reset(&dir);
+		if (lt_buf_printf(&dir, "%s/%s", t->ready, t->found.v[i]) < 0) {
+			errno = ENOMEM;
+			goto fail;
+		}
+		if (unlink((char *)dir.data) < 0 && errno != ENOENT)
+			goto fail;
+	}
+	lt_buf_reset(&dir);
+	if (lt_buf_printf(&dir, "%s", t->ready) < 0) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	if (lt_fsync_dir(t->ready) == 0)
+		goto out;
+fail:
+	rc = errno;
+	(void)snprintf(err, errlen, "could not drop the ready/ names of claimed files (\"%s\"): %s",
+		       dir.data ? (char *)dir.data : root, strerror(rc));
+out:
+	lt_buf_free(&dir);
 	return rc;
 }
 
@@ -626,7 +678,7 @@ static int
 drop_ready_twins(const char *root, const char *tenant, char *err, size_t errlen)
 {
 	struct lt_buf ready = LT_BUF_INIT;
-	struct twins t = {NULL, {0}, 0, 0};
+	struct twins t = {NULL, {0}, 0, {0}};
 	int rc;
 
 	if (lt_spool_dir(&ready, root, tenant, "ready") < 0) {
@@ -634,15 +686,13 @@ drop_ready_twins(const char *root, const char *tenant, char *err, size_t errlen)
 		return ENOMEM;
 	}
 	t.ready = (char *)ready.data;
-	rc = each_file(root, tenant, "active", drop_twin, &t, err, errlen);
+	rc = each_file(root, tenant, "active", find_twin, &t, err, errlen);
 	if (rc == 0)
-		rc = each_file(root, tenant, "deferred", drop_twin, &t, err, errlen);
-	if (rc == 0 && t.dropped > 0 && lt_fsync_dir(t.ready) < 0) {
-		rc = errno;
-		(void)snprintf(err, errlen, "could not fsync directory \"%s\": %s",
-			       t.ready, strerror(rc));
-	}
+		rc = each_file(root, tenant, "deferred", find_twin, &t, err, errlen);
+	if (rc == 0 && t.found.n > 0)
+		rc = drop_found(root, tenant, &t, err, errlen);
 	lt_names_free(&t.names);
+	lt_names_free(&t.found);
 	lt_buf_free(&ready);
 	return rc;
 }
@@ -741,6 +791,12 @@ lt_spool_move(const char *root, const char *tenant, const char *from,
 		rc = errno;
 		goto out;
 	}
+	/* Two names of one inode (a claim whose old name in to/ is still
+	 * there): rename(2) leaves both, and the from/ one must go. */
+	if (unlink((char *)a.data) < 0 && errno != ENOENT) {
+		rc = errno;
+		goto out;
+	}
 	if (mtime_s >= 0) {
 		times[0].tv_sec = times[1].tv_sec = (time_t)mtime_s;
 		times[0].tv_nsec = times[1].tv_nsec = 0;
@@ -748,6 +804,23 @@ lt_spool_move(const char *root, const char *tenant, const char *from,
 			rc = errno;
 	}
 out:
+	lt_buf_free(&a);
+	lt_buf_free(&b);
+	return rc;
+}
+
+int
+lt_spool_link(const char *root, const char *tenant, const char *from,
+	      const char *to, const char *name)
+{
+	struct lt_buf a = LT_BUF_INIT, b = LT_BUF_INIT;
+	int rc = ENOMEM;
+
+	if (lt_spool_dir(&a, root, tenant, from) == 0 &&
+	    lt_buf_printf(&a, "/%s", name) == 0 &&
+	    lt_spool_dir(&b, root, tenant, to) == 0 &&
+	    lt_buf_printf(&b, "/%s", name) == 0)
+		rc = link((char *)a.data, (char *)b.data) < 0 ? errno : 0;
 	lt_buf_free(&a);
 	lt_buf_free(&b);
 	return rc;

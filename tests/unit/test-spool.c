@@ -634,6 +634,64 @@ START_TEST(test_load_refuses_links)
 }
 END_TEST
 
+/* A file being claimed has two links, active/ and ready/: taken when the
+ * other name is ready/'s of the same inode, refused when it is another
+ * file's, when ready/ has no such name, or when there is a third link. */
+START_TEST(test_load_claim_twin)
+{
+	struct lt_spool_encoder e;
+	struct lt_spool_info info;
+	struct lt_buf ready = LT_BUF_INIT, active = LT_BUF_INIT, other = LT_BUF_INIT;
+	struct lt_buf data = LT_BUF_INIT;
+	char err[256], *root = temp_spool(), *name;
+
+	encode_sample(&e);
+	ck_assert_int_eq(lt_spool_write(root, "acme", e.out.data, e.out.len, &ready,
+					err, sizeof(err)), 0);
+	ck_assert_int_eq(lt_spool_tenant_dirs(root, "acme", err, sizeof(err)), 0);
+	name = strrchr((char *)ready.data, '/') + 1;
+	lt_buf_printf(&active, "%s/tenants/acme/active/%s", root, name);
+	ck_assert_int_eq(lt_spool_link(root, "acme", "ready", "active", name), 0);
+	ck_assert_int_eq(lt_spool_load_claim((char *)active.data, (char *)ready.data,
+					     &data, &info, err, sizeof(err)), 0);
+	ck_assert_uint_eq(data.len, e.out.len);
+	ck_assert(info.n_entries == 2);
+	/* Without the twin named, two links are one too many. */
+	ck_assert_int_eq(lt_spool_load((char *)active.data, &data, &info, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "not a regular file with one link");
+	/* A third link, elsewhere: refused, not even read. */
+	lt_buf_printf(&other, "%s/elsewhere.spool", root);
+	ck_assert_int_eq(link((char *)active.data, (char *)other.data), 0);
+	ck_assert_int_eq(lt_spool_load_claim((char *)active.data, (char *)ready.data,
+					     &data, &info, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "not a regular file with one link");
+	ck_assert_uint_eq(data.len, 0);
+	/* Two links, the other elsewhere: ready/ holds a copy under the
+	 * name, another inode. */
+	ck_assert_int_eq(unlink((char *)ready.data), 0);
+	ck_assert_int_eq(copy_into(root, "acme", "ready", (char *)active.data), 0);
+	ck_assert_int_eq(lt_spool_load_claim((char *)active.data, (char *)ready.data,
+					     &data, &info, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "not a regular file with one link");
+	ck_assert_uint_eq(data.len, 0);
+	/* ... or no such name at all. */
+	ck_assert_int_eq(unlink((char *)ready.data), 0);
+	ck_assert_int_eq(lt_spool_load_claim((char *)active.data, (char *)ready.data,
+					     &data, &info, err, sizeof(err)), -1);
+	ck_assert_uint_eq(data.len, 0);
+	/* One link and a twin named: not a claim in progress either. */
+	ck_assert_int_eq(unlink((char *)other.data), 0);
+	ck_assert_int_eq(lt_spool_load_claim((char *)active.data, (char *)ready.data,
+					     &data, &info, err, sizeof(err)), -1);
+	lt_buf_free(&ready);
+	lt_buf_free(&active);
+	lt_buf_free(&other);
+	lt_buf_free(&data);
+	lt_spool_encoder_free(&e);
+	remove_tree(root);
+}
+END_TEST
+
 /* A file that cannot be read now (here: no descriptor left) is not a
  * corrupt one: an errno value, never -1, so that it is not quarantined. */
 START_TEST(test_load_failure_now_is_not_corruption)
@@ -757,6 +815,43 @@ START_TEST(test_unclaim_drops_ready_twins)
 	lt_buf_free(&b);
 	lt_buf_free(&c);
 	ck_assert_int_eq(tu_rm_rf(root), 0);
+}
+END_TEST
+
+/* A claim interrupted before its old name went, as a kill leaves it on
+ * any file system and a power cut on one that keeps hard links: one
+ * inode under active/ and ready/ (or deferred/).  The active/ name is
+ * kept, as a suspect in deferred/, the other dropped: one file, with
+ * one link. */
+START_TEST(test_unclaim_linked_twins)
+{
+	struct lt_buf a = LT_BUF_INIT, b = LT_BUF_INIT, path = LT_BUF_INIT;
+	char err[256], *root = temp_spool(), *na, *nb;
+	struct stat st;
+	size_t n;
+
+	ck_assert_int_eq(lt_spool_write(root, "acme", "a", 1, &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(lt_spool_write_state(root, "acme", "deferred", "b", 1, &b,
+					      err, sizeof(err)), 0);
+	ck_assert_int_eq(lt_spool_tenant_dirs(root, "acme", err, sizeof(err)), 0);
+	na = strrchr((char *)a.data, '/') + 1;
+	nb = strrchr((char *)b.data, '/') + 1;
+	ck_assert_int_eq(lt_spool_link(root, "acme", "ready", "active", na), 0);
+	ck_assert_int_eq(lt_spool_link(root, "acme", "deferred", "active", nb), 0);
+	ck_assert_int_eq(lt_spool_unclaim(root, "acme", 0, &n, err, sizeof(err)), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(count_files(root, "acme", "ready"), 0);
+	ck_assert_uint_eq(count_files(root, "acme", "active"), 0);
+	ck_assert_uint_eq(count_files(root, "acme", "deferred"), 2);
+	lt_buf_printf(&path, "%s/tenants/acme/deferred/%s", root, na);
+	ck_assert_int_eq(lstat((char *)path.data, &st), 0);
+	ck_assert_uint_eq(st.st_nlink, 1);
+	ck_assert_int_eq(lstat((char *)b.data, &st), 0);
+	ck_assert_uint_eq(st.st_nlink, 1);
+	lt_buf_free(&a);
+	lt_buf_free(&b);
+	lt_buf_free(&path);
+	remove_tree(root);
 }
 END_TEST
 
@@ -997,10 +1092,12 @@ spool_suite(void)
 	tcase_add_test(dir, test_write_and_load);
 	tcase_add_test(dir, test_write_failure_leaves_nothing);
 	tcase_add_test(dir, test_load_refuses_links);
+	tcase_add_test(dir, test_load_claim_twin);
 	tcase_add_test(dir, test_load_refuses_fifo_and_dir);
 	tcase_add_test(dir, test_load_failure_now_is_not_corruption);
 	tcase_add_test(dir, test_unclaim_and_sweep);
 	tcase_add_test(dir, test_unclaim_drops_ready_twins);
+	tcase_add_test(dir, test_unclaim_linked_twins);
 	tcase_add_test(dir, test_defer_and_quarantine);
 	tcase_add_test(dir, test_symlinked_dirs_refused);
 	tcase_add_test(dir, test_space_reserve);
