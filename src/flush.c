@@ -1,3 +1,7 @@
+/* logthra-flush's run over one tenant: spool files claimed by link(2),
+ * what ClickHouse already holds of suspects asked, batches inserted
+ * (bisected when ClickHouse refuses rows), files retired, deferred or
+ * quarantined (flush.h; the steps are logthra-flush(1)'s). */
 #include "config.h"
 
 #include <errno.h>
@@ -12,6 +16,7 @@
 #include "archives.h"
 #include "clickhouse.h"
 #include "dedup.h"
+#include "file.h"
 #include "flush.h"
 #include "log.h"
 #include "spool.h"

@@ -1,3 +1,6 @@
+/* The spool file format of logthra-spool(5): written (the encoder, the
+ * END record), checked and loaded, turned into ClickHouse's RowBinary,
+ * filtered by time, and its streams index (spool.h). */
 #include "config.h"
 
 #include <errno.h>
