@@ -688,7 +688,7 @@ START_TEST(test_load_claim_twin)
 	lt_buf_free(&other);
 	lt_buf_free(&data);
 	lt_spool_encoder_free(&e);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
@@ -851,7 +851,7 @@ START_TEST(test_unclaim_linked_twins)
 	lt_buf_free(&a);
 	lt_buf_free(&b);
 	lt_buf_free(&path);
-	remove_tree(root);
+	ck_assert_int_eq(tu_rm_rf(root), 0);
 }
 END_TEST
 
