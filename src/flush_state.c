@@ -670,7 +670,7 @@ write_metrics(const struct lt_options *o, const struct lt_state *s, int64_t now_
 }
 
 void
-lt_status_record_run(const struct lt_options *o, const struct lt_flush_stats *st,
+lt_state_record_run(const struct lt_options *o, const struct lt_flush_stats *st,
 		     int status, int64_t end_s, int64_t duration_us,
 		     const char *error)
 {

@@ -89,7 +89,7 @@ int lt_metrics_write(const char *path, const struct lt_buf *text, char *err,
  * and, with metrics_file set, writes the metrics.  A corrupt state file
  * is warned about and started afresh; every failure here is a warning,
  * never the run's failure. */
-void lt_status_record_run(const struct lt_options *o,
+void lt_state_record_run(const struct lt_options *o,
 			  const struct lt_flush_stats *st, int status,
 			  int64_t end_s, int64_t duration_us, const char *error);
 

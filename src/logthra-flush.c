@@ -11,6 +11,7 @@
 
 #include "clickhouse.h"
 #include "flush.h"
+#include "flush_state.h"
 #include "follow.h"
 #include "log.h"
 #include "check_config.h"
@@ -475,7 +476,7 @@ flush_once(const struct lt_options *o, int flags)
 	if (status == LT_EX_OK) {
 		status = lt_flush_run(o, flags | LT_FLUSH_LOCKED, &st);
 		took = seconds_since(&t0);
-		lt_status_record_run(o, &st, status, (int64_t)time(NULL),
+		lt_state_record_run(o, &st, status, (int64_t)time(NULL),
 				     (int64_t)(took * 1e6), lt_log_last_error());
 	}
 	if (lock_fd >= 0)

@@ -213,7 +213,7 @@ START_TEST(test_state_file)
 	/* A run adds to the file. */
 	memset(&o, 0, sizeof(o));
 	o.spool = tmpdir;
-	lt_status_record_run(&o, &st, 65, NOW + 1, 2, "quarantined");
+	lt_state_record_run(&o, &st, 65, NOW + 1, 2, "quarantined");
 	ck_assert_int_eq(lt_state_read(tmpdir, &back, err, sizeof(err)), 0);
 	ck_assert(back.runs == 2 && back.failures == 1);
 	ck_assert(back.tenants[0].entries == 10);
@@ -225,7 +225,7 @@ START_TEST(test_state_file)
 	ck_assert_int_eq(lt_state_read(tmpdir, &back, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "is corrupt"));
 	ck_assert_ptr_nonnull(strstr(err, "end"));
-	lt_status_record_run(&o, &st, 0, NOW + 2, 3, NULL);
+	lt_state_record_run(&o, &st, 0, NOW + 2, 3, NULL);
 	ck_assert_int_eq(lt_state_read(tmpdir, &back, err, sizeof(err)), 0);
 	ck_assert(back.runs == 1 && back.failures == 0);
 	ck_assert(back.tenants[0].entries == 5);
