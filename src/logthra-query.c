@@ -348,6 +348,61 @@ check_time(const char *option, const char *value)
 	exit(1);
 }
 
+/* Reads the command line into cli, cmd, mode and action.  Returns 0, or
+ * -1 after the message (the caller exits with status 1). */
+static int
+read_options(int argc, char **argv, struct lt_cli *cli, struct command *cmd,
+	     enum mode *mode, struct lt_cli_mode *action)
+{
+	int64_t ns;
+	int c, rc = 0;
+
+	while (rc == 0 &&
+	       (c = getopt_long(argc, argv, "c:m:T:o:vV?", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (parse_mode(optarg, mode) < 0) {
+				lt_error("invalid mode \"%s\" for option -m/--mode: use cgi, inetd or command", optarg);
+				lt_try_help();
+				return -1;
+			}
+			break;
+		case 'T': cmd->tenant = optarg; break;
+		case 'o':
+			if (strcmp(optarg, "lines") == 0) {
+				cmd->output = OUT_LINES;
+			} else if (strcmp(optarg, "json") == 0) {
+				cmd->output = OUT_JSON;
+			} else {
+				lt_error("invalid output \"%s\" for option -o/--output: use lines or json", optarg);
+				lt_try_help();
+				return -1;
+			}
+			break;
+		case OPT_SINCE:
+			if (lt_prom_duration(optarg, &ns) < 0) {
+				lt_error("invalid duration \"%s\" for option --since", optarg);
+				lt_hint("Use 30m, 1h, 7d or 1h30m.");
+				return -1;
+			}
+			cmd->since = optarg;
+			break;
+		case OPT_FROM: check_time("--from", optarg); cmd->from = optarg; break;
+		case OPT_TO: check_time("--to", optarg); cmd->to = optarg; break;
+		case OPT_LIMIT: cmd->limit = optarg; break;
+		case OPT_FORWARD: cmd->forward = 1; break;
+		case OPT_STEP: cmd->step = optarg; break;
+		case OPT_INSTANT: cmd->instant = 1; break;
+		case OPT_DEFAULT_TENANT: lt_cli_set(cli, "--default-tenant", "default_tenant", optarg); break;
+		case OPT_PRINT_CONFIG: rc = lt_cli_mode(action, ACT_PRINT_CONFIG, "--print-config"); break;
+		case OPT_CHECK_CONFIG: rc = lt_cli_mode(action, ACT_CHECK_CONFIG, "--check-config"); break;
+		default:
+			lt_cli_common(cli, c, argv, usage);
+		}
+	}
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -357,55 +412,11 @@ main(int argc, char **argv)
 	enum mode mode = MODE_AUTO;
 	struct lt_auth *auth = NULL;
 	struct lt_cli_mode action = {0};
-	int64_t ns;
-	int c, rc = 0, status;
+	int status;
 
 	lt_log_init(argv[0]);
 	lt_cli_early(argc, argv, usage);
-	while (rc == 0 &&
-	       (c = getopt_long(argc, argv, "c:m:T:o:vV?", long_options, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			if (parse_mode(optarg, &mode) < 0) {
-				lt_error("invalid mode \"%s\" for option -m/--mode: use cgi, inetd or command", optarg);
-				lt_try_help();
-				return 1;
-			}
-			break;
-		case 'T': cmd.tenant = optarg; break;
-		case 'o':
-			if (strcmp(optarg, "lines") == 0) {
-				cmd.output = OUT_LINES;
-			} else if (strcmp(optarg, "json") == 0) {
-				cmd.output = OUT_JSON;
-			} else {
-				lt_error("invalid output \"%s\" for option -o/--output: use lines or json", optarg);
-				lt_try_help();
-				return 1;
-			}
-			break;
-		case OPT_SINCE:
-			if (lt_prom_duration(optarg, &ns) < 0) {
-				lt_error("invalid duration \"%s\" for option --since", optarg);
-				lt_hint("Use 30m, 1h, 7d or 1h30m.");
-				return 1;
-			}
-			cmd.since = optarg;
-			break;
-		case OPT_FROM: check_time("--from", optarg); cmd.from = optarg; break;
-		case OPT_TO: check_time("--to", optarg); cmd.to = optarg; break;
-		case OPT_LIMIT: cmd.limit = optarg; break;
-		case OPT_FORWARD: cmd.forward = 1; break;
-		case OPT_STEP: cmd.step = optarg; break;
-		case OPT_INSTANT: cmd.instant = 1; break;
-		case OPT_DEFAULT_TENANT: lt_cli_set(&cli, "--default-tenant", "default_tenant", optarg); break;
-		case OPT_PRINT_CONFIG: rc = lt_cli_mode(&action, ACT_PRINT_CONFIG, "--print-config"); break;
-		case OPT_CHECK_CONFIG: rc = lt_cli_mode(&action, ACT_CHECK_CONFIG, "--check-config"); break;
-		default:
-			lt_cli_common(&cli, c, argv, usage);
-		}
-	}
-	if (rc < 0)
+	if (read_options(argc, argv, &cli, &cmd, &mode, &action) < 0)
 		return 1;
 	if (mode == MODE_AUTO)
 		mode = optind < argc ? MODE_COMMAND : auto_mode();
