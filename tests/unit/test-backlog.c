@@ -21,7 +21,7 @@
 
 #define NOW INT64_C(1800000000)
 
-static char tmpdir[4096];
+static char tmpdir[256];
 static char path_buf[4096];
 
 /* --- fixtures --- */

@@ -14,12 +14,13 @@
 #include <unistd.h>
 
 #include "flush_state.h"
+#include "prom.h"
 #include "log.h"
 #include "testutil.h"
 
 #define NOW INT64_C(1800000000)
 
-static char tmpdir[4096];
+static char tmpdir[256];
 static char path_buf[4096];
 
 /* --- fixtures --- */
