@@ -964,6 +964,9 @@ send_batch(struct run *r)
 		return -1;
 	}
 	res = send_items(r, 0, r->batch.n, r->batch.n > 1);
+	if (res == SENT)
+		lt_info("inserted a batch of tenant \"%s\": %zu files, %zu rows, %zu bytes",
+			r->tenant, r->batch.n, r->batch.rows, r->batch.bytes);
 	if (res == DATA_ERROR && r->batch.n > 1)
 		res = bisect(r);
 	finish_batch(r);
@@ -998,8 +1001,44 @@ claim_by_rename(struct run *r, const char *state, const char *name)
 	return sync_state(r, "active") < 0 ? EIO : 0;
 }
 
+/* The size of the file NAME of state directory STATE, or 0 when it
+ * cannot be known now (it is then found out when the file is read). */
+static size_t
+spool_file_size(struct run *r, const char *state, const char *name)
+{
+	struct lt_buf path = LT_BUF_INIT;
+	struct stat st;
+	size_t size = 0;
+
+	if (lt_spool_dir(&path, r->o->spool, r->tenant, state) == 0 &&
+	    lt_buf_printf(&path, "/%s", name) == 0 &&
+	    lstat((char *)path.data, &st) == 0 && S_ISREG(st.st_mode))
+		size = (size_t)st.st_size;
+	lt_buf_free(&path);
+	return size;
+}
+
+/* Sends the batch before a file that would take it past batch_max_bytes,
+ * so that a batch, which is held in memory twice (as files and as rows),
+ * stays within the limit; a file larger than the limit goes alone.
+ * Returns -1 when ClickHouse is not taking data. */
+static int
+make_room(struct run *r, const char *state, const char *name)
+{
+	size_t size;
+
+	if (r->batch.n == 0)
+		return 0;
+	size = spool_file_size(r, state, name);
+	if (r->batch.bytes >= r->o->batch_max_bytes ||
+	    size > r->o->batch_max_bytes - r->batch.bytes)
+		return send_batch(r);
+	return 0;
+}
+
 /* Claims one file into active/ and adds it to the batch, sending the
- * batch first when the file would take it over a cap.
+ * batch first when the file would take it past batch_max_bytes, and
+ * after it when the batch is full.
  *
  * The claim is a link(2) into active/; the old name goes only once
  * active/ is durable (sync_claims()).  A rename(2) would take the name
@@ -1017,6 +1056,8 @@ add_file(struct run *r, const char *state, const char *name)
 	char err[512];
 	int rc, linked;
 
+	if (make_room(r, state, name) < 0)
+		return -1;
 	rc = lt_spool_link(r->o->spool, r->tenant, state, "active", name);
 	linked = rc == 0;
 	if (rc == EPERM)

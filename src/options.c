@@ -176,7 +176,7 @@ lt_options_defaults(struct lt_options *o)
 	o->database = xstrdup("logs");
 	o->table = xstrdup("log");
 	o->clickhouse_timeout_s = 300;
-	o->batch_max_bytes = 8u << 20;
+	o->batch_max_bytes = 16u << 20;
 	o->batch_max_rows = 1000000;
 	o->retry_min_delay_s = 30;
 	o->retry_max_delay_s = 600;
