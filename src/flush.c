@@ -18,6 +18,7 @@
 #include "dedup.h"
 #include "file.h"
 #include "flush.h"
+#include "indexed.h"
 #include "log.h"
 #include "spool.h"
 #include "table.h"
@@ -73,6 +74,12 @@ struct run {
 };
 
 enum send_result { SENT, DEFERRED, DATA_ERROR };
+
+/* The streams index pairs this process has inserted.  It outlives a run:
+ * logthra-flush --follow makes a run of each pass, and with it each
+ * pass's INSERT into the streams index would be the same rows again, a
+ * part each for ClickHouse to write and merge. */
+static struct lt_indexed known_streams;
 
 static void
 report_ch_error(const char *what, const struct lt_options *o,
@@ -208,6 +215,9 @@ ensure_table(struct run *r)
 				r->o, &err);
 		return LT_EX_TEMPFAIL;
 	}
+	/* A table made now holds none of what was indexed before. */
+	if (found.created)
+		lt_indexed_clear(&known_streams);
 	if (found.missing[0] != '\0') {
 		lt_error("table %s.%s cannot take Logthra's rows: %s",
 			 r->o->database, r->o->table, found.missing);
@@ -251,6 +261,9 @@ drop_old_days(struct run *r)
 	/* Every shard: a day's partition is on each. */
 	for (k = 0, n = 0; k < r->n_shards && n >= 0; k++)
 		n = lt_table_drop_old_days(r->shards[k], &r->spec, r->now_s, &dropped, &err);
+	/* The streams index lost those days too (or may have). */
+	if (n != 0 || dropped.len > 0)
+		lt_indexed_clear(&known_streams);
 	if (n < 0) {
 		report_ch_error("could not drop the days past the retention", r->o, &err);
 		r->status = LT_EX_TEMPFAIL;
@@ -550,20 +563,54 @@ send_day(struct run *r, struct lt_ch *ch, const struct lt_day_rows *d, int quiet
  * by default (max_partitions_per_insert_block). */
 #define STREAMS_DAYS_PER_INSERT 100
 
-/* Indexes the streams of r->streams on shard ch before their rows go
- * in (logthra(7), THE STREAMS INDEX): a row that can be read has its
- * stream indexed.  Rows already there fold into one in ClickHouse, so
- * a second time costs nothing but the INSERT.  A failure is the logs
- * INSERT's: the batch waits for a later run. */
-static enum send_result
-send_streams(struct run *r, struct lt_ch *ch, int quiet)
+struct shard_pairs {
+	const char *tenant; /* interned in known_streams */
+	uint32_t shard;
+};
+
+static int
+not_indexed(const struct lt_stream_day *sd, void *arg)
 {
+	const struct shard_pairs *sp = arg;
+
+	return !lt_indexed_has(&known_streams, sp->tenant, sp->shard,
+			       sd->stream_id, sd->day);
+}
+
+/* Remembers the pairs of r->streams as indexed on shard sp. */
+static void
+remember_indexed(struct run *r, const struct shard_pairs *sp)
+{
+	size_t i;
+
+	for (i = 0; i < r->streams.n; i++) {
+		const struct lt_stream_day *sd = &r->streams.v[i];
+
+		if (lt_indexed_add(&known_streams, sp->tenant, sp->shard,
+				   sd->stream_id, sd->day) < 0)
+			return; /* they are inserted again next time */
+	}
+}
+
+/* Indexes the streams of r->streams on shard k before their rows go
+ * in (logthra(7), THE STREAMS INDEX): a row that can be read has its
+ * stream indexed.  Pairs this process indexed before are left out;
+ * rows already there fold into one in ClickHouse, so a second time
+ * costs nothing but the INSERT.  A failure is the logs INSERT's: the
+ * batch waits for a later run. */
+static enum send_result
+send_streams(struct run *r, size_t k, int quiet)
+{
+	struct lt_ch *ch = r->shards[k];
 	struct lt_ch_error *err = &r->last_err;
-	enum send_result res = SENT;
+	struct shard_pairs sp = {lt_indexed_tenant(&known_streams, r->tenant),
+				 (uint32_t)k};
 	int32_t from_day = INT32_MIN;
 	long long n;
 	char what[256];
 
+	if (sp.tenant != NULL)
+		lt_stream_days_keep_if(&r->streams, not_indexed, &sp);
 	for (;;) {
 		lt_buf_reset(&r->streams_rows);
 		n = lt_stream_days_rowbinary(&r->streams, &from_day,
@@ -572,8 +619,11 @@ send_streams(struct run *r, struct lt_ch *ch, int quiet)
 			lt_error("out of memory");
 			return DEFERRED;
 		}
-		if (n == 0)
-			return res;
+		if (n == 0) {
+			if (sp.tenant != NULL)
+				remember_indexed(r, &sp);
+			return SENT;
+		}
 		next_query_id(r);
 		if (lt_ch_insert(ch, (char *)r->streams_insert_sql.data,
 				 r->streams_rows.data, r->streams_rows.len,
@@ -619,7 +669,7 @@ send_shard(struct run *r, size_t k, size_t from, size_t to, int quiet)
 		}
 	}
 	if (r->days.n > 0)
-		res = send_streams(r, r->shards[k], quiet);
+		res = send_streams(r, k, quiet);
 	for (i = 0; i < r->days.n && res == SENT; i++)
 		res = send_day(r, r->shards[k], &r->days.v[i], quiet);
 	return res;

@@ -747,22 +747,41 @@ date_of(int32_t day)
 	return day < 0 ? 0 : day > 65535 ? 65535 : (uint16_t)day;
 }
 
+/* Packs the pairs that keep() keeps (all when it is NULL) into
+ * v[0..n), ordered by day; no pair can be added after. */
+static void
+stream_days_close(struct lt_stream_days *set,
+		  int (*keep)(const struct lt_stream_day *, void *), void *arg)
+{
+	size_t i, j;
+
+	if (set->sorted)
+		return;
+	for (i = j = 0; i < set->cap; i++)
+		if (set->v[i].stream != NULL && (keep == NULL || keep(&set->v[i], arg)))
+			set->v[j++] = set->v[i];
+	set->n = j;
+	if (set->n > 0)
+		qsort(set->v, set->n, sizeof(*set->v), stream_day_order);
+	set->sorted = 1;
+}
+
+void
+lt_stream_days_keep_if(struct lt_stream_days *set,
+		       int (*keep)(const struct lt_stream_day *, void *), void *arg)
+{
+	stream_days_close(set, keep, arg);
+}
+
 long long
 lt_stream_days_rowbinary(struct lt_stream_days *set, int32_t *from_day,
 			 size_t max_days, struct lt_buf *out)
 {
-	size_t i, j, days = 0;
+	size_t i, days = 0;
 	long long rows = 0;
 	unsigned char date[2];
 
-	if (!set->sorted) {
-		for (i = j = 0; i < set->cap; i++)
-			if (set->v[i].stream != NULL)
-				set->v[j++] = set->v[i];
-		if (set->n > 0)
-			qsort(set->v, set->n, sizeof(*set->v), stream_day_order);
-		set->sorted = 1;
-	}
+	stream_days_close(set, NULL, NULL);
 	for (i = 0; i < set->n && set->v[i].day <= *from_day; i++)
 		;
 	for (; i < set->n; i++) {

@@ -124,6 +124,8 @@ struct lt_table_found {
 	int ttl_only_drop_parts;
 	char missing[256];            /* columns the INSERT needs, missing or of
 				       * another type: "" when it can insert */
+	int created;                  /* lt_table_ensure() made the table or
+				       * the streams index just now */
 };
 
 /* Reads the columns answer (name TAB type per line; empty: no table)

@@ -178,7 +178,7 @@ int
 lt_table_ensure(struct lt_ch *ch, const struct lt_table_spec *s,
 		struct lt_table_found *f, struct lt_ch_error *err)
 {
-	int rc;
+	int rc, streams = 0;
 
 	/* The DDL only when something is missing: on a cluster, ON CLUSTER
 	 * waits for every shard, minutes when one is down, and each one
@@ -190,9 +190,12 @@ lt_table_ensure(struct lt_ch *ch, const struct lt_table_spec *s,
 		return -1;
 	/* An installation from before the streams index gets it here,
 	 * empty: logthra-flush --migrate fills in the days before. */
-	if (rc == 1 && lt_table_ensure_streams(ch, s, err) < 0)
+	if (rc == 1 && (streams = lt_table_ensure_streams(ch, s, err)) < 0)
 		return -1;
-	return lt_table_fetch(ch, s, f, err);
+	if (lt_table_fetch(ch, s, f, err) < 0)
+		return -1;
+	f->created = rc == 0 || streams == 1;
+	return 0;
 }
 
 /* "20240101", the partition ID of a UTC day in the table's partition

@@ -371,6 +371,58 @@ START_TEST(test_stream_days)
 }
 END_TEST
 
+/* Keeps only the pairs that are not day 19723: those of A on day 2 and
+ * C on day 3 are written. */
+static int
+not_day_one(const struct lt_stream_day *sd, void *arg)
+{
+	(*(int *)arg)++;
+	return sd->day != 19723;
+}
+
+START_TEST(test_stream_days_keep_if)
+{
+	static const struct lt_label b[] = {{"app", 3, "x", 1}};
+	static const struct lt_label c[] = {{"app", 3, "y", 1}};
+	const struct lt_label *l1[] = {labels, labels, b, c};
+	const size_t n1[] = {2, 2, 1, 1};
+	const int32_t d1[] = {19723, 19724, 19723, 19725};
+	struct lt_spool_encoder e1;
+	struct lt_stream_days set = {0};
+	struct lt_buf got = LT_BUF_INIT, want = LT_BUF_INIT;
+	int32_t from = INT32_MIN;
+	int calls = 0;
+
+	encode_days(&e1, l1, n1, d1, 4);
+	ck_assert_int_eq(lt_spool_stream_days(e1.out.data, e1.out.len, &set), 0);
+	ck_assert_uint_eq(set.n, 4);
+	lt_stream_days_keep_if(&set, not_day_one, &calls);
+	ck_assert_int_eq(calls, 4);
+	ck_assert_uint_eq(set.n, 2);
+	ck_assert_int_eq(lt_stream_days_rowbinary(&set, &from, 100, &got), 2);
+	append_index_row(&want, labels, 2, 19724);
+	append_index_row(&want, c, 1, 19725);
+	ck_assert_uint_eq(got.len, want.len);
+	ck_assert_mem_eq(got.data, want.data, want.len);
+
+	/* Nothing kept: nothing to write. */
+	lt_stream_days_reset(&set);
+	ck_assert_int_eq(lt_spool_stream_days(e1.out.data, e1.out.len, &set), 0);
+	calls = 0;
+	lt_stream_days_keep_if(&set, not_day_one, &calls);
+	lt_stream_days_keep_if(&set, not_day_one, &calls); /* closed: not again */
+	ck_assert_int_eq(calls, 4);
+	lt_buf_reset(&got);
+	from = INT32_MIN;
+	ck_assert_int_eq(lt_stream_days_rowbinary(&set, &from, 100, &got), 2);
+
+	lt_stream_days_free(&set);
+	lt_buf_free(&got);
+	lt_buf_free(&want);
+	lt_spool_encoder_free(&e1);
+}
+END_TEST
+
 /* Many streams: the set grows and keeps each (stream, day) once. */
 START_TEST(test_stream_days_many)
 {
@@ -1088,6 +1140,7 @@ spool_suite(void)
 	tcase_add_test(format, test_rowbinary_datetime64);
 	tcase_add_test(format, test_rowbinary_days);
 	tcase_add_test(format, test_stream_days);
+	tcase_add_test(format, test_stream_days_keep_if);
 	tcase_add_test(format, test_stream_days_many);
 	tcase_add_test(format, test_filter);
 	tcase_add_test(format, test_stream_id);
