@@ -5,7 +5,7 @@
 #   - timer: logthra-flush started every BENCH_TIMER seconds (30, as the
 #     shipped systemd timer does), pushes at random moments between runs;
 #   - follow: logthra-flush --follow, woken by the spool (follow_delay
-#     200 ms by default), pushes a second apart.
+#     as logthra-flush --print-config gives it), pushes a second apart.
 # Prints median, maximum and minimum per mode; writes them as TSV to
 # BUILD/bench/results/latency.tsv.
 #
@@ -80,7 +80,8 @@ for ((i = 1; i <= FOLLOW_PUSHES; i++)); do
 	sleep 1
 done
 read -r med max min <<<"$(stats "${lat[@]}")"
-printf '  %-34s %7d %8s %8s %8s\n' "--follow (follow_delay 200 ms)" "$FOLLOW_PUSHES" "$med" "$max" "$min"
+delay=$("$FLUSH" --print-config | sed -n 's/^follow_delay *= *//p')
+printf '  %-34s %7d %8s %8s %8s\n' "--follow (follow_delay $delay)" "$FOLLOW_PUSHES" "$med" "$max" "$min"
 printf 'follow\t%d\t%s\t%s\t%s\n' "$FOLLOW_PUSHES" "$med" "$max" "$min" >>"$OUT.tmp"
 ok "follow: ${FOLLOW_PUSHES} pushes, median $med ms"
 mkdir -p "$(dirname "$OUT")"

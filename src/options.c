@@ -180,7 +180,7 @@ lt_options_defaults(struct lt_options *o)
 	o->batch_max_rows = 1000000;
 	o->retry_min_delay_s = 30;
 	o->retry_max_delay_s = 600;
-	o->follow_delay_ms = 200;
+	o->follow_delay_ms = 500;
 	o->min_free_space = 64u << 20;
 	o->min_free_inodes = 1000;
 	o->archive_format = xstrdup("zstd");
