@@ -119,9 +119,8 @@ struct lt_table_found {
 	int has_labels_map;
 	int has_label_index;
 	enum lt_msg_index index;
-	int msg_codec_matches;        /* msg's CODEC is the current layout's */
-	int string_arrays;            /* label or metadata Array(String), not of
-				       * LowCardinality strings */
+	int codecs_match;             /* label, labels, msg and metadata have
+				       * the current layout's CODEC */
 	int ttl_matches;              /* the TTL s asks for, or none when it asks none */
 	int has_ttl;
 	int ttl_only_drop_parts;
@@ -136,11 +135,11 @@ void lt_table_inspect(const struct lt_table_spec *s, const char *columns_tsv,
 
 /* The changes --migrate makes to bring a found table towards s, each an
  * ALTER statement appended to out with ";\n": the labels column, the
- * indexes (tokenbf_v1 replacing a text index), msg's codec (for parts
- * written and merged from then on), TTL and its setting.  Changes that
- * would rewrite data (another layout, a column's type) are not made: a
- * line for each is appended to left.  Returns the number of statements,
- * or -1. */
+ * indexes (tokenbf_v1 replacing a text index), the string columns'
+ * codec (for parts written and merged from then on), TTL and its
+ * setting.  Changes that would rewrite all the data (another layout)
+ * are not made: a line for each is appended to left.  Returns the
+ * number of statements, or -1. */
 int lt_table_migrations(const struct lt_table_spec *s,
 			const struct lt_table_found *f, struct lt_buf *out,
 			struct lt_buf *left);
