@@ -34,8 +34,9 @@ enum lt_table_layout {
 
 enum lt_msg_index {
 	LT_INDEX_NONE,
-	LT_INDEX_TOKENBF,  /* tokenbf_v1: 22.8 to 26.1 */
-	LT_INDEX_TEXT,     /* the full-text index, generally available in 26.2 */
+	LT_INDEX_TOKENBF,  /* tokenbf_v1: every current server */
+	LT_INDEX_TEXT,     /* the full-text index (26.2 on), which Logthra made
+			    * there before: found, replaced by --migrate */
 };
 
 /* A tenant whose retention differs from the table's. */
