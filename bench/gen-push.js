@@ -20,7 +20,10 @@
 // line per body:
 //   NAME <tab> entries <tab> JSON bytes <tab> protobuf bytes <tab> protobuf bytes before snappy <tab> OTLP bytes
 // The content is the same from run to run (a seeded generator); only the
-// timestamps move.  Needs protobufjs and snappy (NODE_PATH), as
+// timestamps move.  Each body starts the same lines again, unless
+// GEN_PUSH_CONTINUE=1: then each NAME=BYTES body (no pb: ones) goes on
+// where the one before it ended, in lines and in time, so that many
+// bodies of a size a server takes make one log (bench/storage.sh).  Needs protobufjs and snappy (NODE_PATH), as
 // tests/clients/fixtures.js does, and reads tests/proto/push.proto.
 'use strict';
 
@@ -88,8 +91,8 @@ function labelsOf(s) {
 // Entries round robin over the streams until the JSON would pass
 // maxBytes, or maxEntries are there.  Every value costs its JSON plus a
 // comma.
-function build(maxBytes, maxEntries, nowNs) {
-	const r = rng(42);
+// From entry first on, with r where that entry's line starts.
+function build(maxBytes, maxEntries, nowNs, r = rng(42), first = 0) {
 	const base = nowNs - 60000000000n;
 	const streams = [];
 	let size = '{"streams":[]}'.length;
@@ -100,9 +103,9 @@ function build(maxBytes, maxEntries, nowNs) {
 		    (s ? 1 : 0);
 	}
 	for (let i = 0; i < maxEntries; i++) {
-		const ts = base + BigInt(i) * 10000n;
+		const ts = base + BigInt(first + i) * 10000n;
 		const v = [ts.toString(), line(r, Number(ts / 1000000n))];
-		const st = streams[i % STREAMS];
+		const st = streams[(first + i) % STREAMS];
 		const cost = JSON.stringify(v).length + (st.values.length ? 1 : 0);
 		if (size + cost > maxBytes)
 			break;
@@ -192,13 +195,21 @@ function main() {
 	fs.mkdirSync(outdir, { recursive: true });
 	const T = loadProto();
 	const nowNs = BigInt(Date.now()) * 1000000n;
+	const cont = process.env.GEN_PUSH_CONTINUE === '1' ? { r: rng(42), next: 0 } : null;
 	for (const spec of specs) {
 		const m = /^([A-Za-z0-9_.-]+)=(pb:)?([0-9]+)$/.exec(spec);
 		if (!m)
 			die(`"${spec}" is not NAME=BYTES or NAME=pb:BYTES`);
 		const name = m[1], pbOnly = m[2] !== undefined, max = Number(m[3]);
 		let streams, pb, sn;
-		if (pbOnly) {
+		if (pbOnly && cont)
+			die(`${spec}: GEN_PUSH_CONTINUE takes NAME=BYTES bodies only`);
+		if (cont) {
+			streams = build(max, Infinity, nowNs, cont.r, cont.next);
+			cont.next += count(streams);
+			pb = encodeProto(T, streams);
+			sn = snappy.compressSync(pb);
+		} else if (pbOnly) {
 			// Snappy's ratio is not known in advance: start from a
 			// guess and shrink until the body fits.
 			let n = Infinity;

@@ -21,6 +21,8 @@
 #
 # Usage: bench/query.sh            (after a build; make bench runs it)
 #   BENCH_QUERY_ROWS=10000000 BENCH_RUNS=5
+#   LT_CLICKHOUSE=chdb: on ClickHouse 26 (the current layout) rather than
+#   Debian's 18.16; LT_CH_COMPRESSION=zstd: 18.16 compressing with ZSTD
 set -euo pipefail
 LT_NAME=bench-query
 . "$(dirname "$0")/../tests/integration/lib.sh"
@@ -62,12 +64,20 @@ ch_long() {
 	curl -sS --fail-with-body -o "$T/ch.out" --data-binary "$1" "$CH_URL" ||
 	    { cat "$T/ch.out" >&2; return 1; }
 }
+# The table's layout (logthra(7), THE TABLE): the current one (LT_CLICKHOUSE=chdb)
+# holds the exact time in timestamp, timestamp_ns an ALIAS of it.
+if [[ $(ch_query "SELECT type FROM system.columns WHERE database = 'logs'
+    AND table = 'log' AND name = 'timestamp'") == DateTime64* ]]; then
+	TIME_COLS="timestamp" TIME_VALUES="fromUnixTimestamp64Nano(tns, 'UTC')"
+else
+	TIME_COLS="timestamp, timestamp_ns" TIME_VALUES="toDateTime(intDiv(tns, 1000000000)), tns"
+fi
 note "filling logs.log with $ROWS rows"
 t0=$(now)
 ch_long "INSERT INTO logs.log
-    (tenant_id, stream_id, label, timestamp, timestamp_ns, msg, metadata, push_id)
+    (tenant_id, stream_id, label, $TIME_COLS, msg, metadata, push_id)
 SELECT '$TENANT', sipHash64(arrayStringConcat(lbl, ',')) AS sid, lbl,
-    toDateTime(intDiv(tns, 1000000000)), tns, line, emptyArrayString(), 1
+    $TIME_VALUES, line, emptyArrayString(), 1
 FROM (
     SELECT number AS n, n % 100 AS s,
         [concat('app=app', toString(s % 10)),

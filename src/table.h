@@ -34,8 +34,9 @@ enum lt_table_layout {
 
 enum lt_msg_index {
 	LT_INDEX_NONE,
-	LT_INDEX_TOKENBF,  /* tokenbf_v1: 22.8 to 26.1 */
-	LT_INDEX_TEXT,     /* the full-text index, generally available in 26.2 */
+	LT_INDEX_TOKENBF,  /* tokenbf_v1: every current server */
+	LT_INDEX_TEXT,     /* the full-text index (26.2 on), which Logthra made
+			    * there before: found, replaced by --migrate */
 };
 
 /* A tenant whose retention differs from the table's. */
@@ -119,6 +120,8 @@ struct lt_table_found {
 	int has_labels_map;
 	int has_label_index;
 	enum lt_msg_index index;
+	int codecs_match;             /* label, labels, msg and metadata have
+				       * the current layout's CODEC */
 	int ttl_matches;              /* the TTL s asks for, or none when it asks none */
 	int has_ttl;
 	int ttl_only_drop_parts;
@@ -134,10 +137,12 @@ void lt_table_inspect(const struct lt_table_spec *s, const char *columns_tsv,
 		      const char *create_sql, struct lt_table_found *f);
 
 /* The changes --migrate makes to bring a found table towards s, each an
- * ALTER statement appended to out with ";\n".  Changes that would
- * rewrite all the data or that ClickHouse cannot make in place (another
- * layout) are not made: a line for each is appended to left.  Returns
- * the number of statements, or -1. */
+ * ALTER statement appended to out with ";\n": the labels column, the
+ * indexes (tokenbf_v1 replacing a text index), the string columns'
+ * codec (for parts written and merged from then on), TTL and its
+ * setting.  Changes that would rewrite all the data (another layout)
+ * are not made: a line for each is appended to left.  Returns the
+ * number of statements, or -1. */
 int lt_table_migrations(const struct lt_table_spec *s,
 			const struct lt_table_found *f, struct lt_buf *out,
 			struct lt_buf *left);

@@ -17,6 +17,22 @@ need_clickhouse() {
 
 # --- ClickHouse -----------------------------------------------------------
 
+# LT_CH_COMPRESSION=zstd or zstd:LEVEL: the server compresses every part
+# with ZSTD (at that level) rather than LZ4, the <compression> section of
+# its configuration (18.16 has no per-column codecs), for the benchmarks
+# that measure what an operator's setting does (bench/storage.sh).
+# Sets LT_CH_COMPRESSION_ARGS, the server's extra options.
+lt_ch_compression_args() {
+	LT_CH_COMPRESSION_ARGS=()
+	case "${LT_CH_COMPRESSION:-}" in
+	"") ;;
+	zstd) LT_CH_COMPRESSION_ARGS=(--compression.case.method=zstd) ;;
+	zstd:[0-9]*) LT_CH_COMPRESSION_ARGS=(--compression.case.method=zstd
+	    --compression.case.level="${LT_CH_COMPRESSION#zstd:}") ;;
+	*) die "LT_CH_COMPRESSION=$LT_CH_COMPRESSION: zstd or zstd:LEVEL" ;;
+	esac
+}
+
 # Starts Debian's clickhouse-server with its data in the temporary
 # directory, on free loopback ports.  Exports CH_URL.
 start_clickhouse() {
@@ -26,6 +42,7 @@ start_clickhouse() {
 	fi
 	need_clickhouse
 	local dir=$T/clickhouse attempt i
+	lt_ch_compression_args
 	for attempt in 1 2 3; do
 		rm -rf "$dir"
 		mkdir -p "$dir/tmp" "$dir/uf" "$dir/fs"
@@ -45,7 +62,8 @@ start_clickhouse() {
 		    --http_port="$CH_HTTP_PORT" --tcp_port="$CH_TCP_PORT" \
 		    --interserver_http_port="$CH_INTERSERVER_PORT" \
 		    --listen_host=127.0.0.1 \
-		    --logger.log="$dir/log.txt" --logger.errorlog="$dir/err.txt"
+		    --logger.log="$dir/log.txt" --logger.errorlog="$dir/err.txt" \
+		    ${LT_CH_COMPRESSION_ARGS[@]+"${LT_CH_COMPRESSION_ARGS[@]}"}
 		CH_PID=$LT_LAST_PID
 		LT_LOGS+=("clickhouse-errors=$dir/err.txt")
 		CH_URL=http://127.0.0.1:$CH_HTTP_PORT/
@@ -103,6 +121,7 @@ restart_clickhouse() {
 	[[ -n "${CH_HTTP_PORT:-}" && -d "$dir" ]] ||
 	    die "restart_clickhouse: start_clickhouse was not called"
 	lt_user_prefix "$LT_CH_USER"
+	lt_ch_compression_args
 	# The ports may linger briefly after a crash; retry a few times.
 	for ((i = 0; i < 600; i++)); do
 		if ((i % 100 == 0)); then
@@ -115,6 +134,7 @@ restart_clickhouse() {
 			    --interserver_http_port="$CH_INTERSERVER_PORT" \
 			    --listen_host=127.0.0.1 \
 			    --logger.log="$dir/log.txt" --logger.errorlog="$dir/err.txt" \
+			    ${LT_CH_COMPRESSION_ARGS[@]+"${LT_CH_COMPRESSION_ARGS[@]}"} \
 			    </dev/null >>"$T/clickhouse.stdout" 2>&1 &
 			CH_PID=$!
 			LT_PIDS+=("$CH_PID")

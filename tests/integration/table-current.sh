@@ -5,15 +5,17 @@
 #  - --print-ddl asks the server and names its version and layout;
 #  - a table made by a flush with --retention: its columns, indexes, TTL
 #    and ttl_only_drop_parts; rows exact, timestamp_ns (an ALIAS) to the
-#    nanosecond, labels['app'], hasToken(); a second flush adds nothing;
+#    nanosecond, labels['app'], hasToken() through tokenbf_v1; a second
+#    flush adds nothing;
 #  - --migrate --dry-run and --migrate of the retention; rows past it go;
 #  - a retention per tenant (one a quote in its id, kept forever): one
 #    TTL rule each, rows past it deleted for one tenant, kept for another;
 #  - a portable table made on 26 is filled, then --migrate adds what can
 #    be added in place; the MIGRATING recipe of logthra(7), run as
 #    written, moves it to the current layout with every row exact;
-#  - a table of the 24.8 DDL (tokenbf_v1) is filled, and --migrate puts
-#    the text index in its place;
+#  - a table as Logthra made it on 26.2 and later before (the text index,
+#    ZSTD(1)) is filled, and --migrate puts tokenbf_v1 in the text
+#    index's place and the strings' codec, without rewriting a part;
 #  - a table whose timestamp cannot take the rows is refused by name.
 . "$(dirname "$0")/lib.sh"
 
@@ -65,17 +67,18 @@ ns() { printf '%d%09d' "$((base + $1))" "$2"; }
 days_ago() { printf '%d000000000' "$((base - $1 * 86400))"; }
 version=$(cut -d. -f1,2 <<<"$CH_VERSION")
 check_match '^(26\.([2-9]|[1-9][0-9])|(2[7-9]|[3-9][0-9])\.[0-9]+)$' "$version" \
-    "chdb runs ClickHouse 26.2 or newer (the text index): $CH_VERSION"
+    "chdb runs ClickHouse 26.2 or newer (the text index, for the old table): $CH_VERSION"
 
 # --- --print-ddl ---------------------------------------------------------------
 
 note "--print-ddl asks the server"
 run "$FLUSH" --print-ddl -U "$CH_URL"
 check_rc 0 "--print-ddl against ClickHouse $CH_VERSION"
-check_eq "-- Logthra's table for ClickHouse $version: the current layout, with the text index." \
+check_eq "-- Logthra's table for ClickHouse $version: the current layout, with tokenbf_v1." \
     "$(head -n 1 <<<"$RUN_OUT")" "the header names the server's version and the current layout"
-check_contains "INDEX msg_text msg TYPE text(tokenizer = splitByNonAlpha)" "$RUN_OUT" \
-    "the text index"
+check_contains "INDEX msg_tokens msg TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1" "$RUN_OUT" \
+    "tokenbf_v1 on msg"
+check_contains "    msg String CODEC(ZSTD(6))," "$RUN_OUT" "msg in ZSTD(6)"
 check_not_contains "TTL" "$RUN_OUT" "no TTL without a retention"
 
 # --- a table made with a retention ---------------------------------------------
@@ -113,10 +116,10 @@ push_id	UInt64	" \
 check_contains "\`timestamp_ns\` Int64 ALIAS toUnixTimestamp64Nano(timestamp)" "$create" \
     "timestamp_ns is toUnixTimestamp64Nano(timestamp)"
 check_eq "label_bloom	bloom_filter(0.01)
-msg_text	text(tokenizer = splitByNonAlpha)" \
+msg_tokens	tokenbf_v1(32768, 3, 0)" \
     "$(ch_query "SELECT name, type_full FROM system.data_skipping_indices
     WHERE database = 'cur' AND table = 'log' ORDER BY name FORMAT TSVRaw")" \
-    "the indexes: the bloom filter on label, the text index on msg"
+    "the indexes: the bloom filter on label, tokenbf_v1 on msg"
 check_eq "acme	$(fnv1a64 app=api)	['app=api']	$(ns 3 999999999)	$(date -u -d "@$((base + 3))" '+%F %T').999999999	request served	[]
 acme	$(fnv1a64 app=web level=error)	['app=web','level=error']	$(ns 1 123456789)	$(date -u -d "@$((base + 1))" '+%F %T').123456789	disk error on sda	['span_id=s1','trace_id=t1']
 acme	$(fnv1a64 app=web level=error)	['app=web','level=error']	$(ns 2 1)	$(date -u -d "@$((base + 2))" '+%F %T').000000001	retrying later	['trace_id=t1']
@@ -139,8 +142,8 @@ disk error on sda" "$(rows "SELECT msg FROM cur.log WHERE hasToken(msg, 'error')
     "hasToken(msg, 'error') finds the 2 rows with the word"
 check_eq "" "$(rows "SELECT msg FROM cur.log WHERE hasToken(msg, 'err')")" \
     "hasToken(msg, 'err') finds none: a word, not a part of one"
-check_contains "Name: msg_text" "$(ch_query "EXPLAIN indexes = 1 SELECT msg FROM cur.log
-    WHERE hasToken(msg, 'error')")" "hasToken() uses the text index"
+check_contains "Name: msg_tokens" "$(ch_query "EXPLAIN indexes = 1 SELECT msg FROM cur.log
+    WHERE hasToken(msg, 'error')")" "hasToken() uses tokenbf_v1"
 check_eq "disk error on sda" "$(rows "SELECT msg FROM cur.log WHERE has(label, 'level=error')
     AND timestamp_ns = $(ns 1 123456789)")" "has(label, ...) and timestamp_ns in WHERE"
 
@@ -271,8 +274,8 @@ check_eq 1 "$(lines_starting "ALTER TABLE old.log ADD COLUMN IF NOT EXISTS label
     "ADD COLUMN labels"
 check_eq 1 "$(lines_starting "ALTER TABLE old.log ADD INDEX IF NOT EXISTS label_bloom " "$dry")" \
     "ADD INDEX label_bloom"
-check_eq 1 "$(lines_starting "ALTER TABLE old.log ADD INDEX IF NOT EXISTS msg_text msg TYPE text(" "$dry")" \
-    "ADD INDEX msg_text"
+check_eq 1 "$(lines_starting "ALTER TABLE old.log ADD INDEX IF NOT EXISTS msg_tokens msg TYPE tokenbf_v1(" "$dry")" \
+    "ADD INDEX msg_tokens"
 check_eq 1 "$(lines_starting "ALTER TABLE old.log MODIFY TTL toDateTime(timestamp) + toIntervalDay(30);" "$dry")" \
     "MODIFY TTL"
 check_eq 1 "$(lines_starting "ALTER TABLE old.log MODIFY SETTING ttl_only_drop_parts = 1;" "$dry")" \
@@ -284,8 +287,8 @@ create=$(show_create old)
 check_contains "\`labels\` Map(String, String) MATERIALIZED" "$create" "the table has labels"
 check_contains "INDEX label_bloom label TYPE bloom_filter(0.01) GRANULARITY 1" "$create" \
     "the bloom filter"
-check_contains "INDEX msg_text msg TYPE text(tokenizer = splitByNonAlpha)" "$create" \
-    "the text index"
+check_contains "INDEX msg_tokens msg TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1" "$create" \
+    "tokenbf_v1"
 check_contains "TTL toDateTime(timestamp) + toIntervalDay(30)
 SETTINGS " "$create" "the TTL"
 check_match $'\nSETTINGS [^\n]*ttl_only_drop_parts = 1' "$create" "ttl_only_drop_parts = 1"
@@ -382,36 +385,55 @@ check_eq "" "$RUN_ERR" "nothing on stderr: the table is as the server's best"
 check_eq "6	$(ns 10 5)	web" "$(rows "SELECT count(), max(timestamp_ns),
     argMax(labels['app'], timestamp) FROM logs.log")" "the new row is there, exact"
 
-# --- a table of the 24.8 statements ------------------------------------------------
+# --- a table as Logthra made it before on 26.2 and later ---------------------------
 
-note "a table of the 24.8 statements (tokenbf_v1) on ClickHouse $version"
-make_table 24.8 tok
-check_contains "INDEX msg_tokens msg TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1" \
-    "$(show_create tok)" "it has tokenbf_v1"
-spool_push acme "to the 24.8 table" '{"streams":[
+note "a table of Logthra's earlier statements for 26.2 and later (the text index)"
+ch_query "CREATE DATABASE txt" >/dev/null
+ch_query "CREATE TABLE txt.log (tenant_id LowCardinality(String), stream_id UInt64,
+    label Array(String) CODEC(ZSTD(1)),
+    labels Map(String, String) MATERIALIZED CAST((
+        arrayMap(l -> substring(l, 1, position(l, '=') - 1), label),
+        arrayMap(l -> substring(l, position(l, '=') + 1), label)), 'Map(String, String)'),
+    timestamp DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),
+    timestamp_ns Int64 ALIAS toUnixTimestamp64Nano(timestamp),
+    msg String CODEC(ZSTD(1)), metadata Array(String) CODEC(ZSTD(1)), push_id UInt64,
+    INDEX label_bloom label TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX msg_text msg TYPE text(tokenizer = splitByNonAlpha))
+    ENGINE = MergeTree PARTITION BY toDate(timestamp, 'UTC')
+    ORDER BY (tenant_id, toStartOfHour(timestamp), stream_id, timestamp)" >/dev/null ||
+    fail "CREATE TABLE txt.log"
+spool_push acme "to the table with the text index" '{"streams":[
  {"stream":{"app":"web"},"values":[["'"$(ns 11 11)"'","token line one"],
   ["'"$(ns 12 12)"'","other line"]]}]}'
-run "$FLUSH" -D "$SPOOL" -U "$CH_URL" -d tok
+run "$FLUSH" -D "$SPOOL" -U "$CH_URL" -d txt
 check_rc 0 "logthra-flush into it"
 check_match '^flushed 1 files, 2 rows, ' "$RUN_OUT" "2 rows"
 check_eq "$(ns 11 11)	web	token line one
-$(ns 12 12)	web	other line" "$(rows "SELECT timestamp_ns, labels['app'], msg FROM tok.log
+$(ns 12 12)	web	other line" "$(rows "SELECT timestamp_ns, labels['app'], msg FROM txt.log
     ORDER BY timestamp_ns")" "the rows, exact"
-run "$FLUSH" -U "$CH_URL" -d tok --migrate --dry-run
+run "$FLUSH" -U "$CH_URL" -d txt --migrate --dry-run
 check_rc 0 "--migrate --dry-run"
-check_eq "ALTER TABLE tok.log ADD INDEX IF NOT EXISTS msg_text msg TYPE text(tokenizer = splitByNonAlpha);
-ALTER TABLE tok.log DROP INDEX IF EXISTS msg_tokens;" "$RUN_OUT" \
-    "the text index replaces tokenbf_v1"
-run "$FLUSH" -U "$CH_URL" -d tok --migrate
+check_eq "ALTER TABLE txt.log ADD INDEX IF NOT EXISTS msg_tokens msg TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1;
+ALTER TABLE txt.log DROP INDEX IF EXISTS msg_text;
+ALTER TABLE txt.log MODIFY COLUMN label Array(String) CODEC(ZSTD(6)), MODIFY COLUMN labels Map(String, String) MATERIALIZED CAST((arrayMap(l -> substring(l, 1, position(l, '=') - 1), label), arrayMap(l -> substring(l, position(l, '=') + 1), label)), 'Map(String, String)') CODEC(ZSTD(6)), MODIFY COLUMN msg String CODEC(ZSTD(6)), MODIFY COLUMN metadata Array(String) CODEC(ZSTD(6));" "$RUN_OUT" \
+    "tokenbf_v1 replaces the text index, the strings get ZSTD(6)"
+run "$FLUSH" -U "$CH_URL" -d txt --migrate
 check_rc 0 "--migrate"
-create=$(show_create tok)
-check_contains "INDEX msg_text msg TYPE text(" "$create" "the table has the text index"
-check_not_contains "msg_tokens" "$create" "and no tokenbf_v1"
-ch_query "ALTER TABLE tok.log MATERIALIZE INDEX msg_text" >/dev/null &&
-    ok "logthra(7)'s MATERIALIZE INDEX msg_text runs" ||
-    fail "logthra(7)'s MATERIALIZE INDEX msg_text runs"
-check_eq "token line one" "$(rows "SELECT msg FROM tok.log WHERE hasToken(msg, 'token')")" \
+create=$(show_create txt)
+check_contains "INDEX msg_tokens msg TYPE tokenbf_v1(" "$create" "the table has tokenbf_v1"
+check_not_contains "msg_text" "$create" "and no text index"
+check_contains "\`msg\` String CODEC(ZSTD(6))" "$create" "msg is ZSTD(6)"
+check_contains "\`label\` Array(String) CODEC(ZSTD(6))" "$create" "label is ZSTD(6)"
+check_eq "(DROP INDEX IF EXISTS msg_text)" "$(ch_query "SELECT command FROM system.mutations
+    WHERE database = 'txt' FORMAT TSVRaw")" "the codecs are no mutation: no part rewritten"
+ch_query "ALTER TABLE txt.log MATERIALIZE INDEX msg_tokens" >/dev/null &&
+    ok "logthra(7)'s MATERIALIZE INDEX msg_tokens runs" ||
+    fail "logthra(7)'s MATERIALIZE INDEX msg_tokens runs"
+check_eq "token line one" "$(rows "SELECT msg FROM txt.log WHERE hasToken(msg, 'token')")" \
     "hasToken() finds the old part's row"
+run "$FLUSH" -U "$CH_URL" -d txt --migrate --dry-run
+check_eq "-- txt.log needs no change that --migrate makes (ClickHouse $version)." "$RUN_OUT" \
+    "then nothing is left to change"
 
 # --- a table that cannot take the rows ----------------------------------------------
 

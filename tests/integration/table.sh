@@ -22,10 +22,11 @@ note "--print-ddl --server-version: no server needed"
 unused=$(free_port)
 run "$FLUSH" --print-ddl --server-version 26.7 -U "http://127.0.0.1:$unused/"
 check_rc 0 "--print-ddl --server-version 26.7"
-check_contains "-- Logthra's table for ClickHouse 26.7: the current layout, with the text index." \
+check_contains "-- Logthra's table for ClickHouse 26.7: the current layout, with tokenbf_v1." \
     "$RUN_OUT" "the header says the version and layout"
-check_contains "INDEX msg_text msg TYPE text(tokenizer = splitByNonAlpha)" "$RUN_OUT" \
-    "26.7: the text index"
+check_contains "INDEX msg_tokens msg TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1" "$RUN_OUT" \
+    "26.7: tokenbf_v1 on msg"
+check_contains "msg String CODEC(ZSTD(6))" "$RUN_OUT" "26.7: msg in ZSTD(6)"
 check_contains "timestamp DateTime64(9, 'UTC')" "$RUN_OUT" "26.7: DateTime64(9)"
 run "$FLUSH" --print-ddl --server-version 24.8 --retention 30 -U "http://127.0.0.1:$unused/"
 check_contains "INDEX msg_tokens msg TYPE tokenbf_v1(" "$RUN_OUT" "24.8: tokenbf_v1"

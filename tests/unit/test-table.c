@@ -46,6 +46,15 @@ static const char current_columns[] =
     "tenant_id\tLowCardinality(String)\nstream_id\tUInt64\nlabel\tArray(String)\n"
     "labels\tMap(String, String)\tMATERIALIZED\ntimestamp\tDateTime64(9, 'UTC')\t\n"
     "timestamp_ns\tInt64\tALIAS\nmsg\tString\t\nmetadata\tArray(String)\t\npush_id\tUInt64\t\n";
+/* The string columns of SHOW CREATE TABLE as this version makes them. */
+#define STRING_COLUMNS \
+    "    `label` Array(String) CODEC(ZSTD(6)),\n" \
+    "    `labels` Map(String, String) MATERIALIZED CAST((arrayMap(l -> " \
+    "substring(l, 1, position(l, '=') - 1), label), arrayMap(l -> " \
+    "substring(l, position(l, '=') + 1), label)), 'Map(String, String)') " \
+    "CODEC(ZSTD(6)),\n" \
+    "    `msg` String CODEC(ZSTD(6)),\n" \
+    "    `metadata` Array(String) CODEC(ZSTD(6)),\n"
 
 static struct lt_table_spec
 spec_for(int major, int minor)
@@ -110,8 +119,9 @@ START_TEST(test_layout_per_version)
 	ck_assert_int_eq(spec_for(22, 8).index, LT_INDEX_TOKENBF);
 	ck_assert_int_eq(spec_for(24, 8).index, LT_INDEX_TOKENBF);
 	ck_assert_int_eq(spec_for(26, 1).index, LT_INDEX_TOKENBF);
-	ck_assert_int_eq(spec_for(26, 2).index, LT_INDEX_TEXT);
-	ck_assert_int_eq(spec_for(27, 0).index, LT_INDEX_TEXT);
+	/* Not the text index: it took more bytes than the messages. */
+	ck_assert_int_eq(spec_for(26, 2).index, LT_INDEX_TOKENBF);
+	ck_assert_int_eq(spec_for(27, 0).index, LT_INDEX_TOKENBF);
 	ck_assert_int_eq(spec_for(18, 16).index, LT_INDEX_NONE);
 }
 END_TEST
@@ -137,8 +147,11 @@ START_TEST(test_current_ddl)
 	ck_assert_ptr_nonnull(strstr(ddl, "    tenant_id LowCardinality(String),\n"));
 	ck_assert_ptr_nonnull(strstr(ddl, "    timestamp DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),\n"));
 	ck_assert_ptr_nonnull(strstr(ddl, "    timestamp_ns Int64 ALIAS toUnixTimestamp64Nano(timestamp),\n"));
+	ck_assert_ptr_nonnull(strstr(ddl, "    label Array(String) CODEC(ZSTD(6)),\n"));
 	ck_assert_ptr_nonnull(strstr(ddl, "    labels Map(String, String) MATERIALIZED CAST(("));
-	ck_assert_ptr_nonnull(strstr(ddl, "    msg String CODEC(ZSTD(1)),\n"));
+	ck_assert_ptr_nonnull(strstr(ddl, "'Map(String, String)') CODEC(ZSTD(6)),\n"));
+	ck_assert_ptr_nonnull(strstr(ddl, "    msg String CODEC(ZSTD(6)),\n"));
+	ck_assert_ptr_nonnull(strstr(ddl, "    metadata Array(String) CODEC(ZSTD(6)),\n"));
 	ck_assert_ptr_nonnull(strstr(ddl, "INDEX label_bloom label TYPE bloom_filter(0.01) GRANULARITY 1"));
 	ck_assert_ptr_nonnull(strstr(ddl, "INDEX msg_tokens msg TYPE tokenbf_v1("));
 	ck_assert_ptr_null(strstr(ddl, "msg_text"));
@@ -151,8 +164,8 @@ START_TEST(test_current_ddl)
 
 	s = spec_for(26, 7);
 	ddl = ddl_of(&s);
-	ck_assert_ptr_nonnull(strstr(ddl, "INDEX msg_text msg TYPE text(tokenizer = splitByNonAlpha)"));
-	ck_assert_ptr_null(strstr(ddl, "tokenbf"));
+	ck_assert_ptr_nonnull(strstr(ddl, "INDEX msg_tokens msg TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1"));
+	ck_assert_ptr_null(strstr(ddl, "msg_text"));
 	free(ddl);
 }
 END_TEST
@@ -381,7 +394,9 @@ START_TEST(test_migrations_portable_on_current)
 	ck_assert_ptr_nonnull(strstr((char *)out.data,
 	    "ALTER TABLE logs.log ADD INDEX IF NOT EXISTS label_bloom label TYPE bloom_filter(0.01) GRANULARITY 1;\n"));
 	ck_assert_ptr_nonnull(strstr((char *)out.data,
-	    "ALTER TABLE logs.log ADD INDEX IF NOT EXISTS msg_text msg TYPE text(tokenizer = splitByNonAlpha);\n"));
+	    "ALTER TABLE logs.log ADD INDEX IF NOT EXISTS msg_tokens msg TYPE "
+	    "tokenbf_v1(32768, 3, 0) GRANULARITY 1;\n"));
+	ck_assert_ptr_null(strstr((char *)out.data, "MODIFY COLUMN"));
 	ck_assert_ptr_nonnull(strstr((char *)out.data,
 	    "ALTER TABLE logs.log MODIFY TTL toDateTime(timestamp) + toIntervalDay(30);\n"));
 	ck_assert_ptr_nonnull(strstr((char *)out.data,
@@ -393,13 +408,25 @@ START_TEST(test_migrations_portable_on_current)
 END_TEST
 
 /* A table as this version makes it needs nothing; a changed retention
- * is one MODIFY TTL; tokenbf gives way to the text index on 26.2. */
+ * is one MODIFY TTL; a table made with the text index and ZSTD(1) gets
+ * tokenbf_v1 and the strings' codec. */
 START_TEST(test_migrations_current)
 {
 	static const char made_by_24_8[] =
 	    "CREATE TABLE logs.log\n(\n    `tenant_id` LowCardinality(String),\n"
+	    STRING_COLUMNS
 	    "    INDEX label_bloom label TYPE bloom_filter(0.01) GRANULARITY 1,\n"
 	    "    INDEX msg_tokens msg TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1\n)\n"
+	    "ENGINE = MergeTree\nPARTITION BY toDate(timestamp, 'UTC')\n"
+	    "ORDER BY (tenant_id, toStartOfHour(timestamp), stream_id, timestamp)\n"
+	    "TTL toDateTime(timestamp) + toIntervalDay(30)\n"
+	    "SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1";
+	static const char made_by_26_7_before[] =
+	    "CREATE TABLE logs.log\n(\n    `tenant_id` LowCardinality(String),\n"
+	    "    `msg` String CODEC(ZSTD(1)),\n"
+	    "    INDEX label_bloom label TYPE bloom_filter(0.01) GRANULARITY 1,\n"
+	    "    INDEX msg_text msg TYPE text(tokenizer = splitByNonAlpha) "
+	    "GRANULARITY 100000000\n)\n"
 	    "ENGINE = MergeTree\nPARTITION BY toDate(timestamp, 'UTC')\n"
 	    "ORDER BY (tenant_id, toStartOfHour(timestamp), stream_id, timestamp)\n"
 	    "TTL toDateTime(timestamp) + toIntervalDay(30)\n"
@@ -434,17 +461,30 @@ START_TEST(test_migrations_current)
 			 "ALTER TABLE logs.log REMOVE TTL;\n"
 			 "ALTER TABLE logs.log MODIFY SETTING ttl_only_drop_parts = 0;\n");
 
-	/* The same table on 26.7: the text index, tokenbf dropped. */
+	/* The same table on 26.7 needs nothing either. */
 	lt_buf_reset(&out);
 	s = spec_for(26, 7);
 	s.retention_s = 30 * 86400;
 	lt_table_inspect(&s, current_columns, made_by_24_8, &f);
-	ck_assert_int_eq(lt_table_migrations(&s, &f, &out, &left), 2);
+	ck_assert_int_eq(lt_table_migrations(&s, &f, &out, &left), 0);
+
+	/* 26.7's table as Logthra made it before. */
+	lt_table_inspect(&s, current_columns, made_by_26_7_before, &f);
+	ck_assert_int_eq(f.index, LT_INDEX_TEXT);
+	ck_assert_int_eq(f.codecs_match, 0);
+	ck_assert_int_eq(lt_table_migrations(&s, &f, &out, &left), 3);
 	ck_assert_int_eq(lt_buf_terminate(&out), 0);
 	ck_assert_str_eq((char *)out.data,
-			 "ALTER TABLE logs.log ADD INDEX IF NOT EXISTS msg_text msg TYPE "
-			 "text(tokenizer = splitByNonAlpha);\n"
-			 "ALTER TABLE logs.log DROP INDEX IF EXISTS msg_tokens;\n");
+			 "ALTER TABLE logs.log ADD INDEX IF NOT EXISTS msg_tokens msg TYPE "
+			 "tokenbf_v1(32768, 3, 0) GRANULARITY 1;\n"
+			 "ALTER TABLE logs.log DROP INDEX IF EXISTS msg_text;\n"
+			 "ALTER TABLE logs.log MODIFY COLUMN label Array(String) CODEC(ZSTD(6)), "
+			 "MODIFY COLUMN labels Map(String, String) MATERIALIZED CAST((arrayMap(l -> "
+			 "substring(l, 1, position(l, '=') - 1), label), arrayMap(l -> "
+			 "substring(l, position(l, '=') + 1), label)), 'Map(String, String)') "
+			 "CODEC(ZSTD(6)), MODIFY COLUMN msg String CODEC(ZSTD(6)), "
+			 "MODIFY COLUMN metadata Array(String) CODEC(ZSTD(6));\n");
+	ck_assert_uint_eq(left.len, 0);
 	lt_buf_free(&out);
 	lt_buf_free(&left);
 }
@@ -456,9 +496,9 @@ START_TEST(test_ttl_tenant_rule_is_not_the_table_s)
 {
 	static const char made_with_acme_7d[] =
 	    "CREATE TABLE logs.log\n(\n    `tenant_id` LowCardinality(String),\n"
+	    STRING_COLUMNS
 	    "    INDEX label_bloom label TYPE bloom_filter(0.01) GRANULARITY 1,\n"
-	    "    INDEX msg_text msg TYPE text(tokenizer = splitByNonAlpha) "
-	    "GRANULARITY 100000000\n)\n"
+	    "    INDEX msg_tokens msg TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1\n)\n"
 	    "ENGINE = MergeTree\nPARTITION BY toDate(timestamp, 'UTC')\n"
 	    "ORDER BY (tenant_id, toStartOfHour(timestamp), stream_id, timestamp)\n"
 	    "TTL toDateTime(timestamp) + toIntervalDay(7) WHERE tenant_id = 'acme', "
@@ -588,7 +628,7 @@ START_TEST(test_cluster)
 	ck_assert_int_eq(lt_table_set_cluster(&s, "web"), 0);
 	ddl = ddl_of(&s);
 	ck_assert_ptr_nonnull(strstr(ddl, "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/logs/log_local', '{replica}')\nPARTITION BY"));
-	ck_assert_ptr_nonnull(strstr(ddl, "INDEX msg_text"));
+	ck_assert_ptr_nonnull(strstr(ddl, "INDEX msg_tokens"));
 	free(ddl);
 	lt_buf_reset(&b);
 	lt_table_inspect(&s, portable_columns, "CREATE TABLE logs.log_local (...)", &f);
@@ -599,7 +639,7 @@ START_TEST(test_cluster)
 	ck_assert_ptr_nonnull(strstr((char *)b.data,
 	    "ALTER TABLE logs.log ON CLUSTER web ADD COLUMN IF NOT EXISTS labels "));
 	ck_assert_ptr_nonnull(strstr((char *)b.data,
-	    "ALTER TABLE logs.log_local ON CLUSTER web ADD INDEX IF NOT EXISTS msg_text"));
+	    "ALTER TABLE logs.log_local ON CLUSTER web ADD INDEX IF NOT EXISTS msg_tokens"));
 
 	/* Bad names, and a table whose _local name is too long. */
 	s = spec_for(24, 8);
