@@ -251,36 +251,84 @@ word_at(const char *s, size_t len, size_t i, const char *word, size_t *end)
 	return 1;
 }
 
-/* Go's strings.Index of word in the lowered line, then isWordBoundary
- * on both sides of that first occurrence only. */
-static int
-word_stands_alone(const char *s, size_t len, const char *word)
-{
-	uint32_t prev = ' ', next;
-	size_t i = 0, end;
+/* Bit i: line_words[i] starts with the letter a byte lowers to.  The
+ * line is searched once for all words, not once per word, and a byte
+ * with no bit here, most of them, costs a single look-up. */
+#define W(c, bits) [c] = (bits), [(c) - 'a' + 'A'] = (bits)
+static const uint16_t word_starts[128] = {
+	W('t', 1u << 0), W('d', 1u << 1), W('f', 1u << 2), W('c', 1u << 3),
+	W('e', 1u << 4 | 1u << 5), W('w', 1u << 6 | 1u << 7), W('i', 1u << 8),
+};
+#undef W
+#define ALL_WORDS ((1u << N_OF(line_words)) - 1)
 
-	while (i < len) {
-		if (word_at(s, len, i, word, &end)) {
-			if (!boundary_before(prev))
-				return 0;
-			if (end == len)
-				return 1;
-			(void)decode_rune(s + end, len - end, &next);
-			return boundary_after(next);
-		}
-		i += decode_rune(s + i, len - i, &prev);
-	}
-	return 0;
+/* The words that may start at a code point: those starting with the
+ * ASCII letter it lowers to (U+0130 lowers to i). */
+static unsigned
+words_starting(uint32_t r)
+{
+	if (r < 0x80)
+		return word_starts[r];
+	return r == 0x130 ? word_starts['i'] : 0;
 }
 
+/* The first occurrence of each of the words in the line (Go's
+ * strings.Index) starts at s[i], after the code point prev: whether it
+ * stands alone (isWordBoundary on both sides) goes into *alone, and the
+ * word is not looked for again. */
+static void
+judge_words(const char *s, size_t len, size_t i, uint32_t prev,
+	    unsigned words, unsigned *todo, unsigned *alone)
+{
+	uint32_t next;
+	size_t w, end;
+
+	for (w = 0; w < N_OF(line_words); w++) {
+		if (!(words & 1u << w) ||
+		    !word_at(s, len, i, line_words[w].word, &end))
+			continue;
+		*todo &= ~(1u << w);
+		if (!boundary_before(prev))
+			continue;
+		if (end < len)
+			(void)decode_rune(s + end, len - end, &next);
+		if (end == len || boundary_after(next))
+			*alone |= 1u << w;
+	}
+}
+
+/* Loki tries the words in order, each at its first occurrence only;
+ * this walks the line once and stops when the answer cannot change. */
 const char *
 lt_level_of_words(const char *line, size_t len)
 {
-	size_t i;
+	const unsigned char *s = (const unsigned char *)line;
+	unsigned todo = ALL_WORDS, alone = 0, words;
+	uint32_t prev = ' ', r;
+	size_t i = 0, w;
 
-	for (i = 0; i < N_OF(line_words); i++)
-		if (word_stands_alone(line, len, line_words[i].word))
-			return line_words[i].level;
+	while (i < len && todo != 0) {
+		if (s[i] < 0x80) {
+			r = s[i];
+			words = word_starts[s[i]] & todo;
+			w = 1;
+		} else {
+			w = decode_rune(line + i, len - i, &r);
+			words = words_starting(r) & todo;
+		}
+		if (words != 0) {
+			judge_words(line, len, i, prev, words, &todo, &alone);
+			/* A word that stands alone wins once no word before
+			 * it in Loki's order is still to be found. */
+			if (alone != 0 && (todo & ((alone & -alone) - 1)) == 0)
+				break;
+		}
+		prev = r;
+		i += w;
+	}
+	for (w = 0; w < N_OF(line_words); w++)
+		if (alone & 1u << w)
+			return line_words[w].level;
 	return "unknown";
 }
 
