@@ -243,6 +243,11 @@ word_at(const char *s, size_t len, size_t i, const char *word, size_t *end)
 	for (; *word != '\0'; word++) {
 		if (i >= len)
 			return 0;
+		if ((unsigned char)s[i] < 0x80) {
+			if (ascii_lower((unsigned char)s[i++]) != *word)
+				return 0;
+			continue;
+		}
 		i += decode_rune(s + i, len - i, &r);
 		if (lowered_ascii(r) != *word)
 			return 0;
@@ -283,9 +288,9 @@ judge_words(const char *s, size_t len, size_t i, uint32_t prev,
 	uint32_t next;
 	size_t w, end;
 
-	for (w = 0; w < N_OF(line_words); w++) {
-		if (!(words & 1u << w) ||
-		    !word_at(s, len, i, line_words[w].word, &end))
+	for (; words != 0; words &= words - 1) {
+		w = (size_t)__builtin_ctz(words);
+		if (!word_at(s, len, i, line_words[w].word, &end))
 			continue;
 		*todo &= ~(1u << w);
 		if (!boundary_before(prev))
@@ -895,6 +900,18 @@ key_folds_to(const char *k, size_t len, const char *name)
 	return i == len;
 }
 
+/* Whether a key's first byte can start one that folds to a name of
+ * lt_level_fields, all of which start with l or s: an ASCII l or s, or
+ * the lead byte of U+017F, which folds to s.  Most keys of a line are
+ * then passed over without comparing them with each name. */
+static int
+may_fold_to_field(const char *key)
+{
+	int c = ascii_lower((unsigned char)key[0]);
+
+	return c == 'l' || c == 's' || (unsigned char)key[0] == 0xc5;
+}
+
 /* Loki's getValueUsingLogfmtParser with lt_level_fields as hints: the
  * value of the key matching the earliest field name, read through the
  * whole line unless it is the first.  Returns the level that value
@@ -910,6 +927,8 @@ logfmt_level(const char *s, size_t len)
 	lf.s = s;
 	lf.len = len;
 	while (lf.pos < lf.len && scan_keyval(&lf)) {
+		if (!may_fold_to_field(lf.key))
+			continue;
 		for (x = 0; x < best; x++)
 			if (key_folds_to(lf.key, lf.key_len, lt_level_fields[x]))
 				break;
@@ -947,6 +966,8 @@ first_field(const struct lt_label *a, size_t n)
 {
 	size_t f, i, flen;
 
+	if (n == 0)
+		return NULL;
 	for (f = 0; f < lt_level_n_fields; f++) {
 		flen = strlen(lt_level_fields[f]);
 		for (i = 0; i < n; i++)
