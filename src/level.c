@@ -256,15 +256,25 @@ word_at(const char *s, size_t len, size_t i, const char *word, size_t *end)
 	return 1;
 }
 
-/* Bit i: line_words[i] starts with the letter a byte lowers to.  The
- * line is searched once for all words, not once per word, and a byte
- * with no bit here, most of them, costs a single look-up. */
+/* Bit i: line_words[i] starts with the letter a byte lowers to (kept in
+ * step with line_words).  The line is searched once for all words, not
+ * once per word, and a byte with no bit here costs a single look-up. */
 #define W(c, bits) [c] = (bits), [(c) - 'a' + 'A'] = (bits)
 static const uint16_t word_starts[128] = {
 	W('t', 1u << 0), W('d', 1u << 1), W('f', 1u << 2), W('c', 1u << 3),
 	W('e', 1u << 4 | 1u << 5), W('w', 1u << 6 | 1u << 7), W('i', 1u << 8),
 };
 #undef W
+/* The second letter of the words a byte may start, one for each first
+ * letter: a word is tried only where it follows, which a line's bytes
+ * seldom give.  These letters lower only from their ASCII capitals
+ * (c | 0x20), not from any character outside ASCII. */
+#define S(c, second) [c] = (second), [(c) - 'a' + 'A'] = (second)
+static const char second_letter[128] = {
+	S('t', 'r'), S('d', 'e'), S('f', 'a'), S('c', 'r'), S('e', 'r'),
+	S('w', 'a'), S('i', 'n'),
+};
+#undef S
 #define ALL_WORDS ((1u << N_OF(line_words)) - 1)
 
 /* The words that may start at a code point: those starting with the
@@ -316,6 +326,9 @@ lt_level_of_words(const char *line, size_t len)
 		if (s[i] < 0x80) {
 			r = s[i];
 			words = word_starts[s[i]] & todo;
+			if (words != 0 && (i + 1 == len ||
+			    (s[i + 1] | 0x20) != second_letter[s[i]]))
+				words = 0;
 			w = 1;
 		} else {
 			w = decode_rune(line + i, len - i, &r);
@@ -966,7 +979,13 @@ first_field(const struct lt_label *a, size_t n)
 {
 	size_t f, i, flen;
 
-	if (n == 0)
+	/* Every field name starts with l or s: most sets of labels hold
+	 * none that does, and need no comparison with the names. */
+	for (i = 0; i < n; i++)
+		if (a[i].name_len > 0 &&
+		    memchr("lLsS", a[i].name[0], 4) != NULL)
+			break;
+	if (i == n)
 		return NULL;
 	for (f = 0; f < lt_level_n_fields; f++) {
 		flen = strlen(lt_level_fields[f]);
