@@ -312,6 +312,66 @@ judge_words(const char *s, size_t len, size_t i, uint32_t prev,
 	}
 }
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+#define SKIP_STEP 16
+
+/* Bit k: s[k] and s[k + 1] may start a level word (they are, with
+ * second_letter's case folding, one of its first two letters), or s[k]
+ * is not ASCII.  Reads s[0] to s[16]. */
+static unsigned
+maybe_words16(const unsigned char *s)
+{
+	const __m128i fold = _mm_set1_epi8(0x20);
+	__m128i raw = _mm_loadu_si128((const __m128i *)s);
+	__m128i a = _mm_or_si128(raw, fold);
+	__m128i b = _mm_or_si128(_mm_loadu_si128((const __m128i *)(s + 1)), fold);
+	__m128i hit, first;
+
+#define EQ(v, c) _mm_cmpeq_epi8((v), _mm_set1_epi8(c))
+	first = _mm_or_si128(_mm_or_si128(EQ(a, 't'), EQ(a, 'c')), EQ(a, 'e'));
+	hit = _mm_and_si128(first, EQ(b, 'r'));
+	hit = _mm_or_si128(hit, _mm_and_si128(EQ(a, 'd'), EQ(b, 'e')));
+	first = _mm_or_si128(EQ(a, 'f'), EQ(a, 'w'));
+	hit = _mm_or_si128(hit, _mm_and_si128(first, EQ(b, 'a')));
+	hit = _mm_or_si128(hit, _mm_and_si128(EQ(a, 'i'), EQ(b, 'n')));
+#undef EQ
+	return (unsigned)(_mm_movemask_epi8(hit) | _mm_movemask_epi8(raw));
+}
+
+/* Moves *i past the ASCII bytes that cannot start a word, 16 at a
+ * time, to the first byte that may or is not ASCII; *prev gets the byte
+ * before it.  Stops SKIP_STEP bytes before the end. */
+static void
+skip_plain(const unsigned char *s, size_t len, size_t *i, uint32_t *prev)
+{
+	unsigned m;
+	size_t k = *i;
+
+	while (len - k > SKIP_STEP) {
+		m = maybe_words16(s + k);
+		if (m != 0) {
+			k += (size_t)__builtin_ctz(m);
+			break;
+		}
+		k += SKIP_STEP;
+	}
+	if (k > *i)
+		*prev = s[k - 1];
+	*i = k;
+}
+#else
+static void
+skip_plain(const unsigned char *s, size_t len, size_t *i, uint32_t *prev)
+{
+	(void)s;
+	(void)len;
+	(void)i;
+	(void)prev;
+}
+#endif
+
 /* Loki tries the words in order, each at its first occurrence only;
  * this walks the line once and stops when the answer cannot change. */
 const char *
@@ -323,6 +383,10 @@ lt_level_of_words(const char *line, size_t len)
 	size_t i = 0, w;
 
 	while (i < len && todo != 0) {
+		/* i is where a code point starts, prev the one before. */
+		skip_plain(s, len, &i, &prev);
+		if (i >= len)
+			break;
 		if (s[i] < 0x80) {
 			r = s[i];
 			words = word_starts[s[i]] & todo;
