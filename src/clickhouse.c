@@ -11,9 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
-
 #include "clickhouse.h"
+#include "curl_dl.h"
 
 #define CONNECT_TIMEOUT_S 10
 #define TIMEOUT_S 300
@@ -62,7 +61,7 @@ struct lt_ch {
 	struct lt_buf tail;      /* the last bytes of a 200 body */
 };
 
-/* curl_global_init() is not reentrant and must run once before any
+/* lt_curl.global_init() is not reentrant and must run once before any
  * handle; a count lets the last lt_ch_close() undo it, which keeps
  * valgrind quiet in tests. */
 static unsigned curl_users;
@@ -170,57 +169,57 @@ setup_handle(struct lt_ch *ch, const struct lt_ch_options *opt)
 						 CONNECT_TIMEOUT_S;
 	total_s = opt->timeout_s > 0 ? opt->timeout_s : TIMEOUT_S;
 	ch->total_timeout_s = total_s;
-	if (curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ch->errbuf) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect_s) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_TIMEOUT, total_s) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") !=
+	if (lt_curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    lt_curl.easy_setopt(c, CURLOPT_ERRORBUFFER, ch->errbuf) != CURLE_OK ||
+	    lt_curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect_s) != CURLE_OK ||
+	    lt_curl.easy_setopt(c, CURLOPT_TIMEOUT, total_s) != CURLE_OK ||
+	    lt_curl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+	    lt_curl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") !=
 		CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_WRITEDATA, ch) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) !=
+	    lt_curl.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
+	    lt_curl.easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT) != CURLE_OK ||
+	    lt_curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+	    lt_curl.easy_setopt(c, CURLOPT_WRITEDATA, ch) != CURLE_OK ||
+	    lt_curl.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) !=
 		CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_HEADERDATA, ch) != CURLE_OK)
+	    lt_curl.easy_setopt(c, CURLOPT_HEADERDATA, ch) != CURLE_OK)
 		goto done;
 
 	/* A password alone means ClickHouse's "default" user, or the URL's;
 	 * libcurl would otherwise send an empty user name. */
 	if (user == NULL && opt->password != NULL) {
 		if (ch->base != NULL &&
-		    curl_url_get(ch->base, CURLUPART_USER, &url_user,
+		    lt_curl.url_get(ch->base, CURLUPART_USER, &url_user,
 				 CURLU_URLDECODE) == CURLUE_OK)
 			user = url_user;
 		else
 			user = "default";
 	}
 	if (user != NULL &&
-	    (curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) !=
+	    (lt_curl.easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) !=
 		 CURLE_OK ||
-	     curl_easy_setopt(c, CURLOPT_USERNAME, user) != CURLE_OK ||
-	     curl_easy_setopt(c, CURLOPT_PASSWORD,
+	     lt_curl.easy_setopt(c, CURLOPT_USERNAME, user) != CURLE_OK ||
+	     lt_curl.easy_setopt(c, CURLOPT_PASSWORD,
 			      opt->password ? opt->password : "") != CURLE_OK))
 		goto done;
 
 	/* Expect: 100-continue costs a round trip (or a 1 s wait) before
 	 * every large body; ClickHouse does not need the warning. */
-	ch->query_headers = curl_slist_append(NULL, "Expect:");
+	ch->query_headers = lt_curl.slist_append(NULL, "Expect:");
 	if (ch->query_headers == NULL)
 		goto done;
-	ch->insert_headers = curl_slist_append(NULL, "Expect:");
+	ch->insert_headers = lt_curl.slist_append(NULL, "Expect:");
 	if (ch->insert_headers == NULL)
 		goto done;
-	if (curl_slist_append(ch->query_headers,
+	if (lt_curl.slist_append(ch->query_headers,
 			      "Content-Type: text/plain; charset=UTF-8") ==
 		NULL ||
-	    curl_slist_append(ch->insert_headers,
+	    lt_curl.slist_append(ch->insert_headers,
 			      "Content-Type: application/octet-stream") == NULL)
 		goto done;
 	rc = 0;
 done:
-	curl_free(url_user);
+	lt_curl.free(url_user);
 	return rc;
 }
 
@@ -236,12 +235,12 @@ remember_secret(struct lt_ch *ch, const struct lt_ch_options *opt)
 		return ch->secret == NULL ? -1 : 0;
 	}
 	if (ch->base == NULL ||
-	    curl_url_get(ch->base, CURLUPART_PASSWORD, &p, CURLU_URLDECODE) !=
+	    lt_curl.url_get(ch->base, CURLUPART_PASSWORD, &p, CURLU_URLDECODE) !=
 		CURLUE_OK)
 		return 0;
 	if (p[0] != '\0' && (ch->secret = xstrdup(p)) == NULL)
 		rc = -1;
-	curl_free(p);
+	lt_curl.free(p);
 	return rc;
 }
 
@@ -250,25 +249,26 @@ lt_ch_open(const struct lt_ch_options *opt)
 {
 	struct lt_ch *ch;
 
-	if (curl_users == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+	if (curl_users == 0 &&
+	    (lt_curl_load() < 0 || lt_curl.global_init(CURL_GLOBAL_DEFAULT) != 0))
 		return NULL;
 	curl_users++;
 	ch = calloc(1, sizeof(*ch));
 	if (ch == NULL)
 		goto fail;
-	ch->curl = curl_easy_init();
+	ch->curl = lt_curl.easy_init();
 	ch->shown_url = url_without_password(opt->url);
-	ch->base = curl_url();
+	ch->base = lt_curl.url();
 	if (ch->curl == NULL || ch->shown_url == NULL || ch->base == NULL)
 		goto fail;
 	/* A bad URL is reported by the first request, where the caller
 	 * expects errors and prints them. */
-	ch->base_rc = curl_url_set(ch->base, CURLUPART_URL, opt->url,
+	ch->base_rc = lt_curl.url_set(ch->base, CURLUPART_URL, opt->url,
 				   CURLU_GUESS_SCHEME);
 	if (ch->base_rc == CURLUE_OUT_OF_MEMORY)
 		goto fail;
 	if (ch->base_rc != CURLUE_OK) {
-		curl_url_cleanup(ch->base);
+		lt_curl.url_cleanup(ch->base);
 		ch->base = NULL;
 	}
 	if (remember_secret(ch, opt) < 0 || setup_handle(ch, opt) < 0)
@@ -277,7 +277,7 @@ lt_ch_open(const struct lt_ch_options *opt)
 fail:
 	lt_ch_close(ch);
 	if (ch == NULL && --curl_users == 0)
-		curl_global_cleanup();
+		lt_curl.global_cleanup();
 	return NULL;
 }
 
@@ -286,10 +286,10 @@ lt_ch_close(struct lt_ch *ch)
 {
 	if (ch == NULL)
 		return;
-	curl_easy_cleanup(ch->curl);
-	curl_url_cleanup(ch->base);
-	curl_slist_free_all(ch->query_headers);
-	curl_slist_free_all(ch->insert_headers);
+	lt_curl.easy_cleanup(ch->curl);
+	lt_curl.url_cleanup(ch->base);
+	lt_curl.slist_free_all(ch->query_headers);
+	lt_curl.slist_free_all(ch->insert_headers);
 	lt_buf_free(&ch->scratch);
 	lt_buf_free(&ch->tail);
 	free(ch->insert_settings);
@@ -297,7 +297,7 @@ lt_ch_close(struct lt_ch *ch)
 	free(ch->secret);
 	free(ch);
 	if (--curl_users == 0)
-		curl_global_cleanup();
+		lt_curl.global_cleanup();
 }
 
 static void
@@ -391,15 +391,15 @@ before_sending(CURLcode rc)
 static void
 transport_error(struct lt_ch *ch, CURLcode rc, struct lt_ch_error *err)
 {
-	const char *why = ch->errbuf[0] ? ch->errbuf : curl_easy_strerror(rc);
+	const char *why = ch->errbuf[0] ? ch->errbuf : lt_curl.easy_strerror(rc);
 	curl_off_t pretransfer = 0;
 
 	/* libcurl's texts name hosts and ports, not credentials, but the
 	 * password must never reach a log, so make sure. */
 	if (ch->secret != NULL && strstr(why, ch->secret) != NULL)
-		why = curl_easy_strerror(rc);
+		why = lt_curl.easy_strerror(rc);
 	if (rc == CURLE_OPERATION_TIMEDOUT &&
-	    curl_easy_getinfo(ch->curl, CURLINFO_PRETRANSFER_TIME_T,
+	    lt_curl.easy_getinfo(ch->curl, CURLINFO_PRETRANSFER_TIME_T,
 			      &pretransfer) != CURLE_OK)
 		pretransfer = 1;
 	err->http_status = 0;
@@ -429,7 +429,7 @@ url_error(struct lt_ch *ch, CURLUcode rc, struct lt_ch_error *err)
 	(void)snprintf(err->message, sizeof(err->message),
 		       "could not reach ClickHouse at %s: %s%s", ch->shown_url,
 		       rc == CURLUE_OUT_OF_MEMORY ? "" : "invalid URL: ",
-		       curl_url_strerror(rc));
+		       lt_curl.url_strerror(rc));
 }
 
 static int
@@ -454,19 +454,19 @@ perform(struct lt_ch *ch, const char *url, struct curl_slist *headers,
 	ch->errbuf[0] = '\0';
 	/* POSTFIELDS with no copy: body must outlive the transfer, which it
 	 * does as perform returns only when the transfer is over. */
-	rc = curl_easy_setopt(ch->curl, CURLOPT_URL, url);
+	rc = lt_curl.easy_setopt(ch->curl, CURLOPT_URL, url);
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(ch->curl, CURLOPT_HTTPHEADER, headers);
+		rc = lt_curl.easy_setopt(ch->curl, CURLOPT_HTTPHEADER, headers);
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(ch->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		rc = lt_curl.easy_setopt(ch->curl, CURLOPT_POSTFIELDSIZE_LARGE,
 				      (curl_off_t)len);
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(ch->curl, CURLOPT_POSTFIELDS,
+		rc = lt_curl.easy_setopt(ch->curl, CURLOPT_POSTFIELDS,
 				      len > 0 ? body : "");
 	if (rc == CURLE_OK)
-		rc = curl_easy_perform(ch->curl);
+		rc = lt_curl.easy_perform(ch->curl);
 	if (rc == CURLE_OK)
-		rc = curl_easy_getinfo(ch->curl, CURLINFO_RESPONSE_CODE,
+		rc = lt_curl.easy_getinfo(ch->curl, CURLINFO_RESPONSE_CODE,
 				       &status);
 	if (rc != CURLE_OK) {
 		transport_error(ch, rc, err);
@@ -508,13 +508,13 @@ lt_ch_query(struct lt_ch *ch, const char *sql, struct lt_buf *out,
 		url_error(ch, ch->base_rc, err);
 		return -1;
 	}
-	urc = curl_url_get(ch->base, CURLUPART_URL, &url, 0);
+	urc = lt_curl.url_get(ch->base, CURLUPART_URL, &url, 0);
 	if (urc != CURLUE_OK) {
 		url_error(ch, urc, err);
 		return -1;
 	}
 	rc = perform(ch, url, ch->query_headers, sql, strlen(sql), out, err);
-	curl_free(url);
+	lt_curl.free(url);
 	return rc;
 }
 
@@ -567,7 +567,7 @@ lt_ch_insert(struct lt_ch *ch, const char *insert_sql, const void *data,
 		url_error(ch, ch->base_rc, err);
 		return -1;
 	}
-	u = curl_url_dup(ch->base);
+	u = lt_curl.url_dup(ch->base);
 	if (u == NULL) {
 		urc = CURLUE_OUT_OF_MEMORY;
 		goto url_fail;
@@ -577,14 +577,14 @@ lt_ch_insert(struct lt_ch *ch, const char *insert_sql, const void *data,
 			urc = CURLUE_OUT_OF_MEMORY;
 			goto url_fail;
 		}
-		urc = curl_url_set(u, CURLUPART_QUERY, (const char *)param.data,
+		urc = lt_curl.url_set(u, CURLUPART_QUERY, (const char *)param.data,
 				   CURLU_APPENDQUERY);
 		if (urc != CURLUE_OK)
 			goto url_fail;
 		lt_buf_reset(&param);
 	}
 	if (ch->insert_settings != NULL) {
-		urc = curl_url_set(u, CURLUPART_QUERY, ch->insert_settings,
+		urc = lt_curl.url_set(u, CURLUPART_QUERY, ch->insert_settings,
 				   CURLU_APPENDQUERY);
 		if (urc != CURLUE_OK)
 			goto url_fail;
@@ -594,7 +594,7 @@ lt_ch_insert(struct lt_ch *ch, const char *insert_sql, const void *data,
 			urc = CURLUE_OUT_OF_MEMORY;
 			goto url_fail;
 		}
-		urc = curl_url_set(u, CURLUPART_QUERY, (const char *)param.data,
+		urc = lt_curl.url_set(u, CURLUPART_QUERY, (const char *)param.data,
 				   CURLU_APPENDQUERY | CURLU_URLENCODE);
 		if (urc != CURLUE_OK)
 			goto url_fail;
@@ -607,10 +607,10 @@ lt_ch_insert(struct lt_ch *ch, const char *insert_sql, const void *data,
 	/* APPENDQUERY adds '&' after a query string the URL already has
 	 * (a user's settings such as ?max_insert_block_size=...); URLENCODE
 	 * encodes the value but not the first '='. */
-	urc = curl_url_set(u, CURLUPART_QUERY, (const char *)param.data,
+	urc = lt_curl.url_set(u, CURLUPART_QUERY, (const char *)param.data,
 			   CURLU_APPENDQUERY | CURLU_URLENCODE);
 	if (urc == CURLUE_OK)
-		urc = curl_url_get(u, CURLUPART_URL, &url, 0);
+		urc = lt_curl.url_get(u, CURLUPART_URL, &url, 0);
 	if (urc != CURLUE_OK)
 		goto url_fail;
 	rc = perform(ch, url, ch->insert_headers, data, len, NULL, err);
@@ -618,8 +618,8 @@ lt_ch_insert(struct lt_ch *ch, const char *insert_sql, const void *data,
 url_fail:
 	url_error(ch, urc, err);
 done:
-	curl_free(url);
-	curl_url_cleanup(u);
+	lt_curl.free(url);
+	lt_curl.url_cleanup(u);
 	lt_buf_free(&param);
 	return rc;
 }
@@ -652,7 +652,7 @@ on_stream_body(char *data, size_t size, size_t nmemb, void *arg)
 
 	/* The headers are all in when the body begins. */
 	if (ch->stream_status == 0 &&
-	    (curl_easy_getinfo(ch->curl, CURLINFO_RESPONSE_CODE,
+	    (lt_curl.easy_getinfo(ch->curl, CURLINFO_RESPONSE_CODE,
 			       &ch->stream_status) != CURLE_OK ||
 	     ch->stream_status == 0))
 		ch->stream_status = -1;
@@ -680,7 +680,7 @@ add_setting(CURLU *u, const char *name, unsigned long long value)
 	char param[96];
 
 	(void)snprintf(param, sizeof(param), "%s=%llu", name, value);
-	return curl_url_set(u, CURLUPART_QUERY, param, CURLU_APPENDQUERY);
+	return lt_curl.url_set(u, CURLUPART_QUERY, param, CURLU_APPENDQUERY);
 }
 
 static CURLUcode
@@ -689,7 +689,7 @@ stream_url(struct lt_ch *ch, const struct lt_ch_query_settings *s, char **url)
 	CURLU *u;
 	CURLUcode urc = CURLUE_OK;
 
-	u = curl_url_dup(ch->base);
+	u = lt_curl.url_dup(ch->base);
 	if (u == NULL)
 		return CURLUE_OUT_OF_MEMORY;
 	if (s != NULL) {
@@ -714,13 +714,13 @@ stream_url(struct lt_ch *ch, const struct lt_ch_query_settings *s, char **url)
 			urc = add_setting(u, "max_bytes_before_external_sort",
 					  s->max_bytes_before_external_sort);
 		if (urc == CURLUE_OK && s->distributed_local)
-			urc = curl_url_set(u, CURLUPART_QUERY,
+			urc = lt_curl.url_set(u, CURLUPART_QUERY,
 					   "distributed_product_mode=local",
 					   CURLU_APPENDQUERY);
 	}
 	if (urc == CURLUE_OK)
-		urc = curl_url_get(u, CURLUPART_URL, url, 0);
-	curl_url_cleanup(u);
+		urc = lt_curl.url_get(u, CURLUPART_URL, url, 0);
+	lt_curl.url_cleanup(u);
 	return urc;
 }
 
@@ -752,9 +752,9 @@ stream_end(struct lt_ch *ch)
 	ch->sink = NULL;
 	ch->stream_fn = NULL;
 	ch->stream_ctx = NULL;
-	rc = curl_easy_setopt(ch->curl, CURLOPT_WRITEFUNCTION, on_body);
+	rc = lt_curl.easy_setopt(ch->curl, CURLOPT_WRITEFUNCTION, on_body);
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(ch->curl, CURLOPT_TIMEOUT,
+		rc = lt_curl.easy_setopt(ch->curl, CURLOPT_TIMEOUT,
 				      ch->total_timeout_s);
 	return rc;
 }
@@ -783,26 +783,26 @@ lt_ch_query_stream(struct lt_ch *ch, const char *sql,
 		return -1;
 	}
 	stream_begin(ch, fn, ctx);
-	rc = curl_easy_setopt(ch->curl, CURLOPT_WRITEFUNCTION, on_stream_body);
+	rc = lt_curl.easy_setopt(ch->curl, CURLOPT_WRITEFUNCTION, on_stream_body);
 	if (rc == CURLE_OK && s != NULL && s->timeout_ms > 0)
-		rc = curl_easy_setopt(ch->curl, CURLOPT_TIMEOUT_MS,
+		rc = lt_curl.easy_setopt(ch->curl, CURLOPT_TIMEOUT_MS,
 				      s->timeout_ms);
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(ch->curl, CURLOPT_URL, url);
+		rc = lt_curl.easy_setopt(ch->curl, CURLOPT_URL, url);
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(ch->curl, CURLOPT_HTTPHEADER,
+		rc = lt_curl.easy_setopt(ch->curl, CURLOPT_HTTPHEADER,
 				      ch->query_headers);
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(ch->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		rc = lt_curl.easy_setopt(ch->curl, CURLOPT_POSTFIELDSIZE_LARGE,
 				      (curl_off_t)strlen(sql));
 	if (rc == CURLE_OK)
-		rc = curl_easy_setopt(ch->curl, CURLOPT_POSTFIELDS, sql);
+		rc = lt_curl.easy_setopt(ch->curl, CURLOPT_POSTFIELDS, sql);
 	if (rc == CURLE_OK)
-		rc = curl_easy_perform(ch->curl);
+		rc = lt_curl.easy_perform(ch->curl);
 	if (rc == CURLE_WRITE_ERROR && ch->stream_stopped)
 		rc = CURLE_OK;
 	if (rc == CURLE_OK)
-		rc = curl_easy_getinfo(ch->curl, CURLINFO_RESPONSE_CODE,
+		rc = lt_curl.easy_getinfo(ch->curl, CURLINFO_RESPONSE_CODE,
 				       &status);
 	if (ch->stream_failed)
 		result = -2;
@@ -818,7 +818,7 @@ lt_ch_query_stream(struct lt_ch *ch, const char *sql,
 					    err))
 		result = 0;
 	restore = stream_end(ch);
-	curl_free(url);
+	lt_curl.free(url);
 	if (restore != CURLE_OK && result == 0) {
 		transport_error(ch, restore, err);
 		result = -1;

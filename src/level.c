@@ -243,6 +243,11 @@ word_at(const char *s, size_t len, size_t i, const char *word, size_t *end)
 	for (; *word != '\0'; word++) {
 		if (i >= len)
 			return 0;
+		if ((unsigned char)s[i] < 0x80) {
+			if (ascii_lower((unsigned char)s[i++]) != *word)
+				return 0;
+			continue;
+		}
 		i += decode_rune(s + i, len - i, &r);
 		if (lowered_ascii(r) != *word)
 			return 0;
@@ -251,36 +256,161 @@ word_at(const char *s, size_t len, size_t i, const char *word, size_t *end)
 	return 1;
 }
 
-/* Go's strings.Index of word in the lowered line, then isWordBoundary
- * on both sides of that first occurrence only. */
-static int
-word_stands_alone(const char *s, size_t len, const char *word)
-{
-	uint32_t prev = ' ', next;
-	size_t i = 0, end;
+/* Bit i: line_words[i] starts with the letter a byte lowers to (kept in
+ * step with line_words).  The line is searched once for all words, not
+ * once per word, and a byte with no bit here costs a single look-up. */
+#define W(c, bits) [c] = (bits), [(c) - 'a' + 'A'] = (bits)
+static const uint16_t word_starts[128] = {
+	W('t', 1u << 0), W('d', 1u << 1), W('f', 1u << 2), W('c', 1u << 3),
+	W('e', 1u << 4 | 1u << 5), W('w', 1u << 6 | 1u << 7), W('i', 1u << 8),
+};
+#undef W
+/* The second letter of the words a byte may start, one for each first
+ * letter: a word is tried only where it follows, which a line's bytes
+ * seldom give.  These letters lower only from their ASCII capitals
+ * (c | 0x20), not from any character outside ASCII. */
+#define S(c, second) [c] = (second), [(c) - 'a' + 'A'] = (second)
+static const char second_letter[128] = {
+	S('t', 'r'), S('d', 'e'), S('f', 'a'), S('c', 'r'), S('e', 'r'),
+	S('w', 'a'), S('i', 'n'),
+};
+#undef S
+#define ALL_WORDS ((1u << N_OF(line_words)) - 1)
 
-	while (i < len) {
-		if (word_at(s, len, i, word, &end)) {
-			if (!boundary_before(prev))
-				return 0;
-			if (end == len)
-				return 1;
-			(void)decode_rune(s + end, len - end, &next);
-			return boundary_after(next);
-		}
-		i += decode_rune(s + i, len - i, &prev);
-	}
-	return 0;
+/* The words that may start at a code point: those starting with the
+ * ASCII letter it lowers to (U+0130 lowers to i). */
+static unsigned
+words_starting(uint32_t r)
+{
+	if (r < 0x80)
+		return word_starts[r];
+	return r == 0x130 ? word_starts['i'] : 0;
 }
 
+/* The first occurrence of each of the words in the line (Go's
+ * strings.Index) starts at s[i], after the code point prev: whether it
+ * stands alone (isWordBoundary on both sides) goes into *alone, and the
+ * word is not looked for again. */
+static void
+judge_words(const char *s, size_t len, size_t i, uint32_t prev,
+	    unsigned words, unsigned *todo, unsigned *alone)
+{
+	uint32_t next;
+	size_t w, end;
+
+	for (; words != 0; words &= words - 1) {
+		w = (size_t)__builtin_ctz(words);
+		if (!word_at(s, len, i, line_words[w].word, &end))
+			continue;
+		*todo &= ~(1u << w);
+		if (!boundary_before(prev))
+			continue;
+		if (end < len)
+			(void)decode_rune(s + end, len - end, &next);
+		if (end == len || boundary_after(next))
+			*alone |= 1u << w;
+	}
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+#define SKIP_STEP 16
+
+/* Bit k: s[k] and s[k + 1] may start a level word (they are, with
+ * second_letter's case folding, one of its first two letters), or s[k]
+ * is not ASCII.  Reads s[0] to s[16]. */
+static unsigned
+maybe_words16(const unsigned char *s)
+{
+	const __m128i fold = _mm_set1_epi8(0x20);
+	__m128i raw = _mm_loadu_si128((const __m128i *)s);
+	__m128i a = _mm_or_si128(raw, fold);
+	__m128i b = _mm_or_si128(_mm_loadu_si128((const __m128i *)(s + 1)), fold);
+	__m128i hit, first;
+
+#define EQ(v, c) _mm_cmpeq_epi8((v), _mm_set1_epi8(c))
+	first = _mm_or_si128(_mm_or_si128(EQ(a, 't'), EQ(a, 'c')), EQ(a, 'e'));
+	hit = _mm_and_si128(first, EQ(b, 'r'));
+	hit = _mm_or_si128(hit, _mm_and_si128(EQ(a, 'd'), EQ(b, 'e')));
+	first = _mm_or_si128(EQ(a, 'f'), EQ(a, 'w'));
+	hit = _mm_or_si128(hit, _mm_and_si128(first, EQ(b, 'a')));
+	hit = _mm_or_si128(hit, _mm_and_si128(EQ(a, 'i'), EQ(b, 'n')));
+#undef EQ
+	return (unsigned)(_mm_movemask_epi8(hit) | _mm_movemask_epi8(raw));
+}
+
+/* Moves *i past the ASCII bytes that cannot start a word, 16 at a
+ * time, to the first byte that may or is not ASCII; *prev gets the byte
+ * before it.  Stops SKIP_STEP bytes before the end. */
+static void
+skip_plain(const unsigned char *s, size_t len, size_t *i, uint32_t *prev)
+{
+	unsigned m;
+	size_t k = *i;
+
+	while (len - k > SKIP_STEP) {
+		m = maybe_words16(s + k);
+		if (m != 0) {
+			k += (size_t)__builtin_ctz(m);
+			break;
+		}
+		k += SKIP_STEP;
+	}
+	if (k > *i)
+		*prev = s[k - 1];
+	*i = k;
+}
+#else
+static void
+skip_plain(const unsigned char *s, size_t len, size_t *i, uint32_t *prev)
+{
+	(void)s;
+	(void)len;
+	(void)i;
+	(void)prev;
+}
+#endif
+
+/* Loki tries the words in order, each at its first occurrence only;
+ * this walks the line once and stops when the answer cannot change. */
 const char *
 lt_level_of_words(const char *line, size_t len)
 {
-	size_t i;
+	const unsigned char *s = (const unsigned char *)line;
+	unsigned todo = ALL_WORDS, alone = 0, words;
+	uint32_t prev = ' ', r;
+	size_t i = 0, w;
 
-	for (i = 0; i < N_OF(line_words); i++)
-		if (word_stands_alone(line, len, line_words[i].word))
-			return line_words[i].level;
+	while (i < len && todo != 0) {
+		/* i is where a code point starts, prev the one before. */
+		skip_plain(s, len, &i, &prev);
+		if (i >= len)
+			break;
+		if (s[i] < 0x80) {
+			r = s[i];
+			words = word_starts[s[i]] & todo;
+			if (words != 0 && (i + 1 == len ||
+			    (s[i + 1] | 0x20) != second_letter[s[i]]))
+				words = 0;
+			w = 1;
+		} else {
+			w = decode_rune(line + i, len - i, &r);
+			words = words_starting(r) & todo;
+		}
+		if (words != 0) {
+			judge_words(line, len, i, prev, words, &todo, &alone);
+			/* A word that stands alone wins once no word before
+			 * it in Loki's order is still to be found. */
+			if (alone != 0 && (todo & ((alone & -alone) - 1)) == 0)
+				break;
+		}
+		prev = r;
+		i += w;
+	}
+	for (w = 0; w < N_OF(line_words); w++)
+		if (alone & 1u << w)
+			return line_words[w].level;
 	return "unknown";
 }
 
@@ -847,6 +977,18 @@ key_folds_to(const char *k, size_t len, const char *name)
 	return i == len;
 }
 
+/* Whether a key's first byte can start one that folds to a name of
+ * lt_level_fields, all of which start with l or s: an ASCII l or s, or
+ * the lead byte of U+017F, which folds to s.  Most keys of a line are
+ * then passed over without comparing them with each name. */
+static int
+may_fold_to_field(const char *key)
+{
+	int c = ascii_lower((unsigned char)key[0]);
+
+	return c == 'l' || c == 's' || (unsigned char)key[0] == 0xc5;
+}
+
 /* Loki's getValueUsingLogfmtParser with lt_level_fields as hints: the
  * value of the key matching the earliest field name, read through the
  * whole line unless it is the first.  Returns the level that value
@@ -862,6 +1004,8 @@ logfmt_level(const char *s, size_t len)
 	lf.s = s;
 	lf.len = len;
 	while (lf.pos < lf.len && scan_keyval(&lf)) {
+		if (!may_fold_to_field(lf.key))
+			continue;
 		for (x = 0; x < best; x++)
 			if (key_folds_to(lf.key, lf.key_len, lt_level_fields[x]))
 				break;
@@ -899,6 +1043,14 @@ first_field(const struct lt_label *a, size_t n)
 {
 	size_t f, i, flen;
 
+	/* Every field name starts with l or s: most sets of labels hold
+	 * none that does, and need no comparison with the names. */
+	for (i = 0; i < n; i++)
+		if (a[i].name_len > 0 &&
+		    memchr("lLsS", a[i].name[0], 4) != NULL)
+			break;
+	if (i == n)
+		return NULL;
 	for (f = 0; f < lt_level_n_fields; f++) {
 		flen = strlen(lt_level_fields[f]);
 		for (i = 0; i < n; i++)

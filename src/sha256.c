@@ -89,6 +89,102 @@ compress(uint32_t h[8], const unsigned char *p)
 }
 
 void
+lt_sha256_blocks_portable(uint32_t h[8], const unsigned char *p, size_t n)
+{
+	for (; n > 0; n--, p += LT_SHA256_BLOCK)
+		compress(h, p);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+
+/* The SHA extensions (SHA-NI) of x86: about ten times the portable C's
+ * speed, which matters for the digest of every push (dedup.c).  The
+ * state is held as ABEF and CDGH, the layout sha256rnds2 works on; each
+ * step does four rounds, two per sha256rnds2, and computes the next
+ * four words of the schedule (6.2.2 step 1) with sha256msg1/msg2. */
+__attribute__((target("sha,sse4.1"))) static void
+blocks_shani(uint32_t h[8], const unsigned char *p, size_t n)
+{
+	const __m128i swap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL,
+					    0x0405060700010203LL);
+	__m128i abef, cdgh, abef_in, cdgh_in, t, msg, w[4];
+	int i;
+
+	t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xb1);
+	cdgh = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]), 0x1b);
+	abef = _mm_alignr_epi8(t, cdgh, 8);
+	cdgh = _mm_blend_epi16(cdgh, t, 0xf0);
+	for (; n > 0; n--, p += LT_SHA256_BLOCK) {
+		abef_in = abef;
+		cdgh_in = cdgh;
+		/* Unrolled, w[] stays in registers: about a third faster. */
+#pragma GCC unroll 16
+		for (i = 0; i < 16; i++) {
+			if (i < 4) {
+				w[i] = _mm_shuffle_epi8(
+				    _mm_loadu_si128((const __m128i *)(p + 16 * i)), swap);
+			} else {
+				t = _mm_sha256msg1_epu32(w[i & 3], w[(i + 1) & 3]);
+				t = _mm_add_epi32(t, _mm_alignr_epi8(w[(i + 3) & 3],
+								  w[(i + 2) & 3], 4));
+				w[i & 3] = _mm_sha256msg2_epu32(t, w[(i + 3) & 3]);
+			}
+			msg = _mm_add_epi32(w[i & 3],
+					    _mm_loadu_si128((const __m128i *)&K[4 * i]));
+			cdgh = _mm_sha256rnds2_epu32(cdgh, abef, msg);
+			abef = _mm_sha256rnds2_epu32(abef, cdgh,
+						     _mm_shuffle_epi32(msg, 0x0e));
+		}
+		abef = _mm_add_epi32(abef, abef_in);
+		cdgh = _mm_add_epi32(cdgh, cdgh_in);
+	}
+	t = _mm_shuffle_epi32(abef, 0x1b);
+	cdgh = _mm_shuffle_epi32(cdgh, 0xb1);
+	_mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(t, cdgh, 0xf0));
+	_mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(cdgh, t, 8));
+}
+
+int
+lt_sha256_hardware(void)
+{
+	static int have = -1;
+	unsigned a, b, c, d;
+
+	/* cpuid rather than __builtin_cpu_supports, which not every
+	 * clang knows "sha" for: leaf 7 EBX bit 29 is SHA, leaf 1 ECX bit
+	 * 19 SSE4.1. */
+	if (have < 0) {
+		have = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b >> 29 & 1) &&
+		       __get_cpuid(1, &a, &b, &c, &d) && (c >> 19 & 1);
+	}
+	return have;
+}
+
+void
+lt_sha256_blocks(uint32_t h[8], const unsigned char *p, size_t n)
+{
+	if (lt_sha256_hardware())
+		blocks_shani(h, p, n);
+	else
+		lt_sha256_blocks_portable(h, p, n);
+}
+#else
+int
+lt_sha256_hardware(void)
+{
+	return 0;
+}
+
+void
+lt_sha256_blocks(uint32_t h[8], const unsigned char *p, size_t n)
+{
+	lt_sha256_blocks_portable(h, p, n);
+}
+#endif
+
+void
 lt_sha256_init(struct lt_sha256 *c)
 {
 	/* 5.3.3: the fractional parts of the square roots of the first 8
@@ -120,11 +216,15 @@ lt_sha256_update(struct lt_sha256 *c, const void *data, size_t len)
 		len -= n;
 		if (c->fill < LT_SHA256_BLOCK)
 			return;
-		compress(c->h, c->block);
+		lt_sha256_blocks(c->h, c->block, 1);
 		c->fill = 0;
 	}
-	for (; len >= LT_SHA256_BLOCK; p += LT_SHA256_BLOCK, len -= LT_SHA256_BLOCK)
-		compress(c->h, p);
+	n = len / LT_SHA256_BLOCK;
+	if (n > 0) {
+		lt_sha256_blocks(c->h, p, n);
+		p += n * LT_SHA256_BLOCK;
+		len -= n * LT_SHA256_BLOCK;
+	}
 	if (len > 0) {
 		memcpy(c->block, p, len);
 		c->fill = len;
@@ -142,13 +242,13 @@ lt_sha256_final(struct lt_sha256 *c, unsigned char digest[LT_SHA256_LEN])
 	c->block[c->fill++] = 0x80;
 	if (c->fill > LT_SHA256_BLOCK - 8) {
 		memset(c->block + c->fill, 0, LT_SHA256_BLOCK - c->fill);
-		compress(c->h, c->block);
+		lt_sha256_blocks(c->h, c->block, 1);
 		c->fill = 0;
 	}
 	memset(c->block + c->fill, 0, LT_SHA256_BLOCK - 8 - c->fill);
 	store_be32(c->block + 56, (uint32_t)(bits >> 32));
 	store_be32(c->block + 60, (uint32_t)bits);
-	compress(c->h, c->block);
+	lt_sha256_blocks(c->h, c->block, 1);
 	for (i = 0; i < 8; i++)
 		store_be32(digest + 4 * i, c->h[i]);
 	explicit_bzero(c, sizeof(*c));

@@ -1,5 +1,5 @@
 /* SHA-256 (FIPS 180-4), for the digests of access tokens in the
- * credentials file (see auth.h).  A streaming interface for data that
+ * credentials file (see auth.h) and of pushes (dedup.h).  A streaming interface for data that
  * comes in pieces and a one-shot helper. */
 #ifndef LOGTHRA_SHA256_H
 #define LOGTHRA_SHA256_H
@@ -26,5 +26,13 @@ void lt_sha256_final(struct lt_sha256 *c, unsigned char digest[LT_SHA256_LEN]);
 /* The digest of one buffer. */
 void lt_sha256(const void *data, size_t len,
 	       unsigned char digest[LT_SHA256_LEN]);
+
+/* The compression of n whole blocks into h (FIPS 180-4 6.2.2): with the
+ * CPU's SHA instructions when it has them (lt_sha256_hardware), else in
+ * portable C, which the tests compare it with. */
+void lt_sha256_blocks(uint32_t h[8], const unsigned char *p, size_t n);
+void lt_sha256_blocks_portable(uint32_t h[8], const unsigned char *p,
+			       size_t n);
+int lt_sha256_hardware(void);
 
 #endif

@@ -268,6 +268,32 @@ START_TEST(test_sha256_vs_sha256sum)
 }
 END_TEST
 
+/* The compression lt_sha256 uses (SHA-NI on a CPU that has it) and the
+ * portable C, from random hash values over random runs of blocks. */
+START_TEST(test_sha256_blocks)
+{
+	static unsigned char data[64 * LT_SHA256_BLOCK];
+	uint32_t a[8], b[8];
+	size_t n, i;
+	int round;
+
+	(void)printf("sha256: %s\n", lt_sha256_hardware() ?
+		     "SHA instructions and portable C compared" :
+		     "portable C only");
+	for (round = 0; round < 500; round++) {
+		for (i = 0; i < 8; i++)
+			a[i] = b[i] = (uint32_t)rng();
+		n = (size_t)(rng() % 64) + 1;
+		for (i = 0; i < n * LT_SHA256_BLOCK; i++)
+			data[i] = (unsigned char)rng();
+		lt_sha256_blocks(a, data, n);
+		lt_sha256_blocks_portable(b, data, n);
+		ck_assert_msg(memcmp(a, b, sizeof(a)) == 0, "round %d: %zu blocks",
+			      round, n);
+	}
+}
+END_TEST
+
 /* Loading */
 
 START_TEST(test_load_ok)
@@ -919,6 +945,7 @@ auth_suite(void)
 	tcase_set_timeout(sha, 120); /* valgrind */
 	tcase_add_test(sha, test_sha256_nist);
 	tcase_add_test(sha, test_sha256_vs_sha256sum);
+	tcase_add_test(sha, test_sha256_blocks);
 	suite_add_tcase(s, sha);
 
 	tcase_add_checked_fixture(load, setup, teardown);

@@ -377,6 +377,76 @@ START_TEST(test_sources_by_hand)
 }
 END_TEST
 
+/* Loki's search, word after word, for ASCII lines: Go's strings.Index
+ * of each word in the lowered line, then isWordBoundary around that
+ * first occurrence.  lt_level_of_words walks the line once for all the
+ * words; both must agree. */
+static const char *const words_in_order[][2] = {
+	{"trace", "trace"}, {"debug", "debug"}, {"fatal", "fatal"},
+	{"critical", "critical"}, {"error", "error"}, {"err", "error"},
+	{"warning", "warn"}, {"warn", "warn"}, {"info", "info"},
+};
+
+static int
+ascii_boundary(int c)
+{
+	return !(isalnum(c) || c == '_');
+}
+
+static const char *
+words_one_by_one(const char *line)
+{
+	char lower[128];
+	const char *at;
+	size_t i, n;
+
+	for (i = 0; line[i] != '\0' && i + 1 < sizeof(lower); i++)
+		lower[i] = (char)tolower((unsigned char)line[i]);
+	lower[i] = '\0';
+	for (i = 0; i < sizeof(words_in_order) / sizeof(words_in_order[0]); i++) {
+		at = strstr(lower, words_in_order[i][0]);
+		if (at == NULL)
+			continue;
+		n = strlen(words_in_order[i][0]);
+		if ((at == lower || ascii_boundary((unsigned char)at[-1])) &&
+		    ascii_boundary((unsigned char)at[n]))
+			return words_in_order[i][1];
+	}
+	return "unknown";
+}
+
+/* Lines made of pieces of level words, whole words in both cases,
+ * and what stands around them. */
+START_TEST(test_words_one_pass)
+{
+	static const char *const pieces[] = {
+		"trace", "debug", "fatal", "critical", "error", "err",
+		"warning", "warn", "info", "TRACE", "Err", "WARN", "iNfO",
+		"er", "ro", "in", "fo", "wa", "rn", "de", "bug", "t", "_",
+		" ", "-", "1", "x", "=",
+	};
+	const size_t n_pieces = sizeof(pieces) / sizeof(pieces[0]);
+	char line[128];
+	size_t len, k;
+	int i, parts, p;
+
+	srandom(20);
+	for (i = 0; i < 200000; i++) {
+		len = 0;
+		parts = (int)(random() % 10);
+		for (p = 0; p < parts; p++) {
+			k = (size_t)random() % n_pieces;
+			if (len + strlen(pieces[k]) >= sizeof(line))
+				break;
+			memcpy(line + len, pieces[k], strlen(pieces[k]));
+			len += strlen(pieces[k]);
+		}
+		line[len] = '\0';
+		check_words(line, words_one_by_one(line));
+	}
+}
+END_TEST
+
 static Suite *
 level_suite(void)
 {
@@ -397,6 +467,7 @@ level_suite(void)
 	tcase_add_loop_test(th, test_by_hand, 0,
 			    (int)(sizeof(by_hand) / sizeof(by_hand[0])));
 	tcase_add_test(th, test_sources_by_hand);
+	tcase_add_test(th, test_words_one_pass);
 	suite_add_tcase(s, th);
 	return s;
 }
