@@ -708,7 +708,7 @@ START_TEST(test_follow_delay_setting)
 	char err[256];
 
 	lt_options_defaults(&o);
-	ck_assert_int_eq(o.follow_delay_ms, 200);
+	ck_assert_int_eq(o.follow_delay_ms, 500);
 	ck_assert_int_eq(lt_options_set(&o, "follow_delay", "1s", err, sizeof(err)), 0);
 	ck_assert_int_eq(o.follow_delay_ms, 1000);
 	ck_assert_int_eq(lt_options_set(&o, "follow_delay", "0", err, sizeof(err)), 0);
