@@ -982,10 +982,13 @@ key_folds_to(const char *k, size_t len, const char *name)
  * the lead byte of U+017F, which folds to s.  Most keys of a line are
  * then passed over without comparing them with each name. */
 static int
-may_fold_to_field(const char *key)
+may_fold_to_field(const char *key, size_t len)
 {
-	int c = ascii_lower((unsigned char)key[0]);
+	int c;
 
+	if (len == 0)
+		return 0;
+	c = ascii_lower((unsigned char)key[0]);
 	return c == 'l' || c == 's' || (unsigned char)key[0] == 0xc5;
 }
 
@@ -1004,7 +1007,7 @@ logfmt_level(const char *s, size_t len)
 	lf.s = s;
 	lf.len = len;
 	while (lf.pos < lf.len && scan_keyval(&lf)) {
-		if (!may_fold_to_field(lf.key))
+		if (!may_fold_to_field(lf.key, lf.key_len))
 			continue;
 		for (x = 0; x < best; x++)
 			if (key_folds_to(lf.key, lf.key_len, lt_level_fields[x]))
