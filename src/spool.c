@@ -749,9 +749,9 @@ date_of(int32_t day)
 
 /* Packs the pairs that keep() keeps (all when it is NULL) into
  * v[0..n), ordered by day; no pair can be added after. */
-static void
-stream_days_close(struct lt_stream_days *set,
-		  int (*keep)(const struct lt_stream_day *, void *), void *arg)
+void
+lt_stream_days_keep_if(struct lt_stream_days *set,
+		       int (*keep)(const struct lt_stream_day *, void *), void *arg)
 {
 	size_t i, j;
 
@@ -766,13 +766,6 @@ stream_days_close(struct lt_stream_days *set,
 	set->sorted = 1;
 }
 
-void
-lt_stream_days_keep_if(struct lt_stream_days *set,
-		       int (*keep)(const struct lt_stream_day *, void *), void *arg)
-{
-	stream_days_close(set, keep, arg);
-}
-
 long long
 lt_stream_days_rowbinary(struct lt_stream_days *set, int32_t *from_day,
 			 size_t max_days, struct lt_buf *out)
@@ -781,7 +774,7 @@ lt_stream_days_rowbinary(struct lt_stream_days *set, int32_t *from_day,
 	long long rows = 0;
 	unsigned char date[2];
 
-	stream_days_close(set, NULL, NULL);
+	lt_stream_days_keep_if(set, NULL, NULL);
 	for (i = 0; i < set->n && set->v[i].day <= *from_day; i++)
 		;
 	for (; i < set->n; i++) {

@@ -210,8 +210,9 @@ int lt_spool_stream_days(const unsigned char *data, size_t len,
 long long lt_stream_days_rowbinary(struct lt_stream_days *set,
 				   int32_t *from_day, size_t max_days,
 				   struct lt_buf *out);
-/* Leaves in the set only the pairs keep() returns non-zero for, called
- * once each; no pair can be added after, until lt_stream_days_reset(). */
+/* Leaves in the set only the pairs keep() returns non-zero for (all
+ * when keep is NULL), called once each; no pair can be added after,
+ * until lt_stream_days_reset(). */
 void lt_stream_days_keep_if(struct lt_stream_days *set,
 			    int (*keep)(const struct lt_stream_day *, void *),
 			    void *arg);
