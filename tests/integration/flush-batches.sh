@@ -13,14 +13,9 @@ need_built
 start_clickhouse
 export LOGTHRA_CLICKHOUSE_URL=$CH_URL LOGTHRA_INGESTION_RATE=0
 
-# push NAME N: stores a push of N entries "NAME-I" of about 130 bytes.
+# store NAME N: stores a push of N entries "NAME-I" of about 130 bytes.
 store() {
-	awk -v name="$1" -v n="$2" 'BEGIN {
-		printf "{\"streams\":[{\"stream\":{\"app\":\"%s\"},\"values\":[", name
-		for (i = 0; i < n; i++)
-			printf "%s[\"1709251200%09d\",\"%s-%d %0110d\"]", (i ? "," : ""), i, name, i, i
-		printf "]}]}\n"
-	}' >"$T/push.json"
+	padded_push "$T/push.json" "$1" "$2"
 	"$RECV" -T acme -D "$T/spool" "$T/push.json" || die "logthra-recv of $1 failed"
 }
 

@@ -20,25 +20,14 @@ start_clickhouse
 export LOGTHRA_CLICKHOUSE_URL=$CH_URL LOGTHRA_INGESTION_RATE=0
 export LOGTHRA_RETRY_MIN_DELAY=0 LOGTHRA_RETRY_MAX_DELAY=0
 
-# make_big FILE NAME N: a push of N entries "NAME-I", each line padded to
-# about 130 bytes.
-make_big() {
-	awk -v name="$2" -v n="$3" 'BEGIN {
-		printf "{\"streams\":[{\"stream\":{\"app\":\"%s\"},\"values\":[", name
-		for (i = 0; i < n; i++)
-			printf "%s[\"1709251200%09d\",\"%s-%d %0110d\"]", (i ? "," : ""), i, name, i, i
-		printf "]}]}\n"
-	}' >"$1"
-}
-
 # spool_for NAME: a spool with a 12 MB file and two small ones.
 spool_for() {
 	local dir=$T/$1 i
 	mkdir -p "$dir"
-	make_big "$T/big.json" "$1-big" 90000
+	padded_push "$T/big.json" "$1-big" 90000
 	"$RECV" -T acme -D "$dir" "$T/big.json" || die "logthra-recv of the big push failed"
 	for i in 1 2; do
-		make_big "$T/small.json" "$1-small$i" 10
+		padded_push "$T/small.json" "$1-small$i" 10
 		"$RECV" -T acme -D "$dir" "$T/small.json" || die "logthra-recv of a small push failed"
 	done
 }

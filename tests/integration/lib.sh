@@ -852,6 +852,17 @@ spool_files() {
 	find "$1/tenants" -type f | wc -l | tr -d ' '
 }
 
+# padded_push FILE NAME N: a Loki JSON push of N entries "NAME-I" in the
+# stream {app="NAME"}, each line padded to about 130 bytes.
+padded_push() {
+	awk -v name="$2" -v n="$3" 'BEGIN {
+		printf "{\"streams\":[{\"stream\":{\"app\":\"%s\"},\"values\":[", name
+		for (i = 0; i < n; i++)
+			printf "%s[\"1709251200%09d\",\"%s-%d %0110d\"]", (i ? "," : ""), i, name, i, i
+		printf "]}]}\n"
+	}' >"$1"
+}
+
 # fnv1a64 STRING...: the stream_id of a stream whose sorted labels are the
 # arguments ("name=value"): FNV-1a 64 over each followed by a NUL byte.
 fnv1a64() {
