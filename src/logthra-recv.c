@@ -5,6 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#ifdef HAVE_MALLOC_H
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +236,23 @@ out:
 	return keep;
 }
 
+/* A kept-alive connection carries push after push of much the same
+ * size.  With malloc's defaults the buffers of each (a MB or more for
+ * a 1 MB push) went back to the system when it was answered and the
+ * next push faulted fresh pages in again, page by page.  Keep up to
+ * 16 MiB freed at the top of the heap for the next push; blocks of
+ * 8 MiB or more (pushes near max_body_size) still come from mmap and
+ * go back at once, so an idle connection holds no more than that. */
+static void
+keep_memory_between_pushes(void)
+{
+#if defined(HAVE_MALLOPT) && defined(M_TRIM_THRESHOLD) && defined(M_MMAP_THRESHOLD)
+	if (mallopt(M_MMAP_THRESHOLD, 8 << 20) != 1 ||
+	    mallopt(M_TRIM_THRESHOLD, 16 << 20) != 1)
+		lt_debug("mallopt refused; malloc keeps its defaults");
+#endif
+}
+
 static int
 run_inetd(struct lt_options *o)
 {
@@ -242,6 +262,7 @@ run_inetd(struct lt_options *o)
 	/* A client that goes away must not kill us in the middle of a
 	 * write; write() then fails with EPIPE and the loop ends. */
 	(void)signal(SIGPIPE, SIG_IGN);
+	keep_memory_between_pushes();
 	c = malloc(sizeof(*c));
 	if (c == NULL) {
 		lt_error("out of memory");
