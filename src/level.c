@@ -317,45 +317,66 @@ judge_words(const char *s, size_t len, size_t i, uint32_t prev,
 
 #define SKIP_STEP 16
 
-/* Bit k: s[k] and s[k + 1] may start a level word (they are, with
- * second_letter's case folding, one of its first two letters), or s[k]
- * is not ASCII.  Reads s[0] to s[16]. */
+/* Bit k: s[k] to s[k + 2] may start a level word (they are, with
+ * ASCII case folding, one of its first three letters), or s[k] is not
+ * ASCII.  A word's first two letters lower only from their ASCII
+ * capitals (second_letter); its third may also come from a character
+ * outside ASCII (U+0130 lowers to the i of "critical"), so a byte that
+ * is not ASCII passes there.  Three letters, not two: "er" of "user"
+ * and "orders" and "in" of "Windows" and "Linux" are everywhere, "err"
+ * and "inf" are not.  Reads s[0] to s[17]. */
 static unsigned
 maybe_words16(const unsigned char *s)
 {
 	const __m128i fold = _mm_set1_epi8(0x20);
 	__m128i raw = _mm_loadu_si128((const __m128i *)s);
+	__m128i raw3 = _mm_loadu_si128((const __m128i *)(s + 2));
 	__m128i a = _mm_or_si128(raw, fold);
 	__m128i b = _mm_or_si128(_mm_loadu_si128((const __m128i *)(s + 1)), fold);
-	__m128i hit, first;
+	__m128i c = _mm_or_si128(raw3, fold);
+	__m128i wide3 = _mm_cmplt_epi8(raw3, _mm_setzero_si128());
+	__m128i hit;
 
-#define EQ(v, c) _mm_cmpeq_epi8((v), _mm_set1_epi8(c))
-	first = _mm_or_si128(_mm_or_si128(EQ(a, 't'), EQ(a, 'c')), EQ(a, 'e'));
-	hit = _mm_and_si128(first, EQ(b, 'r'));
-	hit = _mm_or_si128(hit, _mm_and_si128(EQ(a, 'd'), EQ(b, 'e')));
-	first = _mm_or_si128(EQ(a, 'f'), EQ(a, 'w'));
-	hit = _mm_or_si128(hit, _mm_and_si128(first, EQ(b, 'a')));
-	hit = _mm_or_si128(hit, _mm_and_si128(EQ(a, 'i'), EQ(b, 'n')));
+#define EQ(v, ch) _mm_cmpeq_epi8((v), _mm_set1_epi8(ch))
+#define WORD3(x, y, z) \
+	_mm_and_si128(_mm_and_si128(EQ(a, x), EQ(b, y)), \
+		      _mm_or_si128(EQ(c, z), wide3))
+	hit = _mm_or_si128(WORD3('t', 'r', 'a'), WORD3('d', 'e', 'b'));
+	hit = _mm_or_si128(hit, WORD3('f', 'a', 't'));
+	hit = _mm_or_si128(hit, WORD3('c', 'r', 'i'));
+	hit = _mm_or_si128(hit, WORD3('e', 'r', 'r'));
+	hit = _mm_or_si128(hit, WORD3('w', 'a', 'r'));
+	hit = _mm_or_si128(hit, WORD3('i', 'n', 'f'));
+#undef WORD3
 #undef EQ
 	return (unsigned)(_mm_movemask_epi8(hit) | _mm_movemask_epi8(raw));
 }
 
 /* Moves *i past the ASCII bytes that cannot start a word, 16 at a
- * time, to the first byte that may or is not ASCII; *prev gets the byte
- * before it.  Stops SKIP_STEP bytes before the end. */
+ * time, to the first byte that may or is not ASCII (or to the end);
+ * *prev gets the byte before it.  The last bytes of the line are
+ * looked at in a copy padded with zeros, which start no word. */
 static void
 skip_plain(const unsigned char *s, size_t len, size_t *i, uint32_t *prev)
 {
+	unsigned char tail[SKIP_STEP + 2];
+	size_t k = *i, n;
 	unsigned m;
-	size_t k = *i;
 
-	while (len - k > SKIP_STEP) {
-		m = maybe_words16(s + k);
+	while (k < len) {
+		n = len - k;
+		if (n > SKIP_STEP + 1) {
+			m = maybe_words16(s + k);
+		} else {
+			memset(tail, 0, sizeof(tail));
+			memcpy(tail, s + k, n);
+			m = maybe_words16(tail) & ((1u << n) - 1);
+		}
 		if (m != 0) {
 			k += (size_t)__builtin_ctz(m);
 			break;
 		}
-		k += SKIP_STEP;
+		k += n < SKIP_STEP ? n : SKIP_STEP;
 	}
 	if (k > *i)
 		*prev = s[k - 1];
@@ -1022,6 +1043,32 @@ logfmt_level(const char *s, size_t len)
 	return level;
 }
 
+/* Whether some '=' of the line follows three bytes that end a name of
+ * lt_level_fields ("vel", "lvl", "ity", "ext", in any ASCII case): a
+ * level comes out of logfmt_level only from a key of such a name with
+ * '=' after it, and no character outside ASCII folds to these letters.
+ * Lines with '=' but no such key ("GET /?user=1 ... rt=0.2") are then
+ * not decoded as logfmt at all. */
+static int
+may_have_level_key(const char *s, size_t len)
+{
+	static const char ends[][3] = {
+		{'v', 'e', 'l'}, {'l', 'v', 'l'}, {'i', 't', 'y'}, {'e', 'x', 't'},
+	};
+	const char *eq = s, *end = s + len;
+	size_t e;
+
+	while ((eq = memchr(eq, '=', (size_t)(end - eq))) != NULL) {
+		for (e = 0; eq - s >= 3 && e < N_OF(ends); e++)
+			if ((eq[-3] | 0x20) == ends[e][0] &&
+			    (eq[-2] | 0x20) == ends[e][1] &&
+			    (eq[-1] | 0x20) == ends[e][2])
+				return 1;
+		eq++;
+	}
+	return 0;
+}
+
 /* --- The whole decision ----------------------------------------------- */
 
 const char *
@@ -1033,7 +1080,7 @@ lt_level_of_line(const char *line, size_t len)
 	if (looks_like_json(line, len)) {
 		if (object_each(line, len, 0, &v, &vlen) == J_FOUND)
 			level = value_level(v, vlen);
-	} else if (memchr(line, '=', len) != NULL) {
+	} else if (may_have_level_key(line, len)) {
 		level = logfmt_level(line, len);
 	}
 	return level != NULL ? level : lt_level_of_words(line, len);

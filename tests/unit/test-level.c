@@ -263,6 +263,21 @@ static const struct line_case by_hand[] = {
 	{"lvl=dbg level=", "unknown"},
 	/* An invalid escape in a quoted value ends the decoding. */
 	{"lvl=wrn msg=\"\\x\" level=dbg", "warn"},
+	/* '=' after keys that name no level field: the words decide. */
+	{"GET /orders?user=12 HTTP/1.1 204 rt=0.2 error", "error"},
+	{"levels=dbg lvls=dbg severityx=dbg text=dbg warn", "warn"},
+	{"x=1 y=2 z=3 Severity_Text=dbg and then a long tail of words", "debug"},
+	{"SEVERITYTEXT=wrn", "warn"},
+	{"log.LEVEL=CRITICAL", "critical"},
+	/* Lines longer than one 16-byte step, a word at every place near
+	 * the end, and a third letter from outside ASCII (U+0130 lowers to
+	 * the i of "critical"). */
+	{"0123456789abcdef0123456789 the user orders it: Error", "error"},
+	{"0123456789abcdef0123456789 the user orders it:Err", "error"},
+	{"0123456789abcdef0123456789 the user orders it: err!", "error"},
+	{"0123456789abcdef0123456789abcdef CR\xc4\xb0TICAL", "critical"},
+	{"0123456789abcdef0123456789abcdef wINFo x", "unknown"},
+	{"0123456789abcdef0123456789abcdef0123 InFo", "info"},
 };
 
 START_TEST(test_by_hand)
