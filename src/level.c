@@ -16,14 +16,19 @@
 #define WORD_MAX 16
 #define RUNE_ERROR 0xfffdu
 
-const char *const lt_level_fields[] = {
-	"level", "LEVEL", "Level", "log.level",
-	"severity", "SEVERITY", "Severity", "SeverityText",
-	"lvl", "LVL", "Lvl",
-	"severity_text", "Severity_Text", "SEVERITY_TEXT",
-};
+#define LEVEL_FIELDS(X) \
+	X("level") X("LEVEL") X("Level") X("log.level") \
+	X("severity") X("SEVERITY") X("Severity") X("SeverityText") \
+	X("lvl") X("LVL") X("Lvl") \
+	X("severity_text") X("Severity_Text") X("SEVERITY_TEXT")
+#define FIELD_NAME(s) s,
+#define FIELD_LEN(s) sizeof(s) - 1,
+
+const char *const lt_level_fields[] = {LEVEL_FIELDS(FIELD_NAME)};
 const size_t lt_level_n_fields =
 	sizeof(lt_level_fields) / sizeof(lt_level_fields[0]);
+/* Their lengths: a name of another length needs no comparison. */
+static const size_t field_len[] = {LEVEL_FIELDS(FIELD_LEN)};
 
 struct word {
 	const char *word;
@@ -1086,29 +1091,36 @@ lt_level_of_line(const char *line, size_t len)
 	return level != NULL ? level : lt_level_of_words(line, len);
 }
 
+/* Whether a pair's name is lt_level_fields[f]. */
+static int
+is_field(const struct lt_label *l, size_t f)
+{
+	return l->name_len == field_len[f] &&
+	       memcmp(l->name, lt_level_fields[f], field_len[f]) == 0;
+}
+
 /* The value of the first of lt_level_fields among pairs, in that list's
- * order; NULL when none is there with a value. */
+ * order; NULL when none is there with a value.  Every field name starts
+ * with l or s: most names are passed over without a comparison. */
 static const struct lt_label *
 first_field(const struct lt_label *a, size_t n)
 {
-	size_t f, i, flen;
+	const struct lt_label *best = NULL;
+	size_t f, i, best_f = lt_level_n_fields;
 
-	/* Every field name starts with l or s: most sets of labels hold
-	 * none that does, and need no comparison with the names. */
-	for (i = 0; i < n; i++)
-		if (a[i].name_len > 0 &&
-		    memchr("lLsS", a[i].name[0], 4) != NULL)
-			break;
-	if (i == n)
-		return NULL;
-	for (f = 0; f < lt_level_n_fields; f++) {
-		flen = strlen(lt_level_fields[f]);
-		for (i = 0; i < n; i++)
-			if (a[i].value_len > 0 && a[i].name_len == flen &&
-			    memcmp(a[i].name, lt_level_fields[f], flen) == 0)
-				return &a[i];
+	for (i = 0; i < n; i++) {
+		if (a[i].value_len == 0 || a[i].name_len == 0 ||
+		    ((a[i].name[0] | 0x20) != 'l' &&
+		     (a[i].name[0] | 0x20) != 's'))
+			continue;
+		for (f = 0; f < best_f; f++)
+			if (is_field(&a[i], f)) {
+				best_f = f;
+				best = &a[i];
+				break;
+			}
 	}
-	return NULL;
+	return best;
 }
 
 /* Go's strconv.Atoi: 0 with the value, or -1. */
