@@ -34,6 +34,12 @@ lt_buf_reserve(struct lt_buf *b, size_t extra)
 int
 lt_buf_append(struct lt_buf *b, const void *data, size_t len)
 {
+	/* The usual case, room enough, without the checks of a resize. */
+	if (len < b->cap - b->len) {
+		memcpy(b->data + b->len, data, len);
+		b->len += len;
+		return 0;
+	}
 	if (lt_buf_reserve(b, len) < 0)
 		return -1;
 	if (len > 0)
@@ -90,17 +96,19 @@ lt_buf_append_u64le(struct lt_buf *b, uint64_t v)
 int
 lt_buf_append_varint(struct lt_buf *b, uint64_t v)
 {
-	unsigned char p[10];
-	size_t n = 0;
+	unsigned char *p;
 
-	do {
-		p[n] = (unsigned char)(v & 0x7f);
+	if (lt_buf_reserve(b, 10) < 0)
+		return -1;
+	p = b->data + b->len;
+	/* Most varints here (lengths, counts) take one byte. */
+	while (v >= 0x80) {
+		*p++ = (unsigned char)(v | 0x80);
 		v >>= 7;
-		if (v)
-			p[n] |= 0x80;
-		n++;
-	} while (v);
-	return lt_buf_append(b, p, n);
+	}
+	*p++ = (unsigned char)v;
+	b->len = (size_t)(p - b->data);
+	return 0;
 }
 
 int

@@ -52,6 +52,11 @@ read_varint(struct lt_pbw_msg *m, uint64_t *out)
 	unsigned shift;
 	unsigned char c;
 
+	/* Tags and most lengths take one byte. */
+	if (m->pos < m->end && m->body[m->pos] < 0x80) {
+		*out = m->body[m->pos++];
+		return VARINT_OK;
+	}
 	for (shift = 0; shift < 70; shift += 7) {
 		if (m->pos >= m->end)
 			return VARINT_TRUNCATED;
