@@ -97,6 +97,10 @@ snappy_length(const unsigned char **pp, const unsigned char *end,
 	return -1;
 }
 
+/* Room reserved past the declared length, so that short literals and
+ * copies can move whole 16-byte blocks; a copy is at most 64 bytes. */
+#define SNAPPY_SLACK 80
+
 /* One block being decoded: the input, and the output so far. */
 struct snappy {
 	const unsigned char *start, *p, *end;
@@ -140,7 +144,12 @@ snappy_literal(struct snappy *s, size_t at, unsigned tag)
 		       s->declared);
 		return -1;
 	}
-	memcpy(s->dst + s->n, s->p, (size_t)len);
+	/* Most literals are short: one 16-byte move when the input has
+	 * that much left (the output always has SNAPPY_SLACK). */
+	if (len <= 16 && avail >= 16)
+		memcpy(s->dst + s->n, s->p, 16);
+	else
+		memcpy(s->dst + s->n, s->p, (size_t)len);
 	s->n += (size_t)len;
 	s->p += (size_t)len;
 	return 0;
@@ -191,6 +200,13 @@ snappy_copy(struct snappy *s, size_t at, unsigned tag)
 	dst = s->dst + s->n;
 	src = dst - off;
 	s->n += len;
+	/* 16 bytes at a time, into SNAPPY_SLACK past the end: with off at
+	 * least 16 each move reads only bytes already in place. */
+	if (off >= 16) {
+		for (i = 0; i < len; i += 16)
+			memcpy(dst + i, src + i, 16);
+		return 0;
+	}
 	/* Source and destination overlap when off < len (offset 1 is a
 	 * run of one byte), so memcpy will not do. */
 	if (off >= len) {
@@ -226,7 +242,7 @@ lt_snappy_decode(const void *in, size_t len,
 		return LT_DECODE_CORRUPT;
 	if (s.declared > decode_limit(lim, len))
 		return too_big(lim, len, err, errlen);
-	if (lt_buf_reserve(out, s.declared) < 0) {
+	if (lt_buf_reserve(out, (size_t)s.declared + SNAPPY_SLACK) < 0) {
 		seterr(err, errlen, "snappy: out of memory for %" PRIu32
 		       " decoded bytes", s.declared);
 		return LT_DECODE_NOMEM;
