@@ -176,14 +176,42 @@ read_wait_ms(const struct lt_conn *c, const struct lt_http_limits *lim)
 	return left > INT_MAX ? INT_MAX : (int)left;
 }
 
+/* Reads at most cap (> 0) bytes of input into dst, waiting at most
+ * timeout_ms for them.  Returns the number read (> 0), FILL_EOF,
+ * FILL_ERROR or FILL_TIMEOUT. */
+static int
+read_some(struct lt_conn *c, unsigned char *dst, size_t cap, int timeout_ms)
+{
+	ssize_t n;
+	int w;
+
+	if (timeout_ms == 0)
+		return FILL_TIMEOUT; /* the request's deadline has passed */
+	if (cap > INT_MAX)
+		cap = INT_MAX;
+	for (;;) {
+		w = lt_fd_wait(c->in_fd, POLLIN, timeout_ms);
+		if (w == 0)
+			return FILL_TIMEOUT;
+		if (w < 0)
+			return FILL_ERROR;
+		n = read(c->in_fd, dst, cap);
+		if (n > 0)
+			return (int)n;
+		if (n == 0)
+			return FILL_EOF;
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+			return FILL_ERROR;
+	}
+}
+
 /* Reads more input into c->buf after what is there.  Returns the number
  * of bytes read (> 0), FILL_EOF, FILL_ERROR or FILL_TIMEOUT.  The caller
  * makes sure the buffer is not full of unconsumed input. */
 static int
 conn_fill(struct lt_conn *c, int timeout_ms)
 {
-	ssize_t n;
-	int w;
+	int n;
 
 	/* Moving the unconsumed bytes to the front keeps room for a whole
 	 * header section behind c->start. */
@@ -196,24 +224,10 @@ conn_fill(struct lt_conn *c, int timeout_ms)
 	}
 	if (c->end == sizeof(c->buf))
 		return FILL_ERROR;
-	if (timeout_ms == 0)
-		return FILL_TIMEOUT; /* the request's deadline has passed */
-	for (;;) {
-		w = lt_fd_wait(c->in_fd, POLLIN, timeout_ms);
-		if (w == 0)
-			return FILL_TIMEOUT;
-		if (w < 0)
-			return FILL_ERROR;
-		n = read(c->in_fd, c->buf + c->end, sizeof(c->buf) - c->end);
-		if (n > 0) {
-			c->end += (size_t)n;
-			return n > INT_MAX ? INT_MAX : (int)n;
-		}
-		if (n == 0)
-			return FILL_EOF;
-		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
-			return FILL_ERROR;
-	}
+	n = read_some(c, c->buf + c->end, sizeof(c->buf) - c->end, timeout_ms);
+	if (n > 0)
+		c->end += (size_t)n;
+	return n;
 }
 
 static size_t
@@ -746,14 +760,10 @@ too_large:
 	return LT_READ_ERROR;
 }
 
+/* Answers a read of the body that got nothing (got <= 0). */
 static int
-fill_or_fail(struct lt_conn *c, const struct lt_http_limits *lim,
-	     struct lt_response *resp)
+body_read_failed(int got, struct lt_response *resp)
 {
-	int got = conn_fill(c, read_wait_ms(c, lim));
-
-	if (got > 0)
-		return 0;
 	if (got == FILL_TIMEOUT)
 		lt_response_set(resp, 408, "timed out reading the request body");
 	else
@@ -761,18 +771,39 @@ fill_or_fail(struct lt_conn *c, const struct lt_http_limits *lim,
 	return -1;
 }
 
-/* Moves want bytes of input into the body. */
+static int
+fill_or_fail(struct lt_conn *c, const struct lt_http_limits *lim,
+	     struct lt_response *resp)
+{
+	int got = conn_fill(c, read_wait_ms(c, lim));
+
+	return got > 0 ? 0 : body_read_failed(got, resp);
+}
+
+/* Moves want bytes of input into the body.  Once what was buffered is
+ * taken, the rest of a large body is read straight into it: through
+ * c->buf it was copied once more, and read 64 KiB at a time. */
 static int
 read_exact(struct lt_conn *c, struct lt_request *r, size_t want,
 	   const struct lt_http_limits *lim, struct lt_response *resp)
 {
 	size_t take;
+	int got;
 
 	if (lt_buf_reserve(&r->body, want) < 0) {
 		lt_response_set(resp, 503, "out of memory; try again later");
 		return -1;
 	}
 	while (want > 0) {
+		if (c->start == c->end && want >= sizeof(c->buf)) {
+			got = read_some(c, r->body.data + r->body.len, want,
+					read_wait_ms(c, lim));
+			if (got <= 0)
+				return body_read_failed(got, resp);
+			r->body.len += (size_t)got;
+			want -= (size_t)got;
+			continue;
+		}
 		if (c->start == c->end && fill_or_fail(c, lim, resp) < 0)
 			return -1;
 		take = c->end - c->start;

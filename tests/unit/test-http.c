@@ -399,6 +399,71 @@ START_TEST(test_pipelined)
 }
 END_TEST
 
+/* A body larger than the connection's buffer, read from a file (a
+ * socket pair would need a second writer), with the next request right
+ * behind it: every byte in place, and not one byte of the next
+ * request taken into the body.  want_body is 0 for a file that ends
+ * inside the body. */
+static void
+large_body_from_file(size_t body_len, size_t sent, int want_body)
+{
+	static const char next[] = "GET /next HTTP/1.1\r\nHost: h\r\n\r\n";
+	char head[128], path[] = "/tmp/test-http-XXXXXX";
+	unsigned char *body = malloc(body_len);
+	size_t i;
+	int fd, n;
+
+	ck_assert_ptr_nonnull(body);
+	for (i = 0; i < body_len; i++)
+		body[i] = (unsigned char)(i * 7 + i / 251);
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(unlink(path), 0);
+	n = snprintf(head, sizeof(head), "POST /big HTTP/1.1\r\nHost: h\r\n"
+		     "Content-Length: %zu\r\n\r\n", body_len);
+	ck_assert_int_eq(write(fd, head, (size_t)n), n);
+	ck_assert_int_eq(write(fd, body, sent), (ssize_t)sent);
+	if (sent == body_len)
+		ck_assert_int_eq(write(fd, next, strlen(next)),
+				 (ssize_t)strlen(next));
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	lt_conn_init(&fx->conn, fd, fx->sv[1]);
+	fx->lim.max_body_size = body_len;
+
+	ck_assert_int_eq(read_head(), LT_READ_OK);
+	if (!want_body) {
+		ck_assert_int_eq(read_body(), -1);
+		ck_assert_int_eq(fx->resp.status, 400);
+	} else {
+		ck_assert_int_eq(read_body(), 0);
+		ck_assert_uint_eq(fx->req.body.len, body_len);
+		ck_assert(memcmp(fx->req.body.data, body, body_len) == 0);
+		ck_assert_int_eq(read_head(), LT_READ_OK);
+		ck_assert_str_eq(fx->req.path, "/next");
+	}
+	(void)close(fd);
+	free(body);
+}
+
+START_TEST(test_large_body_then_next)
+{
+	large_body_from_file(300000, 300000, 1);
+	/* Exactly the buffer's size, and one byte more. */
+	lt_request_free(&fx->req);
+	lt_request_init(&fx->req);
+	large_body_from_file(65536, 65536, 1);
+	lt_request_free(&fx->req);
+	lt_request_init(&fx->req);
+	large_body_from_file(65537, 65537, 1);
+}
+END_TEST
+
+START_TEST(test_large_body_truncated)
+{
+	large_body_from_file(300000, 200000, 0);
+}
+END_TEST
+
 START_TEST(test_connection_close)
 {
 	send_str("POST /p HTTP/1.1\r\nHost: h\r\n"
@@ -1313,6 +1378,8 @@ http_suite(void)
 	tcase_add_test(tc, test_expect_continue_too_large);
 	tcase_add_test(tc, test_expect_other);
 	tcase_add_test(tc, test_pipelined);
+	tcase_add_test(tc, test_large_body_then_next);
+	tcase_add_test(tc, test_large_body_truncated);
 	tcase_add_test(tc, test_connection_close);
 	tcase_add_test(tc, test_websocket_headers);
 	tcase_add_test(tc, test_http10);
