@@ -15,9 +15,16 @@
 # are pushes of access-log lines of about 190 bytes, in JSON and in
 # protobuf + snappy holding the same entries, of BENCH_SIZES bytes of
 # JSON.  Every combination runs BENCH_RUNS times, in rounds over all of
-# them, logthra-recv and the two null responders one right after the other, so
-# that both see the same state of a machine that may be shared and noisy:
-# trust the medians and ratios, not single runs.  Every answer must be
+# them, logthra-recv and the durable responder one right after the other
+# (which goes first alternates from round to round), then the null
+# responder, so that each pair sees the same state of a machine that may
+# be shared and noisy: the ratios are medians of the ratios within each
+# round, not ratios of medians, since the disk's pace can change twofold
+# between rounds.  Beside each median, how busy the machine's CPUs were
+# (all processes, from /proc/stat) during the runs of logthra-recv and
+# of the durable responder: near 100%, the CPUs were the limit; well
+# below, the disk (fsync) or the wait between a push and its answer.
+# Trust the medians and ratios, not single runs.  Every answer must be
 # 204 and, for logthra-recv, every 204 a file in the spool, or the
 # benchmark fails.  The spool is emptied after each run.
 #
@@ -44,7 +51,8 @@
 # entries, and a protobuf of 16 MiB (which decodes to about 61 MiB).
 #
 # Prints a table; writes the medians as TSV to BENCH_OUT (default
-# BUILD/bench/results/recv.tsv), one line per transport, format and size.
+# BUILD/bench/results/recv.tsv), one line per transport, format and size;
+# its last two columns are the CPU busy percentages.
 # Plot throughput against push size with gnuplot, for example:
 #   set logscale xy; set xlabel 'push (bytes of JSON)'; set ylabel 'MB/s'
 #   f = 'bench/results/recv.tsv'
@@ -259,13 +267,18 @@ done
 
 # --- throughput ------------------------------------------------------------
 
+# cpu_ticks: the machine's busy and idle (with iowait) clock ticks so far.
+cpu_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $5 + $6; exit }' /proc/stat; }
+
 # wrk_run TRANSPORT PROGRAM BODY-FILE CONTENT-TYPE [PATH [STATUS]]: one
-# run; sets PUSHES (answers per second, all of them STATUS, default 204).
+# run; sets PUSHES (answers per second, all of them STATUS, default 204)
+# and BUSY (percent of the CPUs' time busy during it).
 wrk_run() {
 	local tr=$1 prog=$2 body=$3 ctype=$4 upath=${5:-/loki/api/v1/push} want=${6:-204}
-	local line stored avail
+	local line stored avail before after
 	avail=$(df -Pk "$T" | awk 'NR == 2 { print $4 }')
 	((avail > MIN_FREE_KB)) || die "only $((avail >> 10)) MiB free in $T"
+	before=$(cpu_ticks)
 	BENCH_BODY=$body BENCH_CTYPE=$ctype BENCH_TENANT=bench BENCH_STATUS=$want \
 	    timeout -k 5 $((SECS + 120)) wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" \
 	    --timeout 60s -s "$BENCH/post.lua" "${URL[$tr,$prog]}$upath" \
@@ -273,6 +286,10 @@ wrk_run() {
 		cat "$T/wrk.out" "$T/wrk.err" | sed 's/^/#   /'
 		die "wrk failed ($tr $prog $(basename "$body"))"
 	}
+	after=$(cpu_ticks)
+	BUSY=$(awk -v b="$before" -v a="$after" 'BEGIN { split(b, x, " "); split(a, y, " ")
+		busy = y[1] - x[1]; idle = y[2] - x[2]
+		printf "%.0f", (busy + idle > 0 ? 100 * busy / (busy + idle) : 0) }')
 	line=$(grep '^BENCH ' "$T/wrk.out") || die "no result from wrk: $(cat "$T/wrk.out" "$T/wrk.err")"
 	local requests=0 duration_us=0 not204=0 connect=0 read=0 write=0 status=0 timeout=0 kv
 	for kv in ${line#BENCH }; do
@@ -306,7 +323,7 @@ wrk_run() {
 	PUSHES=$(awk -v n="$requests" -v us="$duration_us" 'BEGIN { printf "%.1f", n * 1e6 / us }')
 }
 
-declare -A MED ALL
+declare -A MED ALL BUSY_ALL RATIO_ALL
 declare -A EXT=([json]=json [protobuf]=pb [otlp]=otlp.pb)
 declare -A CTYPE=([json]=application/json [protobuf]=application/x-protobuf
     [otlp]=application/x-protobuf)
@@ -315,7 +332,9 @@ declare -A UPATH=([json]=/loki/api/v1/push [protobuf]=/loki/api/v1/push
 declare -A WANT=([json]=204 [protobuf]=204 [otlp]=200)
 # Every format against both null responders: storing an OTLP body
 # durably is the same work as storing any other body of its size.
-progs_of() { echo recv null durable; }
+# progs_of FORMAT [ROUND]: logthra-recv and the durable responder one
+# right after the other, the first of them alternating by round.
+progs_of() { if ((${2:-0} % 2)); then echo durable recv null; else echo recv durable null; fi; }
 total=0
 for fmt in "${FORMATS[@]}"; do
 	read -ra p <<<"$(progs_of "$fmt")"
@@ -330,13 +349,18 @@ for ((r = 0; r < RUNS; r++)); do
 	for size in "${SIZE_NAMES[@]}"; do
 		for fmt in "${FORMATS[@]}"; do
 			for tr in cgi inetd; do
-				for prog in $(progs_of "$fmt"); do
+				declare -A ROUND=()
+				for prog in $(progs_of "$fmt" "$r"); do
 					want=${WANT[$fmt]}
 					[[ $prog == recv ]] || want=204
 					wrk_run "$tr" "$prog" "$BODIES/$size.${EXT[$fmt]}" "${CTYPE[$fmt]}" \
 					    "${UPATH[$fmt]}" "$want"
 					ALL[$tr,$fmt,$size,$prog]+="$PUSHES "
+					BUSY_ALL[$tr,$fmt,$size,$prog]+="$BUSY "
+					ROUND[$prog]=$PUSHES
 				done
+				RATIO_ALL[$tr,$fmt,$size,null]+="$(ratio "${ROUND[recv]}" "${ROUND[null]}") "
+				RATIO_ALL[$tr,$fmt,$size,durable]+="$(ratio "${ROUND[recv]}" "${ROUND[durable]}") "
 			done
 		done
 	done
@@ -346,10 +370,16 @@ for size in "${SIZE_NAMES[@]}"; do
 	for fmt in "${FORMATS[@]}"; do
 		for tr in cgi inetd; do
 			for prog in $(progs_of "$fmt"); do
-				# shellcheck disable=SC2086 # a list of numbers
+				# shellcheck disable=SC2086 # lists of numbers
 				MED[$tr,$fmt,$size,$prog]=$(median ${ALL[$tr,$fmt,$size,$prog]})
+				# shellcheck disable=SC2086
+				MED[$tr,$fmt,$size,$prog,busy]=$(median ${BUSY_ALL[$tr,$fmt,$size,$prog]})
 			done
-			ok "$tr $fmt $size: every answer ${WANT[$fmt]}, every push stored (pushes/s, recv: ${ALL[$tr,$fmt,$size,recv]% }; null: ${ALL[$tr,$fmt,$size,null]% }; durable: ${ALL[$tr,$fmt,$size,durable]% })"
+			# shellcheck disable=SC2086
+			MED[$tr,$fmt,$size,ratio]=$(median ${RATIO_ALL[$tr,$fmt,$size,null]})
+			# shellcheck disable=SC2086
+			MED[$tr,$fmt,$size,ratio_d]=$(median ${RATIO_ALL[$tr,$fmt,$size,durable]})
+			ok "$tr $fmt $size: every answer ${WANT[$fmt]}, every push stored (pushes/s, recv: ${ALL[$tr,$fmt,$size,recv]% }; null: ${ALL[$tr,$fmt,$size,null]% }; durable: ${ALL[$tr,$fmt,$size,durable]% }; recv/durable by round: ${RATIO_ALL[$tr,$fmt,$size,durable]% }; CPU busy %, recv: ${BUSY_ALL[$tr,$fmt,$size,recv]% }; durable: ${BUSY_ALL[$tr,$fmt,$size,durable]% })"
 		done
 	done
 done
@@ -391,9 +421,9 @@ fi
 elapsed=$(($(date +%s) - START))
 mkdir -p "$(dirname "$OUT")"
 {
-	printf '# bench/recv.sh %s: %s runs of %s s, wrk -t%s -c%s, medians; MB = 10^6 bytes of body sent\n' \
+	printf '# bench/recv.sh %s: %s runs of %s s, wrk -t%s -c%s, medians (ratios: of the ratios within each round); MB = 10^6 bytes of body sent\n' \
 	    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$RUNS" "$SECS" "$THREADS" "$CONNS"
-	printf '#transport\tformat\tsize\tjson_bytes\tbody_bytes\tentries\trecv_pushes_s\trecv_MB_s\tnull_pushes_s\tnull_MB_s\tratio\tdurable_pushes_s\tdurable_MB_s\tratio_durable\n'
+	printf '#transport\tformat\tsize\tjson_bytes\tbody_bytes\tentries\trecv_pushes_s\trecv_MB_s\tnull_pushes_s\tnull_MB_s\tratio\tdurable_pushes_s\tdurable_MB_s\tratio_durable\tbusy_recv_pct\tbusy_durable_pct\n'
 	for tr in cgi inetd; do
 		for fmt in "${FORMATS[@]}"; do
 			for size in "${SIZE_NAMES[@]}"; do
@@ -405,10 +435,11 @@ mkdir -p "$(dirname "$OUT")"
 				a=${MED[$tr,$fmt,$size,recv]}
 				b=${MED[$tr,$fmt,$size,null]}
 				d=${MED[$tr,$fmt,$size,durable]}
-				printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tr" "$fmt" "$size" \
+				printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tr" "$fmt" "$size" \
 				    "${JSON_BYTES[$size]}" "$bytes" "${ENTRIES[$size]}" \
-				    "$a" "$(mbps "$a" "$bytes")" "$b" "$(mbps "$b" "$bytes")" "$(ratio "$a" "$b")" \
-				    "$d" "$(mbps "$d" "$bytes")" "$(ratio "$a" "$d")"
+				    "$a" "$(mbps "$a" "$bytes")" "$b" "$(mbps "$b" "$bytes")" "${MED[$tr,$fmt,$size,ratio]}" \
+				    "$d" "$(mbps "$d" "$bytes")" "${MED[$tr,$fmt,$size,ratio_d]}" \
+				    "${MED[$tr,$fmt,$size,recv,busy]}" "${MED[$tr,$fmt,$size,durable,busy]}"
 			done
 		done
 	done
@@ -416,13 +447,14 @@ mkdir -p "$(dirname "$OUT")"
 
 printf '\nReceive throughput: %s runs of %s s each, wrk -t%s -c%s, medians\n' "$RUNS" "$SECS" "$THREADS" "$CONNS"
 printf '(MB/s of body sent, 10^6 bytes; ratio = logthra-recv / null responder, pushes/s;\n'
-printf ' durable = the null responder storing each body durably; ratio/d = logthra-recv / durable)\n\n'
-printf '  %-6s %-9s %-5s %9s %11s %9s %11s %9s %6s %11s %7s\n' transport format size "body" "recv push/s" "recv MB/s" "null push/s" "null MB/s" ratio "dur. push/s" "ratio/d"
-while IFS=$'\t' read -r tr fmt size _jb bytes _e a am b bm rt d _dm rd; do
+printf ' durable = the null responder storing each body durably; ratio/d = logthra-recv / durable;\n'
+printf ' ratios are medians of the ratios within each round; cpu%% = CPUs busy during recv / durable)\n\n'
+printf '  %-6s %-9s %-5s %9s %11s %9s %11s %9s %6s %11s %7s %7s\n' transport format size "body" "recv push/s" "recv MB/s" "null push/s" "null MB/s" ratio "dur. push/s" "ratio/d" "cpu%"
+while IFS=$'\t' read -r tr fmt size _jb bytes _e a am b bm rt d _dm rd br bd; do
 	[[ $tr == \#* ]] && continue
 	flag=
 	awk -v r="$rt" 'BEGIN { exit !(r < 0.6) }' && flag=' <'
-	printf '  %-6s %-9s %-5s %9s %11s %9s %11s %9s %6s %11s %7s%s\n' "$tr" "$fmt" "$size" "$bytes" "$a" "$am" "$b" "$bm" "$rt" "$d" "$rd" "$flag"
+	printf '  %-6s %-9s %-5s %9s %11s %9s %11s %9s %6s %11s %7s %7s%s\n' "$tr" "$fmt" "$size" "$bytes" "$a" "$am" "$b" "$bm" "$rt" "$d" "$rd" "$br/$bd" "$flag"
 done <"$OUT"
 printf '  (< : logthra-recv below 0.6 of the null responder)\n'
 
