@@ -34,8 +34,9 @@ lt_buf_reserve(struct lt_buf *b, size_t extra)
 int
 lt_buf_append(struct lt_buf *b, const void *data, size_t len)
 {
-	/* The usual case, room enough, without the checks of a resize. */
-	if (len < b->cap - b->len) {
+	/* The usual case, room enough, without the checks of a resize
+	 * (data may be NULL when len is 0, which memcpy must not get). */
+	if (len > 0 && len < b->cap - b->len) {
 		memcpy(b->data + b->len, data, len);
 		b->len += len;
 		return 0;
