@@ -660,10 +660,12 @@ lt_recv_store(const struct lt_options *o, const char *tenant,
 		(void)lt_response_set(resp, 503, "out of memory; try again later");
 		goto out;
 	}
-	/* The digest (SHA-256 of the whole push) only serves the window. */
+	/* The digest (SHA-256 of the whole push) serves only the window;
+	 * with the window off the dedup calls do nothing and read none. */
+	digest[0] = '\0';
 	if (lim.dedup_window_s > 0)
 		lt_dedup_digest(&enc, digest);
-	if (lim.dedup_window_s > 0 && is_retry(o, tenant, &lim, digest, now_ns)) {
+	if (is_retry(o, tenant, &lim, digest, now_ns)) {
 		kept = 1;
 		goto answer;
 	}
@@ -674,8 +676,7 @@ lt_recv_store(const struct lt_options *o, const char *tenant,
 		goto out;
 	/* Only now: a record must never stand for a push that is not on
 	 * disk, or its retry would be dropped and the push lost. */
-	if (lim.dedup_window_s > 0)
-		record_push(o, tenant, &lim, digest, now_ns);
+	record_push(o, tenant, &lim, digest, now_ns);
 	kept = 1;
 answer:
 	if (res.rejected > 0)
